@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs every Debian package that Ferry's build, tests and demo need, then
+# reserves hugepages and mounts hugetlbfs when the machine allows it.
+# Idempotent: a second run installs nothing and prints one line.
+set -euo pipefail
+
+PACKAGES=(
+  # Build: Bazel 4.2.3 and the C++ toolchain.
+  bazel-bootstrap bazel-platforms bazel-skylib g++ pkg-config clang-format
+  # Dataplane.
+  dpdk dpdk-dev libdpdk-dev
+  # Control plane.
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  libabsl-dev prometheus-cpp-dev
+  # Tests and benchmarks.
+  googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # Testbed: namespaces, veth, ping, netem.
+  iproute2 iputils-ping procps python3
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-deps: must run as root (apt-get, hugepages, hugetlbfs)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "install-deps: all packages present"
+fi
+
+"$(dirname "$0")/setup-hugepages.sh" || true
