@@ -31,7 +31,7 @@ bool LogSeverityEnabled(LogSeverity severity) {
 }
 
 void WriteLogLine(LogSeverity severity, const char* file, int line,
-                  std::string_view message) {
+                  absl::string_view message) {
   static constexpr char kLetters[] = {'I', 'W', 'E'};
   timeval tv;
   gettimeofday(&tv, nullptr);

@@ -10,9 +10,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <string_view>
 
 #include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
 
 namespace ferry {
 
@@ -20,7 +20,7 @@ enum class LogSeverity { kInfo = 0, kWarning = 1, kError = 2 };
 
 // Writes "I1125 14:03:07.123456 file.cc:42] message\n" to stderr.
 void WriteLogLine(LogSeverity severity, const char* file, int line,
-                  std::string_view message);
+                  absl::string_view message);
 
 // Lines below this severity are dropped. Default: kInfo.
 void SetMinLogSeverity(LogSeverity severity);
@@ -32,20 +32,20 @@ bool LogRateLimitAllows(std::atomic<int64_t>& last_ns);
 
 }  // namespace ferry
 
-#define FERRY_LOG(severity, ...)                                            \
-  do {                                                                      \
-    if (::ferry::LogSeverityEnabled(::ferry::LogSeverity::k##severity)) {   \
-      ::ferry::WriteLogLine(::ferry::LogSeverity::k##severity, __FILE__,    \
-                            __LINE__, ::absl::StrFormat(__VA_ARGS__));      \
-    }                                                                       \
+#define FERRY_LOG(severity, ...)                                          \
+  do {                                                                    \
+    if (::ferry::LogSeverityEnabled(::ferry::LogSeverity::k##severity)) { \
+      ::ferry::WriteLogLine(::ferry::LogSeverity::k##severity, __FILE__,  \
+                            __LINE__, ::absl::StrFormat(__VA_ARGS__));    \
+    }                                                                     \
   } while (0)
 
-#define FERRY_LOG_EVERY_SEC(severity, ...)                                  \
-  do {                                                                      \
-    static std::atomic<int64_t> ferry_log_last_ns{INT64_MIN / 2};           \
-    if (::ferry::LogRateLimitAllows(ferry_log_last_ns)) {                   \
-      FERRY_LOG(severity, __VA_ARGS__);                                     \
-    }                                                                       \
+#define FERRY_LOG_EVERY_SEC(severity, ...)                        \
+  do {                                                            \
+    static std::atomic<int64_t> ferry_log_last_ns{INT64_MIN / 2}; \
+    if (::ferry::LogRateLimitAllows(ferry_log_last_ns)) {         \
+      FERRY_LOG(severity, __VA_ARGS__);                           \
+    }                                                             \
   } while (0)
 
 #endif  // FERRY_DATAPLANE_BASE_LOGGING_H_

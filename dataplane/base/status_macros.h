@@ -8,13 +8,13 @@
 #define FERRY_STATUS_CONCAT_INNER(a, b) a##b
 #define FERRY_STATUS_CONCAT(a, b) FERRY_STATUS_CONCAT_INNER(a, b)
 
-#define RETURN_IF_ERROR(expr)                                   \
-  do {                                                          \
-    ::absl::Status ferry_status_ = (expr);                      \
-    if (!ferry_status_.ok()) return ferry_status_;              \
+#define RETURN_IF_ERROR(expr)                      \
+  do {                                             \
+    ::absl::Status ferry_status_ = (expr);         \
+    if (!ferry_status_.ok()) return ferry_status_; \
   } while (0)
 
-#define ASSIGN_OR_RETURN(lhs, expr)                                          \
+#define ASSIGN_OR_RETURN(lhs, expr)                                           \
   FERRY_ASSIGN_OR_RETURN_IMPL(FERRY_STATUS_CONCAT(ferry_statusor_, __LINE__), \
                               lhs, expr)
 
