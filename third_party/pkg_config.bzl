@@ -19,8 +19,14 @@ def _pkg_config(ctx, args):
              (" ".join(args), " ".join(ctx.attr.modules), result.stderr))
     return _split(result.stdout)
 
+def _usable_cflag(flag):
+    # Bazel refuses -I paths outside its builtin include directories. DPDK's
+    # .pc lists /usr/lib/.../dbus-1.0/include for one PMD's private headers,
+    # which no public DPDK header needs.
+    return not flag.startswith("-I") or flag.startswith("-I/usr/include")
+
 def _pkg_config_repository_impl(ctx):
-    cflags = _pkg_config(ctx, ["--cflags"])
+    cflags = [f for f in _pkg_config(ctx, ["--cflags"]) if _usable_cflag(f)]
     libs = _pkg_config(ctx, ["--libs"]) + ctx.attr.extra_linkopts
     ctx.file("WORKSPACE", "workspace(name = \"%s\")\n" % ctx.name)
     ctx.file("defs.bzl", "COPTS = %s\n" % repr(cflags))

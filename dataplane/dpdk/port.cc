@@ -1,0 +1,325 @@
+#include "dataplane/dpdk/port.h"
+
+#include <fcntl.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "dataplane/base/logging.h"
+#include "dataplane/dpdk/dpdk_log.h"
+
+namespace ferry::dpdk {
+namespace {
+
+bool AllHex(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return absl::ascii_isxdigit(static_cast<unsigned char>(c));
+  });
+}
+
+// "3b:00.0" -> "0000:3b:00.0", the name DPDK gives PCI ethdevs.
+std::string CanonicalPciName(absl::string_view pci) {
+  std::string name = absl::AsciiStrToLower(pci);
+  if (std::count(name.begin(), name.end(), ':') == 1) {
+    name = absl::StrCat("0000:", name);
+  }
+  return name;
+}
+
+std::string DeviceName(absl::string_view device) {
+  if (IsPciAddress(device)) return CanonicalPciName(device);
+  return std::string(device.substr(0, device.find(',')));
+}
+
+absl::Status DpdkError(absl::string_view what, int err) {
+  std::string last = LastDpdkLogLine();
+  return absl::InternalError(
+      absl::StrFormat("%s: %s%s", what, rte_strerror(err < 0 ? -err : err),
+                      last.empty() ? "" : absl::StrCat(" (", last, ")")));
+}
+
+}  // namespace
+
+bool IsPciAddress(absl::string_view device) {
+  // [DDDD:]BB:DD.F with hex digits.
+  std::vector<absl::string_view> parts;
+  size_t start = 0;
+  for (size_t i = 0; i <= device.size(); ++i) {
+    if (i == device.size() || device[i] == ':' || device[i] == '.') {
+      parts.push_back(device.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  const size_t dot = device.rfind('.');
+  if (dot == absl::string_view::npos || device.find('.') != dot) return false;
+  if (parts.size() == 3) {
+    return parts[0].size() == 2 && parts[1].size() == 2 &&
+           parts[2].size() == 1 && AllHex(parts[0]) && AllHex(parts[1]) &&
+           parts[2][0] >= '0' && parts[2][0] <= '7';
+  }
+  if (parts.size() == 4) {
+    return parts[0].size() == 4 && AllHex(parts[0]) && parts[1].size() == 2 &&
+           parts[2].size() == 2 && parts[3].size() == 1 && AllHex(parts[1]) &&
+           AllHex(parts[2]) && parts[3][0] >= '0' && parts[3][0] <= '7';
+  }
+  return false;
+}
+
+absl::Status ValidateDeviceSpec(absl::string_view device) {
+  if (device.empty()) {
+    return absl::InvalidArgumentError("no device given");
+  }
+  if (IsPciAddress(device)) return absl::OkStatus();
+  const absl::string_view name = device.substr(0, device.find(','));
+  if (absl::StartsWith(name, "net_") && name.size() > 4) {
+    const bool name_ok = std::all_of(name.begin(), name.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+    if (name_ok) return absl::OkStatus();
+  }
+  const bool looks_pci = std::any_of(device.begin(), device.end(),
+                                     [](char c) { return c == ':'; }) &&
+                         !absl::StartsWith(device, "net_");
+  if (looks_pci) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "'%s' is not a PCI address (want DDDD:BB:DD.F or BB:DD.F)", device));
+  }
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "'%s' is neither a PCI address nor a DPDK vdev spec (want e.g. "
+      "net_af_packet0,iface=eth1 or net_memif0,role=server,socket=PATH)",
+      device));
+}
+
+absl::StatusOr<std::unique_ptr<Port>> Port::Open(const PortOptions& options) {
+  if (absl::Status s = ValidateDeviceSpec(options.device); !s.ok()) return s;
+  const std::string name = DeviceName(options.device);
+  uint16_t port_id;
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &port_id) == 0) {
+    return absl::AlreadyExistsError(
+        absl::StrFormat("device '%s' is already attached", name));
+  }
+  const bool is_pci = IsPciAddress(options.device);
+  std::string probe_arg =
+      is_pci ? CanonicalPciName(options.device) : options.device;
+  {
+    ScopedQuietDpdkLog quiet;
+    ClearLastDpdkLogLine();
+    const int rc = rte_dev_probe(probe_arg.c_str());
+    if (rc != 0) {
+      std::string why = LastDpdkLogLine();
+      if (why.empty()) why = rte_strerror(-rc);
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "cannot attach device '%s': %s", options.device, why));
+    }
+  }
+  if (rte_eth_dev_get_port_by_name(name.c_str(), &port_id) != 0) {
+    return absl::NotFoundError(absl::StrFormat(
+        "device '%s' was probed but created no Ethernet port", name));
+  }
+  absl::StatusOr<std::unique_ptr<Port>> port = Adopt(port_id, options);
+  if (port.ok()) {
+    (*port)->is_vdev_ = !is_pci;
+  } else if (!is_pci) {
+    rte_eal_hotplug_remove("vdev", name.c_str());
+  }
+  return port;
+}
+
+absl::StatusOr<std::unique_ptr<Port>> Port::Adopt(uint16_t port_id,
+                                                  const PortOptions& options) {
+  if (options.num_queues == 0) {
+    return absl::InvalidArgumentError("a port needs at least one queue");
+  }
+  if (options.mtu < kMinMtu || options.mtu > kMaxMtu) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "MTU %d out of range [%d, %d]", options.mtu, kMinMtu, kMaxMtu));
+  }
+  std::unique_ptr<Port> port(new Port());
+  port->port_id_ = port_id;
+  char name[RTE_ETH_NAME_MAX_LEN];
+  if (rte_eth_dev_get_name_by_port(port_id, name) == 0) port->name_ = name;
+  absl::Status status = port->Configure(options);
+  if (!status.ok()) return status;
+  return port;
+}
+
+absl::Status Port::Configure(const PortOptions& options) {
+  rte_eth_dev_info info;
+  int rc = rte_eth_dev_info_get(port_id_, &info);
+  if (rc != 0) return DpdkError("rte_eth_dev_info_get", rc);
+  driver_ = info.driver_name != nullptr ? info.driver_name : "";
+  if (options.num_queues > info.max_rx_queues ||
+      options.num_queues > info.max_tx_queues) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "port '%s' (%s) supports %d RX / %d TX queues, %d engines asked", name_,
+        driver_, info.max_rx_queues, info.max_tx_queues, options.num_queues));
+  }
+  if (options.mtu > info.max_mtu || options.mtu < info.min_mtu) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("port '%s' (%s) supports MTU %d..%d, %d asked", name_,
+                        driver_, info.min_mtu, info.max_mtu, options.mtu));
+  }
+
+  rte_eth_conf conf;
+  std::memset(&conf, 0, sizeof(conf));
+  conf.rxmode.mtu = options.mtu;
+  caps_.rx_ipv4_checksum =
+      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
+  caps_.rx_udp_checksum =
+      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) != 0;
+  caps_.tx_ipv4_checksum =
+      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+  caps_.tx_udp_checksum =
+      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+  if (caps_.rx_ipv4_checksum) {
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  }
+  if (caps_.rx_udp_checksum)
+    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  if (caps_.tx_ipv4_checksum) {
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  }
+  if (caps_.tx_udp_checksum)
+    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  const uint64_t rss_hf = info.flow_type_rss_offloads &
+                          (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  if (options.num_queues > 1 && rss_hf != 0) {
+    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
+    caps_.rss = true;
+  }
+
+  // RX interrupts let idle engines sleep. Not every PMD has them, and some
+  // refuse the whole configuration when asked: retry without.
+  rc = -ENOTSUP;
+  if (options.rx_interrupts) {
+    conf.intr_conf.rxq = 1;
+    ScopedQuietDpdkLog quiet;
+    rc = rte_eth_dev_configure(port_id_, options.num_queues, options.num_queues,
+                               &conf);
+  }
+  if (rc != 0) {
+    conf.intr_conf.rxq = 0;
+    rc = rte_eth_dev_configure(port_id_, options.num_queues, options.num_queues,
+                               &conf);
+    if (rc != 0) return DpdkError("rte_eth_dev_configure", rc);
+  }
+
+  uint16_t rx_desc = options.rx_descriptors;
+  uint16_t tx_desc = options.tx_descriptors;
+  rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id_, &rx_desc, &tx_desc);
+  if (rc != 0) return DpdkError("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
+
+  // Each buffer holds a whole frame of the chosen MTU (no scatter).
+  const uint32_t data_room =
+      RTE_PKTMBUF_HEADROOM +
+      std::max<uint32_t>(2048, static_cast<uint32_t>(options.mtu) + 64);
+  const int socket = std::max(0, rte_eth_dev_socket_id(port_id_));
+  for (uint16_t q = 0; q < options.num_queues; ++q) {
+    const std::string pool_name = absl::StrFormat("p%u_q%u", port_id_, q);
+    rte_mempool* pool =
+        rte_pktmbuf_pool_create(pool_name.c_str(), options.mbufs_per_queue, 256,
+                                0, static_cast<uint16_t>(data_room), socket);
+    if (pool == nullptr) {
+      return DpdkError(absl::StrCat("mempool ", pool_name), rte_errno);
+    }
+    queues_.push_back(PortQueue{port_id_, q, pool, -1});
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    rc = rte_eth_rx_queue_setup(port_id_, q, rx_desc, socket, nullptr, pool);
+    if (rc != 0) return DpdkError("rte_eth_rx_queue_setup", rc);
+    rc = rte_eth_tx_queue_setup(port_id_, q, tx_desc, socket, &txconf);
+    if (rc != 0) return DpdkError("rte_eth_tx_queue_setup", rc);
+  }
+
+  rc = rte_eth_dev_start(port_id_);
+  if (rc != 0) return DpdkError("rte_eth_dev_start", rc);
+  started_ = true;
+
+  caps_.rx_interrupts = conf.intr_conf.rxq == 1;
+  for (PortQueue& queue : queues_) {
+    if (!caps_.rx_interrupts) break;
+    const int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue.queue_id);
+    if (fd < 0) {
+      caps_.rx_interrupts = false;
+      break;
+    }
+    // The engine drains the fd after each wake-up; never block doing so.
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    queue.rx_interrupt_fd = fd;
+  }
+  if (!caps_.rx_interrupts) {
+    for (PortQueue& queue : queues_) queue.rx_interrupt_fd = -1;
+  }
+
+  rte_ether_addr addr;
+  rc = rte_eth_macaddr_get(port_id_, &addr);
+  if (rc != 0) return DpdkError("rte_eth_macaddr_get", rc);
+  std::memcpy(mac_.bytes.data(), addr.addr_bytes, 6);
+  if (options.mac.has_value() && *options.mac != mac_) {
+    std::memcpy(addr.addr_bytes, options.mac->bytes.data(), 6);
+    ScopedQuietDpdkLog quiet;
+    if (rte_eth_dev_default_mac_addr_set(port_id_, &addr) != 0) {
+      // The engine filters on its own MAC, so receiving everything is safe.
+      rc = rte_eth_promiscuous_enable(port_id_);
+      if (rc != 0 && rc != -ENOTSUP) {
+        return DpdkError("rte_eth_promiscuous_enable", rc);
+      }
+    }
+    mac_ = *options.mac;
+  }
+  mtu_ = options.mtu;
+  FERRY_LOG(Info,
+            "port %u '%s' (%s) up: mac %s mtu %d queues %u rss %d rx-intr %d "
+            "tx-csum ipv4 %d udp %d",
+            port_id_, name_, driver_, mac_.ToString(), mtu_, options.num_queues,
+            caps_.rss, caps_.rx_interrupts, caps_.tx_ipv4_checksum,
+            caps_.tx_udp_checksum);
+  return absl::OkStatus();
+}
+
+Port::~Port() {
+  if (started_) rte_eth_dev_stop(port_id_);
+  rte_eth_dev_close(port_id_);
+  if (is_vdev_) rte_eal_hotplug_remove("vdev", name_.c_str());
+  for (PortQueue& queue : queues_) rte_mempool_free(queue.pool);
+}
+
+LinkState Port::Link() const {
+  rte_eth_link link;
+  std::memset(&link, 0, sizeof(link));
+  LinkState state;
+  if (rte_eth_link_get_nowait(port_id_, &link) != 0) return state;
+  state.up = link.link_status == RTE_ETH_LINK_UP;
+  state.speed_mbps = link.link_speed;
+  state.full_duplex = link.link_duplex == RTE_ETH_LINK_FULL_DUPLEX;
+  return state;
+}
+
+std::vector<std::pair<std::string, uint64_t>> Port::Xstats() const {
+  std::vector<std::pair<std::string, uint64_t>> out;
+  const int n = rte_eth_xstats_get_names(port_id_, nullptr, 0);
+  if (n <= 0) return out;
+  std::vector<rte_eth_xstat_name> names(n);
+  std::vector<rte_eth_xstat> values(n);
+  if (rte_eth_xstats_get_names(port_id_, names.data(), n) != n ||
+      rte_eth_xstats_get(port_id_, values.data(), n) != n) {
+    return out;
+  }
+  for (int i = 0; i < n; ++i) {
+    out.emplace_back(names[values[i].id].name, values[i].value);
+  }
+  return out;
+}
+
+}  // namespace ferry::dpdk
