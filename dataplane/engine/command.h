@@ -1,0 +1,67 @@
+// Commands from the control thread to an engine, and their completions.
+//
+// The control thread pushes an EngineCommand into the engine's SPSC command
+// ring and waits on its Completion; the engine executes it between bursts
+// and completes it. Neither side ever blocks the other: if the control
+// thread gives up waiting, the Completion is handed over to whichever side
+// finishes last, which frees it.
+#ifndef FERRY_DATAPLANE_ENGINE_COMMAND_H_
+#define FERRY_DATAPLANE_ENGINE_COMMAND_H_
+
+#include <atomic>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "dataplane/net/addresses.h"
+
+namespace ferry::engine {
+
+class Completion {
+ public:
+  // Engine thread. `message` must be a string literal (no allocation).
+  void Complete(absl::StatusCode code, const char* message) {
+    code_ = code;
+    message_ = message;
+    if (state_.exchange(kDone, std::memory_order_acq_rel) == kAbandoned) {
+      delete this;
+    }
+  }
+
+  // Control thread.
+  bool done() const { return state_.load(std::memory_order_acquire) == kDone; }
+  absl::Status status() const { return absl::Status(code_, message_); }
+  // Gives up waiting; frees now if the engine already completed, else leaves
+  // the freeing to Complete().
+  void Abandon() {
+    if (state_.exchange(kAbandoned, std::memory_order_acq_rel) == kDone) {
+      delete this;
+    }
+  }
+
+ private:
+  static constexpr int kPending = 0;
+  static constexpr int kDone = 1;
+  static constexpr int kAbandoned = 2;
+  std::atomic<int> state_{kPending};
+  absl::StatusCode code_ = absl::StatusCode::kOk;
+  const char* message_ = "";
+};
+
+enum class CommandType : uint8_t {
+  kNoop,       // round trip through the engine loop
+  kStartPing,  // send `count` ICMP echo requests to `ip`, `interval_ns` apart
+  kStopPing,
+};
+
+struct EngineCommand {
+  CommandType type = CommandType::kNoop;
+  net::Ipv4Address ip;
+  uint32_t count = 0;
+  uint64_t interval_ns = 0;
+  uint16_t payload_size = 56;
+  Completion* completion = nullptr;  // owned as described above
+};
+
+}  // namespace ferry::engine
+
+#endif  // FERRY_DATAPLANE_ENGINE_COMMAND_H_

@@ -1,0 +1,134 @@
+// An engine: one thread, one port queue pair, a run-to-completion loop.
+//
+// Each iteration: execute pending control commands, receive a burst and
+// handle it (ARP, ICMP echo; UDP goes to the transport once it exists), run
+// due timers (ARP probes and expiry, the ping command), flush the transmit
+// batch. Nothing in the loop allocates or takes a lock; when idle it yields
+// or sleeps as the IdlePolicy says.
+//
+// Threading: the constructor, Start, Stop, Execute and ReadStats run on the
+// control thread. Everything else (the *_st methods) runs on the engine
+// thread, or on a test's thread through PollOnce when the engine was not
+// started.
+#ifndef FERRY_DATAPLANE_ENGINE_ENGINE_H_
+#define FERRY_DATAPLANE_ENGINE_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "dataplane/base/spsc_ring.h"
+#include "dataplane/dpdk/packet.h"
+#include "dataplane/dpdk/port.h"
+#include "dataplane/engine/command.h"
+#include "dataplane/engine/engine_counters.h"
+#include "dataplane/engine/idle_policy.h"
+#include "dataplane/engine/neighbor_table.h"
+#include "dataplane/engine/waker.h"
+#include "dataplane/net/addresses.h"
+#include "dataplane/net/frame_parser.h"
+
+namespace ferry::engine {
+
+struct EngineConfig {
+  uint16_t id = 0;
+  net::MacAddress mac;
+  net::Ipv4Prefix ip;  // the interface address and its subnet
+  std::optional<net::Ipv4Address> gateway;
+  int mtu = 1500;
+  dpdk::PortQueue queue;
+  dpdk::PortCapabilities capabilities;
+  IdlePolicyConfig idle;
+  int core = -1;  // CPU to pin the thread to; -1: not pinned
+  size_t neighbor_capacity = 1024;
+  NeighborTimings neighbor_timings;
+};
+
+class Engine {
+ public:
+  static constexpr uint16_t kBurstSize = 32;
+  static constexpr uint16_t kTxBatchSize = 64;
+
+  explicit Engine(const EngineConfig& config);
+  ~Engine();  // Stop()s; frees parked and unsent packets
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Control thread. Start spawns the (pinned) engine thread.
+  absl::Status Start();
+  void Stop();
+  // Posts a command and waits for its completion, up to `timeout`.
+  absl::Status Execute(EngineCommand command, absl::Duration timeout);
+  // Posts without waiting (command.completion may be null). Fails when the
+  // command ring is full.
+  absl::Status Post(const EngineCommand& command);
+  EngineStats ReadStats() const { return Snapshot(counters_); }
+  const EngineConfig& config() const { return config_; }
+
+  // One loop iteration at time `now_ns`. Returns whether it found work.
+  // Tests call it directly on an engine that was not started.
+  bool PollOnce(uint64_t now_ns);
+  // When the next timer is due (for the idle policy and tests).
+  uint64_t next_timer_ns() const { return next_timer_ns_; }
+
+ private:
+  struct Pinger {
+    bool active = false;
+    net::Ipv4Address dst;
+    uint32_t remaining = 0;
+    uint64_t interval_ns = 0;
+    uint64_t next_send_ns = 0;
+    uint16_t id = 0;
+    uint16_t seq = 0;
+    uint16_t payload_size = 56;
+  };
+
+  void Run();
+  void IdleWait_st(uint64_t now_ns);
+  bool DrainCommands_st(uint64_t now_ns);
+  void ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns);
+  void HandleBurst_st(dpdk::Packet** pkts, uint16_t n, uint64_t now_ns);
+  void HandleFrame_st(dpdk::Packet* pkt, uint64_t now_ns);
+  void HandleArp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
+                    uint64_t now_ns);
+  void HandleIcmp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
+                     uint64_t now_ns);
+  void RunTimers_st(uint64_t now_ns);
+  void SendPing_st(uint64_t now_ns);
+  void SendArpRequest_st(net::Ipv4Address target);
+  // Routes an Ethernet/IPv4 frame (Ethernet destination not yet filled in)
+  // to its next hop, parking it while ARP resolves.
+  void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst, uint64_t now_ns);
+  void Transmit_st(dpdk::Packet* pkt);
+  void FlushTx_st();
+
+  const EngineConfig config_;
+  const bool rx_checksum_offload_;
+
+  // Engine-thread state.
+  alignas(kCacheLineSize) EngineCounters counters_;
+  NeighborTable neighbors_;
+  Pinger pinger_;
+  uint64_t next_timer_ns_ = 0;
+  uint64_t last_work_ns_ = 0;
+  uint16_t ip_id_ = 0;
+  uint16_t tx_count_ = 0;
+  dpdk::Packet* tx_batch_[kTxBatchSize];
+  dpdk::Packet* rx_burst_[kBurstSize];
+
+  // Shared with the control thread.
+  SpscRing<EngineCommand, 64> commands_;
+  alignas(kCacheLineSize) std::atomic<bool> sleeping_{false};
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> running_{false};
+  Waker waker_;
+  std::thread thread_;
+};
+
+}  // namespace ferry::engine
+
+#endif  // FERRY_DATAPLANE_ENGINE_ENGINE_H_

@@ -1,0 +1,90 @@
+// Per-engine counters, declared once in an X-macro list.
+//
+// Each counter has one writer, its engine thread, and is read by the control
+// plane at scrape time. They are relaxed atomics: a load and a store, the
+// same instructions as a plain integer, but with no data race for the reader.
+#ifndef FERRY_DATAPLANE_ENGINE_ENGINE_COUNTERS_H_
+#define FERRY_DATAPLANE_ENGINE_ENGINE_COUNTERS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "dataplane/base/spsc_ring.h"
+#include "dataplane/net/frame_parser.h"
+
+namespace ferry::engine {
+
+// X(name, help)
+#define FERRY_ENGINE_COUNTERS(X)                                            \
+  X(rx_packets, "Frames received from the port queue")                      \
+  X(rx_bytes, "Bytes received from the port queue")                         \
+  X(tx_packets, "Frames the port queue accepted for transmission")          \
+  X(tx_bytes, "Bytes the port queue accepted for transmission")             \
+  X(tx_drop_full, "Frames dropped because the TX queue was full")           \
+  X(tx_alloc_failed, "Frames not built because the mempool was empty")      \
+  X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway") \
+  X(rx_drop_not_for_us, "Frames for another MAC or IPv4 address")           \
+  X(rx_drop_chained, "Multi-segment frames (not expected with this MTU)")   \
+  X(rx_udp_unhandled, "UDP datagrams with no transport to take them")       \
+  X(rx_icmp_unhandled, "ICMP messages other than echo request/reply")       \
+  X(arp_requests_rx, "ARP requests received for this engine's address")     \
+  X(arp_replies_rx, "ARP replies received")                                 \
+  X(arp_requests_tx, "ARP requests sent to resolve a next hop")             \
+  X(arp_replies_tx, "ARP replies sent")                                     \
+  X(arp_ignored, "ARP packets neither for us nor about a known neighbour")  \
+  X(arp_resolved, "Next hops resolved (INCOMPLETE -> REACHABLE)")           \
+  X(arp_resolve_failed, "Next hops that never answered ARP")                \
+  X(arp_pending_dropped, "Frames dropped while waiting for ARP")            \
+  X(arp_table_full, "Frames dropped: the neighbour table was full")         \
+  X(icmp_echo_requests_rx, "ICMP echo requests received")                   \
+  X(icmp_echo_replies_tx, "ICMP echo replies sent")                         \
+  X(icmp_echo_requests_tx, "ICMP echo requests sent (ping command)")        \
+  X(icmp_echo_replies_rx, "ICMP echo replies received for our pings")       \
+  X(ping_rtt_ns_sum, "Sum of ping round-trip times in nanoseconds")         \
+  X(ping_rtt_ns_max, "Largest ping round-trip time in nanoseconds")         \
+  X(commands, "Control commands executed")                                  \
+  X(sleeps, "Times the engine slept (adaptive polling)")                    \
+  X(sleep_ns, "Nanoseconds spent asleep")
+
+class Counter {
+ public:
+  void Add(uint64_t n) { Set(Get() + n); }
+  void Inc() { Add(1); }
+  void Set(uint64_t v) { value_.store(v, std::memory_order_relaxed); }
+  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<uint64_t> value_{0};
+};
+
+struct alignas(kCacheLineSize) EngineCounters {
+#define FERRY_COUNTER_FIELD(name, help) Counter name;
+  FERRY_ENGINE_COUNTERS(FERRY_COUNTER_FIELD)
+#undef FERRY_COUNTER_FIELD
+  // Indexed by net::DropReason.
+  std::array<Counter, net::kDropReasonCount + 1> rx_drop_malformed;
+};
+
+// A plain copy, taken by the control plane.
+struct EngineStats {
+#define FERRY_STATS_FIELD(name, help) uint64_t name = 0;
+  FERRY_ENGINE_COUNTERS(FERRY_STATS_FIELD)
+#undef FERRY_STATS_FIELD
+  std::array<uint64_t, net::kDropReasonCount + 1> rx_drop_malformed{};
+};
+
+inline EngineStats Snapshot(const EngineCounters& c) {
+  EngineStats s;
+#define FERRY_SNAPSHOT_FIELD(name, help) s.name = c.name.Get();
+  FERRY_ENGINE_COUNTERS(FERRY_SNAPSHOT_FIELD)
+#undef FERRY_SNAPSHOT_FIELD
+  for (size_t i = 0; i < s.rx_drop_malformed.size(); ++i) {
+    s.rx_drop_malformed[i] = c.rx_drop_malformed[i].Get();
+  }
+  return s;
+}
+
+}  // namespace ferry::engine
+
+#endif  // FERRY_DATAPLANE_ENGINE_ENGINE_COUNTERS_H_

@@ -1,0 +1,80 @@
+#include "dataplane/engine/neighbor_table.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace ferry::engine {
+
+NeighborTable::NeighborTable(size_t capacity, const NeighborTimings& timings)
+    : capacity_(capacity), timings_(timings) {
+  // Reserved once, here on the control thread, so that inserts on the engine
+  // thread never allocate.
+  entries_.reserve(capacity);
+}
+
+std::optional<net::MacAddress> NeighborTable::Lookup(net::Ipv4Address ip,
+                                                     uint64_t now_ns) const {
+  auto it = entries_.find(ip.value);
+  if (it == entries_.end() || it->second.state != State::kReachable ||
+      now_ns >= it->second.deadline_ns) {
+    return std::nullopt;
+  }
+  return it->second.mac;
+}
+
+NeighborTable::QueueResult NeighborTable::QueuePending(net::Ipv4Address ip,
+                                                       rte_mbuf* pkt,
+                                                       uint64_t now_ns) {
+  auto it = entries_.find(ip.value);
+  if (it != entries_.end() && it->second.state == State::kReachable) {
+    // Expired but not yet swept by Tick: resolve it afresh.
+    entries_.erase(it);
+    it = entries_.end();
+  }
+  if (it == entries_.end()) {
+    if (entries_.size() >= capacity_) return QueueResult::kTableFull;
+    Entry& entry = entries_[ip.value];
+    entry.probes_sent = 1;
+    entry.deadline_ns = now_ns + timings_.probe_interval_ns;
+    entry.pending[entry.pending_count++] = pkt;
+    return QueueResult::kQueuedSendRequest;
+  }
+  Entry& entry = it->second;
+  if (entry.pending_count == kMaxPendingPerEntry) {
+    return QueueResult::kPendingFull;
+  }
+  entry.pending[entry.pending_count++] = pkt;
+  return QueueResult::kQueued;
+}
+
+size_t NeighborTable::Learn(net::Ipv4Address ip, const net::MacAddress& mac,
+                            bool create, uint64_t now_ns, rte_mbuf** released,
+                            bool* newly_resolved) {
+  *newly_resolved = false;
+  auto it = entries_.find(ip.value);
+  if (it == entries_.end()) {
+    if (!create || entries_.size() >= capacity_) return 0;
+    it = entries_.emplace(ip.value, Entry{}).first;
+  } else {
+    *newly_resolved = it->second.state == State::kIncomplete;
+  }
+  Entry& entry = it->second;
+  entry.state = State::kReachable;
+  entry.mac = mac;
+  entry.deadline_ns = now_ns + timings_.reachable_ns;
+  entry.probes_sent = 0;
+  const size_t n = entry.pending_count;
+  std::copy_n(entry.pending.begin(), n, released);
+  entry.pending_count = 0;
+  return n;
+}
+
+uint64_t NeighborTable::NextDeadline() const {
+  uint64_t next = std::numeric_limits<uint64_t>::max();
+  for (const auto& [ip, entry] : entries_) {
+    next = std::min(next, entry.deadline_ns);
+  }
+  return next;
+}
+
+}  // namespace ferry::engine

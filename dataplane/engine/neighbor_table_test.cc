@@ -1,0 +1,109 @@
+#include "dataplane/engine/neighbor_table.h"
+
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace ferry::engine {
+namespace {
+
+// The table never dereferences parked packets, so tests park tokens.
+rte_mbuf* Token(uintptr_t i) { return reinterpret_cast<rte_mbuf*>(i * 64); }
+
+const net::Ipv4Address kPeer{0x0a000002};
+const net::MacAddress kPeerMac{{0x02, 0, 0, 0, 0, 2}};
+constexpr uint64_t kMs = 1'000'000;
+
+NeighborTimings Timings() {
+  NeighborTimings t;
+  t.reachable_ns = 1000 * kMs;
+  t.probe_interval_ns = 100 * kMs;
+  t.max_probes = 3;
+  return t;
+}
+
+TEST(NeighborTableTest, ResolvesAndReleasesParkedPackets) {
+  NeighborTable table(8, Timings());
+  EXPECT_FALSE(table.Lookup(kPeer, 0).has_value());
+  // Expect: the first packet asks for an ARP request, the second just waits.
+  EXPECT_EQ(table.QueuePending(kPeer, Token(1), 0),
+            NeighborTable::QueueResult::kQueuedSendRequest);
+  EXPECT_EQ(table.QueuePending(kPeer, Token(2), 0),
+            NeighborTable::QueueResult::kQueued);
+  EXPECT_FALSE(table.Lookup(kPeer, 0).has_value());
+
+  rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
+  bool resolved = false;
+  ASSERT_EQ(table.Learn(kPeer, kPeerMac, false, 5 * kMs, released, &resolved),
+            2u);
+  EXPECT_TRUE(resolved);
+  EXPECT_EQ(released[0], Token(1));
+  EXPECT_EQ(released[1], Token(2));
+  EXPECT_EQ(table.Lookup(kPeer, 6 * kMs), kPeerMac);
+}
+
+TEST(NeighborTableTest, UnsolicitedLearnDoesNotCreate) {
+  NeighborTable table(8, Timings());
+  rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
+  bool resolved;
+  EXPECT_EQ(table.Learn(kPeer, kPeerMac, false, 0, released, &resolved), 0u);
+  EXPECT_FALSE(table.Lookup(kPeer, 0).has_value());
+  table.Learn(kPeer, kPeerMac, true, 0, released, &resolved);
+  EXPECT_EQ(table.Lookup(kPeer, 0), kPeerMac);
+}
+
+TEST(NeighborTableTest, ProbesThenFailsAndDropsParked) {
+  NeighborTable table(8, Timings());
+  table.QueuePending(kPeer, Token(1), 0);
+  int probes = 0, failures = 0;
+  std::vector<rte_mbuf*> dropped;
+  auto tick = [&](uint64_t now) {
+    table.Tick(
+        now, [&](net::Ipv4Address) { ++probes; },
+        [&](rte_mbuf* p) { dropped.push_back(p); },
+        [&](net::Ipv4Address) { ++failures; });
+  };
+  tick(50 * kMs);  // Expect: nothing due yet.
+  EXPECT_EQ(probes, 0);
+  EXPECT_EQ(table.NextDeadline(), 100 * kMs);
+  tick(100 * kMs);  // second request
+  tick(200 * kMs);  // third request
+  EXPECT_EQ(probes, 2);
+  EXPECT_TRUE(dropped.empty());
+  tick(300 * kMs);  // Expect: out of probes, the parked packet is dropped.
+  EXPECT_EQ(failures, 1);
+  ASSERT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(dropped[0], Token(1));
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(NeighborTableTest, ReachableEntriesExpire) {
+  NeighborTable table(8, Timings());
+  rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
+  bool resolved;
+  table.Learn(kPeer, kPeerMac, true, 0, released, &resolved);
+  EXPECT_TRUE(table.Lookup(kPeer, 999 * kMs).has_value());
+  EXPECT_FALSE(table.Lookup(kPeer, 1000 * kMs).has_value());
+  // Expect: an expired entry resolves afresh on the next packet.
+  EXPECT_EQ(table.QueuePending(kPeer, Token(3), 1000 * kMs),
+            NeighborTable::QueueResult::kQueuedSendRequest);
+}
+
+TEST(NeighborTableTest, BoundsAreEnforced) {
+  NeighborTable table(2, Timings());
+  EXPECT_EQ(table.QueuePending({1}, Token(1), 0),
+            NeighborTable::QueueResult::kQueuedSendRequest);
+  EXPECT_EQ(table.QueuePending({2}, Token(2), 0),
+            NeighborTable::QueueResult::kQueuedSendRequest);
+  EXPECT_EQ(table.QueuePending({3}, Token(3), 0),
+            NeighborTable::QueueResult::kTableFull);
+  for (size_t i = 1; i < NeighborTable::kMaxPendingPerEntry; ++i) {
+    EXPECT_EQ(table.QueuePending({1}, Token(10 + i), 0),
+              NeighborTable::QueueResult::kQueued);
+  }
+  EXPECT_EQ(table.QueuePending({1}, Token(99), 0),
+            NeighborTable::QueueResult::kPendingFull);
+}
+
+}  // namespace
+}  // namespace ferry::engine
