@@ -13,11 +13,12 @@
 #include <cstdint>
 
 #include "absl/types/span.h"
+#include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/dpdk/port.h"
 
 namespace ferry::dpdk {
 
-using Packet = rte_mbuf;
+// Packet is declared in packet_fwd.h: an rte_mbuf used as one frame.
 
 inline uint16_t RxBurst(const PortQueue& q, Packet** pkts, uint16_t n) {
   return rte_eth_rx_burst(q.port_id, q.queue_id, pkts, n);

@@ -10,6 +10,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/base/logging.h"
+#include "dataplane/dpdk/packet.h"
 #include "dataplane/dpdk/eal.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/frame_builder.h"

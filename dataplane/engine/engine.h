@@ -22,7 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "dataplane/base/spsc_ring.h"
-#include "dataplane/dpdk/packet.h"
+#include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"

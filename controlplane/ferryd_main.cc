@@ -1,0 +1,223 @@
+// ferryd: owns a NIC through DPDK and runs its engines.
+//
+//   ferryd --device=net_af_packet0,iface=veth0 --ip=10.77.0.2/24
+//
+// Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.flags
+// (one --flag=value per line). Bad configuration ends with one line
+// "ferryd: error: ..." and exit status 2; nothing is attached.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "controlplane/nic.h"
+#include "controlplane/nic_config.h"
+#include "controlplane/stats_format.h"
+#include "dataplane/base/logging.h"
+#include "dataplane/dpdk/dpdk_log.h"
+#include "dataplane/dpdk/eal.h"
+#include "dataplane/dpdk/port.h"
+#include "dataplane/net/addresses.h"
+
+ABSL_FLAG(std::string, device, "",
+          "NIC to attach: a PCI address (0000:3b:00.0) or a DPDK vdev spec "
+          "(net_af_packet0,iface=veth0; net_memif0,role=server,socket=PATH)");
+ABSL_FLAG(std::string, ip, "", "IPv4 address and prefix, e.g. 10.0.0.2/24");
+ABSL_FLAG(std::string, gateway, "",
+          "IPv4 next hop for destinations outside the subnet");
+ABSL_FLAG(std::string, mac, "", "MAC address (default: the port's own)");
+ABSL_FLAG(int, mtu, 1500, "MTU in bytes, 68..9000");
+ABSL_FLAG(int, engines, 1, "Engines (threads, queue pairs) for the NIC");
+ABSL_FLAG(std::string, cores, "",
+          "CPUs to pin engines to, one per engine: '2,3' or '2-3' "
+          "(default: not pinned)");
+ABSL_FLAG(std::string, polling, "adaptive",
+          "busy: engines spin on dedicated cores; adaptive: spin while there "
+          "is traffic, sleep when idle");
+ABSL_FLAG(int, sleep_after_idle_us, 500,
+          "adaptive polling: idle time before an engine sleeps");
+ABSL_FLAG(std::string, hugepages, "auto",
+          "auto: hugepages if free, else ordinary pages with a warning; "
+          "require: fail without them; off: ordinary pages (--no-huge)");
+ABSL_FLAG(int, memory_mb, 512, "DPDK memory in MiB");
+ABSL_FLAG(std::string, dpdk_log_level, "warning",
+          "Lowest DPDK log level printed: debug, info, notice, warning, "
+          "error, critical");
+ABSL_FLAG(std::string, log_level, "info", "info, warning or error");
+ABSL_FLAG(std::string, ping, "",
+          "Debug: send ICMP echo requests to this IPv4 address from engine 0");
+ABSL_FLAG(int, ping_count, 5, "Debug: echo requests to send with --ping");
+ABSL_FLAG(int, ping_interval_ms, 200, "Debug: interval between pings");
+ABSL_FLAG(int, stats_interval_s, 0,
+          "Log every engine's counters this often (0: only at exit)");
+
+namespace ferry {
+namespace {
+
+constexpr int kExitBadConfig = 2;
+constexpr int kExitRuntimeError = 1;
+
+[[noreturn]] void Fail(int code, absl::string_view message) {
+  std::fprintf(stderr, "ferryd: error: %s\n", std::string(message).c_str());
+  std::fflush(stderr);
+  std::_Exit(code);
+}
+
+absl::StatusOr<dpdk::HugepageMode> ParseHugepageMode(absl::string_view text) {
+  if (text == "auto") return dpdk::HugepageMode::kAuto;
+  if (text == "require") return dpdk::HugepageMode::kRequire;
+  if (text == "off") return dpdk::HugepageMode::kOff;
+  return absl::InvalidArgumentError(absl::StrFormat(
+      "--hugepages: '%s' is not auto, require or off", text));
+}
+
+bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
+  if (text == "info") {
+    *severity = LogSeverity::kInfo;
+  } else if (text == "warning") {
+    *severity = LogSeverity::kWarning;
+  } else if (text == "error") {
+    *severity = LogSeverity::kError;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void LogAllStats(controlplane::Nic& nic) {
+  for (size_t i = 0; i < nic.num_engines(); ++i) {
+    FERRY_LOG(Info, "stats engine=%d %s", i,
+              controlplane::FormatEngineStats(nic.engine(i).ReadStats()));
+  }
+}
+
+int Main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Ferry daemon: attaches a NIC through DPDK and runs its engines.\n"
+      "  ferryd --device=SPEC --ip=A.B.C.D/LEN [flags]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Everything is checked before anything is started.
+  LogSeverity severity;
+  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &severity)) {
+    Fail(kExitBadConfig, absl::StrFormat("--log_level: '%s' is not info, "
+                                         "warning or error",
+                                         absl::GetFlag(FLAGS_log_level)));
+  }
+  SetMinLogSeverity(severity);
+  controlplane::NicSpec spec;
+  spec.device = absl::GetFlag(FLAGS_device);
+  spec.ip = absl::GetFlag(FLAGS_ip);
+  spec.gateway = absl::GetFlag(FLAGS_gateway);
+  spec.mac = absl::GetFlag(FLAGS_mac);
+  spec.mtu = absl::GetFlag(FLAGS_mtu);
+  spec.engines = absl::GetFlag(FLAGS_engines);
+  spec.cores = absl::GetFlag(FLAGS_cores);
+  spec.polling = absl::GetFlag(FLAGS_polling);
+  spec.sleep_after_idle_us = absl::GetFlag(FLAGS_sleep_after_idle_us);
+  const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
+  absl::StatusOr<controlplane::NicConfig> nic_config =
+      controlplane::ValidateNicSpec(spec, num_cpus);
+  if (!nic_config.ok()) Fail(kExitBadConfig, nic_config.status().message());
+
+  absl::StatusOr<dpdk::HugepageMode> huge =
+      ParseHugepageMode(absl::GetFlag(FLAGS_hugepages));
+  if (!huge.ok()) Fail(kExitBadConfig, huge.status().message());
+  const int memory_mb = absl::GetFlag(FLAGS_memory_mb);
+  if (memory_mb < 64 || memory_mb > 1 << 20) {
+    Fail(kExitBadConfig, "--memory_mb: must be 64..1048576");
+  }
+  std::optional<net::Ipv4Address> ping_target;
+  if (!absl::GetFlag(FLAGS_ping).empty()) {
+    absl::StatusOr<net::Ipv4Address> ip =
+        net::Ipv4Address::Parse(absl::GetFlag(FLAGS_ping));
+    if (!ip.ok()) {
+      Fail(kExitBadConfig, absl::StrCat("--ping: ", ip.status().message()));
+    }
+    if (absl::GetFlag(FLAGS_ping_count) < 1 ||
+        absl::GetFlag(FLAGS_ping_interval_ms) < 1) {
+      Fail(kExitBadConfig, "--ping_count and --ping_interval_ms must be >= 1");
+    }
+    ping_target = *ip;
+  }
+  if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
+    Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
+  }
+  if (absl::Status s =
+          dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));
+      !s.ok()) {
+    Fail(kExitBadConfig, absl::StrCat("--dpdk_log_level: ", s.message()));
+  }
+
+  // Signals are taken synchronously by this thread; engine threads inherit
+  // the blocked mask and never see them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  dpdk::EalOptions eal;
+  eal.hugepages = *huge;
+  eal.memory_mb = memory_mb;
+  if (dpdk::IsPciAddress(nic_config->device)) {
+    eal.pci_allowlist.push_back(nic_config->device);
+  }
+  if (absl::Status s = dpdk::StartEal(eal); !s.ok()) {
+    Fail(absl::IsFailedPrecondition(s) ? kExitBadConfig : kExitRuntimeError,
+         absl::StrCat("--hugepages=", absl::GetFlag(FLAGS_hugepages), ": ",
+                      s.message()));
+  }
+  absl::StatusOr<std::unique_ptr<controlplane::Nic>> nic =
+      controlplane::Nic::Attach(*nic_config);
+  if (!nic.ok()) {
+    dpdk::StopEal();
+    Fail(absl::IsInvalidArgument(nic.status()) ? kExitBadConfig
+                                               : kExitRuntimeError,
+         absl::StrCat("--device: ", nic.status().message()));
+  }
+  FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s)",
+            nic_config->ip.ToString(), (*nic)->port().name(),
+            (*nic)->port().mac().ToString(), (*nic)->num_engines());
+
+  if (ping_target.has_value()) {
+    engine::EngineCommand ping;
+    ping.type = engine::CommandType::kStartPing;
+    ping.ip = *ping_target;
+    ping.count = static_cast<uint32_t>(absl::GetFlag(FLAGS_ping_count));
+    ping.interval_ns =
+        static_cast<uint64_t>(absl::GetFlag(FLAGS_ping_interval_ms)) * 1000000;
+    if (absl::Status s = (*nic)->engine(0).Execute(ping, absl::Seconds(5));
+        !s.ok()) {
+      FERRY_LOG(Error, "ping: %s", s.message());
+    }
+  }
+
+  const int stats_interval = absl::GetFlag(FLAGS_stats_interval_s);
+  while (true) {
+    timespec timeout = {stats_interval > 0 ? stats_interval : 3600, 0};
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGINT || sig == SIGTERM) {
+      FERRY_LOG(Info, "ferryd: %s, shutting down", strsignal(sig));
+      break;
+    }
+    if (stats_interval > 0) LogAllStats(**nic);
+  }
+  LogAllStats(**nic);
+  nic->reset();  // engines stopped, port closed
+  dpdk::StopEal();
+  FERRY_LOG(Info, "ferryd: stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace ferry
+
+int main(int argc, char** argv) { return ferry::Main(argc, argv); }

@@ -1,0 +1,47 @@
+#include "controlplane/nic.h"
+
+#include "dataplane/base/logging.h"
+
+namespace ferry::controlplane {
+
+absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
+  std::unique_ptr<Nic> nic(new Nic(config));
+  dpdk::PortOptions options;
+  options.device = config.device;
+  options.num_queues = static_cast<uint16_t>(config.engines);
+  options.mtu = config.mtu;
+  options.mac = config.mac;
+  options.rx_interrupts = config.idle.mode == engine::PollingMode::kAdaptive;
+  absl::StatusOr<std::unique_ptr<dpdk::Port>> port = dpdk::Port::Open(options);
+  if (!port.ok()) return port.status();
+  nic->port_ = std::move(*port);
+  if (config.engines > 1 && !nic->port_->capabilities().rss) {
+    FERRY_LOG(Warning,
+              "port '%s' has no RSS: every frame arrives on queue 0, so "
+              "engines 1..%d receive nothing until software steering exists",
+              nic->port_->name(), config.engines - 1);
+  }
+  for (int i = 0; i < config.engines; ++i) {
+    engine::EngineConfig ec;
+    ec.id = static_cast<uint16_t>(i);
+    ec.mac = nic->port_->mac();
+    ec.ip = config.ip;
+    ec.gateway = config.gateway;
+    ec.mtu = config.mtu;
+    ec.queue = nic->port_->queue(static_cast<uint16_t>(i));
+    ec.capabilities = nic->port_->capabilities();
+    ec.idle = config.idle;
+    ec.core = config.cores.empty() ? -1 : config.cores[i];
+    nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
+    if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
+  }
+  return nic;
+}
+
+Nic::~Nic() {
+  for (auto& engine : engines_) engine->Stop();
+  engines_.clear();
+  port_.reset();
+}
+
+}  // namespace ferry::controlplane

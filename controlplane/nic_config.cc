@@ -1,0 +1,141 @@
+#include "controlplane/nic_config.h"
+
+#include <algorithm>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "dataplane/dpdk/port.h"
+
+namespace ferry::controlplane {
+namespace {
+
+absl::Status FieldError(absl::string_view field, absl::string_view message) {
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--%s: %s", field, message));
+}
+
+bool ParseCpu(absl::string_view text, int* cpu) {
+  return !text.empty() && text.size() <= 4 &&
+         text.find_first_not_of("0123456789") == absl::string_view::npos &&
+         absl::SimpleAtoi(text, cpu);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
+                                               int num_cpus) {
+  std::vector<int> cores;
+  std::set<int> seen;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    std::vector<absl::string_view> range = absl::StrSplit(part, '-');
+    int first, last;
+    if (range.size() == 1 && ParseCpu(range[0], &first)) {
+      last = first;
+    } else if (range.size() == 2 && ParseCpu(range[0], &first) &&
+               ParseCpu(range[1], &last) && first <= last) {
+    } else {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "'%s' is not a CPU list (want e.g. 0,2-3)", text));
+    }
+    for (int cpu = first; cpu <= last; ++cpu) {
+      if (cpu >= num_cpus) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "CPU %d does not exist (this machine has CPUs 0-%d)", cpu,
+            num_cpus - 1));
+      }
+      if (!seen.insert(cpu).second) {
+        return absl::InvalidArgumentError(
+            absl::StrFormat("CPU %d is listed twice", cpu));
+      }
+      cores.push_back(cpu);
+    }
+  }
+  return cores;
+}
+
+absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
+  NicConfig config;
+  if (absl::Status s = dpdk::ValidateDeviceSpec(spec.device); !s.ok()) {
+    return FieldError("device", s.message());
+  }
+  config.device = spec.device;
+
+  absl::StatusOr<net::Ipv4Prefix> ip = net::Ipv4Prefix::Parse(spec.ip);
+  if (!ip.ok()) return FieldError("ip", ip.status().message());
+  const uint32_t host = ip->address.value & ~ip->Mask();
+  if (ip->length < 31 && (host == 0 || host == ~ip->Mask())) {
+    return FieldError("ip", absl::StrFormat(
+                                "%s is the network or broadcast address of "
+                                "its subnet",
+                                spec.ip));
+  }
+  if ((ip->address.value >> 28) >= 0xe || (ip->address.value >> 24) == 0 ||
+      (ip->address.value >> 24) == 127) {
+    return FieldError("ip", absl::StrFormat("%s is not a unicast host address",
+                                            spec.ip));
+  }
+  config.ip = *ip;
+
+  if (!spec.gateway.empty()) {
+    absl::StatusOr<net::Ipv4Address> gw = net::Ipv4Address::Parse(spec.gateway);
+    if (!gw.ok()) return FieldError("gateway", gw.status().message());
+    if (!config.ip.Contains(*gw) || *gw == config.ip.address) {
+      return FieldError("gateway",
+                        absl::StrFormat("%s must be another address inside %s",
+                                        spec.gateway, config.ip.ToString()));
+    }
+    config.gateway = *gw;
+  }
+
+  if (!spec.mac.empty()) {
+    absl::StatusOr<net::MacAddress> mac = net::MacAddress::Parse(spec.mac);
+    if (!mac.ok()) return FieldError("mac", mac.status().message());
+    if (mac->IsMulticast() || mac->IsZero()) {
+      return FieldError("mac", absl::StrFormat(
+                                   "%s is not a unicast address", spec.mac));
+    }
+    config.mac = *mac;
+  }
+
+  if (spec.mtu < dpdk::kMinMtu || spec.mtu > dpdk::kMaxMtu) {
+    return FieldError("mtu", absl::StrFormat("%d is out of range [%d, %d]",
+                                             spec.mtu, dpdk::kMinMtu,
+                                             dpdk::kMaxMtu));
+  }
+  config.mtu = spec.mtu;
+
+  if (spec.engines < 1 || spec.engines > kMaxEnginesPerNic) {
+    return FieldError("engines", absl::StrFormat("%d is out of range [1, %d]",
+                                                 spec.engines,
+                                                 kMaxEnginesPerNic));
+  }
+  config.engines = spec.engines;
+
+  if (!spec.cores.empty()) {
+    absl::StatusOr<std::vector<int>> cores =
+        ParseCoreList(spec.cores, num_cpus);
+    if (!cores.ok()) return FieldError("cores", cores.status().message());
+    if (static_cast<int>(cores->size()) != config.engines) {
+      return FieldError("cores",
+                        absl::StrFormat("%d CPUs listed for %d engines",
+                                        cores->size(), config.engines));
+    }
+    config.cores = *cores;
+  }
+
+  if (!engine::ParsePollingMode(spec.polling, &config.idle.mode)) {
+    return FieldError("polling", absl::StrFormat(
+                                     "'%s' is not busy or adaptive",
+                                     spec.polling));
+  }
+  if (spec.sleep_after_idle_us < 0 || spec.sleep_after_idle_us > 10'000'000) {
+    return FieldError("sleep_after_idle_us", "must be 0..10000000");
+  }
+  config.idle.sleep_after_idle_ns =
+      static_cast<uint64_t>(spec.sleep_after_idle_us) * 1000;
+  return config;
+}
+
+}  // namespace ferry::controlplane

@@ -1,0 +1,54 @@
+// What it takes to attach a NIC: the device, its IPv4 identity, and how its
+// engines run. Validated as a pure function before anything is touched, so a
+// bad request or flag fails with one clear message and changes nothing.
+#ifndef FERRY_CONTROLPLANE_NIC_CONFIG_H_
+#define FERRY_CONTROLPLANE_NIC_CONFIG_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "dataplane/engine/idle_policy.h"
+#include "dataplane/net/addresses.h"
+
+namespace ferry::controlplane {
+
+inline constexpr int kMaxEnginesPerNic = 64;
+
+// Textual form, as flags and (later) gRPC requests carry it.
+struct NicSpec {
+  std::string device;   // PCI address or vdev spec
+  std::string ip;       // "10.0.0.2/24"
+  std::string gateway;  // optional
+  std::string mac;      // optional: the port's own MAC when empty
+  int mtu = 1500;
+  int engines = 1;
+  std::string cores;  // optional: "2,3" or "2-3", one CPU per engine
+  std::string polling = "adaptive";
+  int sleep_after_idle_us = 500;
+};
+
+struct NicConfig {
+  std::string device;
+  net::Ipv4Prefix ip;
+  std::optional<net::Ipv4Address> gateway;
+  std::optional<net::MacAddress> mac;
+  int mtu = 1500;
+  int engines = 1;
+  std::vector<int> cores;  // empty, or one per engine
+  engine::IdlePolicyConfig idle;
+};
+
+// "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.
+absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
+                                               int num_cpus);
+
+// Checks every field; the message names the offending one (e.g. "--ip: ...").
+absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus);
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_NIC_CONFIG_H_

@@ -1,0 +1,74 @@
+#include "controlplane/nic_config.h"
+
+#include "gtest/gtest.h"
+
+namespace ferry::controlplane {
+namespace {
+
+NicSpec GoodSpec() {
+  NicSpec spec;
+  spec.device = "net_af_packet0,iface=veth0";
+  spec.ip = "10.77.0.2/24";
+  spec.gateway = "10.77.0.254";
+  spec.mac = "02:00:00:00:00:01";
+  spec.engines = 2;
+  spec.cores = "0-1";
+  return spec;
+}
+
+TEST(NicConfigTest, AcceptsGoodSpec) {
+  absl::StatusOr<NicConfig> config = ValidateNicSpec(GoodSpec(), 2);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->ip.ToString(), "10.77.0.2/24");
+  EXPECT_EQ(config->gateway->ToString(), "10.77.0.254");
+  EXPECT_EQ(config->cores, (std::vector<int>{0, 1}));
+  EXPECT_EQ(config->idle.mode, engine::PollingMode::kAdaptive);
+}
+
+// Each bad field is reported by name.
+TEST(NicConfigTest, RejectsEachBadField) {
+  struct Case {
+    void (*mutate)(NicSpec&);
+    const char* field;
+  } cases[] = {
+      {[](NicSpec& s) { s.device = "eth0"; }, "--device"},
+      {[](NicSpec& s) { s.device = "0000:zz:00.0"; }, "--device"},
+      {[](NicSpec& s) { s.ip = "10.77.0.300/24"; }, "--ip"},
+      {[](NicSpec& s) { s.ip = "10.77.0.2/40"; }, "--ip"},
+      {[](NicSpec& s) { s.ip = "10.77.0.2"; }, "--ip"},
+      {[](NicSpec& s) { s.ip = "10.77.0.0/24"; }, "--ip"},
+      {[](NicSpec& s) { s.ip = "224.0.0.1/24"; }, "--ip"},
+      {[](NicSpec& s) { s.gateway = "10.78.0.1"; }, "--gateway"},
+      {[](NicSpec& s) { s.gateway = "10.77.0.2"; }, "--gateway"},
+      {[](NicSpec& s) { s.mac = "02:00:00:00:00"; }, "--mac"},
+      {[](NicSpec& s) { s.mac = "01:00:5e:00:00:01"; }, "--mac"},
+      {[](NicSpec& s) { s.mtu = 67; }, "--mtu"},
+      {[](NicSpec& s) { s.mtu = 9001; }, "--mtu"},
+      {[](NicSpec& s) { s.engines = 0; }, "--engines"},
+      {[](NicSpec& s) { s.cores = "0-5"; }, "--cores"},
+      {[](NicSpec& s) { s.cores = "1,1"; }, "--cores"},
+      {[](NicSpec& s) { s.cores = "0"; }, "--cores"},
+      {[](NicSpec& s) { s.cores = "a-b"; }, "--cores"},
+      {[](NicSpec& s) { s.polling = "lazy"; }, "--polling"},
+  };
+  for (const Case& c : cases) {
+    NicSpec spec = GoodSpec();
+    c.mutate(spec);
+    absl::StatusOr<NicConfig> config = ValidateNicSpec(spec, 2);
+    ASSERT_FALSE(config.ok()) << c.field;
+    EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(config.status().message().rfind(c.field, 0), 0u)
+        << config.status().message();
+  }
+}
+
+TEST(CoreListTest, ParsesRangesAndLists) {
+  EXPECT_EQ(*ParseCoreList("0,2-4", 8), (std::vector<int>{0, 2, 3, 4}));
+  EXPECT_FALSE(ParseCoreList("", 8).ok());
+  EXPECT_FALSE(ParseCoreList("3-1", 8).ok());
+  EXPECT_FALSE(ParseCoreList("1,", 8).ok());
+  EXPECT_FALSE(ParseCoreList("8", 8).ok());
+}
+
+}  // namespace
+}  // namespace ferry::controlplane
