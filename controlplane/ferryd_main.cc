@@ -74,8 +74,8 @@ absl::StatusOr<dpdk::HugepageMode> ParseHugepageMode(absl::string_view text) {
   if (text == "auto") return dpdk::HugepageMode::kAuto;
   if (text == "require") return dpdk::HugepageMode::kRequire;
   if (text == "off") return dpdk::HugepageMode::kOff;
-  return absl::InvalidArgumentError(absl::StrFormat(
-      "--hugepages: '%s' is not auto, require or off", text));
+  return absl::InvalidArgumentError(
+      absl::StrFormat("--hugepages: '%s' is not auto, require or off", text));
 }
 
 bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
@@ -188,6 +188,15 @@ int Main(int argc, char** argv) {
             (*nic)->port().mac().ToString(), (*nic)->num_engines());
 
   if (ping_target.has_value()) {
+    // A virtual wire (memif) comes up only once its peer connects; pings
+    // sent before that are lost.
+    const absl::Time link_deadline = absl::Now() + absl::Seconds(30);
+    while (!(*nic)->port().Link().up && absl::Now() < link_deadline) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    if (!(*nic)->port().Link().up) {
+      FERRY_LOG(Warning, "ping: link still down after 30 s, pinging anyway");
+    }
     engine::EngineCommand ping;
     ping.type = engine::CommandType::kStartPing;
     ping.ip = *ping_target;

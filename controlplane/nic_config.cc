@@ -36,8 +36,8 @@ absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
     } else if (range.size() == 2 && ParseCpu(range[0], &first) &&
                ParseCpu(range[1], &last) && first <= last) {
     } else {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "'%s' is not a CPU list (want e.g. 0,2-3)", text));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("'%s' is not a CPU list (want e.g. 0,2-3)", text));
     }
     for (int cpu = first; cpu <= last; ++cpu) {
       if (cpu >= num_cpus) {
@@ -66,15 +66,15 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   if (!ip.ok()) return FieldError("ip", ip.status().message());
   const uint32_t host = ip->address.value & ~ip->Mask();
   if (ip->length < 31 && (host == 0 || host == ~ip->Mask())) {
-    return FieldError("ip", absl::StrFormat(
-                                "%s is the network or broadcast address of "
-                                "its subnet",
-                                spec.ip));
+    return FieldError(
+        "ip", absl::StrFormat("%s is the network or broadcast address of "
+                              "its subnet",
+                              spec.ip));
   }
   if ((ip->address.value >> 28) >= 0xe || (ip->address.value >> 24) == 0 ||
       (ip->address.value >> 24) == 127) {
-    return FieldError("ip", absl::StrFormat("%s is not a unicast host address",
-                                            spec.ip));
+    return FieldError(
+        "ip", absl::StrFormat("%s is not a unicast host address", spec.ip));
   }
   config.ip = *ip;
 
@@ -93,23 +93,23 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
     absl::StatusOr<net::MacAddress> mac = net::MacAddress::Parse(spec.mac);
     if (!mac.ok()) return FieldError("mac", mac.status().message());
     if (mac->IsMulticast() || mac->IsZero()) {
-      return FieldError("mac", absl::StrFormat(
-                                   "%s is not a unicast address", spec.mac));
+      return FieldError(
+          "mac", absl::StrFormat("%s is not a unicast address", spec.mac));
     }
     config.mac = *mac;
   }
 
   if (spec.mtu < dpdk::kMinMtu || spec.mtu > dpdk::kMaxMtu) {
-    return FieldError("mtu", absl::StrFormat("%d is out of range [%d, %d]",
-                                             spec.mtu, dpdk::kMinMtu,
-                                             dpdk::kMaxMtu));
+    return FieldError("mtu",
+                      absl::StrFormat("%d is out of range [%d, %d]", spec.mtu,
+                                      dpdk::kMinMtu, dpdk::kMaxMtu));
   }
   config.mtu = spec.mtu;
 
   if (spec.engines < 1 || spec.engines > kMaxEnginesPerNic) {
-    return FieldError("engines", absl::StrFormat("%d is out of range [1, %d]",
-                                                 spec.engines,
-                                                 kMaxEnginesPerNic));
+    return FieldError(
+        "engines", absl::StrFormat("%d is out of range [1, %d]", spec.engines,
+                                   kMaxEnginesPerNic));
   }
   config.engines = spec.engines;
 
@@ -126,9 +126,8 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   }
 
   if (!engine::ParsePollingMode(spec.polling, &config.idle.mode)) {
-    return FieldError("polling", absl::StrFormat(
-                                     "'%s' is not busy or adaptive",
-                                     spec.polling));
+    return FieldError("polling", absl::StrFormat("'%s' is not busy or adaptive",
+                                                 spec.polling));
   }
   if (spec.sleep_after_idle_us < 0 || spec.sleep_after_idle_us > 10'000'000) {
     return FieldError("sleep_after_idle_us", "must be 0..10000000");

@@ -247,6 +247,9 @@ absl::Status Port::Configure(const PortOptions& options) {
   started_ = true;
 
   caps_.rx_interrupts = conf.intr_conf.rxq == 1;
+  // Some PMDs accept intr_conf.rxq but have no interrupt handle; they say so
+  // at ERR level, which is no error for us.
+  ScopedQuietDpdkLog quiet_interrupts;
   for (PortQueue& queue : queues_) {
     if (!caps_.rx_interrupts) break;
     const int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue.queue_id);

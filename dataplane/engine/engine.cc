@@ -10,8 +10,8 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/base/logging.h"
-#include "dataplane/dpdk/packet.h"
 #include "dataplane/dpdk/eal.h"
+#include "dataplane/dpdk/packet.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/wire.h"
@@ -313,13 +313,22 @@ void Engine::HandleArp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
   // ask for, so unsolicited replies cannot fill or poison the table.
   const bool create = for_us && frame.arp_op == net::kArpOpRequest;
   dpdk::Packet* released[NeighborTable::kMaxPendingPerEntry];
-  bool newly_resolved = false;
-  const size_t n = neighbors_.Learn(sender, frame.arp_sender_mac, create,
-                                    now_ns, released, &newly_resolved);
-  if (newly_resolved) {
-    counters_.arp_resolved.Inc();
-    FERRY_LOG_EVERY_SEC(Info, "engine %d: resolved %s is at %s", config_.id,
-                        sender.ToString(), frame.arp_sender_mac.ToString());
+  size_t n = 0;
+  switch (neighbors_.Learn(sender, frame.arp_sender_mac, create, now_ns,
+                           released, &n)) {
+    case NeighborTable::LearnResult::kResolved:
+      counters_.arp_resolved.Inc();
+      FERRY_LOG_EVERY_SEC(Info, "engine %d: resolved %s is at %s", config_.id,
+                          sender.ToString(), frame.arp_sender_mac.ToString());
+      break;
+    case NeighborTable::LearnResult::kCreated:
+      counters_.arp_learned.Inc();
+      FERRY_LOG_EVERY_SEC(Info, "engine %d: learned %s is at %s", config_.id,
+                          sender.ToString(), frame.arp_sender_mac.ToString());
+      break;
+    case NeighborTable::LearnResult::kUpdated:
+    case NeighborTable::LearnResult::kIgnored:
+      break;
   }
   for (size_t i = 0; i < n; ++i) {
     std::memcpy(

@@ -155,6 +155,18 @@ TEST_F(EngineTest, AnswersArpRequestForItsAddress) {
   EXPECT_EQ(stats.arp_requests_rx, 1u);
   EXPECT_EQ(stats.arp_replies_tx, 1u);
   EXPECT_EQ(stats.tx_packets, 1u);
+  // Expect: the asker is learned, so a ping to it needs no ARP of our own.
+  EXPECT_EQ(stats.arp_learned, 1u);
+  EngineCommand ping;
+  ping.type = CommandType::kStartPing;
+  ping.ip = kPeerIp;
+  ping.count = 1;
+  ping.interval_ns = kMs;
+  ASSERT_TRUE(engine_->Post(ping).ok());
+  engine_->PollOnce(kStart + kMs);
+  out = PeerReceives();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ParseOk(out[0]).icmp_type, net::kIcmpTypeEchoRequest);
 }
 
 TEST_F(EngineTest, IgnoresArpForOtherAddresses) {

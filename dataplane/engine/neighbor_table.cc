@@ -47,26 +47,31 @@ NeighborTable::QueueResult NeighborTable::QueuePending(net::Ipv4Address ip,
   return QueueResult::kQueued;
 }
 
-size_t NeighborTable::Learn(net::Ipv4Address ip, const net::MacAddress& mac,
-                            bool create, uint64_t now_ns, rte_mbuf** released,
-                            bool* newly_resolved) {
-  *newly_resolved = false;
+NeighborTable::LearnResult NeighborTable::Learn(net::Ipv4Address ip,
+                                                const net::MacAddress& mac,
+                                                bool create, uint64_t now_ns,
+                                                rte_mbuf** released,
+                                                size_t* released_count) {
+  *released_count = 0;
+  LearnResult result;
   auto it = entries_.find(ip.value);
   if (it == entries_.end()) {
-    if (!create || entries_.size() >= capacity_) return 0;
+    if (!create || entries_.size() >= capacity_) return LearnResult::kIgnored;
     it = entries_.emplace(ip.value, Entry{}).first;
+    result = LearnResult::kCreated;
   } else {
-    *newly_resolved = it->second.state == State::kIncomplete;
+    result = it->second.state == State::kIncomplete ? LearnResult::kResolved
+                                                    : LearnResult::kUpdated;
   }
   Entry& entry = it->second;
   entry.state = State::kReachable;
   entry.mac = mac;
   entry.deadline_ns = now_ns + timings_.reachable_ns;
   entry.probes_sent = 0;
-  const size_t n = entry.pending_count;
-  std::copy_n(entry.pending.begin(), n, released);
+  *released_count = entry.pending_count;
+  std::copy_n(entry.pending.begin(), entry.pending_count, released);
   entry.pending_count = 0;
-  return n;
+  return result;
 }
 
 uint64_t NeighborTable::NextDeadline() const {

@@ -52,13 +52,19 @@ class NeighborTable {
   };
   QueueResult QueuePending(net::Ipv4Address ip, rte_mbuf* pkt, uint64_t now_ns);
 
+  enum class LearnResult {
+    kIgnored,   // unknown next hop and `create` false, or table full
+    kCreated,   // a new REACHABLE entry
+    kUpdated,   // a REACHABLE entry refreshed
+    kResolved,  // an INCOMPLETE entry (one we asked about) resolved
+  };
   // Records ip -> mac. With `create` false only an existing entry is updated
   // (an unsolicited reply must not add entries). Parked packets for `ip` are
-  // written to `released` (room for kMaxPendingPerEntry) and their number
-  // returned; `*newly_resolved` tells whether an INCOMPLETE entry (one we
-  // asked about) was resolved.
-  size_t Learn(net::Ipv4Address ip, const net::MacAddress& mac, bool create,
-               uint64_t now_ns, rte_mbuf** released, bool* newly_resolved);
+  // written to `released` (room for kMaxPendingPerEntry), their number to
+  // `*released_count`.
+  LearnResult Learn(net::Ipv4Address ip, const net::MacAddress& mac,
+                    bool create, uint64_t now_ns, rte_mbuf** released,
+                    size_t* released_count);
 
   // Runs due probes and expiries. `send_probe(ip)` is called for each ARP
   // request to send, `drop_pending(pkt)` for each packet parked on a next hop

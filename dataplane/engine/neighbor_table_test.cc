@@ -33,10 +33,10 @@ TEST(NeighborTableTest, ResolvesAndReleasesParkedPackets) {
   EXPECT_FALSE(table.Lookup(kPeer, 0).has_value());
 
   rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
-  bool resolved = false;
-  ASSERT_EQ(table.Learn(kPeer, kPeerMac, false, 5 * kMs, released, &resolved),
-            2u);
-  EXPECT_TRUE(resolved);
+  size_t n = 0;
+  EXPECT_EQ(table.Learn(kPeer, kPeerMac, false, 5 * kMs, released, &n),
+            NeighborTable::LearnResult::kResolved);
+  ASSERT_EQ(n, 2u);
   EXPECT_EQ(released[0], Token(1));
   EXPECT_EQ(released[1], Token(2));
   EXPECT_EQ(table.Lookup(kPeer, 6 * kMs), kPeerMac);
@@ -45,11 +45,15 @@ TEST(NeighborTableTest, ResolvesAndReleasesParkedPackets) {
 TEST(NeighborTableTest, UnsolicitedLearnDoesNotCreate) {
   NeighborTable table(8, Timings());
   rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
-  bool resolved;
-  EXPECT_EQ(table.Learn(kPeer, kPeerMac, false, 0, released, &resolved), 0u);
+  size_t n;
+  EXPECT_EQ(table.Learn(kPeer, kPeerMac, false, 0, released, &n),
+            NeighborTable::LearnResult::kIgnored);
   EXPECT_FALSE(table.Lookup(kPeer, 0).has_value());
-  table.Learn(kPeer, kPeerMac, true, 0, released, &resolved);
+  EXPECT_EQ(table.Learn(kPeer, kPeerMac, true, 0, released, &n),
+            NeighborTable::LearnResult::kCreated);
   EXPECT_EQ(table.Lookup(kPeer, 0), kPeerMac);
+  EXPECT_EQ(table.Learn(kPeer, kPeerMac, true, 0, released, &n),
+            NeighborTable::LearnResult::kUpdated);
 }
 
 TEST(NeighborTableTest, ProbesThenFailsAndDropsParked) {
@@ -80,8 +84,8 @@ TEST(NeighborTableTest, ProbesThenFailsAndDropsParked) {
 TEST(NeighborTableTest, ReachableEntriesExpire) {
   NeighborTable table(8, Timings());
   rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
-  bool resolved;
-  table.Learn(kPeer, kPeerMac, true, 0, released, &resolved);
+  size_t n;
+  table.Learn(kPeer, kPeerMac, true, 0, released, &n);
   EXPECT_TRUE(table.Lookup(kPeer, 999 * kMs).has_value());
   EXPECT_FALSE(table.Lookup(kPeer, 1000 * kMs).has_value());
   // Expect: an expired entry resolves afresh on the next packet.
