@@ -47,7 +47,7 @@ ABSL_FLAG(std::string, hugepages, "auto",
           "auto: hugepages if free, else ordinary pages with a warning; "
           "require: fail without them; off: ordinary pages (--no-huge)");
 ABSL_FLAG(int, memory_mb, 512, "DPDK memory in MiB");
-ABSL_FLAG(std::string, dpdk_log_level, "warning",
+ABSL_FLAG(std::string, dpdk_log_level, "error",
           "Lowest DPDK log level printed: debug, info, notice, warning, "
           "error, critical");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error");

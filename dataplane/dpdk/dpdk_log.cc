@@ -5,17 +5,20 @@
 
 #include <atomic>
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "dataplane/base/logging.h"
 
 namespace ferry::dpdk {
 namespace {
 
-std::mutex last_line_mu;
-std::string last_line;  // guarded by last_line_mu
+constexpr size_t kMaxRecentLines = 3;
+std::mutex recent_mu;
+std::vector<std::string> recent_lines;  // guarded by recent_mu
 std::atomic<int> print_threshold{RTE_LOG_WARNING};
 std::atomic<int> quiet_depth{0};
 
@@ -27,8 +30,10 @@ ssize_t WriteDpdkLog(void*, const char* buf, size_t size) {
   absl::string_view text = absl::StripTrailingAsciiWhitespace(line);
   if (text.empty()) return static_cast<ssize_t>(size);
   {
-    std::lock_guard<std::mutex> lock(last_line_mu);
-    last_line = std::string(text);
+    std::lock_guard<std::mutex> lock(recent_mu);
+    if (recent_lines.size() < kMaxRecentLines) {
+      recent_lines.emplace_back(text);
+    }
   }
   const int level = rte_log_cur_msg_loglevel();
   if (level <= print_threshold.load() && quiet_depth.load() == 0) {
@@ -76,14 +81,14 @@ absl::Status InstallDpdkLog(absl::string_view level) {
   return absl::OkStatus();
 }
 
-std::string LastDpdkLogLine() {
-  std::lock_guard<std::mutex> lock(last_line_mu);
-  return last_line;
+std::string RecentDpdkLog() {
+  std::lock_guard<std::mutex> lock(recent_mu);
+  return absl::StrJoin(recent_lines, "; ");
 }
 
-void ClearLastDpdkLogLine() {
-  std::lock_guard<std::mutex> lock(last_line_mu);
-  last_line.clear();
+void ClearRecentDpdkLog() {
+  std::lock_guard<std::mutex> lock(recent_mu);
+  recent_lines.clear();
 }
 
 ScopedQuietDpdkLog::ScopedQuietDpdkLog() { quiet_depth.fetch_add(1); }

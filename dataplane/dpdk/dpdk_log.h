@@ -17,10 +17,11 @@ namespace ferry::dpdk {
 // `level`: "debug", "info", "notice", "warning", "error", "critical".
 absl::Status InstallDpdkLog(absl::string_view level);
 
-// The most recent DPDK log line (any level), or "" if none since the last
-// call to ClearLastDpdkLogLine().
-std::string LastDpdkLogLine();
-void ClearLastDpdkLogLine();
+// DPDK's log lines (any level) since the last ClearRecentDpdkLog(), the
+// first few joined with "; " (the first usually says what went wrong), or ""
+// when there were none.
+std::string RecentDpdkLog();
+void ClearRecentDpdkLog();
 
 // While alive, DPDK lines are kept but not printed: for calls whose failure
 // the caller reports itself (probing a device named by the user).

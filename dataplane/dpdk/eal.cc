@@ -100,11 +100,11 @@ absl::Status StartEal(const EalOptions& options) {
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  ClearLastDpdkLogLine();
+  ClearRecentDpdkLog();
   if (rte_eal_init(static_cast<int>(args.size()), argv.data()) < 0) {
     return absl::InternalError(absl::StrFormat("DPDK EAL init failed: %s (%s)",
                                                rte_strerror(rte_errno),
-                                               LastDpdkLogLine()));
+                                               RecentDpdkLog()));
   }
   eal_started = true;
   eal_hugepages = use_huge;

@@ -42,7 +42,7 @@ std::string DeviceName(absl::string_view device) {
 }
 
 absl::Status DpdkError(absl::string_view what, int err) {
-  std::string last = LastDpdkLogLine();
+  std::string last = RecentDpdkLog();
   return absl::InternalError(
       absl::StrFormat("%s: %s%s", what, rte_strerror(err < 0 ? -err : err),
                       last.empty() ? "" : absl::StrCat(" (", last, ")")));
@@ -113,10 +113,10 @@ absl::StatusOr<std::unique_ptr<Port>> Port::Open(const PortOptions& options) {
       is_pci ? CanonicalPciName(options.device) : options.device;
   {
     ScopedQuietDpdkLog quiet;
-    ClearLastDpdkLogLine();
+    ClearRecentDpdkLog();
     const int rc = rte_dev_probe(probe_arg.c_str());
     if (rc != 0) {
-      std::string why = LastDpdkLogLine();
+      std::string why = RecentDpdkLog();
       if (why.empty()) why = rte_strerror(-rc);
       return absl::InvalidArgumentError(absl::StrFormat(
           "cannot attach device '%s': %s", options.device, why));
@@ -154,6 +154,7 @@ absl::StatusOr<std::unique_ptr<Port>> Port::Adopt(uint16_t port_id,
 }
 
 absl::Status Port::Configure(const PortOptions& options) {
+  ClearRecentDpdkLog();
   rte_eth_dev_info info;
   int rc = rte_eth_dev_info_get(port_id_, &info);
   if (rc != 0) return DpdkError("rte_eth_dev_info_get", rc);

@@ -1,0 +1,106 @@
+# Shell helpers for ferryd's end-to-end tests: network namespaces joined by
+# veth pairs, ferryd processes, and reading the counters ferryd logs.
+#
+# Every namespace, link and process a test creates is recorded and removed by
+# testbed_cleanup, which tests install with `trap testbed_cleanup EXIT` so
+# that it runs even when an assertion fails.
+
+TESTBED_NAMESPACES=()
+TESTBED_PIDS=()
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+testbed_cleanup() {
+  local pid ns
+  for pid in "${TESTBED_PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${TESTBED_PIDS[@]}"; do
+    # Bounded: a ferryd that ignores SIGTERM for 10 s is killed.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for ns in "${TESTBED_NAMESPACES[@]}"; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+# testbed_netns NAME: creates a namespace with loopback up.
+testbed_netns() {
+  ip netns add "$1"
+  TESTBED_NAMESPACES+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# testbed_veth NS_A IF_A NS_B IF_B: a veth pair joining two namespaces, both
+# ends up, IPv6 off (its router solicitations would only be noise).
+testbed_veth() {
+  ip link add "$2" type veth peer name "$4"
+  ip link set "$2" netns "$1"
+  ip link set "$4" netns "$3"
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  ip netns exec "$3" sysctl -qw "net.ipv6.conf.$4.disable_ipv6=1"
+  ip -n "$1" link set "$2" up
+  ip -n "$3" link set "$4" up
+}
+
+# start_bg LOG CMD...: runs CMD in the background, output to LOG; records
+# the pid in TESTBED_PIDS and LAST_PID.
+start_bg() {
+  local log=$1
+  shift
+  "$@" >"$log" 2>&1 &
+  LAST_PID=$!
+  TESTBED_PIDS+=("$LAST_PID")
+}
+
+# wait_for_line LOG REGEX SECONDS: until a line of LOG matches.
+wait_for_line() {
+  local log=$1 regex=$2 seconds=$3
+  for _ in $(seq $((seconds * 10))); do
+    grep -Eq -- "$regex" "$log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "--- $log ---" >&2
+  cat "$log" >&2
+  fail "no line matching '$regex' in $log within ${seconds}s"
+}
+
+# stop_and_wait PID SECONDS: SIGTERM, then wait for a clean exit (status 0).
+stop_and_wait() {
+  local pid=$1 seconds=$2
+  kill -TERM "$pid"
+  for _ in $(seq $((seconds * 10))); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -0 "$pid" 2>/dev/null && fail "ferryd $pid did not exit within ${seconds}s"
+  wait "$pid" || fail "ferryd $pid exited with status $?"
+}
+
+# stat LOG ENGINE NAME: the counter's value in the last stats line.
+stat() {
+  local line
+  line=$(grep "stats engine=$2 " "$1" | tail -n 1)
+  [[ -n $line ]] || fail "no stats line for engine $2 in $1"
+  echo "$line" | tr ' ' '\n' | sed -n "s/^$3=//p"
+}
+
+# expect_stat_ge LOG ENGINE NAME MIN
+expect_stat_ge() {
+  local v
+  v=$(stat "$1" "$2" "$3")
+  [[ -n $v && $v -ge $4 ]] || fail "$3=$v in $1, expected >= $4"
+  echo "ok: $3=$v (>= $4)"
+}
+
+# expect_stat_eq LOG ENGINE NAME VALUE
+expect_stat_eq() {
+  local v
+  v=$(stat "$1" "$2" "$3")
+  [[ $v == "$4" ]] || fail "$3=$v in $1, expected $4"
+  echo "ok: $3=$v"
+}
