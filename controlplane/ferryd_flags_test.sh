@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Bad configuration ends ferryd with one clear error line and a non-zero
+# exit, never a crash or a hang.
+set -euo pipefail
+FERRYD=$(realpath "$1")
+source deploy/testbed/ferryd_test_lib.sh
+
+good=(--device=net_null0 --ip=10.0.0.2/24 --hugepages=off --memory_mb=128)
+free_mb=$(($(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0) * 2))
+
+# expect_error EXPECTED_SUBSTRING ARGS...
+expect_error() {
+  local want=$1
+  shift
+  local out rc=0
+  out=$(timeout 60 "$FERRYD" "$@" 2>&1 >/dev/null) || rc=$?
+  ((rc != 0)) || fail "exit 0 for: $*"
+  ((rc < 124)) || fail "exit $rc (timeout or signal) for: $*"
+  # Informational progress lines ("I1125 14:03:07.123 ...") may come first;
+  # beyond them there must be exactly one line, the error.
+  local problems
+  problems=$(printf '%s\n' "$out" | grep -Ev '^I[0-9]{4} ' | grep . || true)
+  local lines
+  lines=$(printf '%s\n' "$problems" | grep -c . || true)
+  ((lines == 1)) || fail "$lines non-info lines for: $* ---
+$out"
+  [[ $(printf '%s\n' "$out" | tail -n 1) == "$problems" ]] ||
+    fail "the error is not the last line for: $*"
+  [[ $problems == *"$want"* ]] ||
+    fail "'$problems' does not mention '$want' for: $*"
+  echo "ok (exit $rc): $problems"
+}
+
+expect_error "net_bogus0" --device=net_bogus0 --ip=10.0.0.2/24 --hugepages=off
+expect_error "--device: '0000:zz:00.0' is not a PCI address" \
+  --device=0000:zz:00.0 --ip=10.0.0.2/24
+expect_error "--device: 'eth0' is neither" --device=eth0 --ip=10.0.0.2/24
+expect_error "cannot attach device '0000:00:1f.7'" --device=0000:00:1f.7 \
+  --ip=10.0.0.2/24 --hugepages=off
+expect_error "--device: no device given" --ip=10.0.0.2/24
+expect_error "--ip: '10.0.0.300' is not an IPv4 address" \
+  --device=net_null0 --ip=10.0.0.300/24
+expect_error "--ip: '10.0.0.2/33': prefix length" \
+  --device=net_null0 --ip=10.0.0.2/33
+expect_error "--ip: '' is not an IPv4 address with prefix" --device=net_null0
+expect_error "--gateway: 10.1.0.1 must be another address inside" \
+  "${good[@]}" --gateway=10.1.0.1
+expect_error "--mac: '02:00:00:00:00' is not a MAC address" \
+  "${good[@]}" --mac=02:00:00:00:00
+expect_error "--mac: 01:00:5e:00:00:01 is not a unicast address" \
+  "${good[@]}" --mac=01:00:5e:00:00:01
+expect_error "--cores: CPU 99 does not exist" "${good[@]}" --cores=99
+expect_error "--cores: 'x' is not a CPU list" "${good[@]}" --cores=x
+expect_error "--cores: 2 CPUs listed for 1 engines" "${good[@]}" --cores=0-1
+expect_error "--mtu: 67 is out of range" "${good[@]}" --mtu=67
+expect_error "--mtu: 9001 is out of range" "${good[@]}" --mtu=9001
+expect_error "--engines: 0 is out of range" "${good[@]}" --engines=0
+expect_error "--polling: 'lazy' is not busy or adaptive" \
+  "${good[@]}" --polling=lazy
+expect_error "--hugepages: 'maybe' is not auto, require or off" \
+  --device=net_null0 --ip=10.0.0.2/24 --hugepages=maybe
+# More hugepage memory than the machine has free, with --no-huge refused.
+expect_error "--hugepages=require:" --device=net_null0 --ip=10.0.0.2/24 \
+  --hugepages=require --memory_mb=$((free_mb + 2048))
+expect_error "Unknown command line flag 'bogus'" "${good[@]}" --bogus=1
+expect_error "Illegal value 'many' specified for flag 'mtu'" \
+  "${good[@]}" --mtu=many
+echo "PASS: every bad flag ends with one clear line and a non-zero exit"
