@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Measures how much CPU an idle ferryd uses, in adaptive and in busy polling.
+#
+#   bench/idle_cpu.sh FERRYD [SECONDS]
+#
+# ferryd runs on one end of a silent veth pair (af_packet) in a namespace of
+# its own; its CPU time (user + system, from /proc/PID/stat) is sampled over
+# SECONDS (default 10) once it is ready. Prints one line per mode:
+#   idle_cpu polling=adaptive seconds=10 cpu_percent=0.8
+set -euo pipefail
+FERRYD=$(realpath "$1")
+SECONDS_TO_MEASURE=${2:-10}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$here/deploy/testbed/ferryd_test_lib.sh"
+trap testbed_cleanup EXIT
+
+id=$$
+testbed_netns fi$id
+testbed_netns fp$id
+testbed_veth fi$id fvi$id fp$id fvp$id
+tick=$(getconf CLK_TCK)
+
+cpu_ticks() {
+  # Fields 14 and 15 of /proc/PID/stat, counted after the ")" that ends the
+  # command name (which may contain spaces).
+  sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
+}
+
+for mode in adaptive busy; do
+  log=${TEST_TMPDIR:-/tmp}/idle_cpu_$mode.log
+  start_bg "$log" ip netns exec fi$id "$FERRYD" \
+    --device=net_af_packet0,iface=fvi$id --ip=10.66.0.2/24 --polling=$mode \
+    --memory_mb=256
+  pid=$LAST_PID
+  wait_for_line "$log" "ferryd ready" 60
+  # Let start-up work finish before sampling.
+  sleep 1
+  before=$(cpu_ticks "$pid")
+  sleep "$SECONDS_TO_MEASURE"
+  after=$(cpu_ticks "$pid")
+  stop_and_wait "$pid" 20
+  percent=$(awk -v t=$((after - before)) -v hz="$tick" -v s="$SECONDS_TO_MEASURE" \
+    'BEGIN { printf "%.1f", 100 * t / hz / s }')
+  echo "idle_cpu polling=$mode seconds=$SECONDS_TO_MEASURE cpu_percent=$percent"
+done
