@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need on a fresh Debian 12
+# machine, builds everything offline and runs every test.
+#
+#   sudo deploy/run-tests.sh [extra bazel test args]
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+deploy/install-deps.sh
+# Tests that need more hugepage memory than this fall back to ordinary pages.
+deploy/setup-hugepages.sh 1024 || true
+
+status=0
+bazel test //... "$@" 2>&1 | tee /tmp/ferry-test-output.txt || status=$?
+
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' \
+  /tmp/ferry-test-output.txt || true)
+if ((status != 0 && failed == 0)); then failed=1; fi
+echo "Ferry tests: $passed passed, $failed failed"
+exit "$status"
