@@ -11,7 +11,8 @@ deploy/install-deps.sh
 deploy/setup-hugepages.sh 1024 || true
 
 status=0
-bazel test //... "$@" 2>&1 | tee /tmp/ferry-test-output.txt || status=$?
+# Tests run every time: a cached pass from an older tree proves nothing.
+bazel test //... --nocache_test_results "$@" 2>&1 | tee /tmp/ferry-test-output.txt || status=$?
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' \
