@@ -209,15 +209,25 @@ int Main(int argc, char** argv) {
     }
   }
 
-  const int stats_interval = absl::GetFlag(FLAGS_stats_interval_s);
+  const absl::Duration stats_interval =
+      absl::Seconds(absl::GetFlag(FLAGS_stats_interval_s));
+  absl::Time next_stats = absl::Now() + stats_interval;
   while (true) {
-    timespec timeout = {stats_interval > 0 ? stats_interval : 3600, 0};
+    // Other signals (PMDs use some) can end the wait early: recompute.
+    const absl::Duration wait = stats_interval > absl::ZeroDuration()
+                                    ? next_stats - absl::Now()
+                                    : absl::Hours(1);
+    const timespec timeout =
+        absl::ToTimespec(std::max(wait, absl::ZeroDuration()));
     const int sig = sigtimedwait(&signals, nullptr, &timeout);
     if (sig == SIGINT || sig == SIGTERM) {
       FERRY_LOG(Info, "ferryd: %s, shutting down", strsignal(sig));
       break;
     }
-    if (stats_interval > 0) LogAllStats(**nic);
+    if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
+      LogAllStats(**nic);
+      next_stats += stats_interval;
+    }
   }
   LogAllStats(**nic);
   nic->reset();  // engines stopped, port closed

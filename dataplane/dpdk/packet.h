@@ -7,8 +7,11 @@
 #ifndef FERRY_DATAPLANE_DPDK_PACKET_H_
 #define FERRY_DATAPLANE_DPDK_PACKET_H_
 
+#include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -80,6 +83,31 @@ inline bool RxIpv4ChecksumGood(const Packet* pkt) {
 inline bool RxL4ChecksumGood(const Packet* pkt) {
   return (pkt->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
          RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+}
+
+// RX interrupts are registered in an epoll set through DPDK, because only
+// DPDK knows how to acknowledge each PMD's interrupt fd (an eventfd counter
+// to read for some, the packet fd itself for TAP, where a read would eat a
+// frame). Call on the engine thread, once: returns a new epoll fd (the
+// caller owns it and nests it in its own epoll set), or -1 when the queue
+// has no interrupts.
+inline int ArmRxInterrupts(const PortQueue& q) {
+  if (!q.rx_interrupts) return -1;
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return -1;
+  if (rte_eth_dev_rx_intr_ctl_q(q.port_id, q.queue_id, epfd, RTE_INTR_EVENT_ADD,
+                                nullptr) != 0) {
+    close(epfd);
+    return -1;
+  }
+  return epfd;
+}
+
+// After `epfd` from ArmRxInterrupts was readable: lets DPDK acknowledge the
+// interrupts, without blocking.
+inline void AcknowledgeRxInterrupts(int epfd) {
+  rte_epoll_event events[4];
+  rte_epoll_wait(epfd, events, 4, 0);
 }
 
 // RX interrupt arming around an engine's sleep.

@@ -1,6 +1,5 @@
 #include "dataplane/dpdk/port.h"
 
-#include <fcntl.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -234,7 +233,7 @@ absl::Status Port::Configure(const PortOptions& options) {
     if (pool == nullptr) {
       return DpdkError(absl::StrCat("mempool ", pool_name), rte_errno);
     }
-    queues_.push_back(PortQueue{port_id_, q, pool, -1});
+    queues_.push_back(PortQueue{port_id_, q, pool, false});
     rte_eth_txconf txconf = info.default_txconf;
     txconf.offloads = conf.txmode.offloads;
     rc = rte_eth_rx_queue_setup(port_id_, q, rx_desc, socket, nullptr, pool);
@@ -248,23 +247,17 @@ absl::Status Port::Configure(const PortOptions& options) {
   started_ = true;
 
   caps_.rx_interrupts = conf.intr_conf.rxq == 1;
-  // Some PMDs accept intr_conf.rxq but have no interrupt handle; they say so
-  // at ERR level, which is no error for us.
-  ScopedQuietDpdkLog quiet_interrupts;
-  for (PortQueue& queue : queues_) {
-    if (!caps_.rx_interrupts) break;
-    const int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue.queue_id);
-    if (fd < 0) {
-      caps_.rx_interrupts = false;
-      break;
+  {
+    // Some PMDs accept intr_conf.rxq but have no interrupt handle; they say
+    // so at ERR level, which is no error for us.
+    ScopedQuietDpdkLog quiet;
+    for (const PortQueue& queue : queues_) {
+      if (rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue.queue_id) < 0) {
+        caps_.rx_interrupts = false;
+      }
     }
-    // The engine drains the fd after each wake-up; never block doing so.
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    queue.rx_interrupt_fd = fd;
   }
-  if (!caps_.rx_interrupts) {
-    for (PortQueue& queue : queues_) queue.rx_interrupt_fd = -1;
-  }
+  for (PortQueue& queue : queues_) queue.rx_interrupts = caps_.rx_interrupts;
 
   rte_ether_addr addr;
   rc = rte_eth_macaddr_get(port_id_, &addr);

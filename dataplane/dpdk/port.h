@@ -69,7 +69,7 @@ struct PortQueue {
   uint16_t port_id = 0;
   uint16_t queue_id = 0;
   rte_mempool* pool = nullptr;  // TX allocations for this queue
-  int rx_interrupt_fd = -1;     // readable when RX interrupts fire; -1: none
+  bool rx_interrupts = false;   // see ArmRxInterrupts in packet.h
 };
 
 class Port {

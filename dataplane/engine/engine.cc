@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
@@ -50,9 +51,7 @@ Engine::~Engine() {
 }
 
 absl::Status Engine::Start() {
-  if (absl::Status s = waker_.Init(config_.queue.rx_interrupt_fd); !s.ok()) {
-    return s;
-  }
+  if (absl::Status s = waker_.Init(); !s.ok()) return s;
   stop_.store(false);
   running_.store(true);
   thread_ = std::thread([this] { Run(); });
@@ -123,6 +122,14 @@ void Engine::Run() {
     FERRY_LOG(Warning, "engine %d: %s (mempool caches off)", config_.id,
               s.message());
   }
+  if (config_.idle.mode == PollingMode::kAdaptive) {
+    rx_interrupt_epfd_ = dpdk::ArmRxInterrupts(config_.queue);
+    if (rx_interrupt_epfd_ >= 0 &&
+        !waker_.AddRxInterruptSource(rx_interrupt_epfd_).ok()) {
+      close(rx_interrupt_epfd_);
+      rx_interrupt_epfd_ = -1;
+    }
+  }
   FERRY_LOG(Info, "engine %d running on %s, %s polling", config_.id,
             config_.core >= 0 ? absl::StrFormat("CPU %d", config_.core)
                               : std::string("any CPU"),
@@ -137,11 +144,15 @@ void Engine::Run() {
     }
   }
   FlushTx_st();
+  if (rx_interrupt_epfd_ >= 0) {
+    close(rx_interrupt_epfd_);
+    rx_interrupt_epfd_ = -1;
+  }
   dpdk::UnregisterEngineThread();
 }
 
 void Engine::IdleWait_st(uint64_t now_ns) {
-  const bool has_interrupts = config_.queue.rx_interrupt_fd >= 0;
+  const bool has_interrupts = rx_interrupt_epfd_ >= 0;
   const IdleAction action = DecideIdleAction(
       config_.idle, has_interrupts, now_ns, last_work_ns_, next_timer_ns_);
   switch (action.kind) {
@@ -174,7 +185,12 @@ void Engine::IdleWait_st(uint64_t now_ns) {
     }
   }
   counters_.sleeps.Inc();
-  waker_.Sleep(action.sleep_ns);
+  const unsigned woken_by = waker_.Sleep(action.sleep_ns);
+  if (woken_by & Waker::kRxInterrupt) {
+    counters_.wakeups_rx_interrupt.Inc();
+    dpdk::AcknowledgeRxInterrupts(rx_interrupt_epfd_);
+  }
+  if (woken_by & Waker::kDoorbell) counters_.wakeups_doorbell.Inc();
   if (has_interrupts) dpdk::DisableRxInterrupt(config_.queue);
   sleeping_.store(false, std::memory_order_relaxed);
   counters_.sleep_ns.Add(MonotonicNanos() - now_ns);
@@ -423,6 +439,7 @@ void Engine::SendPing_st(uint64_t now_ns) {
   echo.seq = ++pinger_.seq;
   echo.ip_id = ++ip_id_;
   echo.data = absl::MakeConstSpan(data, pinger_.payload_size);
+  echo.ipv4_checksum_in_software = !config_.capabilities.tx_ipv4_checksum;
   const size_t length = net::BuildIcmpEcho(
       dpdk::FrameRoom(pkt),
       {config_.mac, net::MacAddress{}, config_.ip.address, pinger_.dst}, echo);
@@ -432,6 +449,7 @@ void Engine::SendPing_st(uint64_t now_ns) {
     return;
   }
   dpdk::SetFrameLength(pkt, static_cast<uint32_t>(length));
+  if (!echo.ipv4_checksum_in_software) dpdk::RequestIpv4ChecksumOffload(pkt);
   counters_.icmp_echo_requests_tx.Inc();
   SendIpv4_st(pkt, pinger_.dst, now_ns);
   if (--pinger_.remaining == 0) {

@@ -126,6 +126,7 @@ class Engine {
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   Waker waker_;
+  int rx_interrupt_epfd_ = -1;  // engine thread; -1: sleep on timers only
   std::thread thread_;
 };
 

@@ -46,6 +46,8 @@ namespace ferry::engine {
   X(ping_rtt_ns_max, "Largest ping round-trip time in nanoseconds")         \
   X(commands, "Control commands executed")                                  \
   X(sleeps, "Times the engine slept (adaptive polling)")                    \
+  X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                \
+  X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")  \
   X(sleep_ns, "Nanoseconds spent asleep")
 
 class Counter {

@@ -368,6 +368,16 @@ TEST_F(EngineTest, SleepingAdaptiveEngineWakesForCommands) {
   EngineCommand noop;
   EXPECT_TRUE(engine_->Execute(noop, absl::Seconds(10)).ok());
   EXPECT_GE(engine_->ReadStats().commands, 1u);
+  // Expect: the ring port has no RX interrupts, so only the doorbell or the
+  // 1 ms timer can have woken it; with the doorbell counted at least once
+  // over repeated commands to a sleeping engine.
+  for (int i = 0; i < 50 && engine_->ReadStats().wakeups_doorbell == 0; ++i) {
+    while (engine_->ReadStats().sleeps == 0)
+      absl::SleepFor(absl::Milliseconds(1));
+    absl::SleepFor(absl::Milliseconds(5));
+    ASSERT_TRUE(engine_->Execute(noop, absl::Seconds(10)).ok());
+  }
+  EXPECT_GE(engine_->ReadStats().wakeups_doorbell, 1u);
 }
 
 }  // namespace

@@ -16,7 +16,7 @@ Waker::~Waker() {
   if (doorbell_fd_ >= 0) close(doorbell_fd_);
 }
 
-absl::Status Waker::Init(int rx_interrupt_fd) {
+absl::Status Waker::Init() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   doorbell_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (epoll_fd_ < 0 || doorbell_fd_ < 0) {
@@ -30,14 +30,18 @@ absl::Status Waker::Init(int rx_interrupt_fd) {
     return absl::InternalError(
         absl::StrFormat("epoll_ctl(doorbell): %s", strerror(errno)));
   }
-  if (rx_interrupt_fd >= 0) {
-    ev.data.fd = rx_interrupt_fd;
-    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, rx_interrupt_fd, &ev) != 0) {
-      return absl::InternalError(
-          absl::StrFormat("epoll_ctl(rx interrupt): %s", strerror(errno)));
-    }
-    rx_interrupt_fd_ = rx_interrupt_fd;
+  return absl::OkStatus();
+}
+
+absl::Status Waker::AddRxInterruptSource(int fd) {
+  epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    return absl::InternalError(
+        absl::StrFormat("epoll_ctl(rx interrupts): %s", strerror(errno)));
   }
+  rx_interrupt_fd_ = fd;
   return absl::OkStatus();
 }
 
@@ -47,20 +51,25 @@ void Waker::Ring() {
   (void)ignored;
 }
 
-bool Waker::Sleep(uint64_t timeout_ns) {
+unsigned Waker::Sleep(uint64_t timeout_ns) {
   epoll_event events[2];
   timespec timeout;
   timeout.tv_sec = static_cast<time_t>(timeout_ns / 1'000'000'000);
   timeout.tv_nsec = static_cast<long>(timeout_ns % 1'000'000'000);
   const int n = epoll_pwait2(epoll_fd_, events, 2, &timeout, nullptr);
+  unsigned reasons = kTimeout;
   for (int i = 0; i < n; ++i) {
-    // Both are counters (eventfds); reading resets them so that epoll does
-    // not report them again.
-    uint64_t value;
-    ssize_t ignored = read(events[i].data.fd, &value, sizeof(value));
-    (void)ignored;
+    if (events[i].data.fd == doorbell_fd_) {
+      // An eventfd counter: reading resets it.
+      uint64_t value;
+      ssize_t ignored = read(doorbell_fd_, &value, sizeof(value));
+      (void)ignored;
+      reasons |= kDoorbell;
+    } else {
+      reasons |= kRxInterrupt;
+    }
   }
-  return n > 0;
+  return reasons;
 }
 
 }  // namespace ferry::engine

@@ -1,8 +1,10 @@
 // Where an idle engine sleeps: an epoll set holding the engine's doorbell
 // eventfd (kicked by the control plane, later by application channels) and,
-// when the port has them, the RX-queue interrupt fd.
+// when the port has them, the fd that signals RX interrupts (DPDK's
+// per-thread epoll set, nested).
 //
-// Sleep() runs on the engine thread; Ring() on any thread.
+// Init() runs before the engine thread starts; AddRxInterruptSource() and
+// Sleep() on the engine thread; Ring() on any thread.
 #ifndef FERRY_DATAPLANE_ENGINE_WAKER_H_
 #define FERRY_DATAPLANE_ENGINE_WAKER_H_
 
@@ -19,15 +21,19 @@ class Waker {
   Waker(const Waker&) = delete;
   Waker& operator=(const Waker&) = delete;
 
-  // `rx_interrupt_fd` may be -1. Not owned.
-  absl::Status Init(int rx_interrupt_fd);
+  absl::Status Init();
+
+  // `fd` (not owned) joins the set; Sleep reports it but never reads it: its
+  // owner acknowledges its events.
+  absl::Status AddRxInterruptSource(int fd);
 
   // Wakes a sleeping engine (or makes its next Sleep return at once).
   void Ring();
 
-  // Sleeps up to `timeout_ns`. Returns true when woken by an event rather
-  // than the timeout. Drains whatever woke it.
-  bool Sleep(uint64_t timeout_ns);
+  enum WakeReason : unsigned { kTimeout = 0, kDoorbell = 1, kRxInterrupt = 2 };
+  // Sleeps up to `timeout_ns`; returns a mask of WakeReason. Drains the
+  // doorbell.
+  unsigned Sleep(uint64_t timeout_ns);
 
  private:
   int epoll_fd_ = -1;

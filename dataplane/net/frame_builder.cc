@@ -84,7 +84,7 @@ size_t BuildIcmpEcho(absl::Span<uint8_t> out, const Ipv4Endpoints& ends,
                      const IcmpEcho& echo) {
   const size_t l4_length = kIcmpEchoHeaderSize + echo.data.size();
   const size_t l4 = WriteEtherIpv4(out, ends, kIpProtoIcmp, echo.ip_id,
-                                   l4_length, /*checksum_in_software=*/true);
+                                   l4_length, echo.ipv4_checksum_in_software);
   if (l4 == 0) return 0;
   uint8_t* icmp = out.data() + l4;
   icmp[kIcmpTypeOffset] = echo.type;

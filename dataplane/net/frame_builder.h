@@ -49,6 +49,8 @@ struct IcmpEcho {
   uint16_t seq = 0;
   uint16_t ip_id = 0;
   absl::Span<const uint8_t> data;
+  // False when the port fills in the IPv4 header checksum (TX offload).
+  bool ipv4_checksum_in_software = true;
 };
 
 size_t BuildIcmpEcho(absl::Span<uint8_t> out, const Ipv4Endpoints& ends,
