@@ -15,7 +15,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 report=$(realpath -m "${1:-ferry-demo-report.md}")
 
 deploy/install-deps.sh
-deploy/setup-hugepages.sh 1024 || true
 bazel build //controlplane:ferryd
 ferryd=$(realpath bazel-bin/controlplane/ferryd)
 

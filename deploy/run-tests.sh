@@ -7,12 +7,16 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 deploy/install-deps.sh
-# Tests that need more hugepage memory than this fall back to ordinary pages.
-deploy/setup-hugepages.sh 1024 || true
 
 status=0
 # Tests run every time: a cached pass from an older tree proves nothing.
-bazel test //... --nocache_test_results "$@" 2>&1 | tee /tmp/ferry-test-output.txt || status=$?
+bazel test //... --nocache_test_results "$@" 2>&1 |
+  tee /tmp/ferry-test-output.txt || status=$?
+# Then everything again under AddressSanitizer (ferryd included, facing the
+# same malformed and hostile input), except measurements.
+bazel test //... --config=asan --test_tag_filters=-benchmark \
+  --nocache_test_results "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
+  status=$?
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' \
