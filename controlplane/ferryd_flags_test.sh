@@ -65,4 +65,9 @@ expect_error "--hugepages=require:" --device=net_null0 --ip=10.0.0.2/24 \
 expect_error "Unknown command line flag 'bogus'" "${good[@]}" --bogus=1
 expect_error "Illegal value 'many' specified for flag 'mtu'" \
   "${good[@]}" --mtu=many
+# The config file is a flag file: its values are read and checked the same.
+flagfile=${TEST_TMPDIR:-/tmp}/ferryd-$$.flags
+printf '%s\n' --device=net_null0 --ip=10.0.0.2/24 --mtu=70000 >"$flagfile"
+expect_error "--mtu: 70000 is out of range" --flagfile="$flagfile"
+rm -f "$flagfile"
 echo "PASS: every bad flag ends with one clear line and a non-zero exit"

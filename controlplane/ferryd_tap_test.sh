@@ -45,4 +45,15 @@ wait_for_line "$log" "stats engine=0 .*icmp_echo_replies_rx=3 " 60
 stop_and_wait "$ferryd" 20
 expect_stat_eq "$log" 0 icmp_echo_replies_rx 3
 expect_stat_ge "$log" 0 arp_resolved 1
-echo "PASS: ferryd over net_tap with checksum offload and RX interrupts"
+
+# Two engines on a port with RSS: two queues, each engine pinned to its CPU.
+start_bg "$log" ip netns exec "$ns" "$FERRYD" \
+  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --memory_mb=256 \
+  --engines=2 --cores=0-1
+ferryd=$LAST_PID
+wait_for_line "$log" "ferryd ready: .* 2 engine" 60
+wait_for_line "$log" "engine 0 running on CPU 0" 30
+wait_for_line "$log" "engine 1 running on CPU 1" 30
+grep -q "queues 2 rss 1" "$log" || fail "expected 2 queues with RSS on TAP"
+stop_and_wait "$ferryd" 20
+echo "PASS: ferryd over net_tap with checksum offload, RX interrupts and RSS"

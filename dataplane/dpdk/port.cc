@@ -242,7 +242,13 @@ absl::Status Port::Configure(const PortOptions& options) {
     if (rc != 0) return DpdkError("rte_eth_tx_queue_setup", rc);
   }
 
-  rc = rte_eth_dev_start(port_id_);
+  {
+    // TAP complains at ERR level that it cannot tell secondary processes
+    // (there are none with --in-memory); a real failure is reported below
+    // with DPDK's lines in the message.
+    ScopedQuietDpdkLog quiet;
+    rc = rte_eth_dev_start(port_id_);
+  }
   if (rc != 0) return DpdkError("rte_eth_dev_start", rc);
   started_ = true;
 
