@@ -125,6 +125,15 @@ class EngineTest : public ::testing::Test {
     return frame;
   }
 
+  void StartPing(Ipv4Address ip, uint64_t interval_ns = kMs) {
+    EngineCommand ping;
+    ping.type = CommandType::kStartPing;
+    ping.ip = ip;
+    ping.count = 1;
+    ping.interval_ns = interval_ns;
+    ASSERT_TRUE(engine_->Post(ping).ok());
+  }
+
   static net::ParsedFrame ParseOk(const std::vector<uint8_t>& frame) {
     net::ParsedFrame parsed;
     EXPECT_EQ(net::ParseFrame(absl::MakeConstSpan(frame), {}, &parsed),
@@ -157,12 +166,7 @@ TEST_F(EngineTest, AnswersArpRequestForItsAddress) {
   EXPECT_EQ(stats.tx_packets, 1u);
   // Expect: the asker is learned, so a ping to it needs no ARP of our own.
   EXPECT_EQ(stats.arp_learned, 1u);
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kPeerIp;
-  ping.count = 1;
-  ping.interval_ns = kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kPeerIp);
   engine_->PollOnce(kStart + kMs);
   out = PeerReceives();
   ASSERT_EQ(out.size(), 1u);
@@ -229,12 +233,7 @@ TEST_F(EngineTest, DropsAndCountsMalformedAndForeignFrames) {
 
 TEST_F(EngineTest, PingResolvesPeerByArpThenSends) {
   MakeEngine();
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kPeerIp;
-  ping.count = 1;
-  ping.interval_ns = 100 * kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kPeerIp, 100 * kMs);
   engine_->PollOnce(kStart);
   // Expect: the echo request is parked and an ARP request goes out.
   std::vector<std::vector<uint8_t>> out = PeerReceives();
@@ -277,12 +276,7 @@ TEST_F(EngineTest, UnsolicitedArpReplyDoesNotPoisonTheTable) {
   PeerSends(ArpFrame(net::kArpOpReply, kEngineMac, kPeerMac, kPeerIp,
                      kEngineMac, kEngineIp));
   engine_->PollOnce(kStart);
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kPeerIp;
-  ping.count = 1;
-  ping.interval_ns = kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kPeerIp);
   engine_->PollOnce(kStart + kMs);
   // Expect: the engine still asks, rather than trusting the unsolicited reply.
   std::vector<std::vector<uint8_t>> out = PeerReceives();
@@ -292,12 +286,7 @@ TEST_F(EngineTest, UnsolicitedArpReplyDoesNotPoisonTheTable) {
 
 TEST_F(EngineTest, OffSubnetGoesThroughGateway) {
   MakeEngine(kGatewayIp);
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kRemoteIp;
-  ping.count = 1;
-  ping.interval_ns = kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kRemoteIp);
   engine_->PollOnce(kStart);
   std::vector<std::vector<uint8_t>> out = PeerReceives();
   ASSERT_EQ(out.size(), 1u);
@@ -315,12 +304,7 @@ TEST_F(EngineTest, OffSubnetGoesThroughGateway) {
 
 TEST_F(EngineTest, OffSubnetWithoutGatewayIsDropped) {
   MakeEngine();
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kRemoteIp;
-  ping.count = 1;
-  ping.interval_ns = kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kRemoteIp);
   engine_->PollOnce(kStart);
   EXPECT_TRUE(PeerReceives().empty());
   EXPECT_EQ(engine_->ReadStats().tx_drop_no_route, 1u);
@@ -328,12 +312,7 @@ TEST_F(EngineTest, OffSubnetWithoutGatewayIsDropped) {
 
 TEST_F(EngineTest, UnansweredArpIsRetriedThenFails) {
   MakeEngine();
-  EngineCommand ping;
-  ping.type = CommandType::kStartPing;
-  ping.ip = kPeerIp;
-  ping.count = 1;
-  ping.interval_ns = kMs;
-  ASSERT_TRUE(engine_->Post(ping).ok());
+  StartPing(kPeerIp);
   // Three probes 100 ms apart (max_probes = 3), then failure.
   for (uint64_t t = 0; t <= 400 * kMs; t += 10 * kMs) {
     engine_->PollOnce(kStart + t);
