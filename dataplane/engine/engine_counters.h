@@ -1,8 +1,6 @@
-// Per-engine counters, declared once in an X-macro list.
-//
-// Each counter has one writer, its engine thread, and is read by the control
-// plane at scrape time. They are relaxed atomics: a load and a store, the
-// same instructions as a plain integer, but with no data race for the reader.
+// Per-engine counters, declared once in an X-macro list. Each has one
+// writer, its engine thread, and is read by the control plane at scrape time
+// (see dataplane/base/counter.h).
 #ifndef FERRY_DATAPLANE_ENGINE_ENGINE_COUNTERS_H_
 #define FERRY_DATAPLANE_ENGINE_ENGINE_COUNTERS_H_
 
@@ -10,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 
+#include "dataplane/base/counter.h"
 #include "dataplane/base/spsc_ring.h"
 #include "dataplane/net/frame_parser.h"
 
@@ -50,15 +49,6 @@ namespace ferry::engine {
   X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")  \
   X(sleep_ns, "Nanoseconds spent asleep")
 
-class Counter {
- public:
-  void Add(uint64_t n) { Set(Get() + n); }
-  void Inc() { Add(1); }
-  void Set(uint64_t v) { value_.store(v, std::memory_order_relaxed); }
-  uint64_t Get() const { return value_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<uint64_t> value_{0};
 };
 
 struct alignas(kCacheLineSize) EngineCounters {

@@ -1,0 +1,598 @@
+// The client library: ferry.h's C API over one mapped channel segment.
+#include "client/ferry.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "client/channel_layout.h"
+#include "client/fd_passing.h"
+#include "client/ferry_attach_abi.h"
+#include "client/shm_ring.h"
+
+using ferry::shm::ChannelView;
+using ferry::shm::RingConsumer;
+using ferry::shm::RingProducer;
+
+struct ferry_channel {
+  int sock = -1;
+  int segment_fd = -1;
+  int engine_fd = -1;
+  int app_fd = -1;
+  uint64_t id = 0;
+  ChannelView view;
+  uint32_t buffer_count = 0;
+  uint32_t buffer_size = 0;
+  RingProducer<ferry_desc> tx;
+  RingConsumer<ferry_desc> rx;
+  RingConsumer<uint32_t> app_free;
+  RingProducer<uint32_t> engine_free;
+  RingProducer<ferry_ctrl> ctrl_sq;
+  RingConsumer<ferry_ctrl> ctrl_cq;
+  std::vector<uint32_t> spare;  // free buffers taken from app_free
+  uint64_t next_ctrl_id = 1;
+  std::atomic<bool> in_call{false};
+};
+
+namespace {
+
+// Debug builds catch two threads inside one channel at once.
+class CallGuard {
+ public:
+  explicit CallGuard(ferry_channel* channel) {
+#ifndef NDEBUG
+    channel_ = channel;
+    if (channel_->in_call.exchange(true, std::memory_order_acquire)) {
+      std::fprintf(stderr,
+                   "ferry: channel %llu used by two threads at once; a "
+                   "channel belongs to one thread at a time (see ferry.h)\n",
+                   static_cast<unsigned long long>(channel_->id));
+      std::abort();
+    }
+#else
+    (void)channel;
+#endif
+  }
+  ~CallGuard() {
+#ifndef NDEBUG
+    channel_->in_call.store(false, std::memory_order_release);
+#endif
+  }
+
+ private:
+#ifndef NDEBUG
+  ferry_channel* channel_;
+#endif
+};
+
+uint64_t NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ull + uint64_t(ts.tv_nsec);
+}
+
+void Kick(int fd) {
+  const uint64_t one = 1;
+  ssize_t ignored = write(fd, &one, sizeof(one));
+  (void)ignored;
+}
+
+void Drain(int fd) {
+  uint64_t value;
+  ssize_t ignored = read(fd, &value, sizeof(value));
+  (void)ignored;
+}
+
+void CloseAll(ferry_channel* ch) {
+  if (ch->view.base != nullptr) {
+    munmap(ch->view.base, ch->view.layout.segment_size);
+  }
+  for (int fd : {ch->sock, ch->segment_fd, ch->engine_fd, ch->app_fd}) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+// Makes sure `n` free buffers are in ch->spare.
+bool TakeBuffers(ferry_channel* ch, uint32_t n) {
+  if (ch->spare.size() >= n) return true;
+  const uint32_t ready = ch->app_free.Available();
+  for (uint32_t i = 0; i < ready; ++i) {
+    const uint32_t index = ch->app_free.Peek(i);
+    if (index < ch->buffer_count) ch->spare.push_back(index);
+  }
+  if (ready > 0) ch->app_free.Consume(ready);
+  return ch->spare.size() >= n;
+}
+
+size_t IovLength(const struct iovec* iov, int iovcnt) {
+  size_t total = 0;
+  for (int i = 0; i < iovcnt; ++i) total += iov[i].iov_len;
+  return total;
+}
+
+uint32_t BuffersFor(const ferry_channel* ch, size_t length) {
+  return static_cast<uint32_t>((length + ch->buffer_size - 1) /
+                               ch->buffer_size);
+}
+
+// Copies the iovecs into fresh buffers (TakeBuffers must have succeeded)
+// and returns the chain's head.
+uint32_t FillChain(ferry_channel* ch, const struct iovec* iov, int iovcnt,
+                   size_t length) {
+  ferry_buffer_meta* meta = ch->view.meta();
+  uint32_t head = FERRY_BUFFER_NONE;
+  uint32_t previous = FERRY_BUFFER_NONE;
+  uint32_t buffer = FERRY_BUFFER_NONE;
+  uint32_t used = ch->buffer_size;
+  for (int i = 0; i < iovcnt; ++i) {
+    const uint8_t* data = static_cast<const uint8_t*>(iov[i].iov_base);
+    size_t offset = 0;
+    while (offset < iov[i].iov_len) {
+      if (used == ch->buffer_size) {
+        buffer = ch->spare.back();
+        ch->spare.pop_back();
+        if (previous == FERRY_BUFFER_NONE) {
+          head = buffer;
+        } else {
+          meta[previous].length = ch->buffer_size;
+          meta[previous].next = buffer;
+        }
+        previous = buffer;
+        used = 0;
+      }
+      const size_t n = std::min(iov[i].iov_len - offset,
+                                size_t{ch->buffer_size - used});
+      std::memcpy(ch->view.buffer(buffer) + used, data + offset, n);
+      used += static_cast<uint32_t>(n);
+      offset += n;
+    }
+  }
+  if (previous != FERRY_BUFFER_NONE) {
+    meta[previous].length = used;
+    meta[previous].next = FERRY_BUFFER_NONE;
+  }
+  (void)length;
+  return head;
+}
+
+void QueueMessage(ferry_channel* ch, uint64_t flow, uint64_t cookie,
+                  uint32_t head, uint32_t length) {
+  ferry_desc desc = {};
+  desc.flow = flow;
+  desc.cookie = cookie;
+  desc.head = head;
+  desc.length = length;
+  desc.type = FERRY_DESC_MESSAGE;
+  ch->tx.Write(desc);
+}
+
+void PublishTx(ferry_channel* ch) {
+  if (ch->tx.Publish()) Kick(ch->engine_fd);
+}
+
+// Queues one message; the caller publishes.
+int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
+              int iovcnt, uint64_t cookie) {
+  if (iovcnt < 0 || (iovcnt > 0 && iov == nullptr)) return -EINVAL;
+  const size_t length = IovLength(iov, iovcnt);
+  if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
+  if (ch->tx.FreeSlots() == 0) return -EAGAIN;
+  if (!TakeBuffers(ch, BuffersFor(ch, length))) return -EAGAIN;
+  const uint32_t head = FillChain(ch, iov, iovcnt, length);
+  QueueMessage(ch, flow, cookie, head, static_cast<uint32_t>(length));
+  return 0;
+}
+
+// Gives a received chain's buffers back to the engine. The chain was
+// written by ferryd, but a bad index must not crash the application either.
+void ReturnChain(ferry_channel* ch, uint32_t head) {
+  const ferry_buffer_meta* meta = ch->view.meta();
+  uint32_t index = head;
+  for (uint32_t steps = 0;
+       index < ch->buffer_count && steps < ch->buffer_count; ++steps) {
+    const uint32_t next = meta[index].next;
+    ch->engine_free.Write(index);
+    index = next;
+  }
+  ch->engine_free.Publish();
+}
+
+void FillInfo(const ferry_desc& desc, ferry_recv_info* info) {
+  if (info == nullptr) return;
+  info->flow = desc.flow;
+  info->cookie = desc.cookie;
+  info->length = desc.length;
+  info->status = desc.status;
+  info->flags = desc.type == FERRY_DESC_SEND_ERROR ? FERRY_RECV_SEND_ERROR : 0;
+}
+
+ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
+                 ferry_recv_info* info) {
+  if (ch->rx.Available() == 0) return -EAGAIN;
+  const ferry_desc desc = ch->rx.Peek(0);
+  FillInfo(desc, info);
+  if (desc.type != FERRY_DESC_MESSAGE) {
+    ch->rx.Consume(1);
+    return 0;
+  }
+  const ferry_buffer_meta* meta = ch->view.meta();
+  size_t copied = 0;
+  int slot = 0;
+  size_t slot_offset = 0;
+  uint32_t index = desc.head;
+  for (uint32_t steps = 0; index < ch->buffer_count &&
+                           steps < ch->buffer_count;
+       ++steps) {
+    const uint8_t* data = ch->view.buffer(index);
+    const uint32_t length = std::min(meta[index].length, ch->buffer_size);
+    uint32_t offset = 0;
+    while (offset < length && slot < iovcnt) {
+      const size_t n = std::min(size_t{length - offset},
+                                iov[slot].iov_len - slot_offset);
+      std::memcpy(static_cast<uint8_t*>(iov[slot].iov_base) + slot_offset,
+                  data + offset, n);
+      offset += static_cast<uint32_t>(n);
+      slot_offset += n;
+      copied += n;
+      if (slot_offset == iov[slot].iov_len) {
+        ++slot;
+        slot_offset = 0;
+      }
+    }
+    index = meta[index].next;
+  }
+  if (copied < desc.length && info != nullptr) {
+    info->flags |= FERRY_RECV_TRUNCATED;
+  }
+  ReturnChain(ch, desc.head);
+  ch->rx.Consume(1);
+  return static_cast<ssize_t>(copied);
+}
+
+// Sleeps until `ready()` or the deadline (0: none). The consumer ring's
+// doorbell flag makes the engine kick app_fd when it publishes.
+template <typename Ring, typename Ready>
+int WaitFor(ferry_channel* ch, Ring& ring, Ready ready, int timeout_ms) {
+  const uint64_t start = NowNs();
+  const uint64_t deadline =
+      timeout_ms < 0 ? 0 : start + uint64_t(timeout_ms) * 1000000ull;
+  // Spin (yielding) first: a reply is often microseconds away, and a sleep
+  // and wake-up costs tens of microseconds on a shared core.
+  constexpr uint64_t kSpinNs = 50000;
+  while (!ready()) {
+    const uint64_t now = NowNs();
+    if (deadline != 0 && now >= deadline) return -ETIMEDOUT;
+    if (now - start < kSpinNs) {
+      sched_yield();
+      continue;
+    }
+    if (!ring.PrepareToSleep()) continue;
+    pollfd pfd = {ch->app_fd, POLLIN, 0};
+    const int wait_ms =
+        deadline == 0 ? -1
+                      : static_cast<int>((deadline - now + 999999) / 1000000);
+    poll(&pfd, 1, wait_ms);
+    ring.DoneSleeping();
+    Drain(ch->app_fd);
+  }
+  return 0;
+}
+
+int ConnectSocket(const char* path) {
+  sockaddr_un addr = {};
+  socklen_t addr_len = 0;
+  if (!ferry::shm::MakeUnixAddress(path, &addr, &addr_len)) {
+    return -ENAMETOOLONG;
+  }
+  const int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -errno;
+  if (connect(sock, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0) {
+    const int err = errno;
+    close(sock);
+    return -err;
+  }
+  return sock;
+}
+
+}  // namespace
+
+extern "C" {
+
+int ferry_attach(const char* socket_path, const ferry_channel_options* options,
+                 ferry_channel** channel) {
+  if (channel == nullptr) return -EINVAL;
+  *channel = nullptr;
+  const int sock =
+      ConnectSocket(socket_path ? socket_path : FERRY_DEFAULT_CHANNEL_SOCKET);
+  if (sock < 0) return sock;
+  auto* ch = new ferry_channel();
+  ch->sock = sock;
+  ferry_attach_request request = {};
+  request.magic = FERRY_ATTACH_MAGIC;
+  request.version = FERRY_CHANNEL_ABI_VERSION;
+  if (options != nullptr) {
+    request.buffer_count = options->buffer_count;
+    request.buffer_size = options->buffer_size;
+    request.ring_capacity = options->ring_capacity;
+  }
+  ferry_attach_reply reply = {};
+  int fds[FERRY_ATTACH_FD_COUNT];
+  int fd_count = 0;
+  int rc = ferry::shm::SendWithFds(sock, &request, sizeof(request), nullptr, 0);
+  if (rc == 0) {
+    rc = ferry::shm::ReceiveWithFds(sock, &reply, sizeof(reply), fds,
+                                    FERRY_ATTACH_FD_COUNT, &fd_count);
+  }
+  if (rc == 0 && reply.magic != FERRY_ATTACH_MAGIC) rc = -EPROTO;
+  if (rc == 0 && reply.error != 0) rc = -reply.error;
+  if (rc == 0 && fd_count != FERRY_ATTACH_FD_COUNT) rc = -EPROTO;
+  if (rc != 0) {
+    for (int i = 0; i < fd_count; ++i) close(fds[i]);
+    CloseAll(ch);
+    delete ch;
+    return rc;
+  }
+  ch->segment_fd = fds[0];
+  ch->engine_fd = fds[1];
+  ch->app_fd = fds[2];
+  ch->id = reply.channel_id;
+  struct stat st;
+  void* base = MAP_FAILED;
+  if (fstat(ch->segment_fd, &st) == 0 && st.st_size > 0) {
+    base = mmap(nullptr, static_cast<size_t>(st.st_size),
+                PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
+                ch->segment_fd, 0);
+  }
+  std::string error;
+  if (base == MAP_FAILED ||
+      !ferry::shm::ValidateChannelHeader(
+          *static_cast<const ferry_channel_header*>(base),
+          static_cast<uint64_t>(st.st_size), &ch->view.layout, &error)) {
+    if (base != MAP_FAILED) munmap(base, static_cast<size_t>(st.st_size));
+    CloseAll(ch);
+    delete ch;
+    return -EPROTO;
+  }
+  ch->view.base = static_cast<uint8_t*>(base);
+  // Unmap exactly what was mapped.
+  ch->view.layout.segment_size = static_cast<uint64_t>(st.st_size);
+  ch->buffer_count = ch->view.layout.sizes.buffer_count;
+  ch->buffer_size = ch->view.layout.sizes.buffer_size;
+  const ChannelView& v = ch->view;
+  const auto& rings = v.layout.rings;
+  auto tail = [&](int id) {
+    return ferry::shm::LoadAcquire(&v.ring_indices(id)->tail);
+  };
+  auto head = [&](int id) {
+    return ferry::shm::LoadAcquire(&v.ring_indices(id)->head);
+  };
+  ch->tx = {v.ring_indices(FERRY_RING_TX),
+            v.ring_entries<ferry_desc>(FERRY_RING_TX),
+            rings[FERRY_RING_TX].capacity, tail(FERRY_RING_TX)};
+  ch->rx = {v.ring_indices(FERRY_RING_RX),
+            v.ring_entries<ferry_desc>(FERRY_RING_RX),
+            rings[FERRY_RING_RX].capacity, head(FERRY_RING_RX)};
+  ch->app_free = {v.ring_indices(FERRY_RING_APP_FREE),
+                  v.ring_entries<uint32_t>(FERRY_RING_APP_FREE),
+                  rings[FERRY_RING_APP_FREE].capacity,
+                  head(FERRY_RING_APP_FREE)};
+  ch->engine_free = {v.ring_indices(FERRY_RING_ENGINE_FREE),
+                     v.ring_entries<uint32_t>(FERRY_RING_ENGINE_FREE),
+                     rings[FERRY_RING_ENGINE_FREE].capacity,
+                     tail(FERRY_RING_ENGINE_FREE)};
+  ch->ctrl_sq = {v.ring_indices(FERRY_RING_CTRL_SQ),
+                 v.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_SQ),
+                 rings[FERRY_RING_CTRL_SQ].capacity, tail(FERRY_RING_CTRL_SQ)};
+  ch->ctrl_cq = {v.ring_indices(FERRY_RING_CTRL_CQ),
+                 v.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_CQ),
+                 rings[FERRY_RING_CTRL_CQ].capacity, head(FERRY_RING_CTRL_CQ)};
+  ch->spare.reserve(ch->buffer_count);
+  *channel = ch;
+  return 0;
+}
+
+void ferry_detach(ferry_channel* channel) {
+  if (channel == nullptr) return;
+  CloseAll(channel);
+  delete channel;
+}
+
+uint64_t ferry_channel_id(const ferry_channel* channel) { return channel->id; }
+
+int ferry_wait_fd(const ferry_channel* channel) { return channel->app_fd; }
+
+int ferry_send(ferry_channel* channel, uint64_t flow, const void* data,
+               size_t length) {
+  iovec iov = {const_cast<void*>(data), length};
+  return ferry_sendmsg(channel, flow, &iov, 1, 0);
+}
+
+int ferry_sendmsg(ferry_channel* channel, uint64_t flow,
+                  const struct iovec* iov, int iovcnt, uint64_t cookie) {
+  if (channel == nullptr) return -EINVAL;
+  CallGuard guard(channel);
+  const int rc = QueueCopy(channel, flow, iov, iovcnt, cookie);
+  if (rc == 0) PublishTx(channel);
+  return rc;
+}
+
+int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
+                   int count) {
+  if (channel == nullptr || count < 0 || (count > 0 && messages == nullptr)) {
+    return -EINVAL;
+  }
+  CallGuard guard(channel);
+  int sent = 0;
+  int rc = 0;
+  for (; sent < count; ++sent) {
+    rc = QueueCopy(channel, messages[sent].flow, messages[sent].iov,
+                   messages[sent].iovcnt, messages[sent].cookie);
+    if (rc != 0) break;
+  }
+  if (sent > 0) PublishTx(channel);
+  return sent > 0 ? sent : rc;
+}
+
+ssize_t ferry_recv(ferry_channel* channel, void* buffer, size_t capacity,
+                   ferry_recv_info* info) {
+  iovec iov = {buffer, capacity};
+  return ferry_recvmsg(channel, &iov, 1, info);
+}
+
+ssize_t ferry_recvmsg(ferry_channel* channel, const struct iovec* iov,
+                      int iovcnt, ferry_recv_info* info) {
+  if (channel == nullptr || iovcnt < 0 || (iovcnt > 0 && iov == nullptr)) {
+    return -EINVAL;
+  }
+  CallGuard guard(channel);
+  return RecvInto(channel, iov, iovcnt, info);
+}
+
+ssize_t ferry_recv_wait(ferry_channel* channel, void* buffer, size_t capacity,
+                        ferry_recv_info* info, int timeout_ms) {
+  if (channel == nullptr) return -EINVAL;
+  {
+    CallGuard guard(channel);
+    const int rc = WaitFor(
+        channel, channel->rx, [&] { return channel->rx.Available() > 0; },
+        timeout_ms);
+    if (rc != 0) return rc;
+  }
+  return ferry_recv(channel, buffer, capacity, info);
+}
+
+int ferry_zc_alloc(ferry_channel* channel, size_t length, struct iovec* iov,
+                   int max_iov, ferry_zc_buf* buf) {
+  if (channel == nullptr || buf == nullptr || max_iov < 0) return -EINVAL;
+  CallGuard guard(channel);
+  if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
+  const uint32_t n = BuffersFor(channel, length);
+  if (n > static_cast<uint32_t>(max_iov)) return -ENOSPC;
+  if (!TakeBuffers(channel, n)) return -EAGAIN;
+  ferry_buffer_meta* meta = channel->view.meta();
+  uint32_t previous = FERRY_BUFFER_NONE;
+  size_t left = length;
+  buf->head = FERRY_BUFFER_NONE;
+  for (uint32_t i = 0; i < n; ++i) {
+    const uint32_t index = channel->spare.back();
+    channel->spare.pop_back();
+    const uint32_t used =
+        static_cast<uint32_t>(std::min(left, size_t{channel->buffer_size}));
+    meta[index].length = used;
+    meta[index].next = FERRY_BUFFER_NONE;
+    if (previous == FERRY_BUFFER_NONE) {
+      buf->head = index;
+    } else {
+      meta[previous].next = index;
+    }
+    previous = index;
+    iov[i].iov_base = channel->view.buffer(index);
+    iov[i].iov_len = used;
+    left -= used;
+  }
+  buf->length = static_cast<uint32_t>(length);
+  buf->segments = n;
+  return static_cast<int>(n);
+}
+
+int ferry_zc_send(ferry_channel* channel, uint64_t flow,
+                  const ferry_zc_buf* buf, uint64_t cookie) {
+  if (channel == nullptr || buf == nullptr) return -EINVAL;
+  CallGuard guard(channel);
+  if (channel->tx.FreeSlots() == 0) return -EAGAIN;
+  QueueMessage(channel, flow, cookie, buf->head, buf->length);
+  PublishTx(channel);
+  return 0;
+}
+
+void ferry_zc_discard(ferry_channel* channel, const ferry_zc_buf* buf) {
+  if (channel == nullptr || buf == nullptr) return;
+  CallGuard guard(channel);
+  const ferry_buffer_meta* meta = channel->view.meta();
+  uint32_t index = buf->head;
+  for (uint32_t i = 0; i < buf->segments && index < channel->buffer_count;
+       ++i) {
+    channel->spare.push_back(index);
+    index = meta[index].next;
+  }
+}
+
+int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
+                  ferry_recv_info* info, ferry_zc_buf* buf) {
+  if (channel == nullptr || buf == nullptr || max_iov < 0) return -EINVAL;
+  CallGuard guard(channel);
+  if (channel->rx.Available() == 0) return -EAGAIN;
+  const ferry_desc desc = channel->rx.Peek(0);
+  if (desc.type != FERRY_DESC_MESSAGE) {
+    FillInfo(desc, info);
+    channel->rx.Consume(1);
+    buf->head = FERRY_BUFFER_NONE;
+    buf->length = 0;
+    buf->segments = 0;
+    return 0;
+  }
+  const ferry_buffer_meta* meta = channel->view.meta();
+  int n = 0;
+  uint32_t index = desc.head;
+  for (uint32_t steps = 0;
+       index < channel->buffer_count && steps < channel->buffer_count;
+       ++steps) {
+    if (n == max_iov) return -ENOSPC;
+    iov[n].iov_base = channel->view.buffer(index);
+    iov[n].iov_len = std::min(meta[index].length, channel->buffer_size);
+    ++n;
+    index = meta[index].next;
+  }
+  FillInfo(desc, info);
+  buf->head = desc.head;
+  buf->length = desc.length;
+  buf->segments = static_cast<uint32_t>(n);
+  channel->rx.Consume(1);
+  return n;
+}
+
+void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf) {
+  if (channel == nullptr || buf == nullptr || buf->segments == 0) return;
+  CallGuard guard(channel);
+  ReturnChain(channel, buf->head);
+}
+
+int ferry_ping_engine(ferry_channel* channel, int timeout_ms) {
+  if (channel == nullptr) return -EINVAL;
+  CallGuard guard(channel);
+  ferry_ctrl request = {};
+  request.id = channel->next_ctrl_id++;
+  request.op = FERRY_CTRL_NOOP;
+  if (!channel->ctrl_sq.TryPush(request)) return -EAGAIN;
+  if (channel->ctrl_sq.Publish()) Kick(channel->engine_fd);
+  ferry_ctrl reply = {};
+  bool got = false;
+  const int rc = WaitFor(
+      channel, channel->ctrl_cq,
+      [&] {
+        while (channel->ctrl_cq.TryPop(&reply)) {
+          if (reply.id == request.id) got = true;
+        }
+        return got;
+      },
+      timeout_ms);
+  if (rc != 0) return rc;
+  return reply.status == FERRY_STATUS_OK ? 0 : -EPROTO;
+}
+
+}  // extern "C"

@@ -1,0 +1,144 @@
+/*
+ * Ferry's client C API: messages between an application and ferryd through a
+ * shared-memory channel. Link //client:ferry; no DPDK is needed.
+ *
+ * Lifecycle. ferry_attach() connects to ferryd's channel socket and maps a
+ * new channel; ferry_detach() unmaps it and closes the connection, after
+ * which ferryd reclaims the channel (it does the same if the process dies).
+ * A process may attach several channels.
+ *
+ * Threading. A channel belongs to one thread at a time: every call on a
+ * channel must come from the same thread, or the caller must serialise them
+ * (a mutex around each call is enough). Debug builds check this and abort
+ * with a message on a call from a second thread. Different channels are
+ * independent.
+ *
+ * Ownership. Copying calls (ferry_send*, ferry_recv*) copy the data and
+ * leave the caller's memory untouched. Zero-copy calls hand out pointers
+ * into the channel: a ferry_zc_buf from ferry_zc_alloc belongs to the caller
+ * until ferry_zc_send (which consumes it); one from ferry_zc_recv until
+ * ferry_zc_release.
+ *
+ * Errors. Functions return 0 (or a count/length) on success and a negative
+ * errno value on failure:
+ *   -EAGAIN     no free buffers or ring slots right now (retry), or nothing
+ *               to receive;
+ *   -EMSGSIZE   a message over FERRY_MAX_MESSAGE_SIZE (8 MiB);
+ *   -EINVAL     a bad argument;
+ *   -ETIMEDOUT  a blocking call's timeout passed;
+ *   -ECONNREFUSED/-ENOENT  ferryd's socket is not there (ferry_attach);
+ *   -EPROTO     ferryd answered something this library does not understand.
+ * A message the engine refused after it was queued comes back as a receive
+ * event with FERRY_RECV_SEND_ERROR and a reason in status (enum
+ * ferry_status, see ferry_channel_abi.h).
+ *
+ * Flows. Every message carries a 64-bit flow handle; flows are created by
+ * ferryd's listen/connect (gRPC). This layer carries the handle unchanged.
+ */
+#ifndef FERRY_CLIENT_FERRY_H_
+#define FERRY_CLIENT_FERRY_H_
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "client/ferry_channel_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ferry_channel ferry_channel;
+
+typedef struct ferry_channel_options {
+  uint32_t buffer_count;  /* 0: ferryd's default (8192) */
+  uint32_t buffer_size;   /* 0: ferryd's default (4096 bytes) */
+  uint32_t ring_capacity; /* 0: ferryd's default (1024 messages) */
+} ferry_channel_options;
+
+/* Attaches a new channel through the socket at `socket_path` (NULL: the
+ * default FERRY_DEFAULT_CHANNEL_SOCKET). `options` may be NULL. */
+int ferry_attach(const char* socket_path, const ferry_channel_options* options,
+                 ferry_channel** channel);
+void ferry_detach(ferry_channel* channel);
+
+uint64_t ferry_channel_id(const ferry_channel* channel);
+/* A file descriptor that becomes readable when the engine has something for
+ * this channel while it waits (for poll/epoll loops; see ferry_recv_wait). */
+int ferry_wait_fd(const ferry_channel* channel);
+
+/* Sending: the message is copied into the channel and queued; 0 or -errno. */
+int ferry_send(ferry_channel* channel, uint64_t flow, const void* data,
+               size_t length);
+int ferry_sendmsg(ferry_channel* channel, uint64_t flow,
+                  const struct iovec* iov, int iovcnt, uint64_t cookie);
+
+typedef struct ferry_msghdr {
+  uint64_t flow;
+  uint64_t cookie; /* echoed in a send-error event */
+  const struct iovec* iov;
+  int iovcnt;
+} ferry_msghdr;
+
+/* Queues up to `count` messages with one publication; returns how many were
+ * queued (the first that did not fit and all after it were not), or a
+ * negative errno when none was. */
+int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
+                   int count);
+
+/* Receive events. */
+#define FERRY_RECV_TRUNCATED 0x1  /* the buffer was smaller than length */
+#define FERRY_RECV_SEND_ERROR 0x2 /* not a message: a send failed */
+
+typedef struct ferry_recv_info {
+  uint64_t flow;
+  uint64_t cookie;  /* for send errors */
+  uint32_t length;  /* the whole message's length */
+  uint16_t status;  /* enum ferry_status */
+  uint16_t flags;   /* FERRY_RECV_* */
+} ferry_recv_info;
+
+/* Non-blocking: copies the next message (up to `capacity` bytes) and
+ * returns the bytes copied, or -EAGAIN when nothing is waiting. A send-error
+ * event returns 0 with FERRY_RECV_SEND_ERROR in info->flags. */
+ssize_t ferry_recv(ferry_channel* channel, void* buffer, size_t capacity,
+                   ferry_recv_info* info);
+ssize_t ferry_recvmsg(ferry_channel* channel, const struct iovec* iov,
+                      int iovcnt, ferry_recv_info* info);
+/* Blocking: like ferry_recv, but waits up to `timeout_ms` (-1: forever),
+ * spinning briefly and then sleeping until the engine kicks the channel. */
+ssize_t ferry_recv_wait(ferry_channel* channel, void* buffer, size_t capacity,
+                        ferry_recv_info* info, int timeout_ms);
+
+/* Zero copy. A ferry_zc_buf names a chain of channel buffers. */
+typedef struct ferry_zc_buf {
+  uint32_t head;
+  uint32_t length;
+  uint32_t segments;
+} ferry_zc_buf;
+
+/* Takes buffers for a `length`-byte message and describes them in `iov`
+ * (room for `max_iov` entries; -ENOSPC if more are needed). Fill them, then
+ * ferry_zc_send. Returns the number of iovecs. */
+int ferry_zc_alloc(ferry_channel* channel, size_t length, struct iovec* iov,
+                   int max_iov, ferry_zc_buf* buf);
+int ferry_zc_send(ferry_channel* channel, uint64_t flow,
+                  const ferry_zc_buf* buf, uint64_t cookie);
+/* Returns buffers taken by ferry_zc_alloc without sending them. */
+void ferry_zc_discard(ferry_channel* channel, const ferry_zc_buf* buf);
+/* Describes the next received message in place; returns the number of
+ * iovecs (-ENOSPC if `max_iov` is too small: nothing is consumed then), or
+ * -EAGAIN. Release it with ferry_zc_release. Send-error events return 0. */
+int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
+                  ferry_recv_info* info, ferry_zc_buf* buf);
+void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf);
+
+/* A round trip through the engine's control ring (liveness check). */
+int ferry_ping_engine(ferry_channel* channel, int timeout_ms);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* FERRY_CLIENT_FERRY_H_ */

@@ -1,0 +1,173 @@
+/*
+ * The shared-memory channel between an application and a ferryd engine.
+ *
+ * This header is the whole ABI: the application's client library and the
+ * engine both map one segment laid out as below. Every structure is fixed
+ * size, cache-line aligned where two sides write, and carries indices and
+ * offsets, never pointers (each side maps the segment at its own address).
+ *
+ *  offset 0 +------------------------------------------------------------+
+ *           | ferry_channel_header: magic, version, sizes, offsets       |
+ *           +------------------------------------------------------------+
+ *           | ctrl_sq  app -> engine   control requests   (ferry_ctrl)    |
+ *           | ctrl_cq  engine -> app   control completions (ferry_ctrl)   |
+ *           | tx       app -> engine   messages to send   (ferry_desc)    |
+ *           | rx       engine -> app   messages received, send errors     |
+ *           | app_free engine -> app   buffers the app may fill (uint32)  |
+ *           | eng_free app -> engine   buffers the engine may fill        |
+ *           |   each ring: ferry_ring_indices (2 cache lines), entries   |
+ *           +------------------------------------------------------------+
+ *           | buffer meta[buffer_count]: next index, bytes used          |
+ *           +------------------------------------------------------------+  page
+ *           | buffer data[buffer_count][buffer_size]                     |  aligned
+ *           +------------------------------------------------------------+
+ *
+ * A message is a chain of buffers: the descriptor names the first buffer and
+ * the total length; meta[i].next links the rest and FERRY_BUFFER_NONE ends
+ * the chain. Every ring has one producer and one consumer.
+ *
+ * Buffers circulate: the app takes free buffers from app_free, fills them and
+ * sends them through tx; the engine sends the data and gives the buffers back
+ * through app_free. The engine fills buffers from eng_free and delivers them
+ * through rx; the app reads them and gives them back through eng_free.
+ *
+ * Sleeping: a consumer about to sleep sets its ring's consumer_waiting and
+ * re-checks the ring; a producer that finds consumer_waiting set after
+ * publishing kicks the consumer's eventfd. Busy traffic never makes a system
+ * call.
+ *
+ * Trust: the engine treats every byte of the segment as hostile. It keeps its
+ * own copy of the layout (it created the segment), copies each descriptor and
+ * meta entry before checking it, bounds-checks every index and length, and
+ * never reads a value twice. The application trusts the segment.
+ */
+#ifndef FERRY_CLIENT_FERRY_CHANNEL_ABI_H_
+#define FERRY_CLIENT_FERRY_CHANNEL_ABI_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#define FERRY_STATIC_ASSERT static_assert
+#define FERRY_ALIGNAS(n) alignas(n)
+#else
+#define FERRY_STATIC_ASSERT _Static_assert
+#define FERRY_ALIGNAS(n) _Alignas(n)
+#endif
+
+#define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
+#define FERRY_CHANNEL_ABI_VERSION 1u
+#define FERRY_CACHE_LINE 64
+#define FERRY_BUFFER_NONE 0xffffffffu
+/* The largest message a channel carries. */
+#define FERRY_MAX_MESSAGE_SIZE (8u << 20)
+
+/* Per-message status, in descriptors and completions. */
+enum ferry_status {
+  FERRY_STATUS_OK = 0,
+  FERRY_STATUS_BAD_BUFFER_INDEX = 1, /* a chain names a buffer out of range */
+  FERRY_STATUS_BAD_LENGTH = 2,       /* lengths do not add up, or too big */
+  FERRY_STATUS_CHAIN_TOO_LONG = 3,   /* chain loops or outruns the message */
+  FERRY_STATUS_NO_BUFFERS = 4,       /* the receiver had no free buffers */
+  FERRY_STATUS_UNKNOWN_FLOW = 5,     /* no such flow on this channel */
+  FERRY_STATUS_BAD_REQUEST = 6,      /* malformed control request */
+};
+
+/* Descriptor kinds on the rx ring (the tx ring carries only MESSAGE). */
+enum ferry_desc_type {
+  FERRY_DESC_MESSAGE = 1,    /* a message; head/length name its buffers */
+  FERRY_DESC_SEND_ERROR = 2, /* a sent message failed: cookie and status */
+};
+
+/* One message or event: 32 bytes, two per cache line. */
+typedef struct ferry_desc {
+  uint64_t flow;   /* flow handle */
+  uint64_t cookie; /* chosen by the sender of a tx message, echoed in errors */
+  uint32_t head;   /* first buffer, or FERRY_BUFFER_NONE */
+  uint32_t length; /* total bytes in the chain */
+  uint16_t type;   /* enum ferry_desc_type */
+  uint16_t status; /* enum ferry_status */
+  uint32_t reserved;
+} ferry_desc;
+FERRY_STATIC_ASSERT(sizeof(ferry_desc) == 32, "ferry_desc is 32 bytes");
+FERRY_STATIC_ASSERT(offsetof(ferry_desc, head) == 16, "ferry_desc layout");
+FERRY_STATIC_ASSERT(offsetof(ferry_desc, type) == 24, "ferry_desc layout");
+
+/* Control operations that do not go through gRPC: 64 bytes each. */
+enum ferry_ctrl_op {
+  FERRY_CTRL_NOOP = 0, /* round trip through the engine (liveness) */
+};
+
+typedef struct ferry_ctrl {
+  uint64_t id; /* chosen by the app, echoed in the completion */
+  uint16_t op; /* enum ferry_ctrl_op */
+  uint16_t status;
+  uint32_t reserved;
+  uint8_t args[48];
+} ferry_ctrl;
+FERRY_STATIC_ASSERT(sizeof(ferry_ctrl) == 64, "ferry_ctrl is 64 bytes");
+
+typedef struct ferry_buffer_meta {
+  uint32_t next;   /* next buffer of the message, or FERRY_BUFFER_NONE */
+  uint32_t length; /* bytes used in this buffer */
+} ferry_buffer_meta;
+FERRY_STATIC_ASSERT(sizeof(ferry_buffer_meta) == 8, "meta is 8 bytes");
+
+/*
+ * Ring indices: free-running 32-bit counters (entries = capacity, a power of
+ * two; slot = index & (capacity - 1)). The consumer writes head and
+ * consumer_waiting, the producer writes tail: on separate cache lines.
+ */
+typedef struct ferry_ring_indices {
+  FERRY_ALIGNAS(FERRY_CACHE_LINE) uint32_t head;
+  uint32_t consumer_waiting; /* 1: the consumer may sleep; kick it */
+  FERRY_ALIGNAS(FERRY_CACHE_LINE) uint32_t tail;
+} ferry_ring_indices;
+FERRY_STATIC_ASSERT(sizeof(ferry_ring_indices) == 2 * FERRY_CACHE_LINE,
+                    "ring indices are two cache lines");
+FERRY_STATIC_ASSERT(offsetof(ferry_ring_indices, tail) == FERRY_CACHE_LINE,
+                    "tail on its own cache line");
+
+/* Where one ring lives: its indices at `offset`, entries right after. */
+typedef struct ferry_ring_layout {
+  uint64_t offset;
+  uint32_t capacity;   /* entries, a power of two */
+  uint32_t entry_size; /* bytes */
+} ferry_ring_layout;
+FERRY_STATIC_ASSERT(sizeof(ferry_ring_layout) == 16, "ring layout size");
+
+enum ferry_ring_id {
+  FERRY_RING_CTRL_SQ = 0,
+  FERRY_RING_CTRL_CQ = 1,
+  FERRY_RING_TX = 2,
+  FERRY_RING_RX = 3,
+  FERRY_RING_APP_FREE = 4,
+  FERRY_RING_ENGINE_FREE = 5,
+  FERRY_RING_COUNT = 6,
+};
+
+typedef struct ferry_channel_header {
+  uint64_t magic;      /* FERRY_CHANNEL_MAGIC */
+  uint32_t version;    /* FERRY_CHANNEL_ABI_VERSION */
+  uint32_t header_size;
+  uint64_t segment_size;
+  uint64_t channel_id;
+  uint32_t buffer_count;
+  uint32_t buffer_size;
+  uint64_t meta_offset; /* ferry_buffer_meta[buffer_count] */
+  uint64_t data_offset; /* page aligned */
+  uint32_t max_message_size;
+  uint32_t reserved;
+  ferry_ring_layout rings[FERRY_RING_COUNT];
+} ferry_channel_header;
+FERRY_STATIC_ASSERT(offsetof(ferry_channel_header, rings) == 64,
+                    "ring table starts on the second cache line");
+FERRY_STATIC_ASSERT(sizeof(ferry_channel_header) == 64 + 16 * FERRY_RING_COUNT,
+                    "header size");
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif /* FERRY_CLIENT_FERRY_CHANNEL_ABI_H_ */

@@ -1,0 +1,168 @@
+// Typed access to one ring of a channel segment (ferry_channel_abi.h), for
+// both sides: the client library (which trusts the segment) and the engine
+// (which does not).
+//
+// Each side keeps its own index privately and only ever writes it to shared
+// memory; it reads the other side's index once per refresh, with acquire
+// ordering, and treats a value that cannot be right (more entries than the
+// ring holds) as corruption: the ring then looks empty (consumer) or full
+// (producer) and corrupt() says so. Entries are copied out before use.
+//
+// Not thread-safe: one producer thread and one consumer thread per ring.
+#ifndef FERRY_CLIENT_SHM_RING_H_
+#define FERRY_CLIENT_SHM_RING_H_
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "client/ferry_channel_abi.h"
+
+namespace ferry::shm {
+
+inline uint32_t LoadAcquire(const uint32_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+inline void StoreRelease(uint32_t* p, uint32_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+inline uint32_t LoadRelaxed(const uint32_t* p) {
+  return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+inline void StoreRelaxed(uint32_t* p, uint32_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELAXED);
+}
+
+template <typename T>
+class RingProducer {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  RingProducer() = default;
+  // `start` is where the producer begins: 0 for a ring just created, the
+  // current tail for a side that attaches to an existing ring it trusts.
+  RingProducer(ferry_ring_indices* indices, T* entries, uint32_t capacity,
+               uint32_t start)
+      : indices_(indices),
+        entries_(entries),
+        mask_(capacity - 1),
+        tail_(start),
+        published_(start) {}
+
+  // Slots free now (reads the consumer's head).
+  uint32_t FreeSlots() {
+    const uint32_t head = LoadAcquire(&indices_->head);
+    const uint32_t used = tail_ - head;
+    if (used > mask_ + 1) {
+      corrupt_ = true;
+      return 0;
+    }
+    return mask_ + 1 - used;
+  }
+
+  // Writes an entry; invisible to the consumer until Publish().
+  void Write(const T& value) {
+    std::memcpy(&entries_[tail_ & mask_], &value, sizeof(T));
+    ++tail_;
+  }
+
+  bool TryPush(const T& value) {
+    if (FreeSlots() == 0) return false;
+    Write(value);
+    return true;
+  }
+
+  // Makes written entries visible. Returns true when the consumer asked to
+  // be woken (then the caller kicks its eventfd).
+  bool Publish() {
+    if (tail_ == published_) return false;
+    StoreRelease(&indices_->tail, tail_);
+    published_ = tail_;
+    // Pairs with the consumer's fence between setting consumer_waiting and
+    // re-checking the ring: one of the two sides sees the other.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return LoadRelaxed(&indices_->consumer_waiting) != 0;
+  }
+
+  uint32_t capacity() const { return mask_ + 1; }
+  bool corrupt() const { return corrupt_; }
+
+ private:
+  ferry_ring_indices* indices_ = nullptr;
+  T* entries_ = nullptr;
+  uint32_t mask_ = 0;
+  uint32_t tail_ = 0;
+  uint32_t published_ = 0;
+  bool corrupt_ = false;
+};
+
+template <typename T>
+class RingConsumer {
+  static_assert(std::is_trivially_copyable_v<T>);
+
+ public:
+  RingConsumer() = default;
+  RingConsumer(ferry_ring_indices* indices, const T* entries,
+               uint32_t capacity, uint32_t start)
+      : indices_(indices), entries_(entries), mask_(capacity - 1),
+        head_(start) {}
+
+  // Entries ready now (reads the producer's tail).
+  uint32_t Available() {
+    const uint32_t tail = LoadAcquire(&indices_->tail);
+    const uint32_t ready = tail - head_;
+    if (ready > mask_ + 1) {
+      corrupt_ = true;
+      return 0;
+    }
+    return ready;
+  }
+
+  // A copy of the i-th ready entry (i < Available()).
+  T Peek(uint32_t i) const {
+    T value;
+    std::memcpy(&value, &entries_[(head_ + i) & mask_], sizeof(T));
+    return value;
+  }
+
+  // Frees `n` entries for the producer.
+  void Consume(uint32_t n) {
+    head_ += n;
+    StoreRelease(&indices_->head, head_);
+  }
+
+  bool TryPop(T* value) {
+    if (Available() == 0) return false;
+    *value = Peek(0);
+    Consume(1);
+    return true;
+  }
+
+  // Doorbell protocol, consumer side: call PrepareToSleep(); if it returns
+  // false, entries arrived meanwhile and the caller must not sleep. After
+  // waking (or deciding not to sleep), call DoneSleeping().
+  bool PrepareToSleep() {
+    StoreRelaxed(&indices_->consumer_waiting, 1);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (Available() != 0) {
+      DoneSleeping();
+      return false;
+    }
+    return true;
+  }
+  void DoneSleeping() { StoreRelaxed(&indices_->consumer_waiting, 0); }
+
+  uint32_t capacity() const { return mask_ + 1; }
+  bool corrupt() const { return corrupt_; }
+
+ private:
+  ferry_ring_indices* indices_ = nullptr;
+  const T* entries_ = nullptr;
+  uint32_t mask_ = 0;
+  uint32_t head_ = 0;
+  bool corrupt_ = false;
+};
+
+}  // namespace ferry::shm
+
+#endif  // FERRY_CLIENT_SHM_RING_H_

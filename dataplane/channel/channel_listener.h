@@ -1,0 +1,56 @@
+// ferryd's channel socket: where applications come to get a channel.
+//
+// Control thread only. Each accepted connection sends one attach request;
+// the listener creates the channel (segment, eventfds) and replies with the
+// three descriptors (see client/ferry_attach_abi.h). The connection stays
+// open for the channel's lifetime: its EOF is how ferryd learns that the
+// application went away, however it went.
+#ifndef FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
+#define FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "client/channel_layout.h"
+#include "dataplane/channel/channel_segment.h"
+#include "dataplane/channel/engine_channel.h"
+
+namespace ferry::channel {
+
+struct AcceptedChannel {
+  int connection = -1;  // owned by the caller: close it to end the channel
+  std::unique_ptr<EngineChannel> channel;
+};
+
+class ChannelListener {
+ public:
+  // Binds `path` (a stale socket file is replaced) with permissions `mode`;
+  // "@name" is a Linux abstract socket (tests: no file to clean up).
+  static absl::StatusOr<std::unique_ptr<ChannelListener>> Listen(
+      const std::string& path, int mode, const shm::ChannelSizes& defaults,
+      SegmentMemory memory);
+  ~ChannelListener();  // closes and unlinks the socket
+
+  // Readable when a connection is waiting.
+  int fd() const { return fd_; }
+
+  // Accepts one connection and serves its attach request. A request that is
+  // malformed, slow (over 1 s) or asks for impossible sizes gets an error
+  // reply (when possible) and an error status here; nothing is kept.
+  absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id);
+
+ private:
+  ChannelListener(int fd, std::string path, const shm::ChannelSizes& defaults,
+                  SegmentMemory memory)
+      : fd_(fd), path_(std::move(path)), defaults_(defaults), memory_(memory) {}
+
+  int fd_;
+  std::string path_;
+  shm::ChannelSizes defaults_;
+  SegmentMemory memory_;
+};
+
+}  // namespace ferry::channel
+
+#endif  // FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
