@@ -35,8 +35,8 @@ bool ComputeChannelLayout(const ChannelSizes& sizes, uint64_t page_size,
       sizes.message_ring_capacity > (1u << 20)) {
     return Fail(error, "message ring capacity must be a power of two, 2..1M");
   }
-  if (!IsPowerOfTwo(sizes.ctrl_ring_capacity) ||
-      sizes.ctrl_ring_capacity < 2 || sizes.ctrl_ring_capacity > 1024) {
+  if (!IsPowerOfTwo(sizes.ctrl_ring_capacity) || sizes.ctrl_ring_capacity < 2 ||
+      sizes.ctrl_ring_capacity > 1024) {
     return Fail(error, "control ring capacity must be a power of two, 2..1024");
   }
   if (!IsPowerOfTwo(page_size) || page_size < 4096) {
@@ -67,10 +67,9 @@ bool ComputeChannelLayout(const ChannelSizes& sizes, uint64_t page_size,
   layout->meta_offset = offset;
   offset += uint64_t{sizes.buffer_count} * sizeof(ferry_buffer_meta);
   layout->data_offset = AlignUp(offset, 4096);
-  layout->segment_size =
-      AlignUp(layout->data_offset +
-                  uint64_t{sizes.buffer_count} * sizes.buffer_size,
-              page_size);
+  layout->segment_size = AlignUp(
+      layout->data_offset + uint64_t{sizes.buffer_count} * sizes.buffer_size,
+      page_size);
   return true;
 }
 

@@ -155,8 +155,8 @@ uint32_t FillChain(ferry_channel* ch, const struct iovec* iov, int iovcnt,
         previous = buffer;
         used = 0;
       }
-      const size_t n = std::min(iov[i].iov_len - offset,
-                                size_t{ch->buffer_size - used});
+      const size_t n =
+          std::min(iov[i].iov_len - offset, size_t{ch->buffer_size - used});
       std::memcpy(ch->view.buffer(buffer) + used, data + offset, n);
       used += static_cast<uint32_t>(n);
       offset += n;
@@ -203,8 +203,8 @@ int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
 void ReturnChain(ferry_channel* ch, uint32_t head) {
   const ferry_buffer_meta* meta = ch->view.meta();
   uint32_t index = head;
-  for (uint32_t steps = 0;
-       index < ch->buffer_count && steps < ch->buffer_count; ++steps) {
+  for (uint32_t steps = 0; index < ch->buffer_count && steps < ch->buffer_count;
+       ++steps) {
     const uint32_t next = meta[index].next;
     ch->engine_free.Write(index);
     index = next;
@@ -235,15 +235,14 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
   int slot = 0;
   size_t slot_offset = 0;
   uint32_t index = desc.head;
-  for (uint32_t steps = 0; index < ch->buffer_count &&
-                           steps < ch->buffer_count;
+  for (uint32_t steps = 0; index < ch->buffer_count && steps < ch->buffer_count;
        ++steps) {
     const uint8_t* data = ch->view.buffer(index);
     const uint32_t length = std::min(meta[index].length, ch->buffer_size);
     uint32_t offset = 0;
     while (offset < length && slot < iovcnt) {
-      const size_t n = std::min(size_t{length - offset},
-                                iov[slot].iov_len - slot_offset);
+      const size_t n =
+          std::min(size_t{length - offset}, iov[slot].iov_len - slot_offset);
       std::memcpy(static_cast<uint8_t*>(iov[slot].iov_base) + slot_offset,
                   data + offset, n);
       offset += static_cast<uint32_t>(n);
@@ -354,9 +353,9 @@ int ferry_attach(const char* socket_path, const ferry_channel_options* options,
   struct stat st;
   void* base = MAP_FAILED;
   if (fstat(ch->segment_fd, &st) == 0 && st.st_size > 0) {
-    base = mmap(nullptr, static_cast<size_t>(st.st_size),
-                PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE,
-                ch->segment_fd, 0);
+    base =
+        mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
+             MAP_SHARED | MAP_POPULATE, ch->segment_fd, 0);
   }
   std::string error;
   if (base == MAP_FAILED ||

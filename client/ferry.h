@@ -93,10 +93,10 @@ int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
 
 typedef struct ferry_recv_info {
   uint64_t flow;
-  uint64_t cookie;  /* for send errors */
-  uint32_t length;  /* the whole message's length */
-  uint16_t status;  /* enum ferry_status */
-  uint16_t flags;   /* FERRY_RECV_* */
+  uint64_t cookie; /* for send errors */
+  uint32_t length; /* the whole message's length */
+  uint16_t status; /* enum ferry_status */
+  uint16_t flags;  /* FERRY_RECV_* */
 } ferry_recv_info;
 
 /* Non-blocking: copies the next message (up to `capacity` bytes) and

@@ -36,8 +36,8 @@ typedef struct ferry_attach_request {
 FERRY_STATIC_ASSERT(sizeof(ferry_attach_request) == 24, "request size");
 
 typedef struct ferry_attach_reply {
-  uint32_t magic;  /* FERRY_ATTACH_MAGIC */
-  int32_t error;   /* 0, or a positive errno value explained in message */
+  uint32_t magic; /* FERRY_ATTACH_MAGIC */
+  int32_t error;  /* 0, or a positive errno value explained in message */
   uint64_t channel_id;
   uint64_t segment_size;
   char message[104]; /* NUL-terminated reason when error != 0 */

@@ -18,8 +18,9 @@
  *           |   each ring: ferry_ring_indices (2 cache lines), entries   |
  *           +------------------------------------------------------------+
  *           | buffer meta[buffer_count]: next index, bytes used          |
- *           +------------------------------------------------------------+  page
- *           | buffer data[buffer_count][buffer_size]                     |  aligned
+ *           +------------------------------------------------------------+ page
+ *           | buffer data[buffer_count][buffer_size]                     |
+ * aligned
  *           +------------------------------------------------------------+
  *
  * A message is a chain of buffers: the descriptor names the first buffer and
@@ -148,8 +149,8 @@ enum ferry_ring_id {
 };
 
 typedef struct ferry_channel_header {
-  uint64_t magic;      /* FERRY_CHANNEL_MAGIC */
-  uint32_t version;    /* FERRY_CHANNEL_ABI_VERSION */
+  uint64_t magic;   /* FERRY_CHANNEL_MAGIC */
+  uint32_t version; /* FERRY_CHANNEL_ABI_VERSION */
   uint32_t header_size;
   uint64_t segment_size;
   uint64_t channel_id;
@@ -167,7 +168,7 @@ FERRY_STATIC_ASSERT(sizeof(ferry_channel_header) == 64 + 16 * FERRY_RING_COUNT,
                     "header size");
 
 #ifdef __cplusplus
-}  /* extern "C" */
+} /* extern "C" */
 #endif
 
 #endif /* FERRY_CLIENT_FERRY_CHANNEL_ABI_H_ */

@@ -102,9 +102,11 @@ class RingConsumer {
 
  public:
   RingConsumer() = default;
-  RingConsumer(ferry_ring_indices* indices, const T* entries,
-               uint32_t capacity, uint32_t start)
-      : indices_(indices), entries_(entries), mask_(capacity - 1),
+  RingConsumer(ferry_ring_indices* indices, const T* entries, uint32_t capacity,
+               uint32_t start)
+      : indices_(indices),
+        entries_(entries),
+        mask_(capacity - 1),
         head_(start) {}
 
   // Entries ready now (reads the producer's tail).

@@ -85,9 +85,9 @@ absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
     return fail(EPROTO, "not an attach request");
   }
   if (request.version != FERRY_CHANNEL_ABI_VERSION) {
-    return fail(EPROTO, absl::StrFormat("channel ABI version %d, ferryd has %d",
-                                        request.version,
-                                        FERRY_CHANNEL_ABI_VERSION));
+    return fail(EPROTO,
+                absl::StrFormat("channel ABI version %d, ferryd has %d",
+                                request.version, FERRY_CHANNEL_ABI_VERSION));
   }
   shm::ChannelSizes sizes = defaults_;
   if (request.buffer_count != 0) sizes.buffer_count = request.buffer_count;

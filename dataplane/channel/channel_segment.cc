@@ -23,8 +23,7 @@ absl::Status Errno(const char* what) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChannelSegment>> ChannelSegment::Create(
-    const shm::ChannelSizes& sizes, uint64_t channel_id,
-    SegmentMemory memory) {
+    const shm::ChannelSizes& sizes, uint64_t channel_id, SegmentMemory memory) {
   std::unique_ptr<ChannelSegment> segment(new ChannelSegment());
   segment->channel_id_ = channel_id;
   const std::string name = absl::StrFormat("ferry-channel-%d", channel_id);
@@ -33,8 +32,8 @@ absl::StatusOr<std::unique_ptr<ChannelSegment>> ChannelSegment::Create(
   for (const bool huge : {true, false}) {
     if (huge && memory == SegmentMemory::kOrdinaryPages) continue;
     if (!huge && memory == SegmentMemory::kHugepages) break;
-    if (!shm::ComputeChannelLayout(sizes, huge ? kHugePageSize : 4096,
-                                   &layout, &error)) {
+    if (!shm::ComputeChannelLayout(sizes, huge ? kHugePageSize : 4096, &layout,
+                                   &error)) {
       return absl::InvalidArgumentError(error);
     }
     const unsigned flags =
@@ -44,8 +43,8 @@ absl::StatusOr<std::unique_ptr<ChannelSegment>> ChannelSegment::Create(
     // With hugepages, ftruncate succeeds even when too few pages are free;
     // fallocate reserves them now so that the failure happens here.
     if (ftruncate(fd, static_cast<off_t>(layout.segment_size)) != 0 ||
-        (huge && fallocate(fd, 0, 0,
-                           static_cast<off_t>(layout.segment_size)) != 0)) {
+        (huge &&
+         fallocate(fd, 0, 0, static_cast<off_t>(layout.segment_size)) != 0)) {
       close(fd);
       continue;
     }

@@ -24,7 +24,7 @@
 namespace ferry::channel {
 
 // X(name, help)
-#define FERRY_CHANNEL_COUNTERS(X)                                           \
+#define FERRY_CHANNEL_COUNTERS(X)                                          \
   X(tx_messages, "Messages taken from the application")                    \
   X(tx_bytes, "Bytes taken from the application")                          \
   X(tx_errors, "Messages refused (bad descriptor or refused by the sink)") \
@@ -92,8 +92,10 @@ class EngineChannel {
   bool PrepareToSleep_st();
   void DoneSleeping_st();
 
-  // Buffers the engine holds for future deliveries (tests, leak checks).
-  uint32_t spare_buffers_st() const {
+  // Takes every buffer the app has given back and returns how many the
+  // engine now holds for future deliveries (leak checks).
+  uint32_t CollectFreeBuffers_st() {
+    RefillSpare_st(buffer_count_);
     return static_cast<uint32_t>(spare_.size());
   }
 
@@ -124,9 +126,9 @@ class EngineChannel {
 
   // Engine-private scratch, sized at creation: nothing allocates later.
   std::vector<MessagePiece> pieces_;
-  std::vector<uint32_t> walked_;      // buffer indices of the current message
-  std::vector<uint64_t> seen_;        // bitmap: dedupes a looping chain
-  std::vector<uint32_t> spare_;       // validated free buffers for delivery
+  std::vector<uint32_t> walked_;  // buffer indices of the current message
+  std::vector<uint64_t> seen_;    // bitmap: dedupes a looping chain
+  std::vector<uint32_t> spare_;   // validated free buffers for delivery
   bool corruption_noted_ = false;
   ChannelCounters counters_;
 };

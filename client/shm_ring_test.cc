@@ -1,0 +1,158 @@
+#include "client/shm_ring.h"
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace ferry::shm {
+namespace {
+
+// A ring in ordinary memory laid out as in a segment.
+template <typename T>
+struct TestRing {
+  explicit TestRing(uint32_t capacity)
+      : capacity(capacity),
+        indices(new ferry_ring_indices()),
+        entries(capacity) {}
+  RingProducer<T> Producer(uint32_t start = 0) {
+    return RingProducer<T>(indices.get(), entries.data(), capacity, start);
+  }
+  RingConsumer<T> Consumer(uint32_t start = 0) {
+    return RingConsumer<T>(indices.get(), entries.data(), capacity, start);
+  }
+  uint32_t capacity;
+  std::unique_ptr<ferry_ring_indices> indices;
+  std::vector<T> entries;
+};
+
+TEST(ShmRingTest, FullAndEmpty) {
+  TestRing<uint32_t> ring(4);
+  auto producer = ring.Producer();
+  auto consumer = ring.Consumer();
+  uint32_t v;
+  EXPECT_FALSE(consumer.TryPop(&v));
+  EXPECT_EQ(producer.FreeSlots(), 4u);
+  for (uint32_t i = 0; i < 4; ++i) EXPECT_TRUE(producer.TryPush(i));
+  // Expect: full at capacity, and nothing visible before Publish.
+  EXPECT_FALSE(producer.TryPush(9));
+  EXPECT_EQ(consumer.Available(), 0u);
+  producer.Publish();
+  EXPECT_EQ(consumer.Available(), 4u);
+  for (uint32_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(consumer.TryPop(&v));
+    EXPECT_EQ(v, i);
+  }
+  EXPECT_FALSE(consumer.TryPop(&v));
+  EXPECT_EQ(producer.FreeSlots(), 4u);
+}
+
+TEST(ShmRingTest, WrapsAroundAndAcrossIndexOverflow) {
+  TestRing<uint64_t> ring(8);
+  // Start near the 32-bit wrap of the free-running indices.
+  const uint32_t start = 0xfffffff0u;
+  ring.indices->head = start;
+  ring.indices->tail = start;
+  auto producer = ring.Producer(start);
+  auto consumer = ring.Consumer(start);
+  uint64_t next_pop = 0;
+  for (uint64_t i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(producer.TryPush(i));
+    if (i % 5 == 4) {
+      producer.Publish();
+      const uint32_t n = consumer.Available();
+      // Expect: a batch is seen whole, in order.
+      EXPECT_EQ(n, 5u);
+      for (uint32_t k = 0; k < n; ++k) EXPECT_EQ(consumer.Peek(k), next_pop++);
+      consumer.Consume(n);
+    }
+  }
+}
+
+TEST(ShmRingTest, BatchEdges) {
+  TestRing<uint32_t> ring(8);
+  auto producer = ring.Producer();
+  auto consumer = ring.Consumer();
+  for (uint32_t i = 0; i < 7; ++i) producer.Write(i);
+  producer.Publish();
+  EXPECT_EQ(producer.FreeSlots(), 1u);
+  consumer.Consume(3);
+  EXPECT_EQ(producer.FreeSlots(), 4u);
+  EXPECT_EQ(consumer.Available(), 4u);
+  EXPECT_EQ(consumer.Peek(0), 3u);
+  EXPECT_EQ(consumer.Peek(3), 6u);
+}
+
+TEST(ShmRingTest, ImpossibleIndicesAreCorruption) {
+  TestRing<uint32_t> ring(8);
+  auto producer = ring.Producer();
+  auto consumer = ring.Consumer();
+  // The peer writes a tail far beyond anything possible.
+  ring.indices->tail = 1000;
+  EXPECT_EQ(consumer.Available(), 0u);
+  EXPECT_TRUE(consumer.corrupt());
+  // A head "ahead" of our tail means more used than the ring holds.
+  ring.indices->head = 5;
+  EXPECT_EQ(producer.FreeSlots(), 0u);
+  EXPECT_TRUE(producer.corrupt());
+}
+
+TEST(ShmRingTest, DoorbellHandshake) {
+  TestRing<uint32_t> ring(8);
+  auto producer = ring.Producer();
+  auto consumer = ring.Consumer();
+  // Expect: an awake consumer is never kicked.
+  producer.Write(1);
+  EXPECT_FALSE(producer.Publish());
+  // Expect: the consumer refuses to sleep with work pending.
+  EXPECT_FALSE(consumer.PrepareToSleep());
+  consumer.Consume(1);
+  // Expect: once it is about to sleep, the next publish asks for a kick.
+  EXPECT_TRUE(consumer.PrepareToSleep());
+  producer.Write(2);
+  EXPECT_TRUE(producer.Publish());
+  consumer.DoneSleeping();
+  producer.Write(3);
+  EXPECT_FALSE(producer.Publish());
+}
+
+TEST(ShmRingTest, TwoThreadsTenMillionInOrder) {
+  constexpr uint64_t kCount = 10'000'000;
+  TestRing<uint64_t> ring(1024);
+  std::thread producer_thread([&] {
+    auto producer = ring.Producer();
+    uint64_t next = 0;
+    while (next < kCount) {
+      uint32_t room = producer.FreeSlots();
+      if (room == 0) {
+        std::this_thread::yield();
+        continue;
+      }
+      for (; room > 0 && next < kCount; --room) producer.Write(next++);
+      producer.Publish();
+    }
+  });
+  auto consumer = ring.Consumer();
+  uint64_t expected = 0;
+  bool in_order = true;
+  while (expected < kCount) {
+    const uint32_t n = consumer.Available();
+    if (n == 0) {
+      std::this_thread::yield();
+      continue;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+      in_order &= consumer.Peek(i) == expected;
+      ++expected;
+    }
+    consumer.Consume(n);
+  }
+  producer_thread.join();
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(expected, kCount);
+  EXPECT_FALSE(consumer.corrupt());
+}
+
+}  // namespace
+}  // namespace ferry::shm
