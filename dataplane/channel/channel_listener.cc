@@ -59,7 +59,7 @@ ChannelListener::~ChannelListener() {
 }
 
 absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
-    uint64_t channel_id) {
+    uint64_t channel_id, int engine_doorbell) {
   const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (connection < 0) {
     return absl::UnavailableError(
@@ -104,7 +104,7 @@ absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
                 std::string(segment.status().message()));
   }
   absl::StatusOr<std::unique_ptr<EngineChannel>> channel =
-      EngineChannel::Create(std::move(*segment));
+      EngineChannel::Create(std::move(*segment), engine_doorbell);
   if (!channel.ok()) {
     return fail(ENOMEM, std::string(channel.status().message()));
   }

@@ -38,7 +38,9 @@ class ChannelListener {
   // Accepts one connection and serves its attach request. A request that is
   // malformed, slow (over 1 s) or asks for impossible sizes gets an error
   // reply (when possible) and an error status here; nothing is kept.
-  absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id);
+  // `engine_doorbell` is the eventfd of the engine that will own it.
+  absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id,
+                                            int engine_doorbell);
 
  private:
   ChannelListener(int fd, std::string path, const shm::ChannelSizes& defaults,

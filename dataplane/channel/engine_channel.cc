@@ -1,5 +1,6 @@
 #include "dataplane/channel/engine_channel.h"
 
+#include <fcntl.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -13,14 +14,14 @@
 namespace ferry::channel {
 
 absl::StatusOr<std::unique_ptr<EngineChannel>> EngineChannel::Create(
-    std::unique_ptr<ChannelSegment> segment) {
-  const int engine_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    std::unique_ptr<ChannelSegment> segment, int engine_doorbell) {
+  const int engine_fd = fcntl(engine_doorbell, F_DUPFD_CLOEXEC, 0);
   const int app_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   if (engine_fd < 0 || app_fd < 0) {
     if (engine_fd >= 0) close(engine_fd);
     if (app_fd >= 0) close(app_fd);
     return absl::ResourceExhaustedError(
-        absl::StrFormat("eventfd: %s", strerror(errno)));
+        absl::StrFormat("channel eventfds: %s", strerror(errno)));
   }
   return std::unique_ptr<EngineChannel>(
       new EngineChannel(std::move(segment), engine_fd, app_fd));

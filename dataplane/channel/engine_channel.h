@@ -53,11 +53,12 @@ struct MessagePiece {
 
 class EngineChannel {
  public:
-  // Takes ownership of the segment and of both eventfds: `engine_eventfd`
-  // is kicked by the app when the engine sleeps, `app_eventfd` by the engine
-  // when the app sleeps.
+  // Takes ownership of the segment. `engine_doorbell` is the eventfd the
+  // owning engine sleeps on (the channel keeps a dup of it for the app to
+  // kick); the channel makes the app's own eventfd, which it kicks when the
+  // app sleeps.
   static absl::StatusOr<std::unique_ptr<EngineChannel>> Create(
-      std::unique_ptr<ChannelSegment> segment);
+      std::unique_ptr<ChannelSegment> segment, int engine_doorbell);
   ~EngineChannel();
   EngineChannel(const EngineChannel&) = delete;
   EngineChannel& operator=(const EngineChannel&) = delete;

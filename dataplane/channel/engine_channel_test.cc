@@ -4,6 +4,7 @@
 #include "dataplane/channel/engine_channel.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -24,6 +25,8 @@ namespace {
 class ChannelTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    doorbell_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    ASSERT_GE(doorbell_, 0);
     static int n = 0;
     path_ = absl::StrFormat("@ferry-channel-test-%d-%d", getpid(), n++);
     auto listener = ChannelListener::Listen(path_, 0600, shm::ChannelSizes{},
@@ -36,6 +39,8 @@ class ChannelTest : public ::testing::Test {
     StopPumping();
     for (ferry_channel* ch : clients_) ferry_detach(ch);
     for (int fd : connections_) close(fd);
+    engines_.clear();
+    close(doorbell_);
   }
 
   // Attaches a client; returns the engine side of the same channel.
@@ -45,7 +50,8 @@ class ChannelTest : public ::testing::Test {
     std::thread app([&] { rc = ferry_attach(path_.c_str(), options, client); });
     pollfd pfd = {listener_->fd(), POLLIN, 0};
     EXPECT_EQ(poll(&pfd, 1, 10000), 1);
-    absl::StatusOr<AcceptedChannel> accepted = listener_->AcceptOne(next_id_++);
+    absl::StatusOr<AcceptedChannel> accepted =
+        listener_->AcceptOne(next_id_++, doorbell_);
     app.join();
     EXPECT_TRUE(accepted.ok()) << accepted.status();
     EXPECT_EQ(rc, 0);
@@ -88,6 +94,7 @@ class ChannelTest : public ::testing::Test {
     return data;
   }
 
+  int doorbell_ = -1;  // the "engine's" eventfd
   std::string path_;
   std::unique_ptr<ChannelListener> listener_;
   uint64_t next_id_ = 1;
@@ -334,7 +341,7 @@ TEST_F(ChannelTest, AttachRejectsBadSizes) {
   std::thread app([&] { rc = ferry_attach(path_.c_str(), &options, &client); });
   pollfd pfd = {listener_->fd(), POLLIN, 0};
   ASSERT_EQ(poll(&pfd, 1, 10000), 1);
-  EXPECT_FALSE(listener_->AcceptOne(99).ok());
+  EXPECT_FALSE(listener_->AcceptOne(99, doorbell_).ok());
   app.join();
   EXPECT_EQ(rc, -EINVAL);
   EXPECT_EQ(client, nullptr);

@@ -30,6 +30,10 @@ class Waker {
   // Wakes a sleeping engine (or makes its next Sleep return at once).
   void Ring();
 
+  // The doorbell eventfd itself, for others to kick (channels hand a dup of
+  // it to their application).
+  int doorbell_fd() const { return doorbell_fd_; }
+
   enum WakeReason : unsigned { kTimeout = 0, kDoorbell = 1, kRxInterrupt = 2 };
   // Sleeps up to `timeout_ns`; returns a mask of WakeReason. Drains the
   // doorbell.

@@ -1,0 +1,62 @@
+#include "dataplane/channel/channel_set.h"
+
+namespace ferry::channel {
+
+ChannelSet::~ChannelSet() {
+  EngineChannel* channel;
+  while (attach_.TryPop(&channel)) delete channel;
+  while (detached_.TryPop(&channel)) delete channel;
+  for (EngineChannel* active : active_) delete active;
+}
+
+std::unique_ptr<EngineChannel> ChannelSet::PostAttach(
+    std::unique_ptr<EngineChannel> channel) {
+  if (!attach_.TryPush(channel.get())) return channel;
+  channel.release();
+  return nullptr;
+}
+
+bool ChannelSet::PostDetach(uint64_t channel_id) {
+  return detach_.TryPush(channel_id);
+}
+
+std::unique_ptr<EngineChannel> ChannelSet::TakeDetached() {
+  EngineChannel* channel;
+  if (!detached_.TryPop(&channel)) return nullptr;
+  return std::unique_ptr<EngineChannel>(channel);
+}
+
+bool ChannelSet::ApplyPending_st() {
+  bool changed = false;
+  EngineChannel* channel;
+  while (active_.size() < kMaxChannels && attach_.TryPop(&channel)) {
+    active_.push_back(channel);
+    changed = true;
+  }
+  uint64_t id;
+  while (detach_.TryPop(&id)) {
+    changed = true;
+    for (size_t i = 0; i < active_.size(); ++i) {
+      if (active_[i]->segment().channel_id() != id) continue;
+      // Every channel passes through detached_ at most once and it holds
+      // kMaxChannels, so this push cannot fail.
+      detached_.TryPush(active_[i]);
+      active_[i] = active_.back();
+      active_.pop_back();
+      break;
+    }
+  }
+  return changed;
+}
+
+bool ChannelSet::PrepareToSleep_st() {
+  for (size_t i = 0; i < active_.size(); ++i) {
+    if (!active_[i]->PrepareToSleep_st()) {
+      for (size_t k = 0; k < i; ++k) active_[k]->DoneSleeping_st();
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace ferry::channel
