@@ -49,8 +49,6 @@ namespace ferry::engine {
   X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")  \
   X(sleep_ns, "Nanoseconds spent asleep")
 
-};
-
 struct alignas(kCacheLineSize) EngineCounters {
 #define FERRY_COUNTER_FIELD(name, help) Counter name;
   FERRY_ENGINE_COUNTERS(FERRY_COUNTER_FIELD)
