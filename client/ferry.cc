@@ -191,7 +191,7 @@ int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
   if (iovcnt < 0 || (iovcnt > 0 && iov == nullptr)) return -EINVAL;
   const size_t length = IovLength(iov, iovcnt);
   if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
-  if (ch->tx.FreeSlots() == 0) return -EAGAIN;
+  if (!ch->tx.HasRoom(1)) return -EAGAIN;
   if (!TakeBuffers(ch, BuffersFor(ch, length))) return -EAGAIN;
   const uint32_t head = FillChain(ch, iov, iovcnt, length);
   QueueMessage(ch, flow, cookie, head, static_cast<uint32_t>(length));
@@ -235,6 +235,22 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
   int slot = 0;
   size_t slot_offset = 0;
   uint32_t index = desc.head;
+  if (desc.length <= ch->buffer_size && index < ch->buffer_count) {
+    // One buffer: copy without touching its meta entry (see the ABI).
+    const uint8_t* data = ch->view.buffer(index);
+    for (; slot < iovcnt && copied < desc.length; ++slot) {
+      const size_t n = std::min(iov[slot].iov_len, desc.length - copied);
+      std::memcpy(iov[slot].iov_base, data + copied, n);
+      copied += n;
+    }
+    if (copied < desc.length && info != nullptr) {
+      info->flags |= FERRY_RECV_TRUNCATED;
+    }
+    ch->engine_free.Write(index);
+    ch->engine_free.Publish();
+    ch->rx.Consume(1);
+    return static_cast<ssize_t>(copied);
+  }
   for (uint32_t steps = 0; index < ch->buffer_count && steps < ch->buffer_count;
        ++steps) {
     const uint8_t* data = ch->view.buffer(index);
@@ -513,7 +529,7 @@ int ferry_zc_send(ferry_channel* channel, uint64_t flow,
                   const ferry_zc_buf* buf, uint64_t cookie) {
   if (channel == nullptr || buf == nullptr) return -EINVAL;
   CallGuard guard(channel);
-  if (channel->tx.FreeSlots() == 0) return -EAGAIN;
+  if (!channel->tx.HasRoom(1)) return -EAGAIN;
   QueueMessage(channel, flow, cookie, buf->head, buf->length);
   PublishTx(channel);
   return 0;

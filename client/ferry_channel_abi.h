@@ -25,7 +25,10 @@
  *
  * A message is a chain of buffers: the descriptor names the first buffer and
  * the total length; meta[i].next links the rest and FERRY_BUFFER_NONE ends
- * the chain. Every ring has one producer and one consumer.
+ * the chain. A message no longer than one buffer is that one buffer and its
+ * meta entry is not read (readers take the length from the descriptor), so a
+ * small message costs no meta cache line. Every ring has one producer and
+ * one consumer.
  *
  * Buffers circulate: the app takes free buffers from app_free, fills them and
  * sends them through tx; the engine sends the data and gives the buffers back

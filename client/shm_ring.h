@@ -55,19 +55,29 @@ class RingProducer {
     const uint32_t used = tail_ - head;
     if (used > mask_ + 1) {
       corrupt_ = true;
+      cached_free_ = 0;
       return 0;
     }
-    return mask_ + 1 - used;
+    cached_free_ = mask_ + 1 - used;
+    return cached_free_;
+  }
+
+  // Whether `n` entries fit. Reads the consumer's head (a cache line the
+  // other core writes) only when the last reading no longer covers `n`.
+  bool HasRoom(uint32_t n) {
+    if (cached_free_ >= n) return true;
+    return FreeSlots() >= n;
   }
 
   // Writes an entry; invisible to the consumer until Publish().
   void Write(const T& value) {
     std::memcpy(&entries_[tail_ & mask_], &value, sizeof(T));
     ++tail_;
+    if (cached_free_ > 0) --cached_free_;
   }
 
   bool TryPush(const T& value) {
-    if (FreeSlots() == 0) return false;
+    if (!HasRoom(1)) return false;
     Write(value);
     return true;
   }
@@ -93,6 +103,7 @@ class RingProducer {
   uint32_t mask_ = 0;
   uint32_t tail_ = 0;
   uint32_t published_ = 0;
+  uint32_t cached_free_ = 0;  // free slots as of the last read of head
   bool corrupt_ = false;
 };
 

@@ -87,6 +87,15 @@ ferry_status EngineChannel::GatherTx_st(const ferry_desc& desc,
   if (desc.type != FERRY_DESC_MESSAGE || desc.length > FERRY_MAX_MESSAGE_SIZE) {
     return FERRY_STATUS_BAD_LENGTH;
   }
+  // A message that fits one buffer is that buffer alone: its meta entry is
+  // not read (one cache line less to pull from the other core).
+  if (desc.length <= buffer_size_ && desc.head != FERRY_BUFFER_NONE) {
+    if (desc.head >= buffer_count_) return FERRY_STATUS_BAD_BUFFER_INDEX;
+    walked_[0] = desc.head;
+    pieces_[0] = MessagePiece{view_.buffer(desc.head), desc.length};
+    *walked = 1;
+    return FERRY_STATUS_OK;
+  }
   ferry_status status = FERRY_STATUS_OK;
   uint64_t total = 0;
   uint32_t index = desc.head;
@@ -134,16 +143,16 @@ ferry_status EngineChannel::GatherTx_st(const ferry_desc& desc,
 void EngineChannel::ReturnToApp_st(uint32_t walked) {
   // The walk visited each in-range buffer at most once, and app_free can
   // hold every buffer, so there is room unless the app corrupted its head.
-  uint32_t room = app_free_.FreeSlots();
-  if (app_free_.corrupt()) NoteCorruption_st();
-  for (uint32_t i = 0; i < walked && room > 0; ++i, --room) {
-    app_free_.Write(walked_[i]);
+  if (!app_free_.HasRoom(walked)) {
+    if (app_free_.corrupt()) NoteCorruption_st();
+    return;  // only a corrupted head gets here: the app loses its buffers
   }
+  for (uint32_t i = 0; i < walked; ++i) app_free_.Write(walked_[i]);
 }
 
 void EngineChannel::ReportSendError_st(const ferry_desc& desc,
                                        ferry_status status) {
-  if (rx_.FreeSlots() == 0) {
+  if (!rx_.HasRoom(1)) {
     counters_.events_dropped.Inc();
     return;
   }
@@ -179,7 +188,7 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
   if (total > FERRY_MAX_MESSAGE_SIZE) return FERRY_STATUS_BAD_LENGTH;
   const uint32_t needed =
       static_cast<uint32_t>((total + buffer_size_ - 1) / buffer_size_);
-  if (rx_.FreeSlots() == 0) {
+  if (!rx_.HasRoom(1)) {
     if (rx_.corrupt()) NoteCorruption_st();
     counters_.rx_ring_full.Inc();
     return FERRY_STATUS_NO_BUFFERS;
@@ -235,7 +244,7 @@ uint32_t EngineChannel::PollCtrl_st() {
   if (ctrl_sq_.corrupt()) NoteCorruption_st();
   uint32_t served = 0;
   for (; served < n; ++served) {
-    if (ctrl_cq_.FreeSlots() == 0) break;  // the app is not reading
+    if (!ctrl_cq_.HasRoom(1)) break;  // the app is not reading
     ferry_ctrl request = ctrl_sq_.Peek(served);
     ferry_ctrl reply = {};
     reply.id = request.id;

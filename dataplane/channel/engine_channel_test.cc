@@ -275,7 +275,7 @@ TEST_F(ChannelTest, HostileDescriptorsAreRefusedAndReported) {
   meta[1] = {0, 4096};
   tx.Write(desc(2, 0, 8192));  // a two-buffer loop
   meta[2] = {FERRY_BUFFER_NONE, 100};
-  tx.Write(desc(3, 2, 99));  // lengths disagree
+  tx.Write(desc(3, 2, 5000));  // lengths disagree (a chain: over one buffer)
   meta[3] = {FERRY_BUFFER_NONE, 5000};
   tx.Write(desc(4, 3, 5000));                        // buffer overfilled
   tx.Write(desc(5, 2, 100, 77));                     // unknown type

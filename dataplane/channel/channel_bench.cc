@@ -1,0 +1,263 @@
+// Channel hand-off benchmarks, application thread on CPU 0, engine thread on
+// CPU 1, through a real segment attached over a real socket.
+//
+//   bazel run -c opt //dataplane/channel:channel_bench
+//
+// BM_CacheLinePingPong   the floor: one cache line bounced between the cores
+// BM_RingThroughput      raw SPSC ring, one way, batches of 32 descriptors
+// BM_OneWayHandoff       ferry_sendmmsg of 64 B messages in batches of 32;
+//                        the engine takes them (items/s = messages/s)
+// BM_RoundTrip           one 64 B message app -> engine -> app, both
+//                        spinning; reports the floor and the ratio to it
+// BM_RoundTripDoorbell   the same when the engine was asleep and the app
+//                        sleeps too: the eventfd wake-up path
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "benchmark/benchmark.h"
+#include "client/ferry.h"
+#include "client/shm_ring.h"
+#include "dataplane/base/clock.h"
+#include "dataplane/channel/channel_listener.h"
+#include "dataplane/channel/engine_channel.h"
+#include "dataplane/engine/waker.h"
+
+namespace ferry::channel {
+namespace {
+
+void PinTo(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu % std::thread::hardware_concurrency(), &set);
+  pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+// A channel attached through a real listener, and the engine-side thread.
+class Bench {
+ public:
+  Bench() {
+    waker_.Init();
+    const std::string path = absl::StrFormat("@ferry-bench-%d", getpid());
+    listener_ = std::move(*ChannelListener::Listen(
+        path, 0600, shm::ChannelSizes{}, SegmentMemory::kAuto));
+    std::thread app([&] { ferry_attach(path.c_str(), nullptr, &client_); });
+    pollfd pfd = {listener_->fd(), POLLIN, 0};
+    poll(&pfd, 1, 10000);
+    auto accepted = listener_->AcceptOne(1, waker_.doorbell_fd());
+    app.join();
+    connection_ = accepted->connection;
+    engine_ = std::move(accepted->channel);
+  }
+  ~Bench() {
+    Stop();
+    ferry_detach(client_);
+    close(connection_);
+  }
+
+  // Runs `step()` on CPU 1 until Stop(); `step` returns whether it worked.
+  // With `sleep_when_idle`, the engine sleeps on its doorbell when idle.
+  template <typename Step>
+  void Start(Step step, bool sleep_when_idle = false) {
+    stop_ = false;
+    thread_ = std::thread([this, step, sleep_when_idle]() mutable {
+      PinTo(1);
+      while (!stop_.load(std::memory_order_relaxed)) {
+        if (step()) continue;
+        if (sleep_when_idle && engine_->PrepareToSleep_st()) {
+          waker_.Sleep(100 * kNanosPerMilli);
+          engine_->DoneSleeping_st();
+        }
+      }
+    });
+  }
+  void Stop() {
+    stop_ = true;
+    waker_.Ring();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  ferry_channel* client() { return client_; }
+  EngineChannel& engine() { return *engine_; }
+
+ private:
+  engine::Waker waker_;
+  std::unique_ptr<ChannelListener> listener_;
+  ferry_channel* client_ = nullptr;
+  int connection_ = -1;
+  std::unique_ptr<EngineChannel> engine_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+uint64_t PingPongRoundTripNs(int rounds) {
+  alignas(64) std::atomic<uint64_t> line{0};
+  std::thread other([&] {
+    PinTo(1);
+    for (uint64_t i = 1; i <= uint64_t(rounds) * 2; i += 2) {
+      while (line.load(std::memory_order_acquire) != i) {
+      }
+      line.store(i + 1, std::memory_order_release);
+    }
+  });
+  PinTo(0);
+  const uint64_t start = MonotonicNanos();
+  for (uint64_t i = 0; i < uint64_t(rounds) * 2; i += 2) {
+    line.store(i + 1, std::memory_order_release);
+    while (line.load(std::memory_order_acquire) != i + 2) {
+    }
+  }
+  const uint64_t elapsed = MonotonicNanos() - start;
+  other.join();
+  return elapsed / rounds;
+}
+
+void BM_CacheLinePingPong(benchmark::State& state) {
+  uint64_t total = 0;
+  int64_t iterations = 0;
+  for (auto _ : state) {
+    total += PingPongRoundTripNs(10000);
+    ++iterations;
+  }
+  state.counters["round_trip_ns"] = double(total) / iterations;
+}
+BENCHMARK(BM_CacheLinePingPong)->UseRealTime();
+
+void BM_RingThroughput(benchmark::State& state) {
+  constexpr uint32_t kCapacity = 1024;
+  auto indices = std::make_unique<ferry_ring_indices>();
+  std::vector<ferry_desc> entries(kCapacity);
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> consumed{0};
+  std::thread consumer_thread([&] {
+    PinTo(1);
+    shm::RingConsumer<ferry_desc> consumer(indices.get(), entries.data(),
+                                           kCapacity, 0);
+    uint64_t sum = 0;
+    while (!stop.load(std::memory_order_relaxed)) {
+      const uint32_t n = consumer.Available();
+      for (uint32_t i = 0; i < n; ++i) sum += consumer.Peek(i).length;
+      if (n > 0) consumer.Consume(n);
+      consumed.fetch_add(n, std::memory_order_relaxed);
+    }
+    benchmark::DoNotOptimize(sum);
+  });
+  PinTo(0);
+  shm::RingProducer<ferry_desc> producer(indices.get(), entries.data(),
+                                         kCapacity, 0);
+  ferry_desc desc = {};
+  desc.length = 64;
+  int64_t pushed = 0;
+  for (auto _ : state) {
+    uint32_t room;
+    while ((room = producer.FreeSlots()) < 32) {
+    }
+    for (int i = 0; i < 32; ++i) producer.Write(desc);
+    producer.Publish();
+    pushed += 32;
+  }
+  while (consumed.load() < uint64_t(pushed)) {
+  }
+  stop = true;
+  consumer_thread.join();
+  state.SetItemsProcessed(pushed);
+}
+BENCHMARK(BM_RingThroughput)->UseRealTime();
+
+void BM_OneWayHandoff(benchmark::State& state) {
+  Bench bench;
+  std::atomic<uint64_t> taken{0};
+  EngineChannel& engine = bench.engine();
+  bench.Start([&] {
+    const uint32_t n = engine.PollTx_st(
+        64, [](const ferry_desc&, absl::Span<const MessagePiece>) {
+          return FERRY_STATUS_OK;
+        });
+    engine.Flush_st();
+    taken.fetch_add(n, std::memory_order_relaxed);
+    return n > 0;
+  });
+  PinTo(0);
+  char payload[64] = {};
+  iovec iov = {payload, sizeof(payload)};
+  std::vector<ferry_msghdr> batch(32, ferry_msghdr{1, 0, &iov, 1});
+  int64_t sent = 0;
+  for (auto _ : state) {
+    int done = 0;
+    while (done < 32) {
+      const int rc =
+          ferry_sendmmsg(bench.client(), batch.data() + done, 32 - done);
+      if (rc > 0) done += rc;
+    }
+    sent += 32;
+  }
+  while (taken.load() < uint64_t(sent)) {
+  }
+  bench.Stop();
+  state.SetItemsProcessed(sent);
+}
+BENCHMARK(BM_OneWayHandoff)->UseRealTime();
+
+void RoundTrips(benchmark::State& state, bool doorbell) {
+  Bench bench;
+  EngineChannel& engine = bench.engine();
+  bench.Start(
+      [&] {
+        const uint32_t n = engine.PollTx_st(
+            32,
+            [&](const ferry_desc& desc, absl::Span<const MessagePiece> pieces) {
+              return engine.Deliver_st(desc.flow, pieces);
+            });
+        engine.Flush_st();
+        return n > 0;
+      },
+      doorbell);
+  PinTo(0);
+  char payload[64] = {};
+  char reply[64];
+  ferry_recv_info info;
+  uint64_t timed_ns = 0;
+  for (auto _ : state) {
+    if (doorbell) {
+      // Let the engine fall asleep first (it sleeps after finding no work).
+      state.PauseTiming();
+      usleep(200);
+      state.ResumeTiming();
+    }
+    const uint64_t start = MonotonicNanos();
+    ferry_send(bench.client(), 1, payload, sizeof(payload));
+    if (doorbell) {
+      ferry_recv_wait(bench.client(), reply, sizeof(reply), &info, 1000);
+    } else {
+      while (ferry_recv(bench.client(), reply, sizeof(reply), &info) < 0) {
+      }
+    }
+    timed_ns += MonotonicNanos() - start;
+  }
+  bench.Stop();
+  const double per_trip = double(timed_ns) / double(state.iterations());
+  state.counters["round_trip_ns"] = per_trip;
+  if (!doorbell) {
+    // Measured in the same run, on the same cores: the ratio is what counts.
+    const double floor = double(PingPongRoundTripNs(100000));
+    state.counters["floor_ns"] = floor;
+    state.counters["ratio_to_floor"] = per_trip / floor;
+  }
+}
+
+void BM_RoundTrip(benchmark::State& state) { RoundTrips(state, false); }
+BENCHMARK(BM_RoundTrip)->UseRealTime();
+
+void BM_RoundTripDoorbell(benchmark::State& state) { RoundTrips(state, true); }
+BENCHMARK(BM_RoundTripDoorbell)->UseRealTime()->Iterations(2000);
+
+}  // namespace
+}  // namespace ferry::channel
+
+BENCHMARK_MAIN();
