@@ -1,0 +1,79 @@
+// Ferry's C++ API: RAII channels over the C API in ferry.h, with
+// absl::Status errors and spans. Same threading and ownership rules as the
+// C API: a Channel belongs to one thread at a time; it is movable, not
+// copyable, and detaches when destroyed.
+//
+//   absl::StatusOr<ferry::Channel> channel = ferry::Channel::Attach();
+//   RETURN_IF_ERROR(channel->Send(flow, bytes));
+//   std::vector<uint8_t> buffer(64 << 10);
+//   absl::StatusOr<ferry::Received> got =
+//       channel->Receive(absl::MakeSpan(buffer), absl::Seconds(1));
+#ifndef FERRY_CLIENT_FERRY_CPP_H_
+#define FERRY_CLIENT_FERRY_CPP_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "client/ferry.h"
+#include "client/ferry_attach_abi.h"
+
+namespace ferry {
+
+// One receive event: a message (copied into the caller's buffer) or the
+// report of a send that failed.
+struct Received {
+  uint64_t flow = 0;
+  size_t length = 0;  // the whole message
+  size_t copied = 0;  // bytes placed in the buffer (< length if truncated)
+  bool truncated = false;
+  bool send_error = false;  // then `cookie` and `status` say which and why
+  uint64_t cookie = 0;
+  ferry_status status = FERRY_STATUS_OK;
+};
+
+// Maps a negative errno from the C API to a status: -EAGAIN is
+// UNAVAILABLE (retry), -ETIMEDOUT DEADLINE_EXCEEDED, -EMSGSIZE and -EINVAL
+// INVALID_ARGUMENT, -ENOENT/-ECONNREFUSED UNAVAILABLE, others INTERNAL.
+absl::Status StatusFromErrno(int negative_errno, const char* what);
+
+class Channel {
+ public:
+  static absl::StatusOr<Channel> Attach(
+      const std::string& socket_path = FERRY_DEFAULT_CHANNEL_SOCKET,
+      const ferry_channel_options& options = {});
+
+  Channel(Channel&& other) noexcept : channel_(other.channel_) {
+    other.channel_ = nullptr;
+  }
+  Channel& operator=(Channel&& other) noexcept;
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+  ~Channel() { ferry_detach(channel_); }
+
+  uint64_t id() const { return ferry_channel_id(channel_); }
+  int wait_fd() const { return ferry_wait_fd(channel_); }
+  ferry_channel* c_channel() { return channel_; }
+
+  absl::Status Send(uint64_t flow, absl::Span<const uint8_t> data,
+                    uint64_t cookie = 0);
+  absl::Status SendPieces(uint64_t flow, absl::Span<const iovec> pieces,
+                          uint64_t cookie = 0);
+  // UNAVAILABLE when nothing is waiting.
+  absl::StatusOr<Received> TryReceive(absl::Span<uint8_t> buffer);
+  // Waits up to `timeout` (absl::InfiniteDuration(): forever).
+  absl::StatusOr<Received> Receive(absl::Span<uint8_t> buffer,
+                                   absl::Duration timeout);
+  absl::Status PingEngine(absl::Duration timeout);
+
+ private:
+  explicit Channel(ferry_channel* channel) : channel_(channel) {}
+  ferry_channel* channel_;
+};
+
+}  // namespace ferry
+
+#endif  // FERRY_CLIENT_FERRY_CPP_H_
