@@ -61,7 +61,7 @@ extern "C" {
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
-#define FERRY_CHANNEL_ABI_VERSION 1u
+#define FERRY_CHANNEL_ABI_VERSION 2u
 #define FERRY_CACHE_LINE 64
 #define FERRY_BUFFER_NONE 0xffffffffu
 /* The largest message a channel carries. */
@@ -84,7 +84,12 @@ enum ferry_desc_type {
   FERRY_DESC_SEND_ERROR = 2, /* a sent message failed: cookie and status */
 };
 
-/* One message or event: 32 bytes, two per cache line. */
+/*
+ * One message or event: 32 bytes, two per cache line. `seq` is written last,
+ * with release ordering, as (ring index of this slot) + 1: a consumer sees
+ * that a slot is ready from the slot itself, without reading the producer's
+ * tail (one cache line less per message).
+ */
 typedef struct ferry_desc {
   uint64_t flow;   /* flow handle */
   uint64_t cookie; /* chosen by the sender of a tx message, echoed in errors */
@@ -92,7 +97,7 @@ typedef struct ferry_desc {
   uint32_t length; /* total bytes in the chain */
   uint16_t type;   /* enum ferry_desc_type */
   uint16_t status; /* enum ferry_status */
-  uint32_t reserved;
+  uint32_t seq;    /* slot index + 1, stored last (see above) */
 } ferry_desc;
 FERRY_STATIC_ASSERT(sizeof(ferry_desc) == 32, "ferry_desc is 32 bytes");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, head) == 16, "ferry_desc layout");
@@ -120,18 +125,23 @@ FERRY_STATIC_ASSERT(sizeof(ferry_buffer_meta) == 8, "meta is 8 bytes");
 
 /*
  * Ring indices: free-running 32-bit counters (entries = capacity, a power of
- * two; slot = index & (capacity - 1)). The consumer writes head and
- * consumer_waiting, the producer writes tail: on separate cache lines.
+ * two; slot = index & (capacity - 1)). The consumer writes head (every
+ * batch) and consumer_waiting (only around sleeps), the producer writes
+ * tail: three cache lines, so that a producer checking consumer_waiting
+ * after each publish reads a line that rarely changes.
  */
 typedef struct ferry_ring_indices {
   FERRY_ALIGNAS(FERRY_CACHE_LINE) uint32_t head;
-  uint32_t consumer_waiting; /* 1: the consumer may sleep; kick it */
   FERRY_ALIGNAS(FERRY_CACHE_LINE) uint32_t tail;
+  FERRY_ALIGNAS(FERRY_CACHE_LINE) uint32_t consumer_waiting; /* 1: kick it */
 } ferry_ring_indices;
-FERRY_STATIC_ASSERT(sizeof(ferry_ring_indices) == 2 * FERRY_CACHE_LINE,
-                    "ring indices are two cache lines");
+FERRY_STATIC_ASSERT(sizeof(ferry_ring_indices) == 3 * FERRY_CACHE_LINE,
+                    "ring indices are three cache lines");
 FERRY_STATIC_ASSERT(offsetof(ferry_ring_indices, tail) == FERRY_CACHE_LINE,
                     "tail on its own cache line");
+FERRY_STATIC_ASSERT(offsetof(ferry_ring_indices, consumer_waiting) ==
+                        2 * FERRY_CACHE_LINE,
+                    "consumer_waiting on its own cache line");
 
 /* Where one ring lives: its indices at `offset`, entries right after. */
 typedef struct ferry_ring_layout {

@@ -8,10 +8,15 @@
 // ring holds) as corruption: the ring then looks empty (consumer) or full
 // (producer) and corrupt() says so. Entries are copied out before use.
 //
+// Descriptor rings (ferry_desc) are slot-sequenced: the producer stores each
+// slot's seq last, with release ordering, and the consumer finds ready slots
+// by their seq instead of reading the producer's tail.
+//
 // Not thread-safe: one producer thread and one consumer thread per ring.
 #ifndef FERRY_CLIENT_SHM_RING_H_
 #define FERRY_CLIENT_SHM_RING_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -32,6 +37,9 @@ inline uint32_t LoadRelaxed(const uint32_t* p) {
 inline void StoreRelaxed(uint32_t* p, uint32_t v) {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
+
+template <typename T>
+inline constexpr bool kSlotSequenced = std::is_same_v<T, ferry_desc>;
 
 template <typename T>
 class RingProducer {
@@ -71,7 +79,16 @@ class RingProducer {
 
   // Writes an entry; invisible to the consumer until Publish().
   void Write(const T& value) {
-    std::memcpy(&entries_[tail_ & mask_], &value, sizeof(T));
+    T* slot = &entries_[tail_ & mask_];
+    if constexpr (kSlotSequenced<T>) {
+      // Everything but seq, then seq: until that store the slot still holds
+      // the previous lap's seq, which no consumer mistakes for this one.
+      static_assert(offsetof(T, seq) + sizeof(uint32_t) == sizeof(T));
+      std::memcpy(slot, &value, offsetof(T, seq));
+      __atomic_store_n(&slot->seq, tail_ + 1, __ATOMIC_RELEASE);
+    } else {
+      std::memcpy(slot, &value, sizeof(T));
+    }
     ++tail_;
     if (cached_free_ > 0) --cached_free_;
   }
@@ -120,8 +137,18 @@ class RingConsumer {
         mask_(capacity - 1),
         head_(start) {}
 
-  // Entries ready now (reads the producer's tail).
+  // Entries ready now (reads the producer's tail, or the slots themselves
+  // for descriptor rings).
   uint32_t Available() {
+    if constexpr (kSlotSequenced<T>) {
+      uint32_t ready = 0;
+      while (ready <= mask_ &&
+             __atomic_load_n(&entries_[(head_ + ready) & mask_].seq,
+                             __ATOMIC_ACQUIRE) == head_ + ready + 1) {
+        ++ready;
+      }
+      return ready;
+    }
     const uint32_t tail = LoadAcquire(&indices_->tail);
     const uint32_t ready = tail - head_;
     if (ready > mask_ + 1) {

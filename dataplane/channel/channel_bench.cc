@@ -244,7 +244,8 @@ void RoundTrips(benchmark::State& state, bool doorbell) {
   const double per_trip = double(timed_ns) / double(state.iterations());
   state.counters["round_trip_ns"] = per_trip;
   if (!doorbell) {
-    // Measured in the same run, on the same cores: the ratio is what counts.
+    // The floor, on the same cores right after: this VM's cross-core
+    // latency drifts between runs, so only the ratio is comparable.
     const double floor = double(PingPongRoundTripNs(100000));
     state.counters["floor_ns"] = floor;
     state.counters["ratio_to_floor"] = per_trip / floor;
