@@ -62,6 +62,8 @@ expect_error "--hugepages: 'maybe' is not auto, require or off" \
 # More hugepage memory than the machine has free, with --no-huge refused.
 expect_error "--hugepages=require:" --device=net_null0 --ip=10.0.0.2/24 \
   --hugepages=require --memory_mb=$((free_mb + 2048))
+expect_error "--channel_socket_mode: '0999' is not an octal permission" \
+  "${good[@]}" --channel_socket_mode=0999
 expect_error "Unknown command line flag 'bogus'" "${good[@]}" --bogus=1
 expect_error "Illegal value 'many' specified for flag 'mtu'" \
   "${good[@]}" --mtu=many

@@ -5,18 +5,23 @@
 // Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.flags
 // (one --flag=value per line). Bad configuration ends with one line
 // "ferryd: error: ..." and exit status 2; nothing is attached.
+#include <poll.h>
 #include <signal.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "client/ferry_attach_abi.h"
+#include "controlplane/channel_registry.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
 #include "controlplane/stats_format.h"
@@ -57,6 +62,11 @@ ABSL_FLAG(int, ping_count, 5, "Debug: echo requests to send with --ping");
 ABSL_FLAG(int, ping_interval_ms, 200, "Debug: interval between pings");
 ABSL_FLAG(int, stats_interval_s, 0,
           "Log every engine's counters this often (0: only at exit)");
+ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
+          "Unix socket where applications attach channels ('@name': an "
+          "abstract socket)");
+ABSL_FLAG(std::string, channel_socket_mode, "0660",
+          "Permissions of the channel socket (octal): who may attach");
 
 namespace ferry {
 namespace {
@@ -91,11 +101,15 @@ bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
   return true;
 }
 
-void LogAllStats(controlplane::Nic& nic) {
+void LogAllStats(controlplane::Nic& nic,
+                 controlplane::ChannelRegistry& channels) {
   for (size_t i = 0; i < nic.num_engines(); ++i) {
     FERRY_LOG(Info, "stats engine=%d %s", i,
               controlplane::FormatEngineStats(nic.engine(i).ReadStats()));
   }
+  channels.Reap();
+  FERRY_LOG(Info, "stats channels %s",
+            controlplane::FormatChannelTotals(channels.Totals()));
 }
 
 int Main(int argc, char** argv) {
@@ -150,6 +164,18 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
     Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
   }
+  int socket_mode = 0;
+  {
+    const std::string mode = absl::GetFlag(FLAGS_channel_socket_mode);
+    char* end = nullptr;
+    socket_mode = static_cast<int>(std::strtol(mode.c_str(), &end, 8));
+    if (mode.empty() || *end != '\0' || socket_mode < 0 || socket_mode > 0777) {
+      Fail(kExitBadConfig,
+           absl::StrFormat("--channel_socket_mode: '%s' is not an octal "
+                           "permission like 0660",
+                           mode));
+    }
+  }
   if (absl::Status s =
           dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));
       !s.ok()) {
@@ -183,9 +209,19 @@ int Main(int argc, char** argv) {
                                                : kExitRuntimeError,
          absl::StrCat("--device: ", nic.status().message()));
   }
-  FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s)",
+  absl::StatusOr<std::unique_ptr<controlplane::ChannelRegistry>> channels =
+      controlplane::ChannelRegistry::Create(
+          nic->get(), absl::GetFlag(FLAGS_channel_socket), socket_mode);
+  if (!channels.ok()) {
+    nic->reset();
+    dpdk::StopEal();
+    Fail(kExitBadConfig,
+         absl::StrCat("--channel_socket: ", channels.status().message()));
+  }
+  FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s), channels at %s",
             nic_config->ip.ToString(), (*nic)->port().name(),
-            (*nic)->port().mac().ToString(), (*nic)->num_engines());
+            (*nic)->port().mac().ToString(), (*nic)->num_engines(),
+            absl::GetFlag(FLAGS_channel_socket));
 
   if (ping_target.has_value()) {
     // A virtual wire (memif) comes up only once its peer connects; pings
@@ -212,25 +248,42 @@ int Main(int argc, char** argv) {
   const absl::Duration stats_interval =
       absl::Seconds(absl::GetFlag(FLAGS_stats_interval_s));
   absl::Time next_stats = absl::Now() + stats_interval;
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   while (true) {
-    // Other signals (PMDs use some) can end the wait early: recompute.
-    const absl::Duration wait = stats_interval > absl::ZeroDuration()
-                                    ? next_stats - absl::Now()
-                                    : absl::Hours(1);
-    const timespec timeout =
-        absl::ToTimespec(std::max(wait, absl::ZeroDuration()));
-    const int sig = sigtimedwait(&signals, nullptr, &timeout);
-    if (sig == SIGINT || sig == SIGTERM) {
-      FERRY_LOG(Info, "ferryd: %s, shutting down", strsignal(sig));
-      break;
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}};
+    const std::vector<pollfd> channel_fds = (*channels)->fds();
+    fds.insert(fds.end(), channel_fds.begin(), channel_fds.end());
+    // Wake at least every 100 ms to free channels the engines handed back.
+    absl::Duration wait = absl::Milliseconds(100);
+    if (stats_interval > absl::ZeroDuration()) {
+      wait = std::min(wait,
+                      std::max(next_stats - absl::Now(), absl::ZeroDuration()));
     }
+    poll(fds.data(), fds.size(),
+         static_cast<int>(absl::ToInt64Milliseconds(
+             absl::Ceil(wait, absl::Milliseconds(1)))));
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info;
+      const ssize_t n = read(signal_fd, &info, sizeof(info));
+      if (n == sizeof(info)) {
+        FERRY_LOG(Info, "ferryd: %s, shutting down",
+                  strsignal(static_cast<int>(info.ssi_signo)));
+        break;
+      }
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents != 0) (*channels)->OnReadable(fds[i].fd);
+    }
+    (*channels)->Reap();
     if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
-      LogAllStats(**nic);
+      LogAllStats(**nic, **channels);
       next_stats += stats_interval;
     }
   }
-  LogAllStats(**nic);
-  nic->reset();  // engines stopped, port closed
+  close(signal_fd);
+  LogAllStats(**nic, **channels);
+  channels->reset();  // connections closed; engines still own the channels
+  nic->reset();       // engines stopped, port closed
   dpdk::StopEal();
   FERRY_LOG(Info, "ferryd: stopped");
   return 0;

@@ -19,4 +19,15 @@ std::string FormatEngineStats(const engine::EngineStats& stats) {
   return out;
 }
 
+std::string FormatChannelTotals(const ChannelTotals& t) {
+  std::string out =
+      absl::StrCat("attached=", t.attached, " refused=", t.refused,
+                   " reclaimed=", t.reclaimed, " live=", t.live);
+#define FERRY_FORMAT_CHANNEL_FIELD(name, help) \
+  absl::StrAppend(&out, " " #name "=", t.name);
+  FERRY_CHANNEL_COUNTERS(FERRY_FORMAT_CHANNEL_FIELD)
+#undef FERRY_FORMAT_CHANNEL_FIELD
+  return out;
+}
+
 }  // namespace ferry::controlplane

@@ -5,12 +5,16 @@
 
 #include <string>
 
+#include "controlplane/channel_registry.h"
 #include "dataplane/engine/engine_counters.h"
 
 namespace ferry::controlplane {
 
 // Every counter (non-zero malformed-drop reasons only), in declaration order.
 std::string FormatEngineStats(const engine::EngineStats& stats);
+
+// attached=.. refused=.. reclaimed=.. live=.. and every channel counter.
+std::string FormatChannelTotals(const ChannelTotals& totals);
 
 }  // namespace ferry::controlplane
 

@@ -40,7 +40,21 @@ absl::StatusOr<std::unique_ptr<ChannelListener>> ChannelListener::Listen(
   if (fd < 0) {
     return absl::InternalError(absl::StrFormat("socket: %s", strerror(errno)));
   }
-  if (!abstract) unlink(path.c_str());
+  if (!abstract) {
+    // A socket file that still answers belongs to a live daemon: refuse to
+    // steal it. One that does not answer is stale and replaced.
+    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const bool live =
+        probe >= 0 &&
+        connect(probe, reinterpret_cast<sockaddr*>(&addr), addr_len) == 0;
+    if (probe >= 0) close(probe);
+    if (live) {
+      close(fd);
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "channel socket '%s' is in use by another process", path));
+    }
+    unlink(path.c_str());
+  }
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), addr_len) != 0 ||
       (!abstract && chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) ||
       listen(fd, 64) != 0) {

@@ -31,7 +31,10 @@ constexpr size_t kPingTimestampSize = sizeof(uint64_t);
 Engine::Engine(const EngineConfig& config)
     : config_(config),
       rx_checksum_offload_(config.capabilities.rx_ipv4_checksum),
-      neighbors_(config.neighbor_capacity, config.neighbor_timings) {}
+      neighbors_(config.neighbor_capacity, config.neighbor_timings) {
+  // Channels need the doorbell before the thread starts.
+  init_status_ = waker_.Init();
+}
 
 Engine::~Engine() {
   Stop();
@@ -51,7 +54,7 @@ Engine::~Engine() {
 }
 
 absl::Status Engine::Start() {
-  if (absl::Status s = waker_.Init(); !s.ok()) return s;
+  if (!init_status_.ok()) return init_status_;
   stop_.store(false);
   running_.store(true);
   thread_ = std::thread([this] { Run(); });
@@ -64,6 +67,22 @@ void Engine::Stop() {
   waker_.Ring();
   thread_.join();
   running_.store(false);
+}
+
+absl::Status Engine::AttachChannel(
+    std::unique_ptr<channel::EngineChannel> channel) {
+  if (channels_.PostAttach(std::move(channel)) != nullptr) {
+    return absl::ResourceExhaustedError(
+        absl::StrFormat("engine %d cannot take more channels (at most %d)",
+                        config_.id, channel::ChannelSet::kMaxChannels));
+  }
+  waker_.Ring();
+  return absl::OkStatus();
+}
+
+void Engine::DetachChannel(uint64_t channel_id) {
+  channels_.PostDetach(channel_id);
+  waker_.Ring();
 }
 
 absl::Status Engine::Post(const EngineCommand& command) {
@@ -170,6 +189,11 @@ void Engine::IdleWait_st(uint64_t now_ns) {
     sleeping_.store(false, std::memory_order_relaxed);
     return;
   }
+  // Applications kick the doorbell only if their channel says we sleep.
+  if (!channels_.PrepareToSleep_st()) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    return;
+  }
   if (has_interrupts) {
     dpdk::EnableRxInterrupt(config_.queue);
     // A frame that arrived before the interrupt was armed raises nothing:
@@ -177,6 +201,7 @@ void Engine::IdleWait_st(uint64_t now_ns) {
     const uint16_t n = dpdk::RxBurst(config_.queue, rx_burst_, kBurstSize);
     if (n > 0) {
       dpdk::DisableRxInterrupt(config_.queue);
+      channels_.DoneSleeping_st();
       sleeping_.store(false, std::memory_order_relaxed);
       HandleBurst_st(rx_burst_, n, now_ns);
       FlushTx_st();
@@ -192,6 +217,7 @@ void Engine::IdleWait_st(uint64_t now_ns) {
   }
   if (woken_by & Waker::kDoorbell) counters_.wakeups_doorbell.Inc();
   if (has_interrupts) dpdk::DisableRxInterrupt(config_.queue);
+  channels_.DoneSleeping_st();
   sleeping_.store(false, std::memory_order_relaxed);
   counters_.sleep_ns.Add(MonotonicNanos() - now_ns);
 }
@@ -204,10 +230,24 @@ bool Engine::PollOnce(uint64_t now_ns) {
     work = true;
   }
   if (now_ns >= next_timer_ns_) RunTimers_st(now_ns);
+  work |= ServeChannels_st();
   if (tx_count_ > 0) {
     FlushTx_st();
     work = true;
   }
+  return work;
+}
+
+bool Engine::ServeChannels_st() {
+  bool work = channels_.ApplyPending_st();
+  // No flow exists until the transport creates them: every message is
+  // refused with the reason, and the application hears it.
+  work |= channels_.PollTx_st(kBurstSize,
+                              [](channel::EngineChannel&, const ferry_desc&,
+                                 absl::Span<const channel::MessagePiece>) {
+                                return FERRY_STATUS_UNKNOWN_FLOW;
+                              }) > 0;
+  channels_.Flush_st();
   return work;
 }
 

@@ -22,6 +22,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "dataplane/base/spsc_ring.h"
+#include "dataplane/channel/channel_set.h"
+#include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/engine/command.h"
@@ -69,6 +71,17 @@ class Engine {
   EngineStats ReadStats() const { return Snapshot(counters_); }
   const EngineConfig& config() const { return config_; }
 
+  // Control thread: application channels. The engine takes a channel over
+  // (it is served from the next loop iteration); to end one, post its id
+  // and collect it with TakeDetachedChannel once the engine let go of it.
+  // The channel's eventfd for the app to kick is this engine's doorbell.
+  absl::Status AttachChannel(std::unique_ptr<channel::EngineChannel> channel);
+  void DetachChannel(uint64_t channel_id);
+  std::unique_ptr<channel::EngineChannel> TakeDetachedChannel() {
+    return channels_.TakeDetached();
+  }
+  int doorbell_fd() const { return waker_.doorbell_fd(); }
+
   // One loop iteration at time `now_ns`. Returns whether it found work.
   // Tests call it directly on an engine that was not started.
   bool PollOnce(uint64_t now_ns);
@@ -97,6 +110,7 @@ class Engine {
                     uint64_t now_ns);
   void HandleIcmp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                      uint64_t now_ns);
+  bool ServeChannels_st();
   void RunTimers_st(uint64_t now_ns);
   void SendPing_st(uint64_t now_ns);
   void SendArpRequest_st(net::Ipv4Address target);
@@ -122,10 +136,12 @@ class Engine {
 
   // Shared with the control thread.
   SpscRing<EngineCommand, 64> commands_;
+  channel::ChannelSet channels_;
   alignas(kCacheLineSize) std::atomic<bool> sleeping_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
   Waker waker_;
+  absl::Status init_status_;
   int rx_interrupt_epfd_ = -1;  // engine thread; -1: sleep on timers only
   std::thread thread_;
 };

@@ -1,6 +1,7 @@
 """A shell end-to-end test that drives real ferryd processes."""
 
-def ferryd_sh_test(name, exclusive = True, extra_tags = [], data = []):
+def ferryd_sh_test(name, exclusive = True, extra_tags = [], data = [],
+                   extra_args = []):
     """`name`.sh, given the path of ferryd as its argument.
 
     Tagged "local": these tests need root facilities that Bazel's sandbox
@@ -11,7 +12,7 @@ def ferryd_sh_test(name, exclusive = True, extra_tags = [], data = []):
         name = name,
         size = "medium",
         srcs = [name + ".sh"],
-        args = ["$(location //controlplane:ferryd)"],
+        args = ["$(location //controlplane:ferryd)"] + extra_args,
         data = data + [
             "//controlplane:ferryd",
             "//deploy/testbed:ferryd_test_lib",

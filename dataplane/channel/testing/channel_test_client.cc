@@ -5,6 +5,8 @@
 //
 // roundtrip: each size once, echoed back byte-exact (self-checking content).
 // traffic: `count` messages of mixed sizes, one in flight, each verified.
+// probe: against ferryd with no flows: the engine answers a control ping,
+// and a message on an unknown flow comes back as a send error saying so.
 // Prints one line per result and "PASS ..." last; exits 1 on any mismatch.
 #include <unistd.h>
 
@@ -23,7 +25,7 @@
 #include "dataplane/channel/testing/test_message.h"
 
 ABSL_FLAG(std::string, socket, "", "channel socket");
-ABSL_FLAG(std::string, mode, "roundtrip", "roundtrip or traffic");
+ABSL_FLAG(std::string, mode, "roundtrip", "roundtrip, traffic or probe");
 ABSL_FLAG(std::string, sizes, "1,1024,1048576,8388608", "roundtrip sizes");
 ABSL_FLAG(int, count, 1000, "traffic: messages");
 ABSL_FLAG(int, seed, 1, "content seed");
@@ -75,7 +77,32 @@ int main(int argc, char** argv) {
     return 1;
   }
   const uint64_t seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
-  if (absl::GetFlag(FLAGS_mode) == "roundtrip") {
+  if (absl::GetFlag(FLAGS_mode) == "probe") {
+    const int ping = ferry_ping_engine(channel, 10000);
+    if (ping != 0) {
+      std::printf("FAIL engine ping: %s\n", strerror(-ping));
+      return 1;
+    }
+    std::printf("ok engine ping\n");
+    const std::vector<uint8_t> message = MakeTestMessage(5000, seed);
+    if (ferry_sendmsg(channel, 77, nullptr, 0, 4242) != 0 ||
+        ferry_send(channel, 78, message.data(), message.size()) != 0) {
+      std::printf("FAIL send\n");
+      return 1;
+    }
+    for (uint64_t flow : {77, 78}) {
+      ferry_recv_info info;
+      const ssize_t n = ferry_recv_wait(channel, received.data(),
+                                        received.size(), &info, 10000);
+      if (n != 0 || !(info.flags & FERRY_RECV_SEND_ERROR) ||
+          info.flow != flow || info.status != FERRY_STATUS_UNKNOWN_FLOW) {
+        std::printf("FAIL expected an unknown-flow error for flow %lu\n",
+                    static_cast<unsigned long>(flow));
+        return 1;
+      }
+    }
+    std::printf("PASS probe\n");
+  } else if (absl::GetFlag(FLAGS_mode) == "roundtrip") {
     for (absl::string_view text :
          absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',')) {
       size_t size = 0;

@@ -1,0 +1,122 @@
+#include "controlplane/channel_registry.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "dataplane/base/logging.h"
+
+namespace ferry::controlplane {
+namespace {
+
+void AddCounters(const channel::ChannelCounters& c, ChannelTotals* t) {
+#define FERRY_CHANNEL_TOTAL_ADD(name, help) t->name += c.name.Get();
+  FERRY_CHANNEL_COUNTERS(FERRY_CHANNEL_TOTAL_ADD)
+#undef FERRY_CHANNEL_TOTAL_ADD
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
+    Nic* nic, const std::string& socket_path, int mode) {
+  if (socket_path.empty()) {
+    return absl::InvalidArgumentError("--channel_socket: empty path");
+  }
+  if (socket_path[0] != '@') {
+    const size_t slash = socket_path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      const std::string dir = socket_path.substr(0, slash);
+      if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        return absl::FailedPreconditionError(absl::StrFormat(
+            "--channel_socket: cannot create %s: %s", dir, strerror(errno)));
+      }
+    }
+  }
+  absl::StatusOr<std::unique_ptr<channel::ChannelListener>> listener =
+      channel::ChannelListener::Listen(socket_path, mode, shm::ChannelSizes{},
+                                       channel::SegmentMemory::kAuto);
+  if (!listener.ok()) return listener.status();
+  return std::unique_ptr<ChannelRegistry>(
+      new ChannelRegistry(nic, std::move(*listener)));
+}
+
+ChannelRegistry::~ChannelRegistry() {
+  for (const auto& [fd, attached] : connections_) close(fd);
+}
+
+std::vector<pollfd> ChannelRegistry::fds() const {
+  std::vector<pollfd> fds = {{listener_->fd(), POLLIN, 0}};
+  for (const auto& [fd, attached] : connections_) {
+    fds.push_back({fd, POLLIN, 0});
+  }
+  return fds;
+}
+
+void ChannelRegistry::OnReadable(int fd) {
+  if (fd == listener_->fd()) {
+    Accept();
+    return;
+  }
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  // Applications never write after attaching: readable means the end (EOF)
+  // or bytes with no meaning; either way the channel ends.
+  nic_->engine(it->second.engine).DetachChannel(it->second.id);
+  close(fd);
+  connections_.erase(it);
+}
+
+void ChannelRegistry::Accept() {
+  const size_t engine = next_engine_;
+  absl::StatusOr<channel::AcceptedChannel> accepted =
+      listener_->AcceptOne(next_id_, nic_->engine(engine).doorbell_fd());
+  if (!accepted.ok()) {
+    ++refused_;
+    FERRY_LOG(Warning, "channel attach refused: %s",
+              accepted.status().message());
+    return;
+  }
+  const uint64_t id = next_id_++;
+  const channel::EngineChannel* channel = accepted->channel.get();
+  if (absl::Status s =
+          nic_->engine(engine).AttachChannel(std::move(accepted->channel));
+      !s.ok()) {
+    ++refused_;
+    FERRY_LOG(Warning, "channel %d refused: %s", id, s.message());
+    close(accepted->connection);
+    return;
+  }
+  next_engine_ = (next_engine_ + 1) % nic_->num_engines();
+  connections_[accepted->connection] = Attached{engine, id, channel};
+  ++attached_;
+  FERRY_LOG(Info, "channel %d attached to engine %d (%s)", id, engine,
+            channel->segment().hugepages() ? "hugepages" : "ordinary pages");
+}
+
+void ChannelRegistry::Reap() {
+  for (size_t e = 0; e < nic_->num_engines(); ++e) {
+    while (std::unique_ptr<channel::EngineChannel> gone =
+               nic_->engine(e).TakeDetachedChannel()) {
+      AddCounters(gone->counters(), &reclaimed_totals_);
+      ++reclaimed_;
+      FERRY_LOG(Info, "channel %d reclaimed", gone->segment().channel_id());
+    }
+  }
+}
+
+ChannelTotals ChannelRegistry::Totals() const {
+  ChannelTotals totals = reclaimed_totals_;
+  for (const auto& [fd, attached] : connections_) {
+    AddCounters(attached.channel->counters(), &totals);
+  }
+  totals.attached = attached_;
+  totals.refused = refused_;
+  totals.reclaimed = reclaimed_;
+  totals.live = connections_.size();
+  return totals;
+}
+
+}  // namespace ferry::controlplane

@@ -1,0 +1,75 @@
+// ferryd's application channels: the channel socket, which engine serves
+// which channel, and reclaiming channels whose application went away.
+//
+// Control thread only. The daemon's main loop polls fds() and calls
+// OnReadable() for each that is ready; channels are spread over the NIC's
+// engines round-robin. When a connection ends (exit, crash, SIGKILL), the
+// channel is detached from its engine and freed once the engine hands it
+// back (Reap).
+#ifndef FERRY_CONTROLPLANE_CHANNEL_REGISTRY_H_
+#define FERRY_CONTROLPLANE_CHANNEL_REGISTRY_H_
+
+#include <poll.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controlplane/nic.h"
+#include "dataplane/channel/channel_listener.h"
+
+namespace ferry::controlplane {
+
+struct ChannelTotals {
+  uint64_t attached = 0;
+  uint64_t refused = 0;  // attach requests that failed
+  uint64_t reclaimed = 0;
+  uint64_t live = 0;
+  // Counters of every channel, live and reclaimed, summed.
+#define FERRY_CHANNEL_TOTAL_FIELD(name, help) uint64_t name = 0;
+  FERRY_CHANNEL_COUNTERS(FERRY_CHANNEL_TOTAL_FIELD)
+#undef FERRY_CHANNEL_TOTAL_FIELD
+};
+
+class ChannelRegistry {
+ public:
+  // Listens on `socket_path` (its folder is created; "@name": abstract).
+  static absl::StatusOr<std::unique_ptr<ChannelRegistry>> Create(
+      Nic* nic, const std::string& socket_path, int mode);
+  ~ChannelRegistry();  // closes every connection; engines keep nothing
+
+  // The fds to poll for POLLIN: the listener, then every connection.
+  std::vector<pollfd> fds() const;
+  void OnReadable(int fd);
+  // Frees channels the engines have let go of.
+  void Reap();
+  ChannelTotals Totals() const;
+
+ private:
+  struct Attached {
+    size_t engine;
+    uint64_t id;
+    const channel::EngineChannel* channel;  // owned by the engine meanwhile
+  };
+
+  ChannelRegistry(Nic* nic, std::unique_ptr<channel::ChannelListener> listener)
+      : nic_(nic), listener_(std::move(listener)) {}
+  void Accept();
+
+  Nic* nic_;
+  std::unique_ptr<channel::ChannelListener> listener_;
+  std::map<int, Attached> connections_;  // connection fd -> channel
+  uint64_t next_id_ = 1;
+  size_t next_engine_ = 0;
+  ChannelTotals reclaimed_totals_;
+  uint64_t attached_ = 0;
+  uint64_t refused_ = 0;
+  uint64_t reclaimed_ = 0;
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_CHANNEL_REGISTRY_H_

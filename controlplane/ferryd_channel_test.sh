@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Applications attach channels to a running ferryd: a good one pings the
+# engine through the control ring and has messages on unknown flows refused
+# with that reason; hostile ones scribble, send bad descriptors and die
+# mid-send. ferryd survives, counts, and reclaims every channel.
+set -euo pipefail
+FERRYD=$(realpath "$1")
+TESTING=$(dirname "$(realpath "$2")")
+source deploy/testbed/ferryd_test_lib.sh
+trap testbed_cleanup EXIT
+
+socket=@ferry-channel-test-$$
+log=${TEST_TMPDIR:-/tmp}/ferryd_channel.log
+start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
+  --channel_socket=$socket --memory_mb=256 --stats_interval_s=1
+ferryd=$LAST_PID
+wait_for_line "$log" "ferryd ready" 60
+
+"$TESTING/channel_test_client" --socket=$socket --mode=probe ||
+  fail "probe client failed"
+"$TESTING/channel_hostile_client" --socket=$socket --mode=scribble \
+  --duration_ms=1000
+"$TESTING/channel_hostile_client" --socket=$socket --mode=bad_descriptors \
+  --duration_ms=1000
+"$TESTING/channel_hostile_client" --socket=$socket --mode=die_mid_send || true
+# ferryd is still here and serves a new channel.
+"$TESTING/channel_test_client" --socket=$socket --mode=probe ||
+  fail "probe after the hostile clients failed"
+
+wait_for_line "$log" "stats channels attached=5 refused=0 reclaimed=5 live=0 " 30
+stop_and_wait "$ferryd" 20
+line=$(grep "stats channels" "$log" | tail -n 1)
+echo "$line"
+bad=$(echo "$line" | tr ' ' '\n' | sed -n 's/^bad_descriptors=//p')
+((bad > 0)) || fail "no bad descriptor counted"
+echo "PASS: ferryd serves channels, refuses unknown flows, survives hostile apps"
