@@ -12,6 +12,7 @@
 #include <string>
 
 #include "client/ferry_channel_abi.h"
+#include "client/shm_ring.h"
 
 namespace ferry::shm {
 
@@ -76,6 +77,20 @@ struct ChannelView {
            uint64_t{index} * layout.sizes.buffer_size;
   }
 };
+
+// Ring `id` of a mapped segment, seen by its producer or consumer, whose
+// private index begins at `start`.
+template <typename T>
+RingProducer<T> MakeProducer(const ChannelView& view, int id, uint32_t start) {
+  return RingProducer<T>(view.ring_indices(id), view.ring_entries<T>(id),
+                         view.layout.rings[id].capacity, start);
+}
+
+template <typename T>
+RingConsumer<T> MakeConsumer(const ChannelView& view, int id, uint32_t start) {
+  return RingConsumer<T>(view.ring_indices(id), view.ring_entries<T>(id),
+                         view.layout.rings[id].capacity, start);
+}
 
 }  // namespace ferry::shm
 

@@ -388,34 +388,27 @@ int ferry_attach(const char* socket_path, const ferry_channel_options* options,
   ch->view.layout.segment_size = static_cast<uint64_t>(st.st_size);
   ch->buffer_count = ch->view.layout.sizes.buffer_count;
   ch->buffer_size = ch->view.layout.sizes.buffer_size;
+  // The library trusts ferryd's segment: each side resumes where the
+  // shared indices stand.
   const ChannelView& v = ch->view;
-  const auto& rings = v.layout.rings;
   auto tail = [&](int id) {
     return ferry::shm::LoadAcquire(&v.ring_indices(id)->tail);
   };
   auto head = [&](int id) {
     return ferry::shm::LoadAcquire(&v.ring_indices(id)->head);
   };
-  ch->tx = {v.ring_indices(FERRY_RING_TX),
-            v.ring_entries<ferry_desc>(FERRY_RING_TX),
-            rings[FERRY_RING_TX].capacity, tail(FERRY_RING_TX)};
-  ch->rx = {v.ring_indices(FERRY_RING_RX),
-            v.ring_entries<ferry_desc>(FERRY_RING_RX),
-            rings[FERRY_RING_RX].capacity, head(FERRY_RING_RX)};
-  ch->app_free = {v.ring_indices(FERRY_RING_APP_FREE),
-                  v.ring_entries<uint32_t>(FERRY_RING_APP_FREE),
-                  rings[FERRY_RING_APP_FREE].capacity,
-                  head(FERRY_RING_APP_FREE)};
-  ch->engine_free = {v.ring_indices(FERRY_RING_ENGINE_FREE),
-                     v.ring_entries<uint32_t>(FERRY_RING_ENGINE_FREE),
-                     rings[FERRY_RING_ENGINE_FREE].capacity,
-                     tail(FERRY_RING_ENGINE_FREE)};
-  ch->ctrl_sq = {v.ring_indices(FERRY_RING_CTRL_SQ),
-                 v.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_SQ),
-                 rings[FERRY_RING_CTRL_SQ].capacity, tail(FERRY_RING_CTRL_SQ)};
-  ch->ctrl_cq = {v.ring_indices(FERRY_RING_CTRL_CQ),
-                 v.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_CQ),
-                 rings[FERRY_RING_CTRL_CQ].capacity, head(FERRY_RING_CTRL_CQ)};
+  using ferry::shm::MakeConsumer;
+  using ferry::shm::MakeProducer;
+  ch->tx = MakeProducer<ferry_desc>(v, FERRY_RING_TX, tail(FERRY_RING_TX));
+  ch->rx = MakeConsumer<ferry_desc>(v, FERRY_RING_RX, head(FERRY_RING_RX));
+  ch->app_free =
+      MakeConsumer<uint32_t>(v, FERRY_RING_APP_FREE, head(FERRY_RING_APP_FREE));
+  ch->engine_free = MakeProducer<uint32_t>(v, FERRY_RING_ENGINE_FREE,
+                                           tail(FERRY_RING_ENGINE_FREE));
+  ch->ctrl_sq =
+      MakeProducer<ferry_ctrl>(v, FERRY_RING_CTRL_SQ, tail(FERRY_RING_CTRL_SQ));
+  ch->ctrl_cq =
+      MakeConsumer<ferry_ctrl>(v, FERRY_RING_CTRL_CQ, head(FERRY_RING_CTRL_CQ));
   ch->spare.reserve(ch->buffer_count);
   *channel = ch;
   return 0;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -21,7 +22,8 @@ class ChannelCppTest : public ::testing::Test {
  protected:
   void SetUp() override {
     doorbell_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    path_ = absl::StrFormat("@ferry-cpp-test-%d", getpid());
+    path_ = absl::StrFormat("@ferry-cpp-test-%d-%x", getpid(),
+                            std::random_device{}());
     auto listener = channel::ChannelListener::Listen(
         path_, 0600, shm::ChannelSizes{},
         channel::SegmentMemory::kOrdinaryPages);

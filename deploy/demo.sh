@@ -20,7 +20,7 @@ ferryd=$(realpath bazel-bin/controlplane/ferryd)
 
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
-work=$(mktemp -d /tmp/ferry-demo.XXXXXX)
+work=$(mktemp -d)
 id=$$
 
 section() { printf '\n== %s\n' "$*"; }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <random>
 #include <thread>
 #include <vector>
 
@@ -44,7 +45,8 @@ class Bench {
  public:
   Bench() {
     waker_.Init();
-    const std::string path = absl::StrFormat("@ferry-bench-%d", getpid());
+    const std::string path =
+        absl::StrFormat("@ferry-bench-%d-%x", getpid(), std::random_device{}());
     listener_ = std::move(*ChannelListener::Listen(
         path, 0600, shm::ChannelSizes{}, SegmentMemory::kAuto));
     std::thread app([&] { ferry_attach(path.c_str(), nullptr, &client_); });

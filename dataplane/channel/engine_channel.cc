@@ -36,25 +36,13 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
       max_pieces_((FERRY_MAX_MESSAGE_SIZE + buffer_size_ - 1) / buffer_size_),
       engine_eventfd_(engine_eventfd),
       app_eventfd_(app_eventfd) {
-  const auto& rings = view_.layout.rings;
-  tx_ = {view_.ring_indices(FERRY_RING_TX),
-         view_.ring_entries<ferry_desc>(FERRY_RING_TX),
-         rings[FERRY_RING_TX].capacity, 0};
-  rx_ = {view_.ring_indices(FERRY_RING_RX),
-         view_.ring_entries<ferry_desc>(FERRY_RING_RX),
-         rings[FERRY_RING_RX].capacity, 0};
-  app_free_ = {view_.ring_indices(FERRY_RING_APP_FREE),
-               view_.ring_entries<uint32_t>(FERRY_RING_APP_FREE),
-               rings[FERRY_RING_APP_FREE].capacity, 0};
-  engine_free_ = {view_.ring_indices(FERRY_RING_ENGINE_FREE),
-                  view_.ring_entries<uint32_t>(FERRY_RING_ENGINE_FREE),
-                  rings[FERRY_RING_ENGINE_FREE].capacity, 0};
-  ctrl_sq_ = {view_.ring_indices(FERRY_RING_CTRL_SQ),
-              view_.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_SQ),
-              rings[FERRY_RING_CTRL_SQ].capacity, 0};
-  ctrl_cq_ = {view_.ring_indices(FERRY_RING_CTRL_CQ),
-              view_.ring_entries<ferry_ctrl>(FERRY_RING_CTRL_CQ),
-              rings[FERRY_RING_CTRL_CQ].capacity, 0};
+  // A new segment: every ring starts at index 0.
+  tx_ = shm::MakeConsumer<ferry_desc>(view_, FERRY_RING_TX, 0);
+  rx_ = shm::MakeProducer<ferry_desc>(view_, FERRY_RING_RX, 0);
+  app_free_ = shm::MakeProducer<uint32_t>(view_, FERRY_RING_APP_FREE, 0);
+  engine_free_ = shm::MakeConsumer<uint32_t>(view_, FERRY_RING_ENGINE_FREE, 0);
+  ctrl_sq_ = shm::MakeConsumer<ferry_ctrl>(view_, FERRY_RING_CTRL_SQ, 0);
+  ctrl_cq_ = shm::MakeProducer<ferry_ctrl>(view_, FERRY_RING_CTRL_CQ, 0);
   pieces_.resize(max_pieces_);
   walked_.resize(max_pieces_);
   seen_.resize((buffer_count_ + 63) / 64);

@@ -28,7 +28,8 @@ class ChannelTest : public ::testing::Test {
     doorbell_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     ASSERT_GE(doorbell_, 0);
     static int n = 0;
-    path_ = absl::StrFormat("@ferry-channel-test-%d-%d", getpid(), n++);
+    path_ = absl::StrFormat("@ferry-channel-test-%d-%d-%x", getpid(), n++,
+                            std::random_device{}());
     auto listener = ChannelListener::Listen(path_, 0600, shm::ChannelSizes{},
                                             SegmentMemory::kOrdinaryPages);
     ASSERT_TRUE(listener.ok()) << listener.status();
@@ -254,10 +255,8 @@ TEST_F(ChannelTest, HostileDescriptorsAreRefusedAndReported) {
   ASSERT_NE(engine, nullptr);
   // Write descriptors straight into the tx ring, as a hostile app would.
   const shm::ChannelView& view = engine->segment().view();
-  ferry_ring_indices* indices = view.ring_indices(FERRY_RING_TX);
-  shm::RingProducer<ferry_desc> tx(
-      indices, view.ring_entries<ferry_desc>(FERRY_RING_TX),
-      view.layout.rings[FERRY_RING_TX].capacity, indices->tail);
+  auto tx = shm::MakeProducer<ferry_desc>(
+      view, FERRY_RING_TX, view.ring_indices(FERRY_RING_TX)->tail);
   ferry_buffer_meta* meta = view.meta();
   const uint32_t count = view.layout.sizes.buffer_count;
   auto desc = [](uint64_t cookie, uint32_t head, uint32_t length,

@@ -148,6 +148,13 @@ int Main(int argc, char** argv) {
   stop = true;
   waker.Ring();
   engine_thread.join();
+  // The engine thread is gone: apply what it had not yet, here, and count
+  // the channels it let go of.
+  set.ApplyPending_st();
+  while (std::unique_ptr<EngineChannel> gone = set.TakeDetached()) {
+    totals.Add(gone->counters());
+    ++totals.reclaimed;
+  }
   for (const auto& [connection, channel] : live) {
     totals.Add(channel->counters());
     close(connection);

@@ -128,10 +128,8 @@ int main(int argc, char** argv) {
     }
     std::printf("scribbled %lu rounds\n", static_cast<unsigned long>(rounds));
   } else if (mode == "bad_descriptors") {
-    ferry_ring_indices* indices = v.ring_indices(FERRY_RING_TX);
-    ferry::shm::RingProducer<ferry_desc> tx(
-        indices, v.ring_entries<ferry_desc>(FERRY_RING_TX),
-        v.layout.rings[FERRY_RING_TX].capacity, indices->tail);
+    auto tx = ferry::shm::MakeProducer<ferry_desc>(
+        v, FERRY_RING_TX, v.ring_indices(FERRY_RING_TX)->tail);
     ferry_buffer_meta* meta = v.meta();
     uint64_t sent = 0;
     while (TimeLeft(deadline)) {
@@ -209,10 +207,8 @@ int main(int argc, char** argv) {
   } else if (mode == "die_mid_send") {
     // Take every buffer the engine gave us, chain half an 8 MiB message,
     // queue it as if whole, and die before anything else.
-    ferry_ring_indices* free_indices = v.ring_indices(FERRY_RING_APP_FREE);
-    ferry::shm::RingConsumer<uint32_t> app_free(
-        free_indices, v.ring_entries<uint32_t>(FERRY_RING_APP_FREE),
-        v.layout.rings[FERRY_RING_APP_FREE].capacity, free_indices->head);
+    auto app_free = ferry::shm::MakeConsumer<uint32_t>(
+        v, FERRY_RING_APP_FREE, v.ring_indices(FERRY_RING_APP_FREE)->head);
     const uint32_t available = app_free.Available();
     ferry_buffer_meta* meta = v.meta();
     uint32_t head = FERRY_BUFFER_NONE, previous = FERRY_BUFFER_NONE;
@@ -228,10 +224,8 @@ int main(int argc, char** argv) {
       previous = b;
     }
     app_free.Consume(available < 1024 ? available : 1024);
-    ferry_ring_indices* tx_indices = v.ring_indices(FERRY_RING_TX);
-    ferry::shm::RingProducer<ferry_desc> tx(
-        tx_indices, v.ring_entries<ferry_desc>(FERRY_RING_TX),
-        v.layout.rings[FERRY_RING_TX].capacity, tx_indices->tail);
+    auto tx = ferry::shm::MakeProducer<ferry_desc>(
+        v, FERRY_RING_TX, v.ring_indices(FERRY_RING_TX)->tail);
     ferry_desc d = {};
     d.type = FERRY_DESC_MESSAGE;
     d.head = head;

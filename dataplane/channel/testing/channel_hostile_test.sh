@@ -10,7 +10,7 @@ BIN=$(dirname "$(realpath "$1")")
 source dataplane/channel/testing/channel_test_lib.sh
 trap cleanup EXIT
 
-socket="@ferry-hostile-$$"
+socket="@ferry-hostile-$UNIQUE"
 start_server "$socket"
 good_log=${TEST_TMPDIR:-/tmp}/good-$$.log
 "$BIN/channel_test_client" --socket="$socket" --mode=traffic --count=20000 \

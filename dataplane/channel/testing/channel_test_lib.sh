@@ -3,6 +3,9 @@
 
 SERVER_PID=
 SERVER_LOG=
+# Bazel's sandbox gives each test its own PID namespace, so $$ repeats
+# across parallel tests while abstract socket names are shared: use random.
+UNIQUE=$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')
 fail() {
   echo "FAIL: $*" >&2
   exit 1
@@ -15,7 +18,7 @@ cleanup() {
 
 # start_server SOCKET: runs the echo server, waits for "ready".
 start_server() {
-  SERVER_LOG=${TEST_TMPDIR:-/tmp}/echo-server-$$.log
+  SERVER_LOG=${TEST_TMPDIR:-/tmp}/echo-server-$UNIQUE.log
   "$BIN/channel_echo_server" --socket="$1" >"$SERVER_LOG" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 100); do

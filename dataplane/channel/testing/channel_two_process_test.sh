@@ -8,8 +8,8 @@ BIN=$(dirname "$(realpath "$1")")
 source dataplane/channel/testing/channel_test_lib.sh
 trap cleanup EXIT
 
-start_server "@ferry-two-process-$$"
-"$BIN/channel_test_client" --socket="@ferry-two-process-$$" --mode=roundtrip \
+start_server "@ferry-two-process-$UNIQUE"
+"$BIN/channel_test_client" --socket="@ferry-two-process-$UNIQUE" --mode=roundtrip \
   --sizes=1,1024,1048576,8388608 || fail "client failed"
 stop_server
 # 1 B carries no header; the other three are verified by the server.
