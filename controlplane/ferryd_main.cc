@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "client/ferry_attach_abi.h"
 #include "controlplane/channel_registry.h"
+#include "controlplane/metrics/ferry_collector.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
 #include "controlplane/stats_format.h"
@@ -30,6 +31,7 @@
 #include "dataplane/dpdk/eal.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/net/addresses.h"
+#include "prometheus/exposer.h"
 
 ABSL_FLAG(std::string, device, "",
           "NIC to attach: a PCI address (0000:3b:00.0) or a DPDK vdev spec "
@@ -65,6 +67,9 @@ ABSL_FLAG(int, stats_interval_s, 0,
 ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
           "Unix socket where applications attach channels ('@name': an "
           "abstract socket)");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:10960",
+          "Where Prometheus scrapes /metrics (host:port; port 0 picks one; "
+          "empty: no metrics endpoint)");
 ABSL_FLAG(std::string, channel_socket_mode, "0660",
           "Permissions of the channel socket (octal): who may attach");
 
@@ -218,6 +223,26 @@ int Main(int argc, char** argv) {
     Fail(kExitBadConfig,
          absl::StrCat("--channel_socket: ", channels.status().message()));
   }
+  auto collector = std::make_shared<controlplane::FerryCollector>(nic->get());
+  std::unique_ptr<prometheus::Exposer> exposer;
+  if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
+      !address.empty()) {
+    try {
+      exposer = std::make_unique<prometheus::Exposer>(address);
+    } catch (const std::exception& e) {
+      channels->reset();
+      nic->reset();
+      dpdk::StopEal();
+      Fail(kExitBadConfig, absl::StrFormat("--metrics_address: cannot listen "
+                                           "on '%s': %s",
+                                           address, e.what()));
+    }
+    exposer->RegisterCollectable(collector);
+    const std::vector<int> ports = exposer->GetListeningPorts();
+    FERRY_LOG(Info, "metrics at http://%s:%d/metrics",
+              address.substr(0, address.rfind(':')),
+              ports.empty() ? 0 : ports[0]);
+  }
   FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s), channels at %s",
             nic_config->ip.ToString(), (*nic)->port().name(),
             (*nic)->port().mac().ToString(), (*nic)->num_engines(),
@@ -275,12 +300,14 @@ int Main(int argc, char** argv) {
       if (fds[i].revents != 0) (*channels)->OnReadable(fds[i].fd);
     }
     (*channels)->Reap();
+    collector->PublishChannelTotals((*channels)->Totals());
     if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       LogAllStats(**nic, **channels);
       next_stats += stats_interval;
     }
   }
   close(signal_fd);
+  exposer.reset();  // no scrape may read an engine being stopped
   LogAllStats(**nic, **channels);
   channels->reset();  // connections closed; engines still own the channels
   nic->reset();       // engines stopped, port closed

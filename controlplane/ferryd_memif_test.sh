@@ -13,7 +13,7 @@ dir=${TEST_TMPDIR:-/tmp}
 log_a=$dir/ferryd_memif_a.log
 log_b=$dir/ferryd_memif_b.log
 common=(--ping_count=5 --ping_interval_ms=100 --stats_interval_s=1
-        --memory_mb=256)
+        --memory_mb=256 --metrics_address=127.0.0.1:0)
 
 start_bg "$log_a" "$FERRYD" \
   --device=net_memif0,role=server,id=0,socket=$socket --ip=10.88.0.1/24 \

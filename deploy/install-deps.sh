@@ -14,8 +14,8 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev
-  # Testbed: namespaces, veth, ping, netem.
-  iproute2 iputils-ping procps python3
+  # Testbed: namespaces, veth, ping, netem; promtool for the metrics test.
+  iproute2 iputils-ping procps python3 prometheus
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -309,6 +309,21 @@ LinkState Port::Link() const {
   return state;
 }
 
+PortStats Port::Stats() const {
+  rte_eth_stats stats;
+  PortStats out;
+  if (rte_eth_stats_get(port_id_, &stats) != 0) return out;
+  out.rx_packets = stats.ipackets;
+  out.tx_packets = stats.opackets;
+  out.rx_bytes = stats.ibytes;
+  out.tx_bytes = stats.obytes;
+  out.rx_missed = stats.imissed;
+  out.rx_errors = stats.ierrors;
+  out.tx_errors = stats.oerrors;
+  out.rx_no_mbuf = stats.rx_nombuf;
+  return out;
+}
+
 std::vector<std::pair<std::string, uint64_t>> Port::Xstats() const {
   std::vector<std::pair<std::string, uint64_t>> out;
   const int n = rte_eth_xstats_get_names(port_id_, nullptr, 0);

@@ -58,6 +58,18 @@ struct PortCapabilities {
   bool rx_interrupts = false;
 };
 
+// Basic port statistics (rte_eth_stats), summed over queues.
+struct PortStats {
+  uint64_t rx_packets = 0;
+  uint64_t tx_packets = 0;
+  uint64_t rx_bytes = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t rx_missed = 0;  // dropped by the NIC: no room in an RX queue
+  uint64_t rx_errors = 0;
+  uint64_t tx_errors = 0;
+  uint64_t rx_no_mbuf = 0;  // RX mbuf allocation failures
+};
+
 struct LinkState {
   bool up = false;
   uint32_t speed_mbps = 0;
@@ -95,6 +107,8 @@ class Port {
   const PortQueue& queue(uint16_t i) const { return queues_[i]; }
 
   LinkState Link() const;
+  // Safe from any thread (the control plane's scrape thread among them).
+  PortStats Stats() const;
   // Extended statistics, name and value, as the PMD reports them.
   std::vector<std::pair<std::string, uint64_t>> Xstats() const;
 

@@ -60,6 +60,8 @@ TEST_F(PortTest, RingPairCarriesFramesBothWays) {
   EXPECT_EQ(FrameBytes(got[0])[99], 0x42);
   FreePackets(got, 1);
   EXPECT_FALSE((*a)->Xstats().empty());
+  EXPECT_EQ((*a)->Stats().tx_packets, 1u);
+  EXPECT_EQ((*b)->Stats().rx_packets, 1u);
 }
 
 TEST_F(PortTest, OpenRejectsUnknownDriverWithReason) {

@@ -326,7 +326,7 @@ void Engine::HandleFrame_st(dpdk::Packet* pkt, uint64_t now_ns) {
     return;
   }
   if (frame.eth_dst != config_.mac && !frame.eth_dst.IsBroadcast()) {
-    counters_.rx_drop_not_for_us.Inc();
+    counters_.rx_drop_foreign.Inc();
     dpdk::FreePacket(pkt);
     return;
   }
@@ -335,7 +335,7 @@ void Engine::HandleFrame_st(dpdk::Packet* pkt, uint64_t now_ns) {
     return;
   }
   if (frame.ip_dst != config_.ip.address || frame.eth_dst.IsBroadcast()) {
-    counters_.rx_drop_not_for_us.Inc();
+    counters_.rx_drop_foreign.Inc();
     dpdk::FreePacket(pkt);
     return;
   }

@@ -23,7 +23,7 @@ namespace ferry::engine {
   X(tx_drop_full, "Frames dropped because the TX queue was full")           \
   X(tx_alloc_failed, "Frames not built because the mempool was empty")      \
   X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway") \
-  X(rx_drop_not_for_us, "Frames for another MAC or IPv4 address")           \
+  X(rx_drop_foreign, "Frames for another MAC or IPv4 address")           \
   X(rx_drop_chained, "Multi-segment frames (not expected with this MTU)")   \
   X(rx_udp_unhandled, "UDP datagrams with no transport to take them")       \
   X(rx_icmp_unhandled, "ICMP messages other than echo request/reply")       \

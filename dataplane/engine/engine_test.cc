@@ -228,7 +228,7 @@ TEST_F(EngineTest, DropsAndCountsMalformedAndForeignFrames) {
   EXPECT_EQ(stats.rx_drop_malformed[static_cast<size_t>(
                 net::DropReason::kBadIpv4Checksum)],
             1u);
-  EXPECT_EQ(stats.rx_drop_not_for_us, 2u);
+  EXPECT_EQ(stats.rx_drop_foreign, 2u);
 }
 
 TEST_F(EngineTest, PingResolvesPeerByArpThenSends) {

@@ -1,0 +1,147 @@
+#include "controlplane/metrics/ferry_collector.h"
+
+#include <map>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "client/ferry_channel_abi.h"
+
+namespace ferry::controlplane {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+// Families by name, in a stable order.
+class Families {
+ public:
+  void Add(const std::string& name, const std::string& help, MetricType type,
+           std::vector<ClientMetric::Label> labels, double value) {
+    MetricFamily& family = families_[name];
+    if (family.name.empty()) {
+      family.name = name;
+      family.help = help;
+      family.type = type;
+    }
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    if (type == MetricType::Counter) {
+      metric.counter.value = value;
+    } else {
+      metric.gauge.value = value;
+    }
+    family.metric.push_back(std::move(metric));
+  }
+
+  std::vector<MetricFamily> Take() {
+    std::vector<MetricFamily> out;
+    for (auto& [name, family] : families_) out.push_back(std::move(family));
+    return out;
+  }
+
+ private:
+  std::map<std::string, MetricFamily> families_;
+};
+
+// An engine counter as a metric: nanosecond counters become seconds.
+void AddEngineCounter(Families& f, const std::string& name, const char* help,
+                      uint64_t value,
+                      const std::vector<ClientMetric::Label>& labels) {
+  if (name == "ping_rtt_ns_max") {
+    f.Add("ferry_engine_ping_rtt_max_seconds", help, MetricType::Gauge, labels,
+          value / 1e9);
+  } else if (name == "ping_rtt_ns_sum") {
+    f.Add("ferry_engine_ping_rtt_seconds_total", help, MetricType::Counter,
+          labels, value / 1e9);
+  } else if (absl::EndsWith(name, "_ns")) {
+    f.Add(absl::StrCat("ferry_engine_", name.substr(0, name.size() - 3),
+                       "_seconds_total"),
+          help, MetricType::Counter, labels, value / 1e9);
+  } else {
+    f.Add(absl::StrCat("ferry_engine_", name, "_total"), help,
+          MetricType::Counter, labels, static_cast<double>(value));
+  }
+}
+
+}  // namespace
+
+std::vector<MetricFamily> FerryCollector::Collect() const {
+  Families f;
+  f.Add("ferry_build_info", "Ferry build: version and ABI", MetricType::Gauge,
+        {{"version", kFerryVersion},
+         {"channel_abi", std::to_string(FERRY_CHANNEL_ABI_VERSION)}},
+        1);
+
+  const std::string port = nic_->port().name();
+  const dpdk::LinkState link = nic_->port().Link();
+  f.Add("ferry_port_link_up", "1 when the port's link is up", MetricType::Gauge,
+        {{"port", port}}, link.up ? 1 : 0);
+  const dpdk::PortStats stats = nic_->port().Stats();
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } port_counters[] = {
+      {"ferry_port_rx_packets_total", "Frames received by the port",
+       stats.rx_packets},
+      {"ferry_port_tx_packets_total", "Frames sent by the port",
+       stats.tx_packets},
+      {"ferry_port_rx_bytes_total", "Bytes received by the port",
+       stats.rx_bytes},
+      {"ferry_port_tx_bytes_total", "Bytes sent by the port", stats.tx_bytes},
+      {"ferry_port_rx_missed_total",
+       "Frames the port dropped: no room in an RX queue", stats.rx_missed},
+      {"ferry_port_rx_errors_total", "Erroneous frames received",
+       stats.rx_errors},
+      {"ferry_port_tx_errors_total", "Failed transmissions", stats.tx_errors},
+      {"ferry_port_rx_no_mbuf_total", "RX buffer allocation failures",
+       stats.rx_no_mbuf},
+  };
+  for (const auto& c : port_counters) {
+    f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
+          static_cast<double>(c.value));
+  }
+
+  for (size_t e = 0; e < nic_->num_engines(); ++e) {
+    const engine::EngineStats s = nic_->engine(e).ReadStats();
+    const std::vector<ClientMetric::Label> labels = {
+        {"port", port}, {"engine", std::to_string(e)}};
+#define FERRY_COLLECT_ENGINE(name, help) \
+  AddEngineCounter(f, #name, help, s.name, labels);
+    FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
+#undef FERRY_COLLECT_ENGINE
+    for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
+      std::vector<ClientMetric::Label> with_reason = labels;
+      with_reason.push_back(
+          {"reason", net::DropReasonName(static_cast<net::DropReason>(r))});
+      f.Add("ferry_engine_rx_malformed_drops_total",
+            "Frames dropped as malformed, by reason", MetricType::Counter,
+            with_reason, static_cast<double>(s.rx_drop_malformed[r]));
+    }
+  }
+
+  ChannelTotals t;
+  {
+    absl::MutexLock lock(&mu_);
+    t = channel_totals_;
+  }
+  f.Add("ferry_channels_attached_total", "Channels attached since start",
+        MetricType::Counter, {}, static_cast<double>(t.attached));
+  f.Add("ferry_channels_refused_total", "Channel attach requests refused",
+        MetricType::Counter, {}, static_cast<double>(t.refused));
+  f.Add("ferry_channels_reclaimed_total",
+        "Channels freed after their application left", MetricType::Counter, {},
+        static_cast<double>(t.reclaimed));
+  f.Add("ferry_channels_live", "Channels attached now", MetricType::Gauge, {},
+        static_cast<double>(t.live));
+#define FERRY_COLLECT_CHANNEL(name, help)                        \
+  f.Add("ferry_channel_" #name "_total", help " (all channels)", \
+        MetricType::Counter, {}, static_cast<double>(t.name));
+  FERRY_CHANNEL_COUNTERS(FERRY_COLLECT_CHANNEL)
+#undef FERRY_COLLECT_CHANNEL
+  return f.Take();
+}
+
+}  // namespace ferry::controlplane
