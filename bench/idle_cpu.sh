@@ -30,7 +30,7 @@ for mode in adaptive busy; do
   log=${TEST_TMPDIR:-/tmp}/idle_cpu_$mode.log
   start_bg "$log" ip netns exec fi$id "$FERRYD" \
     --device=net_af_packet0,iface=fvi$id --ip=10.66.0.2/24 --polling=$mode \
-    --channel_socket=@ferry-idle-cpu-$id-$mode \
+    --channel_socket=@ferry-idle-cpu-$id-$mode --grpc_socket=@ferry-idle-grpc-$id-$mode \
     --memory_mb=256
   pid=$LAST_PID
   wait_for_line "$log" "ferryd ready" 60

@@ -25,6 +25,18 @@ bool MakeUnixAddress(const char* path, sockaddr_un* addr, socklen_t* length) {
   return true;
 }
 
+bool UnixSocketIsLive(const char* path) {
+  sockaddr_un addr;
+  socklen_t length;
+  if (!MakeUnixAddress(path, &addr, &length)) return false;
+  const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (probe < 0) return false;
+  const bool live =
+      connect(probe, reinterpret_cast<sockaddr*>(&addr), length) == 0;
+  close(probe);
+  return live;
+}
+
 int SendWithFds(int sock, const void* data, size_t size, const int* fds,
                 int fd_count) {
   if (fd_count < 0 || fd_count > kMaxFds) return -EINVAL;

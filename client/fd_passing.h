@@ -14,6 +14,10 @@ namespace ferry::shm {
 // (no file, gone with its owner). False when the name is too long.
 bool MakeUnixAddress(const char* path, sockaddr_un* addr, socklen_t* length);
 
+// Whether something accepts connections on the Unix socket at `path` (a
+// daemon already serving there, as opposed to a stale socket file).
+bool UnixSocketIsLive(const char* path);
+
 // Sends all `size` bytes with `fd_count` descriptors attached. 0 or -errno.
 int SendWithFds(int sock, const void* data, size_t size, const int* fds,
                 int fd_count);

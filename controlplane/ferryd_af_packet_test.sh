@@ -19,7 +19,7 @@ ip -n "$ns_kernel" addr add 10.77.0.1/24 dev fvk$id
 log=${TEST_TMPDIR:-/tmp}/ferryd_af_packet.log
 start_bg "$log" ip netns exec "$ns_ferry" "$FERRYD" \
   --device=net_af_packet0,iface=fvf$id --ip=10.77.0.2/24 \
-  --channel_socket=@ferry-af-packet-test-$id \
+  --channel_socket=@ferry-af-packet-test-$id --grpc_socket=@ferry-af-packet-grpc-$id \
   --ping=10.77.0.1 --ping_count=3 --ping_interval_ms=100 --stats_interval_s=1
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready" 60

@@ -12,7 +12,7 @@ trap testbed_cleanup EXIT
 socket=@ferry-channel-test-$$
 log=${TEST_TMPDIR:-/tmp}/ferryd_channel.log
 start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
-  --channel_socket=$socket --memory_mb=256 --stats_interval_s=1 \
+  --channel_socket=$socket --grpc_socket=$socket-grpc --memory_mb=256 --stats_interval_s=1 \
   --metrics_address=127.0.0.1:0
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready" 60

@@ -21,7 +21,10 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
 #include "client/ferry_attach_abi.h"
+#include "controlplane/api/api_server.h"
+#include "controlplane/api/api_services.h"
 #include "controlplane/channel_registry.h"
+#include "controlplane/channel_totals_snapshot.h"
 #include "controlplane/metrics/ferry_collector.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
@@ -70,6 +73,10 @@ ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:10960",
           "Where Prometheus scrapes /metrics (host:port; port 0 picks one; "
           "empty: no metrics endpoint)");
+ABSL_FLAG(std::string, grpc_socket, "/run/ferry/ferryd.sock",
+          "Unix socket of the gRPC control API ('@name': abstract)");
+ABSL_FLAG(std::string, grpc_socket_mode, "0660",
+          "Permissions of the gRPC socket (octal): who may control ferryd");
 ABSL_FLAG(std::string, channel_socket_mode, "0660",
           "Permissions of the channel socket (octal): who may attach");
 
@@ -104,6 +111,17 @@ bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
     return false;
   }
   return true;
+}
+
+int ParseOctalModeOrFail(const char* flag, const std::string& text) {
+  char* end = nullptr;
+  const long mode = std::strtol(text.c_str(), &end, 8);
+  if (text.empty() || *end != '\0' || mode < 0 || mode > 0777) {
+    Fail(kExitBadConfig,
+         absl::StrFormat("--%s: '%s' is not an octal permission like 0660",
+                         flag, text));
+  }
+  return static_cast<int>(mode);
 }
 
 void LogAllStats(controlplane::Nic& nic,
@@ -169,18 +187,10 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
     Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
   }
-  int socket_mode = 0;
-  {
-    const std::string mode = absl::GetFlag(FLAGS_channel_socket_mode);
-    char* end = nullptr;
-    socket_mode = static_cast<int>(std::strtol(mode.c_str(), &end, 8));
-    if (mode.empty() || *end != '\0' || socket_mode < 0 || socket_mode > 0777) {
-      Fail(kExitBadConfig,
-           absl::StrFormat("--channel_socket_mode: '%s' is not an octal "
-                           "permission like 0660",
-                           mode));
-    }
-  }
+  const int channel_socket_mode = ParseOctalModeOrFail(
+      "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
+  const int grpc_socket_mode = ParseOctalModeOrFail(
+      "grpc_socket_mode", absl::GetFlag(FLAGS_grpc_socket_mode));
   if (absl::Status s =
           dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));
       !s.ok()) {
@@ -216,14 +226,16 @@ int Main(int argc, char** argv) {
   }
   absl::StatusOr<std::unique_ptr<controlplane::ChannelRegistry>> channels =
       controlplane::ChannelRegistry::Create(
-          nic->get(), absl::GetFlag(FLAGS_channel_socket), socket_mode);
+          nic->get(), absl::GetFlag(FLAGS_channel_socket), channel_socket_mode);
   if (!channels.ok()) {
     nic->reset();
     dpdk::StopEal();
     Fail(kExitBadConfig,
          absl::StrCat("--channel_socket: ", channels.status().message()));
   }
-  auto collector = std::make_shared<controlplane::FerryCollector>(nic->get());
+  controlplane::ChannelTotalsSnapshot channel_totals;
+  auto collector = std::make_shared<controlplane::FerryCollector>(
+      nic->get(), &channel_totals);
   std::unique_ptr<prometheus::Exposer> exposer;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
       !address.empty()) {
@@ -243,6 +255,20 @@ int Main(int argc, char** argv) {
               address.substr(0, address.rfind(':')),
               ports.empty() ? 0 : ports[0]);
   }
+  controlplane::NicServiceImpl nic_service({nic->get()});
+  controlplane::StatsServiceImpl stats_service({nic->get()}, &channel_totals);
+  absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
+      controlplane::ApiServer::Start(absl::GetFlag(FLAGS_grpc_socket),
+                                     grpc_socket_mode,
+                                     {&nic_service, &stats_service});
+  if (!api.ok()) {
+    exposer.reset();
+    channels->reset();
+    nic->reset();
+    dpdk::StopEal();
+    Fail(kExitBadConfig, api.status().message());
+  }
+  FERRY_LOG(Info, "gRPC API at %s", absl::GetFlag(FLAGS_grpc_socket));
   FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s), channels at %s",
             nic_config->ip.ToString(), (*nic)->port().name(),
             (*nic)->port().mac().ToString(), (*nic)->num_engines(),
@@ -300,14 +326,16 @@ int Main(int argc, char** argv) {
       if (fds[i].revents != 0) (*channels)->OnReadable(fds[i].fd);
     }
     (*channels)->Reap();
-    collector->PublishChannelTotals((*channels)->Totals());
+    channel_totals.Publish((*channels)->Totals());
     if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
       LogAllStats(**nic, **channels);
       next_stats += stats_interval;
     }
   }
   close(signal_fd);
-  exposer.reset();  // no scrape may read an engine being stopped
+  // No scrape or RPC may read an engine being stopped.
+  api->reset();
+  exposer.reset();
   LogAllStats(**nic, **channels);
   channels->reset();  // connections closed; engines still own the channels
   nic->reset();       // engines stopped, port closed

@@ -17,14 +17,14 @@ common=(--ping_count=5 --ping_interval_ms=100 --stats_interval_s=1
 
 start_bg "$log_a" "$FERRYD" \
   --device=net_memif0,role=server,id=0,socket=$socket --ip=10.88.0.1/24 \
-  --channel_socket=@ferry-memif-test-a-$$ \
+  --channel_socket=@ferry-memif-test-a-$$ --grpc_socket=@ferry-memif-grpc-a-$$ \
   --ping=10.88.0.2 "${common[@]}"
 pid_a=$LAST_PID
 # The client's port start fails unless the server's socket already exists.
 wait_for_line "$log_a" "ferryd ready" 60
 start_bg "$log_b" "$FERRYD" \
   --device=net_memif0,role=client,id=0,socket=$socket --ip=10.88.0.2/24 \
-  --channel_socket=@ferry-memif-test-b-$$ \
+  --channel_socket=@ferry-memif-test-b-$$ --grpc_socket=@ferry-memif-grpc-b-$$ \
   --ping=10.88.0.1 "${common[@]}"
 pid_b=$LAST_PID
 wait_for_line "$log_b" "ferryd ready" 60

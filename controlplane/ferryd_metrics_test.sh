@@ -12,7 +12,7 @@ command -v promtool >/dev/null || fail "promtool missing (deploy/install-deps.sh
 socket=@ferry-metrics-test-$$-$RANDOM
 log=${TEST_TMPDIR:-/tmp}/ferryd_metrics.log
 start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
-  --channel_socket=$socket --metrics_address=127.0.0.1:0 --memory_mb=256
+  --channel_socket=$socket --grpc_socket=$socket-grpc --metrics_address=127.0.0.1:0 --memory_mb=256
 ferryd=$LAST_PID
 wait_for_line "$log" "metrics at http://127.0.0.1:[0-9]+/metrics" 60
 url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$log" | head -n 1)

@@ -15,7 +15,7 @@ tap=ftap$id
 testbed_netns "$ns"
 log=${TEST_TMPDIR:-/tmp}/ferryd_tap.log
 start_bg "$log" ip netns exec "$ns" "$FERRYD" \
-  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --stats_interval_s=1 \
+  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --grpc_socket=@ferry-tap-grpc-$id --stats_interval_s=1 \
   --memory_mb=256
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready" 60
@@ -35,7 +35,7 @@ expect_stat_ge "$log" 0 wakeups_rx_interrupt 1
 # them if TAP filled the checksum in.
 stop_and_wait "$ferryd" 20
 start_bg "$log" ip netns exec "$ns" "$FERRYD" \
-  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --stats_interval_s=1 \
+  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --grpc_socket=@ferry-tap-grpc-$id --stats_interval_s=1 \
   --memory_mb=256 --ping=10.55.0.1 --ping_count=3 --ping_interval_ms=100
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready" 60
@@ -48,7 +48,7 @@ expect_stat_ge "$log" 0 arp_resolved 1
 
 # Two engines on a port with RSS: two queues, each engine pinned to its CPU.
 start_bg "$log" ip netns exec "$ns" "$FERRYD" \
-  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --memory_mb=256 \
+  --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --grpc_socket=@ferry-tap-grpc-$id --memory_mb=256 \
   --engines=2 --cores=0-1
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready: .* 2 engine" 60

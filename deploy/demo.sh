@@ -39,7 +39,7 @@ ip -n demo-kernel-$id addr add 10.77.0.1/24 dev dvk$id
 log1=$work/ferryd-af-packet.log
 start_bg "$log1" ip netns exec demo-ferry-$id "$ferryd" \
   --device=net_af_packet0,iface=dvf$id --ip=10.77.0.2/24 \
-  --channel_socket=@ferry-demo-af-packet-$id \
+  --channel_socket=@ferry-demo-af-packet-$id --grpc_socket=@ferry-demo-grpc-$id \
   --ping=10.77.0.1 --ping_count=10 --ping_interval_ms=100 --stats_interval_s=1
 pid1=$LAST_PID
 wait_for_line "$log1" "ferryd ready" 60
@@ -57,12 +57,12 @@ section "2. ferryd <-> ferryd over a DPDK memif wire"
 log_a=$work/ferryd-memif-a.log
 log_b=$work/ferryd-memif-b.log
 start_bg "$log_a" "$ferryd" --device=net_memif0,role=server,socket=/ferry-demo-$id \
-  --ip=10.88.0.1/24 --channel_socket=@ferry-demo-a-$id --metrics_address=127.0.0.1:0 --ping=10.88.0.2 --ping_count=20 --ping_interval_ms=50 \
+  --ip=10.88.0.1/24 --channel_socket=@ferry-demo-a-$id --grpc_socket=@ferry-demo-grpc-a-$id --metrics_address=127.0.0.1:0 --ping=10.88.0.2 --ping_count=20 --ping_interval_ms=50 \
   --stats_interval_s=1 --memory_mb=256
 pid_a=$LAST_PID
 wait_for_line "$log_a" "ferryd ready" 60
 start_bg "$log_b" "$ferryd" --device=net_memif0,role=client,socket=/ferry-demo-$id \
-  --ip=10.88.0.2/24 --channel_socket=@ferry-demo-b-$id --metrics_address=127.0.0.1:0 --ping=10.88.0.1 --ping_count=20 --ping_interval_ms=50 \
+  --ip=10.88.0.2/24 --channel_socket=@ferry-demo-b-$id --grpc_socket=@ferry-demo-grpc-b-$id --metrics_address=127.0.0.1:0 --ping=10.88.0.1 --ping_count=20 --ping_interval_ms=50 \
   --stats_interval_s=1 --memory_mb=256
 pid_b=$LAST_PID
 wait_for_line "$log_a" "stats engine=0 .*icmp_echo_replies_rx=20 " 60

@@ -122,11 +122,7 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
     }
   }
 
-  ChannelTotals t;
-  {
-    absl::MutexLock lock(&mu_);
-    t = channel_totals_;
-  }
+  const ChannelTotals t = channels_->Read();
   f.Add("ferry_channels_attached_total", "Channels attached since start",
         MetricType::Counter, {}, static_cast<double>(t.attached));
   f.Add("ferry_channels_refused_total", "Channel attach requests refused",

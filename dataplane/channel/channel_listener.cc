@@ -43,12 +43,7 @@ absl::StatusOr<std::unique_ptr<ChannelListener>> ChannelListener::Listen(
   if (!abstract) {
     // A socket file that still answers belongs to a live daemon: refuse to
     // steal it. One that does not answer is stale and replaced.
-    const int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const bool live =
-        probe >= 0 &&
-        connect(probe, reinterpret_cast<sockaddr*>(&addr), addr_len) == 0;
-    if (probe >= 0) close(probe);
-    if (live) {
+    if (shm::UnixSocketIsLive(path.c_str())) {
       close(fd);
       return absl::AlreadyExistsError(absl::StrFormat(
           "channel socket '%s' is in use by another process", path));

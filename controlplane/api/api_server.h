@@ -1,0 +1,35 @@
+// ferryd's gRPC server: the Ferry services, standard health checking and
+// server reflection, on a Unix socket whose file permissions decide who may
+// use it.
+#ifndef FERRY_CONTROLPLANE_API_API_SERVER_H_
+#define FERRY_CONTROLPLANE_API_API_SERVER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+
+namespace ferry::controlplane {
+
+class ApiServer {
+ public:
+  // `socket_path` is a filesystem path (its folder is created) or "@name"
+  // for an abstract socket. The services must outlive the server.
+  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
+      const std::string& socket_path, int mode,
+      const std::vector<grpc::Service*>& services);
+  ~ApiServer();  // stops the server; a socket file is removed
+
+ private:
+  ApiServer(std::unique_ptr<grpc::Server> server, std::string path)
+      : server_(std::move(server)), path_(std::move(path)) {}
+
+  std::unique_ptr<grpc::Server> server_;
+  std::string path_;
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_API_API_SERVER_H_

@@ -1,0 +1,51 @@
+// The gRPC services of proto/ferry/v1/ferry.proto, thin: they read the
+// control plane's state and convert it. gRPC calls them on its own threads;
+// everything they read is safe to read from any thread (engine and port
+// counters, the published channel totals).
+#ifndef FERRY_CONTROLPLANE_API_API_SERVICES_H_
+#define FERRY_CONTROLPLANE_API_API_SERVICES_H_
+
+#include <vector>
+
+#include "controlplane/channel_totals_snapshot.h"
+#include "controlplane/nic.h"
+#include "proto/ferry/v1/ferry.grpc.pb.h"
+
+namespace ferry::controlplane {
+
+class NicServiceImpl final : public v1::NicService::Service {
+ public:
+  explicit NicServiceImpl(std::vector<Nic*> nics) : nics_(std::move(nics)) {}
+  grpc::Status ListNics(grpc::ServerContext* context,
+                        const v1::ListNicsRequest* request,
+                        v1::ListNicsResponse* response) override;
+  grpc::Status GetNic(grpc::ServerContext* context,
+                      const v1::GetNicRequest* request,
+                      v1::Nic* response) override;
+
+ private:
+  std::vector<Nic*> nics_;
+};
+
+class StatsServiceImpl final : public v1::StatsService::Service {
+ public:
+  StatsServiceImpl(std::vector<Nic*> nics,
+                   const ChannelTotalsSnapshot* channels)
+      : nics_(std::move(nics)), channels_(channels) {}
+  grpc::Status GetStats(grpc::ServerContext* context,
+                        const v1::GetStatsRequest* request,
+                        v1::Stats* response) override;
+  grpc::Status WatchStats(grpc::ServerContext* context,
+                          const v1::WatchStatsRequest* request,
+                          grpc::ServerWriter<v1::Stats>* writer) override;
+
+ private:
+  v1::Stats Snapshot() const;
+
+  std::vector<Nic*> nics_;
+  const ChannelTotalsSnapshot* channels_;
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_API_API_SERVICES_H_

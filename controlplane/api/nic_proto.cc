@@ -1,0 +1,75 @@
+#include "controlplane/api/nic_proto.h"
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+
+namespace ferry::controlplane {
+
+v1::Nic NicToProto(Nic& nic) {
+  const dpdk::Port& port = nic.port();
+  const NicConfig& config = nic.config();
+  v1::Nic out;
+  out.set_name(port.name());
+  out.set_device(config.device);
+  out.set_driver(port.driver());
+  out.set_mac(port.mac().ToString());
+  out.set_ip(config.ip.ToString());
+  if (config.gateway.has_value()) out.set_gateway(config.gateway->ToString());
+  out.set_mtu(static_cast<uint32_t>(port.mtu()));
+  const dpdk::LinkState link = port.Link();
+  out.mutable_link()->set_up(link.up);
+  out.mutable_link()->set_speed_mbps(link.speed_mbps);
+  out.mutable_link()->set_full_duplex(link.full_duplex);
+  const dpdk::PortCapabilities& caps = port.capabilities();
+  v1::Capabilities* c = out.mutable_capabilities();
+  c->set_rss(caps.rss);
+  c->set_rx_interrupts(caps.rx_interrupts);
+  c->set_tx_ipv4_checksum(caps.tx_ipv4_checksum);
+  c->set_tx_udp_checksum(caps.tx_udp_checksum);
+  c->set_rx_ipv4_checksum(caps.rx_ipv4_checksum);
+  c->set_rx_udp_checksum(caps.rx_udp_checksum);
+  const dpdk::PortStats stats = port.Stats();
+  v1::PortCounters* p = out.mutable_counters();
+  p->set_rx_packets(stats.rx_packets);
+  p->set_tx_packets(stats.tx_packets);
+  p->set_rx_bytes(stats.rx_bytes);
+  p->set_tx_bytes(stats.tx_bytes);
+  p->set_rx_missed(stats.rx_missed);
+  p->set_rx_errors(stats.rx_errors);
+  p->set_tx_errors(stats.tx_errors);
+  p->set_rx_no_mbuf(stats.rx_no_mbuf);
+  for (size_t i = 0; i < nic.num_engines(); ++i) {
+    const engine::Engine& engine = nic.engine(i);
+    v1::Engine* e = out.add_engines();
+    e->set_id(static_cast<uint32_t>(i));
+    e->set_core(engine.config().core);
+    e->set_polling(engine::PollingModeName(engine.config().idle.mode));
+    const engine::EngineStats s = engine.ReadStats();
+    auto& counters = *e->mutable_counters();
+#define FERRY_ENGINE_TO_PROTO(name, help) counters[#name] = s.name;
+    FERRY_ENGINE_COUNTERS(FERRY_ENGINE_TO_PROTO)
+#undef FERRY_ENGINE_TO_PROTO
+    for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
+      counters[absl::StrCat(
+          "rx_drop_", net::DropReasonName(static_cast<net::DropReason>(r)))] =
+          s.rx_drop_malformed[r];
+    }
+  }
+  return out;
+}
+
+v1::ChannelStats ChannelTotalsToProto(const ChannelTotals& t) {
+  v1::ChannelStats out;
+  out.set_attached(t.attached);
+  out.set_refused(t.refused);
+  out.set_reclaimed(t.reclaimed);
+  out.set_live(t.live);
+  auto& counters = *out.mutable_counters();
+#define FERRY_CHANNEL_TO_PROTO(name, help) counters[#name] = t.name;
+  FERRY_CHANNEL_COUNTERS(FERRY_CHANNEL_TO_PROTO)
+#undef FERRY_CHANNEL_TO_PROTO
+  return out;
+}
+
+}  // namespace ferry::controlplane
