@@ -16,6 +16,8 @@ PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # Testbed: namespaces, veth, ping, netem; promtool for the metrics test.
   iproute2 iputils-ping procps python3 prometheus
+  # The API test from Python.
+  python3-grpcio python3-grpc-tools
 )
 
 if [[ $(id -u) -ne 0 ]]; then
