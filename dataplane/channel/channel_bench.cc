@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <random>
 #include <thread>
 #include <vector>
@@ -44,7 +45,7 @@ void PinTo(int cpu) {
 class Bench {
  public:
   Bench() {
-    waker_.Init();
+    if (!waker_.Init().ok()) std::abort();
     const std::string path =
         absl::StrFormat("@ferry-bench-%d-%x", getpid(), std::random_device{}());
     listener_ = std::move(*ChannelListener::Listen(
