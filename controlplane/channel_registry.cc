@@ -21,7 +21,7 @@ void AddCounters(const channel::ChannelCounters& c, ChannelTotals* t) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
-    Nic* nic, const std::string& socket_path, int mode) {
+    NicRegistry* nics, const std::string& socket_path, int mode) {
   if (socket_path.empty()) {
     return absl::InvalidArgumentError("--channel_socket: empty path");
   }
@@ -40,7 +40,7 @@ absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
                                        channel::SegmentMemory::kAuto);
   if (!listener.ok()) return listener.status();
   return std::unique_ptr<ChannelRegistry>(
-      new ChannelRegistry(nic, std::move(*listener)));
+      new ChannelRegistry(nics, std::move(*listener)));
 }
 
 ChannelRegistry::~ChannelRegistry() {
@@ -64,47 +64,57 @@ void ChannelRegistry::OnReadable(int fd) {
   if (it == connections_.end()) return;
   // Applications never write after attaching: readable means the end (EOF)
   // or bytes with no meaning; either way the channel ends.
-  nic_->engine(it->second.engine).DetachChannel(it->second.id);
+  nics_->DetachChannel(it->second.where, it->second.id);
   close(fd);
   connections_.erase(it);
 }
 
 void ChannelRegistry::Accept() {
-  const size_t engine = next_engine_;
-  absl::StatusOr<channel::AcceptedChannel> accepted =
-      listener_->AcceptOne(next_id_, nic_->engine(engine).doorbell_fd());
-  if (!accepted.ok()) {
+  const uint64_t id = next_id_;
+  absl::Status failure = absl::OkStatus();
+  channel::AcceptedChannel accepted;
+  absl::StatusOr<EngineRef> where =
+      nics_->PlaceChannel([&](engine::Engine& engine) {
+        absl::StatusOr<channel::AcceptedChannel> result =
+            listener_->AcceptOne(id, engine.doorbell_fd());
+        if (!result.ok()) {
+          failure = result.status();
+          return false;
+        }
+        accepted.connection = result->connection;
+        const channel::EngineChannel* channel = result->channel.get();
+        if (absl::Status s = engine.AttachChannel(std::move(result->channel));
+            !s.ok()) {
+          failure = s;
+          close(accepted.connection);
+          return false;
+        }
+        connections_[accepted.connection] = Attached{{}, id, channel};
+        return true;
+      });
+  if (!where.ok()) {
     ++refused_;
-    FERRY_LOG(Warning, "channel attach refused: %s",
-              accepted.status().message());
+    if (failure.ok()) {
+      // Nothing was accepted: no NIC to place the channel on.
+      listener_->RefuseOne(ENODEV, std::string(where.status().message()));
+      failure = where.status();
+    }
+    FERRY_LOG(Warning, "channel attach refused: %s", failure.message());
     return;
   }
-  const uint64_t id = next_id_++;
-  const channel::EngineChannel* channel = accepted->channel.get();
-  if (absl::Status s =
-          nic_->engine(engine).AttachChannel(std::move(accepted->channel));
-      !s.ok()) {
-    ++refused_;
-    FERRY_LOG(Warning, "channel %d refused: %s", id, s.message());
-    close(accepted->connection);
-    return;
-  }
-  next_engine_ = (next_engine_ + 1) % nic_->num_engines();
-  connections_[accepted->connection] = Attached{engine, id, channel};
+  ++next_id_;
+  connections_[accepted.connection].where = *where;
   ++attached_;
-  FERRY_LOG(Info, "channel %d attached to engine %d (%s)", id, engine,
-            channel->segment().hugepages() ? "hugepages" : "ordinary pages");
+  FERRY_LOG(Info, "channel %d attached to %s engine %d", id, where->nic,
+            where->engine);
 }
 
 void ChannelRegistry::Reap() {
-  for (size_t e = 0; e < nic_->num_engines(); ++e) {
-    while (std::unique_ptr<channel::EngineChannel> gone =
-               nic_->engine(e).TakeDetachedChannel()) {
-      AddCounters(gone->counters(), &reclaimed_totals_);
-      ++reclaimed_;
-      FERRY_LOG(Info, "channel %d reclaimed", gone->segment().channel_id());
-    }
-  }
+  nics_->ReapChannels([&](std::unique_ptr<channel::EngineChannel> gone) {
+    AddCounters(gone->counters(), &reclaimed_totals_);
+    ++reclaimed_;
+    FERRY_LOG(Info, "channel %d reclaimed", gone->segment().channel_id());
+  });
 }
 
 ChannelTotals ChannelRegistry::Totals() const {

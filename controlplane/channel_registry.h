@@ -1,11 +1,11 @@
 // ferryd's application channels: the channel socket, which engine serves
 // which channel, and reclaiming channels whose application went away.
 //
-// Control thread only. The daemon's main loop polls fds() and calls
-// OnReadable() for each that is ready; channels are spread over the NIC's
-// engines round-robin. When a connection ends (exit, crash, SIGKILL), the
-// channel is detached from its engine and freed once the engine hands it
-// back (Reap).
+// Main thread only. The daemon's main loop polls fds() and calls
+// OnReadable() for each that is ready; channels are spread over every NIC's
+// engines round-robin (NicRegistry::PlaceChannel). When a connection ends
+// (exit, crash, SIGKILL), the channel is detached from its engine and freed
+// once the engine hands it back (Reap).
 #ifndef FERRY_CONTROLPLANE_CHANNEL_REGISTRY_H_
 #define FERRY_CONTROLPLANE_CHANNEL_REGISTRY_H_
 
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controlplane/nic.h"
+#include "controlplane/nic_registry.h"
 #include "dataplane/channel/channel_listener.h"
 
 namespace ferry::controlplane {
@@ -38,7 +38,7 @@ class ChannelRegistry {
  public:
   // Listens on `socket_path` (its folder is created; "@name": abstract).
   static absl::StatusOr<std::unique_ptr<ChannelRegistry>> Create(
-      Nic* nic, const std::string& socket_path, int mode);
+      NicRegistry* nics, const std::string& socket_path, int mode);
   ~ChannelRegistry();  // closes every connection; engines keep nothing
 
   // The fds to poll for POLLIN: the listener, then every connection.
@@ -50,20 +50,22 @@ class ChannelRegistry {
 
  private:
   struct Attached {
-    size_t engine;
+    EngineRef where;
     uint64_t id;
-    const channel::EngineChannel* channel;  // owned by the engine meanwhile
+    // Owned by the engine meanwhile; its NIC cannot be detached while the
+    // channel counts against it.
+    const channel::EngineChannel* channel;
   };
 
-  ChannelRegistry(Nic* nic, std::unique_ptr<channel::ChannelListener> listener)
-      : nic_(nic), listener_(std::move(listener)) {}
+  ChannelRegistry(NicRegistry* nics,
+                  std::unique_ptr<channel::ChannelListener> listener)
+      : nics_(nics), listener_(std::move(listener)) {}
   void Accept();
 
-  Nic* nic_;
+  NicRegistry* nics_;
   std::unique_ptr<channel::ChannelListener> listener_;
   std::map<int, Attached> connections_;  // connection fd -> channel
   uint64_t next_id_ = 1;
-  size_t next_engine_ = 0;
   ChannelTotals reclaimed_totals_;
   uint64_t attached_ = 0;
   uint64_t refused_ = 0;

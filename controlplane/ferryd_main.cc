@@ -28,6 +28,7 @@
 #include "controlplane/metrics/ferry_collector.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
+#include "controlplane/nic_registry.h"
 #include "controlplane/stats_format.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/dpdk_log.h"
@@ -124,21 +125,52 @@ int ParseOctalModeOrFail(const char* flag, const std::string& text) {
   return static_cast<int>(mode);
 }
 
-void LogAllStats(controlplane::Nic& nic,
+void LogAllStats(controlplane::NicRegistry& nics,
                  controlplane::ChannelRegistry& channels) {
-  for (size_t i = 0; i < nic.num_engines(); ++i) {
-    FERRY_LOG(Info, "stats engine=%d %s", i,
-              controlplane::FormatEngineStats(nic.engine(i).ReadStats()));
-  }
+  nics.ForEach([](controlplane::Nic& nic) {
+    for (size_t i = 0; i < nic.num_engines(); ++i) {
+      FERRY_LOG(Info, "stats engine=%d %s", i,
+                controlplane::FormatEngineStats(nic.engine(i).ReadStats()));
+    }
+  });
   channels.Reap();
   FERRY_LOG(Info, "stats channels %s",
             controlplane::FormatChannelTotals(channels.Totals()));
 }
 
+void StartPing(controlplane::NicRegistry& nics, const std::string& name,
+               net::Ipv4Address target) {
+  // A virtual wire (memif) comes up only once its peer connects; pings
+  // sent before that are lost.
+  const absl::Time link_deadline = absl::Now() + absl::Seconds(30);
+  bool up = false;
+  while (!up && absl::Now() < link_deadline) {
+    nics.With(name, [&](controlplane::Nic& nic) { up = nic.port().Link().up; })
+        .IgnoreError();
+    if (!up) absl::SleepFor(absl::Milliseconds(10));
+  }
+  if (!up)
+    FERRY_LOG(Warning, "ping: link still down after 30 s, pinging anyway");
+  engine::EngineCommand ping;
+  ping.type = engine::CommandType::kStartPing;
+  ping.ip = target;
+  ping.count = static_cast<uint32_t>(absl::GetFlag(FLAGS_ping_count));
+  ping.interval_ns =
+      static_cast<uint64_t>(absl::GetFlag(FLAGS_ping_interval_ms)) * 1000000;
+  absl::Status status;
+  nics.With(name,
+            [&](controlplane::Nic& nic) {
+              status = nic.engine(0).Execute(ping, absl::Seconds(5));
+            })
+      .IgnoreError();
+  if (!status.ok()) FERRY_LOG(Error, "ping: %s", status.message());
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Ferry daemon: attaches a NIC through DPDK and runs its engines.\n"
-      "  ferryd --device=SPEC --ip=A.B.C.D/LEN [flags]");
+      "Ferry daemon: attaches NICs through DPDK and runs their engines.\n"
+      "  ferryd [--device=SPEC --ip=A.B.C.D/LEN] [flags]\n"
+      "Without --device, NICs are attached through the gRPC API.");
   absl::ParseCommandLine(argc, argv);
 
   // Everything is checked before anything is started.
@@ -160,9 +192,15 @@ int Main(int argc, char** argv) {
   spec.polling = absl::GetFlag(FLAGS_polling);
   spec.sleep_after_idle_us = absl::GetFlag(FLAGS_sleep_after_idle_us);
   const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  absl::StatusOr<controlplane::NicConfig> nic_config =
-      controlplane::ValidateNicSpec(spec, num_cpus);
-  if (!nic_config.ok()) Fail(kExitBadConfig, nic_config.status().message());
+  // A NIC from flags is optional, but a partial one is a mistake.
+  const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();
+  std::optional<controlplane::NicConfig> nic_config;
+  if (nic_from_flags) {
+    absl::StatusOr<controlplane::NicConfig> config =
+        controlplane::ValidateNicSpec(spec, num_cpus);
+    if (!config.ok()) Fail(kExitBadConfig, config.status().message());
+    nic_config = *config;
+  }
 
   absl::StatusOr<dpdk::HugepageMode> huge =
       ParseHugepageMode(absl::GetFlag(FLAGS_hugepages));
@@ -182,6 +220,7 @@ int Main(int argc, char** argv) {
         absl::GetFlag(FLAGS_ping_interval_ms) < 1) {
       Fail(kExitBadConfig, "--ping_count and --ping_interval_ms must be >= 1");
     }
+    if (!nic_from_flags) Fail(kExitBadConfig, "--ping needs --device and --ip");
     ping_target = *ip;
   }
   if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
@@ -208,7 +247,7 @@ int Main(int argc, char** argv) {
   dpdk::EalOptions eal;
   eal.hugepages = *huge;
   eal.memory_mb = memory_mb;
-  if (dpdk::IsPciAddress(nic_config->device)) {
+  if (nic_config.has_value() && dpdk::IsPciAddress(nic_config->device)) {
     eal.pci_allowlist.push_back(nic_config->device);
   }
   if (absl::Status s = dpdk::StartEal(eal); !s.ok()) {
@@ -216,26 +255,33 @@ int Main(int argc, char** argv) {
          absl::StrCat("--hugepages=", absl::GetFlag(FLAGS_hugepages), ": ",
                       s.message()));
   }
-  absl::StatusOr<std::unique_ptr<controlplane::Nic>> nic =
-      controlplane::Nic::Attach(*nic_config);
-  if (!nic.ok()) {
+  auto nics = std::make_unique<controlplane::NicRegistry>(num_cpus);
+  // Anything that fails from here releases what was started, then exits.
+  auto fail_started = [&](int code, absl::string_view message) {
+    nics.reset();
     dpdk::StopEal();
-    Fail(absl::IsInvalidArgument(nic.status()) ? kExitBadConfig
-                                               : kExitRuntimeError,
-         absl::StrCat("--device: ", nic.status().message()));
+    Fail(code, message);
+  };
+  std::string first_nic;
+  if (nic_config.has_value()) {
+    absl::StatusOr<std::string> name = nics->Attach(spec);
+    if (!name.ok()) {
+      fail_started(absl::IsInvalidArgument(name.status()) ? kExitBadConfig
+                                                          : kExitRuntimeError,
+                   absl::StrCat("--device: ", name.status().message()));
+    }
+    first_nic = *name;
   }
   absl::StatusOr<std::unique_ptr<controlplane::ChannelRegistry>> channels =
       controlplane::ChannelRegistry::Create(
-          nic->get(), absl::GetFlag(FLAGS_channel_socket), channel_socket_mode);
+          nics.get(), absl::GetFlag(FLAGS_channel_socket), channel_socket_mode);
   if (!channels.ok()) {
-    nic->reset();
-    dpdk::StopEal();
-    Fail(kExitBadConfig,
-         absl::StrCat("--channel_socket: ", channels.status().message()));
+    fail_started(kExitBadConfig, absl::StrCat("--channel_socket: ",
+                                              channels.status().message()));
   }
   controlplane::ChannelTotalsSnapshot channel_totals;
   auto collector = std::make_shared<controlplane::FerryCollector>(
-      nic->get(), &channel_totals);
+      nics.get(), &channel_totals);
   std::unique_ptr<prometheus::Exposer> exposer;
   if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
       !address.empty()) {
@@ -243,11 +289,10 @@ int Main(int argc, char** argv) {
       exposer = std::make_unique<prometheus::Exposer>(address);
     } catch (const std::exception& e) {
       channels->reset();
-      nic->reset();
-      dpdk::StopEal();
-      Fail(kExitBadConfig, absl::StrFormat("--metrics_address: cannot listen "
-                                           "on '%s': %s",
-                                           address, e.what()));
+      fail_started(kExitBadConfig,
+                   absl::StrFormat("--metrics_address: cannot listen on "
+                                   "'%s': %s",
+                                   address, e.what()));
     }
     exposer->RegisterCollectable(collector);
     const std::vector<int> ports = exposer->GetListeningPorts();
@@ -255,8 +300,8 @@ int Main(int argc, char** argv) {
               address.substr(0, address.rfind(':')),
               ports.empty() ? 0 : ports[0]);
   }
-  controlplane::NicServiceImpl nic_service({nic->get()});
-  controlplane::StatsServiceImpl stats_service({nic->get()}, &channel_totals);
+  controlplane::NicServiceImpl nic_service(nics.get());
+  controlplane::StatsServiceImpl stats_service(nics.get(), &channel_totals);
   absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
       controlplane::ApiServer::Start(absl::GetFlag(FLAGS_grpc_socket),
                                      grpc_socket_mode,
@@ -264,37 +309,26 @@ int Main(int argc, char** argv) {
   if (!api.ok()) {
     exposer.reset();
     channels->reset();
-    nic->reset();
-    dpdk::StopEal();
-    Fail(kExitBadConfig, api.status().message());
+    fail_started(kExitBadConfig, api.status().message());
   }
   FERRY_LOG(Info, "gRPC API at %s", absl::GetFlag(FLAGS_grpc_socket));
-  FERRY_LOG(Info, "ferryd ready: %s on %s (%s), %d engine(s), channels at %s",
-            nic_config->ip.ToString(), (*nic)->port().name(),
-            (*nic)->port().mac().ToString(), (*nic)->num_engines(),
-            absl::GetFlag(FLAGS_channel_socket));
-
-  if (ping_target.has_value()) {
-    // A virtual wire (memif) comes up only once its peer connects; pings
-    // sent before that are lost.
-    const absl::Time link_deadline = absl::Now() + absl::Seconds(30);
-    while (!(*nic)->port().Link().up && absl::Now() < link_deadline) {
-      absl::SleepFor(absl::Milliseconds(10));
-    }
-    if (!(*nic)->port().Link().up) {
-      FERRY_LOG(Warning, "ping: link still down after 30 s, pinging anyway");
-    }
-    engine::EngineCommand ping;
-    ping.type = engine::CommandType::kStartPing;
-    ping.ip = *ping_target;
-    ping.count = static_cast<uint32_t>(absl::GetFlag(FLAGS_ping_count));
-    ping.interval_ns =
-        static_cast<uint64_t>(absl::GetFlag(FLAGS_ping_interval_ms)) * 1000000;
-    if (absl::Status s = (*nic)->engine(0).Execute(ping, absl::Seconds(5));
-        !s.ok()) {
-      FERRY_LOG(Error, "ping: %s", s.message());
-    }
+  if (nic_config.has_value()) {
+    nics->With(first_nic,
+               [&](controlplane::Nic& nic) {
+                 FERRY_LOG(
+                     Info,
+                     "ferryd ready: %s on %s (%s), %d engine(s), channels at "
+                     "%s",
+                     nic_config->ip.ToString(), nic.port().name(),
+                     nic.port().mac().ToString(), nic.num_engines(),
+                     absl::GetFlag(FLAGS_channel_socket));
+               })
+        .IgnoreError();
+  } else {
+    FERRY_LOG(Info, "ferryd ready: no NIC yet, channels at %s",
+              absl::GetFlag(FLAGS_channel_socket));
   }
+  if (ping_target.has_value()) StartPing(*nics, first_nic, *ping_target);
 
   const absl::Duration stats_interval =
       absl::Seconds(absl::GetFlag(FLAGS_stats_interval_s));
@@ -328,7 +362,7 @@ int Main(int argc, char** argv) {
     (*channels)->Reap();
     channel_totals.Publish((*channels)->Totals());
     if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
-      LogAllStats(**nic, **channels);
+      LogAllStats(*nics, **channels);
       next_stats += stats_interval;
     }
   }
@@ -336,9 +370,9 @@ int Main(int argc, char** argv) {
   // No scrape or RPC may read an engine being stopped.
   api->reset();
   exposer.reset();
-  LogAllStats(**nic, **channels);
+  LogAllStats(*nics, **channels);
   channels->reset();  // connections closed; engines still own the channels
-  nic->reset();       // engines stopped, port closed
+  nics.reset();       // engines stopped, ports closed
   dpdk::StopEal();
   FERRY_LOG(Info, "ferryd: stopped");
   return 0;

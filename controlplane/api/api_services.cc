@@ -9,10 +9,40 @@
 
 namespace ferry::controlplane {
 
+grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext*,
+                                       const v1::AttachNicRequest* request,
+                                       v1::Nic* response) {
+  NicSpec spec;
+  spec.device = request->device();
+  spec.ip = request->ip();
+  spec.gateway = request->gateway();
+  spec.mac = request->mac();
+  if (request->mtu() != 0) spec.mtu = static_cast<int>(request->mtu());
+  if (request->engines() != 0) {
+    spec.engines = static_cast<int>(std::min(request->engines(), 1000u));
+  }
+  spec.cores = request->cores();
+  if (!request->polling().empty()) spec.polling = request->polling();
+  absl::StatusOr<std::string> name = nics_->Attach(spec);
+  if (!name.ok()) return ToGrpcStatus(name.status());
+  return ToGrpcStatus(
+      nics_->With(*name, [&](Nic& nic) { *response = NicToProto(nic); }));
+}
+
+grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext*,
+                                       const v1::DetachNicRequest* request,
+                                       v1::DetachNicResponse*) {
+  if (request->name().empty()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "name: give the NIC's DPDK port name (see ListNics)"));
+  }
+  return ToGrpcStatus(nics_->Detach(request->name()));
+}
+
 grpc::Status NicServiceImpl::ListNics(grpc::ServerContext*,
                                       const v1::ListNicsRequest*,
                                       v1::ListNicsResponse* response) {
-  for (Nic* nic : nics_) *response->add_nics() = NicToProto(*nic);
+  nics_->ForEach([&](Nic& nic) { *response->add_nics() = NicToProto(nic); });
   return grpc::Status::OK;
 }
 
@@ -23,20 +53,14 @@ grpc::Status NicServiceImpl::GetNic(grpc::ServerContext*,
     return ToGrpcStatus(absl::InvalidArgumentError(
         "name: give the NIC's DPDK port name (see ListNics)"));
   }
-  for (Nic* nic : nics_) {
-    if (nic->port().name() == request->name()) {
-      *response = NicToProto(*nic);
-      return grpc::Status::OK;
-    }
-  }
-  return ToGrpcStatus(absl::NotFoundError(
-      absl::StrFormat("no NIC named '%s' is attached", request->name())));
+  return ToGrpcStatus(nics_->With(
+      request->name(), [&](Nic& nic) { *response = NicToProto(nic); }));
 }
 
 v1::Stats StatsServiceImpl::Snapshot() const {
   v1::Stats stats;
   stats.set_unix_time_ms(absl::ToUnixMillis(absl::Now()));
-  for (Nic* nic : nics_) *stats.add_nics() = NicToProto(*nic);
+  nics_->ForEach([&](Nic& nic) { *stats.add_nics() = NicToProto(nic); });
   *stats.mutable_channels() = ChannelTotalsToProto(channels_->Read());
   return stats;
 }

@@ -8,14 +8,20 @@
 #include <vector>
 
 #include "controlplane/channel_totals_snapshot.h"
-#include "controlplane/nic.h"
+#include "controlplane/nic_registry.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
 
 namespace ferry::controlplane {
 
 class NicServiceImpl final : public v1::NicService::Service {
  public:
-  explicit NicServiceImpl(std::vector<Nic*> nics) : nics_(std::move(nics)) {}
+  explicit NicServiceImpl(NicRegistry* nics) : nics_(nics) {}
+  grpc::Status AttachNic(grpc::ServerContext* context,
+                         const v1::AttachNicRequest* request,
+                         v1::Nic* response) override;
+  grpc::Status DetachNic(grpc::ServerContext* context,
+                         const v1::DetachNicRequest* request,
+                         v1::DetachNicResponse* response) override;
   grpc::Status ListNics(grpc::ServerContext* context,
                         const v1::ListNicsRequest* request,
                         v1::ListNicsResponse* response) override;
@@ -24,14 +30,13 @@ class NicServiceImpl final : public v1::NicService::Service {
                       v1::Nic* response) override;
 
  private:
-  std::vector<Nic*> nics_;
+  NicRegistry* nics_;
 };
 
 class StatsServiceImpl final : public v1::StatsService::Service {
  public:
-  StatsServiceImpl(std::vector<Nic*> nics,
-                   const ChannelTotalsSnapshot* channels)
-      : nics_(std::move(nics)), channels_(channels) {}
+  StatsServiceImpl(NicRegistry* nics, const ChannelTotalsSnapshot* channels)
+      : nics_(nics), channels_(channels) {}
   grpc::Status GetStats(grpc::ServerContext* context,
                         const v1::GetStatsRequest* request,
                         v1::Stats* response) override;
@@ -42,7 +47,7 @@ class StatsServiceImpl final : public v1::StatsService::Service {
  private:
   v1::Stats Snapshot() const;
 
-  std::vector<Nic*> nics_;
+  NicRegistry* nics_;
   const ChannelTotalsSnapshot* channels_;
 };
 

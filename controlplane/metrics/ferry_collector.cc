@@ -74,53 +74,55 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
          {"channel_abi", std::to_string(FERRY_CHANNEL_ABI_VERSION)}},
         1);
 
-  const std::string port = nic_->port().name();
-  const dpdk::LinkState link = nic_->port().Link();
-  f.Add("ferry_port_link_up", "1 when the port's link is up", MetricType::Gauge,
-        {{"port", port}}, link.up ? 1 : 0);
-  const dpdk::PortStats stats = nic_->port().Stats();
-  const struct {
-    const char* name;
-    const char* help;
-    uint64_t value;
-  } port_counters[] = {
-      {"ferry_port_rx_packets_total", "Frames received by the port",
-       stats.rx_packets},
-      {"ferry_port_tx_packets_total", "Frames sent by the port",
-       stats.tx_packets},
-      {"ferry_port_rx_bytes_total", "Bytes received by the port",
-       stats.rx_bytes},
-      {"ferry_port_tx_bytes_total", "Bytes sent by the port", stats.tx_bytes},
-      {"ferry_port_rx_missed_total",
-       "Frames the port dropped: no room in an RX queue", stats.rx_missed},
-      {"ferry_port_rx_errors_total", "Erroneous frames received",
-       stats.rx_errors},
-      {"ferry_port_tx_errors_total", "Failed transmissions", stats.tx_errors},
-      {"ferry_port_rx_no_mbuf_total", "RX buffer allocation failures",
-       stats.rx_no_mbuf},
-  };
-  for (const auto& c : port_counters) {
-    f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
-          static_cast<double>(c.value));
-  }
+  nics_->ForEach([&](Nic& nic) {
+    const std::string port = nic.port().name();
+    const dpdk::LinkState link = nic.port().Link();
+    f.Add("ferry_port_link_up", "1 when the port's link is up",
+          MetricType::Gauge, {{"port", port}}, link.up ? 1 : 0);
+    const dpdk::PortStats stats = nic.port().Stats();
+    const struct {
+      const char* name;
+      const char* help;
+      uint64_t value;
+    } port_counters[] = {
+        {"ferry_port_rx_packets_total", "Frames received by the port",
+         stats.rx_packets},
+        {"ferry_port_tx_packets_total", "Frames sent by the port",
+         stats.tx_packets},
+        {"ferry_port_rx_bytes_total", "Bytes received by the port",
+         stats.rx_bytes},
+        {"ferry_port_tx_bytes_total", "Bytes sent by the port", stats.tx_bytes},
+        {"ferry_port_rx_missed_total",
+         "Frames the port dropped: no room in an RX queue", stats.rx_missed},
+        {"ferry_port_rx_errors_total", "Erroneous frames received",
+         stats.rx_errors},
+        {"ferry_port_tx_errors_total", "Failed transmissions", stats.tx_errors},
+        {"ferry_port_rx_no_mbuf_total", "RX buffer allocation failures",
+         stats.rx_no_mbuf},
+    };
+    for (const auto& c : port_counters) {
+      f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
+            static_cast<double>(c.value));
+    }
 
-  for (size_t e = 0; e < nic_->num_engines(); ++e) {
-    const engine::EngineStats s = nic_->engine(e).ReadStats();
-    const std::vector<ClientMetric::Label> labels = {
-        {"port", port}, {"engine", std::to_string(e)}};
+    for (size_t e = 0; e < nic.num_engines(); ++e) {
+      const engine::EngineStats s = nic.engine(e).ReadStats();
+      const std::vector<ClientMetric::Label> labels = {
+          {"port", port}, {"engine", std::to_string(e)}};
 #define FERRY_COLLECT_ENGINE(name, help) \
   AddEngineCounter(f, #name, help, s.name, labels);
-    FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
+      FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
 #undef FERRY_COLLECT_ENGINE
-    for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
-      std::vector<ClientMetric::Label> with_reason = labels;
-      with_reason.push_back(
-          {"reason", net::DropReasonName(static_cast<net::DropReason>(r))});
-      f.Add("ferry_engine_rx_malformed_drops_total",
-            "Frames dropped as malformed, by reason", MetricType::Counter,
-            with_reason, static_cast<double>(s.rx_drop_malformed[r]));
+      for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
+        std::vector<ClientMetric::Label> with_reason = labels;
+        with_reason.push_back(
+            {"reason", net::DropReasonName(static_cast<net::DropReason>(r))});
+        f.Add("ferry_engine_rx_malformed_drops_total",
+              "Frames dropped as malformed, by reason", MetricType::Counter,
+              with_reason, static_cast<double>(s.rx_drop_malformed[r]));
+      }
     }
-  }
+  });
 
   const ChannelTotals t = channels_->Read();
   f.Add("ferry_channels_attached_total", "Channels attached since start",

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "controlplane/channel_totals_snapshot.h"
-#include "controlplane/nic.h"
+#include "controlplane/nic_registry.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 
@@ -25,13 +25,13 @@ inline constexpr char kFerryVersion[] = "0.1.0";
 class FerryCollector : public prometheus::Collectable {
  public:
   // Both must outlive the collector's registration with the exposer.
-  FerryCollector(Nic* nic, const ChannelTotalsSnapshot* channels)
-      : nic_(nic), channels_(channels) {}
+  FerryCollector(NicRegistry* nics, const ChannelTotalsSnapshot* channels)
+      : nics_(nics), channels_(channels) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
-  Nic* nic_;
+  NicRegistry* nics_;
   const ChannelTotalsSnapshot* channels_;
 };
 

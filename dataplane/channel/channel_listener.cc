@@ -67,6 +67,20 @@ ChannelListener::~ChannelListener() {
   if (path_[0] != '@') unlink(path_.c_str());
 }
 
+void ChannelListener::RefuseOne(int error, const std::string& message) {
+  const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (connection < 0) return;
+  timeval timeout = {1, 0};
+  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  ferry_attach_request request;
+  int fd_count = 0;
+  shm::ReceiveWithFds(connection, &request, sizeof(request), nullptr, 0,
+                      &fd_count);
+  ReplyError(connection, error, message);
+  close(connection);
+}
+
 absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
     uint64_t channel_id, int engine_doorbell) {
   const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);

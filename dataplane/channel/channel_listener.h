@@ -38,6 +38,10 @@ class ChannelListener {
   // Accepts one connection and serves its attach request. A request that is
   // malformed, slow (over 1 s) or asks for impossible sizes gets an error
   // reply (when possible) and an error status here; nothing is kept.
+  // Accepts one connection and refuses its request with `error` (an errno
+  // value) and `message`, so that the application hears why at once.
+  void RefuseOne(int error, const std::string& message);
+
   // `engine_doorbell` is the eventfd of the engine that will own it.
   absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id,
                                             int engine_doorbell);

@@ -1,0 +1,75 @@
+// Every NIC ferryd has attached, and which engines serve channels.
+//
+// Thread-safe: gRPC threads attach, detach and read NICs; the main thread
+// places channels on engines; the exposer thread reads counters. One mutex
+// guards the set, held for control-path work only (an attach holds it while
+// DPDK probes the device). Engines never take it.
+#ifndef FERRY_CONTROLPLANE_NIC_REGISTRY_H_
+#define FERRY_CONTROLPLANE_NIC_REGISTRY_H_
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "controlplane/nic.h"
+#include "controlplane/nic_config.h"
+
+namespace ferry::controlplane {
+
+// Where a channel lives: a NIC (by port name) and one of its engines.
+struct EngineRef {
+  std::string nic;
+  size_t engine = 0;
+};
+
+class NicRegistry {
+ public:
+  explicit NicRegistry(int num_cpus) : num_cpus_(num_cpus) {}
+  ~NicRegistry();  // detaches every NIC (engines stopped, ports closed)
+
+  // Validates `spec` and attaches the NIC. INVALID_ARGUMENT for a bad spec
+  // or a device DPDK refuses, ALREADY_EXISTS for a device or IPv4 address
+  // already in use; nothing is left behind on failure. Returns its name.
+  absl::StatusOr<std::string> Attach(const NicSpec& spec);
+  // NOT_FOUND, or FAILED_PRECONDITION while channels live on its engines.
+  absl::Status Detach(const std::string& name);
+
+  // Calls `fn` for each NIC, under the lock (keep it short).
+  void ForEach(const std::function<void(Nic&)>& fn);
+  // Calls `fn` with the named NIC under the lock; NOT_FOUND if none.
+  absl::Status With(const std::string& name,
+                    const std::function<void(Nic&)>& fn);
+
+  // Main thread, for channels. Picks the next engine (round-robin over every
+  // NIC's engines) and calls `place(engine)` under the lock; when it returns
+  // true the channel counts against that NIC until ChannelGone. Returns the
+  // engine used, or FAILED_PRECONDITION when no NIC is attached.
+  absl::StatusOr<EngineRef> PlaceChannel(
+      const std::function<bool(engine::Engine&)>& place);
+  // Posts a channel's detach to its engine.
+  void DetachChannel(const EngineRef& where, uint64_t channel_id);
+  // Collects channels the engines handed back; `gone` runs for each (under
+  // the lock) and the NIC's channel count drops.
+  void ReapChannels(
+      const std::function<void(std::unique_ptr<channel::EngineChannel>)>& gone);
+
+ private:
+  struct Entry {
+    std::unique_ptr<Nic> nic;
+    size_t channels = 0;  // placed and not yet reaped
+  };
+  Entry* FindLocked(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int num_cpus_;
+  absl::Mutex mu_;
+  std::vector<Entry> nics_ ABSL_GUARDED_BY(mu_);
+  size_t next_engine_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_NIC_REGISTRY_H_
