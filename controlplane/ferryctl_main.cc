@@ -4,6 +4,9 @@
 //
 //   nic list              every attached NIC
 //   nic get NAME          one NIC, with its engines' counters
+//   nic attach --device=SPEC --ip=A.B.C.D/LEN [--gateway --mac --mtu
+//              --engines --cores --polling]
+//   nic detach NAME
 //   stats                 a snapshot of every counter
 //   stats --watch_ms=N    a snapshot every N ms (--count=K times; 0: forever)
 //   health                the server's standard health status
@@ -34,6 +37,14 @@ ABSL_FLAG(std::string, output, "table", "table or json");
 ABSL_FLAG(int, watch_ms, 0, "stats: stream a snapshot this often");
 ABSL_FLAG(int, count, 0, "stats --watch_ms: how many (0: until interrupted)");
 ABSL_FLAG(int, timeout_ms, 5000, "deadline of each call (not of a watch)");
+ABSL_FLAG(std::string, device, "", "nic attach: PCI address or vdev spec");
+ABSL_FLAG(std::string, ip, "", "nic attach: address/prefix");
+ABSL_FLAG(std::string, gateway, "", "nic attach: next hop off the subnet");
+ABSL_FLAG(std::string, mac, "", "nic attach: MAC (default: the port's)");
+ABSL_FLAG(int, mtu, 0, "nic attach: MTU (0: 1500)");
+ABSL_FLAG(int, engines, 0, "nic attach: engines (0: 1)");
+ABSL_FLAG(std::string, cores, "", "nic attach: CPUs, one per engine");
+ABSL_FLAG(std::string, polling, "", "nic attach: busy or adaptive");
 
 namespace ferry {
 namespace {
@@ -144,7 +155,8 @@ void PrintStats(const v1::Stats& stats) {
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Operate ferryd through its gRPC API.\n"
-      "  ferryctl [flags] nic list | nic get NAME | stats | health");
+      "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
+      "--ip=A.B.C.D/LEN | nic detach NAME | stats | health");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   args.erase(args.begin());
   const std::string output = absl::GetFlag(FLAGS_output);
@@ -176,6 +188,49 @@ int Main(int argc, char** argv) {
       std::vector<const v1::Nic*> nics;
       for (const v1::Nic& nic : response.nics()) nics.push_back(&nic);
       PrintNicTable(nics);
+    }
+    return 0;
+  }
+  if (words.size() == 2 && words[0] == "nic" && words[1] == "attach") {
+    auto stub = v1::NicService::NewStub(channel);
+    v1::AttachNicRequest request;
+    request.set_device(absl::GetFlag(FLAGS_device));
+    request.set_ip(absl::GetFlag(FLAGS_ip));
+    request.set_gateway(absl::GetFlag(FLAGS_gateway));
+    request.set_mac(absl::GetFlag(FLAGS_mac));
+    if (absl::GetFlag(FLAGS_mtu) < 0 || absl::GetFlag(FLAGS_engines) < 0) {
+      return Usage("--mtu and --engines must not be negative");
+    }
+    request.set_mtu(static_cast<uint32_t>(absl::GetFlag(FLAGS_mtu)));
+    request.set_engines(static_cast<uint32_t>(absl::GetFlag(FLAGS_engines)));
+    request.set_cores(absl::GetFlag(FLAGS_cores));
+    request.set_polling(absl::GetFlag(FLAGS_polling));
+    v1::Nic nic;
+    // Attaching probes a device: allow it more than a query.
+    auto context = Context();
+    context->set_deadline(std::chrono::system_clock::now() +
+                          std::chrono::seconds(60));
+    grpc::Status status = stub->AttachNic(context.get(), request, &nic);
+    if (!status.ok()) return Failed(status);
+    if (json) {
+      std::cout << Json(nic);
+    } else {
+      std::printf("attached %s (%s, %s)\n", nic.name().c_str(),
+                  nic.ip().c_str(), nic.mac().c_str());
+    }
+    return 0;
+  }
+  if (words.size() == 3 && words[0] == "nic" && words[1] == "detach") {
+    auto stub = v1::NicService::NewStub(channel);
+    v1::DetachNicRequest request;
+    request.set_name(words[2]);
+    v1::DetachNicResponse response;
+    grpc::Status status = stub->DetachNic(Context().get(), request, &response);
+    if (!status.ok()) return Failed(status);
+    if (json) {
+      std::cout << Json(response);
+    } else {
+      std::printf("detached %s\n", words[2].c_str());
     }
     return 0;
   }

@@ -46,6 +46,19 @@ expect 1 "INVALID_ARGUMENT: interval_ms: 10" --watch_ms=10 stats
 expect 2 "unknown command 'nic frob'" nic frob
 expect 2 "no command"
 expect 2 "--output: 'yaml'" --output=yaml nic list
+# Attach a second NIC, see it, refuse duplicates, detach it.
+expect 0 "^attached net_null3 \(10.9.0.1/24" nic attach --device=net_null3 \
+  --ip=10.9.0.1/24
+expect 0 "^net_null3 " nic list
+expect 1 "ALREADY_EXISTS: device 'net_null3'" nic attach --device=net_null3 \
+  --ip=10.9.0.2/24
+expect 1 "ALREADY_EXISTS: address 10.0.0.1" nic attach --device=net_null4 \
+  --ip=10.0.0.1/24
+expect 1 "INVALID_ARGUMENT: --ip" nic attach --device=net_null4 --ip=bad
+expect 0 '"name": "net_null3"' --output=json nic get net_null3
+expect 0 "^detached net_null3" nic detach net_null3
+expect 1 "NOT_FOUND: no NIC named 'net_null3'" nic detach net_null3
+[[ $(ctl nic list | grep -c "^net_") == 1 ]] || fail "detach left the NIC"
 out=$("$FERRYCTL" --socket=@ferry-nobody-$id health 2>&1) && fail "exit 0"
 [[ $out == *"UNAVAILABLE"* ]] || fail "unreachable ferryd: $out"
 echo "ok: unreachable ferryd is UNAVAILABLE"

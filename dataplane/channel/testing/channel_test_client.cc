@@ -5,6 +5,7 @@
 //
 // roundtrip: each size once, echoed back byte-exact (self-checking content).
 // traffic: `count` messages of mixed sizes, one in flight, each verified.
+// hold: attach, print "attached", keep the channel for --hold_ms, detach.
 // probe: against ferryd with no flows: the engine answers a control ping,
 // and a message on an unknown flow comes back as a send error saying so.
 // Prints one line per result and "PASS ..." last; exits 1 on any mismatch.
@@ -29,6 +30,7 @@ ABSL_FLAG(std::string, mode, "roundtrip", "roundtrip, traffic or probe");
 ABSL_FLAG(std::string, sizes, "1,1024,1048576,8388608", "roundtrip sizes");
 ABSL_FLAG(int, count, 1000, "traffic: messages");
 ABSL_FLAG(int, seed, 1, "content seed");
+ABSL_FLAG(int, hold_ms, 1000, "hold: keep the channel this long");
 
 namespace {
 
@@ -77,7 +79,11 @@ int main(int argc, char** argv) {
     return 1;
   }
   const uint64_t seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
-  if (absl::GetFlag(FLAGS_mode) == "probe") {
+  if (absl::GetFlag(FLAGS_mode) == "hold") {
+    std::printf("attached\n");
+    std::fflush(stdout);
+    usleep(static_cast<useconds_t>(absl::GetFlag(FLAGS_hold_ms)) * 1000);
+  } else if (absl::GetFlag(FLAGS_mode) == "probe") {
     const int ping = ferry_ping_engine(channel, 10000);
     if (ping != 0) {
       std::printf("FAIL engine ping: %s\n", strerror(-ping));
