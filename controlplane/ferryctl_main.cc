@@ -1,6 +1,7 @@
 // ferryctl: operate ferryd through its gRPC API.
 //
 //   ferryctl [--socket=PATH | --target=URI] [--output=table|json] COMMAND
+//   (over TCP: --target=host:port --tls_ca=CA.pem [--tls_cert --tls_key])
 //
 //   nic list              every attached NIC
 //   nic get NAME          one NIC, with its engines' counters
@@ -14,8 +15,10 @@
 // Exit status: 0 success; 1 the call failed (the line says the gRPC code and
 // ferryd's message); 2 bad usage.
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -34,6 +37,10 @@ ABSL_FLAG(std::string, socket, "/run/ferry/ferryd.sock",
 ABSL_FLAG(std::string, target, "",
           "a gRPC target URI instead of --socket (e.g. unix:/path)");
 ABSL_FLAG(std::string, output, "table", "table or json");
+ABSL_FLAG(std::string, tls_ca, "",
+          "with --target=host:port: verify ferryd against this CA (PEM)");
+ABSL_FLAG(std::string, tls_cert, "", "client certificate (PEM), if required");
+ABSL_FLAG(std::string, tls_key, "", "client private key (PEM)");
 ABSL_FLAG(int, watch_ms, 0, "stats: stream a snapshot this often");
 ABSL_FLAG(int, count, 0, "stats --watch_ms: how many (0: until interrupted)");
 ABSL_FLAG(int, timeout_ms, 5000, "deadline of each call (not of a watch)");
@@ -72,6 +79,15 @@ const char* CodeName(grpc::StatusCode code) {
                                  "UNAUTHENTICATED"};
   const int i = static_cast<int>(code);
   return i >= 0 && i < 17 ? kNames[i] : "UNKNOWN";
+}
+
+bool ReadFile(const std::string& path, std::string* out) {
+  std::ifstream in(path);
+  if (!in) return false;
+  std::stringstream text;
+  text << in.rdbuf();
+  *out = text.str();
+  return true;
 }
 
 int Failed(const grpc::Status& status) {
@@ -171,8 +187,19 @@ int Main(int argc, char** argv) {
     target = socket[0] == '@' ? "unix-abstract:" + socket.substr(1)
                               : "unix:" + socket;
   }
-  auto channel =
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (!absl::GetFlag(FLAGS_tls_ca).empty()) {
+    grpc::SslCredentialsOptions options;
+    if (!ReadFile(absl::GetFlag(FLAGS_tls_ca), &options.pem_root_certs) ||
+        (!absl::GetFlag(FLAGS_tls_cert).empty() &&
+         (!ReadFile(absl::GetFlag(FLAGS_tls_cert), &options.pem_cert_chain) ||
+          !ReadFile(absl::GetFlag(FLAGS_tls_key), &options.pem_private_key)))) {
+      return Usage("cannot read a --tls_* file");
+    }
+    credentials = grpc::SslCredentials(options);
+  }
+  auto channel = grpc::CreateChannel(target, credentials);
   const std::vector<std::string> words(args.begin(), args.end());
   const std::string command = absl::StrJoin(words, " ");
 

@@ -78,6 +78,13 @@ ABSL_FLAG(std::string, grpc_socket, "/run/ferry/ferryd.sock",
           "Unix socket of the gRPC control API ('@name': abstract)");
 ABSL_FLAG(std::string, grpc_socket_mode, "0660",
           "Permissions of the gRPC socket (octal): who may control ferryd");
+ABSL_FLAG(std::string, grpc_tls_address, "",
+          "Also serve the gRPC API on this host:port, with TLS only (empty: "
+          "Unix socket only)");
+ABSL_FLAG(std::string, grpc_tls_cert, "", "TLS: server certificate (PEM)");
+ABSL_FLAG(std::string, grpc_tls_key, "", "TLS: server private key (PEM)");
+ABSL_FLAG(std::string, grpc_tls_client_ca, "",
+          "TLS: require client certificates signed by this CA (PEM)");
 ABSL_FLAG(std::string, channel_socket_mode, "0660",
           "Permissions of the channel socket (octal): who may attach");
 
@@ -303,15 +310,23 @@ int Main(int argc, char** argv) {
   controlplane::NicServiceImpl nic_service(nics.get());
   controlplane::StatsServiceImpl stats_service(nics.get(), &channel_totals);
   absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
-      controlplane::ApiServer::Start(absl::GetFlag(FLAGS_grpc_socket),
-                                     grpc_socket_mode,
-                                     {&nic_service, &stats_service});
+      controlplane::ApiServer::Start(
+          absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
+          controlplane::TlsListener{absl::GetFlag(FLAGS_grpc_tls_address),
+                                    absl::GetFlag(FLAGS_grpc_tls_cert),
+                                    absl::GetFlag(FLAGS_grpc_tls_key),
+                                    absl::GetFlag(FLAGS_grpc_tls_client_ca)},
+          {&nic_service, &stats_service});
   if (!api.ok()) {
     exposer.reset();
     channels->reset();
     fail_started(kExitBadConfig, api.status().message());
   }
-  FERRY_LOG(Info, "gRPC API at %s", absl::GetFlag(FLAGS_grpc_socket));
+  FERRY_LOG(Info, "gRPC API at %s%s", absl::GetFlag(FLAGS_grpc_socket),
+            absl::GetFlag(FLAGS_grpc_tls_address).empty()
+                ? ""
+                : absl::StrCat(" and ", absl::GetFlag(FLAGS_grpc_tls_address),
+                               " (TLS)"));
   if (nic_config.has_value()) {
     nics->With(first_nic,
                [&](controlplane::Nic& nic) {

@@ -5,16 +5,59 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 
 #include "absl/strings/str_format.h"
 #include "client/fd_passing.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/security/server_credentials.h"
 
 namespace ferry::controlplane {
 
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     const char* flag) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--%s: cannot read '%s'", flag, path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
+    const TlsListener& tls) {
+  if (tls.cert_file.empty() || tls.key_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key (TCP "
+        "is only offered with TLS)");
+  }
+  absl::StatusOr<std::string> cert = ReadFile(tls.cert_file, "grpc_tls_cert");
+  if (!cert.ok()) return cert.status();
+  absl::StatusOr<std::string> key = ReadFile(tls.key_file, "grpc_tls_key");
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  if (!tls.client_ca_file.empty()) {
+    absl::StatusOr<std::string> ca =
+        ReadFile(tls.client_ca_file, "grpc_tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
-    const std::string& socket_path, int mode,
+    const std::string& socket_path, int mode, const TlsListener& tls,
     const std::vector<grpc::Service*>& services) {
   if (socket_path.empty()) {
     return absl::InvalidArgumentError("--grpc_socket: empty path");
@@ -45,6 +88,13 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &bound);
+  int tls_bound = 0;
+  if (!tls.address.empty()) {
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+        TlsCredentials(tls);
+    if (!credentials.ok()) return credentials.status();
+    builder.AddListeningPort(tls.address, *credentials, &tls_bound);
+  }
   for (grpc::Service* service : services) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) {

@@ -13,12 +13,21 @@
 
 namespace ferry::controlplane {
 
+// A TCP listener, which is only ever offered with TLS.
+struct TlsListener {
+  std::string address;         // host:port; empty: no TCP listener
+  std::string cert_file;       // server certificate chain (PEM)
+  std::string key_file;        // its private key (PEM)
+  std::string client_ca_file;  // if set, clients must present a certificate
+                               // signed by this CA
+};
+
 class ApiServer {
  public:
   // `socket_path` is a filesystem path (its folder is created) or "@name"
   // for an abstract socket. The services must outlive the server.
   static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
-      const std::string& socket_path, int mode,
+      const std::string& socket_path, int mode, const TlsListener& tls,
       const std::vector<grpc::Service*>& services);
   ~ApiServer();  // stops the server; a socket file is removed
 
