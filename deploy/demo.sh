@@ -9,14 +9,16 @@
 #    kernel pings ferryd, ferryd resolves and pings the kernel.
 # 2. Two ferryd joined by a DPDK memif wire ping each other.
 # 3. ferryd's idle CPU in adaptive and busy polling.
+# 4. The shared-memory channel between an application and an engine.
 # Everything it creates is removed when it exits.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 report=$(realpath -m "${1:-ferry-demo-report.md}")
 
 deploy/install-deps.sh
-bazel build //controlplane:ferryd
+bazel build //controlplane:ferryd //controlplane:ferryctl
 ferryd=$(realpath bazel-bin/controlplane/ferryd)
+ferryctl=$(realpath bazel-bin/controlplane/ferryctl)
 
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
@@ -49,6 +51,14 @@ echo "$kernel_ping" | tail -n 3
 neigh=$(ip -n demo-kernel-$id neigh show 10.77.0.2)
 echo "kernel neighbour table: $neigh"
 wait_for_line "$log1" "stats engine=0 .*icmp_echo_replies_rx=10 " 30
+# The operator's view: ferryctl over the gRPC socket, and /metrics.
+ctl_out=$(ip netns exec demo-ferry-$id "$ferryctl" \
+  --socket=@ferry-demo-grpc-$id nic list)
+echo "$ctl_out"
+metrics=$(ip netns exec demo-ferry-$id /usr/bin/python3 -c 'import urllib.request
+print(urllib.request.urlopen("http://127.0.0.1:10960/metrics").read().decode())' |
+  grep -E '^ferry_(port_(rx|tx)_packets|engine_(arp_resolved|icmp_echo_replies_(rx|tx)))_total')
+echo "$metrics"
 stop_and_wait "$pid1" 20
 grep -E "resolved|learned" "$log1" || true
 echo "ferryd -> kernel: 10 echo replies, average RTT $(avg_rtt_us "$log1") us"
@@ -75,6 +85,12 @@ echo "B -> A: 20 echo replies, average RTT $(avg_rtt_us "$log_b") us"
 section "3. idle ferryd CPU use (5 s per mode)"
 idle=$(bench/idle_cpu.sh "$ferryd" 5)
 echo "$idle"
+
+section "4. channel hand-off, application <-> engine (Google Benchmark)"
+bazel build -c opt //dataplane/channel:channel_bench
+bench=$(taskset -c 0-1 bazel-bin/dataplane/channel/channel_bench \
+  --benchmark_min_time=0.2 2>/dev/null | grep '^BM_')
+echo "$bench"
 
 cat >"$report" <<EOR
 # Ferry demo report
@@ -103,11 +119,33 @@ ferryd pinging the kernel: $(stat "$log1" 0 icmp_echo_replies_rx) replies, avera
 Pings are 50 ms apart, so every one finds the engines asleep (adaptive
 polling): these are wake-up latencies, not loaded round trips.
 
+\`ferryctl nic list\` while it ran:
+
+\`\`\`
+$ctl_out
+\`\`\`
+
+From its Prometheus endpoint:
+
+\`\`\`
+$metrics
+\`\`\`
+
 ## 3. Idle CPU
 
 \`\`\`
 $idle
 \`\`\`
+
+## 4. Channel hand-off (application thread on CPU 0, engine on CPU 1)
+
+\`\`\`
+$bench
+\`\`\`
+
+One-way: 64-byte messages in batches of 32 (items_per_second). Round trip:
+one message app -> engine -> app, with the cache-line ping-pong floor
+measured in the same run (ratio_to_floor). Doorbell: both sides asleep.
 EOR
 section "report written to $report"
 rm -rf "$work"
