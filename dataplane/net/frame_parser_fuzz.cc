@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "dataplane/net/ferry_header.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/net/wire.h"
@@ -35,6 +36,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   Check(parsed.payload_offset + parsed.payload_length <= frame.size());
+  if (parsed.ether_type == kEtherTypeIpv4 &&
+      parsed.ip_protocol == kIpProtoUdp) {
+    // The Ferry header inside: parsed within the UDP payload only, and what
+    // parses must write back identically.
+    const absl::Span<const uint8_t> udp_payload = absl::MakeConstSpan(
+        frame.data() + parsed.payload_offset, parsed.payload_length);
+    FerryHeader header;
+    size_t offset = 0;
+    if (ParseFerryHeader(udp_payload, &header, &offset) ==
+        FerryHeaderError::kNone) {
+      Check(offset >= kFerryHeaderSize && offset <= udp_payload.size());
+      uint8_t rewritten[kFerryHeaderSize];
+      Check(WriteFerryHeader(absl::MakeSpan(rewritten), header) ==
+            kFerryHeaderSize);
+      FerryHeader again;
+      size_t again_offset = 0;
+      Check(ParseFerryHeader(rewritten, &again, &again_offset) ==
+            FerryHeaderError::kNone);
+      Check(again.seq == header.seq && again.sack == header.sack &&
+            again.flags == header.flags);
+    }
+  }
   if (parsed.ether_type == kEtherTypeArp && parsed.arp_op == kArpOpRequest) {
     TurnArpRequestIntoReply(absl::MakeSpan(frame), parsed, kMyMac);
     ParsedFrame reply;

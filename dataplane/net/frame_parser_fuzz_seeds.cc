@@ -3,6 +3,7 @@
 
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/checksum.h"
+#include "dataplane/net/ferry_header.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/wire.h"
 
@@ -38,5 +39,25 @@ std::vector<std::vector<uint8_t>> FerryFuzzSeeds() {
             UdpChecksum(ip_a, ip_b, absl::MakeConstSpan(&udp[l4], udp_length)));
   udp.resize(l4 + udp_length);
   seeds.push_back(udp);
+
+  // A Ferry DATA segment.
+  std::vector<uint8_t> ferry(256);
+  const size_t ferry_udp_length = kUdpHeaderSize + kFerryHeaderSize + 16;
+  const size_t fl4 = WriteEtherIpv4(absl::MakeSpan(ferry), {a, b, ip_a, ip_b},
+                                    kIpProtoUdp, 2, ferry_udp_length, true);
+  StoreBe16(&ferry[fl4 + kUdpSrcPortOffset], 40000);
+  StoreBe16(&ferry[fl4 + kUdpDstPortOffset], 40001);
+  StoreBe16(&ferry[fl4 + kUdpLengthOffset],
+            static_cast<uint16_t>(ferry_udp_length));
+  StoreBe16(&ferry[fl4 + kUdpChecksumOffset], 0);
+  FerryHeader header;
+  header.type = FerryPacketType::kData;
+  header.flags = kFerryFlagFirstSegment | kFerryFlagLastSegment;
+  header.seq = 7;
+  header.message_length = 16;
+  WriteFerryHeader(
+      absl::MakeSpan(&ferry[fl4 + kUdpHeaderSize], kFerryHeaderSize), header);
+  ferry.resize(fl4 + ferry_udp_length);
+  seeds.push_back(ferry);
   return seeds;
 }
