@@ -1,0 +1,98 @@
+#include "dataplane/transport/send_tracker.h"
+
+#include <algorithm>
+
+namespace ferry::transport {
+
+SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
+    : una_(first_seq), next_seq_(first_seq) {
+  uint32_t size = 2;
+  while (size < capacity && size < (1u << 20)) size *= 2;
+  mask_ = size - 1;
+  slots_.resize(size);
+  lost_.reserve(size);
+}
+
+uint32_t SendTracker::OnSend(uint64_t now_ns) {
+  const uint32_t seq = next_seq_++;
+  At(seq) = Slot{now_ns, false, false, false};
+  return seq;
+}
+
+void SendTracker::OnRetransmit(uint32_t seq, uint64_t now_ns) {
+  if (seq - una_ >= in_flight()) return;  // not in flight any more
+  Slot& slot = At(seq);
+  slot.sent_ns = now_ns;
+  slot.lost = false;
+  slot.retransmitted = true;
+}
+
+SendTracker::AckResult SendTracker::OnAck(uint32_t cumulative_ack,
+                                          uint64_t sack_bitmap) {
+  AckResult result;
+  const uint32_t advance = cumulative_ack - una_;
+  // An ACK below una_ (reordered, old) or beyond what was sent (corrupt or
+  // forged) teaches nothing.
+  if (advance > in_flight()) {
+    result.stale = true;
+    return result;
+  }
+  una_ = cumulative_ack;
+  result.newly_acked = advance;
+  for (uint32_t i = 0; i < 64 && sack_bitmap != 0; ++i, sack_bitmap >>= 1) {
+    if ((sack_bitmap & 1) == 0) continue;
+    const uint32_t seq = una_ + 1 + i;
+    if (seq - una_ >= in_flight()) break;  // beyond what was sent
+    Slot& slot = At(seq);
+    if (!slot.sacked) {
+      slot.sacked = true;
+      ++result.newly_sacked;
+    }
+  }
+  if (result.newly_sacked > 0 || result.newly_acked > 0) MarkLost();
+  return result;
+}
+
+void SendTracker::MarkLost() {
+  // Walk back from the newest SACKed segment: an unSACKed segment with at
+  // least kDupThresh SACKed segments after it is lost.
+  uint32_t sacked_after = 0;
+  for (uint32_t k = std::min(in_flight(), 65u); k > 0; --k) {
+    const uint32_t seq = una_ + k - 1;
+    Slot& slot = At(seq);
+    if (slot.sacked) {
+      ++sacked_after;
+      continue;
+    }
+    if (sacked_after >= kDupThresh && !slot.lost && !slot.retransmitted) {
+      slot.lost = true;
+      lost_.push_back(seq);
+    }
+  }
+  // Oldest first.
+  std::sort(lost_.begin(), lost_.end(),
+            [this](uint32_t a, uint32_t b) { return a - una_ < b - una_; });
+}
+
+uint32_t SendTracker::TakeLost(uint32_t* out, uint32_t max) {
+  uint32_t n = 0;
+  size_t keep = 0;
+  for (size_t i = 0; i < lost_.size(); ++i) {
+    const uint32_t seq = lost_[i];
+    // Acknowledged meanwhile: nothing to resend.
+    if (seq - una_ >= in_flight() || At(seq).sacked) continue;
+    if (n < max) {
+      out[n++] = seq;
+    } else {
+      lost_[keep++] = seq;
+    }
+  }
+  lost_.resize(keep);
+  return n;
+}
+
+uint64_t SendTracker::oldest_send_time_ns() const {
+  return in_flight() == 0 ? 0 : At(una_).sent_ns;
+}
+
+}  // namespace ferry::transport

@@ -1,0 +1,74 @@
+// What a flow's sender has in flight, and what it must send again.
+//
+// Each transmitted segment has a slot (a fixed ring, sized to the largest
+// window: no allocation after construction) with its last transmission
+// time, whether the receiver SACKed it, and whether it is marked lost.
+// ACKs carry the cumulative acknowledgement and a 64-bit SACK bitmap (bit i:
+// ack + 1 + i held by the receiver). A segment counts as lost, and is
+// retransmitted once, when kDupThresh segments after it have been SACKed
+// (fast retransmit on SACK evidence, as RFC 6675); when the retransmission
+// timer expires, the oldest unacknowledged segment is sent again.
+#ifndef FERRY_DATAPLANE_TRANSPORT_SEND_TRACKER_H_
+#define FERRY_DATAPLANE_TRANSPORT_SEND_TRACKER_H_
+
+#include <cstdint>
+#include <vector>
+
+namespace ferry::transport {
+
+class SendTracker {
+ public:
+  static constexpr uint32_t kDupThresh = 3;
+
+  // `capacity`: the most segments ever in flight (rounded up to a power of
+  // two).
+  SendTracker(uint32_t first_seq, uint32_t capacity);
+
+  uint32_t in_flight() const { return next_seq_ - una_; }
+  uint32_t capacity() const { return mask_ + 1; }
+  bool CanSend(uint32_t window) const {
+    return in_flight() < window && in_flight() <= mask_;
+  }
+  uint32_t next_seq() const { return next_seq_; }
+  uint32_t oldest_unacked() const { return una_; }
+
+  // Records a first transmission; returns its sequence number.
+  uint32_t OnSend(uint64_t now_ns);
+  // Records a retransmission of `seq` (it is no longer considered lost).
+  void OnRetransmit(uint32_t seq, uint64_t now_ns);
+
+  struct AckResult {
+    uint32_t newly_acked = 0;   // cumulative progress, in segments
+    uint32_t newly_sacked = 0;  // segments newly reported held
+    bool stale = false;         // older than what we know: ignored
+  };
+  AckResult OnAck(uint32_t cumulative_ack, uint64_t sack_bitmap);
+
+  // Segments newly inferred lost (SACK evidence) since the last call,
+  // oldest first, written to `out` (at most `max`); returns how many.
+  uint32_t TakeLost(uint32_t* out, uint32_t max);
+
+  // When the oldest unacknowledged segment was last sent (for the RTO).
+  uint64_t oldest_send_time_ns() const;
+
+ private:
+  struct Slot {
+    uint64_t sent_ns = 0;
+    bool sacked = false;
+    bool lost = false;  // marked, waiting to be retransmitted
+    bool retransmitted = false;
+  };
+  Slot& At(uint32_t seq) { return slots_[seq & mask_]; }
+  const Slot& At(uint32_t seq) const { return slots_[seq & mask_]; }
+  void MarkLost();
+
+  uint32_t una_;       // oldest unacknowledged
+  uint32_t next_seq_;  // next new segment
+  uint32_t mask_;
+  std::vector<Slot> slots_;
+  std::vector<uint32_t> lost_;  // marked lost, not yet taken (reserved)
+};
+
+}  // namespace ferry::transport
+
+#endif  // FERRY_DATAPLANE_TRANSPORT_SEND_TRACKER_H_

@@ -1,0 +1,64 @@
+#include "dataplane/transport/send_tracker.h"
+
+#include "gtest/gtest.h"
+
+namespace ferry::transport {
+namespace {
+
+TEST(SendTrackerTest, CumulativeAckFreesTheWindow) {
+  SendTracker t(100, 8);
+  for (int i = 0; i < 5; ++i) t.OnSend(i);
+  EXPECT_EQ(t.in_flight(), 5u);
+  SendTracker::AckResult r = t.OnAck(103, 0);
+  EXPECT_EQ(r.newly_acked, 3u);
+  EXPECT_EQ(t.in_flight(), 2u);
+  EXPECT_EQ(t.oldest_unacked(), 103u);
+  EXPECT_EQ(t.oldest_send_time_ns(), 3u);
+}
+
+TEST(SendTrackerTest, StaleAndForgedAcksAreIgnored) {
+  SendTracker t(100, 8);
+  for (int i = 0; i < 4; ++i) t.OnSend(i);
+  t.OnAck(102, 0);
+  // Expect: an older ACK (reordered) and one beyond what was sent change
+  // nothing.
+  EXPECT_TRUE(t.OnAck(101, 0).stale);
+  EXPECT_TRUE(t.OnAck(200, 0).stale);
+  EXPECT_EQ(t.oldest_unacked(), 102u);
+}
+
+TEST(SendTrackerTest, ThreeSackedAfterAHoleMarkItLost) {
+  SendTracker t(0, 16);
+  for (int i = 0; i < 6; ++i) t.OnSend(i);
+  uint32_t lost[8];
+  // Receiver holds 1 and 2 (bits 0 and 1 relative to ack 0): not enough.
+  t.OnAck(0, 0b11);
+  EXPECT_EQ(t.TakeLost(lost, 8), 0u);
+  // Expect: a third SACKed segment (3) makes 0 lost.
+  t.OnAck(0, 0b111);
+  ASSERT_EQ(t.TakeLost(lost, 8), 1u);
+  EXPECT_EQ(lost[0], 0u);
+  // Expect: once retransmitted, it is not marked again.
+  t.OnRetransmit(0, 10);
+  t.OnAck(0, 0b1111);
+  EXPECT_EQ(t.TakeLost(lost, 8), 0u);
+  // Expect: holes 4 (before 5 SACKed)... only with three after it.
+  t.OnAck(4, 0b1);  // 0..3 acked; 5 held
+  EXPECT_EQ(t.TakeLost(lost, 8), 0u);
+}
+
+TEST(SendTrackerTest, SeveralHolesComeOutOldestFirst) {
+  SendTracker t(1000, 32);
+  for (int i = 0; i < 12; ++i) t.OnSend(i);
+  // Held: 1001, 1003, 1005..1010; holes 1000, 1002, 1004.
+  const uint64_t sack = (1ull << 0) | (1ull << 2) | (0x3full << 4);
+  t.OnAck(1000, sack);
+  uint32_t lost[8];
+  ASSERT_EQ(t.TakeLost(lost, 8), 3u);
+  EXPECT_EQ(lost[0], 1000u);
+  EXPECT_EQ(lost[1], 1002u);
+  EXPECT_EQ(lost[2], 1004u);
+}
+
+}  // namespace
+}  // namespace ferry::transport
