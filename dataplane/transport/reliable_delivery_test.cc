@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "dataplane/transport/congestion_control.h"
 #include "dataplane/transport/receive_tracker.h"
 #include "dataplane/transport/rtt_estimator.h"
 #include "dataplane/transport/send_tracker.h"
@@ -77,21 +78,41 @@ struct Outcome {
   uint64_t retransmissions = 0;
   uint64_t timeouts = 0;
   bool finished = false;
+  // The congestion window: it must shrink after losses and grow back.
+  double max_window_before_loss = 0;
+  double min_window_after_loss = 1e9;
+  double max_window_after_min = 0;
+  uint32_t losses = 0;
 };
 
 Outcome Simulate(const WireFaults& faults, uint32_t segments, uint32_t seed) {
   constexpr uint32_t kFirst = 0xfffffc00;  // crosses the 32-bit wrap
-  constexpr uint32_t kWindow = 64;
+  Outcome out;
   SendTracker sender(kFirst, 256);
   RttEstimator rtt;
+  CongestionConfig cc_config;
+  cc_config.max_window = 256;
+  CongestionControl cc(cc_config);
+  auto note_window = [&] {
+    if (out.losses == 0) {
+      out.max_window_before_loss =
+          std::max(out.max_window_before_loss, cc.window());
+    } else if (cc.window() < out.min_window_after_loss) {
+      out.min_window_after_loss = cc.window();
+      out.max_window_after_min = cc.window();
+    } else {
+      out.max_window_after_min =
+          std::max(out.max_window_after_min, cc.window());
+    }
+  };
   ReceiveTracker receiver(kFirst, 1024);
   Wire forward(faults, seed), backward(faults, seed + 1);
-  Outcome out;
   uint64_t now = 0;
   uint32_t lost[64];
   for (int step = 0; step < 5'000'000; ++step) {
     // Send new segments while the window allows.
-    while (sender.next_seq() - kFirst < segments && sender.CanSend(kWindow)) {
+    while (sender.next_seq() - kFirst < segments &&
+           sender.CanSend(cc.segments_allowed())) {
       const uint32_t seq = sender.OnSend(now);
       forward.Send({0, false, seq, 0, 0, now}, now);
     }
@@ -108,9 +129,17 @@ Outcome Simulate(const WireFaults& faults, uint32_t segments, uint32_t seed) {
     while (backward.Ready(now)) {
       const Packet a = backward.Take();
       SendTracker::AckResult r = sender.OnAck(a.cum_ack, a.sack);
-      if (!r.stale && a.timestamp_ns <= now)
+      if (!r.stale && a.timestamp_ns <= now) {
         rtt.AddSample(now - a.timestamp_ns);
+        cc.OnAck(r.newly_acked + r.newly_sacked, now - a.timestamp_ns, now);
+        note_window();
+      }
       const uint32_t n = sender.TakeLost(lost, 64);
+      if (n > 0) {
+        ++out.losses;
+        cc.OnLoss(now, rtt.srtt_ns());
+        note_window();
+      }
       for (uint32_t i = 0; i < n; ++i) {
         sender.OnRetransmit(lost[i], now);
         forward.Send({0, false, lost[i], 0, 0, now}, now);
@@ -130,6 +159,9 @@ Outcome Simulate(const WireFaults& faults, uint32_t segments, uint32_t seed) {
         sender.OnRetransmit(seq, now);
         forward.Send({0, false, seq, 0, 0, now}, now);
         rtt.OnTimeout();
+        cc.OnTimeout();
+        ++out.losses;
+        note_window();
         ++out.retransmissions;
         ++out.timeouts;
         continue;
@@ -161,9 +193,17 @@ TEST_P(ReliableDeliveryTest, EverySegmentExactlyOnceInOrder) {
   // deliveries; a duplicate or a gap would change the count or the ACK).
   EXPECT_TRUE(out.finished);
   EXPECT_EQ(out.delivered, 10000u);
-  std::printf("loss %.0f%%: %lu retransmissions (%lu after timeouts)\n",
-              loss * 100, static_cast<unsigned long>(out.retransmissions),
-              static_cast<unsigned long>(out.timeouts));
+  std::printf(
+      "loss %.0f%%: %lu retransmissions (%lu after timeouts); window %.1f "
+      "before the first loss, down to %.2f, back up to %.1f\n",
+      loss * 100, static_cast<unsigned long>(out.retransmissions),
+      static_cast<unsigned long>(out.timeouts), out.max_window_before_loss,
+      out.min_window_after_loss, out.max_window_after_min);
+  if (loss >= 0.05) {
+    // Expect: losses shrink the congestion window, and it grows back.
+    EXPECT_LT(out.min_window_after_loss, out.max_window_before_loss);
+    EXPECT_GT(out.max_window_after_min, out.min_window_after_loss + 1);
+  }
   // Expect: without loss, only reordering causes (spurious) retransmits,
   // and no timeout fires.
   if (loss == 0) {

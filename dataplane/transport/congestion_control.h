@@ -1,0 +1,75 @@
+// Congestion control for a flow: how many segments may be in flight.
+//
+// kSwift is a delay-based controller in the manner of Swift (SIGCOMM '20):
+// while the measured round trip stays under a target delay the window grows
+// by about one segment per round trip; above it, the window shrinks in
+// proportion to how far the delay overshoots, at most once per round trip;
+// a loss shrinks it by the largest factor, and a retransmission timeout
+// resets it to the minimum. Windows below one segment are allowed: the
+// sender then paces one segment every rtt / window. kNone keeps a fixed
+// window (for experiments and comparisons).
+//
+// Every parameter lives in CongestionConfig. Engine-thread only.
+#ifndef FERRY_DATAPLANE_TRANSPORT_CONGESTION_CONTROL_H_
+#define FERRY_DATAPLANE_TRANSPORT_CONGESTION_CONTROL_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+
+namespace ferry::transport {
+
+enum class CongestionAlgorithm { kSwift, kNone };
+
+// "swift" or "none".
+bool ParseCongestionAlgorithm(absl::string_view text,
+                              CongestionAlgorithm* algorithm);
+
+struct CongestionConfig {
+  CongestionAlgorithm algorithm = CongestionAlgorithm::kSwift;
+  double initial_window = 16;         // segments
+  double min_window = 0.01;           // segments (paced below 1)
+  double max_window = 1024;           // segments
+  uint64_t target_delay_ns = 50'000;  // round trips above this back off
+  double additive_increase = 1;       // segments per round trip
+  double beta = 0.8;                  // how hard delay overshoot backs off
+  double max_decrease = 0.5;          // largest multiplicative cut
+};
+
+class CongestionControl {
+ public:
+  explicit CongestionControl(const CongestionConfig& config)
+      : config_(config), window_(config.initial_window) {}
+
+  // An ACK acknowledged `acked` segments and measured `rtt_ns`.
+  void OnAck(uint32_t acked, uint64_t rtt_ns, uint64_t now_ns);
+  // Fast retransmit: segments were lost.
+  void OnLoss(uint64_t now_ns, uint64_t rtt_ns);
+  // Retransmission timeout.
+  void OnTimeout();
+
+  double window() const { return window_; }
+  // Segments that may be in flight now (at least one, so that a paced flow
+  // still makes progress).
+  uint32_t segments_allowed() const {
+    return window_ < 1 ? 1 : static_cast<uint32_t>(window_);
+  }
+  // With a window below one segment: the gap between transmissions.
+  uint64_t pacing_interval_ns(uint64_t rtt_ns) const {
+    return window_ < 1 ? static_cast<uint64_t>(rtt_ns / window_) : 0;
+  }
+
+ private:
+  bool CanDecrease(uint64_t now_ns, uint64_t rtt_ns) const {
+    return now_ns - last_decrease_ns_ >= rtt_ns;
+  }
+  void Clamp();
+
+  CongestionConfig config_;
+  double window_;
+  uint64_t last_decrease_ns_ = 0;
+};
+
+}  // namespace ferry::transport
+
+#endif  // FERRY_DATAPLANE_TRANSPORT_CONGESTION_CONTROL_H_

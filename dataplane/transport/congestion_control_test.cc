@@ -1,0 +1,63 @@
+#include "dataplane/transport/congestion_control.h"
+
+#include "gtest/gtest.h"
+
+namespace ferry::transport {
+namespace {
+
+constexpr uint64_t kUs = 1000;
+
+CongestionConfig Config() {
+  CongestionConfig c;
+  c.initial_window = 10;
+  c.target_delay_ns = 50 * kUs;
+  return c;
+}
+
+TEST(CongestionControlTest, LowDelayGrowsAboutOneSegmentPerRoundTrip) {
+  CongestionControl cc(Config());
+  // One round trip's worth of ACKs (10 segments) under the target.
+  for (int i = 0; i < 10; ++i) cc.OnAck(1, 20 * kUs, i * kUs);
+  // Expect: 10 -> about 11.
+  EXPECT_NEAR(cc.window(), 11.0, 0.1);
+}
+
+TEST(CongestionControlTest, HighDelayShrinksInProportionOncePerRoundTrip) {
+  CongestionControl cc(Config());
+  // 100 us against a 50 us target: overshoot 0.5, cut by 0.8 * 0.5 = 40%.
+  cc.OnAck(1, 100 * kUs, 1000 * kUs);
+  EXPECT_NEAR(cc.window(), 6.0, 0.01);
+  // Expect: no second cut within the same round trip.
+  cc.OnAck(1, 100 * kUs, 1050 * kUs);
+  EXPECT_NEAR(cc.window(), 6.0, 0.01);
+  cc.OnAck(1, 100 * kUs, 1100 * kUs);
+  EXPECT_NEAR(cc.window(), 3.6, 0.01);
+}
+
+TEST(CongestionControlTest, LossAndTimeout) {
+  CongestionControl cc(Config());
+  cc.OnLoss(1000 * kUs, 30 * kUs);
+  EXPECT_NEAR(cc.window(), 5.0, 0.01);
+  cc.OnTimeout();
+  // Expect: the minimum, paced at one segment per rtt / window.
+  EXPECT_NEAR(cc.window(), 0.01, 1e-9);
+  EXPECT_EQ(cc.segments_allowed(), 1u);
+  EXPECT_EQ(cc.pacing_interval_ns(30 * kUs), 3000 * kUs);
+}
+
+TEST(CongestionControlTest, NoneKeepsItsWindow) {
+  CongestionConfig c = Config();
+  c.algorithm = CongestionAlgorithm::kNone;
+  CongestionControl cc(c);
+  cc.OnAck(5, 1000 * kUs, 1);
+  cc.OnLoss(2, 1);
+  cc.OnTimeout();
+  EXPECT_EQ(cc.window(), 10);
+  CongestionAlgorithm algorithm;
+  EXPECT_TRUE(ParseCongestionAlgorithm("none", &algorithm));
+  EXPECT_EQ(algorithm, CongestionAlgorithm::kNone);
+  EXPECT_FALSE(ParseCongestionAlgorithm("cubic", &algorithm));
+}
+
+}  // namespace
+}  // namespace ferry::transport
