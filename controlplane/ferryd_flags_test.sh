@@ -67,6 +67,8 @@ expect_error "--channel_socket_mode: '0999' is not an octal permission" \
 expect_error "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key" \
   "${good[@]}" --channel_socket=@ferry-flags-$$ --grpc_socket=@ferry-flags-$$ \
   --metrics_address= --grpc_tls_address=127.0.0.1:0
+expect_error "--fault_*: fault probability 2 is not in [0, 1]" \
+  "${good[@]}" --fault_drop=2
 expect_error "Unknown command line flag 'bogus'" "${good[@]}" --bogus=1
 expect_error "Illegal value 'many' specified for flag 'mtu'" \
   "${good[@]}" --mtu=many

@@ -66,6 +66,15 @@ ABSL_FLAG(std::string, ping, "",
           "Debug: send ICMP echo requests to this IPv4 address from engine 0");
 ABSL_FLAG(int, ping_count, 5, "Debug: echo requests to send with --ping");
 ABSL_FLAG(int, ping_interval_ms, 200, "Debug: interval between pings");
+ABSL_FLAG(double, fault_drop, 0,
+          "Testing: probability that a transmitted frame is dropped");
+ABSL_FLAG(double, fault_duplicate, 0,
+          "Testing: probability that a transmitted frame is sent twice");
+ABSL_FLAG(double, fault_delay, 0,
+          "Testing: probability that a transmitted frame is held back "
+          "--fault_delay_us (later frames overtake it)");
+ABSL_FLAG(int, fault_delay_us, 100, "Testing: how long --fault_delay holds");
+ABSL_FLAG(int, fault_seed, 1, "Testing: seed of the fault injector");
 ABSL_FLAG(int, stats_interval_s, 0,
           "Log every engine's counters this often (0: only at exit)");
 ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
@@ -198,6 +207,11 @@ int Main(int argc, char** argv) {
   spec.cores = absl::GetFlag(FLAGS_cores);
   spec.polling = absl::GetFlag(FLAGS_polling);
   spec.sleep_after_idle_us = absl::GetFlag(FLAGS_sleep_after_idle_us);
+  spec.fault_drop = absl::GetFlag(FLAGS_fault_drop);
+  spec.fault_duplicate = absl::GetFlag(FLAGS_fault_duplicate);
+  spec.fault_delay = absl::GetFlag(FLAGS_fault_delay);
+  spec.fault_delay_us = absl::GetFlag(FLAGS_fault_delay_us);
+  spec.fault_seed = absl::GetFlag(FLAGS_fault_seed);
   const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   // A NIC from flags is optional, but a partial one is a mistake.
   const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();

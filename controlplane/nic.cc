@@ -32,6 +32,8 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.capabilities = nic->port_->capabilities();
     ec.idle = config.idle;
     ec.core = config.cores.empty() ? -1 : config.cores[i];
+    ec.faults = config.faults;
+    ec.faults.seed += static_cast<uint64_t>(i);  // engines draw apart
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

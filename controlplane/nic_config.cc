@@ -134,6 +134,17 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   }
   config.idle.sleep_after_idle_ns =
       static_cast<uint64_t>(spec.sleep_after_idle_us) * 1000;
+  config.faults.drop = spec.fault_drop;
+  config.faults.duplicate = spec.fault_duplicate;
+  config.faults.delay = spec.fault_delay;
+  config.faults.delay_ns = static_cast<uint64_t>(spec.fault_delay_us) * 1000;
+  config.faults.seed = static_cast<uint64_t>(spec.fault_seed);
+  if (spec.fault_delay_us < 0) {
+    return FieldError("fault_delay_us", "must not be negative");
+  }
+  if (absl::Status s = config.faults.Validate(); !s.ok()) {
+    return FieldError("fault_*", s.message());
+  }
   return config;
 }
 

@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/net/addresses.h"
 
@@ -29,6 +30,12 @@ struct NicSpec {
   std::string cores;  // optional: "2,3" or "2-3", one CPU per engine
   std::string polling = "adaptive";
   int sleep_after_idle_us = 500;
+  // Fault injection on every engine's transmit path (tests, experiments).
+  double fault_drop = 0;
+  double fault_duplicate = 0;
+  double fault_delay = 0;
+  int fault_delay_us = 100;
+  int fault_seed = 1;
 };
 
 struct NicConfig {
@@ -40,6 +47,7 @@ struct NicConfig {
   int engines = 1;
   std::vector<int> cores;  // empty, or one per engine
   engine::IdlePolicyConfig idle;
+  engine::FaultConfig faults;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

@@ -50,6 +50,13 @@ TEST(NicConfigTest, RejectsEachBadField) {
       {[](NicSpec& s) { s.cores = "0"; }, "--cores"},
       {[](NicSpec& s) { s.cores = "a-b"; }, "--cores"},
       {[](NicSpec& s) { s.polling = "lazy"; }, "--polling"},
+      {[](NicSpec& s) { s.fault_drop = 1.5; }, "--fault_*"},
+      {[](NicSpec& s) {
+         s.fault_drop = 0.7;
+         s.fault_delay = 0.7;
+       },
+       "--fault_*"},
+      {[](NicSpec& s) { s.fault_delay_us = -1; }, "--fault_delay_us"},
   };
   for (const Case& c : cases) {
     NicSpec spec = GoodSpec();

@@ -38,6 +38,12 @@ inline Packet* AllocPacket(const PortQueue& q) {
 
 inline void FreePacket(Packet* pkt) { rte_pktmbuf_free(pkt); }
 
+// A copy of a frame in a new buffer from the queue's pool (null when the
+// pool is empty).
+inline Packet* CopyPacket(const PortQueue& q, const Packet* pkt) {
+  return rte_pktmbuf_copy(pkt, q.pool, 0, UINT32_MAX);
+}
+
 inline void FreePackets(Packet** pkts, unsigned n) {
   rte_pktmbuf_free_bulk(pkts, n);
 }

@@ -31,7 +31,8 @@ constexpr size_t kPingTimestampSize = sizeof(uint64_t);
 Engine::Engine(const EngineConfig& config)
     : config_(config),
       rx_checksum_offload_(config.capabilities.rx_ipv4_checksum),
-      neighbors_(config.neighbor_capacity, config.neighbor_timings) {
+      neighbors_(config.neighbor_capacity, config.neighbor_timings),
+      faults_(config.faults) {
   // Channels need the doorbell before the thread starts.
   init_status_ = waker_.Init();
 }
@@ -39,6 +40,10 @@ Engine::Engine(const EngineConfig& config)
 Engine::~Engine() {
   Stop();
   FlushTx_st();
+  for (; held_count_ > 0; --held_count_) {
+    dpdk::FreePacket(held_[held_head_].pkt);
+    held_head_ = (held_head_ + 1) % kMaxHeld;
+  }
   // Drop whatever is still parked on unresolved next hops.
   neighbors_.Tick(
       std::numeric_limits<uint64_t>::max(), [](net::Ipv4Address) {},
@@ -223,6 +228,7 @@ void Engine::IdleWait_st(uint64_t now_ns) {
 }
 
 bool Engine::PollOnce(uint64_t now_ns) {
+  now_ns_ = now_ns;
   bool work = DrainCommands_st(now_ns);
   const uint16_t n = dpdk::RxBurst(config_.queue, rx_burst_, kBurstSize);
   if (n > 0) {
@@ -231,9 +237,13 @@ bool Engine::PollOnce(uint64_t now_ns) {
   }
   if (now_ns >= next_timer_ns_) RunTimers_st(now_ns);
   work |= ServeChannels_st();
-  if (tx_count_ > 0) {
+  if (held_count_ > 0) {
+    // Held frames are due at known times: keep polling (or wake) for them.
+    next_timer_ns_ = std::min(next_timer_ns_, held_[held_head_].release_ns);
+  }
+  if (tx_count_ > 0 || held_count_ > 0) {
+    work |= tx_count_ > 0;
     FlushTx_st();
-    work = true;
   }
   return work;
 }
@@ -249,6 +259,47 @@ bool Engine::ServeChannels_st() {
                               }) > 0;
   channels_.Flush_st();
   return work;
+}
+
+uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
+  uint16_t n = 0;
+  // Frames held back earlier whose time has come go first.
+  while (held_count_ > 0 && held_[held_head_].release_ns <= now_ns_ &&
+         n < kTxBatchSize) {
+    out[n++] = held_[held_head_].pkt;
+    held_head_ = (held_head_ + 1) % kMaxHeld;
+    --held_count_;
+  }
+  for (uint16_t i = 0; i < tx_count_; ++i) {
+    dpdk::Packet* pkt = tx_batch_[i];
+    switch (faults_.Decide()) {
+      case FaultInjector::Verdict::kDrop:
+        counters_.fault_dropped.Inc();
+        dpdk::FreePacket(pkt);
+        continue;
+      case FaultInjector::Verdict::kDuplicate:
+        if (dpdk::Packet* copy = dpdk::CopyPacket(config_.queue, pkt)) {
+          counters_.fault_duplicated.Inc();
+          out[n++] = copy;
+        }
+        break;
+      case FaultInjector::Verdict::kDelay:
+        if (held_count_ < kMaxHeld) {
+          counters_.fault_delayed.Inc();
+          held_[(held_head_ + held_count_) % kMaxHeld] =
+              HeldFrame{pkt, now_ns_ + faults_.delay_ns()};
+          ++held_count_;
+          next_timer_ns_ =
+              std::min(next_timer_ns_, now_ns_ + faults_.delay_ns());
+          continue;
+        }
+        break;
+      case FaultInjector::Verdict::kPass:
+        break;
+    }
+    out[n++] = pkt;
+  }
+  return n;
 }
 
 bool Engine::DrainCommands_st(uint64_t now_ns) {
@@ -559,18 +610,26 @@ void Engine::Transmit_st(dpdk::Packet* pkt) {
 }
 
 void Engine::FlushTx_st() {
-  if (tx_count_ == 0) return;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < tx_count_; ++i) bytes += tx_batch_[i]->pkt_len;
-  const uint16_t sent = dpdk::TxBurst(config_.queue, tx_batch_, tx_count_);
-  for (uint16_t i = sent; i < tx_count_; ++i) bytes -= tx_batch_[i]->pkt_len;
-  counters_.tx_packets.Add(sent);
-  counters_.tx_bytes.Add(bytes);
-  if (sent < tx_count_) {
-    counters_.tx_drop_full.Add(tx_count_ - sent);
-    dpdk::FreePackets(tx_batch_ + sent, tx_count_ - sent);
+  dpdk::Packet** pkts = tx_batch_;
+  uint16_t count = tx_count_;
+  // Released, passed and duplicated frames: at most a batch of each.
+  dpdk::Packet* faulted[3 * kTxBatchSize];
+  if (faults_.enabled()) {
+    count = InjectFaults_st(faulted);
+    pkts = faulted;
   }
   tx_count_ = 0;
+  if (count == 0) return;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < count; ++i) bytes += pkts[i]->pkt_len;
+  const uint16_t sent = dpdk::TxBurst(config_.queue, pkts, count);
+  for (uint16_t i = sent; i < count; ++i) bytes -= pkts[i]->pkt_len;
+  counters_.tx_packets.Add(sent);
+  counters_.tx_bytes.Add(bytes);
+  if (sent < count) {
+    counters_.tx_drop_full.Add(count - sent);
+    dpdk::FreePackets(pkts + sent, count - sent);
+  }
 }
 
 }  // namespace ferry::engine

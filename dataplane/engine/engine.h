@@ -28,6 +28,7 @@
 #include "dataplane/dpdk/port.h"
 #include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"
+#include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/engine/neighbor_table.h"
 #include "dataplane/engine/waker.h"
@@ -47,6 +48,7 @@ struct EngineConfig {
   IdlePolicyConfig idle;
   int core = -1;  // CPU to pin the thread to; -1: not pinned
   size_t neighbor_capacity = 1024;
+  FaultConfig faults;  // off unless configured
   NeighborTimings neighbor_timings;
 };
 
@@ -119,6 +121,10 @@ class Engine {
   void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst, uint64_t now_ns);
   void Transmit_st(dpdk::Packet* pkt);
   void FlushTx_st();
+  // Applies fault injection to the TX batch, writing what is to be sent now
+  // (held frames whose time has come first) to `out` (room for three
+  // batches); returns how many.
+  uint16_t InjectFaults_st(dpdk::Packet** out);
 
   const EngineConfig config_;
   const bool rx_checksum_offload_;
@@ -132,6 +138,17 @@ class Engine {
   uint16_t ip_id_ = 0;
   uint16_t tx_count_ = 0;
   dpdk::Packet* tx_batch_[kTxBatchSize];
+  // Fault injection: frames held back, in release order (a fixed ring).
+  static constexpr uint16_t kMaxHeld = 256;
+  struct HeldFrame {
+    dpdk::Packet* pkt;
+    uint64_t release_ns;
+  };
+  FaultInjector faults_;
+  HeldFrame held_[kMaxHeld];
+  uint16_t held_head_ = 0;
+  uint16_t held_count_ = 0;
+  uint64_t now_ns_ = 0;
   dpdk::Packet* rx_burst_[kBurstSize];
 
   // Shared with the control thread.

@@ -23,7 +23,7 @@ namespace ferry::engine {
   X(tx_drop_full, "Frames dropped because the TX queue was full")           \
   X(tx_alloc_failed, "Frames not built because the mempool was empty")      \
   X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway") \
-  X(rx_drop_foreign, "Frames for another MAC or IPv4 address")           \
+  X(rx_drop_foreign, "Frames for another MAC or IPv4 address")              \
   X(rx_drop_chained, "Multi-segment frames (not expected with this MTU)")   \
   X(rx_udp_unhandled, "UDP datagrams with no transport to take them")       \
   X(rx_icmp_unhandled, "ICMP messages other than echo request/reply")       \
@@ -43,6 +43,9 @@ namespace ferry::engine {
   X(icmp_echo_replies_rx, "ICMP echo replies received for our pings")       \
   X(ping_rtt_ns_sum, "Sum of ping round-trip times in nanoseconds")         \
   X(ping_rtt_ns_max, "Largest ping round-trip time in nanoseconds")         \
+  X(fault_dropped, "Frames dropped by fault injection")                     \
+  X(fault_duplicated, "Frames sent twice by fault injection")               \
+  X(fault_delayed, "Frames held back by fault injection")                   \
   X(commands, "Control commands executed")                                  \
   X(sleeps, "Times the engine slept (adaptive polling)")                    \
   X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                \

@@ -63,7 +63,8 @@ class EngineTest : public ::testing::Test {
     DrainPeer();
   }
 
-  void MakeEngine(std::optional<Ipv4Address> gateway = std::nullopt) {
+  void MakeEngine(std::optional<Ipv4Address> gateway = std::nullopt,
+                  const FaultConfig& faults = {}) {
     EngineConfig config;
     config.mac = kEngineMac;
     config.ip = {kEngineIp, 24};
@@ -72,6 +73,7 @@ class EngineTest : public ::testing::Test {
     config.capabilities = engine_port_->capabilities();
     config.neighbor_timings.probe_interval_ns = 100 * kMs;
     config.neighbor_timings.max_probes = 3;
+    config.faults = faults;
     engine_ = std::make_unique<Engine>(config);
   }
 
@@ -323,6 +325,48 @@ TEST_F(EngineTest, UnansweredArpIsRetriedThenFails) {
   EXPECT_EQ(stats.arp_requests_tx, 3u);
   EXPECT_EQ(stats.arp_resolve_failed, 1u);
   EXPECT_EQ(stats.arp_pending_dropped, 1u);
+}
+
+TEST_F(EngineTest, FaultInjectionDropsDuplicatesAndDelays) {
+  const std::vector<uint8_t> request =
+      EchoFrame(net::kIcmpTypeEchoRequest, kPeerMac, kEngineMac, kPeerIp,
+                kEngineIp, 1, 1, std::vector<uint8_t>(32));
+  FaultConfig faults;
+  faults.drop = 1;
+  MakeEngine(std::nullopt, faults);
+  PeerSends(request);
+  engine_->PollOnce(kStart);
+  // Expect: the reply was built, then dropped on the way out.
+  EXPECT_TRUE(PeerReceives().empty());
+  EXPECT_EQ(engine_->ReadStats().fault_dropped, 1u);
+
+  faults = {};
+  faults.duplicate = 1;
+  MakeEngine(std::nullopt, faults);
+  PeerSends(request);
+  engine_->PollOnce(kStart);
+  // Expect: the same reply twice.
+  std::vector<std::vector<uint8_t>> out = PeerReceives();
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_EQ(engine_->ReadStats().fault_duplicated, 1u);
+
+  faults = {};
+  faults.delay = 1;
+  faults.delay_ns = 1 * kMs;
+  MakeEngine(std::nullopt, faults);
+  PeerSends(request);
+  engine_->PollOnce(kStart);
+  // Expect: held back for 1 ms of (simulated) time, then sent.
+  EXPECT_TRUE(PeerReceives().empty());
+  EXPECT_LE(engine_->next_timer_ns(), kStart + kMs);
+  engine_->PollOnce(kStart + kMs / 2);
+  EXPECT_TRUE(PeerReceives().empty());
+  engine_->PollOnce(kStart + kMs);
+  out = PeerReceives();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(ParseOk(out[0]).icmp_type, net::kIcmpTypeEchoReply);
+  EXPECT_EQ(engine_->ReadStats().fault_delayed, 1u);
 }
 
 TEST_F(EngineTest, RejectsBadPingCommand) {

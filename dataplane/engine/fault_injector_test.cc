@@ -1,0 +1,48 @@
+#include "dataplane/engine/fault_injector.h"
+
+#include "gtest/gtest.h"
+
+namespace ferry::engine {
+namespace {
+
+TEST(FaultInjectorTest, FrequenciesFollowTheConfiguration) {
+  FaultConfig config;
+  config.drop = 0.05;
+  config.duplicate = 0.02;
+  config.delay = 0.10;
+  config.seed = 99;
+  ASSERT_TRUE(config.Validate().ok());
+  FaultInjector faults(config);
+  int counts[4] = {};
+  constexpr int kDraws = 1'000'000;
+  for (int i = 0; i < kDraws; ++i) ++counts[static_cast<int>(faults.Decide())];
+  // Expect: within a few tenths of a percent of what was asked.
+  EXPECT_NEAR(counts[1] / double(kDraws), 0.05, 0.003);
+  EXPECT_NEAR(counts[2] / double(kDraws), 0.02, 0.003);
+  EXPECT_NEAR(counts[3] / double(kDraws), 0.10, 0.003);
+}
+
+TEST(FaultInjectorTest, SameSeedSameVerdicts) {
+  FaultConfig config;
+  config.drop = 0.5;
+  config.seed = 7;
+  FaultInjector a(config), b(config);
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(a.Decide(), b.Decide());
+}
+
+TEST(FaultInjectorTest, RejectsImpossibleConfigurations) {
+  FaultConfig config;
+  EXPECT_FALSE(config.enabled());
+  config.drop = 1.5;
+  EXPECT_FALSE(config.Validate().ok());
+  config.drop = 0.6;
+  config.duplicate = 0.6;
+  EXPECT_FALSE(config.Validate().ok());
+  config.duplicate = 0;
+  config.delay = 0.1;
+  config.delay_ns = 0;
+  EXPECT_FALSE(config.Validate().ok());
+}
+
+}  // namespace
+}  // namespace ferry::engine
