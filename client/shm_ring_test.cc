@@ -143,78 +143,57 @@ TEST(ShmRingTest, DoorbellHandshake) {
   EXPECT_FALSE(producer.Publish());
 }
 
-TEST(ShmRingTest, TwoThreadsDescriptorsInOrder) {
-  constexpr uint64_t kCount = 2'000'000;
-  TestRing<ferry_desc> ring(256);
+// Passes `count` sequence numbers from a producer thread to this one in
+// batches; `wrap(i)` makes an entry, `seq(entry)` reads it back. Returns
+// whether every one arrived once, in order.
+template <typename T, typename Wrap, typename Seq>
+bool PassInOrder(uint64_t count, uint32_t capacity, Wrap wrap, Seq seq) {
+  TestRing<T> ring(capacity);
   std::thread producer_thread([&] {
     auto producer = ring.Producer();
     uint64_t next = 0;
-    while (next < kCount) {
+    while (next < count) {
       uint32_t room = producer.FreeSlots();
       if (room == 0) {
         std::this_thread::yield();
         continue;
       }
-      for (; room > 0 && next < kCount; --room) {
-        ferry_desc d = {};
-        d.cookie = next++;
-        producer.Write(d);
-      }
+      for (; room > 0 && next < count; --room) producer.Write(wrap(next++));
       producer.Publish();
     }
   });
   auto consumer = ring.Consumer();
   uint64_t expected = 0;
   bool in_order = true;
-  while (expected < kCount) {
+  while (expected < count) {
     const uint32_t n = consumer.Available();
     if (n == 0) {
       std::this_thread::yield();
       continue;
     }
     for (uint32_t i = 0; i < n; ++i)
-      in_order &= consumer.Peek(i).cookie == expected++;
+      in_order &= seq(consumer.Peek(i)) == expected++;
     consumer.Consume(n);
   }
   producer_thread.join();
-  EXPECT_TRUE(in_order);
+  return in_order && !consumer.corrupt();
+}
+
+TEST(ShmRingTest, TwoThreadsDescriptorsInOrder) {
+  EXPECT_TRUE(PassInOrder<ferry_desc>(
+      2'000'000, 256,
+      [](uint64_t i) {
+        ferry_desc d = {};
+        d.cookie = i;
+        return d;
+      },
+      [](const ferry_desc& d) { return d.cookie; }));
 }
 
 TEST(ShmRingTest, TwoThreadsTenMillionInOrder) {
-  constexpr uint64_t kCount = 10'000'000;
-  TestRing<uint64_t> ring(1024);
-  std::thread producer_thread([&] {
-    auto producer = ring.Producer();
-    uint64_t next = 0;
-    while (next < kCount) {
-      uint32_t room = producer.FreeSlots();
-      if (room == 0) {
-        std::this_thread::yield();
-        continue;
-      }
-      for (; room > 0 && next < kCount; --room) producer.Write(next++);
-      producer.Publish();
-    }
-  });
-  auto consumer = ring.Consumer();
-  uint64_t expected = 0;
-  bool in_order = true;
-  while (expected < kCount) {
-    const uint32_t n = consumer.Available();
-    if (n == 0) {
-      std::this_thread::yield();
-      continue;
-    }
-    for (uint32_t i = 0; i < n; ++i) {
-      in_order &= consumer.Peek(i) == expected;
-      ++expected;
-    }
-    consumer.Consume(n);
-  }
-  producer_thread.join();
-  EXPECT_TRUE(in_order);
-  EXPECT_EQ(expected, kCount);
-  EXPECT_FALSE(consumer.corrupt());
+  EXPECT_TRUE(PassInOrder<uint64_t>(
+      10'000'000, 1024, [](uint64_t i) { return i; },
+      [](uint64_t v) { return v; }));
 }
 
 }  // namespace
