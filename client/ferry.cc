@@ -209,7 +209,7 @@ void ReturnChain(ferry_channel* ch, uint32_t head) {
     ch->engine_free.Write(index);
     index = next;
   }
-  ch->engine_free.Publish();
+  ch->engine_free.PublishQuiet();
 }
 
 void FillInfo(const ferry_desc& desc, ferry_recv_info* info) {
@@ -247,7 +247,7 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
       info->flags |= FERRY_RECV_TRUNCATED;
     }
     ch->engine_free.Write(index);
-    ch->engine_free.Publish();
+    ch->engine_free.PublishQuiet();
     ch->rx.Consume(1);
     return static_cast<ssize_t>(copied);
   }

@@ -38,7 +38,8 @@
  * Sleeping: a consumer about to sleep sets its ring's consumer_waiting and
  * re-checks the ring; a producer that finds consumer_waiting set after
  * publishing kicks the consumer's eventfd. Busy traffic never makes a system
- * call.
+ * call. Nobody sleeps on the two free rings: their producers publish with a
+ * plain release store.
  *
  * Trust: the engine treats every byte of the segment as hostile. It keeps its
  * own copy of the layout (it created the segment), copies each descriptor and

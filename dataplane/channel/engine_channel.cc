@@ -50,7 +50,7 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
   // Half the buffers start with each side. The engine keeps its half
   // privately; the app's half goes onto app_free for the app to take.
   for (uint32_t i = 0; i < buffer_count_ / 2; ++i) app_free_.Write(i);
-  app_free_.Publish();
+  app_free_.PublishQuiet();
   for (uint32_t i = buffer_count_; i > buffer_count_ / 2; --i) {
     spare_.push_back(i - 1);
   }
@@ -247,7 +247,8 @@ uint32_t EngineChannel::PollCtrl_st() {
 }
 
 void EngineChannel::Flush_st() {
-  app_free_.Publish();
+  // Nobody sleeps on a free ring: publish it without the doorbell fence.
+  app_free_.PublishQuiet();
   const bool wake_rx = rx_.Publish();
   const bool wake_ctrl = ctrl_cq_.Publish();
   if (wake_rx || wake_ctrl) {
