@@ -120,7 +120,19 @@ void ChannelRegistry::Reap() {
 ChannelTotals ChannelRegistry::Totals() const {
   ChannelTotals totals = reclaimed_totals_;
   for (const auto& [fd, attached] : connections_) {
-    AddCounters(attached.channel->counters(), &totals);
+    const channel::EngineChannel& ch = *attached.channel;
+    AddCounters(ch.counters(), &totals);
+    ChannelSample sample;
+    sample.id = attached.id;
+    sample.nic = attached.where.nic;
+    sample.engine = attached.where.engine;
+    sample.tx_queued = ch.TxQueued();
+    sample.rx_queued = ch.RxQueued();
+    sample.bad_descriptors = ch.counters().bad_descriptors.Get();
+    sample.rx_no_buffers = ch.counters().rx_no_buffers.Get();
+    sample.rx_ring_full = ch.counters().rx_ring_full.Get();
+    sample.events_dropped = ch.counters().events_dropped.Get();
+    totals.channels.push_back(std::move(sample));
   }
   totals.attached = attached_;
   totals.refused = refused_;

@@ -23,11 +23,25 @@
 
 namespace ferry::controlplane {
 
+// One live channel, for per-channel metrics.
+struct ChannelSample {
+  uint64_t id = 0;
+  std::string nic;
+  size_t engine = 0;
+  uint32_t tx_queued = 0;
+  uint32_t rx_queued = 0;
+  uint64_t bad_descriptors = 0;
+  uint64_t rx_no_buffers = 0;
+  uint64_t rx_ring_full = 0;
+  uint64_t events_dropped = 0;
+};
+
 struct ChannelTotals {
   uint64_t attached = 0;
   uint64_t refused = 0;  // attach requests that failed
   uint64_t reclaimed = 0;
   uint64_t live = 0;
+  std::vector<ChannelSample> channels;  // the live ones
   // Counters of every channel, live and reclaimed, summed.
 #define FERRY_CHANNEL_TOTAL_FIELD(name, help) uint64_t name = 0;
   FERRY_CHANNEL_COUNTERS(FERRY_CHANNEL_TOTAL_FIELD)

@@ -35,6 +35,22 @@ for family in ferry_build_info ferry_port_link_up ferry_port_rx_packets_total \
   grep -q "^# TYPE $family " "$dir/before.txt" || fail "no $family family"
 done
 
+# A channel held open shows up with its own series.
+"$TESTING/channel_test_client" --socket=$socket --mode=hold --hold_ms=60000 \
+  >"$dir/hold.txt" &
+holder=$!
+for _ in $(seq 100); do
+  scrape >"$dir/held.txt"
+  grep -q '^ferry_channel_tx_queued{channel="1"' "$dir/held.txt" && break
+  sleep 0.1
+done
+grep -q '^ferry_channel_tx_queued{channel="1",port="net_ring0",engine="0"} 0' \
+  "$dir/held.txt" || fail "no per-channel series for a live channel"
+grep -q '^ferry_channel_drops_total{channel="1",.*reason="bad_descriptor"} 0' \
+  "$dir/held.txt" || fail "no per-channel drop series"
+promtool check metrics <"$dir/held.txt" || fail "promtool rejected the page"
+kill "$holder"
+wait "$holder" 2>/dev/null || true
 "$TESTING/channel_test_client" --socket=$socket --mode=probe >/dev/null ||
   fail "probe client failed"
 # The main loop publishes channel totals within 100 ms; poll a few times.

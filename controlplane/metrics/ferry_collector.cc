@@ -134,6 +134,32 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
         static_cast<double>(t.reclaimed));
   f.Add("ferry_channels_live", "Channels attached now", MetricType::Gauge, {},
         static_cast<double>(t.live));
+  // Per live channel: bounded by the channel limit of each engine.
+  for (const ChannelSample& c : t.channels) {
+    const std::vector<ClientMetric::Label> labels = {
+        {"channel", std::to_string(c.id)},
+        {"port", c.nic},
+        {"engine", std::to_string(c.engine)}};
+    f.Add("ferry_channel_tx_queued",
+          "Messages the application queued that the engine has not taken",
+          MetricType::Gauge, labels, c.tx_queued);
+    f.Add("ferry_channel_rx_queued",
+          "Messages delivered that the application has not read",
+          MetricType::Gauge, labels, c.rx_queued);
+    const struct {
+      const char* reason;
+      uint64_t value;
+    } drops[] = {{"bad_descriptor", c.bad_descriptors},
+                 {"no_buffers", c.rx_no_buffers},
+                 {"ring_full", c.rx_ring_full},
+                 {"events_dropped", c.events_dropped}};
+    for (const auto& d : drops) {
+      std::vector<ClientMetric::Label> with_reason = labels;
+      with_reason.push_back({"reason", d.reason});
+      f.Add("ferry_channel_drops_total", "Per-channel drops, by reason",
+            MetricType::Counter, with_reason, static_cast<double>(d.value));
+    }
+  }
 #define FERRY_COLLECT_CHANNEL(name, help)                        \
   f.Add("ferry_channel_" #name "_total", help " (all channels)", \
         MetricType::Counter, {}, static_cast<double>(t.name));

@@ -67,6 +67,11 @@ class EngineChannel {
   int engine_eventfd() const { return engine_eventfd_; }
   int app_eventfd() const { return app_eventfd_; }
   const ChannelCounters& counters() const { return counters_; }
+  // Descriptors waiting in the app->engine and engine->app rings, read from
+  // the shared indices (any thread; an application can make these lie, so
+  // they are for metrics only).
+  uint32_t TxQueued() const { return Queued(FERRY_RING_TX); }
+  uint32_t RxQueued() const { return Queued(FERRY_RING_RX); }
 
   // Takes up to `max` messages from the tx ring. For each valid one calls
   // `sink(desc, pieces)` (pieces point into the segment and are valid only
@@ -109,6 +114,13 @@ class EngineChannel {
   void ReportSendError_st(const ferry_desc& desc, ferry_status status);
   bool RefillSpare_st(uint32_t needed);
   void NoteCorruption_st();
+  uint32_t Queued(int ring) const {
+    const ferry_ring_indices* indices = view_.ring_indices(ring);
+    const uint32_t queued =
+        shm::LoadAcquire(&indices->tail) - shm::LoadAcquire(&indices->head);
+    const uint32_t capacity = view_.layout.rings[ring].capacity;
+    return queued > capacity ? capacity : queued;
+  }
 
   std::unique_ptr<ChannelSegment> segment_;
   const shm::ChannelView view_;  // computed by this process, trusted
