@@ -204,10 +204,10 @@ int Main(int argc, char** argv) {
   const std::string command = absl::StrJoin(words, " ");
 
   if (words.size() == 2 && words[0] == "nic" && words[1] == "list") {
-    auto stub = v1::NicService::NewStub(channel);
+    auto nics = v1::NicService::NewStub(channel);
     v1::ListNicsResponse response;
     grpc::Status status =
-        stub->ListNics(Context().get(), v1::ListNicsRequest(), &response);
+        nics->ListNics(Context().get(), v1::ListNicsRequest(), &response);
     if (!status.ok()) return Failed(status);
     if (json) {
       std::cout << Json(response);
@@ -219,7 +219,7 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (words.size() == 2 && words[0] == "nic" && words[1] == "attach") {
-    auto stub = v1::NicService::NewStub(channel);
+    auto nics = v1::NicService::NewStub(channel);
     v1::AttachNicRequest request;
     request.set_device(absl::GetFlag(FLAGS_device));
     request.set_ip(absl::GetFlag(FLAGS_ip));
@@ -237,7 +237,7 @@ int Main(int argc, char** argv) {
     auto context = Context();
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::seconds(60));
-    grpc::Status status = stub->AttachNic(context.get(), request, &nic);
+    grpc::Status status = nics->AttachNic(context.get(), request, &nic);
     if (!status.ok()) return Failed(status);
     if (json) {
       std::cout << Json(nic);
@@ -248,11 +248,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (words.size() == 3 && words[0] == "nic" && words[1] == "detach") {
-    auto stub = v1::NicService::NewStub(channel);
+    auto nics = v1::NicService::NewStub(channel);
     v1::DetachNicRequest request;
     request.set_name(words[2]);
     v1::DetachNicResponse response;
-    grpc::Status status = stub->DetachNic(Context().get(), request, &response);
+    grpc::Status status = nics->DetachNic(Context().get(), request, &response);
     if (!status.ok()) return Failed(status);
     if (json) {
       std::cout << Json(response);
@@ -262,11 +262,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (words.size() == 3 && words[0] == "nic" && words[1] == "get") {
-    auto stub = v1::NicService::NewStub(channel);
+    auto nics = v1::NicService::NewStub(channel);
     v1::GetNicRequest request;
     request.set_name(words[2]);
     v1::Nic nic;
-    grpc::Status status = stub->GetNic(Context().get(), request, &nic);
+    grpc::Status status = nics->GetNic(Context().get(), request, &nic);
     if (!status.ok()) return Failed(status);
     if (json) {
       std::cout << Json(nic);
@@ -276,11 +276,11 @@ int Main(int argc, char** argv) {
     return 0;
   }
   if (words.size() == 1 && words[0] == "stats") {
-    auto stub = v1::StatsService::NewStub(channel);
+    auto stats_api = v1::StatsService::NewStub(channel);
     if (absl::GetFlag(FLAGS_watch_ms) == 0) {
       v1::Stats stats;
       grpc::Status status =
-          stub->GetStats(Context().get(), v1::GetStatsRequest(), &stats);
+          stats_api->GetStats(Context().get(), v1::GetStatsRequest(), &stats);
       if (!status.ok()) return Failed(status);
       if (json) {
         std::cout << Json(stats);
@@ -294,7 +294,7 @@ int Main(int argc, char** argv) {
         static_cast<uint32_t>(absl::GetFlag(FLAGS_watch_ms)));
     request.set_count(static_cast<uint32_t>(absl::GetFlag(FLAGS_count)));
     grpc::ClientContext context;
-    auto reader = stub->WatchStats(&context, request);
+    auto reader = stats_api->WatchStats(&context, request);
     v1::Stats stats;
     while (reader->Read(&stats)) {
       if (json) {
@@ -308,9 +308,9 @@ int Main(int argc, char** argv) {
     return status.ok() ? 0 : Failed(status);
   }
   if (words.size() == 1 && words[0] == "health") {
-    auto stub = grpc::health::v1::Health::NewStub(channel);
+    auto health = grpc::health::v1::Health::NewStub(channel);
     grpc::health::v1::HealthCheckResponse response;
-    grpc::Status status = stub->Check(
+    grpc::Status status = health->Check(
         Context().get(), grpc::health::v1::HealthCheckRequest(), &response);
     if (!status.ok()) return Failed(status);
     const std::string name =

@@ -41,7 +41,6 @@ absl::Status Waker::AddRxInterruptSource(int fd) {
     return absl::InternalError(
         absl::StrFormat("epoll_ctl(rx interrupts): %s", strerror(errno)));
   }
-  rx_interrupt_fd_ = fd;
   return absl::OkStatus();
 }
 

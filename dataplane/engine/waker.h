@@ -42,7 +42,6 @@ class Waker {
  private:
   int epoll_fd_ = -1;
   int doorbell_fd_ = -1;
-  int rx_interrupt_fd_ = -1;
 };
 
 }  // namespace ferry::engine
