@@ -48,9 +48,14 @@ void CongestionControl::OnLoss(uint64_t now_ns, uint64_t rtt_ns) {
   Clamp();
 }
 
-void CongestionControl::OnTimeout() {
+void CongestionControl::OnTimeout(uint32_t consecutive) {
   if (config_.algorithm == CongestionAlgorithm::kNone) return;
-  window_ = config_.min_window;
+  if (consecutive >= config_.timeouts_to_minimum) {
+    window_ = config_.min_window;
+  } else {
+    window_ *= 1 - config_.max_decrease;
+  }
+  Clamp();
 }
 
 }  // namespace ferry::transport

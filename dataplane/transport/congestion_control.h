@@ -4,8 +4,9 @@
 // while the measured round trip stays under a target delay the window grows
 // by about one segment per round trip; above it, the window shrinks in
 // proportion to how far the delay overshoots, at most once per round trip;
-// a loss shrinks it by the largest factor, and a retransmission timeout
-// resets it to the minimum. Windows below one segment are allowed: the
+// a loss shrinks it by the largest factor, as does a retransmission
+// timeout; timeouts in a row (the path is gone, not congested) reset it to
+// the minimum. Windows below one segment are allowed: the
 // sender then paces one segment every rtt / window. kNone keeps a fixed
 // window (for experiments and comparisons).
 //
@@ -34,6 +35,7 @@ struct CongestionConfig {
   double additive_increase = 1;       // segments per round trip
   double beta = 0.8;                  // how hard delay overshoot backs off
   double max_decrease = 0.5;          // largest multiplicative cut
+  uint32_t timeouts_to_minimum = 3;   // consecutive RTOs that reset it
 };
 
 class CongestionControl {
@@ -45,8 +47,9 @@ class CongestionControl {
   void OnAck(uint32_t acked, uint64_t rtt_ns, uint64_t now_ns);
   // Fast retransmit: segments were lost.
   void OnLoss(uint64_t now_ns, uint64_t rtt_ns);
-  // Retransmission timeout.
-  void OnTimeout();
+  // A retransmission timeout, the `consecutive`-th in a row (1 for the
+  // first one after progress).
+  void OnTimeout(uint32_t consecutive);
 
   double window() const { return window_; }
   // Segments that may be in flight now (at least one, so that a paced flow

@@ -38,8 +38,13 @@ TEST(CongestionControlTest, LossAndTimeout) {
   CongestionControl cc(Config());
   cc.OnLoss(1000 * kUs, 30 * kUs);
   EXPECT_NEAR(cc.window(), 5.0, 0.01);
-  cc.OnTimeout();
-  // Expect: the minimum, paced at one segment per rtt / window.
+  cc.OnTimeout(1);
+  // Expect: a first timeout halves the window like a loss.
+  EXPECT_NEAR(cc.window(), 2.5, 0.01);
+  cc.OnTimeout(2);
+  cc.OnTimeout(3);
+  // Expect: three in a row: the minimum, paced at one segment per
+  // rtt / window.
   EXPECT_NEAR(cc.window(), 0.01, 1e-9);
   EXPECT_EQ(cc.segments_allowed(), 1u);
   EXPECT_EQ(cc.pacing_interval_ns(30 * kUs), 3000 * kUs);
@@ -51,7 +56,7 @@ TEST(CongestionControlTest, NoneKeepsItsWindow) {
   CongestionControl cc(c);
   cc.OnAck(5, 1000 * kUs, 1);
   cc.OnLoss(2, 1);
-  cc.OnTimeout();
+  cc.OnTimeout(5);
   EXPECT_EQ(cc.window(), 10);
   CongestionAlgorithm algorithm;
   EXPECT_TRUE(ParseCongestionAlgorithm("none", &algorithm));

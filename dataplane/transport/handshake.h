@@ -57,6 +57,9 @@ class SegmentSink {
 
 class Handshake {
  public:
+  // Not started: Connect or Accept start a handshake (assign the result).
+  Handshake(uint32_t local_flow, uint32_t isn, const HandshakeTimings& timings)
+      : local_flow_(local_flow), isn_(isn), timings_(timings) {}
   // Initiator: sends SYN now.
   static Handshake Connect(uint32_t local_flow, uint32_t isn, uint64_t now_ns,
                            const HandshakeTimings& timings, SegmentSink& sink);
@@ -86,8 +89,6 @@ class Handshake {
   uint8_t retries() const { return retries_; }
 
  private:
-  Handshake(uint32_t local_flow, uint32_t isn, const HandshakeTimings& timings)
-      : local_flow_(local_flow), isn_(isn), timings_(timings) {}
   void SendSyn(SegmentSink& sink) const;
   void SendSynAck(SegmentSink& sink) const;
   void SendAck(SegmentSink& sink) const;

@@ -13,28 +13,34 @@ ReceiveTracker::ReceiveTracker(uint32_t first_seq, uint32_t window)
   bits_.assign(size / 64, 0);
 }
 
-Arrival ReceiveTracker::OnSegment(uint32_t seq, uint32_t* delivered) {
-  *delivered = 0;
+void ReceiveTracker::Restart(uint32_t first_seq) {
+  next_ = first_seq;
+  held_ = 0;
+  std::fill(bits_.begin(), bits_.end(), 0);
+}
+
+Arrival ReceiveTracker::Classify(uint32_t seq) const {
   const uint32_t ahead = seq - next_;  // wraps: "behind" is huge
-  if (ahead == 0) {
-    // Deliver it and every held segment right after it.
-    uint32_t n = 1;
-    ++next_;
-    while (held_ > 0 && Test(next_)) {
-      Clear(next_);
-      --held_;
-      ++next_;
-      ++n;
-    }
-    *delivered = n;
-    return Arrival::kInOrder;
-  }
+  if (ahead == 0) return Arrival::kInOrder;
   if (ahead > 0x80000000u) return Arrival::kDuplicate;  // already delivered
   if (ahead > mask_) return Arrival::kBeyondWindow;
-  if (Test(seq)) return Arrival::kDuplicate;
-  Set(seq);
-  ++held_;
-  return Arrival::kOutOfOrder;
+  return Test(seq) ? Arrival::kDuplicate : Arrival::kOutOfOrder;
+}
+
+Arrival ReceiveTracker::OnSegment(uint32_t seq, uint32_t* delivered) {
+  *delivered = 0;
+  const Arrival arrival = Classify(seq);
+  if (arrival == Arrival::kOutOfOrder) Hold(seq);
+  if (arrival != Arrival::kInOrder) return arrival;
+  // Deliver it and every held segment right after it.
+  Advance();
+  uint32_t n = 1;
+  while (NextIsHeld()) {
+    TakeNext();
+    ++n;
+  }
+  *delivered = n;
+  return Arrival::kInOrder;
 }
 
 uint64_t ReceiveTracker::SackBitmap() const {

@@ -25,9 +25,33 @@ class ReceiveTracker {
   // `window` segments may be held beyond the next expected one.
   ReceiveTracker(uint32_t first_seq, uint32_t window);
 
+  // Forgets everything: the next segment expected is `first_seq`.
+  void Restart(uint32_t first_seq);
+
   // Records a segment. For kInOrder, `*delivered` is how many segments
   // (this one and those held right after it) are now in order.
   Arrival OnSegment(uint32_t seq, uint32_t* delivered);
+
+  // The same steps one at a time, for a receiver that may have to refuse
+  // an in-order segment (no room to deliver it) and keep the rest held:
+  // what OnSegment would say, without recording anything.
+  Arrival Classify(uint32_t seq) const;
+  // Records an out-of-order segment (Classify said kOutOfOrder).
+  void Hold(uint32_t seq) {
+    Set(seq);
+    ++held_;
+  }
+  // The in-order segment was delivered: expect the next one.
+  void Advance() { ++next_; }
+  // Whether the next expected segment is already held; if so, TakeNext
+  // delivers it (forgets it as held and advances).
+  bool NextIsHeld() const { return held_ > 0 && Test(next_); }
+  void TakeNext() {
+    Clear(next_);
+    --held_;
+    ++next_;
+  }
+  uint32_t mask() const { return mask_; }
 
   // The next expected sequence number: the ACK to send.
   uint32_t cumulative_ack() const { return next_; }

@@ -159,7 +159,7 @@ Outcome Simulate(const WireFaults& faults, uint32_t segments, uint32_t seed) {
         sender.OnRetransmit(seq, now);
         forward.Send({0, false, seq, 0, 0, now}, now);
         rtt.OnTimeout();
-        cc.OnTimeout();
+        cc.OnTimeout(1);
         ++out.losses;
         note_window();
         ++out.retransmissions;

@@ -13,6 +13,11 @@ SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
   lost_.reserve(size);
 }
 
+void SendTracker::Restart(uint32_t first_seq) {
+  una_ = next_seq_ = first_seq;
+  lost_.clear();
+}
+
 uint32_t SendTracker::OnSend(uint64_t now_ns) {
   const uint32_t seq = next_seq_++;
   At(seq) = Slot{now_ns, false, false, false};

@@ -24,6 +24,9 @@ class SendTracker {
   // two).
   SendTracker(uint32_t first_seq, uint32_t capacity);
 
+  // Forgets everything: the next segment sent is `first_seq`.
+  void Restart(uint32_t first_seq);
+
   uint32_t in_flight() const { return next_seq_ - una_; }
   uint32_t capacity() const { return mask_ + 1; }
   bool CanSend(uint32_t window) const {
