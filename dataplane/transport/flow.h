@@ -152,7 +152,7 @@ class Flow {
   bool accepting_messages() const {
     return state_ == FlowState::kEstablished && !close_requested_;
   }
-  bool queue_full() const { return queued_ == messages_.size(); }
+  bool queue_full() const { return queued_ >= config_.max_queued_messages; }
   // When OnTimer next has something to do; UINT64_MAX: nothing pending.
   uint64_t next_timer_ns() const;
 

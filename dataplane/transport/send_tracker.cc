@@ -60,16 +60,23 @@ SendTracker::AckResult SendTracker::OnAck(uint32_t cumulative_ack,
 
 void SendTracker::MarkLost() {
   // Walk back from the newest SACKed segment: an unSACKed segment with at
-  // least kDupThresh SACKed segments after it is lost.
+  // least kDupThresh SACKed segments after it is lost. A segment already
+  // retransmitted is lost again only when a SACKed segment left after its
+  // retransmission did (the repeat should have arrived first): without
+  // this, a lost retransmission waits for the timeout.
   uint32_t sacked_after = 0;
+  uint64_t newest_sacked_sent_ns = 0;
   for (uint32_t k = std::min(in_flight(), 65u); k > 0; --k) {
     const uint32_t seq = una_ + k - 1;
     Slot& slot = At(seq);
     if (slot.sacked) {
       ++sacked_after;
+      newest_sacked_sent_ns = std::max(newest_sacked_sent_ns, slot.sent_ns);
       continue;
     }
-    if (sacked_after >= kDupThresh && !slot.lost && !slot.retransmitted) {
+    const bool repeat_overtaken =
+        !slot.retransmitted || newest_sacked_sent_ns > slot.sent_ns;
+    if (sacked_after >= kDupThresh && !slot.lost && repeat_overtaken) {
       slot.lost = true;
       lost_.push_back(seq);
     }

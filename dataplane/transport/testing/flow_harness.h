@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <unordered_map>
 #include <vector>
 
@@ -24,8 +25,10 @@ class HarnessEnv : public FlowEnv {
  public:
   // Transmitted segments, oldest first (tests pop them).
   std::deque<Segment> outbox;
-  // Whole received messages, in delivery order.
+  // Whole received messages, in delivery order (or handed to on_message
+  // when it is set).
   std::deque<std::vector<uint8_t>> received;
+  std::function<void(std::vector<uint8_t>&&)> on_message;
   // Messages finished with: (handle, delivered).
   std::vector<std::pair<uint64_t, bool>> done;
   std::vector<FlowState> state_changes;
@@ -81,7 +84,11 @@ class HarnessEnv : public FlowEnv {
       std::memcpy(message.data() + offset, bytes.data(), bytes.size());
   }
   void EndReceive(Flow&, uint64_t handle, bool complete) override {
-    if (complete) received.push_back(std::move(receiving_.at(handle)));
+    if (complete && on_message) {
+      on_message(std::move(receiving_.at(handle)));
+    } else if (complete) {
+      received.push_back(std::move(receiving_.at(handle)));
+    }
     receiving_.erase(handle);
   }
   uint32_t ReceiveRoom(Flow&) override { return room; }
