@@ -46,6 +46,7 @@ struct ferry_channel {
   RingConsumer<ferry_ctrl> ctrl_cq;
   std::vector<uint32_t> spare;  // free buffers taken from app_free
   uint64_t next_ctrl_id = 1;
+  uint32_t local_ip = 0;  // the engine's address, from flow calls
   std::atomic<bool> in_call{false};
 };
 
@@ -218,7 +219,20 @@ void FillInfo(const ferry_desc& desc, ferry_recv_info* info) {
   info->cookie = desc.cookie;
   info->length = desc.length;
   info->status = desc.status;
-  info->flags = desc.type == FERRY_DESC_SEND_ERROR ? FERRY_RECV_SEND_ERROR : 0;
+  switch (desc.type) {
+    case FERRY_DESC_SEND_ERROR:
+      info->flags = FERRY_RECV_SEND_ERROR;
+      break;
+    case FERRY_DESC_FLOW_ACCEPTED:
+      info->flags = FERRY_RECV_FLOW_ACCEPTED;
+      break;
+    case FERRY_DESC_FLOW_CLOSED:
+      info->flags = FERRY_RECV_FLOW_CLOSED;
+      break;
+    default:
+      info->flags = 0;
+      break;
+  }
 }
 
 ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
@@ -306,6 +320,42 @@ int WaitFor(ferry_channel* ch, Ring& ring, Ready ready, int timeout_ms) {
     Drain(ch->app_fd);
   }
   return 0;
+}
+
+// Sends a control request and waits for its answer. Answers to requests
+// whose caller gave up waiting are skipped.
+int CtrlCall(ferry_channel* ch, ferry_ctrl request, int timeout_ms,
+             ferry_ctrl* reply) {
+  request.id = ch->next_ctrl_id++;
+  if (!ch->ctrl_sq.TryPush(request)) return -EAGAIN;
+  if (ch->ctrl_sq.Publish()) Kick(ch->engine_fd);
+  bool got = false;
+  return WaitFor(
+      ch, ch->ctrl_cq,
+      [&] {
+        ferry_ctrl answer;
+        while (!got && ch->ctrl_cq.TryPop(&answer)) {
+          if (answer.id == request.id) {
+            *reply = answer;
+            got = true;
+          }
+        }
+        return got;
+      },
+      timeout_ms);
+}
+
+int FlowCall(ferry_channel* ch, uint16_t op, const ferry_ctrl_flow_args& args,
+             int timeout_ms, ferry_ctrl_flow_args* out) {
+  ferry_ctrl request = {};
+  request.op = op;
+  std::memcpy(request.args, &args, sizeof(args));
+  ferry_ctrl reply = {};
+  const int rc = CtrlCall(ch, request, timeout_ms, &reply);
+  if (rc != 0) return rc;
+  std::memcpy(out, reply.args, sizeof(*out));
+  if (out->local_ip != 0) ch->local_ip = out->local_ip;
+  return ferry_status_errno(reply.status);
 }
 
 int ConnectSocket(const char* path) {
@@ -584,23 +634,130 @@ int ferry_ping_engine(ferry_channel* channel, int timeout_ms) {
   if (channel == nullptr) return -EINVAL;
   CallGuard guard(channel);
   ferry_ctrl request = {};
-  request.id = channel->next_ctrl_id++;
   request.op = FERRY_CTRL_NOOP;
-  if (!channel->ctrl_sq.TryPush(request)) return -EAGAIN;
-  if (channel->ctrl_sq.Publish()) Kick(channel->engine_fd);
   ferry_ctrl reply = {};
-  bool got = false;
-  const int rc = WaitFor(
-      channel, channel->ctrl_cq,
-      [&] {
-        while (channel->ctrl_cq.TryPop(&reply)) {
-          if (reply.id == request.id) got = true;
-        }
-        return got;
-      },
-      timeout_ms);
+  const int rc = CtrlCall(channel, request, timeout_ms, &reply);
   if (rc != 0) return rc;
   return reply.status == FERRY_STATUS_OK ? 0 : -EPROTO;
+}
+
+int ferry_listen(ferry_channel* channel, uint16_t port, int timeout_ms) {
+  if (channel == nullptr || port == 0) return -EINVAL;
+  CallGuard guard(channel);
+  ferry_ctrl_flow_args args = {};
+  args.local_port = port;
+  ferry_ctrl_flow_args out = {};
+  return FlowCall(channel, FERRY_CTRL_LISTEN, args, timeout_ms, &out);
+}
+
+int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms) {
+  if (channel == nullptr || port == 0) return -EINVAL;
+  CallGuard guard(channel);
+  ferry_ctrl_flow_args args = {};
+  args.local_port = port;
+  ferry_ctrl_flow_args out = {};
+  return FlowCall(channel, FERRY_CTRL_UNLISTEN, args, timeout_ms, &out);
+}
+
+int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
+                  uint16_t remote_port, uint16_t local_port, int timeout_ms,
+                  uint64_t* flow) {
+  if (channel == nullptr || flow == nullptr || remote_ip == 0 ||
+      remote_port == 0) {
+    return -EINVAL;
+  }
+  CallGuard guard(channel);
+  ferry_ctrl_flow_args args = {};
+  args.remote_ip = remote_ip;
+  args.remote_port = remote_port;
+  args.local_port = local_port;
+  ferry_ctrl_flow_args out = {};
+  const int rc = FlowCall(channel, FERRY_CTRL_CONNECT, args, timeout_ms, &out);
+  if (rc == 0) *flow = out.flow;
+  return rc;
+}
+
+int ferry_close(ferry_channel* channel, uint64_t flow, int timeout_ms) {
+  if (channel == nullptr) return -EINVAL;
+  CallGuard guard(channel);
+  ferry_ctrl_flow_args args = {};
+  args.flow = flow;
+  ferry_ctrl_flow_args out = {};
+  return FlowCall(channel, FERRY_CTRL_CLOSE, args, timeout_ms, &out);
+}
+
+uint32_t ferry_local_ip(const ferry_channel* channel) {
+  return channel == nullptr ? 0 : channel->local_ip;
+}
+
+const char* ferry_status_name(uint16_t status) {
+  switch (status) {
+    case FERRY_STATUS_OK:
+      return "ok";
+    case FERRY_STATUS_BAD_BUFFER_INDEX:
+      return "bad buffer index";
+    case FERRY_STATUS_BAD_LENGTH:
+      return "bad length";
+    case FERRY_STATUS_CHAIN_TOO_LONG:
+      return "buffer chain too long or looping";
+    case FERRY_STATUS_NO_BUFFERS:
+      return "no free buffers";
+    case FERRY_STATUS_UNKNOWN_FLOW:
+      return "unknown flow";
+    case FERRY_STATUS_BAD_REQUEST:
+      return "bad request";
+    case FERRY_STATUS_REFUSED:
+      return "refused (nobody listens there)";
+    case FERRY_STATUS_TIMED_OUT:
+      return "timed out (no answer)";
+    case FERRY_STATUS_RESET:
+      return "reset by the peer";
+    case FERRY_STATUS_PEER_DEAD:
+      return "peer stopped answering";
+    case FERRY_STATUS_PROTOCOL_ERROR:
+      return "protocol error";
+    case FERRY_STATUS_CLOSED:
+      return "closed";
+    case FERRY_STATUS_ADDRESS_IN_USE:
+      return "address in use";
+    case FERRY_STATUS_LIMIT:
+      return "limit reached";
+    case FERRY_STATUS_ABORTED:
+      return "aborted by ferryd";
+    case FERRY_STATUS_UNREACHABLE:
+      return "unreachable (no ARP answer)";
+  }
+  return "unknown status";
+}
+
+int ferry_status_errno(uint16_t status) {
+  switch (status) {
+    case FERRY_STATUS_OK:
+      return 0;
+    case FERRY_STATUS_NO_BUFFERS:
+      return -EAGAIN;
+    case FERRY_STATUS_UNKNOWN_FLOW:
+      return -ENOTCONN;
+    case FERRY_STATUS_REFUSED:
+      return -ECONNREFUSED;
+    case FERRY_STATUS_TIMED_OUT:
+    case FERRY_STATUS_PEER_DEAD:
+      return -ETIMEDOUT;
+    case FERRY_STATUS_RESET:
+    case FERRY_STATUS_ABORTED:
+    case FERRY_STATUS_PROTOCOL_ERROR:
+      return -ECONNRESET;
+    case FERRY_STATUS_CLOSED:
+      return -EPIPE;
+    case FERRY_STATUS_ADDRESS_IN_USE:
+      return -EADDRINUSE;
+    case FERRY_STATUS_LIMIT:
+      return -EMFILE;
+    case FERRY_STATUS_UNREACHABLE:
+      return -EHOSTUNREACH;
+    default:
+      return -EINVAL;
+  }
 }
 
 }  // extern "C"

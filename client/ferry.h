@@ -32,8 +32,15 @@
  * event with FERRY_RECV_SEND_ERROR and a reason in status (enum
  * ferry_status, see ferry_channel_abi.h).
  *
- * Flows. Every message carries a 64-bit flow handle; flows are created by
- * ferryd's listen/connect (gRPC). This layer carries the handle unchanged.
+ * Flows. Every message carries a 64-bit flow handle. ferry_connect opens a
+ * flow to another host's listener and returns its handle once the handshake
+ * is done; ferry_listen makes this channel accept flows to a UDP port, each
+ * announced by a FERRY_RECV_FLOW_ACCEPTED event with its handle. Received
+ * messages and events carry the peer's address in info->cookie (decode it
+ * with FERRY_COOKIE_REMOTE_IP/_REMOTE_PORT/_LOCAL_PORT): a server answers
+ * by sending to info->flow. A flow that ends (closed by either side, reset,
+ * peer dead) is announced by FERRY_RECV_FLOW_CLOSED with the reason in
+ * info->status. Messages on one flow arrive whole, once, and in order.
  */
 #ifndef FERRY_CLIENT_FERRY_H_
 #define FERRY_CLIENT_FERRY_H_
@@ -87,9 +94,14 @@ typedef struct ferry_msghdr {
 int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
                    int count);
 
-/* Receive events. */
-#define FERRY_RECV_TRUNCATED 0x1  /* the buffer was smaller than length */
-#define FERRY_RECV_SEND_ERROR 0x2 /* not a message: a send failed */
+/* Receive events: info->flags. Events carry no data (0 bytes). */
+#define FERRY_RECV_TRUNCATED 0x1     /* the buffer was smaller than length */
+#define FERRY_RECV_SEND_ERROR 0x2    /* event: a send failed (status) */
+#define FERRY_RECV_FLOW_ACCEPTED 0x4 /* event: a listener accepted info->flow \
+                                      */
+#define FERRY_RECV_FLOW_CLOSED 0x8   /* event: info->flow ended (status) */
+#define FERRY_RECV_EVENT_MASK \
+  (FERRY_RECV_SEND_ERROR | FERRY_RECV_FLOW_ACCEPTED | FERRY_RECV_FLOW_CLOSED)
 
 typedef struct ferry_recv_info {
   uint64_t flow;
@@ -136,6 +148,33 @@ void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf);
 
 /* A round trip through the engine's control ring (liveness check). */
 int ferry_ping_engine(ferry_channel* channel, int timeout_ms);
+
+/* Flows. Addresses are IPv4 in host byte order. These calls go through the
+ * channel's control ring and wait for the engine's answer (up to
+ * `timeout_ms`, -1: as long as the engine takes; a connect's handshake
+ * gives up by itself after about a second of silence).
+ *
+ * ferry_listen: accept flows to `port` (-EADDRINUSE when another channel
+ * listens there). ferry_connect: a flow to remote_ip:remote_port from
+ * `local_port` (0: any); on success *flow is its handle. Failures:
+ * -ECONNREFUSED (nobody listens), -ETIMEDOUT (no answer), -EHOSTUNREACH
+ * (no ARP answer), -EMFILE (flow table full), -EINVAL. ferry_close: an
+ * orderly close after what was already sent; the FLOW_CLOSED event follows
+ * when the peer has confirmed. */
+int ferry_listen(ferry_channel* channel, uint16_t port, int timeout_ms);
+int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms);
+int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
+                  uint16_t remote_port, uint16_t local_port, int timeout_ms,
+                  uint64_t* flow);
+int ferry_close(ferry_channel* channel, uint64_t flow, int timeout_ms);
+/* The engine's IPv4 address (host byte order) as of the last flow call,
+ * or 0 before any. */
+uint32_t ferry_local_ip(const ferry_channel* channel);
+
+/* A short English name for an enum ferry_status value. */
+const char* ferry_status_name(uint16_t status);
+/* The negative errno that a ferry_status maps to (0 for OK). */
+int ferry_status_errno(uint16_t status);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -62,7 +62,7 @@ extern "C" {
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
-#define FERRY_CHANNEL_ABI_VERSION 2u
+#define FERRY_CHANNEL_ABI_VERSION 3u
 #define FERRY_CACHE_LINE 64
 #define FERRY_BUFFER_NONE 0xffffffffu
 /* The largest message a channel carries. */
@@ -77,13 +77,40 @@ enum ferry_status {
   FERRY_STATUS_NO_BUFFERS = 4,       /* the receiver had no free buffers */
   FERRY_STATUS_UNKNOWN_FLOW = 5,     /* no such flow on this channel */
   FERRY_STATUS_BAD_REQUEST = 6,      /* malformed control request */
+  /* Why a connect failed or a flow ended (FLOW_CLOSED events, SEND_ERROR
+   * for messages that were queued on it, CONNECT completions). */
+  FERRY_STATUS_REFUSED = 7,         /* nobody listens at that address/port */
+  FERRY_STATUS_TIMED_OUT = 8,       /* the handshake got no answer */
+  FERRY_STATUS_RESET = 9,           /* the peer reset the flow */
+  FERRY_STATUS_PEER_DEAD = 10,      /* the peer stopped answering */
+  FERRY_STATUS_PROTOCOL_ERROR = 11, /* the peer broke the protocol */
+  FERRY_STATUS_CLOSED = 12,         /* closed in order (either side) */
+  FERRY_STATUS_ADDRESS_IN_USE = 13, /* LISTEN on a port already taken */
+  FERRY_STATUS_LIMIT = 14,          /* too many flows, listeners or requests */
+  FERRY_STATUS_ABORTED = 15,        /* ended by ferryd (channel going away) */
+  FERRY_STATUS_UNREACHABLE = 16, /* the peer (or gateway) never answered ARP */
 };
 
 /* Descriptor kinds on the rx ring (the tx ring carries only MESSAGE). */
 enum ferry_desc_type {
-  FERRY_DESC_MESSAGE = 1,    /* a message; head/length name its buffers */
-  FERRY_DESC_SEND_ERROR = 2, /* a sent message failed: cookie and status */
+  FERRY_DESC_MESSAGE = 1,       /* a message; head/length name its buffers */
+  FERRY_DESC_SEND_ERROR = 2,    /* a sent message failed: cookie and status */
+  FERRY_DESC_FLOW_ACCEPTED = 3, /* a listener accepted `flow`; cookie: peer */
+  FERRY_DESC_FLOW_CLOSED = 4,   /* `flow` ended; status says why */
 };
+
+/*
+ * On the rx ring, MESSAGE and FLOW_ACCEPTED descriptors carry the flow's
+ * addresses in `cookie` (host byte order), so that a receiver can answer
+ * without a lookup: remote IPv4 in the top 32 bits, remote UDP port in the
+ * next 16, local UDP port in the low 16.
+ */
+#define FERRY_PEER_COOKIE(ip, port, local_port)                  \
+  (((uint64_t)(ip) << 32) | ((uint64_t)(uint16_t)(port) << 16) | \
+   (uint64_t)(uint16_t)(local_port))
+#define FERRY_COOKIE_REMOTE_IP(c) ((uint32_t)((c) >> 32))
+#define FERRY_COOKIE_REMOTE_PORT(c) ((uint16_t)((c) >> 16))
+#define FERRY_COOKIE_LOCAL_PORT(c) ((uint16_t)(c))
 
 /*
  * One message or event: 32 bytes, two per cache line. `seq` is written last,
@@ -106,8 +133,26 @@ FERRY_STATIC_ASSERT(offsetof(ferry_desc, type) == 24, "ferry_desc layout");
 
 /* Control operations that do not go through gRPC: 64 bytes each. */
 enum ferry_ctrl_op {
-  FERRY_CTRL_NOOP = 0, /* round trip through the engine (liveness) */
+  FERRY_CTRL_NOOP = 0,     /* round trip through the engine (liveness) */
+  FERRY_CTRL_LISTEN = 1,   /* accept flows to local_port on this channel */
+  FERRY_CTRL_UNLISTEN = 2, /* stop accepting on local_port */
+  FERRY_CTRL_CONNECT = 3,  /* open a flow to remote_ip:remote_port; the
+                            * completion comes when the handshake is done
+                            * (status OK, flow and local_port set) or has
+                            * failed (REFUSED, TIMED_OUT, ...) */
+  FERRY_CTRL_CLOSE = 4,    /* orderly close of `flow` after what is queued */
 };
+
+/* args of LISTEN, UNLISTEN, CONNECT and CLOSE, requests and completions. */
+typedef struct ferry_ctrl_flow_args {
+  uint64_t flow;        /* CLOSE request; CONNECT completion */
+  uint32_t remote_ip;   /* CONNECT: IPv4, host byte order */
+  uint16_t remote_port; /* CONNECT */
+  uint16_t local_port;  /* LISTEN/UNLISTEN; CONNECT: 0 picks one */
+  uint32_t local_ip;    /* completions: the engine's address */
+  uint32_t reserved[7];
+} ferry_ctrl_flow_args;
+FERRY_STATIC_ASSERT(sizeof(ferry_ctrl_flow_args) == 48, "flow args size");
 
 typedef struct ferry_ctrl {
   uint64_t id; /* chosen by the app, echoed in the completion */

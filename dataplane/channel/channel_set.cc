@@ -26,29 +26,6 @@ std::unique_ptr<EngineChannel> ChannelSet::TakeDetached() {
   return std::unique_ptr<EngineChannel>(channel);
 }
 
-bool ChannelSet::ApplyPending_st() {
-  bool changed = false;
-  EngineChannel* channel;
-  while (active_.size() < kMaxChannels && attach_.TryPop(&channel)) {
-    active_.push_back(channel);
-    changed = true;
-  }
-  uint64_t id;
-  while (detach_.TryPop(&id)) {
-    changed = true;
-    for (size_t i = 0; i < active_.size(); ++i) {
-      if (active_[i]->segment().channel_id() != id) continue;
-      // Every channel passes through detached_ at most once and it holds
-      // kMaxChannels, so this push cannot fail.
-      detached_.TryPush(active_[i]);
-      active_[i] = active_.back();
-      active_.pop_back();
-      break;
-    }
-  }
-  return changed;
-}
-
 bool ChannelSet::PrepareToSleep_st() {
   for (size_t i = 0; i < active_.size(); ++i) {
     if (!active_[i]->PrepareToSleep_st()) {

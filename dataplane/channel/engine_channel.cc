@@ -45,6 +45,16 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
   ctrl_cq_ = shm::MakeProducer<ferry_ctrl>(view_, FERRY_RING_CTRL_CQ, 0);
   pieces_.resize(max_pieces_);
   walked_.resize(max_pieces_);
+  tx_next_.assign(buffer_count_, FERRY_BUFFER_NONE);
+  tx_length_.assign(buffer_count_, 0);
+  tx_kept_.assign(buffer_count_, 0);
+  rx_next_.assign(buffer_count_, FERRY_BUFFER_NONE);
+  // At most one message in reassembly per rx ring slot.
+  rx_slots_.resize(view_.layout.rings[FERRY_RING_RX].capacity);
+  for (uint32_t i = static_cast<uint32_t>(rx_slots_.size()); i > 0; --i) {
+    rx_slots_[i - 1].next_free = rx_free_slot_;
+    rx_free_slot_ = i - 1;
+  }
   seen_.resize((buffer_count_ + 63) / 64);
   spare_.reserve(buffer_count_);
   // Half the buffers start with each side. The engine keeps its half
@@ -78,7 +88,9 @@ ferry_status EngineChannel::GatherTx_st(const ferry_desc& desc,
   // A message that fits one buffer is that buffer alone: its meta entry is
   // not read (one cache line less to pull from the other core).
   if (desc.length <= buffer_size_ && desc.head != FERRY_BUFFER_NONE) {
-    if (desc.head >= buffer_count_) return FERRY_STATUS_BAD_BUFFER_INDEX;
+    if (desc.head >= buffer_count_ || tx_kept_[desc.head]) {
+      return FERRY_STATUS_BAD_BUFFER_INDEX;
+    }
     walked_[0] = desc.head;
     pieces_[0] = MessagePiece{view_.buffer(desc.head), desc.length};
     *walked = 1;
@@ -89,7 +101,9 @@ ferry_status EngineChannel::GatherTx_st(const ferry_desc& desc,
   uint32_t index = desc.head;
   const ferry_buffer_meta* meta = view_.meta();
   while (index != FERRY_BUFFER_NONE) {
-    if (index >= buffer_count_) {
+    // A kept buffer is the engine's until released: naming it again is as
+    // bad as naming one out of range.
+    if (index >= buffer_count_ || tx_kept_[index]) {
       status = FERRY_STATUS_BAD_BUFFER_INDEX;
       break;
     }
@@ -138,9 +152,196 @@ void EngineChannel::ReturnToApp_st(uint32_t walked) {
   for (uint32_t i = 0; i < walked; ++i) app_free_.Write(walked_[i]);
 }
 
+void EngineChannel::KeepTx_st(uint32_t walked) {
+  for (uint32_t i = 0; i < walked; ++i) {
+    const uint32_t buffer = walked_[i];
+    tx_next_[buffer] = i + 1 < walked ? walked_[i + 1] : FERRY_BUFFER_NONE;
+    tx_length_[buffer] = pieces_[i].length;
+    tx_kept_[buffer] = 1;
+  }
+  tx_kept_buffers_ += walked;
+}
+
+void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
+                              uint32_t length) {
+  if (length == 0) return;
+  // Resume from where the previous copy of this message ended when we can.
+  uint32_t buffer = head;
+  uint32_t start = 0;
+  if (tx_cursor_.head == head && tx_cursor_.start <= offset) {
+    buffer = tx_cursor_.buffer;
+    start = tx_cursor_.start;
+  }
+  for (uint32_t hops = 0;
+       length > 0 && buffer < buffer_count_ && hops <= max_pieces_; ++hops) {
+    const uint32_t piece = tx_length_[buffer];
+    if (offset < start + piece) {
+      const uint32_t skip = offset - start;
+      const uint32_t n = std::min(piece - skip, length);
+      std::memcpy(out, view_.buffer(buffer) + skip, n);
+      out += n;
+      offset += n;
+      length -= n;
+      if (length == 0) break;
+    }
+    start += piece;
+    buffer = tx_next_[buffer];
+  }
+  tx_cursor_ = TxCursor{head, buffer, start};
+}
+
+uint64_t EngineChannel::ReleaseTx_st(uint32_t head) {
+  if (tx_cursor_.head == head) tx_cursor_ = TxCursor{};
+  uint64_t bytes = 0;
+  uint32_t buffer = head;
+  for (uint32_t hops = 0;
+       buffer < buffer_count_ && tx_kept_[buffer] && hops <= max_pieces_;
+       ++hops) {
+    const uint32_t next = tx_next_[buffer];
+    bytes += tx_length_[buffer];
+    tx_kept_[buffer] = 0;
+    --tx_kept_buffers_;
+    // app_free holds every buffer; only a corrupted head makes it full.
+    if (app_free_.HasRoom(1)) {
+      app_free_.Write(buffer);
+    } else if (app_free_.corrupt()) {
+      NoteCorruption_st();
+    }
+    buffer = next;
+  }
+  return bytes;
+}
+
+uint64_t EngineChannel::RxRoomBytes_st() {
+  if (!RxHasRoom_st(1)) return 0;
+  RefillSpare_st(buffer_count_);
+  const uint64_t free = spare_.size() > rx_reserved_buffers_
+                            ? spare_.size() - rx_reserved_buffers_
+                            : 0;
+  return free * buffer_size_;
+}
+
+uint64_t EngineChannel::BeginRx_st(uint32_t length) {
+  if (length > FERRY_MAX_MESSAGE_SIZE || rx_free_slot_ == FERRY_BUFFER_NONE) {
+    return 0;
+  }
+  const uint32_t needed = (length + buffer_size_ - 1) / buffer_size_;
+  if (!RxHasRoom_st(1)) {
+    if (rx_.corrupt()) NoteCorruption_st();
+    counters_.rx_ring_full.Inc();
+    return 0;
+  }
+  if (!RefillSpare_st(rx_reserved_buffers_ + needed)) {
+    counters_.rx_no_buffers.Inc();
+    return 0;
+  }
+  const uint32_t index = rx_free_slot_;
+  RxSlot& slot = rx_slots_[index];
+  rx_free_slot_ = slot.next_free;
+  slot = RxSlot{
+      FERRY_BUFFER_NONE, FERRY_BUFFER_NONE, buffer_size_, 0, needed, length,
+      FERRY_BUFFER_NONE};
+  rx_reserved_buffers_ += needed;
+  ++rx_reserved_slots_;
+  ++rx_open_;
+  return uint64_t{index} + 1;
+}
+
+void EngineChannel::WriteRx_st(uint64_t handle, uint32_t offset,
+                               absl::Span<const uint8_t> bytes) {
+  RxSlot& slot = rx_slots_[handle - 1];
+  (void)offset;  // writes arrive in order: the chain's end is the offset
+  size_t done = 0;
+  while (done < bytes.size()) {
+    if (slot.used == buffer_size_) {
+      if (slot.reserved == 0) return;  // more bytes than announced
+      const uint32_t buffer = spare_.back();
+      spare_.pop_back();
+      --slot.reserved;
+      --rx_reserved_buffers_;
+      if (slot.head == FERRY_BUFFER_NONE) {
+        slot.head = buffer;
+      } else {
+        rx_next_[slot.tail] = buffer;
+      }
+      rx_next_[buffer] = FERRY_BUFFER_NONE;
+      slot.tail = buffer;
+      slot.used = 0;
+      ++slot.taken;
+    }
+    const uint32_t n = static_cast<uint32_t>(
+        std::min<size_t>(bytes.size() - done, buffer_size_ - slot.used));
+    std::memcpy(view_.buffer(slot.tail) + slot.used, bytes.data() + done, n);
+    slot.used += n;
+    done += n;
+  }
+}
+
+uint32_t EngineChannel::EndRx_st(uint64_t handle, bool complete, uint64_t flow,
+                                 uint64_t cookie) {
+  const uint32_t index = static_cast<uint32_t>(handle - 1);
+  RxSlot& slot = rx_slots_[index];
+  rx_reserved_buffers_ -= slot.reserved;
+  --rx_reserved_slots_;
+  --rx_open_;
+  uint32_t buffer = slot.head;
+  if (complete) {
+    // The app trusts the segment: the chain goes into its meta entries.
+    ferry_buffer_meta* meta = view_.meta();
+    for (uint32_t i = 0; i < slot.taken && buffer < buffer_count_; ++i) {
+      const uint32_t next = rx_next_[buffer];
+      meta[buffer].next = i + 1 < slot.taken ? next : FERRY_BUFFER_NONE;
+      meta[buffer].length = i + 1 < slot.taken ? buffer_size_ : slot.used;
+      buffer = next;
+    }
+    ferry_desc desc = {};
+    desc.flow = flow;
+    desc.cookie = cookie;
+    desc.head = slot.taken > 0 ? slot.head : FERRY_BUFFER_NONE;
+    desc.length = slot.length;
+    desc.type = FERRY_DESC_MESSAGE;
+    desc.status = FERRY_STATUS_OK;
+    rx_.Write(desc);  // the slot was reserved at BeginRx_st
+    counters_.rx_messages.Inc();
+    counters_.rx_bytes.Add(slot.length);
+  } else {
+    for (uint32_t i = 0; i < slot.taken && buffer < buffer_count_ &&
+                         spare_.size() < buffer_count_;
+         ++i) {
+      spare_.push_back(buffer);
+      buffer = rx_next_[buffer];
+    }
+  }
+  slot.next_free = rx_free_slot_;
+  rx_free_slot_ = index;
+  return complete ? slot.length : 0;
+}
+
+bool EngineChannel::PostEvent_st(uint16_t type, uint64_t flow, uint64_t cookie,
+                                 ferry_status status) {
+  if (!RxHasRoom_st(1)) {
+    counters_.events_dropped.Inc();
+    return false;
+  }
+  ferry_desc event = {};
+  event.flow = flow;
+  event.cookie = cookie;
+  event.head = FERRY_BUFFER_NONE;
+  event.type = type;
+  event.status = static_cast<uint16_t>(status);
+  rx_.Write(event);
+  return true;
+}
+
+void EngineChannel::CompleteCtrl_st(const ferry_ctrl& reply) {
+  if (ctrl_reserved_ == 0) return;
+  --ctrl_reserved_;
+  ctrl_cq_.Write(reply);
+}
+
 void EngineChannel::ReportSendError_st(const ferry_desc& desc,
                                        ferry_status status) {
-  if (!rx_.HasRoom(1)) {
+  if (!RxHasRoom_st(1)) {
     counters_.events_dropped.Inc();
     return;
   }
@@ -176,12 +377,12 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
   if (total > FERRY_MAX_MESSAGE_SIZE) return FERRY_STATUS_BAD_LENGTH;
   const uint32_t needed =
       static_cast<uint32_t>((total + buffer_size_ - 1) / buffer_size_);
-  if (!rx_.HasRoom(1)) {
+  if (!RxHasRoom_st(1)) {
     if (rx_.corrupt()) NoteCorruption_st();
     counters_.rx_ring_full.Inc();
     return FERRY_STATUS_NO_BUFFERS;
   }
-  if (!RefillSpare_st(needed)) {
+  if (!RefillSpare_st(rx_reserved_buffers_ + needed)) {
     counters_.rx_no_buffers.Inc();
     return FERRY_STATUS_NO_BUFFERS;
   }
@@ -225,25 +426,6 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
   counters_.rx_messages.Inc();
   counters_.rx_bytes.Add(total);
   return FERRY_STATUS_OK;
-}
-
-uint32_t EngineChannel::PollCtrl_st() {
-  const uint32_t n = ctrl_sq_.Available();
-  if (ctrl_sq_.corrupt()) NoteCorruption_st();
-  uint32_t served = 0;
-  for (; served < n; ++served) {
-    if (!ctrl_cq_.HasRoom(1)) break;  // the app is not reading
-    ferry_ctrl request = ctrl_sq_.Peek(served);
-    ferry_ctrl reply = {};
-    reply.id = request.id;
-    reply.op = request.op;
-    reply.status = request.op == FERRY_CTRL_NOOP ? FERRY_STATUS_OK
-                                                 : FERRY_STATUS_BAD_REQUEST;
-    ctrl_cq_.Write(reply);
-    counters_.ctrl_requests.Inc();
-  }
-  if (served > 0) ctrl_sq_.Consume(served);
-  return served;
 }
 
 void EngineChannel::Flush_st() {

@@ -51,6 +51,12 @@ struct MessagePiece {
   uint32_t length;
 };
 
+// What a PollTx_st sink may answer besides a ferry_status (which ends the
+// message: OK, or an error reported to the app; its buffers go back now).
+inline constexpr int kTxKeep = -1;    // the engine keeps the buffers until
+                                      // ReleaseTx_st (sent, not yet acked)
+inline constexpr int kTxNotNow = -2;  // leave it in the ring; stop polling
+
 class EngineChannel {
  public:
   // Takes ownership of the segment. `engine_doorbell` is the eventfd the
@@ -82,13 +88,55 @@ class EngineChannel {
   template <typename Sink>
   uint32_t PollTx_st(uint32_t max, Sink&& sink);
 
+  // Kept messages (kTxKeep), named by their first buffer. The chain was
+  // recorded privately when the message was taken: what the app writes in
+  // the segment afterwards cannot change which buffers these are.
+  // Copies `length` bytes from `offset` of the message into `out`.
+  void CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out, uint32_t length);
+  // Gives the message's buffers back to the app; returns its bytes.
+  uint64_t ReleaseTx_st(uint32_t head);
+  uint32_t tx_kept_buffers() const { return tx_kept_buffers_; }
+
+  // Receiving a message piece by piece (a flow reassembling segments):
+  // BeginRx_st reserves buffers for `length` bytes and an rx ring slot, and
+  // returns a handle (0: no room now, nothing reserved). WriteRx_st stores
+  // bytes, in order. EndRx_st delivers the message (`complete`; `flow` and
+  // `cookie` go into its descriptor) or gives the buffers back.
+  uint64_t BeginRx_st(uint32_t length);
+  void WriteRx_st(uint64_t handle, uint32_t offset,
+                  absl::Span<const uint8_t> bytes);
+  // Returns the bytes delivered (0 when not complete).
+  uint32_t EndRx_st(uint64_t handle, bool complete, uint64_t flow,
+                    uint64_t cookie);
+  // Bytes of free buffers not yet reserved (for receive windows).
+  uint64_t RxRoomBytes_st();
+  uint32_t rx_open() const { return rx_open_; }
+
+  // Queues an event descriptor on the rx ring (FLOW_ACCEPTED,
+  // FLOW_CLOSED). False (and counted) when the ring is full.
+  bool PostEvent_st(uint16_t type, uint64_t flow, uint64_t cookie,
+                    ferry_status status);
+
   // Copies a message into free buffers and queues it on the rx ring.
   // Returns FERRY_STATUS_OK, or FERRY_STATUS_NO_BUFFERS when the app has not
   // returned enough buffers or its rx ring is full (then nothing changed).
   ferry_status Deliver_st(uint64_t flow, absl::Span<const MessagePiece> pieces);
 
-  // Serves control requests (ctrl_sq -> ctrl_cq). Returns how many.
-  uint32_t PollCtrl_st();
+  // Serves control requests (ctrl_sq -> ctrl_cq) with `handler(request,
+  // &reply)`, which fills the reply and returns true, or returns false to
+  // answer later with CompleteCtrl_st (a slot stays reserved for it).
+  // Without a handler only NOOP is served. Returns how many were taken.
+  template <typename Handler>
+  uint32_t PollCtrl_st(Handler&& handler);
+  uint32_t PollCtrl_st() {
+    return PollCtrl_st([](const ferry_ctrl& request, ferry_ctrl* reply) {
+      reply->status = request.op == FERRY_CTRL_NOOP ? FERRY_STATUS_OK
+                                                    : FERRY_STATUS_BAD_REQUEST;
+      return true;
+    });
+  }
+  // A deferred completion.
+  void CompleteCtrl_st(const ferry_ctrl& reply);
 
   // Publishes what the engine wrote and kicks the app if it sleeps.
   void Flush_st();
@@ -110,10 +158,15 @@ class EngineChannel {
                 int app_eventfd);
   // Walks a descriptor's chain into pieces_; the status says why not.
   ferry_status GatherTx_st(const ferry_desc& desc, uint32_t* walked);
+  // Records the walked chain as kept.
+  void KeepTx_st(uint32_t walked);
   void ReturnToApp_st(uint32_t walked);
   void ReportSendError_st(const ferry_desc& desc, ferry_status status);
   bool RefillSpare_st(uint32_t needed);
   void NoteCorruption_st();
+  bool RxHasRoom_st(uint32_t slots) {
+    return rx_.HasRoom(rx_reserved_slots_ + slots);
+  }
   uint32_t Queued(int ring) const {
     const ferry_ring_indices* indices = view_.ring_indices(ring);
     const uint32_t queued =
@@ -144,33 +197,95 @@ class EngineChannel {
   std::vector<uint32_t> spare_;   // validated free buffers for delivery
   bool corruption_noted_ = false;
   ChannelCounters counters_;
+
+  // Kept tx messages: private links, lengths and an ownership flag per
+  // buffer (a buffer already kept cannot be sent again until released).
+  std::vector<uint32_t> tx_next_;
+  std::vector<uint32_t> tx_length_;
+  std::vector<uint8_t> tx_kept_;
+  uint32_t tx_kept_buffers_ = 0;
+  struct TxCursor {  // where the last CopyTx_st ended: sends are sequential
+    uint32_t head = FERRY_BUFFER_NONE;
+    uint32_t buffer = FERRY_BUFFER_NONE;
+    uint32_t start = 0;  // message offset of `buffer`'s first byte
+  } tx_cursor_;
+
+  // Messages being received: private chains (walks are bounded by the
+  // buffer count, so duplicates the app slipped into the free ring cannot
+  // make them loop).
+  struct RxSlot {
+    uint32_t head;
+    uint32_t tail;
+    uint32_t used;      // bytes in tail
+    uint32_t taken;     // buffers in the chain
+    uint32_t reserved;  // buffers still reserved for it
+    uint32_t length;
+    uint32_t next_free;
+  };
+  std::vector<uint32_t> rx_next_;
+  std::vector<RxSlot> rx_slots_;
+  uint32_t rx_free_slot_ = FERRY_BUFFER_NONE;
+  uint32_t rx_open_ = 0;
+  uint32_t rx_reserved_buffers_ = 0;
+  uint32_t rx_reserved_slots_ = 0;
+  uint32_t ctrl_reserved_ = 0;
 };
 
 template <typename Sink>
 uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
   const uint32_t n = std::min(tx_.Available(), max);
   if (tx_.corrupt()) NoteCorruption_st();
-  for (uint32_t i = 0; i < n; ++i) {
-    const ferry_desc desc = tx_.Peek(i);  // a private copy from here on
+  uint32_t taken = 0;
+  for (; taken < n; ++taken) {
+    const ferry_desc desc = tx_.Peek(taken);  // a private copy from here on
     uint32_t walked = 0;
-    ferry_status status = GatherTx_st(desc, &walked);
-    if (status == FERRY_STATUS_OK) {
-      status = sink(desc, absl::MakeConstSpan(pieces_.data(), walked));
-      if (status == FERRY_STATUS_OK) {
+    int verdict = GatherTx_st(desc, &walked);
+    if (verdict == FERRY_STATUS_OK) {
+      verdict = sink(desc, absl::MakeConstSpan(pieces_.data(), walked));
+      if (verdict == kTxNotNow) break;
+      if (verdict == FERRY_STATUS_OK || verdict == kTxKeep) {
         counters_.tx_messages.Inc();
         counters_.tx_bytes.Add(desc.length);
       }
     } else {
       counters_.bad_descriptors.Inc();
     }
-    if (status != FERRY_STATUS_OK) {
+    if (verdict == kTxKeep) {
+      KeepTx_st(walked);
+      continue;
+    }
+    if (verdict != FERRY_STATUS_OK) {
       counters_.tx_errors.Inc();
-      ReportSendError_st(desc, status);
+      ReportSendError_st(desc, static_cast<ferry_status>(verdict));
     }
     ReturnToApp_st(walked);
   }
-  if (n > 0) tx_.Consume(n);
-  return n;
+  if (taken > 0) tx_.Consume(taken);
+  return taken;
+}
+
+template <typename Handler>
+uint32_t EngineChannel::PollCtrl_st(Handler&& handler) {
+  const uint32_t n = ctrl_sq_.Available();
+  if (ctrl_sq_.corrupt()) NoteCorruption_st();
+  uint32_t served = 0;
+  for (; served < n; ++served) {
+    // Room for this answer besides those owed: the app cannot make us
+    // owe more than the ring holds.
+    if (!ctrl_cq_.HasRoom(ctrl_reserved_ + 1)) break;
+    const ferry_ctrl request = ctrl_sq_.Peek(served);
+    ferry_ctrl reply = {};
+    reply.id = request.id;
+    reply.op = request.op;
+    counters_.ctrl_requests.Inc();
+    if (handler(request, &reply)) {
+      ctrl_cq_.Write(reply);
+    } else {
+      ++ctrl_reserved_;
+    }
+  }
+  if (served > 0) ctrl_sq_.Consume(served);
+  return served;
 }
 
 }  // namespace ferry::channel

@@ -35,10 +35,18 @@ Engine::Engine(const EngineConfig& config)
       faults_(config.faults) {
   // Channels need the doorbell before the thread starts.
   init_status_ = waker_.Init();
+  TransportConfig transport = config.transport;
+  transport.flow.mss = transport::MssForMtu(static_cast<uint32_t>(config.mtu));
+  PacketIo& io = *this;  // a private base: only we hand it out
+  transport_ = std::make_unique<TransportEndpoint>(
+      transport, config.mac, config.ip.address,
+      config.capabilities.tx_ipv4_checksum, io, counters_);
 }
 
 Engine::~Engine() {
   Stop();
+  // Flows hold received packets; nothing is sent any more.
+  transport_.reset();
   FlushTx_st();
   for (; held_count_ > 0; --held_count_) {
     dpdk::FreePacket(held_[held_head_].pkt);
@@ -167,6 +175,8 @@ void Engine::Run() {
       IdleWait_st(now);
     }
   }
+  // Peers of our flows hear a RST now rather than time out later.
+  transport_->Shutdown_st(MonotonicNanos());
   FlushTx_st();
   if (rx_interrupt_epfd_ >= 0) {
     close(rx_interrupt_epfd_);
@@ -237,6 +247,7 @@ bool Engine::PollOnce(uint64_t now_ns) {
   }
   if (now_ns >= next_timer_ns_) RunTimers_st(now_ns);
   work |= ServeChannels_st();
+  next_timer_ns_ = std::min(next_timer_ns_, transport_->NextTimerNs());
   if (held_count_ > 0) {
     // Held frames are due at known times: keep polling (or wake) for them.
     next_timer_ns_ = std::min(next_timer_ns_, held_[held_head_].release_ns);
@@ -249,16 +260,37 @@ bool Engine::PollOnce(uint64_t now_ns) {
 }
 
 bool Engine::ServeChannels_st() {
-  bool work = channels_.ApplyPending_st();
-  // No flow exists until the transport creates them: every message is
-  // refused with the reason, and the application hears it.
-  work |= channels_.PollTx_st(kBurstSize,
-                              [](channel::EngineChannel&, const ferry_desc&,
-                                 absl::Span<const channel::MessagePiece>) {
-                                return FERRY_STATUS_UNKNOWN_FLOW;
-                              }) > 0;
+  const uint64_t now = now_ns_;
+  bool work = channels_.ApplyPending_st([&](channel::EngineChannel& channel) {
+    transport_->DetachChannel_st(channel, now);
+  });
+  work |= channels_.Poll_st(
+              kBurstSize,
+              [&](channel::EngineChannel& channel, const ferry_ctrl& request,
+                  ferry_ctrl* reply) {
+                return transport_->OnCtrl_st(channel, request, reply, now);
+              },
+              [&](channel::EngineChannel& channel, const ferry_desc& desc,
+                  absl::Span<const channel::MessagePiece> pieces) {
+                return transport_->OnTxMessage_st(channel, desc, pieces, now);
+              }) > 0;
+  work |= transport_->Poll_st(now);
   channels_.Flush_st();
   return work;
+}
+
+dpdk::Packet* Engine::AllocPacket_st() {
+  return dpdk::AllocPacket(config_.queue);
+}
+
+std::optional<net::Ipv4Address> Engine::NextHop(net::Ipv4Address dst) const {
+  if (config_.ip.Contains(dst)) return dst;
+  return config_.gateway;
+}
+
+bool Engine::NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) {
+  const std::optional<net::Ipv4Address> hop = NextHop(dst);
+  return hop.has_value() && neighbors_.Lookup(*hop, now_ns).has_value();
 }
 
 uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
@@ -392,6 +424,10 @@ void Engine::HandleFrame_st(dpdk::Packet* pkt, uint64_t now_ns) {
   }
   if (frame.ip_protocol == net::kIpProtoIcmp) {
     HandleIcmp_st(pkt, frame, now_ns);
+    return;
+  }
+  if (frame.ip_protocol == net::kIpProtoUdp) {
+    transport_->OnUdp_st(pkt, frame, now_ns);
     return;
   }
   counters_.rx_udp_unhandled.Inc();
@@ -570,15 +606,13 @@ void Engine::SendArpRequest_st(net::Ipv4Address target) {
 
 void Engine::SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
                          uint64_t now_ns) {
-  net::Ipv4Address next_hop = dst;
-  if (!config_.ip.Contains(dst)) {
-    if (!config_.gateway.has_value()) {
-      counters_.tx_drop_no_route.Inc();
-      dpdk::FreePacket(pkt);
-      return;
-    }
-    next_hop = *config_.gateway;
+  const std::optional<net::Ipv4Address> hop = NextHop(dst);
+  if (!hop.has_value()) {
+    counters_.tx_drop_no_route.Inc();
+    dpdk::FreePacket(pkt);
+    return;
   }
+  const net::Ipv4Address next_hop = *hop;
   if (std::optional<net::MacAddress> mac =
           neighbors_.Lookup(next_hop, now_ns)) {
     std::memcpy(dpdk::MutableFrameBytes(pkt).data() + net::kEtherDstOffset,

@@ -31,6 +31,7 @@
 #include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/engine/neighbor_table.h"
+#include "dataplane/engine/transport_endpoint.h"
 #include "dataplane/engine/waker.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
@@ -50,15 +51,17 @@ struct EngineConfig {
   size_t neighbor_capacity = 1024;
   FaultConfig faults;  // off unless configured
   NeighborTimings neighbor_timings;
+  // Flow parameters; the segment size follows `mtu`.
+  TransportConfig transport;
 };
 
-class Engine {
+class Engine : private PacketIo {
  public:
   static constexpr uint16_t kBurstSize = 32;
   static constexpr uint16_t kTxBatchSize = 64;
 
   explicit Engine(const EngineConfig& config);
-  ~Engine();  // Stop()s; frees parked and unsent packets
+  ~Engine() override;  // Stop()s; frees parked and unsent packets
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -118,7 +121,12 @@ class Engine {
   void SendArpRequest_st(net::Ipv4Address target);
   // Routes an Ethernet/IPv4 frame (Ethernet destination not yet filled in)
   // to its next hop, parking it while ARP resolves.
-  void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst, uint64_t now_ns);
+  void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
+                   uint64_t now_ns) override;
+  // PacketIo, for the transport.
+  dpdk::Packet* AllocPacket_st() override;
+  bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) override;
+  std::optional<net::Ipv4Address> NextHop(net::Ipv4Address dst) const;
   void Transmit_st(dpdk::Packet* pkt);
   void FlushTx_st();
   // Applies fault injection to the TX batch, writing what is to be sent now
@@ -150,6 +158,7 @@ class Engine {
   uint16_t held_count_ = 0;
   uint64_t now_ns_ = 0;
   dpdk::Packet* rx_burst_[kBurstSize];
+  std::unique_ptr<TransportEndpoint> transport_;
 
   // Shared with the control thread.
   SpscRing<EngineCommand, 64> commands_;

@@ -50,7 +50,29 @@ namespace ferry::engine {
   X(sleeps, "Times the engine slept (adaptive polling)")                    \
   X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                \
   X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")  \
-  X(sleep_ns, "Nanoseconds spent asleep")
+  X(sleep_ns, "Nanoseconds spent asleep")                                   \
+  X(transport_segments_rx, "Ferry segments received for a flow")            \
+  X(transport_segments_tx, "Ferry segments sent")                           \
+  X(transport_messages_rx, "Messages received whole and delivered")         \
+  X(transport_bytes_rx, "Message bytes received and delivered")             \
+  X(transport_messages_tx, "Messages sent and acknowledged by the peer")    \
+  X(transport_bytes_tx, "Message bytes sent and acknowledged by the peer")  \
+  X(transport_retransmits_fast, "Segments resent on SACK evidence")         \
+  X(transport_retransmits_timeout, "Segments resent after a timeout")       \
+  X(transport_flows_opened, "Flows established (either side)")              \
+  X(transport_flows_closed, "Flows closed in order")                        \
+  X(transport_flows_reset, "Flows ended by a reset, dead peer or error")    \
+  X(transport_flows_active, "Flows currently open (a gauge)")               \
+  X(transport_handshake_refused, "Connects refused: nobody listening")      \
+  X(transport_handshake_timed_out, "Connects with no answer")               \
+  X(transport_handshake_unreachable,                                        \
+    "Connects whose next hop never answered ARP")                           \
+  X(transport_syn_no_listener, "SYNs refused: no listener on the port")     \
+  X(transport_syn_no_slot, "SYNs refused: the flow table was full")         \
+  X(transport_rx_unknown_flow, "Segments for no flow here (answered RST)")  \
+  X(transport_rx_bad_header, "UDP datagrams with a bad Ferry header")       \
+  X(transport_rx_held_full, "Out-of-order segments dropped: hold budget "   \
+                            "spent")
 
 struct alignas(kCacheLineSize) EngineCounters {
 #define FERRY_COUNTER_FIELD(name, help) Counter name;

@@ -325,6 +325,7 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
   if (n > 0) cc_.OnLoss(now_ns, rtt_ns);
   for (uint32_t i = 0; i < n; ++i) {
     ++stats_.retransmits_fast;
+    env_.Retransmitting(*this, false);
     Retransmit(lost[i], now_ns);
   }
 }
@@ -586,6 +587,7 @@ void Flow::OnTimer(uint64_t now_ns) {
       rtt_.OnTimeout();
       cc_.OnTimeout(backoffs_);
       ++stats_.retransmits_timeout;
+      env_.Retransmitting(*this, true);
       Retransmit(sender_.oldest_unacked(), now_ns);
       ArmRto(now_ns);
     }

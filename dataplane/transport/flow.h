@@ -93,6 +93,11 @@ class FlowEnv {
   virtual void ReleasePacket(uint64_t packet) = 0;
   // The flow changed state (established, closed).
   virtual void StateChanged(Flow& flow) = 0;
+  // A segment is being sent again (for counters).
+  virtual void Retransmitting(Flow& flow, bool after_timeout) {
+    (void)flow;
+    (void)after_timeout;
+  }
 };
 
 // Per-flow counters, read by whoever owns the flow (Flow service).

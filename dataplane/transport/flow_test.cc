@@ -207,7 +207,7 @@ TEST_F(FlowPairTest, RefusedAndTimedOutConnectsSayWhy) {
     now_ += 1;
     b_.OnTimer(now_);
     EXPECT_EQ(Pop(env_b_).header.type, FerryPacketType::kSyn);
-    interval *= 2;
+    interval = std::min(interval * 2, config_.handshake.max_rto_ns);
   }
   now_ += interval;
   b_.OnTimer(now_);

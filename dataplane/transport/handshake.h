@@ -45,7 +45,9 @@ const char* HandshakeErrorName(HandshakeError error);
 struct HandshakeTimings {
   uint64_t initial_rto_ns = 1'000'000;  // 1 ms: microsecond-scale networks
   uint64_t max_rto_ns = 200'000'000;
-  uint8_t max_retries = 6;  // 1+2+4+...+64 ms: about 127 ms in all
+  // 1+2+4+...+128 ms, then 200 ms twice: about 0.9 s in all, so that a lost
+  // ARP request (asked again after 200 ms) does not fail a connect.
+  uint8_t max_retries = 10;
 };
 
 // Where the handshake's segments go (the engine's TX path, a test's queue).

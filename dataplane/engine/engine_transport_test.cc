@@ -1,0 +1,243 @@
+// Flows end to end inside one process: two engines over a ring-backed port
+// pair, applications on the real client library. Covers listen/connect,
+// accept events, messages of every size both ways, close, refused and
+// unreachable connects, a reset when an application goes away, loss on the
+// wire, and a slow reader.
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "client/ferry.h"
+#include "dataplane/base/clock.h"
+#include "dataplane/engine/testing/engine_pair.h"
+#include "gtest/gtest.h"
+
+namespace ferry::engine {
+namespace {
+
+using testing::EnginePair;
+using testing::kHostA;
+using testing::kHostB;
+
+constexpr uint16_t kPort = 7000;
+constexpr int kWaitMs = 20000;
+
+std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;
+    v[i] = static_cast<uint8_t>(x >> 24);
+  }
+  return v;
+}
+
+// The next event or message on `ch` (waits).
+struct Received {
+  ssize_t rc = 0;
+  ferry_recv_info info{};
+  std::vector<uint8_t> data;
+};
+
+Received Next(ferry_channel* ch, size_t capacity = FERRY_MAX_MESSAGE_SIZE) {
+  Received r;
+  r.data.resize(capacity);
+  r.rc = ferry_recv_wait(ch, r.data.data(), r.data.size(), &r.info, kWaitMs);
+  r.data.resize(r.rc > 0 ? static_cast<size_t>(r.rc) : 0);
+  return r;
+}
+
+class EngineTransportTest : public ::testing::Test {
+ protected:
+  void Start(const testing::EnginePairOptions& options = {}) {
+    auto pair = EnginePair::Create(options);
+    ASSERT_TRUE(pair.ok()) << pair.status();
+    pair_ = std::move(*pair);
+    pair_->StartStepper();
+    auto a = pair_->Attach(0);
+    auto b = pair_->Attach(1);
+    ASSERT_TRUE(a.ok()) << a.status();
+    ASSERT_TRUE(b.ok()) << b.status();
+    app_a_ = *a;
+    app_b_ = *b;
+  }
+  void TearDown() override {
+    if (app_a_ != nullptr) ferry_detach(app_a_);
+    if (app_b_ != nullptr) ferry_detach(app_b_);
+    pair_.reset();
+  }
+  // A connects to B's listener; returns both ends' handles.
+  void Connect(uint64_t* at_a, uint64_t* at_b) {
+    ASSERT_EQ(ferry_listen(app_b_, kPort, kWaitMs), 0);
+    ASSERT_EQ(ferry_connect(app_a_, kHostB, kPort, 0, kWaitMs, at_a), 0);
+    Received accepted = Next(app_b_);
+    ASSERT_EQ(accepted.rc, 0);
+    ASSERT_EQ(accepted.info.flags, FERRY_RECV_FLOW_ACCEPTED);
+    EXPECT_EQ(FERRY_COOKIE_REMOTE_IP(accepted.info.cookie), kHostA);
+    EXPECT_EQ(FERRY_COOKIE_LOCAL_PORT(accepted.info.cookie), kPort);
+    *at_b = accepted.info.flow;
+  }
+
+  std::unique_ptr<EnginePair> pair_;
+  ferry_channel* app_a_ = nullptr;
+  ferry_channel* app_b_ = nullptr;
+};
+
+TEST_F(EngineTransportTest, MessagesOfEverySizeCrossBothWaysThenClose) {
+  Start();
+  uint64_t flow_a = 0, flow_b = 0;
+  Connect(&flow_a, &flow_b);
+  EXPECT_EQ(ferry_local_ip(app_a_), kHostA);
+  const size_t sizes[] = {
+      1, 1024, 4096, 4097, 100000, 1 << 20, FERRY_MAX_MESSAGE_SIZE};
+  uint32_t seed = 1;
+  for (size_t size : sizes) {
+    // Expect: A -> B byte-exact, with A's address in the cookie.
+    const std::vector<uint8_t> request = Pattern(size, seed++);
+    ASSERT_EQ(ferry_send(app_a_, flow_a, request.data(), request.size()), 0)
+        << size;
+    Received got = Next(app_b_);
+    ASSERT_EQ(got.rc, static_cast<ssize_t>(size));
+    EXPECT_EQ(got.info.flow, flow_b);
+    EXPECT_EQ(FERRY_COOKIE_REMOTE_IP(got.info.cookie), kHostA);
+    EXPECT_TRUE(got.data == request) << size;
+    // Expect: B -> A on the same flow, byte-exact.
+    const std::vector<uint8_t> reply = Pattern(size, seed++);
+    ASSERT_EQ(ferry_send(app_b_, got.info.flow, reply.data(), reply.size()), 0);
+    Received back = Next(app_a_);
+    ASSERT_EQ(back.rc, static_cast<ssize_t>(size));
+    EXPECT_EQ(back.info.flow, flow_a);
+    EXPECT_TRUE(back.data == reply) << size;
+  }
+  // Expect: an orderly close is announced to both sides as closed.
+  ASSERT_EQ(ferry_close(app_a_, flow_a, kWaitMs), 0);
+  Received closed_b = Next(app_b_);
+  EXPECT_EQ(closed_b.info.flags, FERRY_RECV_FLOW_CLOSED);
+  EXPECT_EQ(closed_b.info.status, FERRY_STATUS_CLOSED);
+  Received closed_a = Next(app_a_);
+  EXPECT_EQ(closed_a.info.flags, FERRY_RECV_FLOW_CLOSED);
+  EXPECT_EQ(closed_a.info.status, FERRY_STATUS_CLOSED);
+  // Expect: the closed flow's handle is refused.
+  const uint8_t byte = 1;
+  ASSERT_EQ(ferry_send(app_a_, flow_a, &byte, 1), 0);
+  Received error = Next(app_a_);
+  EXPECT_EQ(error.info.flags, FERRY_RECV_SEND_ERROR);
+  EXPECT_EQ(error.info.status, FERRY_STATUS_UNKNOWN_FLOW);
+  pair_->StopStepper();
+  EXPECT_EQ(pair_->a().ReadStats().transport_flows_active, 0u);
+  EXPECT_EQ(pair_->b().ReadStats().transport_flows_closed, 1u);
+}
+
+TEST_F(EngineTransportTest, ConnectFailuresSayWhy) {
+  Start();
+  uint64_t flow = 0;
+  // Expect: nobody listens on that port: refused.
+  EXPECT_EQ(ferry_connect(app_a_, kHostB, 9, 0, kWaitMs, &flow), -ECONNREFUSED);
+  // Expect: no host answers ARP at .77: unreachable.
+  EXPECT_EQ(ferry_connect(app_a_, 0x0a58004d, kPort, 0, kWaitMs, &flow),
+            -EHOSTUNREACH);
+  // Expect: bad requests and a port taken twice.
+  EXPECT_EQ(ferry_connect(app_a_, kHostA, kPort, 0, kWaitMs, &flow), -EINVAL);
+  EXPECT_EQ(ferry_listen(app_b_, kPort, kWaitMs), 0);
+  EXPECT_EQ(ferry_listen(app_b_, kPort, kWaitMs), -EADDRINUSE);
+  EXPECT_EQ(ferry_unlisten(app_b_, kPort, kWaitMs), 0);
+  EXPECT_EQ(ferry_unlisten(app_b_, kPort, kWaitMs), -EINVAL);
+  EXPECT_EQ(ferry_close(app_a_, 12345, kWaitMs), -ENOTCONN);
+  pair_->StopStepper();
+  EXPECT_EQ(pair_->a().ReadStats().transport_handshake_refused, 1u);
+  EXPECT_EQ(pair_->a().ReadStats().transport_handshake_unreachable, 1u);
+  EXPECT_EQ(pair_->b().ReadStats().transport_syn_no_listener, 1u);
+}
+
+TEST_F(EngineTransportTest, AnApplicationThatLeavesResetsItsFlows) {
+  Start();
+  uint64_t flow_a = 0, flow_b = 0;
+  Connect(&flow_a, &flow_b);
+  ferry_detach(app_a_);
+  app_a_ = nullptr;
+  pair_->a().DetachChannel(1);
+  // Expect: B hears a reset for its end of the flow.
+  Received closed = Next(app_b_);
+  EXPECT_EQ(closed.info.flags, FERRY_RECV_FLOW_CLOSED);
+  EXPECT_EQ(closed.info.flow, flow_b);
+  EXPECT_EQ(closed.info.status, FERRY_STATUS_RESET);
+}
+
+TEST_F(EngineTransportTest, LossyWireStillDeliversEverythingInOrder) {
+  testing::EnginePairOptions options;
+  options.faults_a.drop = 0.05;
+  options.faults_a.delay = 0.02;  // held back: later frames overtake
+  options.faults_a.duplicate = 0.01;
+  options.faults_a.delay_ns = 50'000;
+  options.faults_b.drop = 0.05;
+  options.faults_b.seed = 2;
+  Start(options);
+  uint64_t flow_a = 0, flow_b = 0;
+  Connect(&flow_a, &flow_b);
+  constexpr int kMessages = 2000;
+  std::mt19937 rng(5);
+  int sent = 0;
+  int received = 0;
+  std::vector<uint8_t> buffer(70000);
+  while (received < kMessages) {
+    while (sent < kMessages) {
+      const size_t size = 1 + rng() % 65536;
+      const std::vector<uint8_t> m = Pattern(size, sent);
+      const int rc = ferry_send(app_a_, flow_a, m.data(), m.size());
+      if (rc == -EAGAIN) break;
+      ASSERT_EQ(rc, 0);
+      ++sent;
+    }
+    ferry_recv_info info{};
+    const ssize_t n =
+        ferry_recv_wait(app_b_, buffer.data(), buffer.size(), &info, kWaitMs);
+    ASSERT_GE(n, 0) << "after " << received << " messages";
+    if (info.flags != 0) continue;  // events
+    const std::vector<uint8_t> expected(
+        Pattern(static_cast<size_t>(n), received));
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), buffer.begin()))
+        << "message " << received;
+    ++received;
+  }
+  pair_->StopStepper();
+  const EngineStats a = pair_->a().ReadStats();
+  EXPECT_GT(a.fault_dropped, 0u);
+  EXPECT_GT(a.transport_retransmits_fast + a.transport_retransmits_timeout, 0u);
+  EXPECT_EQ(pair_->b().ReadStats().transport_messages_rx,
+            static_cast<uint64_t>(kMessages));
+}
+
+TEST_F(EngineTransportTest, ASlowReaderThrottlesItsSenderAndLosesNothing) {
+  Start();
+  uint64_t flow_a = 0, flow_b = 0;
+  Connect(&flow_a, &flow_b);
+  // B reads nothing while A sends more than B's buffers hold (16 MiB):
+  // A's sends stall (its own buffers are held until B takes the data).
+  const std::vector<uint8_t> chunk = Pattern(1 << 20, 9);
+  int sent = 0;
+  const uint64_t deadline = MonotonicNanos() + 3 * kNanosPerSecond;
+  while (sent < 40 && MonotonicNanos() < deadline) {
+    const int rc = ferry_send(app_a_, flow_a, chunk.data(), chunk.size());
+    if (rc == 0) {
+      ++sent;
+    } else {
+      ASSERT_EQ(rc, -EAGAIN);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  EXPECT_LT(sent, 40) << "the sender was never held back";
+  // Now B reads slowly, sleeping between reads; everything arrives.
+  for (int i = 0; i < sent; ++i) {
+    Received got = Next(app_b_);
+    ASSERT_EQ(got.rc, static_cast<ssize_t>(chunk.size())) << i;
+    EXPECT_TRUE(got.data == chunk);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  pair_->StopStepper();
+  EXPECT_EQ(pair_->b().ReadStats().transport_flows_reset, 0u);
+}
+
+}  // namespace
+}  // namespace ferry::engine

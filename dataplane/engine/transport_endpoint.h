@@ -1,0 +1,206 @@
+// The engine's transport: its flows, listeners and the join between flows
+// and application channels.
+//
+// Segments arrive as UDP datagrams (OnUdp_st) and are steered to a flow by
+// the destination flow id in the Ferry header (one array index, checked
+// against a generation and the sender's address), or to a listener by UDP
+// port for a SYN. Applications reach it through their channel: control
+// requests (LISTEN, CONNECT, CLOSE) and messages to send. Messages stay in
+// the application's buffers until the peer acknowledges them (the channel
+// keeps a private copy of each chain); received segments are reassembled
+// straight into the application's free buffers, and the receive window
+// advertised to the peer is what those buffers can hold.
+//
+// Flow ids are (generation << 20 | slot): 2^20 flows per engine at most,
+// and a stale id (a closed flow's slot reused) does not match. A flow's
+// setup allocates its state (once per flow, never per packet).
+//
+// Threading: engine thread only (the *_st methods and the FlowEnv
+// callbacks, which the flows call from within them).
+#ifndef FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_H_
+#define FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_H_
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "client/ferry_channel_abi.h"
+#include "dataplane/channel/engine_channel.h"
+#include "dataplane/dpdk/packet_fwd.h"
+#include "dataplane/engine/engine_counters.h"
+#include "dataplane/net/addresses.h"
+#include "dataplane/net/frame_parser.h"
+#include "dataplane/transport/flow.h"
+
+namespace ferry::engine {
+
+// What the endpoint needs from its engine.
+class PacketIo {
+ public:
+  virtual ~PacketIo() = default;
+  virtual dpdk::Packet* AllocPacket_st() = 0;
+  // Sends an Ethernet/IPv4 frame (destination MAC filled in here, after
+  // ARP when needed). Takes the packet.
+  virtual void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
+                           uint64_t now_ns) = 0;
+  // Whether the next hop towards `dst` answered ARP (to tell "unreachable"
+  // from "timed out" when a connect fails).
+  virtual bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
+};
+
+struct TransportConfig {
+  transport::FlowConfig flow;  // mss from the engine's MTU
+  uint32_t max_flows = 16384;
+  // Out-of-order packets held across all flows (mbufs kept from the RX
+  // pool): beyond this, out-of-order segments are dropped and resent.
+  uint32_t max_held_packets = 2048;
+  uint16_t ephemeral_first = 49152;
+  uint16_t ephemeral_last = 65535;
+  // Flows whose timers each poll looks at (a sweep over all flows takes
+  // max_flows / timer_sweep polls).
+  uint32_t timer_sweep = 256;
+};
+
+class TransportEndpoint : public transport::FlowEnv {
+ public:
+  static constexpr uint64_t kEmptyMessage = uint64_t{1} << 40;
+
+  TransportEndpoint(const TransportConfig& config, net::MacAddress mac,
+                    net::Ipv4Address ip, bool tx_ipv4_checksum_offload,
+                    PacketIo& io, EngineCounters& counters);
+  ~TransportEndpoint() override;
+  TransportEndpoint(const TransportEndpoint&) = delete;
+  TransportEndpoint& operator=(const TransportEndpoint&) = delete;
+
+  // A UDP datagram for our address. Takes the packet.
+  void OnUdp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
+                uint64_t now_ns);
+  // A control request from an application; false when the answer comes
+  // later (CONNECT), through the channel's CompleteCtrl_st.
+  bool OnCtrl_st(channel::EngineChannel& channel, const ferry_ctrl& request,
+                 ferry_ctrl* reply, uint64_t now_ns);
+  // A message from an application: a ferry_status, kTxKeep or kTxNotNow
+  // (see EngineChannel::PollTx_st).
+  int OnTxMessage_st(channel::EngineChannel& channel, const ferry_desc& desc,
+                     absl::Span<const channel::MessagePiece> pieces,
+                     uint64_t now_ns);
+  // Sends what flows have to send, runs due flow timers, frees ended
+  // flows. True when it did something.
+  bool Poll_st(uint64_t now_ns);
+  // The channel is leaving: its flows are reset (peers hear a RST) and its
+  // listeners removed, before the channel is handed back.
+  void DetachChannel_st(channel::EngineChannel& channel, uint64_t now_ns);
+  // The engine stops: every flow is reset (peers hear a RST).
+  void Shutdown_st(uint64_t now_ns);
+  // When a flow timer is next due (for the engine's sleep).
+  uint64_t NextTimerNs() const { return next_timer_ns_; }
+  uint32_t active_flows() const { return active_flows_; }
+  uint32_t held_packets() const { return held_packets_; }
+
+  // FlowEnv.
+  void Transmit(transport::Flow& flow, const net::FerryHeader& header,
+                uint64_t message, uint32_t offset, uint32_t length) override;
+  void MessageDone(transport::Flow& flow, uint64_t message,
+                   bool delivered) override;
+  uint64_t BeginReceive(transport::Flow& flow, uint32_t length) override;
+  void WriteReceive(transport::Flow& flow, uint64_t handle, uint32_t offset,
+                    absl::Span<const uint8_t> bytes) override;
+  void EndReceive(transport::Flow& flow, uint64_t handle,
+                  bool complete) override;
+  uint32_t ReceiveRoom(transport::Flow& flow) override;
+  void ReleasePacket(uint64_t packet) override;
+  void StateChanged(transport::Flow& flow) override;
+  void Retransmitting(transport::Flow& flow, bool after_timeout) override;
+
+ private:
+  struct Entry {
+    std::unique_ptr<transport::Flow> flow;
+    channel::EngineChannel* channel = nullptr;
+    net::Ipv4Address remote_ip;
+    uint16_t remote_port = 0;
+    uint16_t local_port = 0;
+    uint32_t remote_flow = 0;  // the peer's id from its SYN (passive)
+    uint16_t generation = 1;
+    bool in_pump_list = false;
+    bool connect_pending = false;  // a CONNECT completion is owed
+    bool reaping = false;
+    uint64_t ctrl_id = 0;
+  };
+  // Identifies a peer's SYN, so that a repeated one finds its flow.
+  struct SynKey {
+    uint32_t remote_ip;
+    uint32_t remote_flow;
+    uint16_t remote_port;
+    uint16_t local_port;
+    bool operator==(const SynKey& o) const {
+      return remote_ip == o.remote_ip && remote_flow == o.remote_flow &&
+             remote_port == o.remote_port && local_port == o.local_port;
+    }
+    template <typename H>
+    friend H AbslHashValue(H h, const SynKey& k) {
+      return H::combine(std::move(h), k.remote_ip, k.remote_flow, k.remote_port,
+                        k.local_port);
+    }
+  };
+
+  static constexpr uint32_t kSlotBits = 20;
+  static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+
+  uint32_t FlowId(uint32_t slot) const {
+    return (uint32_t{entries_[slot].generation} << kSlotBits) | slot;
+  }
+  // The entry a flow id names, or null when stale or unknown.
+  Entry* Lookup(uint64_t flow_id);
+  Entry& EntryOf(transport::Flow& flow) { return entries_[flow.owner]; }
+  uint64_t PeerCookie(const Entry& e) const {
+    return FERRY_PEER_COOKIE(e.remote_ip.value, e.remote_port, e.local_port);
+  }
+  // A new flow in a free slot, or null when every slot is taken.
+  Entry* NewFlow(channel::EngineChannel& channel, net::Ipv4Address remote_ip,
+                 uint16_t remote_port, uint16_t local_port);
+  void Touch(uint32_t slot);
+  void Reap(uint32_t slot);
+  void OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
+             const net::FerryHeader& header, uint64_t now_ns);
+  // A RST for a segment that has no flow here.
+  void SendReset(const net::ParsedFrame& frame, const net::FerryHeader& header);
+  // Builds and sends one segment; `fill(payload)` writes its payload.
+  template <typename Fill>
+  void SendSegment(net::Ipv4Address dst, uint16_t dst_port, uint16_t src_port,
+                   const net::FerryHeader& header, uint32_t length,
+                   Fill&& fill);
+  uint16_t NextEphemeralPort();
+  ferry_status EndStatus(const Entry& e, const transport::Flow& flow);
+
+  const TransportConfig config_;
+  const net::MacAddress mac_;
+  const net::Ipv4Address ip_;
+  const bool tx_ipv4_checksum_offload_;
+  PacketIo& io_;
+  EngineCounters& counters_;
+
+  std::vector<Entry> entries_;
+  std::vector<uint32_t> free_slots_;
+  uint32_t high_water_ = 0;  // slots below this have been used
+  uint32_t active_flows_ = 0;
+  std::vector<channel::EngineChannel*> listeners_;   // by UDP port
+  absl::flat_hash_map<SynKey, uint32_t> syn_index_;  // -> slot
+  std::vector<uint32_t> pump_list_;
+  std::vector<uint32_t> pump_next_;
+  std::vector<uint32_t> reap_list_;
+  uint32_t sweep_cursor_ = 0;
+  uint64_t sweep_min_ = UINT64_MAX;  // over the sweep in progress
+  uint64_t next_timer_ns_ = UINT64_MAX;
+  uint32_t held_packets_ = 0;
+  uint16_t next_ephemeral_;
+  uint16_t ip_id_ = 0;
+  uint64_t now_ns_ = 0;
+  bool sending_ = true;
+  std::mt19937 isn_rng_;
+};
+
+}  // namespace ferry::engine
+
+#endif  // FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_H_
