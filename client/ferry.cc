@@ -108,9 +108,11 @@ void CloseAll(ferry_channel* ch) {
   }
 }
 
-// Makes sure `n` free buffers are in ch->spare.
+// Makes sure `n` free buffers are in ch->spare. Buffers the engine gave
+// back are taken at once, onto the top of the stack: the next message goes
+// into the buffer used most recently, still in cache, instead of cycling
+// through the whole pool.
 bool TakeBuffers(ferry_channel* ch, uint32_t n) {
-  if (ch->spare.size() >= n) return true;
   const uint32_t ready = ch->app_free.Available();
   for (uint32_t i = 0; i < ready; ++i) {
     const uint32_t index = ch->app_free.Peek(i);
