@@ -22,8 +22,11 @@ void CongestionControl::Clamp() {
 
 void CongestionControl::OnAck(uint32_t acked, uint64_t rtt_ns,
                               uint64_t now_ns) {
+  if (rtt_ns > 0 && rtt_ns < base_rtt_ns_) base_rtt_ns_ = rtt_ns;
   if (config_.algorithm == CongestionAlgorithm::kNone || acked == 0) return;
-  if (rtt_ns < config_.target_delay_ns) {
+  const uint64_t target =
+      (base_rtt_ns_ == UINT64_MAX ? 0 : base_rtt_ns_) + config_.target_delay_ns;
+  if (rtt_ns < target) {
     // About additive_increase segments per round trip: each of the
     // window's worth of ACKed segments adds its share.
     if (window_ >= 1) {
@@ -32,8 +35,7 @@ void CongestionControl::OnAck(uint32_t acked, uint64_t rtt_ns,
       window_ += config_.additive_increase * acked;
     }
   } else if (CanDecrease(now_ns, rtt_ns)) {
-    const double overshoot =
-        static_cast<double>(rtt_ns - config_.target_delay_ns) / rtt_ns;
+    const double overshoot = static_cast<double>(rtt_ns - target) / rtt_ns;
     window_ *= std::max(1 - config_.beta * overshoot, 1 - config_.max_decrease);
     last_decrease_ns_ = now_ns;
   }

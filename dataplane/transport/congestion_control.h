@@ -3,7 +3,11 @@
 // kSwift is a delay-based controller in the manner of Swift (SIGCOMM '20):
 // while the measured round trip stays under a target delay the window grows
 // by about one segment per round trip; above it, the window shrinks in
-// proportion to how far the delay overshoots, at most once per round trip;
+// proportion to how far the delay overshoots, at most once per round trip.
+// The target is the flow's base round trip (the smallest measured: the
+// path and both hosts' fixed costs) plus target_delay_ns of queueing, so a
+// path whose hosts add a millisecond of wake-up latency is not mistaken
+// for a congested one;
 // a loss shrinks it by the largest factor, as does a retransmission
 // timeout; timeouts in a row (the path is gone, not congested) reset it to
 // the minimum. Windows below one segment are allowed: the
@@ -28,10 +32,14 @@ bool ParseCongestionAlgorithm(absl::string_view text,
 
 struct CongestionConfig {
   CongestionAlgorithm algorithm = CongestionAlgorithm::kSwift;
-  double initial_window = 16;         // segments
-  double min_window = 0.01;           // segments (paced below 1)
+  double initial_window = 16;  // segments
+  // Segments. Below 1 the sender paces one segment every rtt / window
+  // (Swift's large-incast regime); the default keeps one segment per round
+  // trip, which request/response traffic needs to make progress at all.
+  double min_window = 1;
   double max_window = 1024;           // segments
-  uint64_t target_delay_ns = 50'000;  // round trips above this back off
+  uint64_t target_delay_ns = 50'000;  // queueing above the base RTT that
+                                      // backs off
   double additive_increase = 1;       // segments per round trip
   double beta = 0.8;                  // how hard delay overshoot backs off
   double max_decrease = 0.5;          // largest multiplicative cut
@@ -52,6 +60,7 @@ class CongestionControl {
   void OnTimeout(uint32_t consecutive);
 
   double window() const { return window_; }
+  uint64_t base_rtt_ns() const { return base_rtt_ns_; }
   // Segments that may be in flight now (at least one, so that a paced flow
   // still makes progress).
   uint32_t segments_allowed() const {
@@ -71,6 +80,7 @@ class CongestionControl {
   CongestionConfig config_;
   double window_;
   uint64_t last_decrease_ns_ = 0;
+  uint64_t base_rtt_ns_ = UINT64_MAX;  // smallest sample seen
 };
 
 }  // namespace ferry::transport

@@ -11,6 +11,7 @@ CongestionConfig Config() {
   CongestionConfig c;
   c.initial_window = 10;
   c.target_delay_ns = 50 * kUs;
+  c.min_window = 0.01;  // the paced regime
   return c;
 }
 
@@ -24,13 +25,16 @@ TEST(CongestionControlTest, LowDelayGrowsAboutOneSegmentPerRoundTrip) {
 
 TEST(CongestionControlTest, HighDelayShrinksInProportionOncePerRoundTrip) {
   CongestionControl cc(Config());
-  // 100 us against a 50 us target: overshoot 0.5, cut by 0.8 * 0.5 = 40%.
-  cc.OnAck(1, 100 * kUs, 1000 * kUs);
+  // A base round trip of 20 us: the target is 20 + 50 = 70 us.
+  cc.OnAck(0, 20 * kUs, 0);
+  EXPECT_EQ(cc.base_rtt_ns(), 20 * kUs);
+  // 140 us against 70: overshoot 0.5, cut by 0.8 * 0.5 = 40%.
+  cc.OnAck(1, 140 * kUs, 1000 * kUs);
   EXPECT_NEAR(cc.window(), 6.0, 0.01);
   // Expect: no second cut within the same round trip.
-  cc.OnAck(1, 100 * kUs, 1050 * kUs);
+  cc.OnAck(1, 140 * kUs, 1050 * kUs);
   EXPECT_NEAR(cc.window(), 6.0, 0.01);
-  cc.OnAck(1, 100 * kUs, 1100 * kUs);
+  cc.OnAck(1, 140 * kUs, 1150 * kUs);
   EXPECT_NEAR(cc.window(), 3.6, 0.01);
 }
 
@@ -48,6 +52,14 @@ TEST(CongestionControlTest, LossAndTimeout) {
   EXPECT_NEAR(cc.window(), 0.01, 1e-9);
   EXPECT_EQ(cc.segments_allowed(), 1u);
   EXPECT_EQ(cc.pacing_interval_ns(30 * kUs), 3000 * kUs);
+}
+
+TEST(CongestionControlTest, SlowHostsAreNotCongestion) {
+  CongestionControl cc(Config());
+  // Every round trip takes a millisecond (hosts waking from sleep), none
+  // longer than the first: nothing queues, so the window still grows.
+  for (int i = 0; i < 10; ++i) cc.OnAck(1, 1000 * kUs, i * 1000 * kUs);
+  EXPECT_NEAR(cc.window(), 11.0, 0.1);
 }
 
 TEST(CongestionControlTest, NoneKeepsItsWindow) {

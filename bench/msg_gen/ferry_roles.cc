@@ -1,0 +1,227 @@
+// msg_gen over Ferry: the client library, one channel, one flow per
+// --flows, --window requests in flight on each.
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_format.h"
+#include "bench/msg_gen/payload.h"
+#include "bench/msg_gen/roles.h"
+#include "bench/msg_gen/run_stats.h"
+#include "client/ferry.h"
+#include "dataplane/base/clock.h"
+
+namespace ferry::bench {
+namespace {
+
+// Requests in flight on one flow: their send times and sequence numbers,
+// oldest first (a flow delivers in order, so responses come back in order).
+struct ClientFlow {
+  uint64_t handle = 0;
+  uint64_t next_seq = 0;
+  std::vector<uint64_t> sent_ns;
+  std::vector<uint64_t> seqs;
+  uint32_t head = 0;
+  uint32_t count = 0;
+};
+
+std::string Errno(int rc) { return std::strerror(-rc); }
+
+// Sends on `flow` until its window is full; -EAGAIN (the channel is full)
+// is not an error: the caller tries again after receiving.
+int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
+          const MsgGenOptions& o, std::vector<uint8_t>& request) {
+  const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
+  while (flow.count < window) {
+    // A request too short to carry its sequence number carries 0 (the
+    // server answers with the pattern of what it read).
+    const uint64_t seq = o.request_size >= sizeof(uint64_t)
+                             ? (uint64_t{index} << 40) | flow.next_seq
+                             : 0;
+    if (o.verify) {
+      FillPayload(request.data(), request.size(), seq, false);
+    } else if (request.size() >= sizeof(seq)) {
+      std::memcpy(request.data(), &seq, sizeof(seq));
+    }
+    const int rc = ferry_send(ch, flow.handle, request.data(), request.size());
+    if (rc == -EAGAIN) return 0;
+    if (rc != 0) return rc;
+    const uint32_t slot = (flow.head + flow.count) % window;
+    flow.sent_ns[slot] = MonotonicNanos();
+    flow.seqs[slot] = seq;
+    ++flow.count;
+    ++flow.next_seq;
+  }
+  return 0;
+}
+
+}  // namespace
+
+absl::Status RunFerryClient(const MsgGenOptions& o) {
+  ferry_channel* ch = nullptr;
+  int rc = ferry_attach(o.channel_socket.c_str(), nullptr, &ch);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "cannot attach to ferryd at %s: %s", o.channel_socket, Errno(rc)));
+  }
+  std::vector<ClientFlow> flows(o.flows);
+  absl::flat_hash_map<uint64_t, uint32_t> by_handle;
+  for (uint32_t i = 0; i < o.flows; ++i) {
+    rc = ferry_connect(ch, o.remote_ip, o.remote_port, 0, 10000,
+                       &flows[i].handle);
+    if (rc != 0) {
+      ferry_detach(ch);
+      return absl::UnavailableError(absl::StrFormat(
+          "connect %d of %d failed: %s", i + 1, o.flows, Errno(rc)));
+    }
+    flows[i].sent_ns.resize(o.window);
+    flows[i].seqs.resize(o.window);
+    by_handle[flows[i].handle] = i;
+  }
+  std::vector<uint8_t> request(o.request_size);
+  std::vector<uint8_t> response(std::max<uint32_t>(o.response_size, 1) + 1);
+  RunStats stats(o, MonotonicNanos());
+  std::string error;
+  bool done = false;
+  for (uint32_t i = 0; i < o.flows && error.empty(); ++i) {
+    if ((rc = TopUp(ch, flows[i], i, o, request)) != 0) error = Errno(rc);
+  }
+  while (!done && error.empty()) {
+    ferry_recv_info info{};
+    const ssize_t n =
+        o.spin
+            ? ferry_recv(ch, response.data(), response.size(), &info)
+            : ferry_recv_wait(ch, response.data(), response.size(), &info, 100);
+    const uint64_t now = MonotonicNanos();
+    if (n == -EAGAIN || n == -ETIMEDOUT) {
+      done = stats.Tick(now);
+      // A send may have found the channel full: try again.
+      for (uint32_t i = 0; i < o.flows && !done; ++i) {
+        if ((rc = TopUp(ch, flows[i], i, o, request)) != 0) error = Errno(rc);
+      }
+      continue;
+    }
+    if (n < 0) {
+      error = Errno(static_cast<int>(n));
+      break;
+    }
+    if (info.flags & FERRY_RECV_EVENT_MASK) {
+      error = absl::StrFormat("flow %d: %s", info.flow,
+                              ferry_status_name(info.status));
+      break;
+    }
+    auto it = by_handle.find(info.flow);
+    if (it == by_handle.end()) continue;
+    ClientFlow& flow = flows[it->second];
+    if (flow.count == 0) {
+      error = "a response nobody asked for";
+      break;
+    }
+    const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
+    const uint64_t seq = flow.seqs[flow.head];
+    stats.OnRoundTrip(now, now - flow.sent_ns[flow.head]);
+    flow.head = (flow.head + 1) % window;
+    --flow.count;
+    if (o.verify &&
+        (static_cast<size_t>(n) != o.response_size ||
+         !CheckPayload(response.data(), static_cast<size_t>(n), seq, true))) {
+      stats.OnVerifyFailure();
+    }
+    done = stats.Tick(now);
+    if (!done && (rc = TopUp(ch, flow, it->second, o, request)) != 0) {
+      error = Errno(rc);
+    }
+  }
+  const absl::Status written = stats.Finish(MonotonicNanos(), error);
+  // An orderly close: wait (briefly) until each flow's FIN exchange is
+  // done, so that detaching does not reset flows still closing.
+  uint32_t closing = 0;
+  for (ClientFlow& flow : flows) {
+    if (ferry_close(ch, flow.handle, 1000) == 0) ++closing;
+  }
+  const uint64_t close_deadline = MonotonicNanos() + 2'000'000'000ull;
+  while (closing > 0 && MonotonicNanos() < close_deadline) {
+    ferry_recv_info info{};
+    const ssize_t n =
+        ferry_recv_wait(ch, response.data(), response.size(), &info, 100);
+    if (n >= 0 && (info.flags & FERRY_RECV_FLOW_CLOSED)) --closing;
+  }
+  ferry_detach(ch);
+  if (!error.empty()) return absl::AbortedError(error);
+  if (stats.verify_failures() > 0) {
+    return absl::DataLossError(absl::StrFormat(
+        "%d responses failed verification", stats.verify_failures()));
+  }
+  return written;
+}
+
+absl::Status RunFerryServer(const MsgGenOptions& o,
+                            const std::atomic<bool>& stop) {
+  ferry_channel* ch = nullptr;
+  int rc = ferry_attach(o.channel_socket.c_str(), nullptr, &ch);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "cannot attach to ferryd at %s: %s", o.channel_socket, Errno(rc)));
+  }
+  rc = ferry_listen(ch, o.local_port, 5000);
+  if (rc != 0) {
+    ferry_detach(ch);
+    return absl::UnavailableError(absl::StrFormat(
+        "cannot listen on port %d: %s", o.local_port, Errno(rc)));
+  }
+  std::printf("msg_gen server: ferry, listening on port %d\n", o.local_port);
+  std::fflush(stdout);
+  std::vector<uint8_t> request(FERRY_MAX_MESSAGE_SIZE);
+  std::vector<uint8_t> response(o.response_size);
+  uint64_t served = 0, accepted = 0, closed = 0, bad = 0;
+  while (!stop.load(std::memory_order_relaxed)) {
+    ferry_recv_info info{};
+    const ssize_t n =
+        o.spin
+            ? ferry_recv(ch, request.data(), request.size(), &info)
+            : ferry_recv_wait(ch, request.data(), request.size(), &info, 100);
+    if (n == -EAGAIN || n == -ETIMEDOUT) continue;
+    if (n < 0) break;
+    if (info.flags & FERRY_RECV_FLOW_ACCEPTED) ++accepted;
+    if (info.flags & FERRY_RECV_FLOW_CLOSED) ++closed;
+    if (info.flags & FERRY_RECV_EVENT_MASK) continue;
+    const uint64_t seq = PayloadSeq(request.data(), static_cast<size_t>(n));
+    // Any request size is answered (clients may differ); its bytes must
+    // match the pattern of its sequence number.
+    if (o.verify &&
+        !CheckPayload(request.data(), static_cast<size_t>(n), seq, false)) {
+      ++bad;
+    }
+    if (o.think_us > 0) {
+      std::this_thread::sleep_for(std::chrono::microseconds(o.think_us));
+    }
+    if (o.verify) {
+      FillPayload(response.data(), response.size(), seq, true);
+    } else if (response.size() >= sizeof(seq)) {
+      std::memcpy(response.data(), &seq, sizeof(seq));
+    }
+    while ((rc = ferry_send(ch, info.flow, response.data(), response.size())) ==
+               -EAGAIN &&
+           !stop.load(std::memory_order_relaxed)) {
+      std::this_thread::yield();
+    }
+    ++served;
+  }
+  std::printf(
+      "msg_gen server: %lu requests answered, %lu flows accepted, %lu "
+      "closed, %lu failed verification\n",
+      static_cast<unsigned long>(served), static_cast<unsigned long>(accepted),
+      static_cast<unsigned long>(closed), static_cast<unsigned long>(bad));
+  ferry_detach(ch);
+  if (bad > 0) {
+    return absl::DataLossError(
+        absl::StrFormat("%d requests failed verification", bad));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ferry::bench

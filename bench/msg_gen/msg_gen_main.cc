@@ -1,0 +1,168 @@
+// msg_gen: request/response load between two hosts, over Ferry or kernel
+// TCP/UDP with the same loop and measurement (so every run can carry its
+// own baseline).
+//
+//   server:  msg_gen --role=server --transport=ferry --port=7000
+//   client:  msg_gen --role=client --transport=ferry --remote=10.0.0.2:7000
+//                    --size=1024 --window=32 --duration_s=10 --json_out=r.json
+//
+// The client prints a line per interval (RPC/s, Gb/s, P50/P99/P99.9) and a
+// summary; --json_out writes the summary with the parameters echoed back
+// and the latency distribution. Exit status: 0 success, 1 the run failed
+// (connect, a flow ended, verification), 2 bad flags.
+#include <csignal>
+#include <cstdio>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "bench/msg_gen/roles.h"
+#include "client/ferry_attach_abi.h"
+#include "client/ferry_channel_abi.h"
+#include "dataplane/net/addresses.h"
+
+ABSL_FLAG(std::string, role, "client", "client or server");
+ABSL_FLAG(std::string, transport, "ferry", "ferry, tcp or udp");
+ABSL_FLAG(std::string, socket, FERRY_DEFAULT_CHANNEL_SOCKET,
+          "ferryd's channel socket (ferry transport; @name: abstract)");
+ABSL_FLAG(std::string, remote, "", "client: the server's IPv4:port");
+ABSL_FLAG(uint32_t, port, 7000, "server: the port to listen on");
+ABSL_FLAG(std::string, bind, "",
+          "kernel transports: the local IPv4 address to use (default any)");
+ABSL_FLAG(uint32_t, size, 0, "sets both --request_size and --response_size");
+ABSL_FLAG(uint32_t, request_size, 1024, "request bytes");
+ABSL_FLAG(uint32_t, response_size, 1024, "response bytes");
+ABSL_FLAG(uint32_t, window, 1, "requests in flight per flow");
+ABSL_FLAG(uint32_t, flows, 1, "flows (connections) the client opens");
+ABSL_FLAG(uint64_t, messages, 0,
+          "stop after this many measured round trips (0: use --duration_s)");
+ABSL_FLAG(double, duration_s, 10, "measured seconds (after warm-up)");
+ABSL_FLAG(double, warmup_s, 1, "seconds before measuring starts");
+ABSL_FLAG(bool, verify, false, "check every payload byte on both sides");
+ABSL_FLAG(bool, spin, false,
+          "busy-poll when idle (dedicated cores) instead of sleeping");
+ABSL_FLAG(uint32_t, report_interval_ms, 1000, "interval lines every ms");
+ABSL_FLAG(std::string, json_out, "", "client: write the summary as JSON");
+ABSL_FLAG(bool, quiet, false, "no interval lines");
+ABSL_FLAG(uint32_t, think_us, 0,
+          "server: microseconds to pause before each answer (ferry: a slow "
+          "reader, whose sender the transport must hold back)");
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void OnSignal(int) { g_stop.store(true); }
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "msg_gen: %s\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "request/response load over Ferry or kernel TCP/UDP; see --helpfull");
+  absl::ParseCommandLine(argc, argv);
+  using ferry::bench::MsgGenOptions;
+  MsgGenOptions o;
+  const std::string role = absl::GetFlag(FLAGS_role);
+  if (role == "client") {
+    o.role = ferry::bench::Role::kClient;
+  } else if (role == "server") {
+    o.role = ferry::bench::Role::kServer;
+  } else {
+    return Usage("--role must be client or server, not '" + role + "'");
+  }
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (transport == "ferry") {
+    o.transport = ferry::bench::TransportKind::kFerry;
+  } else if (transport == "tcp") {
+    o.transport = ferry::bench::TransportKind::kTcp;
+  } else if (transport == "udp") {
+    o.transport = ferry::bench::TransportKind::kUdp;
+  } else {
+    return Usage("--transport must be ferry, tcp or udp, not '" + transport +
+                 "'");
+  }
+  o.channel_socket = absl::GetFlag(FLAGS_socket);
+  o.request_size = absl::GetFlag(FLAGS_request_size);
+  o.response_size = absl::GetFlag(FLAGS_response_size);
+  if (absl::GetFlag(FLAGS_size) != 0) {
+    o.request_size = o.response_size = absl::GetFlag(FLAGS_size);
+  }
+  if (o.request_size > FERRY_MAX_MESSAGE_SIZE ||
+      o.response_size > FERRY_MAX_MESSAGE_SIZE) {
+    return Usage("message sizes are at most 8 MiB (8388608 bytes)");
+  }
+  o.window = absl::GetFlag(FLAGS_window);
+  o.flows = absl::GetFlag(FLAGS_flows);
+  if (o.window < 1 || o.window > 4096) return Usage("--window is 1..4096");
+  if (o.flows < 1 || o.flows > 10000) return Usage("--flows is 1..10000");
+  o.messages = absl::GetFlag(FLAGS_messages);
+  o.duration_s = absl::GetFlag(FLAGS_duration_s);
+  o.warmup_s = absl::GetFlag(FLAGS_warmup_s);
+  if (o.duration_s <= 0 || o.warmup_s < 0) {
+    return Usage("--duration_s must be > 0 and --warmup_s >= 0");
+  }
+  o.verify = absl::GetFlag(FLAGS_verify);
+  o.spin = absl::GetFlag(FLAGS_spin);
+  o.report_interval_ms = std::max(1u, absl::GetFlag(FLAGS_report_interval_ms));
+  o.json_out = absl::GetFlag(FLAGS_json_out);
+  o.quiet = absl::GetFlag(FLAGS_quiet);
+  o.think_us = absl::GetFlag(FLAGS_think_us);
+  const uint32_t port = absl::GetFlag(FLAGS_port);
+  if (port == 0 || port > 65535) return Usage("--port is 1..65535");
+  o.local_port = static_cast<uint16_t>(port);
+  if (const std::string bind = absl::GetFlag(FLAGS_bind); !bind.empty()) {
+    auto ip = ferry::net::Ipv4Address::Parse(bind);
+    if (!ip.ok()) return Usage("--bind: " + std::string(ip.status().message()));
+    o.local_ip = ip->value;
+  }
+  if (o.role == ferry::bench::Role::kClient) {
+    const std::string remote = absl::GetFlag(FLAGS_remote);
+    std::vector<std::string> parts = absl::StrSplit(remote, ':');
+    uint32_t remote_port = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &remote_port) ||
+        remote_port == 0 || remote_port > 65535) {
+      return Usage("--remote must be IPv4:port, not '" + remote + "'");
+    }
+    auto ip = ferry::net::Ipv4Address::Parse(parts[0]);
+    if (!ip.ok()) {
+      return Usage("--remote: " + std::string(ip.status().message()));
+    }
+    o.remote_ip = ip->value;
+    o.remote_port = static_cast<uint16_t>(remote_port);
+  }
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  using ferry::bench::TransportKind;
+  absl::Status status;
+  const bool client = o.role == ferry::bench::Role::kClient;
+  switch (o.transport) {
+    case TransportKind::kFerry:
+      status = client ? ferry::bench::RunFerryClient(o)
+                      : ferry::bench::RunFerryServer(o, g_stop);
+      break;
+    case TransportKind::kTcp:
+      status = client ? ferry::bench::RunTcpClient(o)
+                      : ferry::bench::RunTcpServer(o, g_stop);
+      break;
+    case TransportKind::kUdp:
+      status = client ? ferry::bench::RunUdpClient(o)
+                      : ferry::bench::RunUdpServer(o, g_stop);
+      break;
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "msg_gen: %s\n",
+                 std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

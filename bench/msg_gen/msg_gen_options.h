@@ -1,0 +1,40 @@
+// msg_gen's parameters, shared by every role and transport.
+#ifndef FERRY_BENCH_MSG_GEN_MSG_GEN_OPTIONS_H_
+#define FERRY_BENCH_MSG_GEN_MSG_GEN_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace ferry::bench {
+
+enum class Role { kClient, kServer };
+enum class TransportKind { kFerry, kTcp, kUdp };
+
+struct MsgGenOptions {
+  Role role = Role::kClient;
+  TransportKind transport = TransportKind::kFerry;
+  std::string channel_socket;  // ferry: ferryd's channel socket
+  uint32_t remote_ip = 0;      // client: host byte order
+  uint16_t remote_port = 0;
+  uint32_t local_ip = 0;    // kernel transports: address to bind (0: any)
+  uint16_t local_port = 0;  // server: where to listen
+  uint32_t request_size = 1024;
+  uint32_t response_size = 1024;
+  uint32_t window = 1;  // requests in flight per flow
+  uint32_t flows = 1;
+  uint64_t messages = 0;  // stop after this many (0: run for duration)
+  double duration_s = 10;
+  double warmup_s = 1;
+  bool verify = false;
+  bool spin = false;  // busy-poll instead of sleeping when idle
+  uint32_t report_interval_ms = 1000;
+  std::string json_out;   // client: write the summary here
+  bool quiet = false;     // no per-interval lines
+  uint32_t think_us = 0;  // server: pause before answering (a slow reader)
+};
+
+const char* TransportName(TransportKind kind);
+
+}  // namespace ferry::bench
+
+#endif  // FERRY_BENCH_MSG_GEN_MSG_GEN_OPTIONS_H_

@@ -1,0 +1,50 @@
+// What a msg_gen client measures: round trips into a latency histogram (an
+// interval one printed every report interval, and the run's total after
+// warm-up), counts, and the summary written as text and JSON.
+#ifndef FERRY_BENCH_MSG_GEN_RUN_STATS_H_
+#define FERRY_BENCH_MSG_GEN_RUN_STATS_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "bench/latency_histogram.h"
+#include "bench/msg_gen/msg_gen_options.h"
+
+namespace ferry::bench {
+
+class RunStats {
+ public:
+  RunStats(const MsgGenOptions& options, uint64_t start_ns);
+
+  // A response arrived `latency_ns` after its request was sent.
+  void OnRoundTrip(uint64_t now_ns, uint64_t latency_ns);
+  void OnVerifyFailure() { ++verify_failures_; }
+  // Prints the interval line when one is due. Returns whether the run is
+  // over (duration or message count reached).
+  bool Tick(uint64_t now_ns);
+  bool Done(uint64_t now_ns) const;
+
+  uint64_t measured() const { return total_.count(); }
+  uint64_t verify_failures() const { return verify_failures_; }
+  const LatencyHistogram& total() const { return total_; }
+
+  // The final summary on stdout, and as JSON to options.json_out if set.
+  absl::Status Finish(uint64_t now_ns, const std::string& error);
+
+ private:
+  const MsgGenOptions options_;
+  const uint64_t start_ns_;
+  const uint64_t measure_from_ns_;
+  uint64_t measure_end_ns_ = 0;
+  uint64_t interval_start_ns_;
+  uint64_t interval_count_ = 0;
+  uint64_t completed_ = 0;  // including warm-up
+  uint64_t verify_failures_ = 0;
+  LatencyHistogram interval_;
+  LatencyHistogram total_;
+};
+
+}  // namespace ferry::bench
+
+#endif  // FERRY_BENCH_MSG_GEN_RUN_STATS_H_
