@@ -189,6 +189,27 @@ absl::Status Verdict(const RunStats& stats, const std::string& error,
   return written;
 }
 
+// A server's closing line and verdict.
+absl::Status ServerVerdict(uint64_t served, uint64_t bad) {
+  std::printf(
+      "msg_gen server: %lu requests answered, %lu failed "
+      "verification\n",
+      static_cast<unsigned long>(served), static_cast<unsigned long>(bad));
+  if (bad > 0) {
+    return absl::DataLossError(
+        absl::StrFormat("%d requests failed verification", bad));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckUdpSizes(const MsgGenOptions& o) {
+  if (o.request_size > kMaxUdpPayload || o.response_size > kMaxUdpPayload) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "UDP carries at most %d bytes per message", kMaxUdpPayload));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunTcpClient(const MsgGenOptions& o) {
@@ -319,22 +340,11 @@ absl::Status RunTcpServer(const MsgGenOptions& o,
   }
   for (size_t i = 1; i < pfds.size(); ++i) close(pfds[i].fd);
   close(listener);
-  std::printf(
-      "msg_gen server: %lu requests answered, %lu failed "
-      "verification\n",
-      static_cast<unsigned long>(served), static_cast<unsigned long>(bad));
-  if (bad > 0) {
-    return absl::DataLossError(
-        absl::StrFormat("%d requests failed verification", bad));
-  }
-  return absl::OkStatus();
+  return ServerVerdict(served, bad);
 }
 
 absl::Status RunUdpClient(const MsgGenOptions& o) {
-  if (o.request_size > kMaxUdpPayload || o.response_size > kMaxUdpPayload) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "UDP carries at most %d bytes per message", kMaxUdpPayload));
-  }
+  if (absl::Status s = CheckUdpSizes(o); !s.ok()) return s;
   std::vector<int> fds;
   std::vector<Outstanding> outs(o.flows);
   auto close_all = [&] {
@@ -407,10 +417,7 @@ absl::Status RunUdpClient(const MsgGenOptions& o) {
 
 absl::Status RunUdpServer(const MsgGenOptions& o,
                           const std::atomic<bool>& stop) {
-  if (o.request_size > kMaxUdpPayload || o.response_size > kMaxUdpPayload) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "UDP carries at most %d bytes per message", kMaxUdpPayload));
-  }
+  if (absl::Status s = CheckUdpSizes(o); !s.ok()) return s;
   const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return Sys("socket");
   sockaddr_in local = Address(o.local_ip, o.local_port);
@@ -440,15 +447,7 @@ absl::Status RunUdpServer(const MsgGenOptions& o,
     }
   }
   close(fd);
-  std::printf(
-      "msg_gen server: %lu requests answered, %lu failed "
-      "verification\n",
-      static_cast<unsigned long>(served), static_cast<unsigned long>(bad));
-  if (bad > 0) {
-    return absl::DataLossError(
-        absl::StrFormat("%d requests failed verification", bad));
-  }
-  return absl::OkStatus();
+  return ServerVerdict(served, bad);
 }
 
 }  // namespace ferry::bench
