@@ -15,11 +15,10 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
   absl::StatusOr<std::unique_ptr<dpdk::Port>> port = dpdk::Port::Open(options);
   if (!port.ok()) return port.status();
   nic->port_ = std::move(*port);
-  if (config.engines > 1 && !nic->port_->capabilities().rss) {
-    FERRY_LOG(Warning,
-              "port '%s' has no RSS: every frame arrives on queue 0, so "
-              "engines 1..%d receive nothing until software steering exists",
-              nic->port_->name(), config.engines - 1);
+  if (config.engines > 1) {
+    // Frames land on whichever queue the port picks (RSS, or the peer's
+    // queue for memif); engines hand each flow's segments to its owner.
+    nic->group_ = std::make_unique<engine::EngineGroup>(config.engines);
   }
   for (int i = 0; i < config.engines; ++i) {
     engine::EngineConfig ec;
@@ -34,6 +33,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.core = config.cores.empty() ? -1 : config.cores[i];
     ec.faults = config.faults;
     ec.faults.seed += static_cast<uint64_t>(i);  // engines draw apart
+    ec.group = nic->group_.get();
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }
@@ -43,6 +43,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
 Nic::~Nic() {
   for (auto& engine : engines_) engine->Stop();
   engines_.clear();
+  group_.reset();
   port_.reset();
 }
 

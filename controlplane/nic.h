@@ -35,6 +35,9 @@ class Nic {
 
   NicConfig config_;
   std::unique_ptr<dpdk::Port> port_;
+  // Declared before the engines: destroyed after them (it holds packets
+  // in flight between them, freed before the port closes).
+  std::unique_ptr<engine::EngineGroup> group_;
   std::vector<std::unique_ptr<engine::Engine>> engines_;
 };
 

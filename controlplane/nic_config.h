@@ -17,7 +17,8 @@
 
 namespace ferry::controlplane {
 
-inline constexpr int kMaxEnginesPerNic = 64;
+inline constexpr int kMaxEnginesPerNic =
+    16;  // a flow id names its engine in 4 bits
 
 // Textual form, as flags and (later) gRPC requests carry it.
 struct NicSpec {

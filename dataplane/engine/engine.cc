@@ -40,7 +40,41 @@ Engine::Engine(const EngineConfig& config)
   PacketIo& io = *this;  // a private base: only we hand it out
   transport_ = std::make_unique<TransportEndpoint>(
       transport, config.mac, config.ip.address,
-      config.capabilities.tx_ipv4_checksum, io, counters_);
+      config.capabilities.tx_ipv4_checksum, io, counters_, config.group,
+      config.id);
+  if (config.group != nullptr) config.group->Register(config.id, this);
+}
+
+void Engine::Nudge() {
+  // Pairs with the fence in IdleWait_st, as for commands.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (sleeping_.load(std::memory_order_relaxed)) waker_.Ring();
+}
+
+bool Engine::TakeSteered_st(uint64_t now_ns) {
+  EngineGroup* group = config_.group;
+  bool work = false;
+  for (int from = 0; from < group->size(); ++from) {
+    if (from == config_.id) continue;
+    const uint16_t n = group->Take(from, config_.id, rx_burst_, kBurstSize);
+    for (uint16_t i = 0; i < n; ++i) {
+      // Checked by the engine that received it: only the frame's offsets
+      // are needed again.
+      net::ParseOptions options;
+      options.verify_ipv4_checksum = false;
+      options.verify_l4_checksum = false;
+      net::ParsedFrame frame;
+      if (net::ParseFrame(dpdk::FrameBytes(rx_burst_[i]), options, &frame) !=
+          net::DropReason::kNone) {
+        dpdk::FreePacket(rx_burst_[i]);
+        continue;
+      }
+      counters_.transport_steered_in.Inc();
+      transport_->OnUdp_st(rx_burst_[i], frame, now_ns);
+    }
+    work |= n > 0;
+  }
+  return work;
 }
 
 Engine::~Engine() {
@@ -245,6 +279,7 @@ bool Engine::PollOnce(uint64_t now_ns) {
     HandleBurst_st(rx_burst_, n, now_ns);
     work = true;
   }
+  if (config_.group != nullptr) work |= TakeSteered_st(now_ns);
   if (now_ns >= next_timer_ns_) RunTimers_st(now_ns);
   work |= ServeChannels_st();
   next_timer_ns_ = std::min(next_timer_ns_, transport_->NextTimerNs());

@@ -28,6 +28,7 @@
 #include "dataplane/dpdk/port.h"
 #include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"
+#include "dataplane/engine/engine_group.h"
 #include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/engine/neighbor_table.h"
@@ -53,9 +54,12 @@ struct EngineConfig {
   NeighborTimings neighbor_timings;
   // Flow parameters; the segment size follows `mtu`.
   TransportConfig transport;
+  // The port's engines, when it has several (`id` is this one's index);
+  // must outlive the engine.
+  EngineGroup* group = nullptr;
 };
 
-class Engine : private PacketIo {
+class Engine : private PacketIo, public Wakeable {
  public:
   static constexpr uint16_t kBurstSize = 32;
   static constexpr uint16_t kTxBatchSize = 64;
@@ -86,6 +90,8 @@ class Engine : private PacketIo {
     return channels_.TakeDetached();
   }
   int doorbell_fd() const { return waker_.doorbell_fd(); }
+  // Wakes the engine if it sleeps (any thread).
+  void Nudge() override;
 
   // One loop iteration at time `now_ns`. Returns whether it found work.
   // Tests call it directly on an engine that was not started.
@@ -116,6 +122,8 @@ class Engine : private PacketIo {
   void HandleIcmp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                      uint64_t now_ns);
   bool ServeChannels_st();
+  // Packets other engines of the port handed over (software steering).
+  bool TakeSteered_st(uint64_t now_ns);
   void RunTimers_st(uint64_t now_ns);
   void SendPing_st(uint64_t now_ns);
   void SendArpRequest_st(net::Ipv4Address target);

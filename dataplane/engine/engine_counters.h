@@ -15,64 +15,67 @@
 namespace ferry::engine {
 
 // X(name, help)
-#define FERRY_ENGINE_COUNTERS(X)                                            \
-  X(rx_packets, "Frames received from the port queue")                      \
-  X(rx_bytes, "Bytes received from the port queue")                         \
-  X(tx_packets, "Frames the port queue accepted for transmission")          \
-  X(tx_bytes, "Bytes the port queue accepted for transmission")             \
-  X(tx_drop_full, "Frames dropped because the TX queue was full")           \
-  X(tx_alloc_failed, "Frames not built because the mempool was empty")      \
-  X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway") \
-  X(rx_drop_foreign, "Frames for another MAC or IPv4 address")              \
-  X(rx_drop_chained, "Multi-segment frames (not expected with this MTU)")   \
-  X(rx_udp_unhandled, "UDP datagrams with no transport to take them")       \
-  X(rx_icmp_unhandled, "ICMP messages other than echo request/reply")       \
-  X(arp_requests_rx, "ARP requests received for this engine's address")     \
-  X(arp_replies_rx, "ARP replies received")                                 \
-  X(arp_requests_tx, "ARP requests sent to resolve a next hop")             \
-  X(arp_replies_tx, "ARP replies sent")                                     \
-  X(arp_ignored, "ARP packets neither for us nor about a known neighbour")  \
-  X(arp_resolved, "Next hops resolved by our ARP request")                  \
-  X(arp_learned, "Neighbours learned from their ARP request to us")         \
-  X(arp_resolve_failed, "Next hops that never answered ARP")                \
-  X(arp_pending_dropped, "Frames dropped while waiting for ARP")            \
-  X(arp_table_full, "Frames dropped: the neighbour table was full")         \
-  X(icmp_echo_requests_rx, "ICMP echo requests received")                   \
-  X(icmp_echo_replies_tx, "ICMP echo replies sent")                         \
-  X(icmp_echo_requests_tx, "ICMP echo requests sent (ping command)")        \
-  X(icmp_echo_replies_rx, "ICMP echo replies received for our pings")       \
-  X(ping_rtt_ns_sum, "Sum of ping round-trip times in nanoseconds")         \
-  X(ping_rtt_ns_max, "Largest ping round-trip time in nanoseconds")         \
-  X(fault_dropped, "Frames dropped by fault injection")                     \
-  X(fault_duplicated, "Frames sent twice by fault injection")               \
-  X(fault_delayed, "Frames held back by fault injection")                   \
-  X(commands, "Control commands executed")                                  \
-  X(sleeps, "Times the engine slept (adaptive polling)")                    \
-  X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                \
-  X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")  \
-  X(sleep_ns, "Nanoseconds spent asleep")                                   \
-  X(transport_segments_rx, "Ferry segments received for a flow")            \
-  X(transport_segments_tx, "Ferry segments sent")                           \
-  X(transport_messages_rx, "Messages received whole and delivered")         \
-  X(transport_bytes_rx, "Message bytes received and delivered")             \
-  X(transport_messages_tx, "Messages sent and acknowledged by the peer")    \
-  X(transport_bytes_tx, "Message bytes sent and acknowledged by the peer")  \
-  X(transport_retransmits_fast, "Segments resent on SACK evidence")         \
-  X(transport_retransmits_timeout, "Segments resent after a timeout")       \
-  X(transport_flows_opened, "Flows established (either side)")              \
-  X(transport_flows_closed, "Flows closed in order")                        \
-  X(transport_flows_reset, "Flows ended by a reset, dead peer or error")    \
-  X(transport_flows_active, "Flows currently open (a gauge)")               \
-  X(transport_handshake_refused, "Connects refused: nobody listening")      \
-  X(transport_handshake_timed_out, "Connects with no answer")               \
-  X(transport_handshake_unreachable,                                        \
-    "Connects whose next hop never answered ARP")                           \
-  X(transport_syn_no_listener, "SYNs refused: no listener on the port")     \
-  X(transport_syn_no_slot, "SYNs refused: the flow table was full")         \
-  X(transport_rx_unknown_flow, "Segments for no flow here (answered RST)")  \
-  X(transport_rx_bad_header, "UDP datagrams with a bad Ferry header")       \
-  X(transport_rx_held_full, "Out-of-order segments dropped: hold budget "   \
-                            "spent")
+#define FERRY_ENGINE_COUNTERS(X)                                              \
+  X(rx_packets, "Frames received from the port queue")                        \
+  X(rx_bytes, "Bytes received from the port queue")                           \
+  X(tx_packets, "Frames the port queue accepted for transmission")            \
+  X(tx_bytes, "Bytes the port queue accepted for transmission")               \
+  X(tx_drop_full, "Frames dropped because the TX queue was full")             \
+  X(tx_alloc_failed, "Frames not built because the mempool was empty")        \
+  X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway")   \
+  X(rx_drop_foreign, "Frames for another MAC or IPv4 address")                \
+  X(rx_drop_chained, "Multi-segment frames (not expected with this MTU)")     \
+  X(rx_udp_unhandled, "UDP datagrams with no transport to take them")         \
+  X(rx_icmp_unhandled, "ICMP messages other than echo request/reply")         \
+  X(arp_requests_rx, "ARP requests received for this engine's address")       \
+  X(arp_replies_rx, "ARP replies received")                                   \
+  X(arp_requests_tx, "ARP requests sent to resolve a next hop")               \
+  X(arp_replies_tx, "ARP replies sent")                                       \
+  X(arp_ignored, "ARP packets neither for us nor about a known neighbour")    \
+  X(arp_resolved, "Next hops resolved by our ARP request")                    \
+  X(arp_learned, "Neighbours learned from their ARP request to us")           \
+  X(arp_resolve_failed, "Next hops that never answered ARP")                  \
+  X(arp_pending_dropped, "Frames dropped while waiting for ARP")              \
+  X(arp_table_full, "Frames dropped: the neighbour table was full")           \
+  X(icmp_echo_requests_rx, "ICMP echo requests received")                     \
+  X(icmp_echo_replies_tx, "ICMP echo replies sent")                           \
+  X(icmp_echo_requests_tx, "ICMP echo requests sent (ping command)")          \
+  X(icmp_echo_replies_rx, "ICMP echo replies received for our pings")         \
+  X(ping_rtt_ns_sum, "Sum of ping round-trip times in nanoseconds")           \
+  X(ping_rtt_ns_max, "Largest ping round-trip time in nanoseconds")           \
+  X(fault_dropped, "Frames dropped by fault injection")                       \
+  X(fault_duplicated, "Frames sent twice by fault injection")                 \
+  X(fault_delayed, "Frames held back by fault injection")                     \
+  X(commands, "Control commands executed")                                    \
+  X(sleeps, "Times the engine slept (adaptive polling)")                      \
+  X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                  \
+  X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")    \
+  X(sleep_ns, "Nanoseconds spent asleep")                                     \
+  X(transport_segments_rx, "Ferry segments received for a flow")              \
+  X(transport_segments_tx, "Ferry segments sent")                             \
+  X(transport_messages_rx, "Messages received whole and delivered")           \
+  X(transport_bytes_rx, "Message bytes received and delivered")               \
+  X(transport_messages_tx, "Messages sent and acknowledged by the peer")      \
+  X(transport_bytes_tx, "Message bytes sent and acknowledged by the peer")    \
+  X(transport_retransmits_fast, "Segments resent on SACK evidence")           \
+  X(transport_retransmits_timeout, "Segments resent after a timeout")         \
+  X(transport_flows_opened, "Flows established (either side)")                \
+  X(transport_flows_closed, "Flows closed in order")                          \
+  X(transport_flows_reset, "Flows ended by a reset, dead peer or error")      \
+  X(transport_flows_active, "Flows currently open (a gauge)")                 \
+  X(transport_handshake_refused, "Connects refused: nobody listening")        \
+  X(transport_handshake_timed_out, "Connects with no answer")                 \
+  X(transport_handshake_unreachable,                                          \
+    "Connects whose next hop never answered ARP")                             \
+  X(transport_syn_no_listener, "SYNs refused: no listener on the port")       \
+  X(transport_syn_no_slot, "SYNs refused: the flow table was full")           \
+  X(transport_rx_unknown_flow, "Segments for no flow here (answered RST)")    \
+  X(transport_rx_bad_header, "UDP datagrams with a bad Ferry header")         \
+  X(transport_rx_held_full,                                                   \
+    "Out-of-order segments dropped: hold budget spent")                       \
+  X(transport_steered_out, "Segments handed to the engine owning their flow") \
+  X(transport_steered_in, "Segments another engine handed to this one")       \
+  X(transport_steer_drops, "Segments dropped: the steering ring was full")
 
 struct alignas(kCacheLineSize) EngineCounters {
 #define FERRY_COUNTER_FIELD(name, help) Counter name;

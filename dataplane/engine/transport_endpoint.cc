@@ -63,8 +63,11 @@ void WriteArgs(const ferry_ctrl_flow_args& args, ferry_ctrl* reply) {
 TransportEndpoint::TransportEndpoint(const TransportConfig& config,
                                      net::MacAddress mac, net::Ipv4Address ip,
                                      bool tx_ipv4_checksum_offload,
-                                     PacketIo& io, EngineCounters& counters)
+                                     PacketIo& io, EngineCounters& counters,
+                                     EngineGroup* group, int index)
     : config_(config),
+      group_(group),
+      index_(index),
       mac_(mac),
       ip_(ip),
       tx_ipv4_checksum_offload_(tx_ipv4_checksum_offload),
@@ -247,7 +250,28 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
     dpdk::FreePacket(pkt);
     return;
   }
-  if (header.type == FerryPacketType::kSyn && header.dst_flow == 0) {
+  const bool syn = header.type == FerryPacketType::kSyn && header.dst_flow == 0;
+  if (group_ != nullptr) {
+    // Whose packet is it? A SYN's, the listener's engine; any other, the
+    // engine named in its destination flow id.
+    int owner = index_;
+    if (syn) {
+      const int listener = group_->ListenerEngine(frame.udp_dst_port);
+      if (listener >= 0) owner = listener;
+    } else if (EngineOfFlow(header.dst_flow) < group_->size()) {
+      owner = EngineOfFlow(header.dst_flow);
+    }
+    if (owner != index_) {
+      if (group_->Hand(index_, owner, pkt)) {
+        counters_.transport_steered_out.Inc();
+      } else {
+        counters_.transport_steer_drops.Inc();
+        dpdk::FreePacket(pkt);
+      }
+      return;
+    }
+  }
+  if (syn) {
     OnSyn(pkt, frame, header, now_ns);
     return;
   }
@@ -328,7 +352,9 @@ bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
     case FERRY_CTRL_LISTEN:
       if (args.local_port == 0) {
         reply->status = FERRY_STATUS_BAD_REQUEST;
-      } else if (listeners_[args.local_port] != nullptr) {
+      } else if (listeners_[args.local_port] != nullptr ||
+                 (group_ != nullptr &&
+                  !group_->ClaimListener(args.local_port, index_))) {
         reply->status = FERRY_STATUS_ADDRESS_IN_USE;
       } else {
         listeners_[args.local_port] = &channel;
@@ -340,6 +366,9 @@ bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
         reply->status = FERRY_STATUS_BAD_REQUEST;
       } else {
         listeners_[args.local_port] = nullptr;
+        if (group_ != nullptr) {
+          group_->ReleaseListener(args.local_port, index_);
+        }
       }
       out.local_port = args.local_port;
       break;
@@ -463,8 +492,12 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
     e.connect_pending = false;  // nobody is left to answer
     e.flow->Abort(now_ns);
   }
-  for (channel::EngineChannel*& listener : listeners_) {
-    if (listener == &channel) listener = nullptr;
+  for (size_t port = 0; port < listeners_.size(); ++port) {
+    if (listeners_[port] != &channel) continue;
+    listeners_[port] = nullptr;
+    if (group_ != nullptr) {
+      group_->ReleaseListener(static_cast<uint16_t>(port), index_);
+    }
   }
   // Before the channel leaves, nothing may point at it.
   for (uint32_t slot : reap_list_) Reap(slot);

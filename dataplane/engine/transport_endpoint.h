@@ -11,9 +11,11 @@
 // straight into the application's free buffers, and the receive window
 // advertised to the peer is what those buffers can hold.
 //
-// Flow ids are (generation << 20 | slot): 2^20 flows per engine at most,
-// and a stale id (a closed flow's slot reused) does not match. A flow's
-// setup allocates its state (once per flow, never per packet).
+// Flow ids are (generation << 20 | engine << 16 | slot): 65536 flows per
+// engine, the owning engine readable by any engine of the port (software
+// steering, see engine_group.h), and a stale id (a closed flow's slot
+// reused) does not match. A flow's setup allocates its state (once per
+// flow, never per packet).
 //
 // Threading: engine thread only (the *_st methods and the FlowEnv
 // callbacks, which the flows call from within them).
@@ -30,6 +32,7 @@
 #include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/engine/engine_counters.h"
+#include "dataplane/engine/engine_group.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/transport/flow.h"
@@ -67,14 +70,18 @@ class TransportEndpoint : public transport::FlowEnv {
  public:
   static constexpr uint64_t kEmptyMessage = uint64_t{1} << 40;
 
+  // `group` (may be null: a port with one engine) and `index` place this
+  // endpoint among its port's engines.
   TransportEndpoint(const TransportConfig& config, net::MacAddress mac,
                     net::Ipv4Address ip, bool tx_ipv4_checksum_offload,
-                    PacketIo& io, EngineCounters& counters);
+                    PacketIo& io, EngineCounters& counters,
+                    EngineGroup* group = nullptr, int index = 0);
   ~TransportEndpoint() override;
   TransportEndpoint(const TransportEndpoint&) = delete;
   TransportEndpoint& operator=(const TransportEndpoint&) = delete;
 
-  // A UDP datagram for our address. Takes the packet.
+  // A UDP datagram for our address. Takes the packet (hands it to the
+  // engine that owns its flow when that is another one).
   void OnUdp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                 uint64_t now_ns);
   // A control request from an application; false when the answer comes
@@ -145,11 +152,17 @@ class TransportEndpoint : public transport::FlowEnv {
     }
   };
 
-  static constexpr uint32_t kSlotBits = 20;
+  static constexpr uint32_t kSlotBits = 16;
   static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+  static constexpr uint32_t kEngineShift = 16;
+  static constexpr uint32_t kGenerationShift = 20;
 
   uint32_t FlowId(uint32_t slot) const {
-    return (uint32_t{entries_[slot].generation} << kSlotBits) | slot;
+    return (uint32_t{entries_[slot].generation} << kGenerationShift) |
+           (static_cast<uint32_t>(index_) << kEngineShift) | slot;
+  }
+  static int EngineOfFlow(uint32_t flow_id) {
+    return static_cast<int>((flow_id >> kEngineShift) & 0xf);
   }
   // The entry a flow id names, or null when stale or unknown.
   Entry* Lookup(uint64_t flow_id);
@@ -175,6 +188,8 @@ class TransportEndpoint : public transport::FlowEnv {
   ferry_status EndStatus(const Entry& e, const transport::Flow& flow);
 
   const TransportConfig config_;
+  EngineGroup* const group_;
+  const int index_;
   const net::MacAddress mac_;
   const net::Ipv4Address ip_;
   const bool tx_ipv4_checksum_offload_;
