@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# A two-host testbed on one machine: network namespaces ferry-tb-a and
+# ferry-tb-b, each running ferryd.
+#
+#   deploy/testbed/two_hosts.sh up [--wire=memif|af_packet] [--engines=N]
+#   deploy/testbed/two_hosts.sh exec a|b COMMAND...   (inside a host)
+#   deploy/testbed/two_hosts.sh down
+#
+# Addresses:
+#   kernel (management, and the kernel TCP/UDP baseline): a 10.70.1.1/24,
+#     b 10.70.1.2/24 on the veth pair tb-a0 <-> tb-b0;
+#   ferry: a 10.70.0.1/24, b 10.70.0.2/24 on the data wire: a DPDK memif
+#     (default; its socket is a file so that it crosses namespaces) or, with
+#     --wire=af_packet, the veth pair itself (then the kernel baseline runs
+#     over the very same wire).
+# Each host's sockets live under /run/ferry-testbed/<host>/: channels.sock
+# and ferryd.sock; ferryd's metrics are on each host's 127.0.0.1:10960.
+# `up` is idempotent (it takes down what an earlier run left first); every
+# step that fails takes the testbed down again.
+set -euo pipefail
+STATE=/run/ferry-testbed
+NS_A=ferry-tb-a
+NS_B=ferry-tb-b
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+down() {
+  # Whatever runs in the hosts (servers, agents) goes with them.
+  local ns
+  for ns in $NS_A $NS_B; do
+    ip netns pids $ns 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true
+  done
+  for host in a b; do
+    local pidfile=$STATE/$host/ferryd.pid
+    if [[ -f $pidfile ]]; then
+      local pid
+      pid=$(cat "$pidfile")
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  for ns in $NS_A $NS_B; do
+    ip netns pids $ns 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+    ip netns del $ns 2>/dev/null || true
+  done
+  rm -rf "$STATE"
+}
+
+wait_ready() {
+  local log=$1
+  for _ in $(seq 600); do
+    grep -q "ferryd ready" "$log" 2>/dev/null && return 0
+    if grep -q "ferryd: " "$log" 2>/dev/null && ! kill -0 "$2" 2>/dev/null; then
+      break
+    fi
+    sleep 0.1
+  done
+  echo "ferryd did not start; its log:" >&2
+  cat "$log" >&2
+  return 1
+}
+
+up() {
+  local wire=memif engines=1 ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
+  for arg in "$@"; do
+    case $arg in
+      --wire=*) wire=${arg#--wire=} ;;
+      --engines=*) engines=${arg#--engines=} ;;
+      *) echo "unknown option $arg" >&2; exit 2 ;;
+    esac
+  done
+  [[ $wire == memif || $wire == af_packet ]] ||
+    { echo "--wire is memif or af_packet" >&2; exit 2; }
+  [[ -x $ferryd ]] || { echo "no ferryd at $ferryd (build it first)" >&2; exit 2; }
+  down
+  trap 'down' ERR
+  mkdir -p "$STATE/a" "$STATE/b"
+  for ns in $NS_A $NS_B; do
+    ip netns add $ns
+    ip -n $ns link set lo up
+  done
+  ip link add tb-a0 type veth peer name tb-b0
+  ip link set tb-a0 netns $NS_A
+  ip link set tb-b0 netns $NS_B
+  ip netns exec $NS_A sysctl -qw net.ipv6.conf.tb-a0.disable_ipv6=1
+  ip netns exec $NS_B sysctl -qw net.ipv6.conf.tb-b0.disable_ipv6=1
+  ip -n $NS_A addr add 10.70.1.1/24 dev tb-a0
+  ip -n $NS_B addr add 10.70.1.2/24 dev tb-b0
+  ip -n $NS_A link set tb-a0 up
+  ip -n $NS_B link set tb-b0 up
+
+  local device_a device_b
+  if [[ $wire == memif ]]; then
+    device_a="net_memif0,role=server,id=0,socket=$STATE/memif.sock,socket-abstract=no"
+    device_b="net_memif0,role=client,id=0,socket=$STATE/memif.sock,socket-abstract=no"
+  else
+    device_a="net_af_packet0,iface=tb-a0,qdisc_bypass=0"
+    device_b="net_af_packet0,iface=tb-b0,qdisc_bypass=0"
+  fi
+  local host ns ip device
+  for host in a b; do
+    if [[ $host == a ]]; then ns=$NS_A ip=10.70.0.1 device=$device_a
+    else ns=$NS_B ip=10.70.0.2 device=$device_b; fi
+    ip netns exec $ns "$ferryd" --device="$device" --ip=$ip/24 \
+      --engines="$engines" --memory_mb=512 --stats_interval_s=1 \
+      --channel_socket=$STATE/$host/channels.sock \
+      --grpc_socket=$STATE/$host/ferryd.sock \
+      >"$STATE/$host/ferryd.log" 2>&1 &
+    echo $! >"$STATE/$host/ferryd.pid"
+    # memif: the client side needs the server's socket to exist.
+    wait_ready "$STATE/$host/ferryd.log" "$(cat "$STATE/$host/ferryd.pid")"
+  done
+  echo "$wire" >"$STATE/wire"
+  trap - ERR
+  echo "testbed up: ferry 10.70.0.1 <-> 10.70.0.2 over $wire," \
+    "kernel 10.70.1.1 <-> 10.70.1.2 over veth; logs in $STATE"
+}
+
+case ${1:-} in
+  up) shift; up "$@" ;;
+  down) down; echo "testbed down" ;;
+  exec)
+    host=${2:-}
+    [[ $host == a || $host == b ]] || { echo "exec a|b COMMAND..." >&2; exit 2; }
+    shift 2
+    ns=$NS_A; [[ $host == b ]] && ns=$NS_B
+    exec ip netns exec $ns "$@"
+    ;;
+  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+esac
