@@ -11,15 +11,26 @@ trap testbed_cleanup EXIT
 
 id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--stats_interval_s=1 --memory_mb=512 --metrics_address=)
+common=(--stats_interval_s=1 --memory_mb=512)
 start_bg "$dir/ferryd_a.log" "$FERRYD" \
   --device=net_memif0,role=server,id=0,socket=/ferry-mg-$id --ip=10.88.0.1/24 \
-  --channel_socket=@ferry-mg-a-$id --grpc_socket=@ferry-mg-grpc-a-$id "${common[@]}"
+  --channel_socket=@ferry-mg-a-$id --grpc_socket=@ferry-mg-grpc-a-$id \
+  --metrics_address=127.0.0.1:0 "${common[@]}"
 pid_a=$LAST_PID
 wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
+url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$dir/ferryd_a.log" | head -n 1)
+scrape() {
+  python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(), end="")' "$url"
+}
+value() {  # value NAME FILE: the first sample of NAME
+  awk -v n="$1" '$1 == n || index($1, n "{") == 1 { print $2; exit }' "$2"
+}
+scrape >"$dir/before.txt"
 start_bg "$dir/ferryd_b.log" "$FERRYD" \
   --device=net_memif0,role=client,id=0,socket=/ferry-mg-$id --ip=10.88.0.2/24 \
-  --channel_socket=@ferry-mg-b-$id --grpc_socket=@ferry-mg-grpc-b-$id "${common[@]}"
+  --channel_socket=@ferry-mg-b-$id --grpc_socket=@ferry-mg-grpc-b-$id \
+  --metrics_address= "${common[@]}"
 pid_b=$LAST_PID
 wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 
@@ -44,6 +55,22 @@ run --remote=10.88.0.2:7002 --request_size=1 --response_size=65536 --window=8 \
 run --remote=10.88.0.2:7003 --size=8388608 --window=2 --messages=10 \
   --json_out="$dir/8m.json"
 grep -q '"verify_failures": 0' "$dir/8m.json" || fail "8 MiB run: no clean JSON"
+
+# The transport's metrics moved with the traffic, and the page is valid.
+scrape >"$dir/after.txt"
+promtool check metrics <"$dir/after.txt" || fail "promtool rejected the page"
+for name in ferry_engine_transport_messages_tx_total ferry_transport_rtt_seconds_count \
+  ferry_engine_transport_segments_rx_total; do
+  before=$(value $name "$dir/before.txt")
+  after=$(value $name "$dir/after.txt")
+  echo "$name: $before -> $after"
+  (($(printf '%.0f' "$after") > $(printf '%.0f' "${before:-0}"))) ||
+    fail "$name did not advance"
+done
+grep -q '^ferry_transport_rtt_seconds_bucket{.*le="0.0001"}' "$dir/after.txt" ||
+  fail "no microsecond RTT buckets"
+grep -q '^ferry_transport_retransmits_total{.*reason="timeout"}' "$dir/after.txt" ||
+  fail "no retransmissions by reason"
 
 sleep 1.5  # one more stats line
 stop_and_wait "$pid_a" 20

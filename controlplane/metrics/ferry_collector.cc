@@ -1,5 +1,6 @@
 #include "controlplane/metrics/ferry_collector.h"
 
+#include <limits>
 #include <map>
 #include <string>
 
@@ -35,6 +36,35 @@ class Families {
     family.metric.push_back(std::move(metric));
   }
 
+  // A histogram from per-bucket (not cumulative) counts; bounds in
+  // seconds, one more count than bounds (the +Inf bucket).
+  void AddHistogram(const std::string& name, const std::string& help,
+                    std::vector<ClientMetric::Label> labels,
+                    const std::vector<double>& bounds,
+                    const std::vector<uint64_t>& counts, double sum) {
+    MetricFamily& family = families_[name];
+    if (family.name.empty()) {
+      family.name = name;
+      family.help = help;
+      family.type = MetricType::Histogram;
+    }
+    ClientMetric metric;
+    metric.label = std::move(labels);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < counts.size(); ++i) {
+      cumulative += counts[i];
+      ClientMetric::Bucket bucket;
+      bucket.cumulative_count = cumulative;
+      bucket.upper_bound = i < bounds.size()
+                               ? bounds[i]
+                               : std::numeric_limits<double>::infinity();
+      metric.histogram.bucket.push_back(bucket);
+    }
+    metric.histogram.sample_count = cumulative;
+    metric.histogram.sample_sum = sum;
+    family.metric.push_back(std::move(metric));
+  }
+
   std::vector<MetricFamily> Take() {
     std::vector<MetricFamily> out;
     for (auto& [name, family] : families_) out.push_back(std::move(family));
@@ -45,10 +75,18 @@ class Families {
   std::map<std::string, MetricFamily> families_;
 };
 
+// Engine counters published as labelled families of their own instead.
+bool LabelledElsewhere(const std::string& name) {
+  return absl::StartsWith(name, "transport_retransmits_") ||
+         absl::StartsWith(name, "transport_handshake_") ||
+         name == "transport_flows_active";
+}
+
 // An engine counter as a metric: nanosecond counters become seconds.
 void AddEngineCounter(Families& f, const std::string& name, const char* help,
                       uint64_t value,
                       const std::vector<ClientMetric::Label>& labels) {
+  if (LabelledElsewhere(name)) return;
   if (name == "ping_rtt_ns_max") {
     f.Add("ferry_engine_ping_rtt_max_seconds", help, MetricType::Gauge, labels,
           value / 1e9);
@@ -113,6 +151,45 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
   AddEngineCounter(f, #name, help, s.name, labels);
       FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
 #undef FERRY_COLLECT_ENGINE
+      // Transport families with a reason label.
+      const struct {
+        const char* family;
+        const char* help;
+        const char* reason;
+        uint64_t value;
+      } by_reason[] = {
+          {"ferry_transport_retransmits_total",
+           "Segments sent again, by what detected the loss", "sack",
+           s.transport_retransmits_fast},
+          {"ferry_transport_retransmits_total",
+           "Segments sent again, by what detected the loss", "timeout",
+           s.transport_retransmits_timeout},
+          {"ferry_transport_handshake_failures_total",
+           "Connects that failed, by reason", "refused",
+           s.transport_handshake_refused},
+          {"ferry_transport_handshake_failures_total",
+           "Connects that failed, by reason", "timed_out",
+           s.transport_handshake_timed_out},
+          {"ferry_transport_handshake_failures_total",
+           "Connects that failed, by reason", "unreachable",
+           s.transport_handshake_unreachable},
+      };
+      for (const auto& c : by_reason) {
+        std::vector<ClientMetric::Label> with_reason = labels;
+        with_reason.push_back({"reason", c.reason});
+        f.Add(c.family, c.help, MetricType::Counter, with_reason,
+              static_cast<double>(c.value));
+      }
+      f.Add("ferry_transport_flows_active", "Flows open now", MetricType::Gauge,
+            labels, static_cast<double>(s.transport_flows_active));
+      std::vector<double> bounds;
+      for (uint64_t us : engine::kRttBucketBoundsUs) bounds.push_back(us / 1e6);
+      f.AddHistogram(
+          "ferry_transport_rtt_seconds",
+          "Flow round-trip times measured from echoed timestamps", labels,
+          bounds,
+          std::vector<uint64_t>(s.rtt_buckets.begin(), s.rtt_buckets.end()),
+          s.rtt_sum_ns / 1e9);
       for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
         std::vector<ClientMetric::Label> with_reason = labels;
         with_reason.push_back(

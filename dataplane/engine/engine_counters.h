@@ -77,12 +77,28 @@ namespace ferry::engine {
   X(transport_steered_in, "Segments another engine handed to this one")       \
   X(transport_steer_drops, "Segments dropped: the steering ring was full")
 
+// Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
+// bucket takes everything above the last.
+inline constexpr std::array<uint64_t, 13> kRttBucketBoundsUs = {
+    5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000, 1000000};
+
 struct alignas(kCacheLineSize) EngineCounters {
 #define FERRY_COUNTER_FIELD(name, help) Counter name;
   FERRY_ENGINE_COUNTERS(FERRY_COUNTER_FIELD)
 #undef FERRY_COUNTER_FIELD
   // Indexed by net::DropReason.
   std::array<Counter, net::kDropReasonCount + 1> rx_drop_malformed;
+  // Flow round-trip samples: per bucket (not cumulative), and their sum.
+  std::array<Counter, kRttBucketBoundsUs.size() + 1> rtt_buckets;
+  Counter rtt_sum_ns;
+
+  void RecordRtt(uint64_t rtt_ns) {
+    const uint64_t us = rtt_ns / 1000;
+    size_t i = 0;
+    while (i < kRttBucketBoundsUs.size() && us > kRttBucketBoundsUs[i]) ++i;
+    rtt_buckets[i].Inc();
+    rtt_sum_ns.Add(rtt_ns);
+  }
 };
 
 // A plain copy, taken by the control plane.
@@ -91,6 +107,8 @@ struct EngineStats {
   FERRY_ENGINE_COUNTERS(FERRY_STATS_FIELD)
 #undef FERRY_STATS_FIELD
   std::array<uint64_t, net::kDropReasonCount + 1> rx_drop_malformed{};
+  std::array<uint64_t, kRttBucketBoundsUs.size() + 1> rtt_buckets{};
+  uint64_t rtt_sum_ns = 0;
 };
 
 inline EngineStats Snapshot(const EngineCounters& c) {
@@ -101,6 +119,10 @@ inline EngineStats Snapshot(const EngineCounters& c) {
   for (size_t i = 0; i < s.rx_drop_malformed.size(); ++i) {
     s.rx_drop_malformed[i] = c.rx_drop_malformed[i].Get();
   }
+  for (size_t i = 0; i < s.rtt_buckets.size(); ++i) {
+    s.rtt_buckets[i] = c.rtt_buckets[i].Get();
+  }
+  s.rtt_sum_ns = c.rtt_sum_ns.Get();
   return s;
 }
 

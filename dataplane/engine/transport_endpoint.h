@@ -120,6 +120,10 @@ class TransportEndpoint : public transport::FlowEnv {
   void ReleasePacket(uint64_t packet) override;
   void StateChanged(transport::Flow& flow) override;
   void Retransmitting(transport::Flow& flow, bool after_timeout) override;
+  void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override {
+    (void)flow;
+    counters_.RecordRtt(rtt_ns);
+  }
 
  private:
   struct Entry {

@@ -307,6 +307,7 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
       if (elapsed_us < 1'000'000) {
         rtt_ns = uint64_t{elapsed_us} * 1000;
         rtt_.AddSample(rtt_ns);
+        env_.RttSampled(*this, rtt_ns);
       }
     }
     backoffs_ = 0;

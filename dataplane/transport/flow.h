@@ -98,6 +98,11 @@ class FlowEnv {
     (void)flow;
     (void)after_timeout;
   }
+  // A round trip was measured (for histograms).
+  virtual void RttSampled(Flow& flow, uint64_t rtt_ns) {
+    (void)flow;
+    (void)rtt_ns;
+  }
 };
 
 // Per-flow counters, read by whoever owns the flow (Flow service).
