@@ -8,6 +8,11 @@
 //   nic attach --device=SPEC --ip=A.B.C.D/LEN [--gateway --mac --mtu
 //              --engines --cores --polling]
 //   nic detach NAME
+//   flow list [--nic=NAME --state=S --remote_ip=A.B.C.D --page_size=N]
+//                         flows (every page), with RTT, window, counters
+//   flow get ID --nic=NAME one flow in detail
+//   flow close ID --nic=NAME [--reset]
+//                         an orderly close, or a reset the peer hears
 //   stats                 a snapshot of every counter
 //   stats --watch_ms=N    a snapshot every N ms (--count=K times; 0: forever)
 //   health                the server's standard health status
@@ -15,6 +20,7 @@
 // Exit status: 0 success; 1 the call failed (the line says the gRPC code and
 // ferryd's message); 2 bad usage.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -52,6 +58,12 @@ ABSL_FLAG(int, mtu, 0, "nic attach: MTU (0: 1500)");
 ABSL_FLAG(int, engines, 0, "nic attach: engines (0: 1)");
 ABSL_FLAG(std::string, cores, "", "nic attach: CPUs, one per engine");
 ABSL_FLAG(std::string, polling, "", "nic attach: busy or adaptive");
+ABSL_FLAG(std::string, nic, "", "flow: the NIC (DPDK port name)");
+ABSL_FLAG(std::string, state, "",
+          "flow list: connecting, established or closing");
+ABSL_FLAG(std::string, remote_ip, "", "flow list: only flows to this peer");
+ABSL_FLAG(int, page_size, 0, "flow list: flows per call (0: ferryd's 100)");
+ABSL_FLAG(bool, reset, false, "flow close: reset instead of closing");
 
 namespace ferry {
 namespace {
@@ -168,11 +180,116 @@ void PrintStats(const v1::Stats& stats) {
               static_cast<unsigned long>(c.refused()));
 }
 
+void PrintFlowTable(const std::vector<v1::Flow>& flows) {
+  std::printf("%-14s %-9s %-6s %-21s %-21s %-11s %9s %7s %11s %11s %9s\n",
+              "NIC", "ID", "ENGINE", "LOCAL", "REMOTE", "STATE", "RTT_US",
+              "CWND", "MSGS_SENT", "MSGS_RECV", "RETRANS");
+  for (const v1::Flow& f : flows) {
+    std::printf(
+        "%-14s %-9u %-6u %-21s %-21s %-11s %9.1f %7.1f %11lu %11lu %9lu\n",
+        f.nic().c_str(), f.id(), f.engine(),
+        absl::StrFormat("%s:%d", f.local_ip(), f.local_port()).c_str(),
+        absl::StrFormat("%s:%d", f.remote_ip(), f.remote_port()).c_str(),
+        f.state().c_str(), f.rtt_us(), f.congestion_window(),
+        static_cast<unsigned long>(f.messages_sent()),
+        static_cast<unsigned long>(f.messages_received()),
+        static_cast<unsigned long>(f.retransmits_fast() +
+                                   f.retransmits_timeout()));
+  }
+}
+
+// Parses a flow id argument; false when it is not a number.
+bool FlowId(const std::string& word, uint32_t* id) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(word.c_str(), &end, 0);
+  if (word.empty() || *end != '\0' || v > UINT32_MAX) return false;
+  *id = static_cast<uint32_t>(v);
+  return true;
+}
+
+int FlowCommand(const std::vector<std::string>& words,
+                const std::shared_ptr<grpc::Channel>& channel, bool json) {
+  auto flows = v1::FlowService::NewStub(channel);
+  if (words.size() == 2 && words[1] == "list") {
+    if (absl::GetFlag(FLAGS_page_size) < 0) {
+      return Usage("--page_size must not be negative");
+    }
+    v1::ListFlowsRequest request;
+    request.set_nic(absl::GetFlag(FLAGS_nic));
+    request.set_state(absl::GetFlag(FLAGS_state));
+    request.set_remote_ip(absl::GetFlag(FLAGS_remote_ip));
+    request.set_page_size(
+        static_cast<uint32_t>(absl::GetFlag(FLAGS_page_size)));
+    v1::ListFlowsResponse all;
+    do {
+      v1::ListFlowsResponse page;
+      grpc::Status status = flows->ListFlows(Context().get(), request, &page);
+      if (!status.ok()) return Failed(status);
+      for (const v1::Flow& f : page.flows()) *all.add_flows() = f;
+      request.set_page_token(page.next_page_token());
+    } while (!request.page_token().empty());
+    if (json) {
+      std::cout << Json(all);
+    } else {
+      PrintFlowTable({all.flows().begin(), all.flows().end()});
+    }
+    return 0;
+  }
+  uint32_t id = 0;
+  if (words.size() == 3 && words[1] == "get") {
+    if (!FlowId(words[2], &id)) return Usage("flow get: ID is a number");
+    v1::GetFlowRequest request;
+    request.set_nic(absl::GetFlag(FLAGS_nic));
+    request.set_id(id);
+    v1::Flow flow;
+    grpc::Status status = flows->GetFlow(Context().get(), request, &flow);
+    if (!status.ok()) return Failed(status);
+    if (json) {
+      std::cout << Json(flow);
+    } else {
+      PrintFlowTable({flow});
+      std::printf(
+          "rto %.1f us, peer window %u, in flight %u, queued %u; sent %lu B "
+          "in %lu segments, received %lu B in %lu segments; retransmits "
+          "%lu fast + %lu timeout; %lu duplicates, %lu out of order\n",
+          flow.rto_us(), flow.peer_window(), flow.in_flight(),
+          flow.queued_messages(), static_cast<unsigned long>(flow.bytes_sent()),
+          static_cast<unsigned long>(flow.segments_sent()),
+          static_cast<unsigned long>(flow.bytes_received()),
+          static_cast<unsigned long>(flow.segments_received()),
+          static_cast<unsigned long>(flow.retransmits_fast()),
+          static_cast<unsigned long>(flow.retransmits_timeout()),
+          static_cast<unsigned long>(flow.duplicates_received()),
+          static_cast<unsigned long>(flow.out_of_order_received()));
+    }
+    return 0;
+  }
+  if (words.size() == 3 && words[1] == "close") {
+    if (!FlowId(words[2], &id)) return Usage("flow close: ID is a number");
+    v1::CloseFlowRequest request;
+    request.set_nic(absl::GetFlag(FLAGS_nic));
+    request.set_id(id);
+    request.set_reset(absl::GetFlag(FLAGS_reset));
+    v1::CloseFlowResponse response;
+    grpc::Status status = flows->CloseFlow(Context().get(), request, &response);
+    if (!status.ok()) return Failed(status);
+    if (json) {
+      std::cout << Json(response);
+    } else {
+      std::printf("%s flow %u\n", request.reset() ? "reset" : "closing", id);
+    }
+    return 0;
+  }
+  return Usage(
+      absl::StrFormat("unknown command '%s'", absl::StrJoin(words, " ")));
+}
+
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Operate ferryd through its gRPC API.\n"
       "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
-      "--ip=A.B.C.D/LEN | nic detach NAME | stats | health");
+      "--ip=A.B.C.D/LEN | nic detach NAME | flow list | flow get ID "
+      "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   args.erase(args.begin());
   const std::string output = absl::GetFlag(FLAGS_output);
@@ -306,6 +423,9 @@ int Main(int argc, char** argv) {
     }
     grpc::Status status = reader->Finish();
     return status.ok() ? 0 : Failed(status);
+  }
+  if (!words.empty() && words[0] == "flow") {
+    return FlowCommand(words, channel, json);
   }
   if (words.size() == 1 && words[0] == "health") {
     auto health = grpc::health::v1::Health::NewStub(channel);

@@ -23,8 +23,10 @@
 #include "client/ferry_attach_abi.h"
 #include "controlplane/api/api_server.h"
 #include "controlplane/api/api_services.h"
+#include "controlplane/api/flow_service.h"
 #include "controlplane/channel_registry.h"
 #include "controlplane/channel_totals_snapshot.h"
+#include "controlplane/flow_directory.h"
 #include "controlplane/metrics/ferry_collector.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
@@ -323,6 +325,8 @@ int Main(int argc, char** argv) {
   }
   controlplane::NicServiceImpl nic_service(nics.get());
   controlplane::StatsServiceImpl stats_service(nics.get(), &channel_totals);
+  controlplane::FlowDirectory flow_directory(nics.get());
+  controlplane::FlowServiceImpl flow_service(&flow_directory);
   absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
       controlplane::ApiServer::Start(
           absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
@@ -330,7 +334,7 @@ int Main(int argc, char** argv) {
                                     absl::GetFlag(FLAGS_grpc_tls_cert),
                                     absl::GetFlag(FLAGS_grpc_tls_key),
                                     absl::GetFlag(FLAGS_grpc_tls_client_ca)},
-          {&nic_service, &stats_service});
+          {&nic_service, &stats_service, &flow_service});
   if (!api.ok()) {
     exposer.reset();
     channels->reset();

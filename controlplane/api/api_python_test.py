@@ -59,10 +59,14 @@ def main():
             timeout=30))
         assert len(snapshots) == 3, snapshots
         assert snapshots[0].unix_time_ms <= snapshots[2].unix_time_ms
+        flows = ferry_pb2_grpc.FlowServiceStub(channel)
+        assert not flows.ListFlows(ferry_pb2.ListFlowsRequest(),
+                                   timeout=10).flows
         bad_requests(grpc, ferry_pb2, nics, stats)
+        bad_flow_requests(grpc, ferry_pb2, flows)
         channel_blocks_detach(grpc, ferry_pb2, nics, stats, test_client, tag)
         print("PASS: ferryd's API from Python: health, NICs, stats stream, "
-              "bad requests")
+              "flows, bad requests")
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
@@ -123,6 +127,29 @@ def bad_requests(grpc, pb, nics, stats):
     print(f"ok: INVALID_ARGUMENT: {details}")
     listed = nics.ListNics(pb.ListNicsRequest(), timeout=10)
     assert [n.name for n in listed.nics] == ["net_ring0"], listed
+
+
+def bad_flow_requests(grpc, pb, flows):
+    """The Flow service's bad requests, each with its exact code."""
+    invalid = grpc.StatusCode.INVALID_ARGUMENT
+    not_found = grpc.StatusCode.NOT_FOUND
+    cases = [
+        (invalid, flows.ListFlows, pb.ListFlowsRequest(state="asleep")),
+        (invalid, flows.ListFlows, pb.ListFlowsRequest(remote_ip="1.2.3")),
+        (invalid, flows.ListFlows, pb.ListFlowsRequest(page_size=1001)),
+        (invalid, flows.ListFlows, pb.ListFlowsRequest(page_token="x")),
+        (invalid, flows.ListFlows,
+         pb.ListFlowsRequest(page_token="net_gone0/0/0")),
+        (not_found, flows.ListFlows, pb.ListFlowsRequest(nic="nope")),
+        (invalid, flows.GetFlow, pb.GetFlowRequest(id=1)),
+        (not_found, flows.GetFlow, pb.GetFlowRequest(nic="nope", id=1)),
+        (not_found, flows.GetFlow, pb.GetFlowRequest(nic="net_ring0", id=1)),
+        (not_found, flows.CloseFlow,
+         pb.CloseFlowRequest(nic="net_ring0", id=1, reset=True)),
+    ]
+    for code, call, request in cases:
+        details = expect_code(grpc, code, call, request)
+        print(f"ok: {code.name}: {details}")
 
 
 def channel_blocks_detach(grpc, pb, nics, stats, test_client, tag):

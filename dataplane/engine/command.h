@@ -18,6 +18,8 @@ namespace ferry::engine {
 
 class Completion {
  public:
+  virtual ~Completion() = default;
+
   // Engine thread. `message` must be a string literal (no allocation).
   void Complete(absl::StatusCode code, const char* message) {
     code_ = code;
@@ -51,7 +53,11 @@ enum class CommandType : uint8_t {
   kNoop,       // round trip through the engine loop
   kStartPing,  // send `count` ICMP echo requests to `ip`, `interval_ns` apart
   kStopPing,
+  kListFlows,  // copy flows from slot `start` into `flow_list`
+  kCloseFlow,  // close (or with `abort`, reset) flow `flow_id`
 };
+
+struct FlowListResult;  // transport_endpoint.h
 
 struct EngineCommand {
   CommandType type = CommandType::kNoop;
@@ -59,7 +65,11 @@ struct EngineCommand {
   uint32_t count = 0;
   uint64_t interval_ns = 0;
   uint16_t payload_size = 56;
-  Completion* completion = nullptr;  // owned as described above
+  uint32_t start = 0;                   // kListFlows
+  FlowListResult* flow_list = nullptr;  // kListFlows: owned by completion
+  uint64_t flow_id = 0;                 // kCloseFlow
+  bool abort = false;                   // kCloseFlow
+  Completion* completion = nullptr;     // owned as described above
 };
 
 }  // namespace ferry::engine

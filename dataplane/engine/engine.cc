@@ -145,21 +145,24 @@ absl::Status Engine::Post(const EngineCommand& command) {
 }
 
 absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout) {
+  std::unique_ptr<Completion> completion = std::make_unique<Completion>();
+  return Execute(command, timeout, completion);
+}
+
+absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout,
+                             std::unique_ptr<Completion>& completion) {
   if (!running_.load()) {
     return absl::UnavailableError(
         absl::StrFormat("engine %d is not running", config_.id));
   }
-  auto* completion = new Completion();
-  command.completion = completion;
-  if (absl::Status s = Post(command); !s.ok()) {
-    delete completion;
-    return s;
-  }
+  command.completion = completion.get();
+  if (absl::Status s = Post(command); !s.ok()) return s;
   const absl::Time deadline = absl::Now() + timeout;
   absl::Duration backoff = absl::Microseconds(5);
   while (!completion->done()) {
     if (absl::Now() >= deadline) {
-      completion->Abandon();
+      // The engine may still complete it: whichever side is last frees it.
+      completion.release()->Abandon();
       return absl::DeadlineExceededError(
           absl::StrFormat("engine %d did not answer within %s", config_.id,
                           absl::FormatDuration(timeout)));
@@ -167,9 +170,7 @@ absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout) {
     absl::SleepFor(backoff);
     backoff = std::min(backoff * 2, absl::Milliseconds(1));
   }
-  absl::Status status = completion->status();
-  delete completion;
-  return status;
+  return completion->status();
 }
 
 void Engine::Run() {
@@ -406,6 +407,20 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       break;
     case CommandType::kStopPing:
       pinger_.active = false;
+      break;
+    case CommandType::kListFlows:
+      if (command.flow_list == nullptr) {
+        code = absl::StatusCode::kInvalidArgument;
+        message = "no result buffer";
+        break;
+      }
+      transport_->ListFlows_st(command.start, command.flow_list);
+      break;
+    case CommandType::kCloseFlow:
+      if (!transport_->CloseFlow_st(command.flow_id, command.abort, now_ns)) {
+        code = absl::StatusCode::kNotFound;
+        message = "no such flow on this engine";
+      }
       break;
   }
   if (command.completion != nullptr) {

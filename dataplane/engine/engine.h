@@ -74,6 +74,12 @@ class Engine : private PacketIo, public Wakeable {
   void Stop();
   // Posts a command and waits for its completion, up to `timeout`.
   absl::Status Execute(EngineCommand command, absl::Duration timeout);
+  // The same with the caller's completion (a subclass may carry results,
+  // such as FlowListCompletion). It is still the caller's on return, unless
+  // the wait timed out: then it was handed to the engine and `completion`
+  // is null.
+  absl::Status Execute(EngineCommand command, absl::Duration timeout,
+                       std::unique_ptr<Completion>& completion);
   // Posts without waiting (command.completion may be null). Fails when the
   // command ring is full.
   absl::Status Post(const EngineCommand& command);

@@ -504,6 +504,51 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   reap_list_.clear();
 }
 
+void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
+  result->count = 0;
+  result->next = UINT32_MAX;
+  const uint32_t capacity = static_cast<uint32_t>(result->flows.size());
+  for (uint32_t slot = start; slot < high_water_; ++slot) {
+    const Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.reaping) continue;
+    if (result->count == capacity) {
+      result->next = slot;
+      return;
+    }
+    const Flow& flow = *e.flow;
+    FlowInfo& info = result->flows[result->count++];
+    info.id = flow.local_id();
+    info.channel_id = e.channel->segment().channel_id();
+    info.accepted = e.remote_flow != 0;
+    info.local_port = e.local_port;
+    info.remote_ip = e.remote_ip.value;
+    info.remote_port = e.remote_port;
+    info.state = flow.state();
+    info.srtt_ns = flow.srtt_ns();
+    info.rto_ns = flow.rto_ns();
+    info.congestion_window = flow.congestion_window();
+    info.peer_window = flow.peer_window();
+    info.in_flight = flow.in_flight();
+    info.queued_messages = flow.queued_messages();
+    info.held_segments = flow.held_segments();
+    info.stats = flow.stats();
+  }
+}
+
+bool TransportEndpoint::CloseFlow_st(uint64_t flow_id, bool abort,
+                                     uint64_t now_ns) {
+  now_ns_ = now_ns;
+  Entry* e = Lookup(flow_id);
+  if (e == nullptr) return false;
+  if (abort) {
+    e->flow->Abort(now_ns);
+  } else {
+    e->flow->Close(now_ns);
+  }
+  Touch(e->flow->owner);
+  return true;
+}
+
 ferry_status TransportEndpoint::EndStatus(const Entry& e, const Flow& flow) {
   ferry_status status = StatusForEnd(flow.end_reason());
   if (status == FERRY_STATUS_TIMED_OUT &&

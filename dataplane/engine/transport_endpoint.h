@@ -31,6 +31,7 @@
 #include "client/ferry_channel_abi.h"
 #include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"
+#include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"
 #include "dataplane/engine/engine_group.h"
 #include "dataplane/net/addresses.h"
@@ -51,6 +52,41 @@ class PacketIo {
   // Whether the next hop towards `dst` answered ARP (to tell "unreachable"
   // from "timed out" when a connect fails).
   virtual bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
+};
+
+// What the control plane sees of a flow (a copy taken by the engine).
+struct FlowInfo {
+  uint32_t id = 0;
+  uint64_t channel_id = 0;
+  bool accepted = false;  // from a listener (else connected from here)
+  uint16_t local_port = 0;
+  uint32_t remote_ip = 0;  // host byte order
+  uint16_t remote_port = 0;
+  transport::FlowState state = transport::FlowState::kConnecting;
+  uint64_t srtt_ns = 0;
+  uint64_t rto_ns = 0;
+  double congestion_window = 0;  // segments
+  uint32_t peer_window = 0;
+  uint32_t in_flight = 0;
+  uint32_t queued_messages = 0;
+  uint32_t held_segments = 0;
+  transport::FlowStats stats;
+};
+
+// Filled by the engine for a kListFlows command; `flows` is sized by the
+// control thread (its capacity is the page size).
+struct FlowListResult {
+  std::vector<FlowInfo> flows;
+  uint32_t count = 0;
+  uint32_t next = 0;  // slot to start the next page at; UINT32_MAX: done
+};
+
+class FlowListCompletion : public Completion {
+ public:
+  explicit FlowListCompletion(uint32_t capacity) {
+    result.flows.resize(capacity);
+  }
+  FlowListResult result;
 };
 
 struct TransportConfig {
@@ -101,6 +137,10 @@ class TransportEndpoint : public transport::FlowEnv {
   void DetachChannel_st(channel::EngineChannel& channel, uint64_t now_ns);
   // The engine stops: every flow is reset (peers hear a RST).
   void Shutdown_st(uint64_t now_ns);
+  // Copies flows from slot `start` on into `result` (its capacity).
+  void ListFlows_st(uint32_t start, FlowListResult* result);
+  // Closes in order (or resets, `abort`) a flow; false when unknown.
+  bool CloseFlow_st(uint64_t flow_id, bool abort, uint64_t now_ns);
   // When a flow timer is next due (for the engine's sleep).
   uint64_t NextTimerNs() const { return next_timer_ns_; }
   uint32_t active_flows() const { return active_flows_; }

@@ -1,0 +1,80 @@
+#include "controlplane/api/flow_service.h"
+
+#include "controlplane/api/status_convert.h"
+#include "dataplane/net/addresses.h"
+
+namespace ferry::controlplane {
+namespace {
+
+void ToProto(const FlowRecord& r, v1::Flow* out) {
+  const engine::FlowInfo& f = r.info;
+  out->set_nic(r.nic);
+  out->set_id(f.id);
+  out->set_engine(static_cast<uint32_t>(r.engine));
+  out->set_channel(f.channel_id);
+  out->set_accepted(f.accepted);
+  out->set_local_ip(net::Ipv4Address{r.local_ip}.ToString());
+  out->set_local_port(f.local_port);
+  out->set_remote_ip(net::Ipv4Address{f.remote_ip}.ToString());
+  out->set_remote_port(f.remote_port);
+  out->set_state(transport::FlowStateName(f.state));
+  out->set_rtt_us(f.srtt_ns / 1000.0);
+  out->set_rto_us(f.rto_ns / 1000.0);
+  out->set_congestion_window(f.congestion_window);
+  out->set_peer_window(f.peer_window);
+  out->set_in_flight(f.in_flight);
+  out->set_queued_messages(f.queued_messages);
+  out->set_messages_sent(f.stats.messages_sent);
+  out->set_bytes_sent(f.stats.bytes_sent);
+  out->set_messages_received(f.stats.messages_received);
+  out->set_bytes_received(f.stats.bytes_received);
+  out->set_segments_sent(f.stats.segments_sent);
+  out->set_segments_received(f.stats.segments_received);
+  out->set_retransmits_fast(f.stats.retransmits_fast);
+  out->set_retransmits_timeout(f.stats.retransmits_timeout);
+  out->set_duplicates_received(f.stats.duplicates_received);
+  out->set_out_of_order_received(f.stats.out_of_order_received);
+}
+
+}  // namespace
+
+grpc::Status FlowServiceImpl::ListFlows(grpc::ServerContext*,
+                                        const v1::ListFlowsRequest* request,
+                                        v1::ListFlowsResponse* response) {
+  FlowFilter filter;
+  filter.nic = request->nic();
+  filter.state = request->state();
+  if (!request->remote_ip().empty()) {
+    absl::StatusOr<net::Ipv4Address> ip =
+        net::Ipv4Address::Parse(request->remote_ip());
+    if (!ip.ok()) {
+      return ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("remote_ip: ", ip.status().message())));
+    }
+    filter.remote_ip = ip->value;
+  }
+  absl::StatusOr<FlowPage> page =
+      flows_->List(filter, request->page_size(), request->page_token());
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const FlowRecord& r : page->flows) ToProto(r, response->add_flows());
+  response->set_next_page_token(page->next_token);
+  return grpc::Status::OK;
+}
+
+grpc::Status FlowServiceImpl::GetFlow(grpc::ServerContext*,
+                                      const v1::GetFlowRequest* request,
+                                      v1::Flow* response) {
+  absl::StatusOr<FlowRecord> r = flows_->Get(request->nic(), request->id());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  ToProto(*r, response);
+  return grpc::Status::OK;
+}
+
+grpc::Status FlowServiceImpl::CloseFlow(grpc::ServerContext*,
+                                        const v1::CloseFlowRequest* request,
+                                        v1::CloseFlowResponse*) {
+  return ToGrpcStatus(
+      flows_->Close(request->nic(), request->id(), request->reset()));
+}
+
+}  // namespace ferry::controlplane

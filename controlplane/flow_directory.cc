@@ -1,0 +1,185 @@
+#include "controlplane/flow_directory.h"
+
+#include <memory>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+
+namespace ferry::controlplane {
+namespace {
+
+constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
+
+// Page tokens are "nic/engine/slot": where the next page starts.
+struct Position {
+  std::string nic;
+  int engine = 0;
+  uint32_t slot = 0;
+};
+
+absl::StatusOr<Position> ParseToken(const std::string& token) {
+  Position p;
+  if (token.empty()) return p;
+  const std::vector<std::string> parts = absl::StrSplit(token, '/');
+  int engine = 0;
+  uint32_t slot = 0;
+  if (parts.size() != 3 || parts[0].empty() ||
+      !absl::SimpleAtoi(parts[1], &engine) || engine < 0 ||
+      !absl::SimpleAtoi(parts[2], &slot)) {
+    return absl::InvalidArgumentError(
+        "page_token: not a token from a previous ListFlows response");
+  }
+  p.nic = parts[0];
+  p.engine = engine;
+  p.slot = slot;
+  return p;
+}
+
+bool Matches(const FlowFilter& filter, const engine::FlowInfo& info) {
+  if (!filter.state.empty() &&
+      filter.state != transport::FlowStateName(info.state)) {
+    return false;
+  }
+  return filter.remote_ip == 0 || filter.remote_ip == info.remote_ip;
+}
+
+// Asks an engine for up to `capacity` flows from `slot` on.
+absl::Status ListEngine(engine::Engine& engine, uint32_t slot,
+                        uint32_t capacity, engine::FlowListResult* out) {
+  std::unique_ptr<engine::Completion> completion =
+      std::make_unique<engine::FlowListCompletion>(capacity);
+  engine::EngineCommand command;
+  command.type = engine::CommandType::kListFlows;
+  command.start = slot;
+  command.flow_list =
+      &static_cast<engine::FlowListCompletion*>(completion.get())->result;
+  if (absl::Status s = engine.Execute(command, kEngineTimeout, completion);
+      !s.ok()) {
+    return s;
+  }
+  *out = std::move(
+      static_cast<engine::FlowListCompletion*>(completion.get())->result);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
+                                             uint32_t page_size,
+                                             const std::string& page_token) {
+  if (page_size == 0) page_size = kDefaultPageSize;
+  if (page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("page_size: at most %d", kMaxPageSize));
+  }
+  if (!filter.state.empty() && filter.state != "connecting" &&
+      filter.state != "established" && filter.state != "closing") {
+    return absl::InvalidArgumentError(
+        "state: connecting, established or closing");
+  }
+  absl::StatusOr<Position> start = ParseToken(page_token);
+  if (!start.ok()) return start.status();
+  if (!filter.nic.empty()) {
+    absl::Status known = nics_->With(filter.nic, [](Nic&) {});
+    if (!known.ok()) return known;
+  }
+  FlowPage page;
+  absl::Status status;
+  bool reached = start->nic.empty();
+  bool full = false;
+  nics_->ForEach([&](Nic& nic) {
+    if (full || !status.ok()) return;
+    const std::string name = nic.port().name();
+    if (!filter.nic.empty() && name != filter.nic) return;
+    int first_engine = 0;
+    uint32_t first_slot = 0;
+    if (!reached) {
+      if (name != start->nic) return;
+      reached = true;
+      first_engine = start->engine;
+      first_slot = start->slot;
+    }
+    for (size_t e = static_cast<size_t>(first_engine);
+         e < nic.num_engines() && !full; ++e) {
+      uint32_t slot = e == static_cast<size_t>(first_engine) ? first_slot : 0;
+      while (true) {
+        const uint32_t room =
+            page_size - static_cast<uint32_t>(page.flows.size());
+        engine::FlowListResult result;
+        status = ListEngine(nic.engine(e), slot, room, &result);
+        if (!status.ok()) return;
+        for (uint32_t i = 0; i < result.count; ++i) {
+          if (!Matches(filter, result.flows[i])) continue;
+          page.flows.push_back(FlowRecord{name, static_cast<int>(e),
+                                          nic.config().ip.address.value,
+                                          result.flows[i]});
+        }
+        if (result.next == UINT32_MAX) break;  // this engine is done
+        if (page.flows.size() >= page_size) {
+          page.next_token = absl::StrFormat("%s/%d/%d", name, e, result.next);
+          full = true;
+          break;
+        }
+        slot = result.next;
+      }
+    }
+  });
+  if (!status.ok()) return status;
+  if (!reached) {
+    return absl::InvalidArgumentError(
+        "page_token: its NIC is no longer attached; list from the start");
+  }
+  return page;
+}
+
+absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
+                                              uint32_t id) {
+  if (nic.empty()) {
+    return absl::InvalidArgumentError("nic: give the flow's NIC");
+  }
+  absl::StatusOr<FlowRecord> found = absl::NotFoundError(
+      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
+  absl::Status status = nics_->With(nic, [&](Nic& n) {
+    const size_t e = (id >> 16) & 0xf;
+    if (e >= n.num_engines()) return;
+    engine::FlowListResult result;
+    absl::Status s = ListEngine(n.engine(e), id & 0xffff, 1, &result);
+    if (!s.ok()) {
+      found = s;
+      return;
+    }
+    if (result.count == 1 && result.flows[0].id == id) {
+      found = FlowRecord{nic, static_cast<int>(e), n.config().ip.address.value,
+                         result.flows[0]};
+    }
+  });
+  if (!status.ok()) return status;
+  return found;
+}
+
+absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
+                                  bool reset) {
+  if (nic.empty()) {
+    return absl::InvalidArgumentError("nic: give the flow's NIC");
+  }
+  absl::Status result = absl::NotFoundError(
+      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
+  absl::Status status = nics_->With(nic, [&](Nic& n) {
+    const size_t e = (id >> 16) & 0xf;
+    if (e >= n.num_engines()) return;
+    engine::EngineCommand command;
+    command.type = engine::CommandType::kCloseFlow;
+    command.flow_id = id;
+    command.abort = reset;
+    result = n.engine(e).Execute(command, kEngineTimeout);
+    if (result.code() == absl::StatusCode::kNotFound) {
+      result = absl::NotFoundError(absl::StrFormat(
+          "no flow %d on %s (closed, or never existed)", id, nic));
+    }
+  });
+  if (!status.ok()) return status;
+  return result;
+}
+
+}  // namespace ferry::controlplane

@@ -1,0 +1,54 @@
+// The control plane's view of flows: listing (paged, filtered), one flow,
+// closing. Each engine copies its flows when asked (a kListFlows command);
+// nothing here touches engine state directly.
+#ifndef FERRY_CONTROLPLANE_FLOW_DIRECTORY_H_
+#define FERRY_CONTROLPLANE_FLOW_DIRECTORY_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "controlplane/nic_registry.h"
+#include "dataplane/engine/transport_endpoint.h"
+
+namespace ferry::controlplane {
+
+struct FlowRecord {
+  std::string nic;
+  int engine = 0;
+  uint32_t local_ip = 0;  // the NIC's address
+  engine::FlowInfo info;
+};
+
+struct FlowFilter {
+  std::string nic;         // empty: every NIC
+  std::string state;       // empty: any; else connecting|established|closing
+  uint32_t remote_ip = 0;  // 0: any peer
+};
+
+struct FlowPage {
+  std::vector<FlowRecord> flows;
+  std::string next_token;  // empty: the last page
+};
+
+class FlowDirectory {
+ public:
+  static constexpr uint32_t kDefaultPageSize = 100;
+  static constexpr uint32_t kMaxPageSize = 1000;
+
+  explicit FlowDirectory(NicRegistry* nics) : nics_(nics) {}
+
+  // INVALID_ARGUMENT for a bad filter, page size or token; NOT_FOUND for
+  // an unknown NIC in the filter.
+  absl::StatusOr<FlowPage> List(const FlowFilter& filter, uint32_t page_size,
+                                const std::string& page_token);
+  absl::StatusOr<FlowRecord> Get(const std::string& nic, uint32_t id);
+  absl::Status Close(const std::string& nic, uint32_t id, bool reset);
+
+ private:
+  NicRegistry* nics_;
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_FLOW_DIRECTORY_H_
