@@ -664,6 +664,13 @@ int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms) {
 int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
                   uint16_t remote_port, uint16_t local_port, int timeout_ms,
                   uint64_t* flow) {
+  return ferry_connect_ex(channel, remote_ip, remote_port, local_port,
+                          timeout_ms, flow, nullptr);
+}
+
+int ferry_connect_ex(ferry_channel* channel, uint32_t remote_ip,
+                     uint16_t remote_port, uint16_t local_port, int timeout_ms,
+                     uint64_t* flow, ferry_flow_addr* addr) {
   if (channel == nullptr || flow == nullptr || remote_ip == 0 ||
       remote_port == 0) {
     return -EINVAL;
@@ -675,7 +682,15 @@ int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
   args.local_port = local_port;
   ferry_ctrl_flow_args out = {};
   const int rc = FlowCall(channel, FERRY_CTRL_CONNECT, args, timeout_ms, &out);
-  if (rc == 0) *flow = out.flow;
+  if (rc == 0) {
+    *flow = out.flow;
+    if (addr != nullptr) {
+      addr->local_ip = out.local_ip;
+      addr->remote_ip = out.remote_ip;
+      addr->local_port = out.local_port;
+      addr->remote_port = out.remote_port;
+    }
+  }
   return rc;
 }
 

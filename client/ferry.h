@@ -95,11 +95,12 @@ int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
                    int count);
 
 /* Receive events: info->flags. Events carry no data (0 bytes). */
-#define FERRY_RECV_TRUNCATED 0x1     /* the buffer was smaller than length */
-#define FERRY_RECV_SEND_ERROR 0x2    /* event: a send failed (status) */
-#define FERRY_RECV_FLOW_ACCEPTED 0x4 /* event: a listener accepted info->flow \
-                                      */
-#define FERRY_RECV_FLOW_CLOSED 0x8   /* event: info->flow ended (status) */
+#define FERRY_RECV_TRUNCATED 0x1  /* the buffer was smaller than length */
+#define FERRY_RECV_SEND_ERROR 0x2 /* event: a send failed (status) */
+#define FERRY_RECV_FLOW_ACCEPTED                                            \
+  0x4                              /* event: a listener accepted info->flow \
+                                    */
+#define FERRY_RECV_FLOW_CLOSED 0x8 /* event: info->flow ended (status) */
 #define FERRY_RECV_EVENT_MASK \
   (FERRY_RECV_SEND_ERROR | FERRY_RECV_FLOW_ACCEPTED | FERRY_RECV_FLOW_CLOSED)
 
@@ -166,6 +167,20 @@ int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms);
 int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
                   uint16_t remote_port, uint16_t local_port, int timeout_ms,
                   uint64_t* flow);
+
+/* A flow's addresses, host byte order. */
+typedef struct ferry_flow_addr {
+  uint32_t local_ip;
+  uint32_t remote_ip;
+  uint16_t local_port;
+  uint16_t remote_port;
+} ferry_flow_addr;
+
+/* ferry_connect that also tells the flow's addresses (the local port the
+ * engine picked); `addr` may be NULL. */
+int ferry_connect_ex(ferry_channel* channel, uint32_t remote_ip,
+                     uint16_t remote_port, uint16_t local_port, int timeout_ms,
+                     uint64_t* flow, ferry_flow_addr* addr);
 int ferry_close(ferry_channel* channel, uint64_t flow, int timeout_ms);
 /* The engine's IPv4 address (host byte order) as of the last flow call,
  * or 0 before any. */

@@ -18,6 +18,8 @@ PACKAGES=(
   iproute2 iputils-ping procps python3 prometheus
   # The API test from Python.
   python3-grpcio python3-grpc-tools
+  # The Python binding's tests.
+  python3-pytest
   # Test certificates for the TLS listener.
   openssl
 )

@@ -1,0 +1,232 @@
+// Machnet's API over Ferry's client library (see machnet.h for what
+// differs). Machnet names a flow by its 4-tuple; Ferry by a handle. Each
+// channel keeps the map from one to the other: filled by connect, by
+// listeners' accept events, and by every received message (whose
+// descriptor carries its peer's address); emptied when a flow ends.
+#include "client/compat/machnet.h"
+
+#include <arpa/inet.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "client/ferry.h"
+#include "client/ferry_attach_abi.h"
+
+namespace {
+
+constexpr int kControlTimeoutMs = 10000;  // Machnet's own gives up at ~10 s
+
+struct CompatChannel {
+  ferry_channel* channel = nullptr;
+  // FERRY_PEER_COOKIE(remote ip, remote port, local port) -> flow handle.
+  std::unordered_map<uint64_t, uint64_t> flows;
+  std::vector<struct iovec> iov;  // scratch for sendmsg/recvmsg
+};
+
+bool g_initialized = false;
+std::string g_socket;
+
+CompatChannel* Ctx(const void* channel_ctx) {
+  return const_cast<CompatChannel*>(
+      static_cast<const CompatChannel*>(channel_ctx));
+}
+
+bool ParseIp(const char* text, uint32_t* ip) {
+  in_addr addr;
+  if (text == nullptr || inet_pton(AF_INET, text, &addr) != 1) return false;
+  *ip = ntohl(addr.s_addr);
+  return true;
+}
+
+uint64_t KeyForSend(const MachnetFlow_t& flow) {
+  return FERRY_PEER_COOKIE(flow.dst_ip, flow.dst_port, flow.src_port);
+}
+
+// Takes events off the receive ring until a message is next: accepted
+// flows join the map, ended ones leave it. Returns the message's length,
+// or a negative errno (-EAGAIN: only events, or nothing, were waiting).
+template <typename Recv>
+ssize_t NextMessage(CompatChannel* c, ferry_recv_info* info, Recv&& recv) {
+  for (;;) {
+    const ssize_t n = recv(info);
+    if (n < 0) return n;
+    if (info->flags & FERRY_RECV_FLOW_ACCEPTED) {
+      c->flows[info->cookie] = info->flow;
+      continue;
+    }
+    if (info->flags & FERRY_RECV_FLOW_CLOSED) {
+      auto it = c->flows.find(info->cookie);
+      if (it != c->flows.end() && it->second == info->flow) c->flows.erase(it);
+      continue;
+    }
+    if (info->flags & FERRY_RECV_SEND_ERROR) continue;  // Machnet has none
+    c->flows[info->cookie] = info->flow;
+    return n;
+  }
+}
+
+MachnetFlow_t ReceivedFlow(const CompatChannel* c,
+                           const ferry_recv_info& info) {
+  MachnetFlow_t flow;
+  flow.src_ip = FERRY_COOKIE_REMOTE_IP(info.cookie);
+  flow.src_port = FERRY_COOKIE_REMOTE_PORT(info.cookie);
+  flow.dst_ip = ferry_local_ip(c->channel);
+  flow.dst_port = FERRY_COOKIE_LOCAL_PORT(info.cookie);
+  return flow;
+}
+
+}  // namespace
+
+extern "C" {
+
+int machnet_init(void) {
+  if (g_initialized) return 0;
+  const char* socket = std::getenv("FERRY_CHANNEL_SOCKET");
+  g_socket = socket != nullptr && socket[0] != '\0'
+                 ? socket
+                 : FERRY_DEFAULT_CHANNEL_SOCKET;
+  // An abstract socket ("@name") has no file to look for.
+  if (g_socket[0] != '@' && access(g_socket.c_str(), F_OK) != 0) return -1;
+  g_initialized = true;
+  return 0;
+}
+
+void* machnet_attach(void) {
+  if (!g_initialized && machnet_init() != 0) return nullptr;
+  auto* c = new CompatChannel();
+  if (ferry_attach(g_socket.c_str(), nullptr, &c->channel) != 0) {
+    delete c;
+    return nullptr;
+  }
+  return c;
+}
+
+int machnet_listen(void* channel_ctx, const char* local_ip, uint16_t port) {
+  CompatChannel* c = Ctx(channel_ctx);
+  uint32_t ip;
+  if (!ParseIp(local_ip, &ip)) return -EINVAL;
+  if (c == nullptr || port == 0) return -1;
+  if (ferry_listen(c->channel, port, kControlTimeoutMs) != 0) return -1;
+  // Machnet refuses an address that is not the engine's own.
+  if (ip != 0 && ip != ferry_local_ip(c->channel)) {
+    ferry_unlisten(c->channel, port, kControlTimeoutMs);
+    return -1;
+  }
+  return 0;
+}
+
+int machnet_connect(void* channel_ctx, const char* local_ip,
+                    const char* remote_ip, uint16_t remote_port,
+                    MachnetFlow_t* flow) {
+  CompatChannel* c = Ctx(channel_ctx);
+  uint32_t local = 0, remote = 0;
+  if (c == nullptr || flow == nullptr || !ParseIp(local_ip, &local) ||
+      !ParseIp(remote_ip, &remote) || remote_port == 0) {
+    return -1;
+  }
+  uint64_t handle = 0;
+  ferry_flow_addr addr;
+  if (ferry_connect_ex(c->channel, remote, remote_port, 0, kControlTimeoutMs,
+                       &handle, &addr) != 0) {
+    return -1;
+  }
+  if (local != 0 && local != addr.local_ip) {
+    ferry_close(c->channel, handle, kControlTimeoutMs);
+    return -1;
+  }
+  flow->src_ip = addr.local_ip;
+  flow->dst_ip = addr.remote_ip;
+  flow->src_port = addr.local_port;
+  flow->dst_port = addr.remote_port;
+  c->flows[FERRY_PEER_COOKIE(addr.remote_ip, addr.remote_port,
+                             addr.local_port)] = handle;
+  return 0;
+}
+
+int machnet_send(const void* channel_ctx, MachnetFlow_t flow, const void* buf,
+                 size_t len) {
+  MachnetIovec_t iov = {const_cast<void*>(buf), len};
+  MachnetMsgHdr_t msg = {static_cast<uint32_t>(len), flow, &iov, 1, 0};
+  if (len > MACHNET_MSG_MAX_LEN) return -1;
+  return machnet_sendmsg(channel_ctx, &msg);
+}
+
+int machnet_sendmsg(const void* channel_ctx, const MachnetMsgHdr_t* msghdr) {
+  CompatChannel* c = Ctx(channel_ctx);
+  if (c == nullptr || msghdr == nullptr || msghdr->msg_size == 0 ||
+      msghdr->msg_size > MACHNET_MSG_MAX_LEN ||
+      (msghdr->msg_iovlen > 0 && msghdr->msg_iov == nullptr)) {
+    return -1;
+  }
+  // Machnet trusts msg_size against the iovecs (and aborts or overruns
+  // when they differ); here a mismatch is an error.
+  size_t total = 0;
+  c->iov.resize(msghdr->msg_iovlen);
+  for (size_t i = 0; i < msghdr->msg_iovlen; ++i) {
+    c->iov[i].iov_base = msghdr->msg_iov[i].base;
+    c->iov[i].iov_len = msghdr->msg_iov[i].len;
+    total += msghdr->msg_iov[i].len;
+  }
+  if (total != msghdr->msg_size) return -1;
+  auto it = c->flows.find(KeyForSend(msghdr->flow_info));
+  if (it == c->flows.end()) return -1;
+  return ferry_sendmsg(c->channel, it->second, c->iov.data(),
+                       static_cast<int>(c->iov.size()), 0) == 0
+             ? 0
+             : -1;
+}
+
+int machnet_sendmmsg(const void* channel_ctx, const MachnetMsgHdr_t* msghdrs,
+                     int vlen) {
+  int sent = 0;
+  while (sent < vlen && machnet_sendmsg(channel_ctx, &msghdrs[sent]) == 0) {
+    ++sent;
+  }
+  return sent;
+}
+
+ssize_t machnet_recv(const void* channel_ctx, void* buf, size_t len,
+                     MachnetFlow_t* flow) {
+  CompatChannel* c = Ctx(channel_ctx);
+  if (c == nullptr || (buf == nullptr && len > 0)) return -1;
+  ferry_recv_info info;
+  const ssize_t n = NextMessage(c, &info, [&](ferry_recv_info* i) {
+    return ferry_recv(c->channel, buf, len, i);
+  });
+  if (n == -EAGAIN) return 0;
+  if (n < 0) return -1;
+  if (info.flags & FERRY_RECV_TRUNCATED) return -1;  // dropped, as Machnet
+  if (flow != nullptr) *flow = ReceivedFlow(c, info);
+  return n;
+}
+
+int machnet_recvmsg(const void* channel_ctx, MachnetMsgHdr_t* msghdr) {
+  CompatChannel* c = Ctx(channel_ctx);
+  if (c == nullptr || msghdr == nullptr ||
+      (msghdr->msg_iovlen > 0 && msghdr->msg_iov == nullptr)) {
+    return -1;
+  }
+  c->iov.resize(msghdr->msg_iovlen);
+  for (size_t i = 0; i < msghdr->msg_iovlen; ++i) {
+    c->iov[i].iov_base = msghdr->msg_iov[i].base;
+    c->iov[i].iov_len = msghdr->msg_iov[i].len;
+  }
+  ferry_recv_info info;
+  const ssize_t n = NextMessage(c, &info, [&](ferry_recv_info* i) {
+    return ferry_recvmsg(c->channel, c->iov.data(),
+                         static_cast<int>(c->iov.size()), i);
+  });
+  if (n == -EAGAIN) return 0;
+  if (n < 0 || (info.flags & FERRY_RECV_TRUNCATED)) return -1;
+  msghdr->msg_size = static_cast<uint32_t>(n);
+  msghdr->flow_info = ReceivedFlow(c, info);
+  return 1;
+}
+
+}  // extern "C"
