@@ -6,11 +6,12 @@
 #   sudo deploy/demo.sh [RUN_DIR]     (default: ferry-demo-<date>-<time>)
 #
 # 1. Hosts A and B in two network namespaces (deploy/testbed/two_hosts.sh),
-#    each with ferryd; Ferry's wire is a DPDK memif, the kernel's a veth.
-#    msg_gen (bench/) runs 1 KiB request/response from A to B over Ferry
-#    and over kernel TCP, with 1 and 32 requests in flight, and the table
-#    puts them side by side. RUN_DIR gets results.json, results.csv and
-#    report.md.
+#    each with ferryd and a bench agent; Ferry's wire is a DPDK memif, the
+#    kernel's a veth. The orchestrator (bench/orchestrator.py) has the
+#    agents run msg_gen 1 KiB request/response from A to B over Ferry and
+#    over kernel TCP, with 1 and 32 requests in flight; the table puts them
+#    side by side. RUN_DIR gets report.html (plots), report.md,
+#    results.json and results.csv.
 # 2. The operator's view of host A: ferryctl and Prometheus metrics.
 # 3. ferryd's idle CPU in adaptive and busy polling.
 # 4. The shared-memory channel between an application and an engine.
@@ -18,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 run_dir=$(realpath -m "${1:-ferry-demo-$(date +%Y%m%d-%H%M%S)}")
-report=$run_dir/report.md
+report=$run_dir/demo-report.md
 duration=${FERRY_DEMO_SECONDS:-5}
 
 deploy/install-deps.sh
@@ -45,31 +46,14 @@ section() { printf '\n== %s\n' "$*"; }
 host() { deploy/testbed/two_hosts.sh exec "$@"; }
 
 section "1. Ferry and kernel TCP between two hosts (1 KiB request/response)"
-FERRYD=$ferryd deploy/testbed/two_hosts.sh up --wire=memif
-host b "$msg_gen" --role=server --transport=ferry \
-  --socket=/run/ferry-testbed/b/channels.sock --port=7000 >"$work/server-ferry.log" 2>&1 &
-host b "$msg_gen" --role=server --transport=tcp --bind=10.70.1.2 --port=7001 \
-  >"$work/server-tcp.log" 2>&1 &
-wait_for_line "$work/server-ferry.log" "listening" 30
-wait_for_line "$work/server-tcp.log" "listening" 30
-results=()
-for window in 1 32; do
-  for transport in ferry tcp; do
-    if [[ $transport == ferry ]]; then
-      target=(--transport=ferry --socket=/run/ferry-testbed/a/channels.sock
-              --remote=10.70.0.2:7000)
-    else
-      target=(--transport=tcp --bind=10.70.1.1 --remote=10.70.1.2:7001)
-    fi
-    out=$run_dir/$transport-1k-w$window.json
-    echo "-- $transport, window $window, ${duration} s"
-    host a "$msg_gen" --role=client "${target[@]}" --size=1024 \
-      --window=$window --duration_s="$duration" --warmup_s=1 --quiet \
-      --json_out="$out"
-    results+=("$out")
-  done
-done
-table=$(bench/report/summarize_runs.py "$run_dir" "${results[@]}")
+FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=memif
+/usr/bin/python3 bench/orchestrator.py \
+  --client_agent=unix:/run/ferry-testbed/a/agent.sock \
+  --server_agent=unix:/run/ferry-testbed/b/agent.sock \
+  --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
+  --transports=ferry,tcp --sizes=1024 --windows=1,32 \
+  --duration_s="$duration" --warmup_s=1 --out="$run_dir"
+table=$(cat "$run_dir/table.md")
 
 section "2. The operator's view of host A"
 ctl_out=$(host a "$ferryctl" --socket=/run/ferry-testbed/a/ferryd.sock nic list)
@@ -105,7 +89,7 @@ CPUs, so both columns include scheduling between the two hosts' processes.
 
 $table
 
-Raw results: results.json, results.csv (this folder).
+Plots: report.html; raw results: results.json, results.csv (this folder).
 
 ## 2. Host A's ferryd, seen by an operator
 
@@ -140,4 +124,5 @@ EOR
 section "results"
 echo "$table"
 echo
-echo "report: $report (with results.json and results.csv)"
+echo "run folder: $run_dir (report.html, report.md, results.json, results.csv;"
+echo "this demo's other sections: $report)"

@@ -20,6 +20,8 @@ PACKAGES=(
   python3-grpcio python3-grpc-tools
   # The Python binding's tests.
   python3-pytest
+  # report.html is checked in a headless browser.
+  chromium
   # Test certificates for the TLS listener.
   openssl
 )

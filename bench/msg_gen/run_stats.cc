@@ -37,7 +37,9 @@ RunStats::RunStats(const MsgGenOptions& options, uint64_t start_ns)
       start_ns_(start_ns),
       measure_from_ns_(start_ns +
                        static_cast<uint64_t>(options.warmup_s * kNsPerSec)),
-      interval_start_ns_(start_ns) {}
+      interval_start_ns_(start_ns) {
+  series_.reserve(4096);
+}
 
 void RunStats::OnRoundTrip(uint64_t now_ns, uint64_t latency_ns) {
   ++completed_;
@@ -58,6 +60,7 @@ bool RunStats::Tick(uint64_t now_ns) {
   if (now_ns - interval_start_ns_ >= interval_ns) {
     const double seconds = (now_ns - interval_start_ns_) / 1e9;
     const double rate = interval_count_ / seconds;
+    series_.emplace_back((now_ns - start_ns_) / 1e9, rate);
     const double gbps =
         rate * (options_.request_size + options_.response_size) * 8 / 1e9;
     if (!options_.quiet) {
@@ -105,6 +108,11 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
     absl::StrAppend(&cdf, cdf.empty() ? "" : ",",
                     absl::StrFormat("[%.3f,%.6f]", Us(value), fraction));
   }
+  std::string series;
+  for (const auto& [t, rate] : series_) {
+    absl::StrAppend(&series, series.empty() ? "" : ",",
+                    absl::StrFormat("[%.3f,%.1f]", t, rate));
+  }
   const std::string json = absl::StrFormat(
       "{\n"
       "  \"parameters\": {\"transport\": \"%s\", \"remote\": \"%s:%d\", "
@@ -116,7 +124,8 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "\"p99_us\": %.3f, \"p999_us\": %.3f, \"min_us\": %.3f, "
       "\"max_us\": %.3f, \"mean_us\": %.3f, \"verify_failures\": %lu, "
       "\"error\": \"%s\"},\n"
-      "  \"latency_cdf_us\": [%s]\n"
+      "  \"latency_cdf_us\": [%s],\n"
+      "  \"rpc_per_s_series\": [%s]\n"
       "}\n",
       TransportName(options_.transport), IpString(options_.remote_ip),
       options_.remote_port, options_.request_size, options_.response_size,
@@ -127,7 +136,7 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       rate, gbps, Us(total_.Quantile(0.5)), Us(total_.Quantile(0.99)),
       Us(total_.Quantile(0.999)), Us(total_.min_ns()), Us(total_.max_ns()),
       total_.mean_ns() / 1000.0, static_cast<unsigned long>(verify_failures_),
-      error, cdf);
+      error, cdf, series);
   std::ofstream out(options_.json_out);
   out << json;
   out.close();

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "bench/latency_histogram.h"
@@ -43,6 +45,8 @@ class RunStats {
   uint64_t verify_failures_ = 0;
   LatencyHistogram interval_;
   LatencyHistogram total_;
+  // (seconds since start, RPC/s) per interval, for time-series plots.
+  std::vector<std::pair<double, double>> series_;
 };
 
 }  // namespace ferry::bench

@@ -73,12 +73,9 @@ def table(rows):
     return "\n".join(lines)
 
 
-def main():
-    if len(sys.argv) < 3:
-        print(__doc__, file=sys.stderr)
-        return 2
-    run_dir = sys.argv[1]
-    rows = load(sys.argv[2:])
+def write(run_dir, rows):
+    """results.json, results.csv and table.md in run_dir; returns the
+    table."""
     os.makedirs(run_dir, exist_ok=True)
     with open(os.path.join(run_dir, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
@@ -90,7 +87,14 @@ def main():
     text = table(rows)
     with open(os.path.join(run_dir, "table.md"), "w") as f:
         f.write(text + "\n")
-    print(text)
+    return text
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    print(write(sys.argv[1], load(sys.argv[2:])))
     return 0
 
 

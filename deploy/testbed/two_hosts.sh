@@ -13,8 +13,11 @@
 #     (default; its socket is a file so that it crosses namespaces) or, with
 #     --wire=af_packet, the veth pair itself (then the kernel baseline runs
 #     over the very same wire).
-# Each host's sockets live under /run/ferry-testbed/<host>/: channels.sock
-# and ferryd.sock; ferryd's metrics are on each host's 127.0.0.1:10960.
+# Each host's sockets live under /run/ferry-testbed/<host>/: channels.sock,
+# ferryd.sock and agent.sock (the bench agent, bench/agent/bench_agent.py,
+# which runs msg_gen there for bench/orchestrator.py); ferryd's metrics are
+# on each host's 127.0.0.1:10960. Binaries: $FERRYD and $MSG_GEN, default
+# bazel-bin/controlplane/ferryd and bazel-bin/bench/msg_gen.
 # `up` is idempotent (it takes down what an earlier run left first); every
 # step that fails takes the testbed down again.
 set -euo pipefail
@@ -31,6 +34,8 @@ down() {
     ip netns pids $ns 2>/dev/null | xargs -r kill -TERM 2>/dev/null || true
   done
   for host in a b; do
+    [[ -f $STATE/$host/agent.pid ]] &&
+      kill -TERM "$(cat "$STATE/$host/agent.pid")" 2>/dev/null || true
     local pidfile=$STATE/$host/ferryd.pid
     if [[ -f $pidfile ]]; then
       local pid
@@ -63,6 +68,7 @@ wait_ready() {
 
 up() {
   local wire=memif engines=1 ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
+  local msg_gen=${MSG_GEN:-bazel-bin/bench/msg_gen}
   for arg in "$@"; do
     case $arg in
       --wire=*) wire=${arg#--wire=} ;;
@@ -73,6 +79,9 @@ up() {
   [[ $wire == memif || $wire == af_packet ]] ||
     { echo "--wire is memif or af_packet" >&2; exit 2; }
   [[ -x $ferryd ]] || { echo "no ferryd at $ferryd (build it first)" >&2; exit 2; }
+  [[ -x $msg_gen ]] || { echo "no msg_gen at $msg_gen (build it first)" >&2; exit 2; }
+  ferryd=$(realpath "$ferryd")
+  msg_gen=$(realpath "$msg_gen")
   down
   trap 'down' ERR
   mkdir -p "$STATE/a" "$STATE/b"
@@ -110,11 +119,27 @@ up() {
     echo $! >"$STATE/$host/ferryd.pid"
     # memif: the client side needs the server's socket to exist.
     wait_ready "$STATE/$host/ferryd.log" "$(cat "$STATE/$host/ferryd.pid")"
+    ip netns exec $ns /usr/bin/python3 bench/agent/bench_agent.py \
+      --listen=unix:$STATE/$host/agent.sock --msg_gen="$msg_gen" \
+      --channel_socket=$STATE/$host/channels.sock \
+      --ferryd_pidfile=$STATE/$host/ferryd.pid \
+      >"$STATE/$host/agent.log" 2>&1 &
+    echo $! >"$STATE/$host/agent.pid"
+  done
+  for host in a b; do
+    for _ in $(seq 300); do
+      grep -q "bench agent on" "$STATE/$host/agent.log" 2>/dev/null && break
+      sleep 0.1
+    done
+    grep -q "bench agent on" "$STATE/$host/agent.log" ||
+      { echo "the bench agent of host $host did not start:" >&2;
+        cat "$STATE/$host/agent.log" >&2; false; }
   done
   echo "$wire" >"$STATE/wire"
   trap - ERR
   echo "testbed up: ferry 10.70.0.1 <-> 10.70.0.2 over $wire," \
-    "kernel 10.70.1.1 <-> 10.70.1.2 over veth; logs in $STATE"
+    "kernel 10.70.1.1 <-> 10.70.1.2 over veth; agents at" \
+    "$STATE/{a,b}/agent.sock; logs in $STATE"
 }
 
 case ${1:-} in

@@ -1,0 +1,301 @@
+#!/usr/bin/python3
+"""The bench agent (proto/ferry/v1/bench.proto): runs msg_gen roles on this
+host for an orchestrator. It never runs anything but msg_gen, checks every
+parameter, and bounds every run in time.
+
+  bench_agent.py --listen=unix:/run/ferry/agent.sock --msg_gen=PATH
+      --channel_socket=PATH [--ferryd_pidfile=PATH]
+      [--ferryd_metrics=http://127.0.0.1:10960/metrics] [--max_duration_s=600]
+  Over TCP: --listen=HOST:PORT --tls_cert=PEM --tls_key=PEM
+      [--tls_client_ca=PEM]  (plaintext TCP is refused)
+"""
+import argparse
+import ipaddress
+import itertools
+import json
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from concurrent import futures
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))))
+import grpc  # noqa: E402
+
+from bench import pyproto  # noqa: E402
+
+pb, pb_grpc = pyproto.load("bench")
+
+MAX_MESSAGE = 8 << 20
+TRANSPORTS = ("ferry", "tcp", "udp")
+
+
+class BadRequest(Exception):
+    pass
+
+
+def check_common(transport, response_size, bind_ip):
+    if transport not in TRANSPORTS:
+        raise BadRequest(f"transport: '{transport}' is not ferry, tcp or udp")
+    if response_size > MAX_MESSAGE:
+        raise BadRequest(f"response_size: {response_size} is over 8 MiB")
+    if bind_ip:
+        try:
+            ipaddress.IPv4Address(bind_ip)
+        except ValueError:
+            raise BadRequest(f"bind_ip: '{bind_ip}' is not an IPv4 address")
+
+
+def check_remote(remote):
+    match = re.fullmatch(r"(\d+\.\d+\.\d+\.\d+):(\d+)", remote)
+    if not match:
+        raise BadRequest(f"remote: '{remote}' is not IPv4:port")
+    try:
+        ipaddress.IPv4Address(match.group(1))
+    except ValueError:
+        raise BadRequest(f"remote: '{match.group(1)}' is not an IPv4 address")
+    if not 0 < int(match.group(2)) < 65536:
+        raise BadRequest(f"remote: port {match.group(2)} is out of range")
+
+
+def cpu_seconds_of(pid):
+    """utime + stime of a process, from /proc (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks = os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / ticks
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class Agent(pb_grpc.BenchAgentServicer):
+    def __init__(self, args):
+        self.args = args
+        self.servers = {}  # id -> (Popen, (transport, port))
+        self.ids = itertools.count(1)
+        self.lock = threading.Lock()
+
+    # -- helpers
+    def ferryd_pid(self):
+        try:
+            with open(self.args.ferryd_pidfile) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError, TypeError):
+            return None
+
+    def transport_args(self, transport):
+        if transport == "ferry":
+            return [f"--transport=ferry",
+                    f"--socket={self.args.channel_socket}"]
+        return [f"--transport={transport}"]
+
+    # -- RPCs
+    def GetHostInfo(self, request, context):
+        info = pb.HostInfo(hostname=socket.gethostname(),
+                           cores=os.cpu_count() or 0,
+                           kernel=platform.release())
+        try:
+            with open("/proc/cpuinfo") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        info.cpu_model = line.split(":", 1)[1].strip()
+                        break
+        except OSError:
+            pass
+        if self.args.ferryd_metrics:
+            try:
+                page = urllib.request.urlopen(self.args.ferryd_metrics,
+                                              timeout=2).read().decode()
+                version = re.search(r'ferry_build_info\{[^}]*version="([^"]+)"',
+                                    page)
+                info.ferry_version = version.group(1) if version else ""
+                port = re.search(r'ferry_port_link_up\{port="([^"]+)"', page)
+                info.nic = port.group(1) if port else ""
+                info.driver = re.sub(r"\d+$", "", info.nic)
+            except OSError:
+                pass
+        return info
+
+    def StartServer(self, request, context):
+        try:
+            check_common(request.transport, request.response_size,
+                         request.bind_ip)
+            if not 0 < request.port < 65536:
+                raise BadRequest(f"port: {request.port} is out of range")
+        except BadRequest as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        key = (request.transport, request.port)
+        with self.lock:
+            if any(k == key and p.poll() is None
+                   for p, k in self.servers.values()):
+                context.abort(grpc.StatusCode.ALREADY_EXISTS,
+                              f"a {key[0]} server already listens on {key[1]}")
+        cmd = [self.args.msg_gen, "--role=server",
+               f"--port={request.port}",
+               f"--response_size={request.response_size}"]
+        cmd += self.transport_args(request.transport)
+        if request.verify:
+            cmd.append("--verify")
+        if request.bind_ip:
+            cmd.append(f"--bind={request.bind_ip}")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        first = proc.stdout.readline()
+        if "listening" not in first:
+            rest = proc.stdout.read() if proc.poll() is not None else ""
+            proc.kill()
+            context.abort(grpc.StatusCode.UNAVAILABLE,
+                          f"msg_gen server did not start: {first}{rest}".strip())
+        # Keep draining its output so that it never blocks on a full pipe.
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        with self.lock:
+            server_id = next(self.ids)
+            self.servers[server_id] = (proc, key)
+        return pb.ServerHandle(id=server_id)
+
+    def StopServer(self, request, context):
+        with self.lock:
+            entry = self.servers.pop(request.id, None)
+        if entry is None:
+            context.abort(grpc.StatusCode.NOT_FOUND,
+                          f"no server {request.id} on this agent")
+        proc = entry[0]
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return pb.StopServerResponse()
+
+    def RunClient(self, request, context):
+        flows = request.flows or 1
+        try:
+            check_common(request.transport, request.response_size,
+                         request.bind_ip)
+            check_remote(request.remote)
+            if request.request_size > MAX_MESSAGE:
+                raise BadRequest(
+                    f"request_size: {request.request_size} is over 8 MiB")
+            if not 1 <= request.window <= 4096:
+                raise BadRequest(f"window: {request.window} is not 1..4096")
+            if not 1 <= flows <= 10000:
+                raise BadRequest(f"flows: {flows} is not 1..10000")
+            total = request.duration_s + request.warmup_s
+            if request.duration_s <= 0 or request.warmup_s < 0 or \
+                    total > self.args.max_duration_s:
+                raise BadRequest(
+                    f"duration_s + warmup_s must be in (0, "
+                    f"{self.args.max_duration_s}] s, not {total}")
+        except BadRequest as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        out = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
+        out.close()
+        cmd = [self.args.msg_gen, "--role=client", f"--remote={request.remote}",
+               f"--request_size={request.request_size}",
+               f"--response_size={request.response_size}",
+               f"--window={request.window}", f"--flows={flows}",
+               f"--duration_s={request.duration_s}",
+               f"--warmup_s={request.warmup_s}", f"--json_out={out.name}"]
+        cmd += self.transport_args(request.transport)
+        if request.verify:
+            cmd.append("--verify")
+        if request.bind_ip:
+            cmd.append(f"--bind={request.bind_ip}")
+        pid = self.ferryd_pid()
+        ferryd_before = cpu_seconds_of(pid) if pid else 0.0
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        limit = time.monotonic() + total + 30  # connect and teardown slack
+        timer = threading.Timer(max(1.0, limit - time.monotonic()), proc.kill)
+        timer.start()
+        error = ""
+        last = ""
+        try:
+            for line in proc.stdout:
+                if not context.is_active():
+                    proc.kill()
+                    break
+                last = line.strip() or last
+                yield pb.RunProgress(line=line.rstrip("\n"))
+            _, status, usage = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            timer.cancel()
+        ferryd_cpu = (cpu_seconds_of(pid) - ferryd_before) if pid else 0.0
+        if proc.returncode != 0:
+            error = (f"msg_gen exited with {proc.returncode}: {last}"
+                     if proc.returncode > 0 else
+                     "msg_gen was stopped at the agent's time limit")
+        result = ""
+        try:
+            with open(out.name) as f:
+                result = f.read()
+        except OSError:
+            pass
+        os.unlink(out.name)
+        if not result and not error:
+            error = "msg_gen wrote no result"
+        yield pb.RunProgress(done=True, result_json=result, error=error,
+                             client_cpu_seconds=usage.ru_utime + usage.ru_stime,
+                             ferryd_cpu_seconds=ferryd_cpu)
+
+    def stop_all(self):
+        with self.lock:
+            for proc, _ in self.servers.values():
+                proc.terminate()
+            self.servers.clear()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--listen", required=True)
+    parser.add_argument("--msg_gen", required=True)
+    parser.add_argument("--channel_socket", default="/run/ferry/channels.sock")
+    parser.add_argument("--ferryd_pidfile")
+    parser.add_argument("--ferryd_metrics",
+                        default="http://127.0.0.1:10960/metrics")
+    parser.add_argument("--max_duration_s", type=float, default=600)
+    parser.add_argument("--tls_cert")
+    parser.add_argument("--tls_key")
+    parser.add_argument("--tls_client_ca")
+    args = parser.parse_args()
+    agent = Agent(args)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    pb_grpc.add_BenchAgentServicer_to_server(agent, server)
+    if args.listen.startswith("unix:"):
+        server.add_insecure_port(args.listen)
+    elif args.tls_cert and args.tls_key:
+        with open(args.tls_key, "rb") as f:
+            key = f.read()
+        with open(args.tls_cert, "rb") as f:
+            cert = f.read()
+        ca = None
+        if args.tls_client_ca:
+            with open(args.tls_client_ca, "rb") as f:
+                ca = f.read()
+        server.add_secure_port(args.listen, grpc.ssl_server_credentials(
+            [(key, cert)], root_certificates=ca,
+            require_client_auth=ca is not None))
+    else:
+        parser.error("a TCP listener needs --tls_cert and --tls_key")
+    server.start()
+    print(f"bench agent on {args.listen}", flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stop.wait()
+    agent.stop_all()
+    server.stop(2).wait()
+
+
+if __name__ == "__main__":
+    main()

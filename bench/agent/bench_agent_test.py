@@ -1,0 +1,117 @@
+#!/usr/bin/python3
+"""The bench agent refuses bad parameters with clear errors, runs a kernel
+UDP client and server pair on loopback, and ends a run at its time limit.
+
+Usage: bench_agent_test.py MSG_GEN"""
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.getcwd())
+import grpc  # noqa: E402
+
+from bench import pyproto  # noqa: E402
+
+pb, pb_grpc = pyproto.load("bench")
+
+
+def main():
+    msg_gen = os.path.realpath(sys.argv[1])
+    work = tempfile.mkdtemp()
+    sock = f"unix:{work}/agent.sock"
+    log = open(os.path.join(work, "agent.log"), "w+")
+    agent = subprocess.Popen(
+        ["/usr/bin/python3", "bench/agent/bench_agent.py", f"--listen={sock}",
+         f"--msg_gen={msg_gen}", "--max_duration_s=20",
+         "--ferryd_metrics="], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        channel = grpc.insecure_channel(sock)
+        grpc.channel_ready_future(channel).result(timeout=30)
+        stub = pb_grpc.BenchAgentStub(channel)
+        info = stub.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
+        assert info.cores >= 1 and info.kernel, info
+        print(f"ok: host {info.hostname}, {info.cores} cores, {info.kernel}")
+
+        good = dict(transport="udp", remote="127.0.0.1:7", request_size=64,
+                    response_size=64, window=1, flows=1, duration_s=1)
+        bad_clients = [
+            (dict(request_size=(8 << 20) + 1), "request_size"),
+            (dict(response_size=(8 << 20) + 1), "response_size"),
+            (dict(window=0), "window"),
+            (dict(window=5000), "window"),
+            (dict(flows=20000), "flows"),
+            (dict(transport="sctp"), "transport"),
+            (dict(duration_s=3600), "duration_s"),
+            (dict(duration_s=0), "duration_s"),
+            (dict(remote="localhost:7"), "remote"),
+            (dict(remote="127.0.0.1:70000"), "remote"),
+            (dict(bind_ip="not-an-ip"), "bind_ip"),
+        ]
+        for change, field in bad_clients:
+            spec = pb.ClientSpec(**{**good, **change})
+            try:
+                list(stub.RunClient(spec, timeout=10))
+                raise AssertionError(f"accepted {change}")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, (change, e)
+                assert field in e.details(), (field, e.details())
+                print(f"ok: INVALID_ARGUMENT: {e.details()}")
+        for spec, field in [
+                (pb.ServerSpec(transport="quic", port=7000), "transport"),
+                (pb.ServerSpec(transport="udp", port=0), "port"),
+                (pb.ServerSpec(transport="udp", port=7000,
+                               response_size=9 << 20), "response_size")]:
+            try:
+                stub.StartServer(spec, timeout=10)
+                raise AssertionError(f"accepted {spec}")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
+                assert field in e.details(), e.details()
+                print(f"ok: INVALID_ARGUMENT: {e.details()}")
+
+        # A real run: server and client through the agent, over loopback.
+        port = random.randrange(20000, 40000)
+        handle = stub.StartServer(pb.ServerSpec(
+            transport="udp", port=port, response_size=64, verify=True,
+            bind_ip="127.0.0.1"), timeout=10)
+        try:
+            stub.StartServer(pb.ServerSpec(transport="udp", port=port),
+                             timeout=10)
+            raise AssertionError("a second server on the same port")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.ALREADY_EXISTS, e
+            print(f"ok: ALREADY_EXISTS: {e.details()}")
+        lines, final = [], None
+        for message in stub.RunClient(pb.ClientSpec(
+                **{**good, "remote": f"127.0.0.1:{port}", "verify": True,
+                   "warmup_s": 0}), timeout=60):
+            if message.done:
+                final = message
+            else:
+                lines.append(message.line)
+        assert final is not None and not final.error, final
+        assert '"round_trips"' in final.result_json
+        assert final.client_cpu_seconds > 0, final
+        assert any("RPC/s" in line for line in lines), lines
+        print(f"ok: a run streamed {len(lines)} lines and returned its "
+              f"result ({final.client_cpu_seconds:.2f} s of CPU)")
+        stub.StopServer(handle, timeout=10)
+        try:
+            stub.StopServer(handle, timeout=10)
+            raise AssertionError("stopped twice")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.NOT_FOUND, e
+        print("PASS: the bench agent checks its parameters and runs msg_gen")
+    finally:
+        agent.terminate()
+        agent.wait(10)
+        log.seek(0)
+        if agent.returncode not in (0, -15):
+            print(log.read())
+
+
+if __name__ == "__main__":
+    main()

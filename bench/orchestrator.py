@@ -1,0 +1,215 @@
+#!/usr/bin/python3
+"""Drives two bench agents through a matrix of msg_gen runs and writes a
+run folder: results.json, results.csv, report.md and report.html.
+
+  orchestrator.py --client_agent=unix:/run/ferry-testbed/a/agent.sock \\
+      --server_agent=unix:/run/ferry-testbed/b/agent.sock \\
+      --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \\
+      --transports=ferry,tcp --sizes=1024 --windows=1,32 --duration_s=5 \\
+      --out=RUN_DIR
+  Agents over TCP: host:port with --tls_ca (and --tls_cert/--tls_key when
+  the agent checks clients). A matrix file (--matrix=FILE, JSON with the
+  same keys as the flags) overrides the flags it names.
+
+A run that fails (an agent dies, msg_gen fails) becomes a failed row with
+its reason; the rest of the matrix goes on.
+"""
+import argparse
+import datetime
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import grpc  # noqa: E402
+
+from bench import pyproto  # noqa: E402
+from bench.report import html_report, summarize_runs  # noqa: E402
+
+pb, pb_grpc = pyproto.load("bench")
+
+SERVER_PORTS = {"ferry": 7000, "tcp": 7001, "udp": 7002}
+
+
+def channel_to(target, args):
+    if target.startswith("unix:"):
+        return grpc.insecure_channel(target)
+    if not args.tls_ca:
+        raise SystemExit(f"{target}: TCP agents need --tls_ca (TLS only)")
+    with open(args.tls_ca, "rb") as f:
+        ca = f.read()
+    key = cert = None
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as f:
+            key = f.read()
+        with open(args.tls_cert, "rb") as f:
+            cert = f.read()
+    return grpc.secure_channel(target, grpc.ssl_channel_credentials(
+        ca, private_key=key, certificate_chain=cert))
+
+
+def host_facts(stub):
+    try:
+        info = stub.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
+    except grpc.RpcError as e:
+        return {"error": e.details()}
+    return {"host": info.hostname, "cpu": info.cpu_model,
+            "cores": info.cores, "kernel": info.kernel,
+            "ferry": info.ferry_version, "nic": info.nic,
+            "driver": info.driver}
+
+
+def failed_row(transport, size, window, flows, reason):
+    return {"transport": transport, "request_size": size,
+            "response_size": size, "window": window, "flows": flows,
+            "round_trips": 0, "seconds": 0, "rpc_per_s": 0, "gbps": 0,
+            "p50_us": 0, "p99_us": 0, "p999_us": 0, "max_us": 0,
+            "verify_failures": 0, "error": reason, "latency_cdf_us": [],
+            "rpc_per_s_series": []}
+
+
+def progress(done, total, label, line=""):
+    width = 30
+    filled = int(width * done / total) if total else width
+    bar = "#" * filled + "." * (width - filled)
+    text = f"\r[{bar}] {done}/{total} {label} {line}"[:150]
+    sys.stdout.write(text.ljust(150))
+    sys.stdout.flush()
+
+
+def run_one(client, spec, label, done, total):
+    """One client run; returns a result row (failed rows carry the
+    reason)."""
+    result = None
+    try:
+        for message in client.RunClient(spec, timeout=spec.duration_s +
+                                        spec.warmup_s + 120):
+            if message.done:
+                result = message
+            elif message.line:
+                progress(done, total, label, message.line.strip()[:60])
+    except grpc.RpcError as e:
+        return None, f"{e.code().name}: {e.details()}"
+    if result is None:
+        return None, "the agent ended the run without a result"
+    if result.error:
+        return None, result.error
+    row = json.loads(result.result_json)
+    flat = dict(row["parameters"])
+    flat.update(row["results"])
+    flat["latency_cdf_us"] = row.get("latency_cdf_us", [])
+    flat["rpc_per_s_series"] = row.get("rpc_per_s_series", [])
+    flat["client_cpu_seconds"] = result.client_cpu_seconds
+    flat["ferryd_cpu_seconds"] = result.ferryd_cpu_seconds
+    return flat, ""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--client_agent", required=True)
+    parser.add_argument("--server_agent", required=True)
+    parser.add_argument("--ferry_remote", default="")
+    parser.add_argument("--tcp_remote", default="")
+    parser.add_argument("--tcp_bind", default="")
+    parser.add_argument("--transports", default="ferry,tcp")
+    parser.add_argument("--sizes", default="1024")
+    parser.add_argument("--windows", default="1,32")
+    parser.add_argument("--flows", type=int, default=1)
+    parser.add_argument("--duration_s", type=float, default=5)
+    parser.add_argument("--warmup_s", type=float, default=1)
+    parser.add_argument("--repetitions", type=int, default=1)
+    parser.add_argument("--verify", action="store_true")
+    parser.add_argument("--matrix", help="JSON file overriding these flags")
+    parser.add_argument("--out", default="")
+    parser.add_argument("--tls_ca")
+    parser.add_argument("--tls_cert")
+    parser.add_argument("--tls_key")
+    args = parser.parse_args()
+    if args.matrix:
+        with open(args.matrix) as f:
+            for key, value in json.load(f).items():
+                if not hasattr(args, key):
+                    parser.error(f"{args.matrix}: unknown key '{key}'")
+                setattr(args, key, ",".join(map(str, value))
+                        if isinstance(value, list) else value)
+    transports = [t for t in args.transports.split(",") if t]
+    sizes = [int(s) for s in str(args.sizes).split(",") if s]
+    windows = [int(w) for w in str(args.windows).split(",") if w]
+    run_dir = args.out or datetime.datetime.now().strftime(
+        "ferry-bench-%Y%m%d-%H%M%S")
+    os.makedirs(os.path.join(run_dir, "raw"), exist_ok=True)
+
+    client = pb_grpc.BenchAgentStub(channel_to(args.client_agent, args))
+    server = pb_grpc.BenchAgentStub(channel_to(args.server_agent, args))
+    hosts = {"client host": host_facts(client),
+             "server host": host_facts(server)}
+    total = len(transports) * len(sizes) * len(windows) * args.repetitions
+    done = 0
+    rows = []
+    for size in sizes:
+        for transport in transports:
+            remote_ip = args.ferry_remote if transport == "ferry" \
+                else args.tcp_remote
+            port = SERVER_PORTS.get(transport, 7003)
+            handle = None
+            reason = ""
+            try:
+                handle = server.StartServer(pb.ServerSpec(
+                    transport=transport, port=port, response_size=size,
+                    verify=args.verify,
+                    bind_ip="" if transport == "ferry" else args.tcp_remote),
+                    timeout=30)
+            except grpc.RpcError as e:
+                reason = f"server: {e.code().name}: {e.details()}"
+            for window in windows:
+                for rep in range(args.repetitions):
+                    label = f"{transport} {size} B w{window}"
+                    progress(done, total, label)
+                    if reason:
+                        row, error = None, reason
+                    else:
+                        row, error = run_one(client, pb.ClientSpec(
+                            transport=transport,
+                            remote=f"{remote_ip}:{port}",
+                            request_size=size, response_size=size,
+                            window=window, flows=args.flows,
+                            duration_s=args.duration_s,
+                            warmup_s=args.warmup_s, verify=args.verify,
+                            bind_ip="" if transport == "ferry"
+                            else args.tcp_bind), label, done, total)
+                    if row is None:
+                        row = failed_row(transport, size, window, args.flows,
+                                         error)
+                    rows.append(row)
+                    with open(os.path.join(
+                            run_dir, "raw",
+                            f"{transport}-{size}-w{window}-r{rep}.json"),
+                            "w") as f:
+                        json.dump(row, f)
+                    done += 1
+                    progress(done, total, label,
+                             "failed: " + error if error else
+                             f"{row['rpc_per_s']:.0f} RPC/s")
+            if handle is not None:
+                try:
+                    server.StopServer(handle, timeout=30)
+                except grpc.RpcError:
+                    pass
+    print()
+    table = summarize_runs.write(run_dir, rows)
+    html_report.write(os.path.join(run_dir, "report.html"), rows, table, hosts)
+    with open(os.path.join(run_dir, "report.md"), "w") as f:
+        f.write("# Ferry benchmark report\n\n")
+        for role, facts in hosts.items():
+            f.write(f"- {role}: " + ", ".join(
+                f"{k}: {v}" for k, v in facts.items() if v) + "\n")
+        f.write(f"\n{args.duration_s} s measured after {args.warmup_s} s "
+                f"of warm-up per run.\n\n{table}\n")
+    print(table)
+    print(f"\nrun folder: {os.path.abspath(run_dir)}")
+    failed = sum(1 for r in rows if r.get("error"))
+    return 1 if failed == len(rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
