@@ -22,6 +22,8 @@ Received FromInfo(const ferry_recv_info& info, ssize_t copied) {
   r.copied = static_cast<size_t>(copied);
   r.truncated = (info.flags & FERRY_RECV_TRUNCATED) != 0;
   r.send_error = (info.flags & FERRY_RECV_SEND_ERROR) != 0;
+  r.flow_accepted = (info.flags & FERRY_RECV_FLOW_ACCEPTED) != 0;
+  r.flow_closed = (info.flags & FERRY_RECV_FLOW_CLOSED) != 0;
   r.cookie = info.cookie;
   r.status = static_cast<ferry_status>(info.status);
   return r;
@@ -38,7 +40,17 @@ absl::Status StatusFromErrno(int negative_errno, const char* what) {
     case EAGAIN:
     case ENOENT:
     case ECONNREFUSED:
+    case EHOSTUNREACH:
       return absl::UnavailableError(message);
+    case EADDRINUSE:
+      return absl::AlreadyExistsError(message);
+    case EMFILE:
+      return absl::ResourceExhaustedError(message);
+    case ENOTCONN:
+      return absl::NotFoundError(message);
+    case ECONNRESET:
+    case EPIPE:
+      return absl::AbortedError(message);
     case ETIMEDOUT:
       return absl::DeadlineExceededError(message);
     case EMSGSIZE:
@@ -105,6 +117,46 @@ absl::StatusOr<Received> Channel::Receive(absl::Span<uint8_t> buffer,
 absl::Status Channel::PingEngine(absl::Duration timeout) {
   return StatusFromErrno(ferry_ping_engine(channel_, TimeoutMs(timeout)),
                          "engine ping");
+}
+
+}  // namespace ferry
+
+namespace ferry {
+
+absl::Status Channel::Listen(uint16_t port, absl::Duration timeout) {
+  return StatusFromErrno(ferry_listen(channel_, port, TimeoutMs(timeout)),
+                         absl::StrFormat("listen on port %d", port).c_str());
+}
+
+absl::Status Channel::Unlisten(uint16_t port, absl::Duration timeout) {
+  return StatusFromErrno(
+      ferry_unlisten(channel_, port, TimeoutMs(timeout)),
+      absl::StrFormat("stop listening on port %d", port).c_str());
+}
+
+absl::StatusOr<Connected> Channel::Connect(uint32_t remote_ip,
+                                           uint16_t remote_port,
+                                           absl::Duration timeout,
+                                           uint16_t local_port) {
+  Connected c;
+  ferry_flow_addr addr;
+  const int rc = ferry_connect_ex(channel_, remote_ip, remote_port, local_port,
+                                  TimeoutMs(timeout), &c.flow, &addr);
+  if (rc != 0) {
+    return StatusFromErrno(
+        rc, absl::StrFormat("connect to %d.%d.%d.%d:%d", remote_ip >> 24,
+                            (remote_ip >> 16) & 0xff, (remote_ip >> 8) & 0xff,
+                            remote_ip & 0xff, remote_port)
+                .c_str());
+  }
+  c.address = FlowAddress{addr.local_ip, addr.local_port, addr.remote_ip,
+                          addr.remote_port};
+  return c;
+}
+
+absl::Status Channel::Close(uint64_t flow, absl::Duration timeout) {
+  return StatusFromErrno(ferry_close(channel_, flow, TimeoutMs(timeout)),
+                         absl::StrFormat("close flow %d", flow).c_str());
 }
 
 }  // namespace ferry

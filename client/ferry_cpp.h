@@ -30,14 +30,32 @@ struct Received {
   size_t length = 0;  // the whole message
   size_t copied = 0;  // bytes placed in the buffer (< length if truncated)
   bool truncated = false;
-  bool send_error = false;  // then `cookie` and `status` say which and why
+  bool send_error = false;     // then `cookie` and `status` say which and why
+  bool flow_accepted = false;  // a listener accepted `flow` (no data)
+  bool flow_closed = false;    // `flow` ended; `status` says why (no data)
+  // Messages and accept events: the peer's address (FERRY_COOKIE_*).
   uint64_t cookie = 0;
   ferry_status status = FERRY_STATUS_OK;
 };
 
+// A flow's addresses, host byte order.
+struct FlowAddress {
+  uint32_t local_ip = 0;
+  uint16_t local_port = 0;
+  uint32_t remote_ip = 0;
+  uint16_t remote_port = 0;
+};
+
+struct Connected {
+  uint64_t flow = 0;
+  FlowAddress address;
+};
+
 // Maps a negative errno from the C API to a status: -EAGAIN is
 // UNAVAILABLE (retry), -ETIMEDOUT DEADLINE_EXCEEDED, -EMSGSIZE and -EINVAL
-// INVALID_ARGUMENT, -ENOENT/-ECONNREFUSED UNAVAILABLE, others INTERNAL.
+// INVALID_ARGUMENT, -ENOENT/-ECONNREFUSED/-EHOSTUNREACH UNAVAILABLE,
+// -EADDRINUSE ALREADY_EXISTS, -EMFILE RESOURCE_EXHAUSTED, -ENOTCONN
+// NOT_FOUND, -ECONNRESET/-EPIPE ABORTED, others INTERNAL.
 absl::Status StatusFromErrno(int negative_errno, const char* what);
 
 class Channel {
@@ -68,6 +86,16 @@ class Channel {
   absl::StatusOr<Received> Receive(absl::Span<uint8_t> buffer,
                                    absl::Duration timeout);
   absl::Status PingEngine(absl::Duration timeout);
+
+  // Flows (see ferry.h): listen on a UDP port of the engine's address,
+  // connect (returns once the handshake is done), orderly close.
+  absl::Status Listen(uint16_t port, absl::Duration timeout = absl::Seconds(5));
+  absl::Status Unlisten(uint16_t port,
+                        absl::Duration timeout = absl::Seconds(5));
+  absl::StatusOr<Connected> Connect(uint32_t remote_ip, uint16_t remote_port,
+                                    absl::Duration timeout = absl::Seconds(5),
+                                    uint16_t local_port = 0);
+  absl::Status Close(uint64_t flow, absl::Duration timeout = absl::Seconds(5));
 
  private:
   explicit Channel(ferry_channel* channel) : channel_(channel) {}

@@ -248,6 +248,14 @@ bool Flow::OnSegment(const FerryHeader& header,
 
   switch (receiver_.Classify(header.seq)) {
     case Arrival::kInOrder:
+      if (receiver_.NextIsHeld()) {
+        // We already hold this very segment (it arrived early and found no
+        // room when its turn came): deliver that copy, never both.
+        ++stats_.duplicates_received;
+        ack_now_ = true;
+        DeliverHeld(now_ns);
+        return false;
+      }
       if (!Consume(header.type, header.flags, header.message_length, payload,
                    now_ns)) {
         ++stats_.refused_no_room;

@@ -419,6 +419,40 @@ TEST_F(FlowPairTest, NoRoomClosesTheWindowAndAProbeReopensIt) {
   EXPECT_EQ(env_b_.received[0], Bytes(30, 8));
 }
 
+TEST_F(FlowPairTest, AHeldSegmentRepeatedInOrderIsDeliveredOnce) {
+  Establish();
+  // X: two segments; Y: one.
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(150, 1)), 150));
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(40, 2)), 40));
+  a_.Pump(now_);
+  const Segment x1 = Pop(env_a_);
+  const Segment x2 = Pop(env_a_);
+  const Segment y = Pop(env_a_);
+  DeliverSegment(env_b_, b_, x1, now_);
+  // Y arrives early and is held; then the app's buffers run out.
+  env_b_.accept_messages = false;
+  DeliverSegment(env_b_, b_, y, now_);
+  DeliverSegment(env_b_, b_, x2, now_);
+  // Expect: X is whole; Y, next in order, stays held (no room).
+  ASSERT_EQ(env_b_.received.size(), 1u);
+  EXPECT_EQ(b_.held_segments(), 1u);
+  // The sender repeats Y; now there is room.
+  env_b_.accept_messages = true;
+  DeliverSegment(env_b_, b_, y, now_);
+  // Expect: Y delivered exactly once, nothing left held or leaked.
+  ASSERT_EQ(env_b_.received.size(), 2u);
+  EXPECT_EQ(env_b_.received[1], Bytes(40, 2));
+  EXPECT_EQ(b_.held_segments(), 0u);
+  EXPECT_EQ(env_b_.packets_held(), 0u);
+  // Expect: a full window of later segments does not resurrect the old one.
+  for (int i = 0; i < 300; ++i) {
+    ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(10, 3)), 10) ||
+                a_.queue_full());
+    Exchange();
+  }
+  EXPECT_EQ(b_.state(), FlowState::kEstablished);
+}
+
 TEST_F(FlowPairTest, ZeroWindowWithNothingInFlightIsProbed) {
   env_b_.room = 0;
   Establish();

@@ -92,24 +92,24 @@ absl::StatusOr<ferry_channel*> EnginePair::Attach(int side) {
   int rc = 0;
   std::thread app(
       [&] { rc = ferry_attach(paths_[side].c_str(), nullptr, &channel); });
+  const absl::Status accepted = AcceptOne(side);
+  app.join();
+  if (!accepted.ok()) return accepted;
+  if (rc != 0) {
+    return absl::InternalError(absl::StrFormat("ferry_attach: %d", rc));
+  }
+  return channel;
+}
+
+absl::Status EnginePair::AcceptOne(int side) {
   pollfd pfd = {listeners_[side]->fd(), POLLIN, 0};
   poll(&pfd, 1, 10000);
   absl::StatusOr<channel::AcceptedChannel> accepted =
       listeners_[side]->AcceptOne(next_channel_id_++,
                                   engines_[side]->doorbell_fd());
-  app.join();
   if (!accepted.ok()) return accepted.status();
-  if (rc != 0) {
-    close(accepted->connection);
-    return absl::InternalError(absl::StrFormat("ferry_attach: %d", rc));
-  }
   connections_.push_back(accepted->connection);
-  if (absl::Status s =
-          engines_[side]->AttachChannel(std::move(accepted->channel));
-      !s.ok()) {
-    return s;
-  }
-  return channel;
+  return engines_[side]->AttachChannel(std::move(accepted->channel));
 }
 
 }  // namespace ferry::engine::testing

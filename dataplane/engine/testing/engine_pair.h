@@ -49,6 +49,10 @@ class EnginePair {
   // engines stepping (the attach handshake goes through the listener here
   // and the engine's command path).
   absl::StatusOr<ferry_channel*> Attach(int side);
+  // For applications that attach by themselves (another thread, another
+  // API): where to attach, and accepting one attach on that side.
+  const std::string& socket_path(int side) const { return paths_[side]; }
+  absl::Status AcceptOne(int side);
 
  private:
   EnginePair() = default;
