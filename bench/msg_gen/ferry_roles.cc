@@ -2,6 +2,7 @@
 // --flows, --window requests in flight on each.
 #include <sched.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -72,9 +73,14 @@ absl::Status RunFerryClient(const MsgGenOptions& o) {
   }
   std::vector<ClientFlow> flows(o.flows);
   absl::flat_hash_map<uint64_t, uint32_t> by_handle;
+  // Each connect's duration: the handshake round trip plus whatever the
+  // control path adds (the channel's control ring, the engine's poll).
+  std::vector<uint64_t> connect_ns;
   for (uint32_t i = 0; i < o.flows; ++i) {
+    const uint64_t connect_start = MonotonicNanos();
     rc = ferry_connect(ch, o.remote_ip, o.remote_port, 0, 10000,
                        &flows[i].handle);
+    connect_ns.push_back(MonotonicNanos() - connect_start);
     if (rc != 0) {
       ferry_detach(ch);
       return absl::UnavailableError(absl::StrFormat(
@@ -83,6 +89,13 @@ absl::Status RunFerryClient(const MsgGenOptions& o) {
     flows[i].sent_ns.resize(o.window);
     flows[i].seqs.resize(o.window);
     by_handle[flows[i].handle] = i;
+  }
+  std::sort(connect_ns.begin(), connect_ns.end());
+  {
+    std::printf("connected %u flow(s): median %.1f us, max %.1f us\n", o.flows,
+                connect_ns[connect_ns.size() / 2] / 1e3,
+                connect_ns.back() / 1e3);
+    std::fflush(stdout);
   }
   std::vector<uint8_t> request(o.request_size);
   std::vector<uint8_t> response(std::max<uint32_t>(o.response_size, 1) + 1);
