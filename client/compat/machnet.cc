@@ -31,6 +31,20 @@ struct CompatChannel {
 
 bool g_initialized = false;
 std::string g_socket;
+// Machnet has no detach: channels live until the process exits. They are
+// detached then (ferryd would reclaim them anyway; this also frees the
+// library's own memory).
+std::vector<CompatChannel*>* g_channels = nullptr;
+
+void DetachAll() {
+  if (g_channels == nullptr) return;
+  for (CompatChannel* c : *g_channels) {
+    ferry_detach(c->channel);
+    delete c;
+  }
+  delete g_channels;
+  g_channels = nullptr;
+}
 
 CompatChannel* Ctx(const void* channel_ctx) {
   return const_cast<CompatChannel*>(
@@ -104,6 +118,11 @@ void* machnet_attach(void) {
     delete c;
     return nullptr;
   }
+  if (g_channels == nullptr) {
+    g_channels = new std::vector<CompatChannel*>();
+    std::atexit(DetachAll);
+  }
+  g_channels->push_back(c);
   return c;
 }
 

@@ -58,6 +58,8 @@ int main(int argc, char** argv) {
     const ssize_t n = machnet_recv(channel, response, size, &from);
     if (n < 0) {
       fprintf(stderr, "machnet_rpc: machnet_recv failed\n");
+      free(request);
+      free(response);
       return 1;
     }
     if (n > 0) {
@@ -70,5 +72,7 @@ int main(int argc, char** argv) {
   const double elapsed = Now() - start;
   printf("machnet_rpc: %llu round trips in %.2f s: %.0f RPC/s\n", done, elapsed,
          done / elapsed);
+  free(request);
+  free(response);
   return 0;
 }
