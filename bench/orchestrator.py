@@ -48,9 +48,9 @@ def channel_to(target, args):
         ca, private_key=key, certificate_chain=cert))
 
 
-def host_facts(stub):
+def host_facts(agent):
     try:
-        info = stub.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
+        info = agent.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
     except grpc.RpcError as e:
         return {"error": e.details()}
     return {"host": info.hostname, "cpu": info.cpu_model,

@@ -1,4 +1,4 @@
-"""Python stubs for Ferry's protos, generated when first needed with
+"""Python modules for Ferry's protos, generated when first needed with
 Debian's grpc_tools (no generated code in the repository)."""
 import importlib
 import os
