@@ -9,16 +9,14 @@ MSG_GEN=$(realpath "$2")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
-id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--stats_interval_s=1 --memory_mb=512)
-start_bg "$dir/ferryd_a.log" "$FERRYD" \
-  --device=net_memif0,role=server,id=0,socket=/ferry-mg-$id --ip=10.88.0.1/24 \
-  --channel_socket=@ferry-mg-a-$id --grpc_socket=@ferry-mg-grpc-a-$id \
-  --metrics_address=127.0.0.1:0 "${common[@]}"
-pid_a=$LAST_PID
-wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
-url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$dir/ferryd_a.log" | head -n 1)
+# Metrics on port 0: each ferryd picks a free port.
+ferryd_pair mg 10.88.0 --stats_interval_s=1 --memory_mb=512 \
+  --metrics_address=127.0.0.1:0
+pid_a=$PAIR_PID_A
+pid_b=$PAIR_PID_B
+wait_for_line "$PAIR_LOG_A" "metrics at" 30
+url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A" | head -n 1)
 scrape() {
   python3 -c 'import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(), end="")' "$url"
@@ -27,25 +25,19 @@ value() {  # value NAME FILE: the first sample of NAME
   awk -v n="$1" '$1 == n || index($1, n "{") == 1 { print $2; exit }' "$2"
 }
 scrape >"$dir/before.txt"
-start_bg "$dir/ferryd_b.log" "$FERRYD" \
-  --device=net_memif0,role=client,id=0,socket=/ferry-mg-$id --ip=10.88.0.2/24 \
-  --channel_socket=@ferry-mg-b-$id --grpc_socket=@ferry-mg-grpc-b-$id \
-  --metrics_address= "${common[@]}"
-pid_b=$LAST_PID
-wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 
 # Three servers on B, one per response size.
-start_bg "$dir/server_1k.log" "$MSG_GEN" --role=server --socket=@ferry-mg-b-$id \
+start_bg "$dir/server_1k.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
   --port=7001 --size=1024 --verify
-start_bg "$dir/server_64k.log" "$MSG_GEN" --role=server --socket=@ferry-mg-b-$id \
+start_bg "$dir/server_64k.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
   --port=7002 --response_size=65536 --verify
-start_bg "$dir/server_8m.log" "$MSG_GEN" --role=server --socket=@ferry-mg-b-$id \
+start_bg "$dir/server_8m.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
   --port=7003 --size=8388608 --verify
 for s in 1k 64k 8m; do wait_for_line "$dir/server_$s.log" "listening" 30; done
 
 run() {
   echo "== msg_gen $*"
-  timeout 120 "$MSG_GEN" --role=client --socket=@ferry-mg-a-$id --verify \
+  timeout 120 "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A --verify \
     --warmup_s=0 --quiet "$@" || fail "msg_gen $* failed"
 }
 run --remote=10.88.0.2:7001 --size=1024 --window=1 --messages=10000

@@ -11,35 +11,27 @@ MSG_GEN=$(realpath "$2")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
-id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--engines=2 --stats_interval_s=1 --memory_mb=512 --metrics_address=)
-start_bg "$dir/ferryd_a.log" "$FERRYD" \
-  --device=net_memif0,role=server,id=0,socket=/ferry-2e-$id --ip=10.90.0.1/24 \
-  --channel_socket=@ferry-2e-a-$id --grpc_socket=@ferry-2e-grpc-a-$id "${common[@]}"
-pid_a=$LAST_PID
-wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
-start_bg "$dir/ferryd_b.log" "$FERRYD" \
-  --device=net_memif0,role=client,id=0,socket=/ferry-2e-$id --ip=10.90.0.2/24 \
-  --channel_socket=@ferry-2e-b-$id --grpc_socket=@ferry-2e-grpc-b-$id "${common[@]}"
-pid_b=$LAST_PID
-wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
+ferryd_pair 2e 10.90.0 --engines=2 --stats_interval_s=1 --memory_mb=512 \
+  --metrics_address=
+pid_a=$PAIR_PID_A
+pid_b=$PAIR_PID_B
 
 # Channels go to engines in turn: each server on engine 0, each client on
 # engine 1 of its ferryd.
-start_bg "$dir/server_b.log" "$MSG_GEN" --role=server --socket=@ferry-2e-b-$id \
+start_bg "$dir/server_b.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
   --port=7001 --size=512 --verify
 wait_for_line "$dir/server_b.log" "listening" 30
-start_bg "$dir/server_a.log" "$MSG_GEN" --role=server --socket=@ferry-2e-a-$id \
+start_bg "$dir/server_a.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_A \
   --port=7002 --size=512 --verify
 wait_for_line "$dir/server_a.log" "listening" 30
 
 client=(--role=client --verify --warmup_s=0 --quiet --size=512 --flows=100
         --window=2 --messages=20000)
-timeout 240 "$MSG_GEN" "${client[@]}" --socket=@ferry-2e-a-$id \
+timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_SOCK_A \
   --remote=10.90.0.2:7001 --json_out="$dir/a_to_b.json" >"$dir/client_a.log" 2>&1 &
 client_a=$!
-timeout 240 "$MSG_GEN" "${client[@]}" --socket=@ferry-2e-b-$id \
+timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_SOCK_B \
   --remote=10.90.0.1:7002 --json_out="$dir/b_to_a.json" >"$dir/client_b.log" 2>&1 &
 client_b=$!
 wait $client_a || { cat "$dir/client_a.log"; fail "client A -> B failed"; }

@@ -11,24 +11,15 @@ FERRYCTL=$(realpath "$3")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
-id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--stats_interval_s=1 --memory_mb=256 --metrics_address=)
-start_bg "$dir/ferryd_a.log" "$FERRYD" \
-  --device=net_memif0,role=server,id=0,socket=/ferry-fc-$id --ip=10.91.0.1/24 \
-  --channel_socket=@ferry-fc-a-$id --grpc_socket=@ferry-fc-grpc-a-$id "${common[@]}"
-wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
-start_bg "$dir/ferryd_b.log" "$FERRYD" \
-  --device=net_memif0,role=client,id=0,socket=/ferry-fc-$id --ip=10.91.0.2/24 \
-  --channel_socket=@ferry-fc-b-$id --grpc_socket=@ferry-fc-grpc-b-$id "${common[@]}"
-wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
-start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=@ferry-fc-b-$id --port=7000
+ferryd_pair fc 10.91.0 --stats_interval_s=1 --memory_mb=256 --metrics_address=
+start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B --port=7000
 wait_for_line "$dir/server.log" "listening" 30
-start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=@ferry-fc-a-$id \
+start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
   --remote=10.91.0.2:7000 --flows=3 --duration_s=60 --warmup_s=0
 client=$LAST_PID
 
-ctl() { "$FERRYCTL" --socket=@ferry-fc-grpc-a-$id "$@"; }
+ctl() { "$FERRYCTL" --socket=$PAIR_GRPC_A "$@"; }
 # expect_code CODE ARGS...: ferryctl exits 1 and names the gRPC code.
 expect_code() {
   local code=$1 out
@@ -84,7 +75,7 @@ done
 ((n == 0)) || fail "$n flows left after the client went away"
 
 # An orderly close of a new client's flow: it ends as closed.
-start_bg "$dir/client2.log" "$MSG_GEN" --role=client --socket=@ferry-fc-a-$id \
+start_bg "$dir/client2.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
   --remote=10.91.0.2:7000 --duration_s=60 --warmup_s=0
 client2=$LAST_PID
 for _ in $(seq 100); do

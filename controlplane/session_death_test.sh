@@ -12,19 +12,13 @@ FERRYCTL=$(realpath "$3")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
-id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--stats_interval_s=1 --memory_mb=256 --metrics_address=127.0.0.1:0)
-start_bg "$dir/ferryd_a.log" "$FERRYD" \
-  --device=net_memif0,role=server,id=0,socket=/ferry-sd-$id --ip=10.95.0.1/24 \
-  --channel_socket=@ferry-sd-a-$id --grpc_socket=@ferry-sd-grpc-a-$id "${common[@]}"
-wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
-start_bg "$dir/ferryd_b.log" "$FERRYD" \
-  --device=net_memif0,role=client,id=0,socket=/ferry-sd-$id --ip=10.95.0.2/24 \
-  --channel_socket=@ferry-sd-b-$id --grpc_socket=@ferry-sd-grpc-b-$id "${common[@]}"
-wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
-url_a=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$dir/ferryd_a.log" | head -n 1)
-url_b=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$dir/ferryd_b.log" | head -n 1)
+ferryd_pair sd 10.95.0 --stats_interval_s=1 --memory_mb=256 \
+  --metrics_address=127.0.0.1:0
+wait_for_line "$PAIR_LOG_A" "metrics at" 30
+wait_for_line "$PAIR_LOG_B" "metrics at" 30
+url_a=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A" | head -n 1)
+url_b=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_B" | head -n 1)
 metric() {  # metric URL NAME: the first sample of NAME
   python3 -c 'import sys, urllib.request
 page = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()
@@ -35,13 +29,15 @@ for line in page.splitlines():
         break' "$1" "$2"
 }
 flows() {  # flows HOST: how many flows ferryctl lists there
-  "$FERRYCTL" --socket=@ferry-sd-grpc-$1-$id --output=json flow list |
+  local grpc=$PAIR_GRPC_A
+  [[ $1 == b ]] && grpc=$PAIR_GRPC_B
+  "$FERRYCTL" --socket=$grpc --output=json flow list |
     grep -c '"id"' || true
 }
 
-start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=@ferry-sd-b-$id --port=7000
+start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B --port=7000
 wait_for_line "$dir/server.log" "listening" 30
-start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=@ferry-sd-a-$id \
+start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
   --remote=10.95.0.2:7000 --flows=5 --duration_s=120 --warmup_s=0
 client=$LAST_PID
 for _ in $(seq 200); do (($(flows a) == 5)) && break; sleep 0.05; done

@@ -16,20 +16,11 @@ trap testbed_cleanup EXIT
 /usr/bin/python3 -c "import pytest" 2>/dev/null ||
   fail "pytest missing (deploy/install-deps.sh installs python3-pytest)"
 
-id=$$-$RANDOM
 dir=${TEST_TMPDIR:-/tmp}
-common=(--stats_interval_s=1 --memory_mb=512 --metrics_address=)
-start_bg "$dir/ferryd_a.log" "$FERRYD" \
-  --device=net_memif0,role=server,id=0,socket=/ferry-py-$id --ip=10.94.0.1/24 \
-  --channel_socket=@ferry-py-a-$id --grpc_socket=@ferry-py-grpc-a-$id "${common[@]}"
-wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
-start_bg "$dir/ferryd_b.log" "$FERRYD" \
-  --device=net_memif0,role=client,id=0,socket=/ferry-py-$id --ip=10.94.0.2/24 \
-  --channel_socket=@ferry-py-b-$id --grpc_socket=@ferry-py-grpc-b-$id "${common[@]}"
-wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
+ferryd_pair py 10.94.0 --stats_interval_s=1 --memory_mb=512 --metrics_address=
 
 export PYTHONPATH=$PWD/client/python
-export FERRY_SOCKET_A=@ferry-py-a-$id FERRY_SOCKET_B=@ferry-py-b-$id
+export FERRY_SOCKET_A=$PAIR_SOCK_A FERRY_SOCKET_B=$PAIR_SOCK_B
 export FERRY_HOST_B=10.94.0.2
 /usr/bin/python3 -m pytest -q -p no:cacheprovider client/python/tests ||
   fail "pytest failed"

@@ -149,7 +149,9 @@ TEST_F(EngineTransportTest, ConnectFailuresSayWhy) {
   pair_->StopStepper();
   EXPECT_EQ(pair_->a().ReadStats().transport_handshake_refused, 1u);
   EXPECT_EQ(pair_->a().ReadStats().transport_handshake_unreachable, 1u);
-  EXPECT_EQ(pair_->b().ReadStats().transport_syn_no_listener, 1u);
+  // At least one SYN was refused (more when the SYN was repeated before
+  // the RST came back).
+  EXPECT_GE(pair_->b().ReadStats().transport_syn_no_listener, 1u);
 }
 
 TEST_F(EngineTransportTest, AnApplicationThatLeavesResetsItsFlows) {

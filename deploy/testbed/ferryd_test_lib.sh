@@ -104,3 +104,31 @@ expect_stat_eq() {
   [[ $v == "$4" ]] || fail "$3=$v in $1, expected $4"
   echo "ok: $3=$v"
 }
+
+# ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
+# host A is NET.1 (the memif server), host B NET.2; ARGS go to both. Waits
+# until both are ready. Sets PAIR_SOCK_A/B (channel sockets), PAIR_GRPC_A/B
+# (gRPC sockets), PAIR_LOG_A/B and PAIR_PID_A/B. Sockets are abstract, with
+# a random part: tests running side by side never meet.
+ferryd_pair() {
+  local tag=$1 net=$2
+  shift 2
+  local id=$$-$RANDOM dir=${TEST_TMPDIR:-/tmp}
+  PAIR_SOCK_A=@ferry-$tag-a-$id
+  PAIR_SOCK_B=@ferry-$tag-b-$id
+  PAIR_GRPC_A=@ferry-$tag-grpc-a-$id
+  PAIR_GRPC_B=@ferry-$tag-grpc-b-$id
+  PAIR_LOG_A=$dir/ferryd_a.log
+  PAIR_LOG_B=$dir/ferryd_b.log
+  start_bg "$PAIR_LOG_A" "$FERRYD" \
+    --device=net_memif0,role=server,id=0,socket=/ferry-$tag-$id \
+    --ip=$net.1/24 --channel_socket=$PAIR_SOCK_A --grpc_socket=$PAIR_GRPC_A "$@"
+  PAIR_PID_A=$LAST_PID
+  # The memif client's port start fails unless the server's socket exists.
+  wait_for_line "$PAIR_LOG_A" "ferryd ready" 60
+  start_bg "$PAIR_LOG_B" "$FERRYD" \
+    --device=net_memif0,role=client,id=0,socket=/ferry-$tag-$id \
+    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@"
+  PAIR_PID_B=$LAST_PID
+  wait_for_line "$PAIR_LOG_B" "ferryd ready" 60
+}
