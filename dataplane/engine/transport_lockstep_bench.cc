@@ -8,10 +8,15 @@
 //   cpu_ns_per_rpc  thread CPU time per round trip (both sides' engines and
 //                   applications)
 //
+//   connect_us/rtt_us (BM_ConnectVersusRoundTrip): a connect's latency next
+//                   to a 1-byte round trip on the same engines
+//
 //   bazel run -c opt //dataplane/engine:transport_lockstep_bench
 #include <time.h>
 
+#include <atomic>
 #include <cstdio>
+#include <thread>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -126,6 +131,67 @@ void BM_LockstepRequestResponse(benchmark::State& state) {
   ferry_detach(s.client);
   ferry_detach(s.server);
 }
+
+// Connect latency against a round trip on the same engines: a stepper
+// thread polls both engines while this thread connects (control ring ->
+// engine -> SYN -> SYN-ACK -> completion: the whole connect, handshake
+// included) and, for comparison, sends one 1-byte request to an echo
+// server thread and waits for the answer.
+void BM_ConnectVersusRoundTrip(benchmark::State& state) {
+  Setup s;
+  if (!MakeSetup(&s)) {
+    state.SkipWithError("setup failed");
+    return;
+  }
+  s.pair->StartStepper();
+  std::atomic<bool> stop{false};
+  // The server: echo messages, drop events.
+  std::thread server([&] {
+    uint8_t buf[64];
+    ferry_recv_info info{};
+    while (!stop.load(std::memory_order_relaxed)) {
+      const ssize_t n = ferry_recv(s.server, buf, sizeof(buf), &info);
+      if (n < 0 || (info.flags & FERRY_RECV_EVENT_MASK)) {
+        std::this_thread::yield();
+        continue;
+      }
+      ferry_send(s.server, info.flow, buf, static_cast<size_t>(n));
+    }
+  });
+  uint64_t connect_ns = 0, rtt_ns = 0, n = 0;
+  uint8_t byte = 1;
+  for (auto _ : state) {
+    uint64_t flow = 0;
+    const uint64_t t0 = MonotonicNanos();
+    if (ferry_connect(s.client, testing::kHostB, 7000, 0, 10000, &flow) != 0) {
+      state.SkipWithError("connect failed");
+      break;
+    }
+    const uint64_t t1 = MonotonicNanos();
+    ferry_send(s.client, flow, &byte, 1);
+    ferry_recv_info info{};
+    uint8_t reply;
+    while (ferry_recv(s.client, &reply, 1, &info) < 0 ||
+           (info.flags & FERRY_RECV_EVENT_MASK)) {
+    }
+    const uint64_t t2 = MonotonicNanos();
+    connect_ns += t1 - t0;
+    rtt_ns += t2 - t1;
+    ++n;
+    ferry_close(s.client, flow, 10000);
+  }
+  stop.store(true);
+  server.join();
+  s.pair->StopStepper();
+  if (n > 0) {
+    state.counters["connect_us"] = connect_ns / 1e3 / n;
+    state.counters["rtt_us"] = rtt_ns / 1e3 / n;
+  }
+  ferry_detach(s.client);
+  ferry_detach(s.server);
+}
+
+BENCHMARK(BM_ConnectVersusRoundTrip)->Iterations(2000)->UseRealTime();
 
 BENCHMARK(BM_LockstepRequestResponse)
     ->ArgNames({"bytes", "window"})
