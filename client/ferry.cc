@@ -324,15 +324,17 @@ int WaitFor(ferry_channel* ch, Ring& ring, Ready ready, int timeout_ms) {
 
 // How long blocking calls spin (yielding) before they sleep. A reply is
 // often microseconds away and a sleep and wake-up costs tens of
-// microseconds, so spinning pays when there are cores to spare; with two
-// or fewer, a spinning application takes the core its engine needs (a
-// round trip measured 46 -> 40 us at P50 and 741 -> 208 us at P99.9 on two
-// cores without the spin). $FERRY_WAIT_SPIN_NS overrides.
+// microseconds, so the default spins 50 us. With no spin, a lone round
+// trip on a two-core machine went faster (the application no longer takes
+// its engine's core: 1 KiB, window 1, P99.9 741 -> 208 us) but a pipelined
+// load collapsed (window 32: 307k -> 38k RPC/s, every lull a sleep), so the
+// choice is the application's: ferry_set_wait_spin_ns, or
+// $FERRY_WAIT_SPIN_NS for a process.
 uint64_t DefaultWaitSpinNs() {
   if (const char* env = std::getenv("FERRY_WAIT_SPIN_NS")) {
     return std::strtoull(env, nullptr, 10);
   }
-  return sysconf(_SC_NPROCESSORS_ONLN) > 2 ? 50000 : 0;
+  return 50000;
 }
 
 // Sends a control request and waits for its answer. Answers to requests

@@ -123,9 +123,9 @@ ssize_t ferry_recvmsg(ferry_channel* channel, const struct iovec* iov,
  * spinning briefly and then sleeping until the engine kicks the channel. */
 ssize_t ferry_recv_wait(ferry_channel* channel, void* buffer, size_t capacity,
                         ferry_recv_info* info, int timeout_ms);
-/* How long blocking calls spin before they sleep: 50 us by default on
- * machines with more than two CPUs, 0 on smaller ones (a spinning
- * application would take its engine's core); $FERRY_WAIT_SPIN_NS sets the
+/* How long blocking calls spin (yielding) before they sleep: 50 us by
+ * default, which suits pipelined traffic; 0 suits a lone request/response
+ * on a machine whose cores the engines need. $FERRY_WAIT_SPIN_NS sets the
  * default for a process. */
 void ferry_set_wait_spin_ns(ferry_channel* channel, uint64_t ns);
 
