@@ -69,6 +69,9 @@ expect_error "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key" \
   --metrics_address= --grpc_tls_address=127.0.0.1:0
 expect_error "--fault_*: fault probability 2 is not in [0, 1]" \
   "${good[@]}" --fault_drop=2
+expect_error "--cc: 'cubic' is not swift or none" "${good[@]}" --cc=cubic
+expect_error "--cc_target_delay_us: must be 1..1000000" \
+  "${good[@]}" --cc_target_delay_us=0
 expect_error "Unknown command line flag 'bogus'" "${good[@]}" --bogus=1
 expect_error "Illegal value 'many' specified for flag 'mtu'" \
   "${good[@]}" --mtu=many

@@ -77,6 +77,12 @@ ABSL_FLAG(double, fault_delay, 0,
           "--fault_delay_us (later frames overtake it)");
 ABSL_FLAG(int, fault_delay_us, 100, "Testing: how long --fault_delay holds");
 ABSL_FLAG(int, fault_seed, 1, "Testing: seed of the fault injector");
+ABSL_FLAG(std::string, cc, "swift",
+          "Congestion control of flows: swift (delay based) or none (a "
+          "fixed window, for experiments)");
+ABSL_FLAG(int, cc_target_delay_us, 50,
+          "Swift: queueing delay above the base RTT that backs off (raise "
+          "it where CPU scheduling, not the network, delays packets)");
 ABSL_FLAG(int, stats_interval_s, 0,
           "Log every engine's counters this often (0: only at exit)");
 ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
@@ -214,6 +220,8 @@ int Main(int argc, char** argv) {
   spec.fault_delay = absl::GetFlag(FLAGS_fault_delay);
   spec.fault_delay_us = absl::GetFlag(FLAGS_fault_delay_us);
   spec.fault_seed = absl::GetFlag(FLAGS_fault_seed);
+  spec.cc = absl::GetFlag(FLAGS_cc);
+  spec.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);
   const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   // A NIC from flags is optional, but a partial one is a mistake.
   const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();

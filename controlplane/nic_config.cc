@@ -145,6 +145,16 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   if (absl::Status s = config.faults.Validate(); !s.ok()) {
     return FieldError("fault_*", s.message());
   }
+  if (!transport::ParseCongestionAlgorithm(spec.cc,
+                                           &config.congestion.algorithm)) {
+    return FieldError("cc",
+                      absl::StrFormat("'%s' is not swift or none", spec.cc));
+  }
+  if (spec.cc_target_delay_us < 1 || spec.cc_target_delay_us > 1'000'000) {
+    return FieldError("cc_target_delay_us", "must be 1..1000000");
+  }
+  config.congestion.target_delay_ns =
+      static_cast<uint64_t>(spec.cc_target_delay_us) * 1000;
   return config;
 }
 

@@ -14,6 +14,7 @@
 #include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/net/addresses.h"
+#include "dataplane/transport/congestion_control.h"
 
 namespace ferry::controlplane {
 
@@ -37,6 +38,10 @@ struct NicSpec {
   double fault_delay = 0;
   int fault_delay_us = 100;
   int fault_seed = 1;
+  // Congestion control of the NIC's flows: "swift" or "none" (a fixed
+  // window, for experiments), and Swift's queueing-delay target.
+  std::string cc = "swift";
+  int cc_target_delay_us = 50;
 };
 
 struct NicConfig {
@@ -49,6 +54,7 @@ struct NicConfig {
   std::vector<int> cores;  // empty, or one per engine
   engine::IdlePolicyConfig idle;
   engine::FaultConfig faults;
+  transport::CongestionConfig congestion;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

@@ -57,6 +57,8 @@ TEST(NicConfigTest, RejectsEachBadField) {
        },
        "--fault_*"},
       {[](NicSpec& s) { s.fault_delay_us = -1; }, "--fault_delay_us"},
+      {[](NicSpec& s) { s.cc = "cubic"; }, "--cc"},
+      {[](NicSpec& s) { s.cc_target_delay_us = 0; }, "--cc_target_delay_us"},
   };
   for (const Case& c : cases) {
     NicSpec spec = GoodSpec();

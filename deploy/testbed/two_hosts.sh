@@ -17,7 +17,8 @@
 # ferryd.sock and agent.sock (the bench agent, bench/agent/bench_agent.py,
 # which runs msg_gen there for bench/orchestrator.py); ferryd's metrics are
 # on each host's 127.0.0.1:10960. Binaries: $FERRYD and $MSG_GEN, default
-# bazel-bin/controlplane/ferryd and bazel-bin/bench/msg_gen.
+# bazel-bin/controlplane/ferryd and bazel-bin/bench/msg_gen; $FERRYD_ARGS
+# adds flags to both ferryd (e.g. "--cc=none").
 # `up` is idempotent (it takes down what an earlier run left first); every
 # step that fails takes the testbed down again.
 set -euo pipefail
@@ -114,7 +115,7 @@ up() {
     ip netns exec $ns "$ferryd" --device="$device" --ip=$ip/24 \
       --engines="$engines" --memory_mb=512 --stats_interval_s=1 \
       --channel_socket=$STATE/$host/channels.sock \
-      --grpc_socket=$STATE/$host/ferryd.sock \
+      --grpc_socket=$STATE/$host/ferryd.sock ${FERRYD_ARGS:-} \
       >"$STATE/$host/ferryd.log" 2>&1 &
     echo $! >"$STATE/$host/ferryd.pid"
     # memif: the client side needs the server's socket to exist.
