@@ -161,7 +161,8 @@ absl::Status RunFerryClient(const MsgGenOptions& o) {
   for (ClientFlow& flow : flows) {
     if (ferry_close(ch, flow.handle, 1000) == 0) ++closing;
   }
-  const uint64_t close_deadline = MonotonicNanos() + 2'000'000'000ull;
+  // Under loss the FIN exchange can take a few (backed-off) timeouts.
+  const uint64_t close_deadline = MonotonicNanos() + 10'000'000'000ull;
   while (closing > 0 && MonotonicNanos() < close_deadline) {
     ferry_recv_info info{};
     const ssize_t n =
