@@ -27,17 +27,17 @@ value() {  # value NAME FILE: the first sample of NAME
 scrape >"$dir/before.txt"
 
 # Three servers on B, one per response size.
-start_bg "$dir/server_1k.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
+start_bg "$dir/server_1k.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
   --port=7001 --size=1024 --verify
-start_bg "$dir/server_64k.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
+start_bg "$dir/server_64k.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
   --port=7002 --response_size=65536 --verify
-start_bg "$dir/server_8m.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
+start_bg "$dir/server_8m.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
   --port=7003 --size=8388608 --verify
 for s in 1k 64k 8m; do wait_for_line "$dir/server_$s.log" "listening" 30; done
 
 run() {
   echo "== msg_gen $*"
-  timeout 120 "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A --verify \
+  timeout 120 "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --verify \
     --warmup_s=0 --quiet "$@" || fail "msg_gen $* failed"
 }
 run --remote=10.88.0.2:7001 --size=1024 --window=1 --messages=10000

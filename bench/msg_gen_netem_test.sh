@@ -49,9 +49,9 @@ wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 # Abstract sockets live in a network namespace: each msg_gen runs in its
 # ferryd's.
 start_bg "$dir/server.log" ip netns exec "$ns_b" "$MSG_GEN" --role=server \
-  --socket=@ferry-netem-b-$id --port=7001 --size=1024 --verify
+  --socket=@ferry-netem-grpc-b-$id --port=7001 --size=1024 --verify
 start_bg "$dir/slow.log" ip netns exec "$ns_b" "$MSG_GEN" --role=server \
-  --socket=@ferry-netem-b-$id --port=7002 --response_size=64 --verify \
+  --socket=@ferry-netem-grpc-b-$id --port=7002 --response_size=64 --verify \
   --think_us=5000
 wait_for_line "$dir/server.log" "listening" 30
 wait_for_line "$dir/slow.log" "listening" 30
@@ -59,7 +59,7 @@ wait_for_line "$dir/slow.log" "listening" 30
 run() {
   echo "== msg_gen $*"
   timeout 240 ip netns exec "$ns_a" "$MSG_GEN" --role=client \
-    --socket=@ferry-netem-a-$id --verify --warmup_s=0 --quiet "$@" ||
+    --socket=@ferry-netem-grpc-a-$id --verify --warmup_s=0 --quiet "$@" ||
     fail "msg_gen $* failed"
 }
 run --remote=10.89.0.2:7001 --size=1024 --window=8 --messages=10000

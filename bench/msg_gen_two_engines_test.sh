@@ -19,19 +19,19 @@ pid_b=$PAIR_PID_B
 
 # Channels go to engines in turn: each server on engine 0, each client on
 # engine 1 of its ferryd.
-start_bg "$dir/server_b.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B \
+start_bg "$dir/server_b.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
   --port=7001 --size=512 --verify
 wait_for_line "$dir/server_b.log" "listening" 30
-start_bg "$dir/server_a.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_A \
+start_bg "$dir/server_a.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_A \
   --port=7002 --size=512 --verify
 wait_for_line "$dir/server_a.log" "listening" 30
 
 client=(--role=client --verify --warmup_s=0 --quiet --size=512 --flows=100
         --window=2 --messages=20000)
-timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_SOCK_A \
+timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_GRPC_A \
   --remote=10.90.0.2:7001 --json_out="$dir/a_to_b.json" >"$dir/client_a.log" 2>&1 &
 client_a=$!
-timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_SOCK_B \
+timeout 240 "$MSG_GEN" "${client[@]}" --socket=$PAIR_GRPC_B \
   --remote=10.90.0.1:7002 --json_out="$dir/b_to_a.json" >"$dir/client_b.log" 2>&1 &
 client_b=$!
 wait $client_a || { cat "$dir/client_a.log"; fail "client A -> B failed"; }

@@ -23,14 +23,27 @@
 #include "client/channel_layout.h"
 #include "client/fd_passing.h"
 #include "client/ferry_attach_abi.h"
+#include "client/session_client.h"
 #include "client/shm_ring.h"
 
 using ferry::shm::ChannelView;
 using ferry::shm::RingConsumer;
 using ferry::shm::RingProducer;
 
+// A session and the channels attached through it (ferry_session_close
+// refuses while any is left).
+struct ferry_session {
+  std::unique_ptr<ferry::client::SessionClient> client;
+  std::atomic<int> channels{0};
+};
+
 struct ferry_channel {
   int sock = -1;
+  // The session this channel belongs to (null for a bare channel from
+  // ferry_attach_channel_socket); `owned_session` when ferry_attach made
+  // it for this channel alone.
+  ferry_session* session = nullptr;
+  ferry_session* owned_session = nullptr;
   int segment_fd = -1;
   int engine_fd = -1;
   int app_fd = -1;
@@ -362,6 +375,15 @@ int CtrlCall(ferry_channel* ch, ferry_ctrl request, int timeout_ms,
 
 int FlowCall(ferry_channel* ch, uint16_t op, const ferry_ctrl_flow_args& args,
              int timeout_ms, ferry_ctrl_flow_args* out) {
+  if (ch->session != nullptr && op != FERRY_CTRL_CLOSE) {
+    // The session's channels listen and connect through ferryd's API (its
+    // quotas and checks apply); the engine does the same as for the ring.
+    // A close stays on the ring, behind the messages already queued there.
+    const int rc = ch->session->client->FlowCall(ch->id, op, args, timeout_ms,
+                                                 out, nullptr);
+    if (rc == 0 && out->local_ip != 0) ch->local_ip = out->local_ip;
+    return rc;
+  }
   ferry_ctrl request = {};
   request.op = op;
   std::memcpy(request.args, &args, sizeof(args));
@@ -389,22 +411,105 @@ int ConnectSocket(const char* path) {
   return sock;
 }
 
+// Connects to a channel socket and maps the channel it hands over; with a
+// ticket (16 bytes) from the session's CreateChannel.
+int AttachSocket(const char* socket_path, const uint8_t* ticket,
+                 const ferry_channel_options* options, ferry_channel** channel);
+
 }  // namespace
 
 extern "C" {
+
+int ferry_session_open(const char* socket_path, ferry_session** session) {
+  if (session == nullptr) return -EINVAL;
+  *session = nullptr;
+  auto s = std::make_unique<ferry_session>();
+  const int rc = ferry::client::SessionClient::Open(
+      socket_path != nullptr ? socket_path : FERRY_DEFAULT_SOCKET,
+      program_invocation_short_name, &s->client, nullptr);
+  if (rc != 0) return rc;
+  *session = s.release();
+  return 0;
+}
+
+int ferry_session_close(ferry_session* session) {
+  if (session == nullptr) return 0;
+  if (session->channels.load() != 0) return -EBUSY;
+  delete session;
+  return 0;
+}
+
+uint64_t ferry_session_id(const ferry_session* session) {
+  return session->client->id();
+}
+
+int ferry_session_attach(ferry_session* session,
+                         const ferry_channel_options* options,
+                         ferry_channel** channel) {
+  if (session == nullptr || channel == nullptr) return -EINVAL;
+  *channel = nullptr;
+  ferry::client::ChannelTicket ticket;
+  if (const int rc = session->client->CreateChannel(&ticket, nullptr);
+      rc != 0) {
+    return rc;
+  }
+  const int rc = AttachSocket(ticket.channel_socket.c_str(),
+                              ticket.ticket.data(), options, channel);
+  if (rc != 0) return rc;
+  (*channel)->session = session;
+  ++session->channels;
+  return 0;
+}
 
 int ferry_attach(const char* socket_path, const ferry_channel_options* options,
                  ferry_channel** channel) {
   if (channel == nullptr) return -EINVAL;
   *channel = nullptr;
-  const int sock =
-      ConnectSocket(socket_path ? socket_path : FERRY_DEFAULT_CHANNEL_SOCKET);
+  ferry_session* session = nullptr;
+  if (const int rc = ferry_session_open(socket_path, &session); rc != 0) {
+    return rc;
+  }
+  if (const int rc = ferry_session_attach(session, options, channel); rc != 0) {
+    ferry_session_close(session);
+    return rc;
+  }
+  (*channel)->owned_session = session;
+  return 0;
+}
+
+int ferry_attach_channel_socket(const char* socket_path,
+                                const ferry_channel_options* options,
+                                ferry_channel** channel) {
+  if (socket_path == nullptr || channel == nullptr) return -EINVAL;
+  *channel = nullptr;
+  return AttachSocket(socket_path, nullptr, options, channel);
+}
+
+void ferry_detach(ferry_channel* channel) {
+  if (channel == nullptr) return;
+  CloseAll(channel);
+  if (channel->session != nullptr) --channel->session->channels;
+  ferry_session_close(channel->owned_session);
+  delete channel;
+}
+
+}  // extern "C"
+
+namespace {
+
+int AttachSocket(const char* socket_path, const uint8_t* ticket,
+                 const ferry_channel_options* options,
+                 ferry_channel** channel) {
+  const int sock = ConnectSocket(socket_path);
   if (sock < 0) return sock;
   auto* ch = new ferry_channel();
   ch->sock = sock;
   ferry_attach_request request = {};
   request.magic = FERRY_ATTACH_MAGIC;
   request.version = FERRY_CHANNEL_ABI_VERSION;
+  if (ticket != nullptr) {
+    std::memcpy(request.ticket, ticket, sizeof(request.ticket));
+  }
   if (options != nullptr) {
     request.buffer_count = options->buffer_count;
     request.buffer_size = options->buffer_size;
@@ -480,14 +585,12 @@ int ferry_attach(const char* socket_path, const ferry_channel_options* options,
   return 0;
 }
 
+}  // namespace
+
+extern "C" {
+
 void ferry_set_wait_spin_ns(ferry_channel* channel, uint64_t ns) {
   if (channel != nullptr) channel->wait_spin_ns = ns;
-}
-
-void ferry_detach(ferry_channel* channel) {
-  if (channel == nullptr) return;
-  CloseAll(channel);
-  delete channel;
 }
 
 uint64_t ferry_channel_id(const ferry_channel* channel) { return channel->id; }

@@ -2,10 +2,13 @@
  * Ferry's client C API: messages between an application and ferryd through a
  * shared-memory channel. Link //client:ferry; no DPDK is needed.
  *
- * Lifecycle. ferry_attach() connects to ferryd's channel socket and maps a
- * new channel; ferry_detach() unmaps it and closes the connection, after
- * which ferryd reclaims the channel (it does the same if the process dies).
- * A process may attach several channels.
+ * Lifecycle. An application opens a session with ferryd over its gRPC API
+ * socket and creates channels in it (ferry_session_open and
+ * ferry_session_attach, or ferry_attach for both at once): the API hands
+ * out a ticket, and ferryd's channel socket hands over the channel's memory
+ * for it. ferry_detach() unmaps a channel, after which ferryd reclaims it;
+ * it does the same for every channel of a session that ends (closed, or its
+ * process dead or hung). A process may hold several sessions and channels.
  *
  * Threading. A channel belongs to one thread at a time: every call on a
  * channel must come from the same thread, or the caller must serialise them
@@ -27,6 +30,7 @@
  *   -EINVAL     a bad argument;
  *   -ETIMEDOUT  a blocking call's timeout passed;
  *   -ECONNREFUSED/-ENOENT  ferryd's socket is not there (ferry_attach);
+ *   -EPERM      ferryd refused an attach without a valid ticket;
  *   -EPROTO     ferryd answered something this library does not understand.
  * A message the engine refused after it was queued comes back as a receive
  * event with FERRY_RECV_SEND_ERROR and a reason in status (enum
@@ -57,6 +61,7 @@ extern "C" {
 #endif
 
 typedef struct ferry_channel ferry_channel;
+typedef struct ferry_session ferry_session;
 
 typedef struct ferry_channel_options {
   uint32_t buffer_count;  /* 0: ferryd's default (8192) */
@@ -64,11 +69,38 @@ typedef struct ferry_channel_options {
   uint32_t ring_capacity; /* 0: ferryd's default (1024 messages) */
 } ferry_channel_options;
 
-/* Attaches a new channel through the socket at `socket_path` (NULL: the
- * default FERRY_DEFAULT_CHANNEL_SOCKET). `options` may be NULL. */
+/* Sessions. ferry_session_open opens a session with ferryd through its API
+ * socket `socket_path` (NULL: FERRY_DEFAULT_SOCKET, /run/ferry/ferryd.sock;
+ * "@name": an abstract socket). A library thread keeps it alive with
+ * heartbeats; when the process dies or hangs, ferryd ends the session and
+ * frees its channels and flows within about a second. Errors:
+ * -ECONNREFUSED (ferryd does not answer), -EAGAIN (ferryd's session quota),
+ * -EPROTO.
+ *
+ * ferry_session_attach creates a channel in the session (-EMFILE past the
+ * session's channel quota, -ENODEV when ferryd has no NIC). A session may
+ * be used from any thread. ferry_session_close ends it: -EBUSY (and nothing
+ * done) while any of its channels is still attached. */
+int ferry_session_open(const char* socket_path, ferry_session** session);
+int ferry_session_attach(ferry_session* session,
+                         const ferry_channel_options* options,
+                         ferry_channel** channel);
+int ferry_session_close(ferry_session* session);
+uint64_t ferry_session_id(const ferry_session* session);
+
+/* The short form: a session of its own for one channel, ended by
+ * ferry_detach. `socket_path` as for ferry_session_open; `options` may be
+ * NULL. */
 int ferry_attach(const char* socket_path, const ferry_channel_options* options,
                  ferry_channel** channel);
 void ferry_detach(ferry_channel* channel);
+
+/* For programs that serve channels themselves (the engine side's tests and
+ * benchmarks): attaches straight to a channel socket, without a session.
+ * ferryd refuses such attaches (-EPERM): its channels belong to sessions. */
+int ferry_attach_channel_socket(const char* socket_path,
+                                const ferry_channel_options* options,
+                                ferry_channel** channel);
 
 uint64_t ferry_channel_id(const ferry_channel* channel);
 /* A file descriptor that becomes readable when the engine has something for
@@ -155,8 +187,11 @@ void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf);
 /* A round trip through the engine's control ring (liveness check). */
 int ferry_ping_engine(ferry_channel* channel, int timeout_ms);
 
-/* Flows. Addresses are IPv4 in host byte order. These calls go through the
- * channel's control ring and wait for the engine's answer (up to
+/* Flows. Addresses are IPv4 in host byte order. On a session's channel,
+ * listen, unlisten and connect are FlowService calls to ferryd (which
+ * checks the session and its quotas); close, and every call on a bare
+ * channel, go through the channel's control ring, in order with the
+ * messages already queued. Each waits for the engine's answer (up to
  * `timeout_ms`, -1: as long as the engine takes; a connect's handshake
  * gives up by itself after about a second of silence).
  *

@@ -1,6 +1,8 @@
 /*
- * How an application obtains a channel: it connects to ferryd's channel
- * socket (a Unix stream socket), sends one ferry_attach_request, and reads
+ * How an application obtains a channel: it reserves one in its session over
+ * gRPC (SessionService.CreateChannel, which returns a ticket and the channel
+ * socket's path), connects to ferryd's channel socket (a Unix stream
+ * socket), sends one ferry_attach_request with the ticket, and reads
  * one ferry_attach_reply carrying three file descriptors (SCM_RIGHTS):
  *   [0] the channel segment (a sealed memfd: map it MAP_SHARED, whole),
  *   [1] the engine's eventfd (write 1 to wake a sleeping engine),
@@ -23,6 +25,8 @@ extern "C" {
 #define FERRY_ATTACH_MAGIC 0x54544146u /* "FATT" */
 #define FERRY_ATTACH_FD_COUNT 3
 #define FERRY_DEFAULT_CHANNEL_SOCKET "/run/ferry/channels.sock"
+/* ferryd's gRPC API, where applications open their sessions. */
+#define FERRY_DEFAULT_SOCKET "/run/ferry/ferryd.sock"
 
 typedef struct ferry_attach_request {
   uint32_t magic;   /* FERRY_ATTACH_MAGIC */
@@ -32,8 +36,12 @@ typedef struct ferry_attach_request {
   uint32_t buffer_size;
   uint32_t ring_capacity;
   uint32_t reserved;
+  /* From SessionService.CreateChannel (proto/ferry/v1/ferry.proto): ferryd
+   * attaches a channel only for a valid, unused ticket, and the channel then
+   * belongs to the ticket's session. All zero: no ticket (a test listener). */
+  uint8_t ticket[16];
 } ferry_attach_request;
-FERRY_STATIC_ASSERT(sizeof(ferry_attach_request) == 24, "request size");
+FERRY_STATIC_ASSERT(sizeof(ferry_attach_request) == 40, "request size");
 
 typedef struct ferry_attach_reply {
   uint32_t magic; /* FERRY_ATTACH_MAGIC */

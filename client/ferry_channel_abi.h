@@ -62,7 +62,7 @@ extern "C" {
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
-#define FERRY_CHANNEL_ABI_VERSION 3u
+#define FERRY_CHANNEL_ABI_VERSION 4u
 #define FERRY_CACHE_LINE 64
 #define FERRY_BUFFER_NONE 0xffffffffu
 /* The largest message a channel carries. */

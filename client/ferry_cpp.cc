@@ -60,6 +60,12 @@ absl::Status StatusFromErrno(int negative_errno, const char* what) {
     case ENOSPC:
     case ENOMEM:
       return absl::ResourceExhaustedError(message);
+    case EPERM:
+    case EACCES:
+      return absl::PermissionDeniedError(message);
+    case ENODEV:
+    case EBUSY:
+      return absl::FailedPreconditionError(message);
     default:
       return absl::InternalError(message);
   }
@@ -73,6 +79,46 @@ absl::StatusOr<Channel> Channel::Attach(const std::string& socket_path,
     return StatusFromErrno(
         rc, absl::StrFormat("attaching a channel at %s", socket_path).c_str());
   }
+  return Channel(channel);
+}
+
+absl::StatusOr<Channel> Channel::AttachChannelSocket(
+    const std::string& channel_socket, const ferry_channel_options& options) {
+  ferry_channel* channel = nullptr;
+  const int rc =
+      ferry_attach_channel_socket(channel_socket.c_str(), &options, &channel);
+  if (rc != 0) {
+    return StatusFromErrno(
+        rc,
+        absl::StrFormat("attaching a channel at %s", channel_socket).c_str());
+  }
+  return Channel(channel);
+}
+
+absl::StatusOr<Session> Session::Open(const std::string& socket_path) {
+  ferry_session* session = nullptr;
+  const int rc = ferry_session_open(socket_path.c_str(), &session);
+  if (rc != 0) {
+    return StatusFromErrno(
+        rc, absl::StrFormat("opening a session with ferryd at %s", socket_path)
+                .c_str());
+  }
+  return Session(session);
+}
+
+Session& Session::operator=(Session&& other) noexcept {
+  if (this != &other) {
+    ferry_session_close(session_);
+    session_ = other.session_;
+    other.session_ = nullptr;
+  }
+  return *this;
+}
+
+absl::StatusOr<Channel> Session::Attach(const ferry_channel_options& options) {
+  ferry_channel* channel = nullptr;
+  const int rc = ferry_session_attach(session_, &options, &channel);
+  if (rc != 0) return StatusFromErrno(rc, "creating a channel in the session");
   return Channel(channel);
 }
 

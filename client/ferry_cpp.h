@@ -58,10 +58,18 @@ struct Connected {
 // NOT_FOUND, -ECONNRESET/-EPIPE ABORTED, others INTERNAL.
 absl::Status StatusFromErrno(int negative_errno, const char* what);
 
+class Session;
+
 class Channel {
  public:
+  // A channel in a session of its own, through ferryd's API socket.
   static absl::StatusOr<Channel> Attach(
-      const std::string& socket_path = FERRY_DEFAULT_CHANNEL_SOCKET,
+      const std::string& socket_path = FERRY_DEFAULT_SOCKET,
+      const ferry_channel_options& options = {});
+  // Straight from a channel socket, without a session (engine-side tests;
+  // see ferry_attach_channel_socket).
+  static absl::StatusOr<Channel> AttachChannelSocket(
+      const std::string& channel_socket,
       const ferry_channel_options& options = {});
 
   Channel(Channel&& other) noexcept : channel_(other.channel_) {
@@ -98,8 +106,31 @@ class Channel {
   absl::Status Close(uint64_t flow, absl::Duration timeout = absl::Seconds(5));
 
  private:
+  friend class Session;
   explicit Channel(ferry_channel* channel) : channel_(channel) {}
   ferry_channel* channel_;
+};
+
+// A session with ferryd: its channels live at most as long as it does.
+// Destroy (or move away) every Channel before its Session.
+class Session {
+ public:
+  static absl::StatusOr<Session> Open(
+      const std::string& socket_path = FERRY_DEFAULT_SOCKET);
+  Session(Session&& other) noexcept : session_(other.session_) {
+    other.session_ = nullptr;
+  }
+  Session& operator=(Session&& other) noexcept;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+  ~Session() { ferry_session_close(session_); }
+
+  uint64_t id() const { return ferry_session_id(session_); }
+  absl::StatusOr<Channel> Attach(const ferry_channel_options& options = {});
+
+ private:
+  explicit Session(ferry_session* session) : session_(session) {}
+  ferry_session* session_;
 };
 
 }  // namespace ferry

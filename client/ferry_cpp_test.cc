@@ -40,7 +40,7 @@ class ChannelCppTest : public ::testing::Test {
 
   absl::StatusOr<Channel> AttachAndServe() {
     absl::StatusOr<Channel> channel = absl::UnknownError("not attached");
-    std::thread app([&] { channel = Channel::Attach(path_); });
+    std::thread app([&] { channel = Channel::AttachChannelSocket(path_); });
     pollfd pfd = {listener_->fd(), POLLIN, 0};
     poll(&pfd, 1, 10000);
     auto accepted = listener_->AcceptOne(1, doorbell_);
@@ -106,7 +106,7 @@ TEST_F(ChannelCppTest, SendReceiveAndErrors) {
 
 TEST(ChannelCppAttachTest, MissingDaemonIsUnavailable) {
   absl::StatusOr<Channel> channel =
-      Channel::Attach("@ferry-nobody-listens-here");
+      Channel::AttachChannelSocket("@ferry-nobody-listens-here");
   EXPECT_EQ(channel.status().code(), absl::StatusCode::kUnavailable);
 }
 

@@ -21,7 +21,8 @@ void AddCounters(const channel::ChannelCounters& c, ChannelTotals* t) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
-    NicRegistry* nics, const std::string& socket_path, int mode) {
+    NicRegistry* nics, SessionRegistry* sessions,
+    const std::string& socket_path, int mode) {
   if (socket_path.empty()) {
     return absl::InvalidArgumentError("--channel_socket: empty path");
   }
@@ -40,7 +41,7 @@ absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
                                        channel::SegmentMemory::kAuto);
   if (!listener.ok()) return listener.status();
   return std::unique_ptr<ChannelRegistry>(
-      new ChannelRegistry(nics, std::move(*listener)));
+      new ChannelRegistry(nics, sessions, std::move(*listener)));
 }
 
 ChannelRegistry::~ChannelRegistry() {
@@ -64,34 +65,71 @@ void ChannelRegistry::OnReadable(int fd) {
   if (it == connections_.end()) return;
   // Applications never write after attaching: readable means the end (EOF)
   // or bytes with no meaning; either way the channel ends.
+  sessions_->ChannelGone(it->second.id);
+  End(it);
+}
+
+void ChannelRegistry::End(std::map<int, Attached>::iterator it) {
   nics_->DetachChannel(it->second.where, it->second.id);
-  close(fd);
+  close(it->first);
   connections_.erase(it);
+}
+
+void ChannelRegistry::CloseSessionChannels() {
+  for (uint64_t id : sessions_->TakeChannelsToClose()) {
+    for (auto it = connections_.begin(); it != connections_.end(); ++it) {
+      if (it->second.id != id) continue;
+      FERRY_LOG(Info, "channel %d closed with its session %d", id,
+                it->second.session_id);
+      End(it);
+      break;
+    }
+  }
 }
 
 void ChannelRegistry::Accept() {
   const uint64_t id = next_id_;
+  uint64_t session_id = 0;
+  EngineRef placed;
+  // The channel joins its session before the application hears of it, so
+  // that its first Listen or Connect finds it.
+  const auto admit = [&](const ferry_attach_request& request) -> absl::Status {
+    SessionSecret ticket;
+    std::memcpy(ticket.data(), request.ticket, ticket.size());
+    absl::StatusOr<uint64_t> session = sessions_->Redeem(ticket);
+    if (!session.ok()) return session.status();
+    if (!sessions_->ChannelAttached(*session, id, placed)) {
+      return absl::FailedPreconditionError("the ticket's session has ended");
+    }
+    session_id = *session;
+    return absl::OkStatus();
+  };
   absl::Status failure = absl::OkStatus();
   channel::AcceptedChannel accepted;
-  absl::StatusOr<EngineRef> where =
-      nics_->PlaceChannel([&](engine::Engine& engine) {
-        absl::StatusOr<channel::AcceptedChannel> result =
-            listener_->AcceptOne(id, engine.doorbell_fd());
-        if (!result.ok()) {
-          failure = result.status();
-          return false;
-        }
-        accepted.connection = result->connection;
-        const channel::EngineChannel* channel = result->channel.get();
-        if (absl::Status s = engine.AttachChannel(std::move(result->channel));
-            !s.ok()) {
-          failure = s;
-          close(accepted.connection);
-          return false;
-        }
-        connections_[accepted.connection] = Attached{{}, id, channel};
-        return true;
-      });
+  absl::StatusOr<EngineRef> where = nics_->PlaceChannel([&](engine::Engine&
+                                                                engine,
+                                                            const EngineRef&
+                                                                where) {
+    placed = where;
+    absl::StatusOr<channel::AcceptedChannel> result =
+        listener_->AcceptOne(id, engine.doorbell_fd(), admit);
+    if (!result.ok()) {
+      failure = result.status();
+      if (session_id != 0) sessions_->ChannelGone(id);
+      return false;
+    }
+    accepted.connection = result->connection;
+    const channel::EngineChannel* channel = result->channel.get();
+    if (absl::Status s = engine.AttachChannel(std::move(result->channel));
+        !s.ok()) {
+      failure = s;
+      sessions_->ChannelGone(id);
+      close(accepted.connection);
+      return false;
+    }
+    connections_[accepted.connection] = Attached{{}, id, session_id, channel};
+    return true;
+  });
   if (!where.ok()) {
     ++refused_;
     if (failure.ok()) {
@@ -105,8 +143,8 @@ void ChannelRegistry::Accept() {
   ++next_id_;
   connections_[accepted.connection].where = *where;
   ++attached_;
-  FERRY_LOG(Info, "channel %d attached to %s engine %d", id, where->nic,
-            where->engine);
+  FERRY_LOG(Info, "channel %d attached to %s engine %d for session %d", id,
+            where->nic, where->engine, session_id);
 }
 
 void ChannelRegistry::Reap() {

@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "controlplane/nic_registry.h"
+#include "controlplane/session_registry.h"
 #include "dataplane/channel/channel_listener.h"
 
 namespace ferry::controlplane {
@@ -51,8 +52,11 @@ struct ChannelTotals {
 class ChannelRegistry {
  public:
   // Listens on `socket_path` (its folder is created; "@name": abstract).
+  // Every attach must carry a ticket of `sessions`, and the channel then
+  // belongs to that session.
   static absl::StatusOr<std::unique_ptr<ChannelRegistry>> Create(
-      NicRegistry* nics, const std::string& socket_path, int mode);
+      NicRegistry* nics, SessionRegistry* sessions,
+      const std::string& socket_path, int mode);
   ~ChannelRegistry();  // closes every connection; engines keep nothing
 
   // The fds to poll for POLLIN: the listener, then every connection.
@@ -60,23 +64,29 @@ class ChannelRegistry {
   void OnReadable(int fd);
   // Frees channels the engines have let go of.
   void Reap();
+  // Ends channels the session registry says must go (their session ended,
+  // or DestroyChannel).
+  void CloseSessionChannels();
   ChannelTotals Totals() const;
 
  private:
   struct Attached {
     EngineRef where;
     uint64_t id;
+    uint64_t session_id;
     // Owned by the engine meanwhile; its NIC cannot be detached while the
     // channel counts against it.
     const channel::EngineChannel* channel;
   };
 
-  ChannelRegistry(NicRegistry* nics,
+  ChannelRegistry(NicRegistry* nics, SessionRegistry* sessions,
                   std::unique_ptr<channel::ChannelListener> listener)
-      : nics_(nics), listener_(std::move(listener)) {}
+      : nics_(nics), sessions_(sessions), listener_(std::move(listener)) {}
   void Accept();
+  void End(std::map<int, Attached>::iterator it);
 
   NicRegistry* nics_;
+  SessionRegistry* sessions_;
   std::unique_ptr<channel::ChannelListener> listener_;
   std::map<int, Attached> connections_;  // connection fd -> channel
   uint64_t next_id_ = 1;

@@ -13,9 +13,9 @@ trap testbed_cleanup EXIT
 
 dir=${TEST_TMPDIR:-/tmp}
 ferryd_pair fc 10.91.0 --stats_interval_s=1 --memory_mb=256 --metrics_address=
-start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B --port=7000
+start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B --port=7000
 wait_for_line "$dir/server.log" "listening" 30
-start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
+start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A \
   --remote=10.91.0.2:7000 --flows=3 --duration_s=60 --warmup_s=0
 client=$LAST_PID
 
@@ -75,7 +75,7 @@ done
 ((n == 0)) || fail "$n flows left after the client went away"
 
 # An orderly close of a new client's flow: it ends as closed.
-start_bg "$dir/client2.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
+start_bg "$dir/client2.log" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A \
   --remote=10.91.0.2:7000 --duration_s=60 --warmup_s=0
 client2=$LAST_PID
 for _ in $(seq 100); do

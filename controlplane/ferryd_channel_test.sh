@@ -2,7 +2,8 @@
 # Applications attach channels to a running ferryd: a good one pings the
 # engine through the control ring and has messages on unknown flows refused
 # with that reason; hostile ones scribble, send bad descriptors and die
-# mid-send. ferryd survives, counts, and reclaims every channel.
+# mid-send; attaches without a session's ticket are refused. ferryd
+# survives, counts, and reclaims every channel.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 TESTING=$(dirname "$(realpath "$2")")
@@ -17,18 +18,21 @@ start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
 ferryd=$LAST_PID
 wait_for_line "$log" "ferryd ready" 60
 
-"$TESTING/channel_test_client" --socket=$socket --mode=probe ||
+"$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=probe ||
   fail "probe client failed"
-"$TESTING/channel_hostile_client" --socket=$socket --mode=scribble \
+"$TESTING/channel_hostile_client" --ferryd_socket=$socket-grpc --mode=scribble \
   --duration_ms=1000
-"$TESTING/channel_hostile_client" --socket=$socket --mode=bad_descriptors \
+"$TESTING/channel_hostile_client" --ferryd_socket=$socket-grpc --mode=bad_descriptors \
   --duration_ms=1000
-"$TESTING/channel_hostile_client" --socket=$socket --mode=die_mid_send || true
+"$TESTING/channel_hostile_client" --ferryd_socket=$socket-grpc --mode=die_mid_send || true
+# Without a session's ticket (none, or a forged one) nothing attaches.
+"$TESTING/channel_hostile_client" --socket=$socket --mode=no_ticket ||
+  fail "a channel attached without a valid ticket"
 # ferryd is still here and serves a new channel.
-"$TESTING/channel_test_client" --socket=$socket --mode=probe ||
+"$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=probe ||
   fail "probe after the hostile clients failed"
 
-wait_for_line "$log" "stats channels attached=5 refused=0 reclaimed=5 live=0 " 30
+wait_for_line "$log" "stats channels attached=5 refused=2 reclaimed=5 live=0 " 30
 stop_and_wait "$ferryd" 20
 line=$(grep "stats channels" "$log" | tail -n 1)
 echo "$line"

@@ -24,13 +24,16 @@
 #include "controlplane/api/api_server.h"
 #include "controlplane/api/api_services.h"
 #include "controlplane/api/flow_service.h"
+#include "controlplane/api/session_service.h"
 #include "controlplane/channel_registry.h"
 #include "controlplane/channel_totals_snapshot.h"
 #include "controlplane/flow_directory.h"
+#include "controlplane/flow_opener.h"
 #include "controlplane/metrics/ferry_collector.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
 #include "controlplane/nic_registry.h"
+#include "controlplane/session_registry.h"
 #include "controlplane/stats_format.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/dpdk_log.h"
@@ -83,6 +86,17 @@ ABSL_FLAG(std::string, cc, "swift",
 ABSL_FLAG(int, cc_target_delay_us, 50,
           "Swift: queueing delay above the base RTT that backs off (raise "
           "it where CPU scheduling, not the network, delays packets)");
+ABSL_FLAG(int, max_flows_per_channel, 16384,
+          "Quota: flows (connected and accepted) one application channel "
+          "may hold on the --device NIC (1..65536)");
+ABSL_FLAG(int, max_sessions, 256,
+          "Quota: application sessions open at once (each holds a gRPC "
+          "server thread)");
+ABSL_FLAG(int, max_channels_per_session, 16,
+          "Quota: channels one application session may hold");
+ABSL_FLAG(int, session_heartbeat_timeout_ms, 1000,
+          "How long a session may stay silent before ferryd ends it, unless "
+          "the session asks for another (100..60000)");
 ABSL_FLAG(int, stats_interval_s, 0,
           "Log every engine's counters this often (0: only at exit)");
 ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
@@ -222,6 +236,7 @@ int Main(int argc, char** argv) {
   spec.fault_seed = absl::GetFlag(FLAGS_fault_seed);
   spec.cc = absl::GetFlag(FLAGS_cc);
   spec.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);
+  spec.max_flows_per_channel = absl::GetFlag(FLAGS_max_flows_per_channel);
   const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   // A NIC from flags is optional, but a partial one is a mistake.
   const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();
@@ -257,6 +272,25 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
     Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
   }
+  controlplane::SessionLimits session_limits;
+  if (absl::GetFlag(FLAGS_max_sessions) < 1 ||
+      absl::GetFlag(FLAGS_max_sessions) > 4096) {
+    Fail(kExitBadConfig, "--max_sessions: must be 1..4096");
+  }
+  if (absl::GetFlag(FLAGS_max_channels_per_session) < 1 ||
+      absl::GetFlag(FLAGS_max_channels_per_session) > 1024) {
+    Fail(kExitBadConfig, "--max_channels_per_session: must be 1..1024");
+  }
+  if (absl::GetFlag(FLAGS_session_heartbeat_timeout_ms) < 100 ||
+      absl::GetFlag(FLAGS_session_heartbeat_timeout_ms) > 60000) {
+    Fail(kExitBadConfig, "--session_heartbeat_timeout_ms: must be 100..60000");
+  }
+  session_limits.max_sessions =
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_max_sessions));
+  session_limits.max_channels_per_session =
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_max_channels_per_session));
+  session_limits.default_heartbeat_timeout =
+      absl::Milliseconds(absl::GetFlag(FLAGS_session_heartbeat_timeout_ms));
   const int channel_socket_mode = ParseOctalModeOrFail(
       "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
   const int grpc_socket_mode = ParseOctalModeOrFail(
@@ -303,9 +337,15 @@ int Main(int argc, char** argv) {
     }
     first_nic = *name;
   }
+  absl::StatusOr<std::unique_ptr<controlplane::SessionRegistry>> sessions =
+      controlplane::SessionRegistry::Create(session_limits);
+  if (!sessions.ok()) {
+    fail_started(kExitRuntimeError, sessions.status().message());
+  }
   absl::StatusOr<std::unique_ptr<controlplane::ChannelRegistry>> channels =
-      controlplane::ChannelRegistry::Create(
-          nics.get(), absl::GetFlag(FLAGS_channel_socket), channel_socket_mode);
+      controlplane::ChannelRegistry::Create(nics.get(), sessions->get(),
+                                            absl::GetFlag(FLAGS_channel_socket),
+                                            channel_socket_mode);
   if (!channels.ok()) {
     fail_started(kExitBadConfig, absl::StrCat("--channel_socket: ",
                                               channels.status().message()));
@@ -334,7 +374,10 @@ int Main(int argc, char** argv) {
   controlplane::NicServiceImpl nic_service(nics.get());
   controlplane::StatsServiceImpl stats_service(nics.get(), &channel_totals);
   controlplane::FlowDirectory flow_directory(nics.get());
-  controlplane::FlowServiceImpl flow_service(&flow_directory);
+  controlplane::FlowOpener flow_opener(nics.get(), sessions->get());
+  controlplane::FlowServiceImpl flow_service(&flow_directory, &flow_opener);
+  controlplane::SessionServiceImpl session_service(
+      sessions->get(), nics.get(), absl::GetFlag(FLAGS_channel_socket));
   absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
       controlplane::ApiServer::Start(
           absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
@@ -342,7 +385,7 @@ int Main(int argc, char** argv) {
                                     absl::GetFlag(FLAGS_grpc_tls_cert),
                                     absl::GetFlag(FLAGS_grpc_tls_key),
                                     absl::GetFlag(FLAGS_grpc_tls_client_ca)},
-          {&nic_service, &stats_service, &flow_service});
+          {&nic_service, &stats_service, &flow_service, &session_service});
   if (!api.ok()) {
     exposer.reset();
     channels->reset();
@@ -376,7 +419,8 @@ int Main(int argc, char** argv) {
   absl::Time next_stats = absl::Now() + stats_interval;
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   while (true) {
-    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0}};
+    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0},
+                               {(*sessions)->wake_fd(), POLLIN, 0}};
     const std::vector<pollfd> channel_fds = (*channels)->fds();
     fds.insert(fds.end(), channel_fds.begin(), channel_fds.end());
     // Wake at least every 100 ms to free channels the engines handed back.
@@ -397,9 +441,13 @@ int Main(int argc, char** argv) {
         break;
       }
     }
-    for (size_t i = 1; i < fds.size(); ++i) {
+    for (size_t i = 2; i < fds.size(); ++i) {
       if (fds[i].revents != 0) (*channels)->OnReadable(fds[i].fd);
     }
+    // Sessions end by their stream (gRPC threads) or here, when their
+    // heartbeats stop; either way their channels are closed on this thread.
+    (*sessions)->ExpireOverdue();
+    (*channels)->CloseSessionChannels();
     (*channels)->Reap();
     channel_totals.Publish((*channels)->Totals());
     if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {

@@ -36,7 +36,7 @@ for family in ferry_build_info ferry_port_link_up ferry_port_rx_packets_total \
 done
 
 # A channel held open shows up with its own series.
-"$TESTING/channel_test_client" --socket=$socket --mode=hold --hold_ms=60000 \
+"$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=hold --hold_ms=60000 \
   >"$dir/hold.txt" &
 holder=$!
 for _ in $(seq 100); do
@@ -51,7 +51,7 @@ grep -q '^ferry_channel_drops_total{channel="1",.*reason="bad_descriptor"} 0' \
 promtool check metrics <"$dir/held.txt" || fail "promtool rejected the page"
 kill "$holder"
 wait "$holder" 2>/dev/null || true
-"$TESTING/channel_test_client" --socket=$socket --mode=probe >/dev/null ||
+"$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=probe >/dev/null ||
   fail "probe client failed"
 # The main loop publishes channel totals within 100 ms; poll a few times.
 for _ in $(seq 50); do

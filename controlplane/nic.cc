@@ -35,6 +35,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.faults.seed += static_cast<uint64_t>(i);  // engines draw apart
     ec.group = nic->group_.get();
     ec.transport.flow.congestion = config.congestion;
+    ec.transport.max_flows_per_channel = config.max_flows_per_channel;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

@@ -155,6 +155,11 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   }
   config.congestion.target_delay_ns =
       static_cast<uint64_t>(spec.cc_target_delay_us) * 1000;
+  if (spec.max_flows_per_channel < 1 || spec.max_flows_per_channel > 65536) {
+    return FieldError("max_flows_per_channel", "must be 1..65536");
+  }
+  config.max_flows_per_channel =
+      static_cast<uint32_t>(spec.max_flows_per_channel);
   return config;
 }
 

@@ -42,6 +42,8 @@ struct NicSpec {
   // window, for experiments), and Swift's queueing-delay target.
   std::string cc = "swift";
   int cc_target_delay_us = 50;
+  // Flows one application channel may hold on this NIC's engines.
+  int max_flows_per_channel = 16384;
 };
 
 struct NicConfig {
@@ -55,6 +57,7 @@ struct NicConfig {
   engine::IdlePolicyConfig idle;
   engine::FaultConfig faults;
   transport::CongestionConfig congestion;
+  uint32_t max_flows_per_channel = 16384;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

@@ -78,7 +78,7 @@ absl::Status NicRegistry::With(const std::string& name,
 }
 
 absl::StatusOr<EngineRef> NicRegistry::PlaceChannel(
-    const std::function<bool(engine::Engine&)>& place) {
+    const std::function<bool(engine::Engine&, const EngineRef&)>& place) {
   absl::MutexLock lock(&mu_);
   size_t total = 0;
   for (const Entry& entry : nics_) total += entry.nic->num_engines();
@@ -91,11 +91,12 @@ absl::StatusOr<EngineRef> NicRegistry::PlaceChannel(
       k -= entry.nic->num_engines();
       continue;
     }
-    if (!place(entry.nic->engine(k))) {
+    const EngineRef where{entry.nic->port().name(), k};
+    if (!place(entry.nic->engine(k), where)) {
       return absl::UnavailableError("the channel could not be placed");
     }
     ++entry.channels;
-    return EngineRef{entry.nic->port().name(), k};
+    return where;
   }
   return absl::InternalError("engine selection out of range");
 }

@@ -45,11 +45,11 @@ class NicRegistry {
                     const std::function<void(Nic&)>& fn);
 
   // Main thread, for channels. Picks the next engine (round-robin over every
-  // NIC's engines) and calls `place(engine)` under the lock; when it returns
-  // true the channel counts against that NIC until ChannelGone. Returns the
-  // engine used, or FAILED_PRECONDITION when no NIC is attached.
+  // NIC's engines) and calls `place(engine, where)` under the lock; when it
+  // returns true the channel counts against that NIC until ChannelGone. Returns
+  // the engine used, or FAILED_PRECONDITION when no NIC is attached.
   absl::StatusOr<EngineRef> PlaceChannel(
-      const std::function<bool(engine::Engine&)>& place);
+      const std::function<bool(engine::Engine&, const EngineRef&)>& place);
   // Posts a channel's detach to its engine.
   void DetachChannel(const EngineRef& where, uint64_t channel_id);
   // Collects channels the engines handed back; `gone` runs for each (under

@@ -35,9 +35,9 @@ flows() {  # flows HOST: how many flows ferryctl lists there
     grep -c '"id"' || true
 }
 
-start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_SOCK_B --port=7000
+start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B --port=7000
 wait_for_line "$dir/server.log" "listening" 30
-start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
+start_bg "$dir/client.log" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A \
   --remote=10.95.0.2:7000 --flows=5 --duration_s=120 --warmup_s=0
 client=$LAST_PID
 for _ in $(seq 200); do (($(flows a) == 5)) && break; sleep 0.05; done

@@ -4,7 +4,7 @@ host for an orchestrator. It never runs anything but msg_gen, checks every
 parameter, and bounds every run in time.
 
   bench_agent.py --listen=unix:/run/ferry/agent.sock --msg_gen=PATH
-      --channel_socket=PATH [--ferryd_pidfile=PATH]
+      --ferryd_socket=PATH [--ferryd_pidfile=PATH]
       [--ferryd_metrics=http://127.0.0.1:10960/metrics] [--max_duration_s=600]
   Over TCP: --listen=HOST:PORT --tls_cert=PEM --tls_key=PEM
       [--tls_client_ca=PEM]  (plaintext TCP is refused)
@@ -95,7 +95,7 @@ class Agent(pb_grpc.BenchAgentServicer):
     def transport_args(self, transport):
         if transport == "ferry":
             return [f"--transport=ferry",
-                    f"--socket={self.args.channel_socket}"]
+                    f"--socket={self.args.ferryd_socket}"]
         return [f"--transport={transport}"]
 
     # -- RPCs
@@ -259,7 +259,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--listen", required=True)
     parser.add_argument("--msg_gen", required=True)
-    parser.add_argument("--channel_socket", default="/run/ferry/channels.sock")
+    parser.add_argument("--ferryd_socket", default="/run/ferry/ferryd.sock",
+                        help="ferryd's API socket (msg_gen opens its session there)")
     parser.add_argument("--ferryd_pidfile")
     parser.add_argument("--ferryd_metrics",
                         default="http://127.0.0.1:10960/metrics")

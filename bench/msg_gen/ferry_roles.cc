@@ -66,10 +66,10 @@ int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
 
 absl::Status RunFerryClient(const MsgGenOptions& o) {
   ferry_channel* ch = nullptr;
-  int rc = ferry_attach(o.channel_socket.c_str(), nullptr, &ch);
+  int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
   if (rc != 0) {
     return absl::UnavailableError(absl::StrFormat(
-        "cannot attach to ferryd at %s: %s", o.channel_socket, Errno(rc)));
+        "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
   }
   std::vector<ClientFlow> flows(o.flows);
   absl::flat_hash_map<uint64_t, uint32_t> by_handle;
@@ -181,10 +181,10 @@ absl::Status RunFerryClient(const MsgGenOptions& o) {
 absl::Status RunFerryServer(const MsgGenOptions& o,
                             const std::atomic<bool>& stop) {
   ferry_channel* ch = nullptr;
-  int rc = ferry_attach(o.channel_socket.c_str(), nullptr, &ch);
+  int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
   if (rc != 0) {
     return absl::UnavailableError(absl::StrFormat(
-        "cannot attach to ferryd at %s: %s", o.channel_socket, Errno(rc)));
+        "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
   }
   rc = ferry_listen(ch, o.local_port, 5000);
   if (rc != 0) {

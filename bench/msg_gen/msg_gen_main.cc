@@ -26,8 +26,9 @@
 
 ABSL_FLAG(std::string, role, "client", "client or server");
 ABSL_FLAG(std::string, transport, "ferry", "ferry, tcp or udp");
-ABSL_FLAG(std::string, socket, FERRY_DEFAULT_CHANNEL_SOCKET,
-          "ferryd's channel socket (ferry transport; @name: abstract)");
+ABSL_FLAG(std::string, socket, FERRY_DEFAULT_SOCKET,
+          "ferryd's API socket, where msg_gen opens its session (ferry "
+          "transport; @name: abstract)");
 ABSL_FLAG(std::string, remote, "", "client: the server's IPv4:port");
 ABSL_FLAG(uint32_t, port, 7000, "server: the port to listen on");
 ABSL_FLAG(std::string, bind, "",
@@ -89,7 +90,7 @@ int main(int argc, char** argv) {
     return Usage("--transport must be ferry, tcp or udp, not '" + transport +
                  "'");
   }
-  o.channel_socket = absl::GetFlag(FLAGS_socket);
+  o.ferryd_socket = absl::GetFlag(FLAGS_socket);
   o.request_size = absl::GetFlag(FLAGS_request_size);
   o.response_size = absl::GetFlag(FLAGS_response_size);
   if (absl::GetFlag(FLAGS_size) != 0) {

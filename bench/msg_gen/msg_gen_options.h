@@ -13,8 +13,8 @@ enum class TransportKind { kFerry, kTcp, kUdp };
 struct MsgGenOptions {
   Role role = Role::kClient;
   TransportKind transport = TransportKind::kFerry;
-  std::string channel_socket;  // ferry: ferryd's channel socket
-  uint32_t remote_ip = 0;      // client: host byte order
+  std::string ferryd_socket;  // ferry: ferryd's API socket (sessions)
+  uint32_t remote_ip = 0;     // client: host byte order
   uint16_t remote_port = 0;
   uint32_t local_ip = 0;    // kernel transports: address to bind (0: any)
   uint16_t local_port = 0;  // server: where to listen

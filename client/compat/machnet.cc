@@ -30,20 +30,25 @@ struct CompatChannel {
 };
 
 bool g_initialized = false;
-std::string g_socket;
+// The process's one session with ferryd (machnet_init opens it), as a
+// Machnet application has one control connection to its sidecar.
+ferry_session* g_session = nullptr;
 // Machnet has no detach: channels live until the process exits. They are
-// detached then (ferryd would reclaim them anyway; this also frees the
-// library's own memory).
+// detached then, and the session closed (ferryd would reclaim them anyway;
+// this also frees the library's own memory).
 std::vector<CompatChannel*>* g_channels = nullptr;
 
 void DetachAll() {
-  if (g_channels == nullptr) return;
-  for (CompatChannel* c : *g_channels) {
-    ferry_detach(c->channel);
-    delete c;
+  if (g_channels != nullptr) {
+    for (CompatChannel* c : *g_channels) {
+      ferry_detach(c->channel);
+      delete c;
+    }
+    delete g_channels;
+    g_channels = nullptr;
   }
-  delete g_channels;
-  g_channels = nullptr;
+  ferry_session_close(g_session);
+  g_session = nullptr;
 }
 
 CompatChannel* Ctx(const void* channel_ctx) {
@@ -101,12 +106,14 @@ extern "C" {
 
 int machnet_init(void) {
   if (g_initialized) return 0;
-  const char* socket = std::getenv("FERRY_CHANNEL_SOCKET");
-  g_socket = socket != nullptr && socket[0] != '\0'
-                 ? socket
-                 : FERRY_DEFAULT_CHANNEL_SOCKET;
-  // An abstract socket ("@name") has no file to look for.
-  if (g_socket[0] != '@' && access(g_socket.c_str(), F_OK) != 0) return -1;
+  const char* socket = std::getenv("FERRY_SOCKET");
+  if (ferry_session_open(socket != nullptr && socket[0] != '\0'
+                             ? socket
+                             : FERRY_DEFAULT_SOCKET,
+                         &g_session) != 0) {
+    return -1;
+  }
+  std::atexit(DetachAll);
   g_initialized = true;
   return 0;
 }
@@ -114,14 +121,11 @@ int machnet_init(void) {
 void* machnet_attach(void) {
   if (!g_initialized && machnet_init() != 0) return nullptr;
   auto* c = new CompatChannel();
-  if (ferry_attach(g_socket.c_str(), nullptr, &c->channel) != 0) {
+  if (ferry_session_attach(g_session, nullptr, &c->channel) != 0) {
     delete c;
     return nullptr;
   }
-  if (g_channels == nullptr) {
-    g_channels = new std::vector<CompatChannel*>();
-    std::atexit(DetachAll);
-  }
+  if (g_channels == nullptr) g_channels = new std::vector<CompatChannel*>();
   g_channels->push_back(c);
   return c;
 }

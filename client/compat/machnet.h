@@ -21,8 +21,10 @@
  *   - listen and connect answer in microseconds plus the handshake, not
  *     after a 1 s poll; a connect that fails says so (-1) within about a
  *     second instead of timing out silently.
- *   - The channel socket is ferryd's: $FERRY_CHANNEL_SOCKET, or
- *     /run/ferry/channels.sock.
+ *   - machnet_init opens a session with ferryd through its API socket,
+ *     $FERRY_SOCKET or /run/ferry/ferryd.sock (it fails, -1, when ferryd
+ *     does not answer); channels and flows belong to that session and are
+ *     freed when the process exits, crashes or hangs.
  *   - Flows end when either side closes or goes away; Machnet has no close,
  *     so neither does this API (ferry_close exists in the native API).
  */

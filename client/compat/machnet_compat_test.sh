@@ -16,10 +16,10 @@ trap testbed_cleanup EXIT
 dir=${TEST_TMPDIR:-/tmp}
 ferryd_pair mc 10.93.0 --stats_interval_s=1 --memory_mb=256 --metrics_address=
 
-FERRY_CHANNEL_SOCKET=$PAIR_SOCK_B start_bg "$dir/hello_server.log" \
+FERRY_SOCKET=$PAIR_GRPC_B start_bg "$dir/hello_server.log" \
   "$HELLO_SERVER" 10.93.0.2 888
 wait_for_line "$dir/hello_server.log" "listening" 30
-FERRY_CHANNEL_SOCKET=$PAIR_SOCK_A timeout 60 "$HELLO_CLIENT" \
+FERRY_SOCKET=$PAIR_GRPC_A timeout 60 "$HELLO_CLIENT" \
   10.93.0.1 10.93.0.2 888 5 | tee "$dir/hello_client.log" ||
   fail "the Machnet-style client failed"
 (($(grep -c '^answer: "hello back: Hello World! #' "$dir/hello_client.log") == 5)) ||
@@ -28,20 +28,20 @@ wait_for_line "$dir/hello_server.log" 'received "Hello World! #4" from 10.93.0.1
 echo "ok: hello world through machnet.h, 5 round trips"
 # Machnet's errors: an unparsable address is -EINVAL, a port nobody
 # listens on fails the connect.
-if FERRY_CHANNEL_SOCKET=$PAIR_SOCK_A "$HELLO_CLIENT" 10.93.0.1 10.93.0.2 999 \
+if FERRY_SOCKET=$PAIR_GRPC_A "$HELLO_CLIENT" 10.93.0.1 10.93.0.2 999 \
   >/dev/null 2>&1; then fail "a connect to a closed port succeeded"; fi
 echo "ok: a connect to a port nobody listens on fails"
 
 start_bg "$dir/msg_gen_server.log" "$MSG_GEN" --role=server \
-  --socket=$PAIR_SOCK_B --port=7000 --size=1024 --spin
+  --socket=$PAIR_GRPC_B --port=7000 --size=1024 --spin
 wait_for_line "$dir/msg_gen_server.log" "listening" 30
 seconds=${MACHNET_RPC_SECONDS:-3}
 for window in 1 32; do
   # Both poll and yield when idle (machnet.h has no blocking receive).
-  native=$(timeout 60 "$MSG_GEN" --role=client --socket=$PAIR_SOCK_A \
+  native=$(timeout 60 "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A \
     --remote=10.93.0.2:7000 --size=1024 --window=$window --duration_s="$seconds" \
     --warmup_s=0 --quiet --spin | sed -n 's/.*: \([0-9]*\) RPC\/s.*/\1/p')
-  compat=$(FERRY_CHANNEL_SOCKET=$PAIR_SOCK_A timeout 60 "$MACHNET_RPC" \
+  compat=$(FERRY_SOCKET=$PAIR_GRPC_A timeout 60 "$MACHNET_RPC" \
     10.93.0.1 10.93.0.2 7000 1024 $window "$seconds" |
     sed -n 's/.*: \([0-9]*\) RPC\/s.*/\1/p')
   [[ -n $native && -n $compat && $native -gt 0 && $compat -gt 0 ]] ||

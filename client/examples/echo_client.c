@@ -1,12 +1,13 @@
 /*
- * The smallest Ferry application: attach a channel, send a few messages on
- * one flow, and print what comes back.
+ * The smallest Ferry client: a channel in a session of its own, one flow
+ * to an echo server, a few messages and their echoes, an orderly close.
  *
- *   echo_client [SOCKET] [COUNT]
+ *   echo_client FERRYD_SOCKET REMOTE_IP PORT [COUNT]
  *
- * Against ferryd the messages go to the flow's peer; against the test echo
- * server (dataplane/channel/testing) they come straight back.
+ * FERRYD_SOCKET is ferryd's API socket ("-": the default,
+ * /run/ferry/ferryd.sock). The server is echo_server.c, on another host.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,9 +16,18 @@
 #include "client/ferry.h"
 
 int main(int argc, char** argv) {
-  const char* socket_path = argc > 1 ? argv[1] : NULL; /* NULL: default */
-  const int count = argc > 2 ? atoi(argv[2]) : 3;
-  const uint64_t flow = 1; /* from ferryd's listen/connect in a real app */
+  if (argc < 4) {
+    fprintf(stderr, "usage: echo_client FERRYD_SOCKET REMOTE_IP PORT [N]\n");
+    return 2;
+  }
+  const char* socket_path = strcmp(argv[1], "-") == 0 ? NULL : argv[1];
+  struct in_addr remote;
+  if (inet_pton(AF_INET, argv[2], &remote) != 1) {
+    fprintf(stderr, "not an IPv4 address: %s\n", argv[2]);
+    return 2;
+  }
+  const uint16_t port = (uint16_t)atoi(argv[3]);
+  const int count = argc > 4 ? atoi(argv[4]) : 3;
 
   ferry_channel* channel;
   int rc = ferry_attach(socket_path, NULL, &channel);
@@ -25,10 +35,15 @@ int main(int argc, char** argv) {
     fprintf(stderr, "attach: %s\n", strerror(-rc));
     return 1;
   }
-  printf("attached channel %llu\n",
-         (unsigned long long)ferry_channel_id(channel));
-
-  for (int i = 0; i < count; ++i) {
+  uint64_t flow;
+  rc = ferry_connect(channel, ntohl(remote.s_addr), port, 0, 5000, &flow);
+  if (rc != 0) {
+    fprintf(stderr, "connect: %s\n", strerror(-rc));
+    ferry_detach(channel);
+    return 1;
+  }
+  printf("connected: flow %llu\n", (unsigned long long)flow);
+  for (int i = 0; i < count && rc == 0; ++i) {
     char message[64];
     const int length = snprintf(message, sizeof(message), "hello %d", i);
     rc = ferry_send(channel, flow, message, (size_t)length);
@@ -43,17 +58,16 @@ int main(int argc, char** argv) {
     if (n < 0) {
       fprintf(stderr, "receive: %s\n", strerror((int)-n));
       rc = (int)n;
-      break;
-    }
-    if (info.flags & FERRY_RECV_SEND_ERROR) {
-      fprintf(stderr, "send %llu failed: status %u\n",
-              (unsigned long long)info.cookie, info.status);
+    } else if (info.flags & FERRY_RECV_EVENT_MASK) {
+      fprintf(stderr, "flow event instead of a reply: %s\n",
+              ferry_status_name(info.status));
       rc = -EIO;
-      break;
+    } else {
+      reply[n] = '\0';
+      printf("reply: %s\n", reply);
     }
-    reply[n] = '\0';
-    printf("flow %llu: %s\n", (unsigned long long)info.flow, reply);
   }
+  ferry_close(channel, flow, 1000);
   ferry_detach(channel);
   return rc == 0 ? 0 : 1;
 }

@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Runs the C example against the engine-side echo server.
+# The C examples through two ferryd joined by memif: echo_server listens on
+# host B, echo_client connects from host A, and three messages come back.
 set -euo pipefail
-EXAMPLE=$(realpath "$1")
-BIN=$(dirname "$(realpath "$2")")
-source dataplane/channel/testing/channel_test_lib.sh
-trap cleanup EXIT
+FERRYD=$(realpath "$1")
+CLIENT=$(realpath "$2")
+SERVER=$(realpath "$3")
+source deploy/testbed/ferryd_test_lib.sh
+trap testbed_cleanup EXIT
 # The client library must not pull DPDK into applications.
-! ldd "$EXAMPLE" | grep -q librte || fail "the example links DPDK"
-start_server "@ferry-example-$UNIQUE"
-out=$("$EXAMPLE" "@ferry-example-$UNIQUE" 3)
+! ldd "$CLIENT" | grep -q librte || fail "the example links DPDK"
+
+dir=${TEST_TMPDIR:-/tmp}
+ferryd_pair ex 10.94.0 --memory_mb=256 --metrics_address=
+start_bg "$dir/echo_server.log" "$SERVER" "$PAIR_GRPC_B" 7000 3
+wait_for_line "$dir/echo_server.log" "listening on port 7000" 30
+out=$(timeout 30 "$CLIENT" "$PAIR_GRPC_A" 10.94.0.2 7000 3)
 echo "$out"
-[[ $out == *"flow 1: hello 0"* && $out == *"flow 1: hello 2"* ]] ||
+[[ $out == *"reply: hello 0"* && $out == *"reply: hello 2"* ]] ||
   fail "unexpected output"
-stop_server
-echo "PASS: the C example attaches, sends and receives"
+wait_for_line "$dir/echo_server.log" "echoed 3 messages" 10
+echo "PASS: the C examples connect, echo and close through two ferryd"

@@ -155,7 +155,7 @@ def bad_flow_requests(grpc, pb, flows):
 def channel_blocks_detach(grpc, pb, nics, stats, test_client, tag):
     """A NIC serving a channel cannot be detached until the app is gone."""
     client = subprocess.Popen(
-        [test_client, f"--socket=@ferry-py-ch-{tag}", "--mode=hold",
+        [test_client, f"--ferryd_socket=@ferry-py-{tag}", "--mode=hold",
          "--hold_ms=60000"], stdout=subprocess.PIPE, text=True)
     try:
         assert client.stdout.readline().strip() == "attached"

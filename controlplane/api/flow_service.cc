@@ -1,5 +1,10 @@
 #include "controlplane/api/flow_service.h"
 
+#include <algorithm>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "controlplane/api/status_convert.h"
 #include "dataplane/net/addresses.h"
 
@@ -36,7 +41,72 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
   out->set_out_of_order_received(f.stats.out_of_order_received);
 }
 
+// The channel ABI's reason travels in the trailing metadata, so that the
+// client library can return the same errno as the channel's own ring.
+grpc::Status Finish(grpc::ServerContext* context, const absl::Status& status,
+                    uint16_t reason) {
+  if (reason != 0) {
+    context->AddTrailingMetadata("ferry-status", std::to_string(reason));
+  }
+  return ToGrpcStatus(status);
+}
+
 }  // namespace
+
+grpc::Status FlowServiceImpl::Listen(grpc::ServerContext* context,
+                                     const v1::ListenRequest* request,
+                                     v1::ListenResponse* response) {
+  uint16_t reason = 0;
+  absl::StatusOr<uint32_t> ip =
+      opener_->Listen(request->session().id(), request->session().token(),
+                      request->channel(), request->port(), &reason);
+  if (ip.ok()) response->set_local_ip(net::Ipv4Address{*ip}.ToString());
+  return Finish(context, ip.status(), reason);
+}
+
+grpc::Status FlowServiceImpl::StopListening(
+    grpc::ServerContext* context, const v1::StopListeningRequest* request,
+    v1::StopListeningResponse*) {
+  uint16_t reason = 0;
+  absl::Status s = opener_->StopListening(
+      request->session().id(), request->session().token(), request->channel(),
+      request->port(), &reason);
+  return Finish(context, s, reason);
+}
+
+grpc::Status FlowServiceImpl::Connect(grpc::ServerContext* context,
+                                      const v1::ConnectRequest* request,
+                                      v1::ConnectResponse* response) {
+  absl::StatusOr<net::Ipv4Address> ip =
+      net::Ipv4Address::Parse(request->remote_ip());
+  if (!ip.ok()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        absl::StrCat("remote_ip: ", ip.status().message())));
+  }
+  // The wait ends at the call's deadline or timeout_ms, whichever is first,
+  // and never later than a minute (a handshake gives up long before).
+  absl::Duration timeout = absl::Minutes(1);
+  const absl::Time deadline = absl::FromChrono(context->deadline());
+  timeout = std::min(timeout, deadline - absl::Now());
+  if (request->timeout_ms() != 0) {
+    timeout = std::min(timeout, absl::Milliseconds(request->timeout_ms()));
+  }
+  uint16_t reason = 0;
+  absl::StatusOr<OpenedFlow> flow =
+      opener_->Connect(request->session().id(), request->session().token(),
+                       request->channel(), ip->value, request->remote_port(),
+                       request->local_port(), timeout, &reason);
+  if (flow.ok()) {
+    response->set_flow(flow->flow);
+    response->set_nic(flow->nic);
+    response->set_local_ip(net::Ipv4Address{flow->local_ip}.ToString());
+    response->set_local_port(flow->local_port);
+    response->set_remote_ip(net::Ipv4Address{flow->remote_ip}.ToString());
+    response->set_remote_port(flow->remote_port);
+    response->set_engine_us(absl::ToDoubleMicroseconds(flow->engine_time));
+  }
+  return Finish(context, flow.status(), reason);
+}
 
 grpc::Status FlowServiceImpl::ListFlows(grpc::ServerContext*,
                                         const v1::ListFlowsRequest* request,

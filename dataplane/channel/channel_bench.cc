@@ -50,7 +50,8 @@ class Bench {
         absl::StrFormat("@ferry-bench-%d-%x", getpid(), std::random_device{}());
     listener_ = std::move(*ChannelListener::Listen(
         path, 0600, shm::ChannelSizes{}, SegmentMemory::kAuto));
-    std::thread app([&] { ferry_attach(path.c_str(), nullptr, &client_); });
+    std::thread app(
+        [&] { ferry_attach_channel_socket(path.c_str(), nullptr, &client_); });
     pollfd pfd = {listener_->fd(), POLLIN, 0};
     poll(&pfd, 1, 10000);
     auto accepted = listener_->AcceptOne(1, waker_.doorbell_fd());

@@ -81,8 +81,9 @@ void ChannelListener::RefuseOne(int error, const std::string& message) {
   close(connection);
 }
 
-absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
-    uint64_t channel_id, int engine_doorbell) {
+absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(uint64_t channel_id,
+                                                           int engine_doorbell,
+                                                           const Admit& admit) {
   const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
   if (connection < 0) {
     return absl::UnavailableError(
@@ -111,6 +112,13 @@ absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(
     return fail(EPROTO,
                 absl::StrFormat("channel ABI version %d, ferryd has %d",
                                 request.version, FERRY_CHANNEL_ABI_VERSION));
+  }
+  if (admit) {
+    if (absl::Status s = admit(request); !s.ok()) {
+      ReplyError(connection, EPERM, std::string(s.message()));
+      close(connection);
+      return s;
+    }
   }
   shm::ChannelSizes sizes = defaults_;
   if (request.buffer_count != 0) sizes.buffer_count = request.buffer_count;

@@ -8,11 +8,13 @@
 #ifndef FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
 #define FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "client/channel_layout.h"
+#include "client/ferry_attach_abi.h"
 #include "dataplane/channel/channel_segment.h"
 #include "dataplane/channel/engine_channel.h"
 
@@ -43,8 +45,12 @@ class ChannelListener {
   void RefuseOne(int error, const std::string& message);
 
   // `engine_doorbell` is the eventfd of the engine that will own it.
+  // `admit` (may be empty: admit all) sees the well-formed request before
+  // anything is created; its error goes back to the application (EPERM).
+  using Admit = std::function<absl::Status(const ferry_attach_request&)>;
   absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id,
-                                            int engine_doorbell);
+                                            int engine_doorbell,
+                                            const Admit& admit = {});
 
  private:
   ChannelListener(int fd, std::string path, const shm::ChannelSizes& defaults,

@@ -48,7 +48,9 @@ class ChannelTest : public ::testing::Test {
   EngineChannel* Attach(ferry_channel** client,
                         const ferry_channel_options* options = nullptr) {
     int rc = -1;
-    std::thread app([&] { rc = ferry_attach(path_.c_str(), options, client); });
+    std::thread app([&] {
+      rc = ferry_attach_channel_socket(path_.c_str(), options, client);
+    });
     pollfd pfd = {listener_->fd(), POLLIN, 0};
     EXPECT_EQ(poll(&pfd, 1, 10000), 1);
     absl::StatusOr<AcceptedChannel> accepted =
@@ -337,7 +339,9 @@ TEST_F(ChannelTest, AttachRejectsBadSizes) {
   ferry_channel* client = nullptr;
   ferry_channel_options options = {1000, 0, 0};  // not a power of two
   int rc = 0;
-  std::thread app([&] { rc = ferry_attach(path_.c_str(), &options, &client); });
+  std::thread app([&] {
+    rc = ferry_attach_channel_socket(path_.c_str(), &options, &client);
+  });
   pollfd pfd = {listener_->fd(), POLLIN, 0};
   ASSERT_EQ(poll(&pfd, 1, 10000), 1);
   EXPECT_FALSE(listener_->AcceptOne(99, doorbell_).ok());

@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "client/ferry_channel_abi.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::engine {
@@ -27,6 +28,12 @@ class Completion {
     if (state_.exchange(kDone, std::memory_order_acq_rel) == kAbandoned) {
       delete this;
     }
+  }
+
+  // Engine thread: whether the control thread gave up waiting (nobody will
+  // read the result).
+  bool abandoned() const {
+    return state_.load(std::memory_order_acquire) == kAbandoned;
   }
 
   // Control thread.
@@ -55,6 +62,18 @@ enum class CommandType : uint8_t {
   kStopPing,
   kListFlows,  // copy flows from slot `start` into `flow_list`
   kCloseFlow,  // close (or with `abort`, reset) flow `flow_id`
+  // A control request (LISTEN, UNLISTEN, CONNECT, ...) on behalf of channel
+  // `channel_id`, from the gRPC API: the same operation as the channel's
+  // own control ring, answered in the CtrlCompletion. A CONNECT completes
+  // when its handshake ends.
+  kChannelCtrl,
+};
+
+// The completion of a kChannelCtrl command: `reply` is filled by the engine
+// before Complete().
+class CtrlCompletion : public Completion {
+ public:
+  ferry_ctrl reply = {};
 };
 
 struct FlowListResult;  // transport_endpoint.h
@@ -69,7 +88,10 @@ struct EngineCommand {
   FlowListResult* flow_list = nullptr;  // kListFlows: owned by completion
   uint64_t flow_id = 0;                 // kCloseFlow
   bool abort = false;                   // kCloseFlow
-  Completion* completion = nullptr;     // owned as described above
+  uint64_t channel_id = 0;              // kChannelCtrl
+  ferry_ctrl ctrl = {};                 // kChannelCtrl: the request
+  // Owned as described above; a CtrlCompletion for kChannelCtrl.
+  Completion* completion = nullptr;
 };
 
 }  // namespace ferry::engine

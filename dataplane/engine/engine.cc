@@ -168,7 +168,9 @@ absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout,
                           absl::FormatDuration(timeout)));
     }
     absl::SleepFor(backoff);
-    backoff = std::min(backoff * 2, absl::Milliseconds(1));
+    // Capped low: a connect waits here for its handshake, and every
+    // microsecond past the answer is control-plane overhead.
+    backoff = std::min(backoff * 2, absl::Microseconds(100));
   }
   return completion->status();
 }
@@ -422,6 +424,29 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
         message = "no such flow on this engine";
       }
       break;
+    case CommandType::kChannelCtrl: {
+      auto* completion = static_cast<CtrlCompletion*>(command.completion);
+      // The channel may have been posted to this engine just before the
+      // request (an application listens right after it attached).
+      channels_.ApplyPending_st([&](channel::EngineChannel& gone) {
+        transport_->DetachChannel_st(gone, now_ns);
+      });
+      channel::EngineChannel* channel = channels_.Find_st(command.channel_id);
+      if (channel == nullptr || completion == nullptr) {
+        code = absl::StatusCode::kNotFound;
+        message = "no such channel on this engine";
+        break;
+      }
+      ferry_ctrl reply = {};
+      reply.id = command.ctrl.id;
+      reply.op = command.ctrl.op;
+      if (!transport_->OnCtrl_st(*channel, command.ctrl, &reply, now_ns,
+                                 completion)) {
+        return;  // the transport completes it when the handshake ends
+      }
+      completion->reply = reply;
+      break;
+    }
   }
   if (command.completion != nullptr) {
     command.completion->Complete(code, message);

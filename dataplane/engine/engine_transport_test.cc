@@ -258,12 +258,14 @@ TEST_F(EngineTransportTest, TheCppApiListensConnectsAndCloses) {
   Start();
   absl::StatusOr<ferry::Channel> server = absl::UnknownError("unset");
   absl::StatusOr<ferry::Channel> client = absl::UnknownError("unset");
-  std::thread attach_server(
-      [&] { server = ferry::Channel::Attach(pair_->socket_path(1)); });
+  std::thread attach_server([&] {
+    server = ferry::Channel::AttachChannelSocket(pair_->socket_path(1));
+  });
   ASSERT_TRUE(pair_->AcceptOne(1).ok());
   attach_server.join();
-  std::thread attach_client(
-      [&] { client = ferry::Channel::Attach(pair_->socket_path(0)); });
+  std::thread attach_client([&] {
+    client = ferry::Channel::AttachChannelSocket(pair_->socket_path(0));
+  });
   ASSERT_TRUE(pair_->AcceptOne(0).ok());
   attach_client.join();
   ASSERT_TRUE(server.ok() && client.ok());

@@ -103,7 +103,7 @@ void TransportEndpoint::Shutdown_st(uint64_t now_ns) {
   for (uint32_t slot = 0; slot < high_water_; ++slot) {
     Entry& e = entries_[slot];
     if (e.flow == nullptr) continue;
-    e.connect_pending = false;
+    AbortConnect(e, FERRY_STATUS_ABORTED);
     e.flow->Abort(now_ns);
   }
   for (uint32_t slot : reap_list_) Reap(slot);
@@ -125,6 +125,9 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
     channel::EngineChannel& channel, net::Ipv4Address remote_ip,
     uint16_t remote_port, uint16_t local_port) {
   if (free_slots_.empty()) return nullptr;
+  uint32_t& channel_flows = flows_per_channel_[&channel];
+  if (channel_flows >= config_.max_flows_per_channel) return nullptr;
+  ++channel_flows;
   const uint32_t slot = free_slots_.back();
   free_slots_.pop_back();
   high_water_ = std::max(high_water_, slot + 1);
@@ -136,6 +139,7 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.remote_flow = 0;
   e.in_pump_list = false;
   e.connect_pending = false;
+  e.connect_completion = nullptr;
   e.reaping = false;
   e.flow =
       std::make_unique<Flow>(FlowId(slot), isn_rng_(), config_.flow, *this);
@@ -157,6 +161,10 @@ void TransportEndpoint::Reap(uint32_t slot) {
   if (e.remote_flow != 0) {
     syn_index_.erase(
         SynKey{e.remote_ip.value, e.remote_flow, e.remote_port, e.local_port});
+  }
+  if (auto it = flows_per_channel_.find(e.channel);
+      it != flows_per_channel_.end() && it->second > 0) {
+    --it->second;
   }
   e.flow.reset();
   e.channel = nullptr;
@@ -340,7 +348,7 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
 
 bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
                                   const ferry_ctrl& request, ferry_ctrl* reply,
-                                  uint64_t now_ns) {
+                                  uint64_t now_ns, CtrlCompletion* completion) {
   now_ns_ = now_ns;
   const ferry_ctrl_flow_args args = ReadArgs(request);
   ferry_ctrl_flow_args out = {};
@@ -388,6 +396,7 @@ bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
       }
       e->connect_pending = true;
       e->ctrl_id = request.id;
+      e->connect_completion = completion;
       e->flow->StartConnect(now_ns);
       Touch(e->flow->owner);
       return false;  // answered when the handshake ends
@@ -433,7 +442,11 @@ int TransportEndpoint::OnTxMessage_st(
 
 bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   now_ns_ = now_ns;
-  bool work = !pump_list_.empty();
+  bool work = !pump_list_.empty() || !orphan_flows_.empty();
+  // Flows whose connect nobody waits for any more: their handle was never
+  // handed out, so nobody could use or close them.
+  for (uint32_t id : orphan_flows_) CloseFlow_st(id, /*abort=*/true, now_ns);
+  orphan_flows_.clear();
   // Flows touched since the last poll send what they may; those that still
   // want to (a burst limit, new window) stay listed.
   pump_next_.clear();
@@ -489,7 +502,7 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   for (uint32_t slot = 0; slot < high_water_; ++slot) {
     Entry& e = entries_[slot];
     if (e.flow == nullptr || e.channel != &channel) continue;
-    e.connect_pending = false;  // nobody is left to answer
+    AbortConnect(e, FERRY_STATUS_ABORTED);  // the channel hears nothing more
     e.flow->Abort(now_ns);
   }
   for (size_t port = 0; port < listeners_.size(); ++port) {
@@ -502,6 +515,7 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   // Before the channel leaves, nothing may point at it.
   for (uint32_t slot : reap_list_) Reap(slot);
   reap_list_.clear();
+  flows_per_channel_.erase(&channel);
 }
 
 void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
@@ -576,7 +590,11 @@ void TransportEndpoint::StateChanged(Flow& flow) {
       out.local_port = e.local_port;
       out.local_ip = ip_.value;
       WriteArgs(out, &reply);
-      e.channel->CompleteCtrl_st(reply);
+      if (e.connect_completion != nullptr &&
+          e.connect_completion->abandoned()) {
+        orphan_flows_.push_back(flow.local_id());
+      }
+      AnswerConnect(e, reply);
     } else {
       e.channel->PostEvent_st(FERRY_DESC_FLOW_ACCEPTED, flow.local_id(),
                               PeerCookie(e), FERRY_STATUS_OK);
@@ -613,7 +631,7 @@ void TransportEndpoint::StateChanged(Flow& flow) {
     out.remote_port = e.remote_port;
     out.local_ip = ip_.value;
     WriteArgs(out, &reply);
-    e.channel->CompleteCtrl_st(reply);
+    AnswerConnect(e, reply);
   } else if (e.channel != nullptr) {
     e.channel->PostEvent_st(FERRY_DESC_FLOW_CLOSED, flow.local_id(),
                             PeerCookie(e), status);
@@ -687,6 +705,29 @@ uint32_t TransportEndpoint::ReceiveRoom(Flow& flow) {
 void TransportEndpoint::ReleasePacket(uint64_t packet) {
   --held_packets_;
   dpdk::FreePacket(reinterpret_cast<dpdk::Packet*>(packet));
+}
+
+void TransportEndpoint::AnswerConnect(Entry& e, const ferry_ctrl& reply) {
+  e.connect_pending = false;
+  if (e.connect_completion == nullptr) {
+    e.channel->CompleteCtrl_st(reply);
+    return;
+  }
+  CtrlCompletion* completion = e.connect_completion;
+  e.connect_completion = nullptr;
+  completion->reply = reply;
+  completion->Complete(absl::StatusCode::kOk, "");
+}
+
+void TransportEndpoint::AbortConnect(Entry& e, ferry_status status) {
+  if (!e.connect_pending) return;
+  e.connect_pending = false;
+  if (e.connect_completion == nullptr) return;  // the channel is leaving
+  CtrlCompletion* completion = e.connect_completion;
+  e.connect_completion = nullptr;
+  completion->reply.op = FERRY_CTRL_CONNECT;
+  completion->reply.status = static_cast<uint16_t>(status);
+  completion->Complete(absl::StatusCode::kOk, "");
 }
 
 }  // namespace ferry::engine

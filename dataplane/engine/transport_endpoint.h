@@ -92,6 +92,9 @@ class FlowListCompletion : public Completion {
 struct TransportConfig {
   transport::FlowConfig flow;  // mss from the engine's MTU
   uint32_t max_flows = 16384;
+  // Flows one channel may hold (connected and accepted): a quota, so that
+  // one application cannot take every slot of an engine.
+  uint32_t max_flows_per_channel = 16384;
   // Out-of-order packets held across all flows (mbufs kept from the RX
   // pool): beyond this, out-of-order segments are dropped and resent.
   uint32_t max_held_packets = 2048;
@@ -121,9 +124,12 @@ class TransportEndpoint : public transport::FlowEnv {
   void OnUdp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                 uint64_t now_ns);
   // A control request from an application; false when the answer comes
-  // later (CONNECT), through the channel's CompleteCtrl_st.
+  // later (CONNECT): through `completion` when the request came from the
+  // control plane (a kChannelCtrl command), else through the channel's
+  // CompleteCtrl_st.
   bool OnCtrl_st(channel::EngineChannel& channel, const ferry_ctrl& request,
-                 ferry_ctrl* reply, uint64_t now_ns);
+                 ferry_ctrl* reply, uint64_t now_ns,
+                 CtrlCompletion* completion = nullptr);
   // A message from an application: a ferry_status, kTxKeep or kTxNotNow
   // (see EngineChannel::PollTx_st).
   int OnTxMessage_st(channel::EngineChannel& channel, const ferry_desc& desc,
@@ -178,6 +184,8 @@ class TransportEndpoint : public transport::FlowEnv {
     bool connect_pending = false;  // a CONNECT completion is owed
     bool reaping = false;
     uint64_t ctrl_id = 0;
+    // Where the CONNECT answer goes when it came from the control plane.
+    CtrlCompletion* connect_completion = nullptr;
   };
   // Identifies a peer's SYN, so that a repeated one finds its flow.
   struct SynKey {
@@ -229,6 +237,10 @@ class TransportEndpoint : public transport::FlowEnv {
                    const net::FerryHeader& header, uint32_t length,
                    Fill&& fill);
   uint16_t NextEphemeralPort();
+  // Answers a pending CONNECT (through its completion or the channel).
+  void AnswerConnect(Entry& e, const ferry_ctrl& reply);
+  // Answers a pending CONNECT whose flow is going away with `status`.
+  void AbortConnect(Entry& e, ferry_status status);
   ferry_status EndStatus(const Entry& e, const transport::Flow& flow);
 
   const TransportConfig config_;
@@ -244,11 +256,14 @@ class TransportEndpoint : public transport::FlowEnv {
   std::vector<uint32_t> free_slots_;
   uint32_t high_water_ = 0;  // slots below this have been used
   uint32_t active_flows_ = 0;
-  std::vector<channel::EngineChannel*> listeners_;   // by UDP port
+  std::vector<channel::EngineChannel*> listeners_;  // by UDP port
+  absl::flat_hash_map<const channel::EngineChannel*, uint32_t>
+      flows_per_channel_;
   absl::flat_hash_map<SynKey, uint32_t> syn_index_;  // -> slot
   std::vector<uint32_t> pump_list_;
   std::vector<uint32_t> pump_next_;
   std::vector<uint32_t> reap_list_;
+  std::vector<uint32_t> orphan_flows_;  // flow ids to reset at the next poll
   uint32_t sweep_cursor_ = 0;
   uint64_t sweep_min_ = UINT64_MAX;  // over the sweep in progress
   uint64_t next_timer_ns_ = UINT64_MAX;

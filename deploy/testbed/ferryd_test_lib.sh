@@ -107,8 +107,9 @@ expect_stat_eq() {
 
 # ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
 # host A is NET.1 (the memif server), host B NET.2; ARGS go to both. Waits
-# until both are ready. Sets PAIR_SOCK_A/B (channel sockets), PAIR_GRPC_A/B
-# (gRPC sockets), PAIR_LOG_A/B and PAIR_PID_A/B. Sockets are abstract, with
+# until both are ready. Sets PAIR_GRPC_A/B (the API sockets, where
+# applications open their sessions), PAIR_SOCK_A/B (channel sockets, which
+# the API names to applications), PAIR_LOG_A/B and PAIR_PID_A/B. Sockets are abstract, with
 # a random part: tests running side by side never meet.
 ferryd_pair() {
   local tag=$1 net=$2

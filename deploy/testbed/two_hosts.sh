@@ -122,7 +122,7 @@ up() {
     wait_ready "$STATE/$host/ferryd.log" "$(cat "$STATE/$host/ferryd.pid")"
     ip netns exec $ns /usr/bin/python3 bench/agent/bench_agent.py \
       --listen=unix:$STATE/$host/agent.sock --msg_gen="$msg_gen" \
-      --channel_socket=$STATE/$host/channels.sock \
+      --ferryd_socket=$STATE/$host/ferryd.sock \
       --ferryd_pidfile=$STATE/$host/ferryd.pid \
       >"$STATE/$host/agent.log" 2>&1 &
     echo $! >"$STATE/$host/agent.pid"

@@ -2,7 +2,7 @@
 
     import ferry
 
-    with ferry.Channel() as ch:                      # ferryd's channel socket
+    with ferry.Channel() as ch:                      # a session with ferryd
         flow = ch.connect("10.0.0.2", 7000, timeout=5)
         ch.send(flow, b"hello")
         msg = ch.recv(timeout=1.0)                   # a ferry.Message
@@ -36,7 +36,7 @@ import time as _time
 from typing import NamedTuple, Optional, Tuple
 
 MAX_MESSAGE_SIZE = 8 << 20
-DEFAULT_SOCKET = "/run/ferry/channels.sock"
+DEFAULT_SOCKET = "/run/ferry/ferryd.sock"  # ferryd's API socket
 
 _RECV_TRUNCATED = 0x1
 _RECV_SEND_ERROR = 0x2
@@ -156,7 +156,7 @@ class Channel:
     """A channel to ferryd (one engine), and the flows opened through it."""
 
     def __init__(self, socket_path: Optional[str] = None):
-        path = socket_path or os.environ.get("FERRY_CHANNEL_SOCKET",
+        path = socket_path or os.environ.get("FERRY_SOCKET",
                                              DEFAULT_SOCKET)
         self._handle = _ch()
         rc = _lib.ferry_attach(path.encode(), None, ctypes.byref(self._handle))

@@ -2,6 +2,8 @@
 // and then misbehaves in one of several ways.
 //
 //   channel_hostile_client --socket=@name --mode=MODE [--duration_ms=N]
+//   channel_hostile_client --ferryd_socket=@api --mode=MODE  (through a
+//       session: the ticket comes from ferryd's API, the rest is raw)
 //
 //   scribble         random bytes over the whole segment, rings included
 //   bad_descriptors  descriptors with out-of-range indices and lengths,
@@ -11,6 +13,8 @@
 //                    unmaps its own view of it
 //   die_mid_send     half-writes an 8 MiB chain, queues it, and SIGKILLs
 //                    itself
+//   no_ticket        attaches to --socket without a ticket, or with a
+//                    forged one: must be refused (exits 0 when it was)
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -29,10 +33,13 @@
 #include "client/channel_layout.h"
 #include "client/fd_passing.h"
 #include "client/ferry_attach_abi.h"
+#include "client/session_client.h"
 #include "client/shm_ring.h"
 #include "dataplane/base/clock.h"
 
 ABSL_FLAG(std::string, socket, "", "channel socket");
+ABSL_FLAG(std::string, ferryd_socket, "",
+          "ferryd's API socket: attach with a session's ticket");
 ABSL_FLAG(std::string, mode, "scribble", "what to do wrong");
 ABSL_FLAG(int, duration_ms, 2000, "how long to keep doing it");
 
@@ -49,7 +56,7 @@ struct Attached {
   ChannelView view;
 };
 
-bool AttachRaw(const std::string& path, Attached* out) {
+bool AttachRaw(const std::string& path, const uint8_t* ticket, Attached* out) {
   sockaddr_un addr;
   socklen_t len;
   if (!ferry::shm::MakeUnixAddress(path.c_str(), &addr, &len)) return false;
@@ -57,8 +64,12 @@ bool AttachRaw(const std::string& path, Attached* out) {
   if (connect(out->sock, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     return false;
   }
-  ferry_attach_request request = {
-      FERRY_ATTACH_MAGIC, FERRY_CHANNEL_ABI_VERSION, 0, 0, 0, 0};
+  ferry_attach_request request = {};
+  request.magic = FERRY_ATTACH_MAGIC;
+  request.version = FERRY_CHANNEL_ABI_VERSION;
+  if (ticket != nullptr) {
+    std::memcpy(request.ticket, ticket, sizeof(request.ticket));
+  }
   ferry_attach_reply reply;
   int fds[FERRY_ATTACH_FD_COUNT];
   int count = 0;
@@ -100,12 +111,39 @@ bool TimeLeft(uint64_t deadline) { return ferry::MonotonicNanos() < deadline; }
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  const std::string mode = absl::GetFlag(FLAGS_mode);
+  // Kept for the process's lifetime: the channel belongs to the session.
+  std::unique_ptr<ferry::client::SessionClient> session;
+  std::string path = absl::GetFlag(FLAGS_socket);
+  ferry::client::ChannelTicket ticket;
+  const uint8_t* ticket_bytes = nullptr;
+  if (!absl::GetFlag(FLAGS_ferryd_socket).empty()) {
+    std::string error;
+    if (ferry::client::SessionClient::Open(absl::GetFlag(FLAGS_ferryd_socket),
+                                           "hostile", &session, &error) != 0 ||
+        session->CreateChannel(&ticket, &error) != 0) {
+      std::printf("FAIL session: %s\n", error.c_str());
+      return 1;
+    }
+    if (path.empty()) path = ticket.channel_socket;
+    ticket_bytes = ticket.ticket.data();
+  }
   Attached a;
-  if (!AttachRaw(absl::GetFlag(FLAGS_socket), &a)) {
+  if (mode == "no_ticket") {
+    uint8_t forged[16];
+    std::memset(forged, 0x5a, sizeof(forged));
+    Attached b;
+    if (AttachRaw(path, nullptr, &a) || AttachRaw(path, forged, &b)) {
+      std::printf("FAIL attached without a valid ticket\n");
+      return 1;
+    }
+    std::printf("ok refused without a valid ticket\n");
+    return 0;
+  }
+  if (!AttachRaw(path, ticket_bytes, &a)) {
     std::printf("FAIL attach\n");
     return 1;
   }
-  const std::string mode = absl::GetFlag(FLAGS_mode);
   const uint64_t deadline =
       ferry::MonotonicNanos() +
       uint64_t(absl::GetFlag(FLAGS_duration_ms)) * 1000000ull;

@@ -25,7 +25,9 @@
 #include "client/ferry.h"
 #include "dataplane/channel/testing/test_message.h"
 
-ABSL_FLAG(std::string, socket, "", "channel socket");
+ABSL_FLAG(std::string, socket, "", "channel socket (a bare channel)");
+ABSL_FLAG(std::string, ferryd_socket, "",
+          "ferryd's API socket: a channel in a session of its own");
 ABSL_FLAG(std::string, mode, "roundtrip", "roundtrip, traffic or probe");
 ABSL_FLAG(std::string, sizes, "1,1024,1048576,8388608", "roundtrip sizes");
 ABSL_FLAG(int, count, 1000, "traffic: messages");
@@ -73,7 +75,11 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ferry_channel* channel = nullptr;
   const int rc =
-      ferry_attach(absl::GetFlag(FLAGS_socket).c_str(), nullptr, &channel);
+      absl::GetFlag(FLAGS_ferryd_socket).empty()
+          ? ferry_attach_channel_socket(absl::GetFlag(FLAGS_socket).c_str(),
+                                        nullptr, &channel)
+          : ferry_attach(absl::GetFlag(FLAGS_ferryd_socket).c_str(), nullptr,
+                         &channel);
   if (rc != 0) {
     std::printf("FAIL attach: %s\n", strerror(-rc));
     return 1;

@@ -90,13 +90,15 @@ void EnginePair::StopStepper() {
 absl::StatusOr<ferry_channel*> EnginePair::Attach(int side) {
   ferry_channel* channel = nullptr;
   int rc = 0;
-  std::thread app(
-      [&] { rc = ferry_attach(paths_[side].c_str(), nullptr, &channel); });
+  std::thread app([&] {
+    rc = ferry_attach_channel_socket(paths_[side].c_str(), nullptr, &channel);
+  });
   const absl::Status accepted = AcceptOne(side);
   app.join();
   if (!accepted.ok()) return accepted;
   if (rc != 0) {
-    return absl::InternalError(absl::StrFormat("ferry_attach: %d", rc));
+    return absl::InternalError(
+        absl::StrFormat("ferry_attach_channel_socket: %d", rc));
   }
   return channel;
 }

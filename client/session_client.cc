@@ -1,0 +1,225 @@
+#include "client/session_client.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "client/ferry.h"
+
+namespace ferry::client {
+namespace {
+
+std::string TargetOf(const std::string& socket_path) {
+  if (!socket_path.empty() && socket_path[0] == '@') {
+    return "unix-abstract:" + socket_path.substr(1);
+  }
+  return "unix:" + socket_path;
+}
+
+// The errno a failed RPC stands for: ferryd's ferry_status when it sent
+// one (the channel ring's own mapping), else by gRPC code.
+int ErrnoOf(const grpc::ClientContext& context, const grpc::Status& status,
+            std::string* error) {
+  if (error != nullptr) *error = status.error_message();
+  const auto& trailers = context.GetServerTrailingMetadata();
+  if (auto it = trailers.find("ferry-status"); it != trailers.end()) {
+    const int reason =
+        std::atoi(std::string(it->second.data(), it->second.size()).c_str());
+    if (reason > 0 && reason < 0x10000) {
+      const int rc = ferry_status_errno(static_cast<uint16_t>(reason));
+      if (rc != 0) return rc;
+    }
+  }
+  switch (status.error_code()) {
+    case grpc::StatusCode::OK:
+      return 0;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return -EINVAL;
+    case grpc::StatusCode::NOT_FOUND:
+      return -ENOENT;
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return -EADDRINUSE;
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return -EMFILE;
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return -ENODEV;
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return -ETIMEDOUT;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return -EACCES;
+    case grpc::StatusCode::UNAVAILABLE:
+      return -ECONNREFUSED;
+    default:
+      return -EPROTO;
+  }
+}
+
+}  // namespace
+
+int SessionClient::Open(const std::string& socket_path, const std::string& name,
+                        std::unique_ptr<SessionClient>* session,
+                        std::string* error) {
+  std::unique_ptr<SessionClient> s(new SessionClient());
+  s->grpc_channel_ = grpc::CreateChannel(TargetOf(socket_path),
+                                         grpc::InsecureChannelCredentials());
+  // A daemon that is not there fails fast instead of gRPC's retrying.
+  if (!s->grpc_channel_->WaitForConnected(std::chrono::system_clock::now() +
+                                          std::chrono::seconds(2))) {
+    if (error != nullptr) {
+      *error = "ferryd does not answer on " + socket_path;
+    }
+    return -ECONNREFUSED;
+  }
+  s->sessions_ = v1::SessionService::NewStub(s->grpc_channel_);
+  s->flows_ = v1::FlowService::NewStub(s->grpc_channel_);
+  s->stream_ = s->sessions_->OpenSession(&s->stream_context_);
+  v1::SessionRequest request;
+  request.mutable_open()->set_name(name);
+  request.mutable_open()->set_pid(static_cast<uint32_t>(getpid()));
+  v1::SessionEvent event;
+  if (!s->stream_->Write(request) || !s->stream_->Read(&event) ||
+      !event.has_opened()) {
+    s->stream_->WritesDone();
+    const grpc::Status status = s->stream_->Finish();
+    s->stream_.reset();
+    if (status.ok()) {
+      if (error != nullptr) *error = "ferryd opened no session";
+      return -EPROTO;
+    }
+    const int rc = ErrnoOf(s->stream_context_, status, error);
+    return rc == -EMFILE ? -EAGAIN : rc;  // the session quota: try later
+  }
+  s->id_ = event.opened().session().id();
+  s->token_ = event.opened().session().token();
+  s->heartbeat_timeout_ms_ = event.opened().heartbeat_timeout_ms();
+  s->heartbeat_thread_ =
+      std::thread([raw = s.get()] { raw->SendHeartbeats(); });
+  *session = std::move(s);
+  return 0;
+}
+
+SessionClient::~SessionClient() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
+  if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+  if (stream_ != nullptr) {
+    // ferryd ends the session when the stream ends; Finish waits for it,
+    // so that the channels are being freed when this returns.
+    stream_->WritesDone();
+    stream_->Finish();
+  }
+}
+
+void SessionClient::SendHeartbeats() {
+  // Three heartbeats per timeout: one late wake-up is not the end.
+  const auto interval = std::chrono::milliseconds(
+      std::max<uint32_t>(heartbeat_timeout_ms_ / 3, 10));
+  v1::SessionRequest beat;
+  beat.mutable_heartbeat();
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_cv_.wait_for(lock, interval, [this] { return stop_; })) {
+    lock.unlock();
+    const bool sent = stream_->Write(beat);
+    lock.lock();
+    if (!sent) break;  // ferryd ended the session or went away
+  }
+}
+
+void SessionClient::FillRef(v1::SessionRef* ref) const {
+  ref->set_id(id_);
+  ref->set_token(token_);
+}
+
+int SessionClient::CreateChannel(ChannelTicket* ticket, std::string* error) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(5));
+  v1::CreateChannelRequest request;
+  FillRef(request.mutable_session());
+  v1::CreateChannelResponse response;
+  const grpc::Status status =
+      sessions_->CreateChannel(&context, request, &response);
+  if (!status.ok()) return ErrnoOf(context, status, error);
+  if (response.ticket().size() != ticket->ticket.size()) return -EPROTO;
+  std::memcpy(ticket->ticket.data(), response.ticket().data(),
+              ticket->ticket.size());
+  ticket->channel_socket = response.channel_socket();
+  return 0;
+}
+
+int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
+                            const ferry_ctrl_flow_args& args, int timeout_ms,
+                            ferry_ctrl_flow_args* out, std::string* error) {
+  grpc::ClientContext context;
+  if (timeout_ms >= 0) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(timeout_ms));
+  }
+  *out = {};
+  grpc::Status status;
+  switch (op) {
+    case FERRY_CTRL_LISTEN:
+    case FERRY_CTRL_UNLISTEN: {
+      if (op == FERRY_CTRL_LISTEN) {
+        v1::ListenRequest request;
+        FillRef(request.mutable_session());
+        request.set_channel(channel_id);
+        request.set_port(args.local_port);
+        v1::ListenResponse response;
+        status = flows_->Listen(&context, request, &response);
+        in_addr local;
+        if (status.ok() &&
+            inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
+          out->local_ip = ntohl(local.s_addr);
+        }
+      } else {
+        v1::StopListeningRequest request;
+        FillRef(request.mutable_session());
+        request.set_channel(channel_id);
+        request.set_port(args.local_port);
+        v1::StopListeningResponse response;
+        status = flows_->StopListening(&context, request, &response);
+      }
+      out->local_port = args.local_port;
+      break;
+    }
+    case FERRY_CTRL_CONNECT: {
+      v1::ConnectRequest request;
+      FillRef(request.mutable_session());
+      request.set_channel(channel_id);
+      char ip[INET_ADDRSTRLEN];
+      std::snprintf(ip, sizeof(ip), "%u.%u.%u.%u", args.remote_ip >> 24,
+                    (args.remote_ip >> 16) & 0xff, (args.remote_ip >> 8) & 0xff,
+                    args.remote_ip & 0xff);
+      request.set_remote_ip(ip);
+      request.set_remote_port(args.remote_port);
+      request.set_local_port(args.local_port);
+      v1::ConnectResponse response;
+      status = flows_->Connect(&context, request, &response);
+      if (status.ok()) {
+        out->flow = response.flow();
+        out->remote_ip = args.remote_ip;
+        out->remote_port = static_cast<uint16_t>(response.remote_port());
+        out->local_port = static_cast<uint16_t>(response.local_port());
+        in_addr local;
+        if (inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
+          out->local_ip = ntohl(local.s_addr);
+        }
+      }
+      break;
+    }
+    default:
+      return -EINVAL;
+  }
+  if (!status.ok()) return ErrnoOf(context, status, error);
+  return 0;
+}
+
+}  // namespace ferry::client

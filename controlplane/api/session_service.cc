@@ -1,0 +1,100 @@
+#include "controlplane/api/session_service.h"
+
+#include "absl/strings/str_format.h"
+#include "controlplane/api/status_convert.h"
+
+namespace ferry::controlplane {
+
+grpc::Status SessionServiceImpl::OpenSession(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<v1::SessionEvent, v1::SessionRequest>* stream) {
+  v1::SessionRequest request;
+  if (!stream->Read(&request)) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "the stream ended before its first request");
+  }
+  if (!request.has_open()) {
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "the first request of a session must be `open`"));
+  }
+  // ExpireOverdue calls this under the registry's lock, and only while the
+  // session exists: Close() below, before `context` dies, ends that.
+  absl::StatusOr<SessionRegistry::Opened> opened =
+      sessions_->Open(request.open().name(), request.open().pid(),
+                      request.open().heartbeat_timeout_ms(),
+                      [context] { context->TryCancel(); });
+  if (!opened.ok()) return ToGrpcStatus(opened.status());
+  const uint64_t id = opened->id;
+  v1::SessionEvent event;
+  v1::SessionOpened* out = event.mutable_opened();
+  out->mutable_session()->set_id(id);
+  out->mutable_session()->set_token(
+      std::string(opened->token.begin(), opened->token.end()));
+  out->set_heartbeat_timeout_ms(static_cast<uint32_t>(
+      absl::ToInt64Milliseconds(opened->heartbeat_timeout)));
+  out->set_channel_socket(channel_socket_);
+  out->set_max_channels(sessions_->limits().max_channels_per_session);
+  grpc::Status result = grpc::Status::OK;
+  if (stream->Write(event)) {
+    while (stream->Read(&request)) {
+      if (request.has_heartbeat()) {
+        sessions_->Heartbeat(id);
+      } else {
+        result = ToGrpcStatus(absl::InvalidArgumentError(
+            "a session is opened once; send only heartbeats after `open`"));
+        break;
+      }
+    }
+  }
+  sessions_->Close(id);
+  if (context->IsCancelled()) {
+    return grpc::Status(grpc::StatusCode::CANCELLED,
+                        "the session ended (no heartbeat, or cancelled)");
+  }
+  return result;
+}
+
+grpc::Status SessionServiceImpl::CreateChannel(
+    grpc::ServerContext*, const v1::CreateChannelRequest* request,
+    v1::CreateChannelResponse* response) {
+  size_t nics = 0;
+  nics_->ForEach([&](Nic&) { ++nics; });
+  if (nics == 0) {
+    return ToGrpcStatus(absl::FailedPreconditionError(
+        "no NIC is attached: attach one (NicService.AttachNic) before "
+        "creating channels"));
+  }
+  absl::StatusOr<SessionSecret> ticket = sessions_->IssueTicket(
+      request->session().id(), request->session().token());
+  if (!ticket.ok()) return ToGrpcStatus(ticket.status());
+  response->set_ticket(std::string(ticket->begin(), ticket->end()));
+  response->set_channel_socket(channel_socket_);
+  response->set_ticket_ttl_ms(static_cast<uint32_t>(
+      absl::ToInt64Milliseconds(sessions_->limits().ticket_ttl)));
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionServiceImpl::DestroyChannel(
+    grpc::ServerContext*, const v1::DestroyChannelRequest* request,
+    v1::DestroyChannelResponse*) {
+  return ToGrpcStatus(sessions_->DestroyChannel(
+      request->session().id(), request->session().token(), request->channel()));
+}
+
+grpc::Status SessionServiceImpl::ListSessions(
+    grpc::ServerContext*, const v1::ListSessionsRequest*,
+    v1::ListSessionsResponse* response) {
+  for (const SessionInfo& info : sessions_->List()) {
+    v1::Session* s = response->add_sessions();
+    s->set_id(info.id);
+    s->set_name(info.name);
+    s->set_pid(info.pid);
+    for (uint64_t channel : info.channels) s->add_channels(channel);
+    s->set_pending_tickets(info.pending_tickets);
+    s->set_heartbeat_timeout_ms(static_cast<uint32_t>(
+        absl::ToInt64Milliseconds(info.heartbeat_timeout)));
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace ferry::controlplane

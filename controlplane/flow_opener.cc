@@ -1,0 +1,185 @@
+#include "controlplane/flow_opener.h"
+
+#include <cstring>
+#include <memory>
+
+#include "absl/strings/str_format.h"
+#include "dataplane/engine/command.h"
+#include "dataplane/net/addresses.h"
+
+namespace ferry::controlplane {
+namespace {
+
+// Listen and stop are answered at once; only a connect waits on the wire.
+constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
+
+ferry_ctrl Request(uint16_t op, const ferry_ctrl_flow_args& args) {
+  ferry_ctrl request = {};
+  request.op = op;
+  std::memcpy(request.args, &args, sizeof(args));
+  return request;
+}
+
+ferry_ctrl_flow_args ArgsOf(const ferry_ctrl& reply) {
+  ferry_ctrl_flow_args args;
+  std::memcpy(&args, reply.args, sizeof(args));
+  return args;
+}
+
+std::string Address(uint32_t ip, uint32_t port) {
+  return absl::StrFormat("%s:%d", net::Ipv4Address{ip}.ToString(), port);
+}
+
+absl::Status PortOutOfRange(const char* field, uint32_t port) {
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: %d is not a UDP port (1..65535)", field, port));
+}
+
+}  // namespace
+
+absl::StatusOr<ferry_ctrl> FlowOpener::Run(const SessionChannel& where,
+                                           const ferry_ctrl& request,
+                                           absl::Duration timeout) {
+  absl::StatusOr<ferry_ctrl> result =
+      absl::UnavailableError("the channel's NIC is gone");
+  absl::Status status = nics_->With(where.where.nic, [&](Nic& nic) {
+    if (where.where.engine >= nic.num_engines()) return;
+    engine::EngineCommand command;
+    command.type = engine::CommandType::kChannelCtrl;
+    command.channel_id = where.channel_id;
+    command.ctrl = request;
+    std::unique_ptr<engine::Completion> completion =
+        std::make_unique<engine::CtrlCompletion>();
+    absl::Status s =
+        nic.engine(where.where.engine).Execute(command, timeout, completion);
+    if (!s.ok()) {
+      result = s;
+      return;
+    }
+    result = static_cast<engine::CtrlCompletion*>(completion.get())->reply;
+  });
+  if (!status.ok()) return absl::UnavailableError("the channel's NIC is gone");
+  return result;
+}
+
+absl::StatusOr<FlowOpener::PortReply> FlowOpener::PortCall(
+    uint16_t op, uint64_t session, const std::string& token, uint64_t channel,
+    uint32_t port, uint16_t* reason) {
+  *reason = 0;
+  if (port == 0 || port > 65535) return PortOutOfRange("port", port);
+  absl::StatusOr<SessionChannel> where =
+      sessions_->FindChannel(session, token, channel);
+  if (!where.ok()) return where.status();
+  ferry_ctrl_flow_args args = {};
+  args.local_port = static_cast<uint16_t>(port);
+  absl::StatusOr<ferry_ctrl> reply =
+      Run(*where, Request(op, args), kEngineTimeout);
+  if (!reply.ok()) return reply.status();
+  *reason = reply->status;
+  return PortReply{where->where.nic, *reply};
+}
+
+absl::StatusOr<uint32_t> FlowOpener::Listen(uint64_t session,
+                                            const std::string& token,
+                                            uint64_t channel, uint32_t port,
+                                            uint16_t* reason) {
+  absl::StatusOr<PortReply> r =
+      PortCall(FERRY_CTRL_LISTEN, session, token, channel, port, reason);
+  if (!r.ok()) return r.status();
+  switch (r->reply.status) {
+    case FERRY_STATUS_OK:
+      return ArgsOf(r->reply).local_ip;
+    case FERRY_STATUS_ADDRESS_IN_USE:
+      return absl::AlreadyExistsError(absl::StrFormat(
+          "port %d: another channel listens there on %s", port, r->nic));
+    default:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "listen on port %d refused (status %d)", port, r->reply.status));
+  }
+}
+
+absl::Status FlowOpener::StopListening(uint64_t session,
+                                       const std::string& token,
+                                       uint64_t channel, uint32_t port,
+                                       uint16_t* reason) {
+  absl::StatusOr<PortReply> r =
+      PortCall(FERRY_CTRL_UNLISTEN, session, token, channel, port, reason);
+  if (!r.ok()) return r.status();
+  if (r->reply.status != FERRY_STATUS_OK) {
+    return absl::NotFoundError(absl::StrFormat(
+        "channel %d does not listen on port %d", channel, port));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OpenedFlow> FlowOpener::Connect(
+    uint64_t session, const std::string& token, uint64_t channel,
+    uint32_t remote_ip, uint32_t remote_port, uint32_t local_port,
+    absl::Duration timeout, uint16_t* reason) {
+  *reason = 0;
+  if (remote_port == 0 || remote_port > 65535) {
+    return PortOutOfRange("remote_port", remote_port);
+  }
+  if (local_port > 65535) return PortOutOfRange("local_port", local_port);
+  const net::Ipv4Address remote{remote_ip};
+  if (remote_ip == 0 || remote_ip == 0xffffffffu || (remote_ip >> 28) == 0xe) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "remote_ip: %s is not a unicast address", remote.ToString()));
+  }
+  if (timeout <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError("the call's deadline has passed");
+  }
+  absl::StatusOr<SessionChannel> where =
+      sessions_->FindChannel(session, token, channel);
+  if (!where.ok()) return where.status();
+  ferry_ctrl_flow_args args = {};
+  args.remote_ip = remote_ip;
+  args.remote_port = static_cast<uint16_t>(remote_port);
+  args.local_port = static_cast<uint16_t>(local_port);
+  const absl::Time start = absl::Now();
+  absl::StatusOr<ferry_ctrl> reply =
+      Run(*where, Request(FERRY_CTRL_CONNECT, args), timeout);
+  const std::string peer = Address(remote_ip, remote_port);
+  if (!reply.ok()) {
+    if (absl::IsDeadlineExceeded(reply.status())) {
+      *reason = FERRY_STATUS_TIMED_OUT;
+      return absl::DeadlineExceededError(
+          absl::StrFormat("no handshake with %s within %s", peer,
+                          absl::FormatDuration(timeout)));
+    }
+    return reply.status();
+  }
+  const absl::Duration engine_time = absl::Now() - start;
+  *reason = reply->status;
+  const ferry_ctrl_flow_args out = ArgsOf(*reply);
+  switch (reply->status) {
+    case FERRY_STATUS_OK:
+      return OpenedFlow{out.flow,       where->where.nic, out.local_ip,
+                        out.local_port, remote_ip,        out.remote_port,
+                        engine_time};
+    case FERRY_STATUS_REFUSED:
+      return absl::UnavailableError(
+          absl::StrFormat("connection refused: nobody listens on %s", peer));
+    case FERRY_STATUS_UNREACHABLE:
+      return absl::UnavailableError(absl::StrFormat(
+          "%s is unreachable: its next hop never answered ARP", peer));
+    case FERRY_STATUS_TIMED_OUT:
+      return absl::DeadlineExceededError(
+          absl::StrFormat("%s did not answer the handshake", peer));
+    case FERRY_STATUS_LIMIT:
+      return absl::ResourceExhaustedError(absl::StrFormat(
+          "channel %d may open no more flows (its quota, "
+          "--max_flows_per_channel, or the engine's flow table is full)",
+          channel));
+    case FERRY_STATUS_BAD_REQUEST:
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "cannot connect to %s (this host's own address?)", peer));
+    case FERRY_STATUS_ABORTED:
+      return absl::AbortedError("the channel went away during the handshake");
+    default:
+      return absl::UnavailableError(absl::StrFormat(
+          "the handshake with %s failed (status %d)", peer, reply->status));
+  }
+}
+
+}  // namespace ferry::controlplane

@@ -1,0 +1,267 @@
+#include "controlplane/session_registry.h"
+
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_format.h"
+#include "dataplane/base/logging.h"
+
+namespace ferry::controlplane {
+namespace {
+
+SessionSecret RandomSecret() {
+  SessionSecret secret;
+  size_t filled = 0;
+  while (filled < secret.size()) {
+    const ssize_t n = getrandom(secret.data() + filled, secret.size() - filled,
+                                /*flags=*/0);
+    if (n > 0) filled += static_cast<size_t>(n);
+    // EINTR: try again. getrandom never fails otherwise once the pool is
+    // initialised, which it is long before ferryd runs.
+  }
+  return secret;
+}
+
+bool SameSecret(const SessionSecret& secret, const std::string& given) {
+  if (given.size() != secret.size()) return false;
+  uint8_t diff = 0;  // constant time: the token is a credential
+  for (size_t i = 0; i < secret.size(); ++i) {
+    diff |= secret[i] ^ static_cast<uint8_t>(given[i]);
+  }
+  return diff == 0;
+}
+
+absl::Status NoSession(uint64_t id) {
+  return absl::NotFoundError(absl::StrFormat(
+      "no session %d with that token (ended, or never opened)", id));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<SessionRegistry>> SessionRegistry::Create(
+    const SessionLimits& limits) {
+  const int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrFormat("eventfd: %s", strerror(errno)));
+  }
+  return std::unique_ptr<SessionRegistry>(new SessionRegistry(limits, fd));
+}
+
+SessionRegistry::~SessionRegistry() { close(wake_fd_); }
+
+absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
+    const std::string& name, uint32_t pid, uint32_t heartbeat_timeout_ms,
+    std::function<void()> cancel) {
+  absl::Duration timeout = limits_.default_heartbeat_timeout;
+  if (heartbeat_timeout_ms != 0) {
+    if (heartbeat_timeout_ms < 100 || heartbeat_timeout_ms > 60000) {
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "heartbeat_timeout_ms: %d is outside 100..60000 (0: %d)",
+          heartbeat_timeout_ms,
+          absl::ToInt64Milliseconds(limits_.default_heartbeat_timeout)));
+    }
+    timeout = absl::Milliseconds(heartbeat_timeout_ms);
+  }
+  if (name.size() > 256) {
+    return absl::InvalidArgumentError("name: at most 256 bytes");
+  }
+  absl::MutexLock lock(&mu_);
+  if (sessions_.size() >= limits_.max_sessions) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%d sessions are open, the most ferryd allows (--max_sessions)",
+        sessions_.size()));
+  }
+  const uint64_t id = next_id_++;
+  Session& s = sessions_[id];
+  s.name = name;
+  s.pid = pid;
+  s.token = RandomSecret();
+  s.heartbeat_timeout = timeout;
+  s.last_heard = absl::Now();
+  s.cancel = std::move(cancel);
+  FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, name, pid);
+  return Opened{id, s.token, timeout};
+}
+
+void SessionRegistry::Heartbeat(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(id);
+  if (it != sessions_.end()) it->second.last_heard = absl::Now();
+}
+
+void SessionRegistry::Close(uint64_t id) {
+  absl::MutexLock lock(&mu_);
+  EndLocked(id);
+}
+
+void SessionRegistry::EndLocked(uint64_t id) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  for (const auto& [channel_id, where] : it->second.channels) {
+    to_close_.push_back(channel_id);
+  }
+  for (auto t = tickets_.begin(); t != tickets_.end();) {
+    t = t->second.session_id == id ? tickets_.erase(t) : std::next(t);
+  }
+  FERRY_LOG(Info, "session %d ended: %d channel(s) to free", id,
+            it->second.channels.size());
+  sessions_.erase(it);
+  WakeLocked();
+}
+
+void SessionRegistry::WakeLocked() {
+  const uint64_t one = 1;
+  // A full counter (never, in practice) still leaves the fd readable.
+  (void)!write(wake_fd_, &one, sizeof(one));
+}
+
+SessionRegistry::Session* SessionRegistry::FindLocked(
+    uint64_t id, const std::string& token) {
+  auto it = sessions_.find(id);
+  if (it == sessions_.end() || !SameSecret(it->second.token, token)) {
+    return nullptr;
+  }
+  return &it->second;
+}
+
+absl::StatusOr<SessionSecret> SessionRegistry::IssueTicket(
+    uint64_t id, const std::string& token) {
+  absl::MutexLock lock(&mu_);
+  Session* s = FindLocked(id, token);
+  if (s == nullptr) return NoSession(id);
+  if (s->channels.size() + s->pending_tickets >=
+      limits_.max_channels_per_session) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "session %d has %d channel(s) and %d reserved: the quota is %d "
+        "(--max_channels_per_session)",
+        id, s->channels.size(), s->pending_tickets,
+        limits_.max_channels_per_session));
+  }
+  const SessionSecret ticket = RandomSecret();
+  tickets_[ticket] = Ticket{id, absl::Now() + limits_.ticket_ttl};
+  ++s->pending_tickets;
+  return ticket;
+}
+
+absl::StatusOr<SessionChannel> SessionRegistry::FindChannel(
+    uint64_t id, const std::string& token, uint64_t channel_id) {
+  absl::MutexLock lock(&mu_);
+  Session* s = FindLocked(id, token);
+  if (s == nullptr) return NoSession(id);
+  auto it = s->channels.find(channel_id);
+  if (it == s->channels.end()) {
+    return absl::NotFoundError(absl::StrFormat(
+        "session %d has no channel %d (detached, or another session's)", id,
+        channel_id));
+  }
+  return SessionChannel{channel_id, it->second};
+}
+
+absl::Status SessionRegistry::DestroyChannel(uint64_t id,
+                                             const std::string& token,
+                                             uint64_t channel_id) {
+  absl::MutexLock lock(&mu_);
+  Session* s = FindLocked(id, token);
+  if (s == nullptr) return NoSession(id);
+  if (s->channels.erase(channel_id) == 0) {
+    return absl::NotFoundError(absl::StrFormat(
+        "session %d has no channel %d (detached, or another session's)", id,
+        channel_id));
+  }
+  to_close_.push_back(channel_id);
+  WakeLocked();
+  return absl::OkStatus();
+}
+
+std::vector<SessionInfo> SessionRegistry::List() {
+  absl::MutexLock lock(&mu_);
+  std::vector<SessionInfo> out;
+  for (const auto& [id, s] : sessions_) {
+    SessionInfo info;
+    info.id = id;
+    info.name = s.name;
+    info.pid = s.pid;
+    for (const auto& [channel_id, where] : s.channels) {
+      info.channels.push_back(channel_id);
+    }
+    info.pending_tickets = s.pending_tickets;
+    info.heartbeat_timeout = s.heartbeat_timeout;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+absl::StatusOr<uint64_t> SessionRegistry::Redeem(const SessionSecret& ticket) {
+  absl::MutexLock lock(&mu_);
+  auto it = tickets_.find(ticket);
+  if (it == tickets_.end() || it->second.expires < absl::Now()) {
+    if (it != tickets_.end()) tickets_.erase(it);
+    return absl::PermissionDeniedError(
+        "unknown, used or expired ticket: get one from "
+        "SessionService.CreateChannel");
+  }
+  const uint64_t session_id = it->second.session_id;
+  tickets_.erase(it);
+  auto s = sessions_.find(session_id);
+  if (s != sessions_.end() && s->second.pending_tickets > 0) {
+    --s->second.pending_tickets;
+  }
+  return session_id;
+}
+
+bool SessionRegistry::ChannelAttached(uint64_t session_id, uint64_t channel_id,
+                                      const EngineRef& where) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return false;
+  it->second.channels[channel_id] = where;
+  return true;
+}
+
+void SessionRegistry::ChannelGone(uint64_t channel_id) {
+  absl::MutexLock lock(&mu_);
+  for (auto& [id, s] : sessions_) {
+    if (s.channels.erase(channel_id) > 0) return;
+  }
+}
+
+void SessionRegistry::ExpireOverdue() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time now = absl::Now();
+  std::vector<uint64_t> overdue;
+  for (const auto& [id, s] : sessions_) {
+    if (now - s.last_heard > s.heartbeat_timeout) overdue.push_back(id);
+  }
+  for (uint64_t id : overdue) {
+    FERRY_LOG(Warning, "session %d sent no heartbeat for %s: ending it", id,
+              absl::FormatDuration(sessions_[id].heartbeat_timeout));
+    if (sessions_[id].cancel) sessions_[id].cancel();
+    EndLocked(id);
+  }
+  for (auto t = tickets_.begin(); t != tickets_.end();) {
+    if (t->second.expires >= now) {
+      ++t;
+      continue;
+    }
+    auto s = sessions_.find(t->second.session_id);
+    if (s != sessions_.end() && s->second.pending_tickets > 0) {
+      --s->second.pending_tickets;
+    }
+    t = tickets_.erase(t);
+  }
+}
+
+std::vector<uint64_t> SessionRegistry::TakeChannelsToClose() {
+  uint64_t drained;
+  (void)!read(wake_fd_, &drained, sizeof(drained));
+  absl::MutexLock lock(&mu_);
+  std::vector<uint64_t> out;
+  out.swap(to_close_);
+  return out;
+}
+
+}  // namespace ferry::controlplane

@@ -1,0 +1,148 @@
+// Applications' sessions: who owns which channel, tickets for the channel
+// socket, heartbeats and quotas.
+//
+// A session is opened by a SessionService stream and lives until the stream
+// ends or its heartbeats stop. Its channels are created in two steps: a
+// gRPC call reserves one and returns a one-time ticket (IssueTicket); the
+// application presents the ticket on the channel socket, where the main
+// thread redeems it (Redeem) and attaches the channel (ChannelAttached).
+// Tickets and tokens are 16 random bytes from the kernel: knowing a
+// session's id is not enough to act for it.
+//
+// Thread-safe: gRPC threads open, close and query sessions; the main thread
+// redeems tickets, reports channels and takes the channels of ended
+// sessions (TakeChannelsToClose) after its wake_fd() turns readable. One
+// mutex, control path only; engines never see this.
+#ifndef FERRY_CONTROLPLANE_SESSION_REGISTRY_H_
+#define FERRY_CONTROLPLANE_SESSION_REGISTRY_H_
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "controlplane/nic_registry.h"
+
+namespace ferry::controlplane {
+
+using SessionSecret = std::array<uint8_t, 16>;
+
+struct SessionLimits {
+  uint32_t max_sessions = 256;
+  uint32_t max_channels_per_session = 16;
+  absl::Duration default_heartbeat_timeout = absl::Seconds(1);
+  absl::Duration ticket_ttl = absl::Seconds(10);
+};
+
+struct SessionInfo {
+  uint64_t id = 0;
+  std::string name;
+  uint32_t pid = 0;
+  std::vector<uint64_t> channels;
+  uint32_t pending_tickets = 0;
+  absl::Duration heartbeat_timeout;
+};
+
+// A session's channel, as the Flow RPCs need it.
+struct SessionChannel {
+  uint64_t channel_id = 0;
+  EngineRef where;
+};
+
+class SessionRegistry {
+ public:
+  // Fails only when the kernel gives no eventfd.
+  static absl::StatusOr<std::unique_ptr<SessionRegistry>> Create(
+      const SessionLimits& limits);
+  ~SessionRegistry();
+
+  const SessionLimits& limits() const { return limits_; }
+
+  // gRPC threads. RESOURCE_EXHAUSTED past max_sessions; INVALID_ARGUMENT
+  // for a heartbeat timeout out of range. `cancel` ends the session's stream
+  // (called under the lock when its heartbeats stop; it must not call back
+  // into the registry).
+  struct Opened {
+    uint64_t id;
+    SessionSecret token;
+    absl::Duration heartbeat_timeout;
+  };
+  absl::StatusOr<Opened> Open(const std::string& name, uint32_t pid,
+                              uint32_t heartbeat_timeout_ms,
+                              std::function<void()> cancel);
+  void Heartbeat(uint64_t id);
+  // Ends a session (its stream is over): its channels are queued for the
+  // main thread to close, its tickets void. Unknown ids are ignored.
+  void Close(uint64_t id);
+
+  // NOT_FOUND for an unknown session or a wrong token; RESOURCE_EXHAUSTED
+  // when attached channels plus pending tickets reach the quota.
+  absl::StatusOr<SessionSecret> IssueTicket(uint64_t id,
+                                            const std::string& token);
+  // The session's attached channel `channel_id`, or NOT_FOUND (also for a
+  // wrong token, or a channel of another session).
+  absl::StatusOr<SessionChannel> FindChannel(uint64_t id,
+                                             const std::string& token,
+                                             uint64_t channel_id);
+  // Queues one of the session's channels for closing (NOT_FOUND as above).
+  absl::Status DestroyChannel(uint64_t id, const std::string& token,
+                              uint64_t channel_id);
+  std::vector<SessionInfo> List();
+
+  // Main thread. Consumes a ticket: the session it belongs to, or
+  // PERMISSION_DENIED (unknown, used or expired).
+  absl::StatusOr<uint64_t> Redeem(const SessionSecret& ticket);
+  // The channel redeemed for `session_id` is attached at `where`; false
+  // when the session ended meanwhile (the caller closes the channel).
+  bool ChannelAttached(uint64_t session_id, uint64_t channel_id,
+                       const EngineRef& where);
+  // The channel ended by itself (its application detached it).
+  void ChannelGone(uint64_t channel_id);
+  // Ends sessions whose heartbeat is overdue and drops expired tickets.
+  void ExpireOverdue();
+  // Channels to close: of ended sessions, and destroyed ones. Drains the
+  // wake fd.
+  std::vector<uint64_t> TakeChannelsToClose();
+  // Readable when TakeChannelsToClose has something.
+  int wake_fd() const { return wake_fd_; }
+
+ private:
+  struct Session {
+    std::string name;
+    uint32_t pid = 0;
+    SessionSecret token;
+    absl::Duration heartbeat_timeout;
+    absl::Time last_heard;
+    std::function<void()> cancel;
+    std::map<uint64_t, EngineRef> channels;
+    uint32_t pending_tickets = 0;
+  };
+  struct Ticket {
+    uint64_t session_id;
+    absl::Time expires;
+  };
+
+  SessionRegistry(const SessionLimits& limits, int wake_fd)
+      : limits_(limits), wake_fd_(wake_fd) {}
+  Session* FindLocked(uint64_t id, const std::string& token)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const SessionLimits limits_;
+  const int wake_fd_;
+  absl::Mutex mu_;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
+  std::map<SessionSecret, Ticket> tickets_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint64_t> to_close_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace ferry::controlplane
+
+#endif  // FERRY_CONTROLPLANE_SESSION_REGISTRY_H_

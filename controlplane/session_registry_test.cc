@@ -1,0 +1,138 @@
+#include "controlplane/session_registry.h"
+
+#include <unistd.h>
+
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace ferry::controlplane {
+namespace {
+
+std::string AsString(const SessionSecret& s) {
+  return std::string(reinterpret_cast<const char*>(s.data()), s.size());
+}
+
+class SessionRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SessionLimits limits;
+    limits.max_sessions = 2;
+    limits.max_channels_per_session = 2;
+    registry_ = std::move(*SessionRegistry::Create(limits));
+  }
+  SessionRegistry::Opened Open(bool* cancelled = nullptr) {
+    auto opened = registry_->Open("app", 42, 0, [cancelled] {
+      if (cancelled != nullptr) *cancelled = true;
+    });
+    EXPECT_TRUE(opened.ok()) << opened.status();
+    return *opened;
+  }
+  std::unique_ptr<SessionRegistry> registry_;
+};
+
+TEST_F(SessionRegistryTest, TicketAttachesAChannelToItsSessionOnce) {
+  const auto s = Open();
+  auto ticket = registry_->IssueTicket(s.id, AsString(s.token));
+  ASSERT_TRUE(ticket.ok()) << ticket.status();
+  auto redeemed = registry_->Redeem(*ticket);
+  ASSERT_TRUE(redeemed.ok());
+  EXPECT_EQ(*redeemed, s.id);
+  // Expect: a ticket works once.
+  EXPECT_EQ(registry_->Redeem(*ticket).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(registry_->ChannelAttached(s.id, 7, EngineRef{"nic0", 1}));
+  auto found = registry_->FindChannel(s.id, AsString(s.token), 7);
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->where.nic, "nic0");
+  EXPECT_EQ(found->where.engine, 1u);
+}
+
+TEST_F(SessionRegistryTest, WrongTokenOrOtherSessionIsNotFound) {
+  const auto a = Open();
+  const auto b = Open();
+  ASSERT_TRUE(registry_->ChannelAttached(a.id, 7, EngineRef{"nic0", 0}));
+  std::string wrong = AsString(a.token);
+  wrong[3] ^= 1;
+  EXPECT_EQ(registry_->IssueTicket(a.id, wrong).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry_->IssueTicket(a.id, "short").status().code(),
+            absl::StatusCode::kNotFound);
+  // Expect: b cannot reach a's channel, even with its own valid token.
+  EXPECT_EQ(registry_->FindChannel(b.id, AsString(b.token), 7).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(registry_->DestroyChannel(b.id, AsString(b.token), 7).code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(SessionRegistryTest, QuotasGiveResourceExhausted) {
+  const auto s = Open();
+  Open();
+  // Expect: a third session is over max_sessions.
+  EXPECT_EQ(registry_->Open("x", 1, 0, {}).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  const std::string token = AsString(s.token);
+  ASSERT_TRUE(registry_->IssueTicket(s.id, token).ok());
+  auto second = registry_->IssueTicket(s.id, token);
+  ASSERT_TRUE(second.ok());
+  // Expect: pending tickets count against the channel quota.
+  EXPECT_EQ(registry_->IssueTicket(s.id, token).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(registry_->Redeem(*second).ok());
+  ASSERT_TRUE(registry_->ChannelAttached(s.id, 9, EngineRef{}));
+  EXPECT_EQ(registry_->IssueTicket(s.id, token).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // Expect: a channel that goes away frees its place.
+  registry_->ChannelGone(9);
+  EXPECT_TRUE(registry_->IssueTicket(s.id, token).ok());
+}
+
+TEST_F(SessionRegistryTest, BadHeartbeatTimeoutIsInvalid) {
+  EXPECT_EQ(registry_->Open("x", 1, 50, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->Open("x", 1, 60001, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(registry_->Open(std::string(300, 'n'), 1, 0, {}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(SessionRegistryTest, ClosingASessionQueuesItsChannelsAndVoidsTickets) {
+  const auto s = Open();
+  const std::string token = AsString(s.token);
+  ASSERT_TRUE(registry_->ChannelAttached(s.id, 3, EngineRef{}));
+  auto ticket = registry_->IssueTicket(s.id, token);
+  ASSERT_TRUE(ticket.ok());
+  ASSERT_TRUE(registry_->ChannelAttached(s.id, 4, EngineRef{}));
+  registry_->Close(s.id);
+  // Expect: the wake fd is readable and both channels are to close.
+  char byte[8];
+  EXPECT_EQ(read(registry_->wake_fd(), byte, sizeof(byte)), 8);
+  EXPECT_EQ(registry_->TakeChannelsToClose(), (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(registry_->Redeem(*ticket).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(registry_->List().empty());
+  // Expect: a channel whose session ended while it attached is refused.
+  EXPECT_FALSE(registry_->ChannelAttached(s.id, 5, EngineRef{}));
+}
+
+TEST_F(SessionRegistryTest, SilentSessionsEnd) {
+  auto opened = registry_->Open("quiet", 1, 100, [] {});
+  ASSERT_TRUE(opened.ok());
+  bool cancelled = false;
+  auto lively =
+      registry_->Open("lively", 2, 60000, [&cancelled] { cancelled = true; });
+  ASSERT_TRUE(lively.ok());
+  ASSERT_TRUE(registry_->ChannelAttached(opened->id, 11, EngineRef{}));
+  // The overdue check compares against the clock: wait past 100 ms.
+  usleep(150 * 1000);
+  registry_->ExpireOverdue();
+  // Expect: the quiet session is gone, its channel queued; the other stays.
+  const auto left = registry_->List();
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].name, "lively");
+  EXPECT_FALSE(cancelled);
+  EXPECT_EQ(registry_->TakeChannelsToClose(), (std::vector<uint64_t>{11}));
+}
+
+}  // namespace
+}  // namespace ferry::controlplane
