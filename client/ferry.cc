@@ -487,8 +487,12 @@ int ferry_attach_channel_socket(const char* socket_path,
 
 void ferry_detach(ferry_channel* channel) {
   if (channel == nullptr) return;
+  if (channel->session != nullptr) {
+    // Best effort: ferryd also frees the channel when its socket closes.
+    channel->session->client->DestroyChannel(channel->id, nullptr);
+    --channel->session->channels;
+  }
   CloseAll(channel);
-  if (channel->session != nullptr) --channel->session->channels;
   ferry_session_close(channel->owned_session);
   delete channel;
 }
@@ -586,6 +590,12 @@ int AttachSocket(const char* socket_path, const uint8_t* ticket,
 }
 
 }  // namespace
+
+namespace ferry::client {
+SessionClient* SessionOf(ferry_session* session) {
+  return session->client.get();
+}
+}  // namespace ferry::client
 
 extern "C" {
 

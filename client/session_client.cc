@@ -191,35 +191,61 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
       break;
     }
     case FERRY_CTRL_CONNECT: {
-      v1::ConnectRequest request;
-      FillRef(request.mutable_session());
-      request.set_channel(channel_id);
       char ip[INET_ADDRSTRLEN];
       std::snprintf(ip, sizeof(ip), "%u.%u.%u.%u", args.remote_ip >> 24,
                     (args.remote_ip >> 16) & 0xff, (args.remote_ip >> 8) & 0xff,
                     args.remote_ip & 0xff);
-      request.set_remote_ip(ip);
-      request.set_remote_port(args.remote_port);
-      request.set_local_port(args.local_port);
       v1::ConnectResponse response;
-      status = flows_->Connect(&context, request, &response);
-      if (status.ok()) {
-        out->flow = response.flow();
-        out->remote_ip = args.remote_ip;
-        out->remote_port = static_cast<uint16_t>(response.remote_port());
-        out->local_port = static_cast<uint16_t>(response.local_port());
-        in_addr local;
-        if (inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
-          out->local_ip = ntohl(local.s_addr);
-        }
+      const int rc = Connect(channel_id, ip, args.remote_port, args.local_port,
+                             timeout_ms, &response, error);
+      if (rc != 0) return rc;
+      out->flow = response.flow();
+      out->remote_ip = args.remote_ip;
+      out->remote_port = static_cast<uint16_t>(response.remote_port());
+      out->local_port = static_cast<uint16_t>(response.local_port());
+      in_addr local;
+      if (inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
+        out->local_ip = ntohl(local.s_addr);
       }
-      break;
+      return 0;
     }
     default:
       return -EINVAL;
   }
   if (!status.ok()) return ErrnoOf(context, status, error);
   return 0;
+}
+
+int SessionClient::Connect(uint64_t channel_id, const std::string& remote_ip,
+                           uint32_t remote_port, uint32_t local_port,
+                           int timeout_ms, v1::ConnectResponse* response,
+                           std::string* error) {
+  grpc::ClientContext context;
+  if (timeout_ms >= 0) {
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(timeout_ms));
+  }
+  v1::ConnectRequest request;
+  FillRef(request.mutable_session());
+  request.set_channel(channel_id);
+  request.set_remote_ip(remote_ip);
+  request.set_remote_port(remote_port);
+  request.set_local_port(local_port);
+  const grpc::Status status = flows_->Connect(&context, request, response);
+  return status.ok() ? 0 : ErrnoOf(context, status, error);
+}
+
+int SessionClient::DestroyChannel(uint64_t channel_id, std::string* error) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       std::chrono::seconds(2));
+  v1::DestroyChannelRequest request;
+  FillRef(request.mutable_session());
+  request.set_channel(channel_id);
+  v1::DestroyChannelResponse response;
+  const grpc::Status status =
+      sessions_->DestroyChannel(&context, request, &response);
+  return status.ok() ? 0 : ErrnoOf(context, status, error);
 }
 
 }  // namespace ferry::client

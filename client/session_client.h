@@ -20,6 +20,8 @@
 #include "grpcpp/grpcpp.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
 
+struct ferry_session;  // client/ferry.h
+
 namespace ferry::client {
 
 struct ChannelTicket {
@@ -50,6 +52,14 @@ class SessionClient {
   int FlowCall(uint64_t channel_id, uint16_t op,
                const ferry_ctrl_flow_args& args, int timeout_ms,
                ferry_ctrl_flow_args* out, std::string* error);
+  // FlowService.Connect with its whole answer (ferryctl shows how long the
+  // engine took): 0 or -errno as for FlowCall.
+  int Connect(uint64_t channel_id, const std::string& remote_ip,
+              uint32_t remote_port, uint32_t local_port, int timeout_ms,
+              v1::ConnectResponse* response, std::string* error);
+  // SessionService.DestroyChannel: ferryd lets go of the channel now
+  // rather than when it notices the channel socket closed.
+  int DestroyChannel(uint64_t channel_id, std::string* error);
 
  private:
   SessionClient() = default;
@@ -71,6 +81,10 @@ class SessionClient {
   bool stop_ = false;
   std::thread heartbeat_thread_;
 };
+
+// The session behind a C API handle, for C++ programs that want the RPCs'
+// full answers.
+SessionClient* SessionOf(ferry_session* session);
 
 }  // namespace ferry::client
 

@@ -92,4 +92,49 @@ if kill -0 "$client2" 2>/dev/null; then fail "the client did not notice the clos
 grep -q "error: flow [0-9]*: closed" "$dir/client2.log" ||
   { cat "$dir/client2.log"; fail "no orderly close"; }
 echo "ok: an orderly close ends the flow as closed"
+
+# ferryctl as an application: listen on host B, connect from host A.
+ctl_b() { "$FERRYCTL" --socket=$PAIR_GRPC_B "$@"; }
+start_bg "$dir/listen.log" "$FERRYCTL" --socket=$PAIR_GRPC_B listen 7100 --count=3
+wait_for_line "$dir/listen.log" "listening on port 7100" 30
+sessions=$(ctl_b session list)
+echo "$sessions"
+echo "$sessions" | grep -q ' ferryctl ' || fail "session list: no ferryctl session"
+ctl_b --output=json session list | python3 -c 'import json, sys
+s = json.load(sys.stdin)["sessions"]
+assert len(s) == 2 and all(len(x["channels"]) == 1 for x in s), s'  # + msg_gen
+out=$(ctl connect 10.91.0.2:7100 --message=ping --count=2)
+echo "$out"
+[[ $out == *"connected flow"*"-> 10.91.0.2:7100"* && $out == *"reply 2: 4 bytes"*"ping"* ]] ||
+  fail "connect: unexpected output"
+ctl --output=json connect 10.91.0.2:7100 --message=pong | python3 -c 'import json, sys
+c = json.load(sys.stdin)
+assert c["replies"] == 1 and c["connect_us"] >= c["engine_us"] > 0, c
+total, engine = c["connect_us"], c["engine_us"]
+print(f"ok: connect {total:.0f} us, engine {engine:.0f} us")'
+wait_for_line "$dir/listen.log" "stopped listening: 3 message" 10
+expect_code "Connection refused" connect 10.91.0.2:7100
+expect_code "not IPv4:PORT" connect 10.91.0.2
+if "$FERRYCTL" --target=127.0.0.1:1 connect 10.91.0.2:7100 2>/dev/null; then
+  fail "connect over TCP accepted"
+fi
+# Two listeners on one port: the second hears ALREADY_EXISTS' errno.
+start_bg "$dir/listen2.log" "$FERRYCTL" --socket=$PAIR_GRPC_B listen 7200 --duration_ms=20000
+wait_for_line "$dir/listen2.log" "listening on port 7200" 30
+if out=$(ctl_b listen 7200 --count=1 2>&1); then fail "a second listener on 7200"; fi
+[[ $out == *"Address already in use"* ]] || fail "second listener: $out"
+echo "ok: listen, connect, session list and their errors"
+# A figure, not a judgement: 10 connects' time in ferryd's control plane
+# (the call's time less the engine's, handshake included) and the engine's.
+start_bg "$dir/listen3.log" "$FERRYCTL" --socket=$PAIR_GRPC_B listen 7300 --duration_ms=60000
+wait_for_line "$dir/listen3.log" "listening on port 7300" 30
+for _ in $(seq 10); do
+  ctl --output=json connect 10.91.0.2:7300 --message=
+done | python3 -c 'import json, re, statistics, sys
+runs = [json.loads(m) for m in re.findall(r"\{[^}]*\}", sys.stdin.read())]
+assert len(runs) == 10, runs
+over = sorted(r["connect_us"] - r["engine_us"] for r in runs)
+eng = sorted(r["engine_us"] for r in runs)
+print(f"figure: connect control-plane overhead median {statistics.median(over):.0f} us "
+      f"(max {over[-1]:.0f}); engine incl. handshake median {statistics.median(eng):.0f} us")'
 echo "PASS: ferryctl lists, gets, closes and resets flows and refuses bad requests"

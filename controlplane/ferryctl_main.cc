@@ -16,6 +16,13 @@
 //   stats                 a snapshot of every counter
 //   stats --watch_ms=N    a snapshot every N ms (--count=K times; 0: forever)
 //   health                the server's standard health status
+//   session list          applications' sessions and their channels
+//   connect IP:PORT [--message=TEXT --count=N]
+//                         as an application: a session, a channel, a flow
+//                         (with how long ferryd and its engine took) and N
+//                         round trips (default 1; --message='': none)
+//   listen PORT [--count=N --duration_ms=T]
+//                         as an application: accepts flows, echoes messages
 //
 // Exit status: 0 success; 1 the call failed (the line says the gRPC code and
 // ferryd's message); 2 bad usage.
@@ -33,6 +40,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "controlplane/ferryctl_app_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
@@ -64,6 +72,9 @@ ABSL_FLAG(std::string, state, "",
 ABSL_FLAG(std::string, remote_ip, "", "flow list: only flows to this peer");
 ABSL_FLAG(int, page_size, 0, "flow list: flows per call (0: ferryd's 100)");
 ABSL_FLAG(bool, reset, false, "flow close: reset instead of closing");
+ABSL_FLAG(std::string, message, "hello from ferryctl",
+          "connect: what to send in each round trip");
+ABSL_FLAG(int, duration_ms, 0, "listen: stop after this long (0: never)");
 
 namespace ferry {
 namespace {
@@ -289,7 +300,9 @@ int Main(int argc, char** argv) {
       "Operate ferryd through its gRPC API.\n"
       "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
       "--ip=A.B.C.D/LEN | nic detach NAME | flow list | flow get ID "
-      "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health");
+      "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health | "
+      "session list | connect IP:PORT [--message --count] | listen PORT "
+      "[--count --duration_ms]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   args.erase(args.begin());
   const std::string output = absl::GetFlag(FLAGS_output);
@@ -426,6 +439,48 @@ int Main(int argc, char** argv) {
   }
   if (!words.empty() && words[0] == "flow") {
     return FlowCommand(words, channel, json);
+  }
+  if (words.size() == 2 && (words[0] == "connect" || words[0] == "listen")) {
+    if (!absl::GetFlag(FLAGS_target).empty()) {
+      return Usage(words[0] +
+                   " needs ferryd's Unix socket (--socket): a channel is "
+                   "shared memory on ferryd's host");
+    }
+    controlplane::AppCommandOptions o;
+    o.socket = absl::GetFlag(FLAGS_socket);
+    o.json = json;
+    o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+    o.message = absl::GetFlag(FLAGS_message);
+    o.count = absl::GetFlag(FLAGS_count);
+    o.duration_ms = absl::GetFlag(FLAGS_duration_ms);
+    if (words[0] == "connect") {
+      // --count=0 (the flag's default, for stats) is one round trip; an
+      // empty --message only connects.
+      if (o.count == 0) o.count = 1;
+      if (o.message.empty()) o.count = 0;
+      return controlplane::ConnectCommand(words[1], o);
+    }
+    return controlplane::ListenCommand(words[1], o);
+  }
+  if (words.size() == 2 && words[0] == "session" && words[1] == "list") {
+    auto sessions = v1::SessionService::NewStub(channel);
+    v1::ListSessionsResponse response;
+    grpc::Status status = sessions->ListSessions(
+        Context().get(), v1::ListSessionsRequest(), &response);
+    if (!status.ok()) return Failed(status);
+    if (json) {
+      std::cout << Json(response);
+      return 0;
+    }
+    std::printf("%-8s %-20s %-8s %-10s %s\n", "ID", "NAME", "PID", "PENDING",
+                "CHANNELS");
+    for (const v1::Session& s : response.sessions()) {
+      std::printf("%-8lu %-20s %-8u %-10u %s\n",
+                  static_cast<unsigned long>(s.id()), s.name().c_str(), s.pid(),
+                  s.pending_tickets(),
+                  absl::StrJoin(s.channels(), ",").c_str());
+    }
+    return 0;
   }
   if (words.size() == 1 && words[0] == "health") {
     auto health = grpc::health::v1::Health::NewStub(channel);

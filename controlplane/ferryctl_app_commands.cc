@@ -1,0 +1,221 @@
+#include "controlplane/ferryctl_app_commands.h"
+
+#include <arpa/inet.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "client/ferry.h"
+#include "client/session_client.h"
+
+namespace ferry::controlplane {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int Usage(const std::string& message) {
+  std::fprintf(stderr, "ferryctl: %s (see ferryctl --help)\n", message.c_str());
+  return kExitUsage;
+}
+
+int Failed(const std::string& what, int rc, const std::string& detail) {
+  std::fprintf(stderr, "ferryctl: error: %s: %s%s%s\n", what.c_str(),
+               strerror(-rc), detail.empty() ? "" : ": ", detail.c_str());
+  return kExitFailed;
+}
+
+double MicrosSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::micro>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+bool ParsePort(const std::string& text, uint16_t* port) {
+  uint32_t value;
+  if (!absl::SimpleAtoi(text, &value) || value == 0 || value > 65535) {
+    return false;
+  }
+  *port = static_cast<uint16_t>(value);
+  return true;
+}
+
+// A session and one channel in it, detached and closed on scope exit.
+class App {
+ public:
+  ~App() {
+    ferry_detach(channel_);
+    ferry_session_close(session_);
+  }
+  int Open(const std::string& socket) {
+    int rc = ferry_session_open(socket.c_str(), &session_);
+    if (rc != 0) return rc;
+    return ferry_session_attach(session_, nullptr, &channel_);
+  }
+  ferry_channel* channel() { return channel_; }
+  client::SessionClient* session() { return client::SessionOf(session_); }
+  uint64_t session_id() const { return ferry_session_id(session_); }
+
+ private:
+  ferry_session* session_ = nullptr;
+  ferry_channel* channel_ = nullptr;
+};
+
+}  // namespace
+
+int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
+  const std::vector<std::string> parts = absl::StrSplit(address, ':');
+  in_addr ip;
+  uint16_t port = 0;
+  if (parts.size() != 2 || inet_pton(AF_INET, parts[0].c_str(), &ip) != 1 ||
+      !ParsePort(parts[1], &port)) {
+    return Usage(absl::StrFormat("connect: '%s' is not IPv4:PORT", address));
+  }
+  if (o.count < 0 || o.message.size() > FERRY_MAX_MESSAGE_SIZE) {
+    return Usage("connect: --count >= 0, --message at most 8 MiB");
+  }
+  App app;
+  if (const int rc = app.Open(o.socket); rc != 0) {
+    return Failed("opening a session with ferryd at " + o.socket, rc, "");
+  }
+  v1::ConnectResponse flow;
+  std::string error;
+  const auto start = std::chrono::steady_clock::now();
+  int rc = app.session()->Connect(ferry_channel_id(app.channel()), parts[0],
+                                  port, 0, o.timeout_ms, &flow, &error);
+  const double connect_us = MicrosSince(start);
+  if (rc != 0) return Failed("connect to " + address, rc, error);
+  if (!o.json) {
+    std::printf(
+        "connected flow %lu on %s: %s:%u -> %s:%u in %.1f us (engine %.1f us, "
+        "control plane %.1f us)\n",
+        static_cast<unsigned long>(flow.flow()), flow.nic().c_str(),
+        flow.local_ip().c_str(), flow.local_port(), flow.remote_ip().c_str(),
+        flow.remote_port(), connect_us, flow.engine_us(),
+        connect_us - flow.engine_us());
+  }
+  std::vector<char> reply(FERRY_MAX_MESSAGE_SIZE);
+  int replies = 0;
+  double round_trip_us = 0;
+  for (int i = 0; i < o.count; ++i) {
+    const auto sent = std::chrono::steady_clock::now();
+    rc = ferry_send(app.channel(), flow.flow(), o.message.data(),
+                    o.message.size());
+    if (rc != 0) return Failed("send", rc, "");
+    ferry_recv_info info;
+    const ssize_t n = ferry_recv_wait(app.channel(), reply.data(), reply.size(),
+                                      &info, o.timeout_ms);
+    if (n < 0) return Failed("waiting for a reply", static_cast<int>(n), "");
+    if (info.flags & FERRY_RECV_EVENT_MASK) {
+      return Failed("waiting for a reply", -ECONNRESET,
+                    absl::StrFormat("the flow ended: %s",
+                                    ferry_status_name(info.status)));
+    }
+    round_trip_us = MicrosSince(sent);
+    ++replies;
+    if (!o.json) {
+      std::printf("reply %d: %zd bytes in %.1f us: %.*s\n", replies, n,
+                  round_trip_us, static_cast<int>(std::min<ssize_t>(n, 64)),
+                  reply.data());
+    }
+  }
+  ferry_close(app.channel(), flow.flow(), o.timeout_ms);
+  if (o.json) {
+    std::printf(
+        "{\n  \"flow\": %lu,\n  \"nic\": \"%s\",\n  \"local\": \"%s:%u\",\n"
+        "  \"remote\": \"%s:%u\",\n  \"connect_us\": %.1f,\n"
+        "  \"engine_us\": %.1f,\n  \"replies\": %d,\n"
+        "  \"last_round_trip_us\": %.1f\n}\n",
+        static_cast<unsigned long>(flow.flow()), flow.nic().c_str(),
+        flow.local_ip().c_str(), flow.local_port(), flow.remote_ip().c_str(),
+        flow.remote_port(), connect_us, flow.engine_us(), replies,
+        round_trip_us);
+  }
+  return 0;
+}
+
+int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
+  uint16_t port = 0;
+  if (!ParsePort(port_text, &port)) {
+    return Usage(absl::StrFormat("listen: '%s' is not a port", port_text));
+  }
+  if (o.count < 0 || o.duration_ms < 0) {
+    return Usage("listen: --count and --duration_ms must be >= 0");
+  }
+  App app;
+  if (const int rc = app.Open(o.socket); rc != 0) {
+    return Failed("opening a session with ferryd at " + o.socket, rc, "");
+  }
+  if (const int rc = ferry_listen(app.channel(), port, o.timeout_ms); rc != 0) {
+    return Failed(absl::StrFormat("listen on port %d", port), rc, "");
+  }
+  std::printf("listening on port %u (session %lu, channel %lu)\n", port,
+              static_cast<unsigned long>(app.session_id()),
+              static_cast<unsigned long>(ferry_channel_id(app.channel())));
+  std::fflush(stdout);
+  // SIGINT/SIGTERM end the wait: the session is closed in order then.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<char> message(FERRY_MAX_MESSAGE_SIZE);
+  int echoed = 0;
+  int rc = 0;
+  while (o.count == 0 || echoed < o.count) {
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) break;
+    if (o.duration_ms > 0 && MicrosSince(start) > o.duration_ms * 1000.0) {
+      break;
+    }
+    ferry_recv_info info;
+    const ssize_t n = ferry_recv_wait(app.channel(), message.data(),
+                                      message.size(), &info, 100);
+    if (n == -ETIMEDOUT) continue;
+    if (n < 0) {
+      rc = Failed("receive", static_cast<int>(n), "");
+      break;
+    }
+    const std::string peer = absl::StrFormat(
+        "%s:%u", inet_ntoa(in_addr{htonl(FERRY_COOKIE_REMOTE_IP(info.cookie))}),
+        FERRY_COOKIE_REMOTE_PORT(info.cookie));
+    if (info.flags & FERRY_RECV_FLOW_ACCEPTED) {
+      std::printf("accepted flow %lu from %s\n",
+                  static_cast<unsigned long>(info.flow), peer.c_str());
+    } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
+      std::printf("flow %lu ended: %s\n", static_cast<unsigned long>(info.flow),
+                  ferry_status_name(info.status));
+    } else if ((info.flags & FERRY_RECV_EVENT_MASK) == 0) {
+      const int sent = ferry_send(app.channel(), info.flow, message.data(),
+                                  static_cast<size_t>(n));
+      ++echoed;
+      std::printf("echoed %zd bytes on flow %lu%s\n", n,
+                  static_cast<unsigned long>(info.flow),
+                  sent == 0 ? "" : " (send failed)");
+    }
+    std::fflush(stdout);
+  }
+  std::string error;
+  ferry_ctrl_flow_args args = {};
+  args.local_port = port;
+  ferry_ctrl_flow_args out;
+  if (const int stop = app.session()->FlowCall(ferry_channel_id(app.channel()),
+                                               FERRY_CTRL_UNLISTEN, args,
+                                               o.timeout_ms, &out, &error);
+      stop != 0 && rc == 0) {
+    rc = Failed("stop listening", stop, error);
+  }
+  std::printf("stopped listening: %d message(s) echoed\n", echoed);
+  return rc;
+}
+
+}  // namespace ferry::controlplane
