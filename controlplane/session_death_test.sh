@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# An application's session is its connection to ferryd's channel socket:
-# when the process dies, however it dies, the kernel closes it and ferryd
-# reclaims what the application held. Here an application with a channel
-# and five flows is killed with SIGKILL; within a second its flows and
-# channel are gone on its host (through the Flow API and the metrics) and
-# the peer's ends of the flows have been reset.
+# An application's session is a gRPC stream with heartbeats (plus its
+# channels' socket connections): when the process dies, however it dies,
+# the kernel ends them, and when it hangs its heartbeats stop; either way
+# ferryd reclaims what the application held. Here an application with a
+# channel and five flows is killed with SIGKILL; within a second its
+# session, flows and channel are gone on its host (through the Session and
+# Flow APIs and the metrics) and the peer's ends of the flows have been
+# reset. Then another is stopped with SIGSTOP: within a second of its
+# heartbeat timeout (400 ms here) the same holds.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -14,7 +17,7 @@ trap testbed_cleanup EXIT
 
 dir=${TEST_TMPDIR:-/tmp}
 ferryd_pair sd 10.95.0 --stats_interval_s=1 --memory_mb=256 \
-  --metrics_address=127.0.0.1:0
+  --metrics_address=127.0.0.1:0 --session_heartbeat_timeout_ms=400
 wait_for_line "$PAIR_LOG_A" "metrics at" 30
 wait_for_line "$PAIR_LOG_B" "metrics at" 30
 url_a=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A" | head -n 1)
@@ -27,6 +30,10 @@ for line in page.splitlines():
     if name == sys.argv[2]:
         print(int(float(line.rsplit(" ", 1)[1])))
         break' "$1" "$2"
+}
+sessions_a() {  # how many sessions ferryctl lists at A
+  "$FERRYCTL" --socket=$PAIR_GRPC_A --output=json session list |
+    grep -c '"pid"' || true
 }
 flows() {  # flows HOST: how many flows ferryctl lists there
   local grpc=$PAIR_GRPC_A
@@ -43,17 +50,21 @@ client=$LAST_PID
 for _ in $(seq 200); do (($(flows a) == 5)) && break; sleep 0.05; done
 (($(flows a) == 5 && $(flows b) == 5)) || fail "the five flows did not come up"
 (($(metric "$url_a" ferry_channels_live) == 1)) || fail "no live channel at A"
-resets_before=$(metric "$url_b" ferry_engine_transport_flows_reset_total)
 echo "ok: a client with 1 channel and 5 flows, carrying traffic"
 
 # One poller (not a process per probe) watches both hosts' metrics every
-# 10 ms from the moment of the kill: the channel at A, the flows at A and
-# B, and B's count of reset flows.
-start=$(date +%s%N)
-kill -KILL "$client"
-python3 - "$url_a" "$url_b" "$start" "$resets_before" <<'PY' ||
+# 10 ms from the moment of the signal: the channel at A, the flows at A and
+# B, and B's count of reset flows. expect_gone SIGNAL LIMIT_MS FLOWS.
+expect_gone() {
+  local signal=$1 limit_ms=$2 n=$3 resets_before start
+  resets_before=$(metric "$url_b" ferry_engine_transport_flows_reset_total)
+  start=$(date +%s%N)
+  kill -"$signal" "$client"
+  python3 - "$url_a" "$url_b" "$start" "$resets_before" "$signal" "$limit_ms" "$n" <<'PY' ||
 import sys, time, urllib.request
-url_a, url_b, start, resets_before = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+url_a, url_b = sys.argv[1], sys.argv[2]
+start, resets_before, signal = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+limit_ms, n = int(sys.argv[6]), int(sys.argv[7])
 def sample(url, name):
     total = 0
     for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
@@ -66,19 +77,34 @@ while True:
              sample(url_a, "ferry_transport_flows_active"),
              sample(url_b, "ferry_transport_flows_active"),
              sample(url_b, "ferry_engine_transport_flows_reset_total"))
-    if state[:3] == (0, 0, 0) and state[3] >= resets_before + 5:
-        print(f"ok: {(now - start) / 1e6:.0f} ms after SIGKILL: no channel "
-              "or flow at A, no flow at B, the peer reset all 5 flows")
+    if state[:3] == (0, 0, 0) and state[3] >= resets_before + n:
+        print(f"ok: {(now - start) / 1e6:.0f} ms after SIG{signal}: no channel "
+              f"or flow at A, no flow at B, the peer reset all {n} flows")
         sys.exit(0)
-    if now - start > 1_000_000_000:
-        print(f"FAIL: 1 s after SIGKILL: channels live at A, flows at A and "
-              f"B, resets at B: {state}")
+    if now - start > limit_ms * 1_000_000:
+        print(f"FAIL: {limit_ms} ms after SIG{signal}: channels live at A, "
+              f"flows at A and B, resets at B: {state}")
         sys.exit(1)
     time.sleep(0.01)
 PY
-  fail "resources outlived the application by more than a second"
+    fail "resources outlived the application by more than the limit"
+}
+expect_gone KILL 1000 5
 (($(flows a) == 0 && $(flows b) == 0)) || fail "ferryctl still lists flows"
 echo "ok: ferryctl lists no flow on either host"
+(($(sessions_a) == 0)) || fail "ferryctl still lists the session"
+echo "ok: ferryctl lists no session at A"
 (($(metric "$url_a" ferry_channels_reclaimed_total) == 1)) ||
   fail "the channel was not counted as reclaimed"
-echo "PASS: a killed application's channel and flows are gone within a second"
+
+# A hung application: stopped, it sends no heartbeat.
+start_bg "$dir/client2.log" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A \
+  --remote=10.95.0.2:7000 --flows=2 --duration_s=120 --warmup_s=0
+client=$LAST_PID
+for _ in $(seq 200); do (($(flows a) == 2)) && break; sleep 0.05; done
+(($(flows a) == 2 && $(sessions_a) == 1)) || fail "the second client did not come up"
+expect_gone STOP 1400 2
+(($(sessions_a) == 0)) || fail "the hung application's session is still listed"
+grep -q "sent no heartbeat" "$PAIR_LOG_A" || fail "ferryd did not say why"
+kill -KILL "$client"
+echo "PASS: a killed or hung application's session, channel and flows are gone within a second"
