@@ -32,7 +32,9 @@ def main():
         [ferryd, "--device=net_ring0", "--ip=10.0.0.1/24",
          f"--channel_socket=@ferry-py-ch-{tag}",
          f"--grpc_socket=@ferry-py-{tag}", "--metrics_address=",
-         "--memory_mb=256"], stdout=log, stderr=subprocess.STDOUT)
+         "--memory_mb=256", "--max_sessions=3",
+         "--max_channels_per_session=2"],
+        stdout=log, stderr=subprocess.STDOUT)
     try:
         channel = grpc.insecure_channel(f"unix-abstract:ferry-py-{tag}")
         grpc.channel_ready_future(channel).result(timeout=60)
@@ -64,9 +66,10 @@ def main():
                                    timeout=10).flows
         bad_requests(grpc, ferry_pb2, nics, stats)
         bad_flow_requests(grpc, ferry_pb2, flows)
+        sessions_and_listening(grpc, ferry_pb2, ferry_pb2_grpc, channel)
         channel_blocks_detach(grpc, ferry_pb2, nics, stats, test_client, tag)
         print("PASS: ferryd's API from Python: health, NICs, stats stream, "
-              "flows, bad requests")
+              "flows, sessions, listen/connect, bad requests")
     finally:
         daemon.terminate()
         daemon.wait(timeout=30)
@@ -74,6 +77,168 @@ def main():
         if daemon.returncode != 0:
             print(log.read())
             sys.exit(1)
+
+
+class Session:
+    """A SessionService stream kept alive by heartbeats from a thread."""
+
+    def __init__(self, pb, stub, heartbeat_timeout_ms=0, first=None):
+        import queue
+        import threading
+        self.pb = pb
+        self._requests = queue.Queue()
+        self._requests.put(first or pb.SessionRequest(
+            open=pb.OpenSession(name="api_python_test", pid=os.getpid(),
+                                heartbeat_timeout_ms=heartbeat_timeout_ms)))
+        self._events = stub.OpenSession(iter(self._requests.get, None))
+        self._stop = threading.Event()
+        opened = next(self._events).opened  # raises the stream's error
+        self.ref = opened.session
+        self.channel_socket = opened.channel_socket
+        self._beats = threading.Thread(target=self._beat, daemon=True)
+        self._beats.start()
+
+    def _beat(self):
+        while not self._stop.wait(0.2):
+            self._requests.put(self.pb.SessionRequest(
+                heartbeat=self.pb.Heartbeat()))
+
+    def close(self):
+        self._stop.set()
+        self._requests.put(None)  # ends the request stream
+        for _ in self._events:
+            pass
+
+
+def attach(ticket, path):
+    """Redeems a ticket on the channel socket (client/ferry_attach_abi.h):
+    the channel id, or the negative errno ferryd answered. The socket is
+    kept open in the returned tuple: closing it ends the channel."""
+    import array
+    import socket
+    import struct
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect("\0" + path[1:] if path.startswith("@") else path)
+    sock.sendall(struct.pack("<IIIIII16s", 0x54544146, 4, 0, 0, 0, 0, ticket))
+    fds = array.array("i")
+    data, ancillary, _, _ = sock.recvmsg(128, socket.CMSG_LEN(3 * 4))
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % 4])
+    for fd in fds:
+        os.close(fd)
+    magic, error, channel_id = struct.unpack_from("<IiQ", data)
+    assert magic == 0x54544146, data
+    return (channel_id if error == 0 else -error), sock
+
+
+def sessions_and_listening(grpc, pb, pb_grpc, channel):
+    """Sessions, channels by ticket, listen and connect, and every bad
+    request of the kind with its exact code; nothing left behind."""
+    sessions = pb_grpc.SessionServiceStub(channel)
+    flows = pb_grpc.FlowServiceStub(channel)
+    code = grpc.StatusCode
+    a = Session(pb, sessions)
+    b = Session(pb, sessions)
+    ticket = sessions.CreateChannel(
+        pb.CreateChannelRequest(session=a.ref), timeout=10).ticket
+    ch, sock = attach(ticket, a.channel_socket)
+    assert ch > 0, ch
+    again, _ = attach(ticket, a.channel_socket)
+    assert again == -1, again  # EPERM: a ticket works once
+    listed = sessions.ListSessions(pb.ListSessionsRequest(), timeout=10)
+    mine = [x for x in listed.sessions if x.id == a.ref.id]
+    assert len(mine) == 1 and list(mine[0].channels) == [ch], listed
+    print(f"ok: session {a.ref.id} holds channel {ch}; a ticket works once")
+
+    local = flows.Listen(pb.ListenRequest(session=a.ref, channel=ch,
+                                          port=7000), timeout=10)
+    assert local.local_ip == "10.0.0.1", local
+    flows.StopListening(pb.StopListeningRequest(session=a.ref, channel=ch,
+                                                port=7000), timeout=10)
+    wrong = pb.SessionRef(id=a.ref.id, token=b"x" * 16)
+    connect = pb.ConnectRequest
+    cases = [
+        (code.NOT_FOUND, flows.Listen,
+         pb.ListenRequest(session=wrong, channel=ch, port=7000)),
+        (code.NOT_FOUND, flows.Listen,  # another session's channel
+         pb.ListenRequest(session=b.ref, channel=ch, port=7000)),
+        (code.NOT_FOUND, flows.Listen,
+         pb.ListenRequest(session=a.ref, channel=ch + 100, port=7000)),
+        (code.INVALID_ARGUMENT, flows.Listen,
+         pb.ListenRequest(session=a.ref, channel=ch, port=0)),
+        (code.INVALID_ARGUMENT, flows.Listen,
+         pb.ListenRequest(session=a.ref, channel=ch, port=70000)),
+        (code.NOT_FOUND, flows.StopListening,
+         pb.StopListeningRequest(session=a.ref, channel=ch, port=7001)),
+        (code.INVALID_ARGUMENT, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0", remote_port=1)),
+        (code.INVALID_ARGUMENT, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2")),
+        (code.INVALID_ARGUMENT, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="224.0.0.1",
+                 remote_port=7)),
+        (code.INVALID_ARGUMENT, flows.Connect,  # its own address
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.1",
+                 remote_port=7)),
+        (code.NOT_FOUND, flows.Connect,
+         connect(session=wrong, channel=ch, remote_ip="10.0.0.2",
+                 remote_port=7)),
+        (code.DEADLINE_EXCEEDED, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
+                 remote_port=7, timeout_ms=1)),
+        # net_ring0 loops frames back: nobody answers ARP for 10.0.0.2.
+        (code.UNAVAILABLE, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
+                 remote_port=7)),
+        (code.NOT_FOUND, sessions.CreateChannel,
+         pb.CreateChannelRequest(session=wrong)),
+        (code.NOT_FOUND, sessions.DestroyChannel,
+         pb.DestroyChannelRequest(session=b.ref, channel=ch)),
+    ]
+    flows.Listen(pb.ListenRequest(session=a.ref, channel=ch, port=7000),
+                 timeout=10)
+    cases.append((code.ALREADY_EXISTS, flows.Listen,
+                  pb.ListenRequest(session=a.ref, channel=ch, port=7000)))
+    for want, call, request in cases:
+        details = expect_code(grpc, want, call, request)
+        print(f"ok: {want.name}: {details}")
+        if want == code.UNAVAILABLE:
+            assert "never answered ARP" in details, details
+
+    # Quotas: two channels per session (one attached, one reserved here),
+    # three sessions.
+    sessions.CreateChannel(pb.CreateChannelRequest(session=a.ref), timeout=10)
+    details = expect_code(grpc, code.RESOURCE_EXHAUSTED, sessions.CreateChannel,
+                          pb.CreateChannelRequest(session=a.ref))
+    print(f"ok: RESOURCE_EXHAUSTED: {details}")
+    c = Session(pb, sessions)
+    try:
+        Session(pb, sessions)
+        raise AssertionError("a fourth session opened")
+    except grpc.RpcError as error:
+        assert error.code() == code.RESOURCE_EXHAUSTED, error
+        print(f"ok: RESOURCE_EXHAUSTED: {error.details()}")
+    for bad in (pb.SessionRequest(heartbeat=pb.Heartbeat()),
+                pb.SessionRequest(open=pb.OpenSession(heartbeat_timeout_ms=5))):
+        c.close()
+        try:
+            Session(pb, sessions, first=bad)
+            raise AssertionError(f"a session opened with {bad}")
+        except grpc.RpcError as error:
+            assert error.code() == code.INVALID_ARGUMENT, error
+            print(f"ok: INVALID_ARGUMENT: {error.details()}")
+
+    sessions.DestroyChannel(pb.DestroyChannelRequest(session=a.ref,
+                                                     channel=ch), timeout=10)
+    expect_code(grpc, code.NOT_FOUND, sessions.DestroyChannel,
+                pb.DestroyChannelRequest(session=a.ref, channel=ch))
+    sock.close()
+    a.close()
+    b.close()
+    wait_for(lambda: not sessions.ListSessions(pb.ListSessionsRequest(),
+                                               timeout=10).sessions)
+    print("ok: sessions closed: none listed")
 
 
 def expect_code(grpc, code, call, *args, **kwargs):
@@ -154,6 +319,8 @@ def bad_flow_requests(grpc, pb, flows):
 
 def channel_blocks_detach(grpc, pb, nics, stats, test_client, tag):
     """A NIC serving a channel cannot be detached until the app is gone."""
+    reclaimed = stats.GetStats(pb.GetStatsRequest(), timeout=10) \
+        .channels.reclaimed
     client = subprocess.Popen(
         [test_client, f"--ferryd_socket=@ferry-py-{tag}", "--mode=hold",
          "--hold_ms=60000"], stdout=subprocess.PIPE, text=True)
@@ -170,7 +337,7 @@ def channel_blocks_detach(grpc, pb, nics, stats, test_client, tag):
         client.wait()
     # The application is gone: its channel is reclaimed, then the NIC goes.
     wait_for(lambda: stats.GetStats(pb.GetStatsRequest(), timeout=10)
-             .channels.reclaimed == 1)
+             .channels.reclaimed == reclaimed + 1)
     nics.DetachNic(pb.DetachNicRequest(name="net_ring0"), timeout=30)
     assert not nics.ListNics(pb.ListNicsRequest(), timeout=10).nics
     print("ok: detached after the channel's application died")
