@@ -90,7 +90,7 @@ def test_errors_are_exceptions_with_the_reason(echo_server):
             other.listen(ECHO_PORT)
         assert taken.value.errno == errno.EADDRINUSE
     with pytest.raises(OSError, match="attaching to ferryd at /nonexistent"):
-        ferry.Channel("/nonexistent/channels.sock")
+        ferry.Channel("/nonexistent/ferryd.sock")
 
 
 def test_flow_events():
