@@ -156,9 +156,17 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
   if (const int rc = ferry_listen(app.channel(), port, o.timeout_ms); rc != 0) {
     return Failed(absl::StrFormat("listen on port %d", port), rc, "");
   }
-  std::printf("listening on port %u (session %lu, channel %lu)\n", port,
-              static_cast<unsigned long>(app.session_id()),
-              static_cast<unsigned long>(ferry_channel_id(app.channel())));
+  // JSON output: one object per line and event, for scripts to follow.
+  const auto event = [&](const std::string& table, const std::string& json) {
+    std::printf("%s\n", o.json ? json.c_str() : table.c_str());
+    std::fflush(stdout);
+  };
+  event(
+      absl::StrFormat("listening on port %u (session %u, channel %u)", port,
+                      app.session_id(), ferry_channel_id(app.channel())),
+      absl::StrFormat("{\"event\": \"listening\", \"port\": %u, "
+                      "\"session\": %u, \"channel\": %u}",
+                      port, app.session_id(), ferry_channel_id(app.channel())));
   std::fflush(stdout);
   // SIGINT/SIGTERM end the wait: the session is closed in order then.
   sigset_t signals;
@@ -189,20 +197,26 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
         "%s:%u", inet_ntoa(in_addr{htonl(FERRY_COOKIE_REMOTE_IP(info.cookie))}),
         FERRY_COOKIE_REMOTE_PORT(info.cookie));
     if (info.flags & FERRY_RECV_FLOW_ACCEPTED) {
-      std::printf("accepted flow %lu from %s\n",
-                  static_cast<unsigned long>(info.flow), peer.c_str());
+      event(absl::StrFormat("accepted flow %u from %s", info.flow, peer),
+            absl::StrFormat("{\"event\": \"accepted\", \"flow\": %u, "
+                            "\"peer\": \"%s\"}",
+                            info.flow, peer));
     } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
-      std::printf("flow %lu ended: %s\n", static_cast<unsigned long>(info.flow),
-                  ferry_status_name(info.status));
+      const char* why = ferry_status_name(info.status);
+      event(absl::StrFormat("flow %u ended: %s", info.flow, why),
+            absl::StrFormat("{\"event\": \"ended\", \"flow\": %u, "
+                            "\"reason\": \"%s\"}",
+                            info.flow, why));
     } else if ((info.flags & FERRY_RECV_EVENT_MASK) == 0) {
-      const int sent = ferry_send(app.channel(), info.flow, message.data(),
-                                  static_cast<size_t>(n));
+      const bool sent = ferry_send(app.channel(), info.flow, message.data(),
+                                   static_cast<size_t>(n)) == 0;
       ++echoed;
-      std::printf("echoed %zd bytes on flow %lu%s\n", n,
-                  static_cast<unsigned long>(info.flow),
-                  sent == 0 ? "" : " (send failed)");
+      event(absl::StrFormat("echoed %d bytes on flow %u%s", n, info.flow,
+                            sent ? "" : " (send failed)"),
+            absl::StrFormat("{\"event\": \"echoed\", \"flow\": %u, "
+                            "\"bytes\": %d, \"sent\": %s}",
+                            info.flow, n, sent ? "true" : "false"));
     }
-    std::fflush(stdout);
   }
   std::string error;
   ferry_ctrl_flow_args args = {};
@@ -214,7 +228,8 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
       stop != 0 && rc == 0) {
     rc = Failed("stop listening", stop, error);
   }
-  std::printf("stopped listening: %d message(s) echoed\n", echoed);
+  event(absl::StrFormat("stopped listening: %d message(s) echoed", echoed),
+        absl::StrFormat("{\"event\": \"stopped\", \"echoed\": %d}", echoed));
   return rc;
 }
 

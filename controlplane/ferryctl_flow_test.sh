@@ -123,6 +123,22 @@ start_bg "$dir/listen2.log" "$FERRYCTL" --socket=$PAIR_GRPC_B listen 7200 --dura
 wait_for_line "$dir/listen2.log" "listening on port 7200" 30
 if out=$(ctl_b listen 7200 --count=1 2>&1); then fail "a second listener on 7200"; fi
 [[ $out == *"Address already in use"* ]] || fail "second listener: $out"
+# listen's JSON: one object per event.
+start_bg "$dir/listen_json.log" "$FERRYCTL" --socket=$PAIR_GRPC_B --output=json \
+  listen 7400 --count=1
+wait_for_line "$dir/listen_json.log" '"event": "listening"' 30
+ctl connect 10.91.0.2:7400 --message=json >/dev/null
+wait_for_line "$dir/listen_json.log" '"event": "stopped"' 10
+python3 - "$dir/listen_json.log" <<'PY' || fail "listen --output=json"
+import json, sys
+events = [json.loads(line) for line in open(sys.argv[1]) if line.startswith("{")]
+kinds = [e["event"] for e in events]
+assert kinds[0] == "listening" and kinds[-1] == "stopped", kinds
+assert "accepted" in kinds, kinds
+echoed = next(e for e in events if e["event"] == "echoed")
+assert echoed["bytes"] == 4 and echoed["sent"], echoed
+print("ok: listen --output=json:", kinds)
+PY
 echo "ok: listen, connect, session list and their errors"
 # A figure, not a judgement: 10 connects' time in ferryd's control plane
 # (the call's time less the engine's, handshake included) and the engine's.
