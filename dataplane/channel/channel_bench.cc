@@ -13,6 +13,7 @@
 //                        sleeps too: the eventfd wake-up path
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -102,8 +103,10 @@ class Bench {
 
 uint64_t PingPongRoundTripNs(int rounds) {
   alignas(64) std::atomic<uint64_t> line{0};
+  alignas(64) std::atomic<bool> ready{false};
   std::thread other([&] {
     PinTo(1);
+    ready.store(true, std::memory_order_release);
     for (uint64_t i = 1; i <= uint64_t(rounds) * 2; i += 2) {
       while (line.load(std::memory_order_acquire) != i) {
       }
@@ -111,6 +114,10 @@ uint64_t PingPongRoundTripNs(int rounds) {
     }
   });
   PinTo(0);
+  // The clock starts once the other thread runs on its own core: a new
+  // thread may start on this one and, with this thread spinning, wait for
+  // the scheduler's tick (4 ms here) before it can move.
+  while (!ready.load(std::memory_order_acquire)) sched_yield();
   const uint64_t start = MonotonicNanos();
   for (uint64_t i = 0; i < uint64_t(rounds) * 2; i += 2) {
     line.store(i + 1, std::memory_order_release);
