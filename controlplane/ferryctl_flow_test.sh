@@ -151,6 +151,10 @@ runs = [json.loads(m) for m in re.findall(r"\{[^}]*\}", sys.stdin.read())]
 assert len(runs) == 10, runs
 over = sorted(r["connect_us"] - r["engine_us"] for r in runs)
 eng = sorted(r["engine_us"] for r in runs)
+bare = sorted(r["bare_call_us"] for r in runs)
+inside = sorted(r["ferryd_us"] - r["engine_us"] for r in runs)
 print(f"figure: connect control-plane overhead median {statistics.median(over):.0f} us "
-      f"(max {over[-1]:.0f}); engine incl. handshake median {statistics.median(eng):.0f} us")'
+      f"(max {over[-1]:.0f}), of which in ferryd {statistics.median(inside):.0f} us; "
+      f"a bare API call median {statistics.median(bare):.0f} us; "
+      f"engine incl. handshake median {statistics.median(eng):.0f} us")'
 echo "PASS: ferryctl lists, gets, closes and resets flows and refuses bad requests"

@@ -77,6 +77,7 @@ grpc::Status FlowServiceImpl::StopListening(
 grpc::Status FlowServiceImpl::Connect(grpc::ServerContext* context,
                                       const v1::ConnectRequest* request,
                                       v1::ConnectResponse* response) {
+  const absl::Time entered = absl::Now();
   absl::StatusOr<net::Ipv4Address> ip =
       net::Ipv4Address::Parse(request->remote_ip());
   if (!ip.ok()) {
@@ -104,6 +105,7 @@ grpc::Status FlowServiceImpl::Connect(grpc::ServerContext* context,
     response->set_remote_ip(net::Ipv4Address{flow->remote_ip}.ToString());
     response->set_remote_port(flow->remote_port);
     response->set_engine_us(absl::ToDoubleMicroseconds(flow->engine_time));
+    response->set_ferryd_us(absl::ToDoubleMicroseconds(absl::Now() - entered));
   }
   return Finish(context, flow.status(), reason);
 }
