@@ -147,22 +147,29 @@ def main():
     done = 0
     rows = []
     for size in sizes:
+        # Every transport's server first; then each repetition runs every
+        # window and transport in turn, so that the machine's drift over a
+        # matrix falls on all transports alike.
+        servers = {}
         for transport in transports:
-            remote_ip = args.ferry_remote if transport == "ferry" \
-                else args.tcp_remote
             port = SERVER_PORTS.get(transport, 7003)
-            handle = None
-            reason = ""
             try:
                 handle = server.StartServer(pb.ServerSpec(
                     transport=transport, port=port, response_size=size,
                     verify=args.verify,
                     bind_ip="" if transport == "ferry" else args.tcp_remote),
                     timeout=30)
+                servers[transport] = (port, handle, "")
             except grpc.RpcError as e:
-                reason = f"server: {e.code().name}: {e.details()}"
+                servers[transport] = (port, None,
+                                      f"server: {e.code().name}: "
+                                      f"{e.details()}")
+        for rep in range(args.repetitions):
             for window in windows:
-                for rep in range(args.repetitions):
+                for transport in transports:
+                    port, _, reason = servers[transport]
+                    remote_ip = args.ferry_remote if transport == "ferry" \
+                        else args.tcp_remote
                     label = f"{transport} {size} B w{window}"
                     progress(done, total, label)
                     if reason:
@@ -180,6 +187,7 @@ def main():
                     if row is None:
                         row = failed_row(transport, size, window, args.flows,
                                          error)
+                    row["repetition"] = rep
                     rows.append(row)
                     with open(os.path.join(
                             run_dir, "raw",
@@ -190,11 +198,13 @@ def main():
                     progress(done, total, label,
                              "failed: " + error if error else
                              f"{row['rpc_per_s']:.0f} RPC/s")
-            if handle is not None:
-                try:
-                    server.StopServer(handle, timeout=30)
-                except grpc.RpcError:
-                    pass
+        for transport, (_, handle, _) in servers.items():
+            if handle is None:
+                continue
+            try:
+                server.StopServer(handle, timeout=30)
+            except grpc.RpcError:
+                pass
     print()
     table = summarize_runs.write(run_dir, rows)
     html_report.write(os.path.join(run_dir, "report.html"), rows, table, hosts)
@@ -204,7 +214,9 @@ def main():
             f.write(f"- {role}: " + ", ".join(
                 f"{k}: {v}" for k, v in facts.items() if v) + "\n")
         f.write(f"\n{args.duration_s} s measured after {args.warmup_s} s "
-                f"of warm-up per run.\n\n{table}\n")
+                f"of warm-up per run, {args.repetitions} run(s) of each "
+                f"configuration (transports taking turns); the table shows "
+                f"each configuration's median.\n\n{table}\n")
     print(table)
     print(f"\nrun folder: {os.path.abspath(run_dir)}")
     failed = sum(1 for r in rows if r.get("error"))

@@ -10,7 +10,8 @@
 #    kernel's a veth. The orchestrator (bench/orchestrator.py) has the
 #    agents run msg_gen 1 KiB request/response from A to B over Ferry and
 #    over kernel TCP, with 1 and 32 requests in flight; the table puts them
-#    side by side. RUN_DIR gets report.html (plots), report.md,
+#    side by side (the median of 3 runs each, transports taking turns).
+#    RUN_DIR gets report.html (plots), report.md,
 #    results.json and results.csv.
 # 2. The operator's view of host A: ferryctl and Prometheus metrics.
 # 3. ferryd's idle CPU in adaptive and busy polling.
@@ -20,7 +21,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 run_dir=$(realpath -m "${1:-ferry-demo-$(date +%Y%m%d-%H%M%S)}")
 report=$run_dir/demo-report.md
-duration=${FERRY_DEMO_SECONDS:-5}
+duration=${FERRY_DEMO_SECONDS:-4}
+# Each configuration runs this often, the transports taking turns; the table
+# shows medians (one run's tail on this shared machine says little).
+repetitions=${FERRY_DEMO_REPETITIONS:-3}
 
 deploy/install-deps.sh
 # Optimized binaries, copied out so that later builds cannot swap them.
@@ -52,7 +56,8 @@ FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=memif
   --server_agent=unix:/run/ferry-testbed/b/agent.sock \
   --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
   --transports=ferry,tcp --sizes=1024 --windows=1,32 \
-  --duration_s="$duration" --warmup_s=1 --out="$run_dir"
+  --duration_s="$duration" --warmup_s=1 --repetitions="$repetitions" \
+  --out="$run_dir"
 table=$(cat "$run_dir/table.md")
 
 section "2. The operator's view of host A"
@@ -82,7 +87,8 @@ $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc
 ## 1. Ferry and kernel TCP, host A -> host B
 
 1 KiB requests and responses, ${duration} s measured after 1 s of warm-up,
-from msg_gen on host A to msg_gen on host B (two network namespaces on this
+${repetitions} runs of each configuration (the transports taking turns; the
+table shows each one's median), from msg_gen on host A to msg_gen on host B (two network namespaces on this
 machine). Ferry runs over a DPDK memif between the two ferryd; kernel TCP
 (TCP_NODELAY) over a veth pair. Every process shares this machine's $(nproc)
 CPUs, so both columns include scheduling between the two hosts' processes.

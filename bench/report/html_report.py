@@ -54,7 +54,7 @@ def _svg(title, series, x_label, y_label, log_x, y_max=None):
         pts = [p for p in pts if not log_x or p[0] > 0]
         if not pts:
             continue
-        color = COLORS.get(name, "#555")
+        color = COLORS.get(name.split(" ")[0], "#555")  # "ferry run 2"
         path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" '
                    f'points="{path}"/>')
@@ -88,12 +88,17 @@ def write(path, rows, table_md, hosts):
         runs = configs[key]
         parts.append(f"<h2>{req} B / {resp} B, window {window}, "
                      f"{flows} flow(s)</h2><div class=\"plots\">")
-        cdf = [(r["transport"], [(x, y) for x, y in r.get("latency_cdf_us", [])])
+        # Repetitions of a transport are told apart by their run number.
+        repeated = len(runs) > len({r["transport"] for r in runs})
+
+        def name(r):
+            return (f"{r['transport']} run {r.get('repetition', 0) + 1}"
+                    if repeated else r["transport"])
+        cdf = [(name(r), [(x, y) for x, y in r.get("latency_cdf_us", [])])
                for r in runs]
         parts.append(_svg("latency CDF", cdf, "round-trip latency (us, log)",
                           "fraction of round trips", True, 1.0))
-        rate = [(r["transport"], [(t, v) for t, v in
-                                  r.get("rpc_per_s_series", [])])
+        rate = [(name(r), [(t, v) for t, v in r.get("rpc_per_s_series", [])])
                 for r in runs]
         parts.append(_svg("RPC/s over time", rate, "seconds", "RPC/s", False))
         parts.append("</div>")

@@ -35,19 +35,43 @@ def key(row):
             row["flows"])
 
 
+METRICS = ("p50_us", "p99_us", "p999_us", "rpc_per_s")
+
+
+def aggregate(runs):
+    """One row for several repetitions of a configuration: the median of
+    each metric over the runs that succeeded (this machine drifts between
+    runs; one run's tail says little), with how many there were. All
+    failed: the last failure."""
+    ok = [r for r in runs if not r.get("error")]
+    if not ok:
+        row = dict(runs[-1])
+        row["runs"], row["runs_ok"] = len(runs), 0
+        return row
+    row = dict(ok[0])
+    for metric in METRICS:
+        values = sorted(r[metric] for r in ok)
+        middle = len(values) // 2
+        row[metric] = (values[middle] if len(values) % 2 else
+                       (values[middle - 1] + values[middle]) / 2)
+    row["runs"], row["runs_ok"] = len(runs), len(ok)
+    return row
+
+
 def table(rows):
-    """Markdown: one line per configuration and transport, plus the
-    Ferry/TCP ratio where both ran."""
+    """Markdown: one line per configuration and transport (the median of
+    its repetitions), plus the Ferry/TCP ratio where both ran."""
     lines = [
-        "| transport | size (B) | window | flows | P50 (us) | P99 (us) "
+        "| transport | size (B) | window | flows | runs | P50 (us) | P99 (us) "
         "| P99.9 (us) | RPC/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     by_config = {}
     for row in rows:
-        by_config.setdefault(key(row), {})[row["transport"]] = row
+        by_config.setdefault(key(row), {}).setdefault(
+            row["transport"], []).append(row)
     for config in sorted(by_config):
-        runs = by_config[config]
+        runs = {t: aggregate(rs) for t, rs in by_config[config].items()}
         for transport in ("ferry", "tcp", "udp"):
             if transport not in runs:
                 continue
@@ -55,17 +79,21 @@ def table(rows):
             size = (str(r["request_size"]) if r["request_size"] ==
                     r["response_size"] else
                     "%d/%d" % (r["request_size"], r["response_size"]))
-            note = " (failed: %s)" % r["error"] if r.get("error") else ""
-            lines.append("| %s%s | %s | %d | %d | %.1f | %.1f | %.1f | %.0f |" % (
-                transport, note, size, r["window"], r["flows"], r["p50_us"],
-                r["p99_us"], r["p999_us"], r["rpc_per_s"]))
+            note = (" (failed: %s)" % r["error"] if r["runs_ok"] == 0 else
+                    "")
+            count = ("%d" % r["runs"] if r["runs_ok"] == r["runs"] else
+                     "%d of %d" % (r["runs_ok"], r["runs"]))
+            lines.append(
+                "| %s%s | %s | %d | %d | %s | %.1f | %.1f | %.1f | %.0f |" % (
+                    transport, note, size, r["window"], r["flows"], count,
+                    r["p50_us"], r["p99_us"], r["p999_us"], r["rpc_per_s"]))
         if "ferry" in runs and "tcp" in runs:
             f, t = runs["ferry"], runs["tcp"]
 
             def ratio(a, b):
                 return "%.2fx" % (a / b) if b else "n/a"
             lines.append(
-                "| *ferry / tcp* | | | | %s | %s | %s | %s |" % (
+                "| *ferry / tcp* | | | | | %s | %s | %s | %s |" % (
                     ratio(f["p50_us"], t["p50_us"]),
                     ratio(f["p99_us"], t["p99_us"]),
                     ratio(f["p999_us"], t["p999_us"]),
