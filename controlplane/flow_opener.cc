@@ -40,26 +40,32 @@ absl::Status PortOutOfRange(const char* field, uint32_t port) {
 absl::StatusOr<ferry_ctrl> FlowOpener::Run(const SessionChannel& where,
                                            const ferry_ctrl& request,
                                            absl::Duration timeout) {
-  absl::StatusOr<ferry_ctrl> result =
-      absl::UnavailableError("the channel's NIC is gone");
-  absl::Status status = nics_->With(where.where.nic, [&](Nic& nic) {
+  std::unique_ptr<engine::Completion> completion =
+      std::make_unique<engine::CtrlCompletion>();
+  engine::EngineCommand command;
+  command.type = engine::CommandType::kChannelCtrl;
+  command.channel_id = where.channel_id;
+  command.ctrl = request;
+  command.completion = completion.get();
+  // Posted under the registry's lock (one producer per command ring, and
+  // the NIC stays while it is held); the wait, a handshake long, holds
+  // nothing, so that other calls and the main loop go on meanwhile.
+  absl::Status posted = absl::UnavailableError("the channel's NIC is gone");
+  absl::Status found = nics_->With(where.where.nic, [&](Nic& nic) {
     if (where.where.engine >= nic.num_engines()) return;
-    engine::EngineCommand command;
-    command.type = engine::CommandType::kChannelCtrl;
-    command.channel_id = where.channel_id;
-    command.ctrl = request;
-    std::unique_ptr<engine::Completion> completion =
-        std::make_unique<engine::CtrlCompletion>();
-    absl::Status s =
-        nic.engine(where.where.engine).Execute(command, timeout, completion);
-    if (!s.ok()) {
-      result = s;
-      return;
-    }
-    result = static_cast<engine::CtrlCompletion*>(completion.get())->reply;
+    engine::Engine& engine = nic.engine(where.where.engine);
+    posted = engine.running()
+                 ? engine.Post(command)
+                 : absl::UnavailableError("the channel's engine is stopped");
   });
-  if (!status.ok()) return absl::UnavailableError("the channel's NIC is gone");
-  return result;
+  if (!found.ok()) return absl::UnavailableError("the channel's NIC is gone");
+  if (!posted.ok()) return posted;
+  if (absl::Status s = engine::Engine::Await(
+          completion, timeout, static_cast<int>(where.where.engine));
+      !s.ok()) {
+    return s;
+  }
+  return static_cast<engine::CtrlCompletion*>(completion.get())->reply;
 }
 
 absl::StatusOr<FlowOpener::PortReply> FlowOpener::PortCall(

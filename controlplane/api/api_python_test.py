@@ -33,7 +33,7 @@ def main():
          f"--channel_socket=@ferry-py-ch-{tag}",
          f"--grpc_socket=@ferry-py-{tag}", "--metrics_address=",
          "--memory_mb=256", "--max_sessions=3",
-         "--max_channels_per_session=2"],
+         "--max_channels_per_session=2", "--max_flows_per_channel=1"],
         stdout=log, stderr=subprocess.STDOUT)
     try:
         channel = grpc.insecure_channel(f"unix-abstract:ferry-py-{tag}")
@@ -184,13 +184,14 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel):
         (code.NOT_FOUND, flows.Connect,
          connect(session=wrong, channel=ch, remote_ip="10.0.0.2",
                  remote_port=7)),
-        (code.DEADLINE_EXCEEDED, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
-                 remote_port=7, timeout_ms=1)),
         # net_ring0 loops frames back: nobody answers ARP for 10.0.0.2.
         (code.UNAVAILABLE, flows.Connect,
          connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
                  remote_port=7)),
+        # Given up on before the handshake ends (its flow is reset then).
+        (code.DEADLINE_EXCEEDED, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
+                 remote_port=7, timeout_ms=1)),
         (code.NOT_FOUND, sessions.CreateChannel,
          pb.CreateChannelRequest(session=wrong)),
         (code.NOT_FOUND, sessions.DestroyChannel,
@@ -206,8 +207,29 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel):
         if want == code.UNAVAILABLE:
             assert "never answered ARP" in details, details
 
-    # Quotas: two channels per session (one attached, one reserved here),
-    # three sessions.
+    # Quotas: one flow per channel (the first connect waits for an ARP
+    # answer that never comes, and meanwhile the second finds the quota
+    # taken: a waiting connect holds up no other call), two channels per
+    # session (one attached, one reserved here), three sessions.
+    wait_for(lambda: not flows.ListFlows(pb.ListFlowsRequest(),
+                                         timeout=10).flows)
+    started = time.time()
+    pending = flows.Connect.future(connect(
+        session=a.ref, channel=ch, remote_ip="10.0.0.3", remote_port=7),
+        timeout=30)
+    wait_for(lambda: flows.ListFlows(pb.ListFlowsRequest(), timeout=10).flows)
+    details = expect_code(grpc, code.RESOURCE_EXHAUSTED, flows.Connect,
+                          connect(session=a.ref, channel=ch,
+                                  remote_ip="10.0.0.4", remote_port=7))
+    print(f"ok: RESOURCE_EXHAUSTED after {time.time() - started:.2f} s: "
+          f"{details}")
+    try:
+        pending.result()
+        raise AssertionError("a connect to nobody succeeded")
+    except grpc.RpcError as error:
+        assert error.code() == code.UNAVAILABLE, error
+        print(f"ok: the first connect: {error.details()} after "
+              f"{time.time() - started:.2f} s")
     sessions.CreateChannel(pb.CreateChannelRequest(session=a.ref), timeout=10)
     details = expect_code(grpc, code.RESOURCE_EXHAUSTED, sessions.CreateChannel,
                           pb.CreateChannelRequest(session=a.ref))

@@ -157,6 +157,11 @@ absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout,
   }
   command.completion = completion.get();
   if (absl::Status s = Post(command); !s.ok()) return s;
+  return Await(completion, timeout, config_.id);
+}
+
+absl::Status Engine::Await(std::unique_ptr<Completion>& completion,
+                           absl::Duration timeout, int engine_id) {
   const absl::Time deadline = absl::Now() + timeout;
   absl::Duration backoff = absl::Microseconds(5);
   while (!completion->done()) {
@@ -164,7 +169,7 @@ absl::Status Engine::Execute(EngineCommand command, absl::Duration timeout,
       // The engine may still complete it: whichever side is last frees it.
       completion.release()->Abandon();
       return absl::DeadlineExceededError(
-          absl::StrFormat("engine %d did not answer within %s", config_.id,
+          absl::StrFormat("engine %d did not answer within %s", engine_id,
                           absl::FormatDuration(timeout)));
     }
     absl::SleepFor(backoff);

@@ -81,9 +81,17 @@ class Engine : private PacketIo, public Wakeable {
   absl::Status Execute(EngineCommand command, absl::Duration timeout,
                        std::unique_ptr<Completion>& completion);
   // Posts without waiting (command.completion may be null). Fails when the
-  // command ring is full.
+  // command ring is full. The ring has one producer: callers serialise
+  // (the control plane posts under its NIC registry's lock).
   absl::Status Post(const EngineCommand& command);
+  // Waits for a posted command's completion, as Execute does; needs no
+  // engine, so that a long wait (a connect's handshake) holds no lock. On
+  // timeout the completion is handed over (see command.h) and null.
+  static absl::Status Await(std::unique_ptr<Completion>& completion,
+                            absl::Duration timeout, int engine_id);
   EngineStats ReadStats() const { return Snapshot(counters_); }
+  // Whether the engine thread runs (between Start and Stop).
+  bool running() const { return running_.load(); }
   const EngineConfig& config() const { return config_; }
 
   // Control thread: application channels. The engine takes a channel over
