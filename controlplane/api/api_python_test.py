@@ -19,7 +19,8 @@ def main():
     rc = protoc.main([
         "protoc", f"-I{proto_root}", f"--python_out={out}",
         f"--grpc_python_out={out}", "proto/ferry/v1/ferry.proto",
-        "proto/grpc/health/v1/health.proto"])
+        "proto/grpc/health/v1/health.proto",
+        "proto/grpc/reflection/v1alpha/reflection.proto"])
     assert rc == 0, "stub generation failed"
     sys.path.insert(0, out)
     import grpc
@@ -41,6 +42,8 @@ def main():
         health = health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(), timeout=10)
         assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+        reflection(channel)
 
         nics = ferry_pb2_grpc.NicServiceStub(channel)
         listed = nics.ListNics(ferry_pb2.ListNicsRequest(), timeout=10)
@@ -77,6 +80,31 @@ def main():
         if daemon.returncode != 0:
             print(log.read())
             sys.exit(1)
+
+
+def reflection(channel):
+    """Server reflection lists ferryd's services and hands out the
+    descriptor of the file that defines one."""
+    from google.protobuf import descriptor_pb2
+    from proto.grpc.reflection.v1alpha import reflection_pb2, \
+        reflection_pb2_grpc
+    stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+    requests = [reflection_pb2.ServerReflectionRequest(list_services=""),
+                reflection_pb2.ServerReflectionRequest(
+                    file_containing_symbol="ferry.v1.SessionService")]
+    listed, described = list(stub.ServerReflectionInfo(iter(requests),
+                                                       timeout=10))
+    names = {s.name for s in listed.list_services_response.service}
+    for want in ("ferry.v1.NicService", "ferry.v1.SessionService",
+                 "ferry.v1.FlowService", "ferry.v1.StatsService",
+                 "grpc.health.v1.Health"):
+        assert want in names, names
+    files = [descriptor_pb2.FileDescriptorProto.FromString(raw) for raw in
+             described.file_descriptor_response.file_descriptor_proto]
+    services = {s.name for f in files for s in f.service}
+    assert "SessionService" in services, services
+    print(f"ok: reflection lists {len(names)} services and describes "
+          f"ferry.v1.SessionService")
 
 
 class Session:
