@@ -73,9 +73,9 @@ typedef struct ferry_channel_options {
  * socket `socket_path` (NULL: FERRY_DEFAULT_SOCKET, /run/ferry/ferryd.sock;
  * "@name": an abstract socket). A library thread keeps it alive with
  * heartbeats; when the process dies or hangs, ferryd ends the session and
- * frees its channels and flows within about a second. Errors:
- * -ECONNREFUSED (ferryd does not answer), -EAGAIN (ferryd's session quota),
- * -EPROTO.
+ * frees its channels and flows within about a second. Errors: -ENOENT
+ * (no socket file there), -ECONNREFUSED (ferryd does not answer within 2
+ * s), -EAGAIN (ferryd's session quota), -EPROTO.
  *
  * ferry_session_attach creates a channel in the session (-EMFILE past the
  * session's channel quota, -ENODEV when ferryd has no NIC). A session may

@@ -63,6 +63,13 @@ int ErrnoOf(const grpc::ClientContext& context, const grpc::Status& status,
 int SessionClient::Open(const std::string& socket_path, const std::string& name,
                         std::unique_ptr<SessionClient>* session,
                         std::string* error) {
+  // A socket file that is not there is not worth gRPC's retries.
+  if (!socket_path.empty() && socket_path[0] != '@' &&
+      access(socket_path.c_str(), F_OK) != 0) {
+    const int err = errno;
+    if (error != nullptr) *error = socket_path + ": " + std::strerror(err);
+    return -err;
+  }
   std::unique_ptr<SessionClient> s(new SessionClient());
   s->grpc_channel_ = grpc::CreateChannel(TargetOf(socket_path),
                                          grpc::InsecureChannelCredentials());
