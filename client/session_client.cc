@@ -11,14 +11,15 @@
 #include "client/ferry.h"
 
 namespace ferry::client {
-namespace {
 
-std::string TargetOf(const std::string& socket_path) {
+std::string GrpcTargetForSocket(const std::string& socket_path) {
   if (!socket_path.empty() && socket_path[0] == '@') {
     return "unix-abstract:" + socket_path.substr(1);
   }
   return "unix:" + socket_path;
 }
+
+namespace {
 
 // The errno a failed RPC stands for: ferryd's ferry_status when it sent
 // one (the channel ring's own mapping), else by gRPC code.
@@ -71,7 +72,7 @@ int SessionClient::Open(const std::string& socket_path, const std::string& name,
     return -err;
   }
   std::unique_ptr<SessionClient> s(new SessionClient());
-  s->grpc_channel_ = grpc::CreateChannel(TargetOf(socket_path),
+  s->grpc_channel_ = grpc::CreateChannel(GrpcTargetForSocket(socket_path),
                                          grpc::InsecureChannelCredentials());
   // A daemon that is not there fails fast instead of gRPC's retrying.
   if (!s->grpc_channel_->WaitForConnected(std::chrono::system_clock::now() +

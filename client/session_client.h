@@ -24,6 +24,9 @@ struct ferry_session;  // client/ferry.h
 
 namespace ferry::client {
 
+// The gRPC target of a Unix socket path ("@name": an abstract socket).
+std::string GrpcTargetForSocket(const std::string& socket_path);
+
 struct ChannelTicket {
   std::array<uint8_t, 16> ticket;
   std::string channel_socket;

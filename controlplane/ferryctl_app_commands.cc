@@ -73,10 +73,8 @@ class App {
 // How long one bare API call (a health check) takes on a warm connection:
 // the floor under any RPC, to compare Connect's overhead with.
 double BareCallMicros(const std::string& socket) {
-  const std::string target =
-      socket[0] == '@' ? "unix-abstract:" + socket.substr(1) : "unix:" + socket;
-  auto health = grpc::health::v1::Health::NewStub(
-      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  auto health = grpc::health::v1::Health::NewStub(grpc::CreateChannel(
+      client::GrpcTargetForSocket(socket), grpc::InsecureChannelCredentials()));
   double best = -1;
   for (int i = 0; i < 5; ++i) {  // the first pays for the connection
     grpc::ClientContext context;

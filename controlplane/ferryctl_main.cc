@@ -40,6 +40,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "client/session_client.h"
 #include "controlplane/ferryctl_app_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -313,9 +314,7 @@ int Main(int argc, char** argv) {
   const bool json = output == "json";
   std::string target = absl::GetFlag(FLAGS_target);
   if (target.empty()) {
-    const std::string socket = absl::GetFlag(FLAGS_socket);
-    target = socket[0] == '@' ? "unix-abstract:" + socket.substr(1)
-                              : "unix:" + socket;
+    target = client::GrpcTargetForSocket(absl::GetFlag(FLAGS_socket));
   }
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();
