@@ -203,7 +203,18 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
   std::vector<char> message(FERRY_MAX_MESSAGE_SIZE);
   int echoed = 0;
   int rc = 0;
-  while (o.count == 0 || echoed < o.count) {
+  // After the last echo, flows still open are given --timeout_ms to close:
+  // leaving at once would reset them, and with them an echo on its way.
+  int open_flows = 0;
+  double done_at_us = -1;
+  while (true) {
+    if (o.count != 0 && echoed >= o.count) {
+      if (done_at_us < 0) done_at_us = MicrosSince(start);
+      if (open_flows <= 0 ||
+          MicrosSince(start) - done_at_us > o.timeout_ms * 1000.0) {
+        break;
+      }
+    }
     sigset_t pending;
     sigpending(&pending);
     if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) break;
@@ -222,11 +233,13 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
         "%s:%u", inet_ntoa(in_addr{htonl(FERRY_COOKIE_REMOTE_IP(info.cookie))}),
         FERRY_COOKIE_REMOTE_PORT(info.cookie));
     if (info.flags & FERRY_RECV_FLOW_ACCEPTED) {
+      ++open_flows;
       event(absl::StrFormat("accepted flow %u from %s", info.flow, peer),
             absl::StrFormat("{\"event\": \"accepted\", \"flow\": %u, "
                             "\"peer\": \"%s\"}",
                             info.flow, peer));
     } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
+      --open_flows;
       const char* why = ferry_status_name(info.status);
       event(absl::StrFormat("flow %u ended: %s", info.flow, why),
             absl::StrFormat("{\"event\": \"ended\", \"flow\": %u, "

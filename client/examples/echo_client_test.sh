@@ -14,7 +14,9 @@ dir=${TEST_TMPDIR:-/tmp}
 ferryd_pair ex 10.94.0 --memory_mb=256 --metrics_address=
 start_bg "$dir/echo_server.log" "$SERVER" "$PAIR_GRPC_B" 7000 3
 wait_for_line "$dir/echo_server.log" "listening on port 7000" 30
-out=$(timeout 30 "$CLIENT" "$PAIR_GRPC_A" 10.94.0.2 7000 3)
+out=$(timeout 30 "$CLIENT" "$PAIR_GRPC_A" 10.94.0.2 7000 3) ||
+  { echo "$out"; cat "$dir/echo_server.log" "$PAIR_LOG_A" "$PAIR_LOG_B";
+    fail "the client failed"; }
 echo "$out"
 [[ $out == *"reply: hello 0"* && $out == *"reply: hello 2"* ]] ||
   fail "unexpected output"

@@ -1,6 +1,8 @@
 /*
  * The smallest Ferry server: listens on a UDP port and sends every message
- * back on the flow it came from, until COUNT messages were echoed.
+ * back on the flow it came from, until COUNT messages were echoed and the
+ * client closed its flow (leaving sooner would reset the flow, and with it
+ * an echo still on its way).
  *
  *   echo_server FERRYD_SOCKET PORT [COUNT]
  */
@@ -35,8 +37,9 @@ int main(int argc, char** argv) {
   printf("listening on port %u\n", port);
   fflush(stdout);
   int echoed = 0;
+  int closed = 0;
   char message[4096];
-  while (echoed < count) {
+  while (echoed < count || closed == 0) {
     ferry_recv_info info;
     const ssize_t n =
         ferry_recv_wait(channel, message, sizeof(message), &info, 30000);
@@ -51,6 +54,7 @@ int main(int argc, char** argv) {
     } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
       printf("flow %llu ended: %s\n", (unsigned long long)info.flow,
              ferry_status_name(info.status));
+      ++closed;
     } else if ((info.flags & FERRY_RECV_EVENT_MASK) == 0) {
       rc = ferry_send(channel, info.flow, message, (size_t)n);
       if (rc != 0) {
