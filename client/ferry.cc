@@ -37,7 +37,7 @@ struct ferry_session {
   std::atomic<int> channels{0};
 };
 
-struct ferry_channel {
+struct alignas(FERRY_CACHE_LINE) ferry_channel {
   int sock = -1;
   // The session this channel belongs to (null for a bare channel from
   // ferry_attach_channel_socket); `owned_session` when ferry_attach made
@@ -209,6 +209,23 @@ int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
   const size_t length = IovLength(iov, iovcnt);
   if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
   if (!ch->tx.HasRoom(1)) return -EAGAIN;
+  if (length <= FERRY_INLINE_MAX) {
+    // Rides in the descriptor: no buffer, one cache line to the engine.
+    ferry_desc desc = {};
+    size_t used = 0;
+    for (int i = 0; i < iovcnt; ++i) {
+      if (iov[i].iov_len == 0) continue;
+      std::memcpy(desc.inline_data + used, iov[i].iov_base, iov[i].iov_len);
+      used += iov[i].iov_len;
+    }
+    desc.flow = flow;
+    desc.cookie = cookie;
+    desc.head = FERRY_BUFFER_NONE;
+    desc.length = static_cast<uint32_t>(length);
+    desc.type = FERRY_DESC_MESSAGE;
+    ch->tx.Write(desc);
+    return 0;
+  }
   if (!TakeBuffers(ch, BuffersFor(ch, length))) return -EAGAIN;
   const uint32_t head = FillChain(ch, iov, iovcnt, length);
   QueueMessage(ch, flow, cookie, head, static_cast<uint32_t>(length));
@@ -260,6 +277,23 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
     ch->rx.Consume(1);
     return 0;
   }
+  if (desc.head == FERRY_BUFFER_NONE) {
+    // Inline (ferryd never writes more than FERRY_INLINE_MAX bytes here,
+    // but the length is bounded anyway).
+    const size_t length = std::min<size_t>(desc.length, FERRY_INLINE_MAX);
+    size_t copied = 0;
+    for (int slot = 0; slot < iovcnt && copied < length; ++slot) {
+      const size_t n = std::min(iov[slot].iov_len, length - copied);
+      if (n == 0) continue;
+      std::memcpy(iov[slot].iov_base, desc.inline_data + copied, n);
+      copied += n;
+    }
+    if (copied < desc.length && info != nullptr) {
+      info->flags |= FERRY_RECV_TRUNCATED;
+    }
+    ch->rx.Consume(1);
+    return static_cast<ssize_t>(copied);
+  }
   const ferry_buffer_meta* meta = ch->view.meta();
   size_t copied = 0;
   int slot = 0;
@@ -270,6 +304,7 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
     const uint8_t* data = ch->view.buffer(index);
     for (; slot < iovcnt && copied < desc.length; ++slot) {
       const size_t n = std::min(iov[slot].iov_len, desc.length - copied);
+      if (n == 0) continue;
       std::memcpy(iov[slot].iov_base, data + copied, n);
       copied += n;
     }
@@ -698,6 +733,7 @@ int ferry_zc_alloc(ferry_channel* channel, size_t length, struct iovec* iov,
   }
   buf->length = static_cast<uint32_t>(length);
   buf->segments = n;
+  buf->flags = 0;
   return static_cast<int>(n);
 }
 
@@ -735,7 +771,33 @@ int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
     buf->head = FERRY_BUFFER_NONE;
     buf->length = 0;
     buf->segments = 0;
+    buf->flags = 0;
     return 0;
+  }
+  if (desc.head == FERRY_BUFFER_NONE) {
+    // Inline: the ring slot is reused once consumed, so the bytes move to
+    // one of the app's own free buffers, which release gives back to the
+    // app's pool (not to ferryd).
+    const uint32_t length = std::min(desc.length, FERRY_INLINE_MAX);
+    buf->head = FERRY_BUFFER_NONE;
+    buf->length = length;
+    buf->segments = 0;
+    buf->flags = 0;
+    if (length > 0) {
+      if (max_iov < 1) return -ENOSPC;
+      if (!TakeBuffers(channel, 1)) return -EAGAIN;
+      const uint32_t index = channel->spare.back();
+      channel->spare.pop_back();
+      std::memcpy(channel->view.buffer(index), desc.inline_data, length);
+      iov[0].iov_base = channel->view.buffer(index);
+      iov[0].iov_len = length;
+      buf->head = index;
+      buf->segments = 1;
+      buf->flags = FERRY_ZC_APP_BUFFER;
+    }
+    FillInfo(desc, info);
+    channel->rx.Consume(1);
+    return static_cast<int>(buf->segments);
   }
   const ferry_buffer_meta* meta = channel->view.meta();
   int n = 0;
@@ -753,6 +815,7 @@ int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
   buf->head = desc.head;
   buf->length = desc.length;
   buf->segments = static_cast<uint32_t>(n);
+  buf->flags = 0;
   channel->rx.Consume(1);
   return n;
 }
@@ -760,6 +823,10 @@ int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
 void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf) {
   if (channel == nullptr || buf == nullptr || buf->segments == 0) return;
   CallGuard guard(channel);
+  if (buf->flags & FERRY_ZC_APP_BUFFER) {
+    if (buf->head < channel->buffer_count) channel->spare.push_back(buf->head);
+    return;
+  }
   ReturnChain(channel, buf->head);
 }
 

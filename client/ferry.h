@@ -17,7 +17,9 @@
  * independent.
  *
  * Ownership. Copying calls (ferry_send*, ferry_recv*) copy the data and
- * leave the caller's memory untouched. Zero-copy calls hand out pointers
+ * leave the caller's memory untouched. A message of at most
+ * FERRY_INLINE_MAX (32) bytes is copied into its descriptor and takes no
+ * buffer: the fastest way across. Zero-copy calls hand out pointers
  * into the channel: a ferry_zc_buf from ferry_zc_alloc belongs to the caller
  * until ferry_zc_send (which consumes it); one from ferry_zc_recv until
  * ferry_zc_release.
@@ -166,7 +168,10 @@ typedef struct ferry_zc_buf {
   uint32_t head;
   uint32_t length;
   uint32_t segments;
+  uint32_t flags; /* FERRY_ZC_*: the library's own, leave them alone */
 } ferry_zc_buf;
+/* A received inline message copied into one of the app's free buffers. */
+#define FERRY_ZC_APP_BUFFER 1u
 
 /* Takes buffers for a `length`-byte message and describes them in `iov`
  * (room for `max_iov` entries; -ENOSPC if more are needed). Fill them, then
@@ -179,7 +184,10 @@ int ferry_zc_send(ferry_channel* channel, uint64_t flow,
 void ferry_zc_discard(ferry_channel* channel, const ferry_zc_buf* buf);
 /* Describes the next received message in place; returns the number of
  * iovecs (-ENOSPC if `max_iov` is too small: nothing is consumed then), or
- * -EAGAIN. Release it with ferry_zc_release. Send-error events return 0. */
+ * -EAGAIN. Release it with ferry_zc_release. Send-error events return 0.
+ * A message of at most FERRY_INLINE_MAX bytes arrives inside its descriptor,
+ * whose ring slot is reused: it is copied into one of the app's free
+ * buffers (-EAGAIN while the app has none) and described there. */
 int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
                   ferry_recv_info* info, ferry_zc_buf* buf);
 void ferry_zc_release(ferry_channel* channel, const ferry_zc_buf* buf);

@@ -23,12 +23,14 @@
  * aligned
  *           +------------------------------------------------------------+
  *
- * A message is a chain of buffers: the descriptor names the first buffer and
- * the total length; meta[i].next links the rest and FERRY_BUFFER_NONE ends
- * the chain. A message no longer than one buffer is that one buffer and its
- * meta entry is not read (readers take the length from the descriptor), so a
- * small message costs no meta cache line. Every ring has one producer and
- * one consumer.
+ * A message of up to FERRY_INLINE_MAX bytes rides inside its descriptor
+ * (head is FERRY_BUFFER_NONE): one cache line carries it across, and no
+ * buffer moves. A longer message is a chain of buffers: the descriptor names
+ * the first buffer and the total length; meta[i].next links the rest and
+ * FERRY_BUFFER_NONE ends the chain. A message no longer than one buffer is
+ * that one buffer and its meta entry is not read (readers take the length
+ * from the descriptor), so it costs no meta cache line. Every ring has one
+ * producer and one consumer.
  *
  * Buffers circulate: the app takes free buffers from app_free, fills them and
  * sends them through tx; the engine sends the data and gives the buffers back
@@ -62,11 +64,13 @@ extern "C" {
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
-#define FERRY_CHANNEL_ABI_VERSION 4u
+#define FERRY_CHANNEL_ABI_VERSION 5u
 #define FERRY_CACHE_LINE 64
 #define FERRY_BUFFER_NONE 0xffffffffu
 /* The largest message a channel carries. */
 #define FERRY_MAX_MESSAGE_SIZE (8u << 20)
+/* The largest message carried inside its descriptor. */
+#define FERRY_INLINE_MAX 32u
 
 /* Per-message status, in descriptors and completions. */
 enum ferry_status {
@@ -113,23 +117,30 @@ enum ferry_desc_type {
 #define FERRY_COOKIE_LOCAL_PORT(c) ((uint16_t)(c))
 
 /*
- * One message or event: 32 bytes, two per cache line. `seq` is written last,
+ * One message or event: 64 bytes, one cache line. `seq` is written last,
  * with release ordering, as (ring index of this slot) + 1: a consumer sees
  * that a slot is ready from the slot itself, without reading the producer's
- * tail (one cache line less per message).
+ * tail (one cache line less per message). A MESSAGE whose head is
+ * FERRY_BUFFER_NONE is inline: its `length` (at most FERRY_INLINE_MAX)
+ * bytes are the first bytes of inline_data.
  */
 typedef struct ferry_desc {
   uint64_t flow;   /* flow handle */
   uint64_t cookie; /* chosen by the sender of a tx message, echoed in errors */
-  uint32_t head;   /* first buffer, or FERRY_BUFFER_NONE */
-  uint32_t length; /* total bytes in the chain */
+  uint32_t head;   /* first buffer, or FERRY_BUFFER_NONE (inline or event) */
+  uint32_t length; /* total bytes of the message */
   uint16_t type;   /* enum ferry_desc_type */
   uint16_t status; /* enum ferry_status */
   uint32_t seq;    /* slot index + 1, stored last (see above) */
+  uint8_t inline_data[FERRY_INLINE_MAX];
 } ferry_desc;
-FERRY_STATIC_ASSERT(sizeof(ferry_desc) == 32, "ferry_desc is 32 bytes");
+FERRY_STATIC_ASSERT(sizeof(ferry_desc) == FERRY_CACHE_LINE,
+                    "ferry_desc is one cache line");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, head) == 16, "ferry_desc layout");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, type) == 24, "ferry_desc layout");
+FERRY_STATIC_ASSERT(offsetof(ferry_desc, seq) == 28, "ferry_desc layout");
+FERRY_STATIC_ASSERT(offsetof(ferry_desc, inline_data) == 32,
+                    "ferry_desc layout");
 
 /* Control operations that do not go through gRPC: 64 bytes each. */
 enum ferry_ctrl_op {

@@ -38,6 +38,18 @@ inline void StoreRelaxed(uint32_t* p, uint32_t v) {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
 
+// A full barrier (stores before it are visible before loads after it).
+// On x86 a locked add to the stack does that in about half the time of
+// mfence, which orders more (non-temporal stores) than this needs; Linux
+// uses it for smp_mb() for the same reason.
+inline void FullBarrier() {
+#if defined(__x86_64__)
+  asm volatile("lock addl $0, -8(%%rsp)" ::: "memory", "cc");
+#else
+  __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
 template <typename T>
 inline constexpr bool kSlotSequenced = std::is_same_v<T, ferry_desc>;
 
@@ -83,8 +95,11 @@ class RingProducer {
     if constexpr (kSlotSequenced<T>) {
       // Everything but seq, then seq: until that store the slot still holds
       // the previous lap's seq, which no consumer mistakes for this one.
-      static_assert(offsetof(T, seq) + sizeof(uint32_t) == sizeof(T));
+      constexpr size_t kAfterSeq = offsetof(T, seq) + sizeof(uint32_t);
       std::memcpy(slot, &value, offsetof(T, seq));
+      std::memcpy(reinterpret_cast<char*>(slot) + kAfterSeq,
+                  reinterpret_cast<const char*>(&value) + kAfterSeq,
+                  sizeof(T) - kAfterSeq);
       __atomic_store_n(&slot->seq, tail_ + 1, __ATOMIC_RELEASE);
     } else {
       std::memcpy(slot, &value, sizeof(T));
@@ -113,9 +128,9 @@ class RingProducer {
     if (tail_ == published_) return false;
     StoreRelease(&indices_->tail, tail_);
     published_ = tail_;
-    // Pairs with the consumer's fence between setting consumer_waiting and
-    // re-checking the ring: one of the two sides sees the other.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    // Pairs with the consumer's barrier between setting consumer_waiting
+    // and re-checking the ring: one of the two sides sees the other.
+    FullBarrier();
     return LoadRelaxed(&indices_->consumer_waiting) != 0;
   }
 
@@ -191,7 +206,7 @@ class RingConsumer {
   // waking (or deciding not to sleep), call DoneSleeping().
   bool PrepareToSleep() {
     StoreRelaxed(&indices_->consumer_waiting, 1);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    FullBarrier();
     if (Available() != 0) {
       DoneSleeping();
       return false;

@@ -139,6 +139,15 @@ class Session:
             pass
 
 
+def channel_abi_version():
+    """FERRY_CHANNEL_ABI_VERSION, read from the header itself."""
+    import re
+    with open("client/ferry_channel_abi.h") as header:
+        match = re.search(r"#define FERRY_CHANNEL_ABI_VERSION (\d+)u",
+                          header.read())
+    return int(match.group(1))
+
+
 def attach(ticket, path):
     """Redeems a ticket on the channel socket (client/ferry_attach_abi.h):
     the channel id, or the negative errno ferryd answered. The socket is
@@ -148,7 +157,8 @@ def attach(ticket, path):
     import struct
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect("\0" + path[1:] if path.startswith("@") else path)
-    sock.sendall(struct.pack("<IIIIII16s", 0x54544146, 4, 0, 0, 0, 0, ticket))
+    sock.sendall(struct.pack("<IIIIII16s", 0x54544146, channel_abi_version(),
+                             0, 0, 0, 0, ticket))
     fds = array.array("i")
     data, ancillary, _, _ = sock.recvmsg(128, socket.CMSG_LEN(3 * 4))
     for level, kind, payload in ancillary:

@@ -56,6 +56,11 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
     rx_free_slot_ = i - 1;
   }
   seen_.resize((buffer_count_ + 63) / 64);
+  tx_inline_.resize(std::max<uint32_t>(buffer_count_ / 2, 1));
+  for (uint32_t i = static_cast<uint32_t>(tx_inline_.size()); i > 0; --i) {
+    tx_inline_[i - 1].next_free = tx_inline_free_;
+    tx_inline_free_ = i - 1;
+  }
   spare_.reserve(buffer_count_);
   // Half the buffers start with each side. The engine keeps its half
   // privately; the app's half goes onto app_free for the app to take.
@@ -162,9 +167,28 @@ void EngineChannel::KeepTx_st(uint32_t walked) {
   tx_kept_buffers_ += walked;
 }
 
+void EngineChannel::KeepInline_st(const ferry_desc& desc) {
+  KeptInline& kept = tx_inline_[desc.head - buffer_count_];
+  tx_inline_free_ = kept.next_free;
+  std::memcpy(kept.data, desc.inline_data, desc.length);
+  kept.length = desc.length;
+  kept.next_free = FERRY_BUFFER_NONE;
+  kept.kept = true;
+  ++tx_kept_inline_;
+}
+
 void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
                               uint32_t length) {
   if (length == 0) return;
+  if (head >= buffer_count_) {
+    const uint32_t slot = head - buffer_count_;
+    if (slot >= tx_inline_.size()) return;
+    const KeptInline& kept = tx_inline_[slot];
+    if (!kept.kept || offset >= kept.length) return;
+    std::memcpy(out, kept.data + offset,
+                std::min(length, kept.length - offset));
+    return;
+  }
   // Resume from where the previous copy of this message ended when we can.
   uint32_t buffer = head;
   uint32_t start = 0;
@@ -191,6 +215,16 @@ void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
 }
 
 uint64_t EngineChannel::ReleaseTx_st(uint32_t head) {
+  if (head >= buffer_count_) {
+    const uint32_t slot = head - buffer_count_;
+    if (slot >= tx_inline_.size() || !tx_inline_[slot].kept) return 0;
+    KeptInline& kept = tx_inline_[slot];
+    kept.kept = false;
+    kept.next_free = tx_inline_free_;
+    tx_inline_free_ = slot;
+    --tx_kept_inline_;
+    return kept.length;
+  }
   if (tx_cursor_.head == head) tx_cursor_ = TxCursor{};
   uint64_t bytes = 0;
   uint32_t buffer = head;
@@ -225,7 +259,10 @@ uint64_t EngineChannel::BeginRx_st(uint32_t length) {
   if (length > FERRY_MAX_MESSAGE_SIZE || rx_free_slot_ == FERRY_BUFFER_NONE) {
     return 0;
   }
-  const uint32_t needed = (length + buffer_size_ - 1) / buffer_size_;
+  // A message that fits its descriptor gathers in the slot, not buffers.
+  const uint32_t needed = length <= FERRY_INLINE_MAX
+                              ? 0
+                              : (length + buffer_size_ - 1) / buffer_size_;
   if (!RxHasRoom_st(1)) {
     if (rx_.corrupt()) NoteCorruption_st();
     counters_.rx_ring_full.Inc();
@@ -238,9 +275,14 @@ uint64_t EngineChannel::BeginRx_st(uint32_t length) {
   const uint32_t index = rx_free_slot_;
   RxSlot& slot = rx_slots_[index];
   rx_free_slot_ = slot.next_free;
-  slot = RxSlot{
-      FERRY_BUFFER_NONE, FERRY_BUFFER_NONE, buffer_size_, 0, needed, length,
-      FERRY_BUFFER_NONE};
+  slot = RxSlot{FERRY_BUFFER_NONE,
+                FERRY_BUFFER_NONE,
+                buffer_size_,
+                0,
+                needed,
+                length,
+                FERRY_BUFFER_NONE,
+                {}};
   rx_reserved_buffers_ += needed;
   ++rx_reserved_slots_;
   ++rx_open_;
@@ -250,7 +292,13 @@ uint64_t EngineChannel::BeginRx_st(uint32_t length) {
 void EngineChannel::WriteRx_st(uint64_t handle, uint32_t offset,
                                absl::Span<const uint8_t> bytes) {
   RxSlot& slot = rx_slots_[handle - 1];
-  (void)offset;  // writes arrive in order: the chain's end is the offset
+  if (slot.length <= FERRY_INLINE_MAX) {
+    if (offset >= slot.length) return;
+    std::memcpy(slot.inline_data + offset, bytes.data(),
+                std::min<size_t>(bytes.size(), slot.length - offset));
+    return;
+  }
+  // Writes arrive in order: the chain's end is the offset.
   size_t done = 0;
   while (done < bytes.size()) {
     if (slot.used == buffer_size_) {
@@ -295,15 +343,12 @@ uint32_t EngineChannel::EndRx_st(uint64_t handle, bool complete, uint64_t flow,
       buffer = next;
     }
     ferry_desc desc = {};
-    desc.flow = flow;
-    desc.cookie = cookie;
-    desc.head = slot.taken > 0 ? slot.head : FERRY_BUFFER_NONE;
-    desc.length = slot.length;
-    desc.type = FERRY_DESC_MESSAGE;
-    desc.status = FERRY_STATUS_OK;
-    rx_.Write(desc);  // the slot was reserved at BeginRx_st
-    counters_.rx_messages.Inc();
-    counters_.rx_bytes.Add(slot.length);
+    if (slot.length <= FERRY_INLINE_MAX) {
+      std::memcpy(desc.inline_data, slot.inline_data, slot.length);
+    }
+    // The ring slot was reserved at BeginRx_st.
+    PostMessage_st(&desc, flow, cookie,
+                   slot.taken > 0 ? slot.head : FERRY_BUFFER_NONE, slot.length);
   } else {
     for (uint32_t i = 0; i < slot.taken && buffer < buffer_count_ &&
                          spare_.size() < buffer_count_;
@@ -382,6 +427,17 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
     counters_.rx_ring_full.Inc();
     return FERRY_STATUS_NO_BUFFERS;
   }
+  if (total <= FERRY_INLINE_MAX) {
+    ferry_desc desc = {};
+    uint32_t used = 0;
+    for (const MessagePiece& piece : pieces) {
+      if (piece.length == 0) continue;
+      std::memcpy(desc.inline_data + used, piece.data, piece.length);
+      used += piece.length;
+    }
+    PostMessage_st(&desc, flow, 0, FERRY_BUFFER_NONE, used);
+    return FERRY_STATUS_OK;
+  }
   if (!RefillSpare_st(rx_reserved_buffers_ + needed)) {
     counters_.rx_no_buffers.Inc();
     return FERRY_STATUS_NO_BUFFERS;
@@ -417,15 +473,22 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
     meta[previous].next = FERRY_BUFFER_NONE;
   }
   ferry_desc desc = {};
-  desc.flow = flow;
-  desc.head = head;
-  desc.length = static_cast<uint32_t>(total);
-  desc.type = FERRY_DESC_MESSAGE;
-  desc.status = FERRY_STATUS_OK;
-  rx_.Write(desc);
-  counters_.rx_messages.Inc();
-  counters_.rx_bytes.Add(total);
+  PostMessage_st(&desc, flow, 0, head, static_cast<uint32_t>(total));
   return FERRY_STATUS_OK;
+}
+
+void EngineChannel::PostMessage_st(ferry_desc* desc, uint64_t flow,
+                                   uint64_t cookie, uint32_t head,
+                                   uint32_t length) {
+  desc->flow = flow;
+  desc->cookie = cookie;
+  desc->head = head;
+  desc->length = length;
+  desc->type = FERRY_DESC_MESSAGE;
+  desc->status = FERRY_STATUS_OK;
+  rx_.Write(*desc);
+  counters_.rx_messages.Inc();
+  counters_.rx_bytes.Add(length);
 }
 
 void EngineChannel::Flush_st() {

@@ -57,7 +57,7 @@ inline constexpr int kTxKeep = -1;    // the engine keeps the buffers until
                                       // ReleaseTx_st (sent, not yet acked)
 inline constexpr int kTxNotNow = -2;  // leave it in the ring; stop polling
 
-class EngineChannel {
+class alignas(FERRY_CACHE_LINE) EngineChannel {
  public:
   // Takes ownership of the segment. `engine_doorbell` is the eventfd the
   // owning engine sleeps on (the channel keeps a dup of it for the app to
@@ -88,14 +88,17 @@ class EngineChannel {
   template <typename Sink>
   uint32_t PollTx_st(uint32_t max, Sink&& sink);
 
-  // Kept messages (kTxKeep), named by their first buffer. The chain was
-  // recorded privately when the message was taken: what the app writes in
-  // the segment afterwards cannot change which buffers these are.
+  // Kept messages (kTxKeep), named by the `head` the sink was given: the
+  // first buffer of a chained message (recorded privately when the message
+  // was taken: what the app writes in the segment afterwards cannot change
+  // which buffers these are), or for an inline message a handle at or past
+  // the buffer count naming the engine's private copy of its bytes.
   // Copies `length` bytes from `offset` of the message into `out`.
   void CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out, uint32_t length);
   // Gives the message's buffers back to the app; returns its bytes.
   uint64_t ReleaseTx_st(uint32_t head);
   uint32_t tx_kept_buffers() const { return tx_kept_buffers_; }
+  uint32_t tx_kept_inline() const { return tx_kept_inline_; }
 
   // Receiving a message piece by piece (a flow reassembling segments):
   // BeginRx_st reserves buffers for `length` bytes and an rx ring slot, and
@@ -158,10 +161,24 @@ class EngineChannel {
                 int app_eventfd);
   // Walks a descriptor's chain into pieces_; the status says why not.
   ferry_status GatherTx_st(const ferry_desc& desc, uint32_t* walked);
+  // Copies a kept inline message into the private store, under the handle
+  // `desc.head` (set from NextInlineHandle_st before the sink ran).
+  void KeepInline_st(const ferry_desc& desc);
+  // The handle the next kept inline message gets, or FERRY_BUFFER_NONE when
+  // the store is full.
+  uint32_t NextInlineHandle_st() const {
+    return tx_inline_free_ == FERRY_BUFFER_NONE
+               ? FERRY_BUFFER_NONE
+               : buffer_count_ + tx_inline_free_;
+  }
   // Records the walked chain as kept.
   void KeepTx_st(uint32_t walked);
   void ReturnToApp_st(uint32_t walked);
   void ReportSendError_st(const ferry_desc& desc, ferry_status status);
+  // Fills in a MESSAGE descriptor (inline bytes, if any, already in place)
+  // and queues it on rx, which the caller made sure has room.
+  void PostMessage_st(ferry_desc* desc, uint64_t flow, uint64_t cookie,
+                      uint32_t head, uint32_t length);
   bool RefillSpare_st(uint32_t needed);
   void NoteCorruption_st();
   bool RxHasRoom_st(uint32_t slots) {
@@ -204,6 +221,19 @@ class EngineChannel {
   std::vector<uint32_t> tx_length_;
   std::vector<uint8_t> tx_kept_;
   uint32_t tx_kept_buffers_ = 0;
+  // Kept inline messages: private copies (the app cannot change them after
+  // they were taken), slot i named by handle buffer_count_ + i, a free list
+  // through next_free. As many as the app's half of the buffers: a flow
+  // queue full of small messages holds no more than one of chained ones.
+  struct KeptInline {
+    uint8_t data[FERRY_INLINE_MAX];
+    uint32_t length;
+    uint32_t next_free;
+    bool kept;
+  };
+  std::vector<KeptInline> tx_inline_;
+  uint32_t tx_inline_free_ = FERRY_BUFFER_NONE;
+  uint32_t tx_kept_inline_ = 0;
   struct TxCursor {  // where the last CopyTx_st ended: sends are sequential
     uint32_t head = FERRY_BUFFER_NONE;
     uint32_t buffer = FERRY_BUFFER_NONE;
@@ -221,6 +251,9 @@ class EngineChannel {
     uint32_t reserved;  // buffers still reserved for it
     uint32_t length;
     uint32_t next_free;
+    // A message of at most FERRY_INLINE_MAX bytes gathers here instead of
+    // in buffers and is delivered inline.
+    uint8_t inline_data[FERRY_INLINE_MAX];
   };
   std::vector<uint32_t> rx_next_;
   std::vector<RxSlot> rx_slots_;
@@ -237,9 +270,26 @@ uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
   if (tx_.corrupt()) NoteCorruption_st();
   uint32_t taken = 0;
   for (; taken < n; ++taken) {
-    const ferry_desc desc = tx_.Peek(taken);  // a private copy from here on
+    ferry_desc desc = tx_.Peek(taken);  // a private copy from here on
+    const bool is_inline = desc.head == FERRY_BUFFER_NONE &&
+                           desc.type == FERRY_DESC_MESSAGE && desc.length > 0 &&
+                           desc.length <= FERRY_INLINE_MAX;
+    if (is_inline) {
+      // The sink may keep it: name it by the store slot it would take, and
+      // leave it in the ring while the store is full (the flows holding
+      // the store drain it as their peers acknowledge).
+      desc.head = NextInlineHandle_st();
+      if (desc.head == FERRY_BUFFER_NONE) break;
+    }
     uint32_t walked = 0;
-    int verdict = GatherTx_st(desc, &walked);
+    int verdict;
+    if (is_inline) {
+      pieces_[0] = MessagePiece{desc.inline_data, desc.length};
+      walked = 1;
+      verdict = FERRY_STATUS_OK;
+    } else {
+      verdict = GatherTx_st(desc, &walked);
+    }
     if (verdict == FERRY_STATUS_OK) {
       verdict = sink(desc, absl::MakeConstSpan(pieces_.data(), walked));
       if (verdict == kTxNotNow) break;
@@ -251,14 +301,18 @@ uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
       counters_.bad_descriptors.Inc();
     }
     if (verdict == kTxKeep) {
-      KeepTx_st(walked);
+      if (is_inline) {
+        KeepInline_st(desc);
+      } else {
+        KeepTx_st(walked);
+      }
       continue;
     }
     if (verdict != FERRY_STATUS_OK) {
       counters_.tx_errors.Inc();
       ReportSendError_st(desc, static_cast<ferry_status>(verdict));
     }
-    ReturnToApp_st(walked);
+    if (!is_inline) ReturnToApp_st(walked);
   }
   if (taken > 0) tx_.Consume(taken);
   return taken;

@@ -90,6 +90,20 @@ class ChannelTest : public ::testing::Test {
     if (pump_thread_.joinable()) pump_thread_.join();
   }
 
+  // Buffers circulate and none is lost: the app can take exactly its half
+  // again (drained through zero-copy allocations), and the engine holds the
+  // other half (what it kept plus what the app gave back).
+  static void ExpectEachSideHoldsHalf(ferry_channel* client,
+                                      EngineChannel* engine) {
+    const uint32_t half = shm::ChannelSizes{}.buffer_count / 2;
+    uint32_t app_buffers = 0;
+    iovec iov[1];
+    ferry_zc_buf buf;
+    while (ferry_zc_alloc(client, 1, iov, 1, &buf) == 1) ++app_buffers;
+    EXPECT_EQ(app_buffers, half);
+    EXPECT_EQ(engine->CollectFreeBuffers_st(), half);
+  }
+
   static std::vector<uint8_t> Pattern(size_t size, uint32_t seed) {
     std::vector<uint8_t> data(size);
     std::mt19937 rng(seed);
@@ -240,15 +254,7 @@ TEST_F(ChannelTest, BuffersAreConserved) {
               static_cast<ssize_t>(sent.size()));
   }
   Pump(engine);  // publishes the buffers of the last sent message
-  const uint32_t half = shm::ChannelSizes{}.buffer_count / 2;
-  // Drain the app's free buffers through zero-copy allocations.
-  uint32_t app_buffers = 0;
-  iovec iov[1];
-  ferry_zc_buf buf;
-  while (ferry_zc_alloc(client, 1, iov, 1, &buf) == 1) ++app_buffers;
-  EXPECT_EQ(app_buffers, half);
-  // The engine's side: what it holds plus what the app gave back.
-  EXPECT_EQ(engine->CollectFreeBuffers_st(), half);
+  ExpectEachSideHoldsHalf(client, engine);
 }
 
 TEST_F(ChannelTest, HostileDescriptorsAreRefusedAndReported) {
@@ -283,22 +289,228 @@ TEST_F(ChannelTest, HostileDescriptorsAreRefusedAndReported) {
   tx.Write(desc(6, 2, FERRY_MAX_MESSAGE_SIZE + 1));  // too long
   meta[4] = {count, 4096};
   tx.Write(desc(7, 4, 8192));  // bad next index
+  // No buffer and more than fits inline.
+  tx.Write(desc(8, FERRY_BUFFER_NONE, FERRY_INLINE_MAX + 1));
   tx.Publish();
   Pump(engine);
-  EXPECT_EQ(engine->counters().bad_descriptors.Get(), 7u);
+  EXPECT_EQ(engine->counters().bad_descriptors.Get(), 8u);
   EXPECT_EQ(engine->counters().tx_messages.Get(), 0u);
   const uint16_t expected[] = {
       FERRY_STATUS_BAD_BUFFER_INDEX, FERRY_STATUS_CHAIN_TOO_LONG,
       FERRY_STATUS_BAD_LENGTH,       FERRY_STATUS_BAD_LENGTH,
       FERRY_STATUS_BAD_LENGTH,       FERRY_STATUS_BAD_LENGTH,
-      FERRY_STATUS_BAD_BUFFER_INDEX};
-  for (uint64_t cookie = 1; cookie <= 7; ++cookie) {
+      FERRY_STATUS_BAD_BUFFER_INDEX, FERRY_STATUS_BAD_LENGTH};
+  for (uint64_t cookie = 1; cookie <= 8; ++cookie) {
     ferry_recv_info info;
     ASSERT_EQ(ferry_recv(client, nullptr, 0, &info), 0);
     EXPECT_TRUE(info.flags & FERRY_RECV_SEND_ERROR);
     EXPECT_EQ(info.cookie, cookie);
     EXPECT_EQ(info.status, expected[cookie - 1]) << "cookie " << cookie;
   }
+}
+
+// Messages of up to FERRY_INLINE_MAX bytes cross inside their descriptors,
+// both ways: the engine's sink sees bytes outside the buffer area, and no
+// buffer leaves either side's pool.
+TEST_F(ChannelTest, SmallMessagesRideInTheirDescriptors) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  const shm::ChannelView& view = engine->segment().view();
+  const uint8_t* buffers = view.buffer(0);
+  const uint8_t* buffers_end =
+      buffers +
+      uint64_t{view.layout.sizes.buffer_count} * view.layout.sizes.buffer_size;
+  const uint32_t engine_buffers = engine->CollectFreeBuffers_st();
+  for (size_t size : {size_t{1}, size_t{17}, size_t{FERRY_INLINE_MAX},
+                      size_t{FERRY_INLINE_MAX + 1}}) {
+    const std::vector<uint8_t> sent =
+        Pattern(size, static_cast<uint32_t>(size));
+    // Three pieces, so that the inline copy gathers.
+    const size_t a = size / 3, b = size / 3;
+    iovec iov[3] = {{const_cast<uint8_t*>(sent.data()), a},
+                    {const_cast<uint8_t*>(sent.data()) + a, b},
+                    {const_cast<uint8_t*>(sent.data()) + a + b, size - a - b}};
+    ASSERT_EQ(ferry_sendmsg(client, 3, iov, 3, 77), 0);
+    bool in_buffers = false;
+    std::vector<uint8_t> seen;
+    ASSERT_EQ(
+        engine->PollTx_st(
+            8,
+            [&](const ferry_desc& desc, absl::Span<const MessagePiece> pieces) {
+              EXPECT_EQ(desc.cookie, 77u);
+              for (const MessagePiece& piece : pieces) {
+                in_buffers |= piece.data >= buffers && piece.data < buffers_end;
+                seen.insert(seen.end(), piece.data, piece.data + piece.length);
+              }
+              return engine->Deliver_st(desc.flow, pieces);
+            }),
+        1u);
+    engine->Flush_st();
+    EXPECT_EQ(seen, sent);
+    EXPECT_EQ(in_buffers, size > FERRY_INLINE_MAX) << size;
+    if (size <= FERRY_INLINE_MAX) {
+      // Nothing was taken from the engine's pool for the echo either.
+      EXPECT_EQ(engine->CollectFreeBuffers_st(), engine_buffers);
+    }
+    std::vector<uint8_t> received(64);
+    ferry_recv_info info;
+    ASSERT_EQ(ferry_recv(client, received.data(), received.size(), &info),
+              static_cast<ssize_t>(size));
+    received.resize(size);
+    EXPECT_EQ(received, sent);
+    EXPECT_EQ(info.flow, 3u);
+    EXPECT_EQ(info.flags, 0);
+  }
+  // A receive buffer shorter than an inline message truncates it.
+  const std::vector<uint8_t> sent = Pattern(20, 5);
+  ASSERT_EQ(ferry_send(client, 4, sent.data(), sent.size()), 0);
+  Pump(engine);
+  uint8_t four[4];
+  ferry_recv_info info;
+  EXPECT_EQ(ferry_recv(client, four, sizeof(four), &info), 4);
+  EXPECT_TRUE(info.flags & FERRY_RECV_TRUNCATED);
+  EXPECT_EQ(info.length, 20u);
+  EXPECT_EQ(std::memcmp(four, sent.data(), 4), 0);
+  Pump(engine);  // publishes the buffer of the 33-byte message
+  ExpectEachSideHoldsHalf(client, engine);
+}
+
+// A kept inline message (a transport waiting for its acknowledgement) is
+// the engine's private copy: the app rewriting its ring slot changes
+// nothing, and a full store holds the ring back instead of dropping.
+TEST_F(ChannelTest, KeptInlineMessagesArePrivateCopies) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  const shm::ChannelView& view = engine->segment().view();
+  std::vector<uint32_t> handles;
+  auto keep = [&](const ferry_desc& desc, absl::Span<const MessagePiece>) {
+    handles.push_back(desc.head);
+    return kTxKeep;
+  };
+  const std::vector<uint8_t> sent = Pattern(30, 9);
+  ASSERT_EQ(ferry_send(client, 1, sent.data(), sent.size()), 0);
+  ASSERT_EQ(engine->PollTx_st(8, keep), 1u);
+  ASSERT_EQ(handles.size(), 1u);
+  EXPECT_GE(handles[0], view.layout.sizes.buffer_count);
+  EXPECT_EQ(engine->tx_kept_inline(), 1u);
+  EXPECT_EQ(engine->tx_kept_buffers(), 0u);
+  // The app scribbles over every tx ring slot.
+  const ferry_ring_layout& ring = view.layout.rings[FERRY_RING_TX];
+  std::memset(view.ring_entries<ferry_desc>(FERRY_RING_TX), 0xa5,
+              uint64_t{ring.capacity} * ring.entry_size);
+  std::vector<uint8_t> copy(sent.size());
+  engine->CopyTx_st(handles[0], 0, copy.data(), 10);
+  engine->CopyTx_st(handles[0], 10, copy.data() + 10, 20);
+  EXPECT_EQ(copy, sent);
+  // Past the end copies nothing more.
+  uint8_t guard[8] = {};
+  engine->CopyTx_st(handles[0], 28, guard, 8);
+  EXPECT_EQ(guard[0], sent[28]);
+  EXPECT_EQ(guard[2], 0);
+  EXPECT_EQ(engine->ReleaseTx_st(handles[0]), 30u);
+  EXPECT_EQ(engine->ReleaseTx_st(handles[0]), 0u);  // released twice
+  EXPECT_EQ(engine->tx_kept_inline(), 0u);
+}
+
+TEST_F(ChannelTest, FullInlineStoreHoldsTheRingBack) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  std::vector<uint32_t> handles;
+  auto keep = [&](const ferry_desc& desc, absl::Span<const MessagePiece>) {
+    handles.push_back(desc.head);
+    return kTxKeep;
+  };
+  const uint32_t store = shm::ChannelSizes{}.buffer_count / 2;
+  uint8_t byte = 1;
+  uint32_t queued = 0;
+  // Send and keep until the engine stops taking.
+  for (int round = 0; round < 100; ++round) {
+    while (ferry_send(client, 1, &byte, 1) == 0) ++queued;
+    if (engine->PollTx_st(4096, keep) == 0) break;
+  }
+  EXPECT_EQ(handles.size(), store);
+  EXPECT_EQ(engine->tx_kept_inline(), store);
+  EXPECT_GT(queued, store);
+  // One acknowledged: one more comes in.
+  EXPECT_EQ(engine->ReleaseTx_st(handles[7]), 1u);
+  EXPECT_EQ(engine->PollTx_st(4096, keep), 1u);
+  EXPECT_EQ(handles.back(), handles[7]);
+  for (uint32_t i = 0; i < handles.size(); ++i) {
+    if (i == 7) continue;
+    engine->ReleaseTx_st(handles[i]);
+  }
+  EXPECT_EQ(engine->tx_kept_inline(), 0u);
+  EXPECT_EQ(engine->counters().bad_descriptors.Get(), 0u);
+}
+
+// A message received piece by piece (the transport reassembling segments)
+// that fits inline is gathered privately and delivered in its descriptor.
+TEST_F(ChannelTest, ReassembledSmallMessagesAreDeliveredInline) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  const uint64_t room = engine->RxRoomBytes_st();
+  const std::vector<uint8_t> sent = Pattern(20, 4);
+  const uint64_t dropped = engine->BeginRx_st(20);
+  ASSERT_NE(dropped, 0u);
+  EXPECT_EQ(engine->RxRoomBytes_st(), room);  // no buffer reserved
+  engine->WriteRx_st(dropped, 0, absl::MakeConstSpan(sent.data(), 5));
+  EXPECT_EQ(engine->EndRx_st(dropped, false, 1, 0), 0u);
+  const uint64_t handle = engine->BeginRx_st(20);
+  ASSERT_NE(handle, 0u);
+  engine->WriteRx_st(handle, 0, absl::MakeConstSpan(sent.data(), 12));
+  engine->WriteRx_st(handle, 12, absl::MakeConstSpan(sent.data() + 12, 8));
+  EXPECT_EQ(engine->EndRx_st(handle, true, 6, 1234), 20u);
+  engine->Flush_st();
+  std::vector<uint8_t> received(64);
+  ferry_recv_info info;
+  ASSERT_EQ(ferry_recv(client, received.data(), received.size(), &info), 20);
+  received.resize(20);
+  EXPECT_EQ(received, sent);
+  EXPECT_EQ(info.flow, 6u);
+  EXPECT_EQ(info.cookie, 1234u);
+  EXPECT_EQ(ferry_recv(client, received.data(), received.size(), &info),
+            -EAGAIN);
+  EXPECT_EQ(engine->rx_open(), 0u);
+  EXPECT_EQ(engine->RxRoomBytes_st(), room);
+}
+
+// Zero-copy receive of an inline message lends one of the app's own
+// buffers, and release gives it back to the app: twice as many receives as
+// the app has buffers run dry of nothing.
+TEST_F(ChannelTest, ZeroCopyReceiveOfInlineMessages) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  const uint32_t half = shm::ChannelSizes{}.buffer_count / 2;
+  for (uint32_t i = 0; i < 2 * half; ++i) {
+    const std::vector<uint8_t> sent = Pattern(1 + i % FERRY_INLINE_MAX, i);
+    ASSERT_EQ(ferry_send(client, 2, sent.data(), sent.size()), 0);
+    Pump(engine);
+    iovec iov[1];
+    ferry_recv_info info;
+    ferry_zc_buf buf;
+    ASSERT_EQ(ferry_zc_recv(client, iov, 1, &info, &buf), 1) << i;
+    ASSERT_EQ(iov[0].iov_len, sent.size());
+    const uint8_t* p = static_cast<const uint8_t*>(iov[0].iov_base);
+    ASSERT_TRUE(std::equal(sent.begin(), sent.end(), p)) << i;
+    EXPECT_EQ(info.length, sent.size());
+    ferry_zc_release(client, &buf);
+  }
+  // An inline message with no iovec to describe it stays queued.
+  uint8_t byte = 7;
+  ASSERT_EQ(ferry_send(client, 2, &byte, 1), 0);
+  Pump(engine);
+  iovec iov[1];
+  ferry_recv_info info;
+  ferry_zc_buf buf;
+  EXPECT_EQ(ferry_zc_recv(client, iov, 0, &info, &buf), -ENOSPC);
+  EXPECT_EQ(ferry_recv(client, nullptr, 0, &info), 0);
+  EXPECT_EQ(info.length, 1u);
+  ExpectEachSideHoldsHalf(client, engine);
 }
 
 TEST_F(ChannelTest, CorruptRingIndicesAreDetected) {

@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/channel_layout.h"
 #include "client/ferry.h"
 #include "client/ferry_cpp.h"
 #include "dataplane/base/clock.h"
@@ -91,8 +92,10 @@ TEST_F(EngineTransportTest, MessagesOfEverySizeCrossBothWaysThenClose) {
   uint64_t flow_a = 0, flow_b = 0;
   Connect(&flow_a, &flow_b);
   EXPECT_EQ(ferry_local_ip(app_a_), kHostA);
+  // 32 B is the largest message that rides inline, 33 B the smallest in a
+  // buffer, on both channels.
   const size_t sizes[] = {
-      1, 1024, 4096, 4097, 100000, 1 << 20, FERRY_MAX_MESSAGE_SIZE};
+      1, 32, 33, 1024, 4096, 4097, 100000, 1 << 20, FERRY_MAX_MESSAGE_SIZE};
   uint32_t seed = 1;
   for (size_t size : sizes) {
     // Expect: A -> B byte-exact, with A's address in the cookie.
@@ -186,7 +189,10 @@ TEST_F(EngineTransportTest, LossyWireStillDeliversEverythingInOrder) {
   std::vector<uint8_t> buffer(70000);
   while (received < kMessages) {
     while (sent < kMessages) {
-      const size_t size = 1 + rng() % 65536;
+      // A quarter small enough to ride inline: the engine keeps private
+      // copies of those to retransmit.
+      const size_t size = sent % 4 == 0 ? 1 + rng() % (FERRY_INLINE_MAX + 8)
+                                        : 1 + rng() % 65536;
       const std::vector<uint8_t> m = Pattern(size, sent);
       const int rc = ferry_send(app_a_, flow_a, m.data(), m.size());
       if (rc == -EAGAIN) break;
@@ -222,6 +228,40 @@ TEST_F(EngineTransportTest, LossyWireStillDeliversEverythingInOrder) {
   EXPECT_GT(a.transport_retransmits_fast + a.transport_retransmits_timeout, 0u);
   EXPECT_EQ(pair_->b().ReadStats().transport_messages_rx,
             static_cast<uint64_t>(kMessages));
+}
+
+// Each inline message the transport keeps for retransmission takes a slot
+// of the channel's private store until it is acknowledged: three times as
+// many messages as the store holds go through, so none can leak.
+TEST_F(EngineTransportTest, InlineMessagesAreReleasedOnceAcknowledged) {
+  Start();
+  uint64_t flow_a = 0, flow_b = 0;
+  Connect(&flow_a, &flow_b);
+  const int messages =
+      3 * static_cast<int>(shm::ChannelSizes{}.buffer_count / 2);
+  int sent = 0;
+  int received = 0;
+  while (received < messages) {
+    while (sent < messages) {
+      const std::vector<uint8_t> m = Pattern(1 + sent % FERRY_INLINE_MAX, sent);
+      const int rc = ferry_send(app_a_, flow_a, m.data(), m.size());
+      if (rc == -EAGAIN) break;
+      ASSERT_EQ(rc, 0);
+      ++sent;
+    }
+    uint8_t buffer[64];
+    ferry_recv_info info{};
+    const ssize_t n =
+        ferry_recv_wait(app_b_, buffer, sizeof(buffer), &info, kWaitMs);
+    ASSERT_EQ(n, static_cast<ssize_t>(1 + received % FERRY_INLINE_MAX))
+        << "message " << received << " of " << sent << " sent";
+    const std::vector<uint8_t> expected = Pattern(n, received);
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), buffer))
+        << "message " << received;
+    ++received;
+  }
+  EXPECT_EQ(pair_->b().ReadStats().transport_messages_rx,
+            static_cast<uint64_t>(messages));
 }
 
 TEST_F(EngineTransportTest, ASlowReaderThrottlesItsSenderAndLosesNothing) {

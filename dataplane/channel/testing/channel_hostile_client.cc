@@ -197,9 +197,9 @@ int main(int argc, char** argv) {
           d.head = 5;
           d.length = 1u << 30;
           break;
-        default:  // no buffer, but a length
+        default:  // no buffer, and more than fits inline
           d.head = FERRY_BUFFER_NONE;
-          d.length = 7;
+          d.length = FERRY_INLINE_MAX + 1 + static_cast<uint32_t>(rng() % 100);
           break;
       }
       if (!tx.TryPush(d)) {

@@ -29,7 +29,8 @@ ABSL_FLAG(std::string, socket, "", "channel socket (a bare channel)");
 ABSL_FLAG(std::string, ferryd_socket, "",
           "ferryd's API socket: a channel in a session of its own");
 ABSL_FLAG(std::string, mode, "roundtrip", "roundtrip, traffic or probe");
-ABSL_FLAG(std::string, sizes, "1,1024,1048576,8388608", "roundtrip sizes");
+ABSL_FLAG(std::string, sizes, "1,32,33,1024,1048576,8388608",
+          "roundtrip sizes");
 ABSL_FLAG(int, count, 1000, "traffic: messages");
 ABSL_FLAG(int, seed, 1, "content seed");
 ABSL_FLAG(int, hold_ms, 1000, "hold: keep the channel this long");
@@ -127,12 +128,14 @@ int main(int argc, char** argv) {
     std::printf("PASS roundtrip\n");
   } else {
     std::mt19937_64 rng(seed);
-    const size_t kSizes[] = {1,    16,    100,   1000,   4096,
-                             4097, 20000, 65536, 300000, 1 << 20};
+    // Inline (up to FERRY_INLINE_MAX), one buffer, chains; the last two
+    // are rarer.
+    const size_t kSizes[] = {1,    16,   32,    33,    100,    1000,
+                             4096, 4097, 20000, 65536, 300000, 1 << 20};
     uint64_t bytes = 0;
     const int count = absl::GetFlag(FLAGS_count);
     for (int i = 0; i < count; ++i) {
-      const size_t size = kSizes[rng() % (i % 50 == 0 ? 10 : 8)];
+      const size_t size = kSizes[rng() % (i % 50 == 0 ? 12 : 10)];
       if (!Exchange(channel, 1, MakeTestMessage(size, rng()))) return 1;
       bytes += size;
     }
