@@ -58,9 +58,11 @@
 extern "C" {
 #define FERRY_STATIC_ASSERT static_assert
 #define FERRY_ALIGNAS(n) alignas(n)
+#define FERRY_ALIGNOF(t) alignof(t)
 #else
 #define FERRY_STATIC_ASSERT _Static_assert
 #define FERRY_ALIGNAS(n) _Alignas(n)
+#define FERRY_ALIGNOF(t) _Alignof(t)
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
@@ -125,7 +127,9 @@ enum ferry_desc_type {
  * bytes are the first bytes of inline_data.
  */
 typedef struct ferry_desc {
-  uint64_t flow;   /* flow handle */
+  /* Cache-line aligned, so that a ring of them (or a copy) never splits
+   * one across two lines. */
+  FERRY_ALIGNAS(FERRY_CACHE_LINE) uint64_t flow; /* flow handle */
   uint64_t cookie; /* chosen by the sender of a tx message, echoed in errors */
   uint32_t head;   /* first buffer, or FERRY_BUFFER_NONE (inline or event) */
   uint32_t length; /* total bytes of the message */
@@ -136,6 +140,8 @@ typedef struct ferry_desc {
 } ferry_desc;
 FERRY_STATIC_ASSERT(sizeof(ferry_desc) == FERRY_CACHE_LINE,
                     "ferry_desc is one cache line");
+FERRY_STATIC_ASSERT(FERRY_ALIGNOF(ferry_desc) == FERRY_CACHE_LINE,
+                    "ferry_desc is cache-line aligned");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, head) == 16, "ferry_desc layout");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, type) == 24, "ferry_desc layout");
 FERRY_STATIC_ASSERT(offsetof(ferry_desc, seq) == 28, "ferry_desc layout");
