@@ -28,6 +28,7 @@ std::vector<uint8_t> RoundTrip(const std::vector<uint8_t>& message) {
           out.assign(len, 0);
         },
         [&](uint32_t offset, absl::Span<const uint8_t> bytes) {
+          if (bytes.empty()) return;  // an empty message: no data pointer
           std::memcpy(out.data() + offset, bytes.data(), bytes.size());
         });
     EXPECT_EQ(result, s.last ? ReassemblyResult::kComplete
