@@ -279,6 +279,19 @@ void FillInfo(const ferry_desc& desc, ferry_recv_info* info) {
   }
 }
 
+// Copies `length` contiguous bytes into the iovecs; returns how many fit.
+size_t ScatterInto(const uint8_t* data, size_t length, const struct iovec* iov,
+                   int iovcnt) {
+  size_t copied = 0;
+  for (int slot = 0; slot < iovcnt && copied < length; ++slot) {
+    const size_t n = std::min(iov[slot].iov_len, length - copied);
+    if (n == 0) continue;
+    std::memcpy(iov[slot].iov_base, data + copied, n);
+    copied += n;
+  }
+  return copied;
+}
+
 ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
                  ferry_recv_info* info) {
   if (ch->rx.Available() == 0) return -EAGAIN;
@@ -288,19 +301,23 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
     ch->rx.Consume(1);
     return 0;
   }
-  if (desc.head == FERRY_BUFFER_NONE) {
-    // Inline (ferryd never writes more than FERRY_INLINE_MAX bytes here,
-    // but the length is bounded anyway).
-    const size_t length = std::min<size_t>(desc.length, FERRY_INLINE_MAX);
-    size_t copied = 0;
-    for (int slot = 0; slot < iovcnt && copied < length; ++slot) {
-      const size_t n = std::min(iov[slot].iov_len, length - copied);
-      if (n == 0) continue;
-      std::memcpy(iov[slot].iov_base, desc.inline_data + copied, n);
-      copied += n;
-    }
+  const bool is_inline = desc.head == FERRY_BUFFER_NONE;
+  if (is_inline ||
+      (desc.length <= ch->buffer_size && desc.head < ch->buffer_count)) {
+    // Inline, or one buffer read without its meta entry (see the ABI).
+    // ferryd never writes more than FERRY_INLINE_MAX bytes inline, but the
+    // length is bounded anyway.
+    const size_t copied =
+        is_inline
+            ? ScatterInto(desc.inline_data,
+                          std::min(desc.length, FERRY_INLINE_MAX), iov, iovcnt)
+            : ScatterInto(ch->view.buffer(desc.head), desc.length, iov, iovcnt);
     if (copied < desc.length && info != nullptr) {
       info->flags |= FERRY_RECV_TRUNCATED;
+    }
+    if (!is_inline) {
+      ch->engine_free.Write(desc.head);
+      ch->engine_free.PublishQuiet();
     }
     ch->rx.Consume(1);
     return static_cast<ssize_t>(copied);
@@ -310,23 +327,6 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
   int slot = 0;
   size_t slot_offset = 0;
   uint32_t index = desc.head;
-  if (desc.length <= ch->buffer_size && index < ch->buffer_count) {
-    // One buffer: copy without touching its meta entry (see the ABI).
-    const uint8_t* data = ch->view.buffer(index);
-    for (; slot < iovcnt && copied < desc.length; ++slot) {
-      const size_t n = std::min(iov[slot].iov_len, desc.length - copied);
-      if (n == 0) continue;
-      std::memcpy(iov[slot].iov_base, data + copied, n);
-      copied += n;
-    }
-    if (copied < desc.length && info != nullptr) {
-      info->flags |= FERRY_RECV_TRUNCATED;
-    }
-    ch->engine_free.Write(index);
-    ch->engine_free.PublishQuiet();
-    ch->rx.Consume(1);
-    return static_cast<ssize_t>(copied);
-  }
   for (uint32_t steps = 0; index < ch->buffer_count && steps < ch->buffer_count;
        ++steps) {
     const uint8_t* data = ch->view.buffer(index);

@@ -152,6 +152,15 @@ bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
   return true;
 }
 
+// The flag's value when it lies in [lo, hi]; otherwise ferryd stops with a
+// message naming the range.
+int IntFlagInRangeOrFail(const char* flag, int value, int lo, int hi) {
+  if (value < lo || value > hi) {
+    Fail(kExitBadConfig, absl::StrFormat("--%s: must be %d..%d", flag, lo, hi));
+  }
+  return value;
+}
+
 int ParseOctalModeOrFail(const char* flag, const std::string& text) {
   char* end = nullptr;
   const long mode = std::strtol(text.c_str(), &end, 8);
@@ -251,10 +260,8 @@ int Main(int argc, char** argv) {
   absl::StatusOr<dpdk::HugepageMode> huge =
       ParseHugepageMode(absl::GetFlag(FLAGS_hugepages));
   if (!huge.ok()) Fail(kExitBadConfig, huge.status().message());
-  const int memory_mb = absl::GetFlag(FLAGS_memory_mb);
-  if (memory_mb < 64 || memory_mb > 1 << 20) {
-    Fail(kExitBadConfig, "--memory_mb: must be 64..1048576");
-  }
+  const int memory_mb = IntFlagInRangeOrFail(
+      "memory_mb", absl::GetFlag(FLAGS_memory_mb), 64, 1 << 20);
   std::optional<net::Ipv4Address> ping_target;
   if (!absl::GetFlag(FLAGS_ping).empty()) {
     absl::StatusOr<net::Ipv4Address> ip =
@@ -273,24 +280,16 @@ int Main(int argc, char** argv) {
     Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
   }
   controlplane::SessionLimits session_limits;
-  if (absl::GetFlag(FLAGS_max_sessions) < 1 ||
-      absl::GetFlag(FLAGS_max_sessions) > 4096) {
-    Fail(kExitBadConfig, "--max_sessions: must be 1..4096");
-  }
-  if (absl::GetFlag(FLAGS_max_channels_per_session) < 1 ||
-      absl::GetFlag(FLAGS_max_channels_per_session) > 1024) {
-    Fail(kExitBadConfig, "--max_channels_per_session: must be 1..1024");
-  }
-  if (absl::GetFlag(FLAGS_session_heartbeat_timeout_ms) < 100 ||
-      absl::GetFlag(FLAGS_session_heartbeat_timeout_ms) > 60000) {
-    Fail(kExitBadConfig, "--session_heartbeat_timeout_ms: must be 100..60000");
-  }
-  session_limits.max_sessions =
-      static_cast<uint32_t>(absl::GetFlag(FLAGS_max_sessions));
+  session_limits.max_sessions = static_cast<uint32_t>(IntFlagInRangeOrFail(
+      "max_sessions", absl::GetFlag(FLAGS_max_sessions), 1, 4096));
   session_limits.max_channels_per_session =
-      static_cast<uint32_t>(absl::GetFlag(FLAGS_max_channels_per_session));
+      static_cast<uint32_t>(IntFlagInRangeOrFail(
+          "max_channels_per_session",
+          absl::GetFlag(FLAGS_max_channels_per_session), 1, 1024));
   session_limits.default_heartbeat_timeout =
-      absl::Milliseconds(absl::GetFlag(FLAGS_session_heartbeat_timeout_ms));
+      absl::Milliseconds(IntFlagInRangeOrFail(
+          "session_heartbeat_timeout_ms",
+          absl::GetFlag(FLAGS_session_heartbeat_timeout_ms), 100, 60000));
   const int channel_socket_mode = ParseOctalModeOrFail(
       "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
   const int grpc_socket_mode = ParseOctalModeOrFail(

@@ -420,8 +420,6 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
   uint64_t total = 0;
   for (const MessagePiece& piece : pieces) total += piece.length;
   if (total > FERRY_MAX_MESSAGE_SIZE) return FERRY_STATUS_BAD_LENGTH;
-  const uint32_t needed =
-      static_cast<uint32_t>((total + buffer_size_ - 1) / buffer_size_);
   if (!RxHasRoom_st(1)) {
     if (rx_.corrupt()) NoteCorruption_st();
     counters_.rx_ring_full.Inc();
@@ -438,6 +436,8 @@ ferry_status EngineChannel::Deliver_st(uint64_t flow,
     PostMessage_st(&desc, flow, 0, FERRY_BUFFER_NONE, used);
     return FERRY_STATUS_OK;
   }
+  const uint32_t needed =
+      static_cast<uint32_t>((total + buffer_size_ - 1) / buffer_size_);
   if (!RefillSpare_st(rx_reserved_buffers_ + needed)) {
     counters_.rx_no_buffers.Inc();
     return FERRY_STATUS_NO_BUFFERS;

@@ -223,8 +223,8 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t tx_kept_buffers_ = 0;
   // Kept inline messages: private copies (the app cannot change them after
   // they were taken), slot i named by handle buffer_count_ + i, a free list
-  // through next_free. As many as the app's half of the buffers: a flow
-  // queue full of small messages holds no more than one of chained ones.
+  // through next_free. As many as the app's half of the buffers, which is
+  // also the most buffered messages the engine could be keeping.
   struct KeptInline {
     uint8_t data[FERRY_INLINE_MAX];
     uint32_t length;
@@ -274,16 +274,14 @@ uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
     const bool is_inline = desc.head == FERRY_BUFFER_NONE &&
                            desc.type == FERRY_DESC_MESSAGE && desc.length > 0 &&
                            desc.length <= FERRY_INLINE_MAX;
+    uint32_t walked = 0;
+    int verdict;
     if (is_inline) {
       // The sink may keep it: name it by the store slot it would take, and
       // leave it in the ring while the store is full (the flows holding
       // the store drain it as their peers acknowledge).
       desc.head = NextInlineHandle_st();
       if (desc.head == FERRY_BUFFER_NONE) break;
-    }
-    uint32_t walked = 0;
-    int verdict;
-    if (is_inline) {
       pieces_[0] = MessagePiece{desc.inline_data, desc.length};
       walked = 1;
       verdict = FERRY_STATUS_OK;
