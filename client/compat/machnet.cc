@@ -104,6 +104,8 @@ MachnetFlow_t ReceivedFlow(const CompatChannel* c,
 
 extern "C" {
 
+int g_ctrl_socket = -1;
+
 int machnet_init(void) {
   if (g_initialized) return 0;
   const char* socket = std::getenv("FERRY_SOCKET");
@@ -116,6 +118,14 @@ int machnet_init(void) {
   std::atexit(DetachAll);
   g_initialized = true;
   return 0;
+}
+
+MachnetChannelCtx_t* machnet_bind(int shm_fd, size_t* channel_size) {
+  if (channel_size != nullptr) *channel_size = 0;
+  // Machnet closes the descriptor when it cannot map a channel from it.
+  if (shm_fd >= 0) close(shm_fd);
+  errno = ENOTSUP;
+  return nullptr;
 }
 
 void* machnet_attach(void) {
