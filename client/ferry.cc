@@ -467,12 +467,25 @@ int AttachSocket(const char* socket_path, const uint8_t* ticket,
 extern "C" {
 
 int ferry_session_open(const char* socket_path, ferry_session** session) {
+  return ferry_session_open_ex(socket_path, nullptr, session);
+}
+
+int ferry_session_open_ex(const char* socket_path,
+                          const ferry_session_options* options,
+                          ferry_session** session) {
   if (session == nullptr) return -EINVAL;
   *session = nullptr;
+  uint32_t linger_ms = options != nullptr ? options->linger_ms : 0;
+  if (linger_ms == 0) {
+    // Programs written for another API (Machnet's) choose it from outside.
+    if (const char* env = std::getenv("FERRY_LINGER_MS")) {
+      linger_ms = static_cast<uint32_t>(std::strtoul(env, nullptr, 10));
+    }
+  }
   auto s = std::make_unique<ferry_session>();
   const int rc = ferry::client::SessionClient::Open(
       socket_path != nullptr ? socket_path : FERRY_DEFAULT_SOCKET,
-      program_invocation_short_name, &s->client, nullptr);
+      program_invocation_short_name, &s->client, nullptr, linger_ms);
   if (rc != 0) return rc;
   *session = s.release();
   return 0;
@@ -531,17 +544,26 @@ int ferry_attach_channel_socket(const char* socket_path,
   return AttachSocket(socket_path, nullptr, options, channel);
 }
 
-void ferry_detach(ferry_channel* channel) {
+namespace {
+
+void Detach(ferry_channel* channel, bool abort) {
   if (channel == nullptr) return;
   if (channel->session != nullptr) {
-    // Best effort: ferryd also frees the channel when its socket closes.
-    channel->session->client->DestroyChannel(channel->id, nullptr);
+    // Best effort: ferryd also frees the channel (draining it) when its
+    // socket closes.
+    channel->session->client->DestroyChannel(channel->id, abort, nullptr);
     --channel->session->channels;
   }
   CloseAll(channel);
   ferry_session_close(channel->owned_session);
   delete channel;
 }
+
+}  // namespace
+
+void ferry_detach(ferry_channel* channel) { Detach(channel, false); }
+
+void ferry_detach_abort(ferry_channel* channel) { Detach(channel, true); }
 
 }  // extern "C"
 

@@ -84,6 +84,23 @@ typedef struct ferry_channel_options {
  * be used from any thread. ferry_session_close ends it: -EBUSY (and nothing
  * done) while any of its channels is still attached. */
 int ferry_session_open(const char* socket_path, ferry_session** session);
+
+/* Delivery after the application leaves. A message that a send accepted is
+ * delivered even when the application detaches, exits or is killed right
+ * after: ferryd sends what the channel holds, then closes each flow in
+ * order (FIN), like TCP after close(). It waits at most the session's
+ * linger time (ferryd's --session_linger_ms, 5 s by default; or
+ * `linger_ms`, 1..600000; or $FERRY_LINGER_MS when the options leave it
+ * 0), then resets the flows left and counts them
+ * (ferry_engine_transport_linger_resets_total). ferry_detach_abort resets
+ * a channel's flows at once instead, discarding what was not yet
+ * delivered. */
+typedef struct ferry_session_options {
+  uint32_t linger_ms; /* 0: ferryd's default */
+} ferry_session_options;
+int ferry_session_open_ex(const char* socket_path,
+                          const ferry_session_options* options,
+                          ferry_session** session);
 int ferry_session_attach(ferry_session* session,
                          const ferry_channel_options* options,
                          ferry_channel** channel);
@@ -96,6 +113,7 @@ uint64_t ferry_session_id(const ferry_session* session);
 int ferry_attach(const char* socket_path, const ferry_channel_options* options,
                  ferry_channel** channel);
 void ferry_detach(ferry_channel* channel);
+void ferry_detach_abort(ferry_channel* channel);
 
 /* For programs that serve channels themselves (the engine side's tests and
  * benchmarks): attaches straight to a channel socket, without a session.

@@ -63,7 +63,7 @@ int ErrnoOf(const grpc::ClientContext& context, const grpc::Status& status,
 
 int SessionClient::Open(const std::string& socket_path, const std::string& name,
                         std::unique_ptr<SessionClient>* session,
-                        std::string* error) {
+                        std::string* error, uint32_t linger_ms) {
   // A socket file that is not there is not worth gRPC's retries.
   if (!socket_path.empty() && socket_path[0] != '@' &&
       access(socket_path.c_str(), F_OK) != 0) {
@@ -88,6 +88,7 @@ int SessionClient::Open(const std::string& socket_path, const std::string& name,
   v1::SessionRequest request;
   request.mutable_open()->set_name(name);
   request.mutable_open()->set_pid(static_cast<uint32_t>(getpid()));
+  request.mutable_open()->set_linger_ms(linger_ms);
   v1::SessionEvent event;
   if (!s->stream_->Write(request) || !s->stream_->Read(&event) ||
       !event.has_opened()) {
@@ -243,13 +244,15 @@ int SessionClient::Connect(uint64_t channel_id, const std::string& remote_ip,
   return status.ok() ? 0 : ErrnoOf(context, status, error);
 }
 
-int SessionClient::DestroyChannel(uint64_t channel_id, std::string* error) {
+int SessionClient::DestroyChannel(uint64_t channel_id, bool abort,
+                                  std::string* error) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(2));
   v1::DestroyChannelRequest request;
   FillRef(request.mutable_session());
   request.set_channel(channel_id);
+  request.set_abort(abort);
   v1::DestroyChannelResponse response;
   const grpc::Status status =
       sessions_->DestroyChannel(&context, request, &response);

@@ -37,9 +37,13 @@ class SessionClient {
   // Connects to ferryd's API socket (`socket_path`; "@name": abstract) and
   // opens a session named `name`. Returns 0 or a negative errno
   // (-ECONNREFUSED when ferryd does not answer, -EAGAIN past its session
-  // quota, -EPROTO), with ferryd's reason in `*error`.
+  // quota, -EPROTO, -EINVAL for a linger ferryd refuses), with ferryd's
+  // reason in `*error`. `linger_ms`: how long ferryd may take to deliver
+  // what the session's channels accepted once it ends (0: ferryd's
+  // default).
   static int Open(const std::string& socket_path, const std::string& name,
-                  std::unique_ptr<SessionClient>* session, std::string* error);
+                  std::unique_ptr<SessionClient>* session, std::string* error,
+                  uint32_t linger_ms = 0);
   ~SessionClient();
   SessionClient(const SessionClient&) = delete;
   SessionClient& operator=(const SessionClient&) = delete;
@@ -61,8 +65,10 @@ class SessionClient {
               uint32_t remote_port, uint32_t local_port, int timeout_ms,
               v1::ConnectResponse* response, std::string* error);
   // SessionService.DestroyChannel: ferryd lets go of the channel now
-  // rather than when it notices the channel socket closed.
-  int DestroyChannel(uint64_t channel_id, std::string* error);
+  // rather than when it notices the channel socket closed: it drains what
+  // the channel accepted and closes its flows in order, or with `abort`
+  // resets them.
+  int DestroyChannel(uint64_t channel_id, bool abort, std::string* error);
 
  private:
   SessionClient() = default;

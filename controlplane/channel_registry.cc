@@ -65,23 +65,24 @@ void ChannelRegistry::OnReadable(int fd) {
   if (it == connections_.end()) return;
   // Applications never write after attaching: readable means the end (EOF)
   // or bytes with no meaning; either way the channel ends.
-  sessions_->ChannelGone(it->second.id);
-  End(it);
+  End(it, sessions_->ChannelGone(it->second.id));
 }
 
-void ChannelRegistry::End(std::map<int, Attached>::iterator it) {
-  nics_->DetachChannel(it->second.where, it->second.id);
+void ChannelRegistry::End(std::map<int, Attached>::iterator it,
+                          absl::Duration linger) {
+  nics_->DetachChannel(it->second.where, it->second.id, linger);
   close(it->first);
   connections_.erase(it);
 }
 
 void ChannelRegistry::CloseSessionChannels() {
-  for (uint64_t id : sessions_->TakeChannelsToClose()) {
+  for (const ChannelToClose& gone : sessions_->TakeChannelsToClose()) {
     for (auto it = connections_.begin(); it != connections_.end(); ++it) {
-      if (it->second.id != id) continue;
-      FERRY_LOG(Info, "channel %d closed with its session %d", id,
-                it->second.session_id);
-      End(it);
+      if (it->second.id != gone.channel_id) continue;
+      FERRY_LOG(Info, "channel %d closed with its session %d (linger %s)",
+                gone.channel_id, it->second.session_id,
+                absl::FormatDuration(gone.linger));
+      End(it, gone.linger);
       break;
     }
   }

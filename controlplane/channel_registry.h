@@ -83,7 +83,9 @@ class ChannelRegistry {
                   std::unique_ptr<channel::ChannelListener> listener)
       : nics_(nics), sessions_(sessions), listener_(std::move(listener)) {}
   void Accept();
-  void End(std::map<int, Attached>::iterator it);
+  // Detaches the channel from its engine: drained for up to `linger`
+  // (zero: its flows are reset now).
+  void End(std::map<int, Attached>::iterator it, absl::Duration linger);
 
   NicRegistry* nics_;
   SessionRegistry* sessions_;

@@ -97,6 +97,11 @@ ABSL_FLAG(int, max_channels_per_session, 16,
 ABSL_FLAG(int, session_heartbeat_timeout_ms, 1000,
           "How long a session may stay silent before ferryd ends it, unless "
           "the session asks for another (100..60000)");
+ABSL_FLAG(int, session_linger_ms, 5000,
+          "When a session ends (its application exits, crashes or hangs), "
+          "how long its channels may take to deliver what they had "
+          "accepted before their flows are reset, unless the session asks "
+          "for another (0..600000; 0: reset at once)");
 ABSL_FLAG(int, stats_interval_s, 0,
           "Log every engine's counters this often (0: only at exit)");
 ABSL_FLAG(std::string, channel_socket, FERRY_DEFAULT_CHANNEL_SOCKET,
@@ -290,6 +295,8 @@ int Main(int argc, char** argv) {
       absl::Milliseconds(IntFlagInRangeOrFail(
           "session_heartbeat_timeout_ms",
           absl::GetFlag(FLAGS_session_heartbeat_timeout_ms), 100, 60000));
+  session_limits.default_linger = absl::Milliseconds(IntFlagInRangeOrFail(
+      "session_linger_ms", absl::GetFlag(FLAGS_session_linger_ms), 0, 600000));
   const int channel_socket_mode = ParseOctalModeOrFail(
       "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
   const int grpc_socket_mode = ParseOctalModeOrFail(

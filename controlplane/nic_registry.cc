@@ -1,5 +1,7 @@
 #include "controlplane/nic_registry.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
 
@@ -101,10 +103,14 @@ absl::StatusOr<EngineRef> NicRegistry::PlaceChannel(
   return absl::InternalError("engine selection out of range");
 }
 
-void NicRegistry::DetachChannel(const EngineRef& where, uint64_t channel_id) {
+void NicRegistry::DetachChannel(const EngineRef& where, uint64_t channel_id,
+                                absl::Duration linger) {
   absl::MutexLock lock(&mu_);
   if (Entry* entry = FindLocked(where.nic)) {
-    entry->nic->engine(where.engine).DetachChannel(channel_id);
+    entry->nic->engine(where.engine)
+        .DetachChannel(channel_id,
+                       static_cast<uint64_t>(absl::ToInt64Nanoseconds(
+                           std::max(linger, absl::ZeroDuration()))));
   }
 }
 

@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
 
@@ -50,8 +51,10 @@ class NicRegistry {
   // the engine used, or FAILED_PRECONDITION when no NIC is attached.
   absl::StatusOr<EngineRef> PlaceChannel(
       const std::function<bool(engine::Engine&, const EngineRef&)>& place);
-  // Posts a channel's detach to its engine.
-  void DetachChannel(const EngineRef& where, uint64_t channel_id);
+  // Posts a channel's detach to its engine: drained for up to `linger`
+  // first (zero: its flows are reset at once).
+  void DetachChannel(const EngineRef& where, uint64_t channel_id,
+                     absl::Duration linger = absl::ZeroDuration());
   // Collects channels the engines handed back; `gone` runs for each (under
   // the lock) and the NIC's channel count drops.
   void ReapChannels(

@@ -3,11 +3,13 @@
 # channels' socket connections): when the process dies, however it dies,
 # the kernel ends them, and when it hangs its heartbeats stop; either way
 # ferryd reclaims what the application held. Here an application with a
-# channel and five flows is killed with SIGKILL; within a second its
-# session, flows and channel are gone on its host (through the Session and
-# Flow APIs and the metrics) and the peer's ends of the flows have been
-# reset. Then another is stopped with SIGSTOP: within a second of its
-# heartbeat timeout (400 ms here) the same holds.
+# channel and five flows, requests in flight, is killed with SIGKILL;
+# within a second every message its channel had accepted has been
+# delivered, the flows have been closed in order (FIN: the peer counts
+# them closed, not reset), and its session, flows and channel are gone on
+# its host (through the Session and Flow APIs and the metrics). Then
+# another is stopped with SIGSTOP: within a second of its heartbeat
+# timeout (400 ms here) the same holds.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -54,10 +56,11 @@ echo "ok: a client with 1 channel and 5 flows, carrying traffic"
 
 # One poller (not a process per probe) watches both hosts' metrics every
 # 10 ms from the moment of the signal: the channel at A, the flows at A and
-# B, and B's count of reset flows. expect_gone SIGNAL LIMIT_MS FLOWS.
+# B, and B's count of flows closed in order. expect_gone SIGNAL LIMIT_MS
+# FLOWS.
 expect_gone() {
   local signal=$1 limit_ms=$2 n=$3 resets_before start
-  resets_before=$(metric "$url_b" ferry_engine_transport_flows_reset_total)
+  resets_before=$(metric "$url_b" ferry_engine_transport_flows_closed_total)
   start=$(date +%s%N)
   kill -"$signal" "$client"
   python3 - "$url_a" "$url_b" "$start" "$resets_before" "$signal" "$limit_ms" "$n" <<'PY' ||
@@ -76,18 +79,30 @@ while True:
     state = (sample(url_a, "ferry_channels_live"),
              sample(url_a, "ferry_transport_flows_active"),
              sample(url_b, "ferry_transport_flows_active"),
-             sample(url_b, "ferry_engine_transport_flows_reset_total"))
+             sample(url_b, "ferry_engine_transport_flows_closed_total"))
     if state[:3] == (0, 0, 0) and state[3] >= resets_before + n:
         print(f"ok: {(now - start) / 1e6:.0f} ms after SIG{signal}: no channel "
-              f"or flow at A, no flow at B, the peer reset all {n} flows")
+              f"or flow at A, no flow at B, all {n} flows closed in order")
         sys.exit(0)
     if now - start > limit_ms * 1_000_000:
         print(f"FAIL: {limit_ms} ms after SIG{signal}: channels live at A, "
-              f"flows at A and B, resets at B: {state}")
+              f"flows at A and B, closed at B: {state}")
         sys.exit(1)
     time.sleep(0.01)
 PY
     fail "resources outlived the application by more than the limit"
+  # Every message the channel took from the application was acknowledged
+  # by B, and B delivered exactly those (A's requests; B's answers to a
+  # dead application were acknowledged and discarded).
+  local taken acked delivered
+  taken=$(metric "$url_a" ferry_channel_tx_messages_total)
+  acked=$(metric "$url_a" ferry_engine_transport_messages_tx_total)
+  delivered=$(metric "$url_b" ferry_engine_transport_messages_rx_total)
+  ((taken > 0 && taken == acked && acked == delivered)) ||
+    fail "after SIG$signal: A took $taken messages, B acknowledged $acked, B delivered $delivered"
+  echo "ok: after SIG$signal every message A's channel took ($taken so far) was delivered at B"
+  (($(metric "$url_a" ferry_engine_transport_linger_resets_total) == 0)) ||
+    fail "flows were reset after the linger time"
 }
 expect_gone KILL 1000 5
 (($(flows a) == 0 && $(flows b) == 0)) || fail "ferryctl still lists flows"
@@ -107,4 +122,4 @@ expect_gone STOP 1400 2
 (($(sessions_a) == 0)) || fail "the hung application's session is still listed"
 grep -q "sent no heartbeat" "$PAIR_LOG_A" || fail "ferryd did not say why"
 kill -KILL "$client"
-echo "PASS: a killed or hung application's session, channel and flows are gone within a second"
+echo "PASS: a killed or hung application's messages are delivered, its flows closed and its session, channel and flows gone within a second"

@@ -55,8 +55,18 @@ SessionRegistry::~SessionRegistry() { close(wake_fd_); }
 
 absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
     const std::string& name, uint32_t pid, uint32_t heartbeat_timeout_ms,
-    std::function<void()> cancel) {
+    std::function<void()> cancel, uint32_t linger_ms) {
   absl::Duration timeout = limits_.default_heartbeat_timeout;
+  absl::Duration linger = limits_.default_linger;
+  if (linger_ms != 0) {
+    if (absl::Milliseconds(linger_ms) > limits_.max_linger) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("linger_ms: %d is outside 1..%d (0: %d)", linger_ms,
+                          absl::ToInt64Milliseconds(limits_.max_linger),
+                          absl::ToInt64Milliseconds(limits_.default_linger)));
+    }
+    linger = absl::Milliseconds(linger_ms);
+  }
   if (heartbeat_timeout_ms != 0) {
     if (heartbeat_timeout_ms < 100 || heartbeat_timeout_ms > 60000) {
       return absl::InvalidArgumentError(absl::StrFormat(
@@ -81,10 +91,11 @@ absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
   s.pid = pid;
   s.token = RandomSecret();
   s.heartbeat_timeout = timeout;
+  s.linger = linger;
   s.last_heard = absl::Now();
   s.cancel = std::move(cancel);
   FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, name, pid);
-  return Opened{id, s.token, timeout};
+  return Opened{id, s.token, timeout, linger};
 }
 
 void SessionRegistry::Heartbeat(uint64_t id) {
@@ -102,7 +113,7 @@ void SessionRegistry::EndLocked(uint64_t id) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   for (const auto& [channel_id, where] : it->second.channels) {
-    to_close_.push_back(channel_id);
+    to_close_.push_back(ChannelToClose{channel_id, it->second.linger});
   }
   for (auto t = tickets_.begin(); t != tickets_.end();) {
     t = t->second.session_id == id ? tickets_.erase(t) : std::next(t);
@@ -163,7 +174,7 @@ absl::StatusOr<SessionChannel> SessionRegistry::FindChannel(
 
 absl::Status SessionRegistry::DestroyChannel(uint64_t id,
                                              const std::string& token,
-                                             uint64_t channel_id) {
+                                             uint64_t channel_id, bool abort) {
   absl::MutexLock lock(&mu_);
   Session* s = FindLocked(id, token);
   if (s == nullptr) return NoSession(id);
@@ -172,7 +183,8 @@ absl::Status SessionRegistry::DestroyChannel(uint64_t id,
         "session %d has no channel %d (detached, or another session's)", id,
         channel_id));
   }
-  to_close_.push_back(channel_id);
+  to_close_.push_back(
+      ChannelToClose{channel_id, abort ? absl::ZeroDuration() : s->linger});
   WakeLocked();
   return absl::OkStatus();
 }
@@ -190,6 +202,7 @@ std::vector<SessionInfo> SessionRegistry::List() {
     }
     info.pending_tickets = s.pending_tickets;
     info.heartbeat_timeout = s.heartbeat_timeout;
+    info.linger = s.linger;
     out.push_back(std::move(info));
   }
   return out;
@@ -222,11 +235,14 @@ bool SessionRegistry::ChannelAttached(uint64_t session_id, uint64_t channel_id,
   return true;
 }
 
-void SessionRegistry::ChannelGone(uint64_t channel_id) {
+absl::Duration SessionRegistry::ChannelGone(uint64_t channel_id) {
   absl::MutexLock lock(&mu_);
   for (auto& [id, s] : sessions_) {
-    if (s.channels.erase(channel_id) > 0) return;
+    if (s.channels.erase(channel_id) > 0) return s.linger;
   }
+  // Its session ended first (and queued it for closing, which found it
+  // gone or will): the default applies.
+  return limits_.default_linger;
 }
 
 void SessionRegistry::ExpireOverdue() {
@@ -255,11 +271,11 @@ void SessionRegistry::ExpireOverdue() {
   }
 }
 
-std::vector<uint64_t> SessionRegistry::TakeChannelsToClose() {
+std::vector<ChannelToClose> SessionRegistry::TakeChannelsToClose() {
   uint64_t drained;
   (void)!read(wake_fd_, &drained, sizeof(drained));
   absl::MutexLock lock(&mu_);
-  std::vector<uint64_t> out;
+  std::vector<ChannelToClose> out;
   out.swap(to_close_);
   return out;
 }

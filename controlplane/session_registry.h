@@ -37,6 +37,10 @@ struct SessionLimits {
   uint32_t max_channels_per_session = 16;
   absl::Duration default_heartbeat_timeout = absl::Seconds(1);
   absl::Duration ticket_ttl = absl::Seconds(10);
+  // How long a channel whose session ended may take to deliver what its
+  // application had sent (then its flows are reset).
+  absl::Duration default_linger = absl::Seconds(5);
+  absl::Duration max_linger = absl::Seconds(600);
 };
 
 struct SessionInfo {
@@ -46,6 +50,14 @@ struct SessionInfo {
   std::vector<uint64_t> channels;
   uint32_t pending_tickets = 0;
   absl::Duration heartbeat_timeout;
+  absl::Duration linger;
+};
+
+// A channel the main thread must end, and how long it may drain first
+// (zero: its flows are reset at once).
+struct ChannelToClose {
+  uint64_t channel_id = 0;
+  absl::Duration linger;
 };
 
 // A session's channel, as the Flow RPCs need it.
@@ -66,15 +78,17 @@ class SessionRegistry {
   // gRPC threads. RESOURCE_EXHAUSTED past max_sessions; INVALID_ARGUMENT
   // for a heartbeat timeout out of range. `cancel` ends the session's stream
   // (called under the lock when its heartbeats stop; it must not call back
-  // into the registry).
+  // into the registry). `linger_ms` 0 picks limits().default_linger.
   struct Opened {
     uint64_t id;
     SessionSecret token;
     absl::Duration heartbeat_timeout;
+    absl::Duration linger;
   };
   absl::StatusOr<Opened> Open(const std::string& name, uint32_t pid,
                               uint32_t heartbeat_timeout_ms,
-                              std::function<void()> cancel);
+                              std::function<void()> cancel,
+                              uint32_t linger_ms = 0);
   void Heartbeat(uint64_t id);
   // Ends a session (its stream is over): its channels are queued for the
   // main thread to close, its tickets void. Unknown ids are ignored.
@@ -89,9 +103,10 @@ class SessionRegistry {
   absl::StatusOr<SessionChannel> FindChannel(uint64_t id,
                                              const std::string& token,
                                              uint64_t channel_id);
-  // Queues one of the session's channels for closing (NOT_FOUND as above).
+  // Queues one of the session's channels for closing (NOT_FOUND as above):
+  // drained within the session's linger time, or at once with `abort`.
   absl::Status DestroyChannel(uint64_t id, const std::string& token,
-                              uint64_t channel_id);
+                              uint64_t channel_id, bool abort = false);
   std::vector<SessionInfo> List();
 
   // Main thread. Consumes a ticket: the session it belongs to, or
@@ -101,13 +116,14 @@ class SessionRegistry {
   // when the session ended meanwhile (the caller closes the channel).
   bool ChannelAttached(uint64_t session_id, uint64_t channel_id,
                        const EngineRef& where);
-  // The channel ended by itself (its application detached it).
-  void ChannelGone(uint64_t channel_id);
+  // The channel ended by itself (its application detached it or exited):
+  // how long it may drain (its session's linger time).
+  absl::Duration ChannelGone(uint64_t channel_id);
   // Ends sessions whose heartbeat is overdue and drops expired tickets.
   void ExpireOverdue();
   // Channels to close: of ended sessions, and destroyed ones. Drains the
   // wake fd.
-  std::vector<uint64_t> TakeChannelsToClose();
+  std::vector<ChannelToClose> TakeChannelsToClose();
   // Readable when TakeChannelsToClose has something.
   int wake_fd() const { return wake_fd_; }
 
@@ -117,6 +133,7 @@ class SessionRegistry {
     uint32_t pid = 0;
     SessionSecret token;
     absl::Duration heartbeat_timeout;
+    absl::Duration linger;
     absl::Time last_heard;
     std::function<void()> cancel;
     std::map<uint64_t, EngineRef> channels;
@@ -140,7 +157,7 @@ class SessionRegistry {
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<SessionSecret, Ticket> tickets_ ABSL_GUARDED_BY(mu_);
-  std::vector<uint64_t> to_close_ ABSL_GUARDED_BY(mu_);
+  std::vector<ChannelToClose> to_close_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ferry::controlplane

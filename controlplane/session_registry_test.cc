@@ -96,6 +96,12 @@ TEST_F(SessionRegistryTest, BadHeartbeatTimeoutIsInvalid) {
             absl::StatusCode::kInvalidArgument);
 }
 
+std::vector<uint64_t> Ids(const std::vector<ChannelToClose>& closing) {
+  std::vector<uint64_t> ids;
+  for (const ChannelToClose& c : closing) ids.push_back(c.channel_id);
+  return ids;
+}
+
 TEST_F(SessionRegistryTest, ClosingASessionQueuesItsChannelsAndVoidsTickets) {
   const auto s = Open();
   const std::string token = AsString(s.token);
@@ -107,7 +113,8 @@ TEST_F(SessionRegistryTest, ClosingASessionQueuesItsChannelsAndVoidsTickets) {
   // Expect: the wake fd is readable and both channels are to close.
   char byte[8];
   EXPECT_EQ(read(registry_->wake_fd(), byte, sizeof(byte)), 8);
-  EXPECT_EQ(registry_->TakeChannelsToClose(), (std::vector<uint64_t>{3, 4}));
+  EXPECT_EQ(Ids(registry_->TakeChannelsToClose()),
+            (std::vector<uint64_t>{3, 4}));
   EXPECT_EQ(registry_->Redeem(*ticket).status().code(),
             absl::StatusCode::kPermissionDenied);
   EXPECT_TRUE(registry_->List().empty());
@@ -131,7 +138,38 @@ TEST_F(SessionRegistryTest, SilentSessionsEnd) {
   ASSERT_EQ(left.size(), 1u);
   EXPECT_EQ(left[0].name, "lively");
   EXPECT_FALSE(cancelled);
-  EXPECT_EQ(registry_->TakeChannelsToClose(), (std::vector<uint64_t>{11}));
+  EXPECT_EQ(Ids(registry_->TakeChannelsToClose()), (std::vector<uint64_t>{11}));
+}
+
+TEST_F(SessionRegistryTest, ChannelsDrainForTheirSessionsLingerUnlessAborted) {
+  auto lingering = registry_->Open("lingering", 1, 0, {}, 250);
+  ASSERT_TRUE(lingering.ok());
+  EXPECT_EQ(lingering->linger, absl::Milliseconds(250));
+  auto plain = registry_->Open("plain", 2, 0, {});
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->linger, registry_->limits().default_linger);
+  const std::string token = AsString(lingering->token);
+  ASSERT_TRUE(registry_->ChannelAttached(lingering->id, 1, EngineRef{}));
+  ASSERT_TRUE(registry_->ChannelAttached(lingering->id, 2, EngineRef{}));
+  ASSERT_TRUE(registry_->ChannelAttached(lingering->id, 3, EngineRef{}));
+  ASSERT_TRUE(registry_->ChannelAttached(plain->id, 4, EngineRef{}));
+  // Expect: an abort is a reset now, a destroy drains for the linger time.
+  ASSERT_TRUE(registry_->DestroyChannel(lingering->id, token, 1, true).ok());
+  ASSERT_TRUE(registry_->DestroyChannel(lingering->id, token, 2).ok());
+  // Expect: a channel that went by itself drains for its session's time.
+  EXPECT_EQ(registry_->ChannelGone(4), registry_->limits().default_linger);
+  registry_->Close(lingering->id);
+  const std::vector<ChannelToClose> closing = registry_->TakeChannelsToClose();
+  ASSERT_EQ(closing.size(), 3u);
+  EXPECT_EQ(closing[0].channel_id, 1u);
+  EXPECT_EQ(closing[0].linger, absl::ZeroDuration());
+  EXPECT_EQ(closing[1].channel_id, 2u);
+  EXPECT_EQ(closing[1].linger, absl::Milliseconds(250));
+  EXPECT_EQ(closing[2].channel_id, 3u);
+  EXPECT_EQ(closing[2].linger, absl::Milliseconds(250));
+  // Expect: a linger past the bound is refused.
+  EXPECT_EQ(registry_->Open("x", 1, 0, {}, 600001).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

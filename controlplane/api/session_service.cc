@@ -19,10 +19,10 @@ grpc::Status SessionServiceImpl::OpenSession(
   }
   // ExpireOverdue calls this under the registry's lock, and only while the
   // session exists: Close() below, before `context` dies, ends that.
-  absl::StatusOr<SessionRegistry::Opened> opened =
-      sessions_->Open(request.open().name(), request.open().pid(),
-                      request.open().heartbeat_timeout_ms(),
-                      [context] { context->TryCancel(); });
+  absl::StatusOr<SessionRegistry::Opened> opened = sessions_->Open(
+      request.open().name(), request.open().pid(),
+      request.open().heartbeat_timeout_ms(),
+      [context] { context->TryCancel(); }, request.open().linger_ms());
   if (!opened.ok()) return ToGrpcStatus(opened.status());
   const uint64_t id = opened->id;
   v1::SessionEvent event;
@@ -34,6 +34,8 @@ grpc::Status SessionServiceImpl::OpenSession(
       absl::ToInt64Milliseconds(opened->heartbeat_timeout)));
   out->set_channel_socket(channel_socket_);
   out->set_max_channels(sessions_->limits().max_channels_per_session);
+  out->set_linger_ms(
+      static_cast<uint32_t>(absl::ToInt64Milliseconds(opened->linger)));
   grpc::Status result = grpc::Status::OK;
   if (stream->Write(event)) {
     while (stream->Read(&request)) {
@@ -78,7 +80,8 @@ grpc::Status SessionServiceImpl::DestroyChannel(
     grpc::ServerContext*, const v1::DestroyChannelRequest* request,
     v1::DestroyChannelResponse*) {
   return ToGrpcStatus(sessions_->DestroyChannel(
-      request->session().id(), request->session().token(), request->channel()));
+      request->session().id(), request->session().token(), request->channel(),
+      request->abort()));
 }
 
 grpc::Status SessionServiceImpl::ListSessions(
@@ -93,6 +96,8 @@ grpc::Status SessionServiceImpl::ListSessions(
     s->set_pending_tickets(info.pending_tickets);
     s->set_heartbeat_timeout_ms(static_cast<uint32_t>(
         absl::ToInt64Milliseconds(info.heartbeat_timeout)));
+    s->set_linger_ms(
+        static_cast<uint32_t>(absl::ToInt64Milliseconds(info.linger)));
   }
   return grpc::Status::OK;
 }

@@ -16,8 +16,17 @@ std::unique_ptr<EngineChannel> ChannelSet::PostAttach(
   return nullptr;
 }
 
-bool ChannelSet::PostDetach(uint64_t channel_id) {
-  return detach_.TryPush(channel_id);
+bool ChannelSet::PostDetach(uint64_t channel_id, uint64_t linger_ns) {
+  return detach_.TryPush(Detach{channel_id, linger_ns});
+}
+
+void ChannelSet::Release_st(size_t i) {
+  if (active_[i]->draining()) --draining_;
+  // Every channel passes through detached_ at most once and it holds
+  // kMaxChannels, so this push cannot fail.
+  detached_.TryPush(active_[i]);
+  active_[i] = active_.back();
+  active_.pop_back();
 }
 
 std::unique_ptr<EngineChannel> ChannelSet::TakeDetached() {

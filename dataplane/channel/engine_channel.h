@@ -149,6 +149,17 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   bool PrepareToSleep_st();
   void DoneSleeping_st();
 
+  // Draining (see ChannelSet): the application is gone or leaving; what
+  // it queued still goes out until `deadline_ns`.
+  void BeginDrain_st(uint64_t deadline_ns) {
+    draining_ = true;
+    drain_deadline_ns_ = deadline_ns;
+  }
+  bool draining() const { return draining_; }
+  uint64_t drain_deadline_ns() const { return drain_deadline_ns_; }
+  // Whether the tx ring holds nothing more to take (engine's view).
+  bool TxEmpty_st() { return tx_.Available() == 0; }
+
   // Takes every buffer the app has given back and returns how many the
   // engine now holds for future deliveries (leak checks).
   uint32_t CollectFreeBuffers_st() {
@@ -262,6 +273,8 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t rx_reserved_buffers_ = 0;
   uint32_t rx_reserved_slots_ = 0;
   uint32_t ctrl_reserved_ = 0;
+  bool draining_ = false;
+  uint64_t drain_deadline_ns_ = 0;
 };
 
 template <typename Sink>

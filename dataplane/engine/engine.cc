@@ -127,8 +127,8 @@ absl::Status Engine::AttachChannel(
   return absl::OkStatus();
 }
 
-void Engine::DetachChannel(uint64_t channel_id) {
-  channels_.PostDetach(channel_id);
+void Engine::DetachChannel(uint64_t channel_id, uint64_t linger_ns) {
+  channels_.PostDetach(channel_id, linger_ns);
   waker_.Ring();
 }
 
@@ -302,11 +302,20 @@ bool Engine::PollOnce(uint64_t now_ns) {
   return work;
 }
 
+bool Engine::ApplyChannelChanges_st(uint64_t now_ns) {
+  return channels_.ApplyPending_st(
+      now_ns,
+      [&](channel::EngineChannel& gone) {
+        transport_->DetachChannel_st(gone, now_ns);
+      },
+      [&](channel::EngineChannel& draining) {
+        transport_->BeginDrain_st(draining, now_ns);
+      });
+}
+
 bool Engine::ServeChannels_st() {
   const uint64_t now = now_ns_;
-  bool work = channels_.ApplyPending_st([&](channel::EngineChannel& channel) {
-    transport_->DetachChannel_st(channel, now);
-  });
+  bool work = ApplyChannelChanges_st(now);
   work |= channels_.Poll_st(
               kBurstSize,
               [&](channel::EngineChannel& channel, const ferry_ctrl& request,
@@ -318,6 +327,19 @@ bool Engine::ServeChannels_st() {
                 return transport_->OnTxMessage_st(channel, desc, pieces, now);
               }) > 0;
   work |= transport_->Poll_st(now);
+  if (channels_.draining_st() > 0) {
+    // A draining channel has a deadline and no doorbell of its own: keep
+    // polling until it is gone.
+    channels_.FinishDrained_st(
+        now,
+        [&](channel::EngineChannel& channel) {
+          return transport_->DrainStep_st(channel, now);
+        },
+        [&](channel::EngineChannel& gone) {
+          transport_->DetachChannel_st(gone, now);
+        });
+    work = true;
+  }
   channels_.Flush_st();
   return work;
 }
@@ -433,11 +455,9 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       auto* completion = static_cast<CtrlCompletion*>(command.completion);
       // The channel may have been posted to this engine just before the
       // request (an application listens right after it attached).
-      channels_.ApplyPending_st([&](channel::EngineChannel& gone) {
-        transport_->DetachChannel_st(gone, now_ns);
-      });
+      ApplyChannelChanges_st(now_ns);
       channel::EngineChannel* channel = channels_.Find_st(command.channel_id);
-      if (channel == nullptr || completion == nullptr) {
+      if (channel == nullptr || channel->draining() || completion == nullptr) {
         code = absl::StatusCode::kNotFound;
         message = "no such channel on this engine";
         break;

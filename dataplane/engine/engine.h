@@ -99,7 +99,10 @@ class Engine : private PacketIo, public Wakeable {
   // and collect it with TakeDetachedChannel once the engine let go of it.
   // The channel's eventfd for the app to kick is this engine's doorbell.
   absl::Status AttachChannel(std::unique_ptr<channel::EngineChannel> channel);
-  void DetachChannel(uint64_t channel_id);
+  // `linger_ns` 0 aborts the channel's flows now; otherwise the engine
+  // first sends every message the application queued and closes the
+  // flows in order, for at most that long (see ChannelSet).
+  void DetachChannel(uint64_t channel_id, uint64_t linger_ns = 0);
   std::unique_ptr<channel::EngineChannel> TakeDetachedChannel() {
     return channels_.TakeDetached();
   }
@@ -136,6 +139,8 @@ class Engine : private PacketIo, public Wakeable {
   void HandleIcmp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                      uint64_t now_ns);
   bool ServeChannels_st();
+  // Applies channels posted and detached by the control thread.
+  bool ApplyChannelChanges_st(uint64_t now_ns);
   // Packets other engines of the port handed over (software steering).
   bool TakeSteered_st(uint64_t now_ns);
   void RunTimers_st(uint64_t now_ns);

@@ -75,7 +75,13 @@ namespace ferry::engine {
     "Out-of-order segments dropped: hold budget spent")                       \
   X(transport_steered_out, "Segments handed to the engine owning their flow") \
   X(transport_steered_in, "Segments another engine handed to this one")       \
-  X(transport_steer_drops, "Segments dropped: the steering ring was full")
+  X(transport_steer_drops, "Segments dropped: the steering ring was full")    \
+  X(transport_channels_drained,                                               \
+    "Channels whose application left and whose queued messages all went out") \
+  X(transport_linger_resets,                                                  \
+    "Flows reset because their channel did not drain within its linger time") \
+  X(transport_drain_discarded,                                                \
+    "Messages received for an application that had left (acked, discarded)")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

@@ -141,6 +141,7 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.connect_pending = false;
   e.connect_completion = nullptr;
   e.reaping = false;
+  e.drain_closed = false;
   e.flow =
       std::make_unique<Flow>(FlowId(slot), isn_rng_(), config_.flow, *this);
   e.flow->owner = slot;
@@ -496,14 +497,29 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   return work;
 }
 
+uint32_t TransportEndpoint::ResetChannelFlows(channel::EngineChannel& channel,
+                                              uint64_t now_ns) {
+  uint32_t reset = 0;
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping) continue;
+    AbortConnect(e, FERRY_STATUS_ABORTED);  // the channel hears nothing more
+    e.flow->Abort(now_ns);
+    ++reset;
+  }
+  return reset;
+}
+
 void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
                                          uint64_t now_ns) {
   now_ns_ = now_ns;
-  for (uint32_t slot = 0; slot < high_water_; ++slot) {
-    Entry& e = entries_[slot];
-    if (e.flow == nullptr || e.channel != &channel) continue;
-    AbortConnect(e, FERRY_STATUS_ABORTED);  // the channel hears nothing more
-    e.flow->Abort(now_ns);
+  const uint32_t reset = ResetChannelFlows(channel, now_ns);
+  if (channel.draining()) {
+    if (reset == 0) {
+      counters_.transport_channels_drained.Inc();
+    } else {
+      counters_.transport_linger_resets.Add(reset);
+    }
   }
   for (size_t port = 0; port < listeners_.size(); ++port) {
     if (listeners_[port] != &channel) continue;
@@ -516,6 +532,49 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   for (uint32_t slot : reap_list_) Reap(slot);
   reap_list_.clear();
   flows_per_channel_.erase(&channel);
+}
+
+void TransportEndpoint::BeginDrain_st(channel::EngineChannel& channel,
+                                      uint64_t now_ns) {
+  now_ns_ = now_ns;
+  for (size_t port = 0; port < listeners_.size(); ++port) {
+    if (listeners_[port] != &channel) continue;
+    listeners_[port] = nullptr;
+    if (group_ != nullptr) {
+      group_->ReleaseListener(static_cast<uint16_t>(port), index_);
+    }
+  }
+  // A connect still in its handshake was never handed to the application:
+  // nothing was accepted for it.
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping) continue;
+    if (e.flow->state() == FlowState::kConnecting) {
+      AbortConnect(e, FERRY_STATUS_ABORTED);
+      e.flow->Abort(now_ns);
+    }
+  }
+}
+
+bool TransportEndpoint::DrainStep_st(channel::EngineChannel& channel,
+                                     uint64_t now_ns) {
+  now_ns_ = now_ns;
+  auto it = flows_per_channel_.find(&channel);
+  if (it == flows_per_channel_.end() || it->second == 0) return true;
+  // Messages still in the ring go first (a flow whose queue is full holds
+  // them back); each flow's FIN then follows its last message.
+  if (!channel.TxEmpty_st()) return false;
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping ||
+        e.drain_closed) {
+      continue;
+    }
+    e.drain_closed = true;
+    e.flow->Close(now_ns);
+    Touch(slot);
+  }
+  return false;
 }
 
 void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
@@ -677,16 +736,25 @@ void TransportEndpoint::Retransmitting(Flow&, bool after_timeout) {
 }
 
 uint64_t TransportEndpoint::BeginReceive(Flow& flow, uint32_t length) {
-  return EntryOf(flow).channel->BeginRx_st(length);
+  channel::EngineChannel& channel = *EntryOf(flow).channel;
+  // Nobody reads a draining channel: taking what its peer sends lets the
+  // peer finish its own messages and answer the FIN.
+  if (channel.draining()) return kDiscardReceive;
+  return channel.BeginRx_st(length);
 }
 
 void TransportEndpoint::WriteReceive(Flow& flow, uint64_t handle,
                                      uint32_t offset,
                                      absl::Span<const uint8_t> bytes) {
+  if (handle == kDiscardReceive) return;
   EntryOf(flow).channel->WriteRx_st(handle, offset, bytes);
 }
 
 void TransportEndpoint::EndReceive(Flow& flow, uint64_t handle, bool complete) {
+  if (handle == kDiscardReceive) {
+    if (complete) counters_.transport_drain_discarded.Inc();
+    return;
+  }
   Entry& e = EntryOf(flow);
   const uint32_t bytes =
       e.channel->EndRx_st(handle, complete, flow.local_id(), PeerCookie(e));
@@ -697,7 +765,9 @@ void TransportEndpoint::EndReceive(Flow& flow, uint64_t handle, bool complete) {
 }
 
 uint32_t TransportEndpoint::ReceiveRoom(Flow& flow) {
-  const uint64_t bytes = EntryOf(flow).channel->RxRoomBytes_st();
+  channel::EngineChannel& channel = *EntryOf(flow).channel;
+  if (channel.draining()) return config_.flow.receive_window;
+  const uint64_t bytes = channel.RxRoomBytes_st();
   return static_cast<uint32_t>(
       std::min<uint64_t>(bytes / config_.flow.mss, UINT32_MAX));
 }

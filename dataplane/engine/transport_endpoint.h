@@ -108,6 +108,8 @@ struct TransportConfig {
 class TransportEndpoint : public transport::FlowEnv {
  public:
   static constexpr uint64_t kEmptyMessage = uint64_t{1} << 40;
+  // The receive handle of a message for a draining channel.
+  static constexpr uint64_t kDiscardReceive = uint64_t{1} << 41;
 
   // `group` (may be null: a port with one engine) and `index` place this
   // endpoint among its port's engines.
@@ -139,8 +141,16 @@ class TransportEndpoint : public transport::FlowEnv {
   // flows. True when it did something.
   bool Poll_st(uint64_t now_ns);
   // The channel is leaving: its flows are reset (peers hear a RST) and its
-  // listeners removed, before the channel is handed back.
+  // listeners removed, before the channel is handed back. Flows still open
+  // on a draining channel count as linger resets.
   void DetachChannel_st(channel::EngineChannel& channel, uint64_t now_ns);
+  // The channel started draining (its application left): its listeners go
+  // and pending connects fail; its flows carry on, and what they receive is
+  // acknowledged and discarded (nobody will read it).
+  void BeginDrain_st(channel::EngineChannel& channel, uint64_t now_ns);
+  // Once the channel's tx ring is empty, closes its flows in order (a FIN
+  // after their last message); true when none is left.
+  bool DrainStep_st(channel::EngineChannel& channel, uint64_t now_ns);
   // The engine stops: every flow is reset (peers hear a RST).
   void Shutdown_st(uint64_t now_ns);
   // Copies flows from slot `start` on into `result` (its capacity).
@@ -183,6 +193,7 @@ class TransportEndpoint : public transport::FlowEnv {
     bool in_pump_list = false;
     bool connect_pending = false;  // a CONNECT completion is owed
     bool reaping = false;
+    bool drain_closed = false;  // closed because its channel drains
     uint64_t ctrl_id = 0;
     // Where the CONNECT answer goes when it came from the control plane.
     CtrlCompletion* connect_completion = nullptr;
@@ -237,6 +248,8 @@ class TransportEndpoint : public transport::FlowEnv {
                    const net::FerryHeader& header, uint32_t length,
                    Fill&& fill);
   uint16_t NextEphemeralPort();
+  // Resets the channel's flows; returns how many there were.
+  uint32_t ResetChannelFlows(channel::EngineChannel& channel, uint64_t now_ns);
   // Answers a pending CONNECT (through its completion or the channel).
   void AnswerConnect(Entry& e, const ferry_ctrl& reply);
   // Answers a pending CONNECT whose flow is going away with `status`.
