@@ -303,6 +303,12 @@ bool Flow::OnSegment(const FerryHeader& header,
 void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
   const SendTracker::AckResult result = sender_.OnAck(header.ack, header.sack);
   if (result.stale) return;
+  // The peer answered, so it is alive even when it took nothing new: a
+  // receiver whose application stopped reading refuses our segments and
+  // says so with every ACK. Only silence counts towards kPeerDead (as with
+  // TCP's zero window, the flow waits for the reader, and its owner
+  // decides how long).
+  backoffs_ = 0;
   peer_window_ = header.window;
   if (peer_window_ > 0) probe_deadline_ns_ = UINT64_MAX;
   uint64_t rtt_ns = rtt_.has_sample() ? rtt_.srtt_ns() : 0;
@@ -318,7 +324,6 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
         env_.RttSampled(*this, rtt_ns);
       }
     }
-    backoffs_ = 0;
     cc_.OnAck(result.newly_acked + result.newly_sacked, rtt_ns, now_ns);
   }
   if (result.newly_acked > 0) {

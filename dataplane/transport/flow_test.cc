@@ -419,6 +419,38 @@ TEST_F(FlowPairTest, NoRoomClosesTheWindowAndAProbeReopensIt) {
   EXPECT_EQ(env_b_.received[0], Bytes(30, 8));
 }
 
+TEST_F(FlowPairTest, AReaderThatStoppedKeepsTheFlowAliveByAnswering) {
+  Establish();
+  env_b_.room = 0;
+  env_b_.accept_messages = false;  // the app has stopped reading
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(30, 9)), 30));
+  a_.Pump(now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  // Expect: three times the timeouts that declare a silent peer dead, each
+  // retransmission refused and answered: the flow stays established.
+  for (uint32_t i = 0; i < 3 * config_.max_timeouts; ++i) {
+    b_.Pump(now_);
+    while (!env_b_.outbox.empty()) {
+      DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+    }
+    now_ += a_.rto_ns();
+    a_.OnTimer(now_);
+    ASSERT_EQ(a_.state(), FlowState::kEstablished) << "after " << i;
+    while (!env_a_.outbox.empty()) {
+      DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+    }
+  }
+  EXPECT_GT(b_.stats().refused_no_room, config_.max_timeouts);
+  // Expect: when the reader comes back, the message arrives.
+  env_b_.room = 64;
+  env_b_.accept_messages = true;
+  now_ += a_.rto_ns();
+  a_.OnTimer(now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  ASSERT_EQ(env_b_.received.size(), 1u);
+  EXPECT_EQ(env_b_.received[0], Bytes(30, 9));
+}
+
 TEST_F(FlowPairTest, AHeldSegmentRepeatedInOrderIsDeliveredOnce) {
   Establish();
   // X: two segments; Y: one.
