@@ -15,6 +15,7 @@
 #ifndef FERRY_DATAPLANE_CHANNEL_CHANNEL_SET_H_
 #define FERRY_DATAPLANE_CHANNEL_CHANNEL_SET_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -59,9 +60,10 @@ class ChannelSet {
   }
   // Engine thread: lets go of each draining channel for which
   // `drained(channel)` says so or whose linger time is up, after
-  // `before_detach(channel)`. Returns how many channels still drain.
+  // `before_detach(channel)`. Returns the earliest deadline of those that
+  // still drain (UINT64_MAX: none).
   template <typename Drained, typename BeforeDetach>
-  uint32_t FinishDrained_st(uint64_t now_ns, Drained&& drained,
+  uint64_t FinishDrained_st(uint64_t now_ns, Drained&& drained,
                             BeforeDetach&& before_detach);
   uint32_t draining_st() const { return draining_; }
 
@@ -168,18 +170,24 @@ bool ChannelSet::ApplyPending_st(uint64_t now_ns, BeforeDetach&& before_detach,
 }
 
 template <typename Drained, typename BeforeDetach>
-uint32_t ChannelSet::FinishDrained_st(uint64_t now_ns, Drained&& drained,
+uint64_t ChannelSet::FinishDrained_st(uint64_t now_ns, Drained&& drained,
                                       BeforeDetach&& before_detach) {
+  uint64_t next_deadline = UINT64_MAX;
   for (size_t i = 0; i < active_.size() && draining_ > 0;) {
     EngineChannel& ch = *active_[i];
-    if (!ch.draining() || (now_ns < ch.drain_deadline_ns() && !drained(ch))) {
+    if (!ch.draining()) {
+      ++i;
+      continue;
+    }
+    if (now_ns < ch.drain_deadline_ns() && !drained(ch)) {
+      next_deadline = std::min(next_deadline, ch.drain_deadline_ns());
       ++i;
       continue;
     }
     before_detach(ch);
     Release_st(i);  // active_[i] is now another channel: look at it next
   }
-  return draining_;
+  return next_deadline;
 }
 
 }  // namespace ferry::channel

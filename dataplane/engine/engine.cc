@@ -328,17 +328,18 @@ bool Engine::ServeChannels_st() {
               }) > 0;
   work |= transport_->Poll_st(now);
   if (channels_.draining_st() > 0) {
-    // A draining channel has a deadline and no doorbell of its own: keep
-    // polling until it is gone.
-    channels_.FinishDrained_st(
-        now,
-        [&](channel::EngineChannel& channel) {
-          return transport_->DrainStep_st(channel, now);
-        },
-        [&](channel::EngineChannel& gone) {
-          transport_->DetachChannel_st(gone, now);
-        });
-    work = true;
+    // Draining moves on with its flows (ACKs, timers) and ends by its
+    // deadline at the latest: wake for that, but do not spin for it (the
+    // cores may be shared with the peer that is to acknowledge).
+    next_timer_ns_ = std::min(
+        next_timer_ns_, channels_.FinishDrained_st(
+                            now,
+                            [&](channel::EngineChannel& channel) {
+                              return transport_->DrainStep_st(channel, now);
+                            },
+                            [&](channel::EngineChannel& gone) {
+                              transport_->DetachChannel_st(gone, now);
+                            }));
   }
   channels_.Flush_st();
   return work;
