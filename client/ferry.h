@@ -166,7 +166,10 @@ typedef struct ferry_recv_info {
 
 /* Non-blocking: copies the next message (up to `capacity` bytes) and
  * returns the bytes copied, or -EAGAIN when nothing is waiting. A send-error
- * event returns 0 with FERRY_RECV_SEND_ERROR in info->flags. */
+ * event returns 0 with FERRY_RECV_SEND_ERROR in info->flags. A loop may
+ * spin on these without yielding: after a short run of empty polls (about
+ * a microsecond) each empty one yields the CPU, so the ferryd engine that
+ * shares the core delivers the next message (ferry_zc_recv too). */
 ssize_t ferry_recv(ferry_channel* channel, void* buffer, size_t capacity,
                    ferry_recv_info* info);
 ssize_t ferry_recvmsg(ferry_channel* channel, const struct iovec* iov,
