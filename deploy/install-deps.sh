@@ -14,6 +14,8 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev
   # Tests and benchmarks.
   googletest libgtest-dev libgmock-dev libbenchmark-dev
+  # Machnet-style test programs (gflags), built with Machnet's compile line.
+  libgflags-dev
   # Testbed: namespaces, veth, ping, netem; promtool for the metrics test.
   iproute2 iputils-ping procps python3 prometheus
   # The API test from Python.

@@ -44,7 +44,9 @@ ABSL_FLAG(double, duration_s, 10, "measured seconds (after warm-up)");
 ABSL_FLAG(double, warmup_s, 1, "seconds before measuring starts");
 ABSL_FLAG(bool, verify, false, "check every payload byte on both sides");
 ABSL_FLAG(bool, spin, false,
-          "busy-poll when idle (dedicated cores) instead of sleeping");
+          "poll with non-blocking receives in a tight loop that never "
+          "yields or sleeps itself (as Machnet's programs do) instead of "
+          "blocking receives");
 ABSL_FLAG(uint32_t, report_interval_ms, 1000, "interval lines every ms");
 ABSL_FLAG(std::string, json_out, "", "client: write the summary as JSON");
 ABSL_FLAG(bool, quiet, false, "no interval lines");
