@@ -62,8 +62,13 @@ struct alignas(FERRY_CACHE_LINE) ferry_channel {
   uint64_t next_ctrl_id = 1;
   uint32_t local_ip = 0;      // the engine's address, from flow calls
   uint64_t wait_spin_ns = 0;  // see ferry_set_wait_spin_ns
-  uint32_t empty_polls = 0;   // non-blocking receives in a row that found
-                              // nothing (see NothingReceived)
+  // The run of non-blocking receives that found nothing, and how long such
+  // a run spins before it yields the CPU (see NothingReceived).
+  uint32_t empty_polls = 0;
+  bool yielding = false;
+  uint64_t empty_since_ns = 0;
+  uint64_t spin_ns = 1000;
+  uint64_t quickest_yield_ns = UINT64_MAX;
   std::atomic<bool> in_call{false};
 };
 
@@ -357,23 +362,60 @@ ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
   return static_cast<ssize_t>(copied);
 }
 
-// Non-blocking receives that find nothing this many times in a row start
-// yielding the CPU. About a microsecond of pure spinning on this machine:
-// a reply that is that close is caught without a system call.
-constexpr uint32_t kEmptyPollsBeforeYield = 64;
+// How long a run of empty non-blocking receives spins before one yields
+// the CPU: learned per channel between these bounds (see NothingReceived).
+// The clock is read every kPollsPerClockRead polls (a poll takes a few
+// nanoseconds, a clock read tens).
+constexpr uint64_t kSpinMinNs = 1000;
+constexpr uint64_t kSpinMaxNs = 4000;
+constexpr uint32_t kPollsPerClockRead = 16;
+// A yield that took this much longer than the quickest one ran another
+// thread: the core is shared.
+constexpr uint64_t kYieldSwitchNs = 2000;
 
 // A non-blocking receive found nothing. Applications poll in a tight loop
 // and never yield (Machnet's examples and benchmarks do): on a core shared
 // with the ferryd engine that would deliver the next message, under a
 // kernel without preemption (this machine: PREEMPT_NONE, HZ=250), such a
 // loop keeps the engine off the CPU until the scheduler tick, and a round
-// trip takes milliseconds. So after a short run of empty polls each one
-// yields: where the core is shared the engine runs at once; on a dedicated
-// core sched_yield returns at once (a fraction of a microsecond, paid only
-// by a caller that has already waited that long).
+// trip takes milliseconds. So after a short spin the library yields, and
+// learns from how long the yield took:
+//  - another thread ran (the core is shared): from then on every empty
+//    poll yields, after the shortest spin, so the engine runs at once;
+//  - nobody else wanted the CPU (a dedicated core): the next spin lasts
+//    twice as long, up to kSpinMaxNs. A system call costs a microsecond or
+//    more here, longer than a whole app -> engine -> app round trip on
+//    dedicated cores, so yielding early there would only slow it down;
+//    the bound keeps what a wrong guess costs a shared core small.
 ssize_t NothingReceived(ferry_channel* ch) {
-  if (++ch->empty_polls >= kEmptyPollsBeforeYield) sched_yield();
+  const uint32_t polls = ++ch->empty_polls;
+  if (!ch->yielding) {
+    // A short wait reads no clock at all: the spin is timed from its
+    // kPollsPerClockRead-th poll.
+    if (polls % kPollsPerClockRead != 0) return -EAGAIN;
+    const uint64_t now = NowNs();
+    if (polls == kPollsPerClockRead) ch->empty_since_ns = now;
+    if (now - ch->empty_since_ns < ch->spin_ns) return -EAGAIN;
+  }
+  const uint64_t before = NowNs();
+  sched_yield();
+  const uint64_t took = NowNs() - before;
+  ch->quickest_yield_ns = std::min(ch->quickest_yield_ns, took);
+  if (took > 2 * ch->quickest_yield_ns + kYieldSwitchNs) {
+    ch->spin_ns = kSpinMinNs;
+    ch->yielding = true;  // until a message arrives
+  } else {
+    ch->spin_ns = std::min(ch->spin_ns * 2, kSpinMaxNs);
+    ch->yielding = false;
+    ch->empty_polls = 0;  // spin again before the next yield
+  }
   return -EAGAIN;
+}
+
+// A non-blocking receive found something: the next empty run spins first.
+void SomethingReceived(ferry_channel* ch) {
+  ch->empty_polls = 0;
+  ch->yielding = false;
 }
 
 // Sleeps until `ready()` or the deadline (0: none). The consumer ring's
@@ -742,7 +784,7 @@ ssize_t ferry_recvmsg(ferry_channel* channel, const struct iovec* iov,
   CallGuard guard(channel);
   const ssize_t n = RecvInto(channel, iov, iovcnt, info);
   if (n == -EAGAIN) return NothingReceived(channel);
-  channel->empty_polls = 0;
+  SomethingReceived(channel);
   return n;
 }
 
@@ -823,7 +865,7 @@ int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
   if (channel->rx.Available() == 0) {
     return static_cast<int>(NothingReceived(channel));
   }
-  channel->empty_polls = 0;
+  SomethingReceived(channel);
   const ferry_desc desc = channel->rx.Peek(0);
   if (desc.type != FERRY_DESC_MESSAGE) {
     FillInfo(desc, info);
