@@ -41,6 +41,10 @@ echo "ok: a connect to a port nobody listens on fails"
 # The SDK tree, as deploy/install-client.sh lays it out under a prefix.
 sdk=$dir/sdk
 rm -rf "$sdk" && mkdir -p "$sdk" && tar -C "$sdk" -xf "$SDK_TAR"
+# Under --config=asan the SDK's libraries are instrumented: programs built
+# without the sanitizer need its runtime loaded first.
+asan=$(ldd "$sdk/lib/libmachnet_shim.so" | awk '/libasan/ {print $3}')
+[[ -n $asan ]] && export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
 # Machnet's compile line: -I<include dir> ... -lmachnet_shim (and -L for a
 # library directory the linker does not search by itself).
 cc -I"$sdk/include" "$STYLE/every_name.c" -L"$sdk/lib" -lmachnet_shim \
@@ -88,11 +92,11 @@ native_pair() {  # WINDOW: RPC/s of native msg_gen, blocking both sides
 }
 machnet_pair() {  # WINDOW: RPC/s of Machnet-style msg_gen, spinning
   FERRY_SOCKET=$PAIR_GRPC_B start_bg "$dir/machnet_server.log" \
-    "$dir/machnet_msg_gen" --local_ip=10.93.0.2 --local_port=888
+    "$dir/machnet_msg_gen" --local_ip=10.93.0.2 --local_port=891
   local server=$LAST_PID
   wait_for_line "$dir/machnet_server.log" "listening" 30
   FERRY_SOCKET=$PAIR_GRPC_A timeout 60 "$dir/machnet_msg_gen" \
-    --local_ip=10.93.0.1 --remote_ip=10.93.0.2 --active_generator \
+    --local_ip=10.93.0.1 --remote_ip=10.93.0.2 --remote_port=891 --active_generator \
     --tx_msg_size=1024 --msg_window=$1 --duration_s="$seconds" --warmup_s=0.3 |
     sed -n 's/^msg_gen: RPC\/s \([0-9]*\) .*/\1/p'
   kill "$server"
