@@ -10,12 +10,12 @@ deploy/install-deps.sh
 
 status=0
 # Tests run every time: a cached pass from an older tree proves nothing.
-bazel test //... --nocache_test_results "$@" 2>&1 |
+bazel test //... --nocache_test_results --test_output=errors "$@" 2>&1 |
   tee /tmp/ferry-test-output.txt || status=$?
 # Then everything again under AddressSanitizer (ferryd included, facing the
 # same malformed and hostile input), except measurements.
 bazel test //... --config=asan --test_tag_filters=-benchmark \
-  --nocache_test_results "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
+  --nocache_test_results --test_output=errors "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
   status=$?
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
