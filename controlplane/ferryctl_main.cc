@@ -3,6 +3,11 @@
 //   ferryctl [--socket=PATH | --target=URI] [--output=table|json] COMMAND
 //   (over TCP: --target=host:port --tls_ca=CA.pem [--tls_cert --tls_key])
 //
+// nic, flow, stats and session list are administrators' commands: they go
+// to ferryd's admin socket (--admin_socket; by default next to --socket, as
+// ferryd places it), the others to the application socket (--socket).
+// --as=admin|application sends every command to one of them.
+//
 //   nic list              every attached NIC
 //   nic get NAME          one NIC, with its engines' counters
 //   nic attach --device=SPEC --ip=A.B.C.D/LEN [--gateway --mac --mtu
@@ -41,6 +46,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "client/session_client.h"
+#include "controlplane/api/admin_socket.h"
 #include "controlplane/ferryctl_app_commands.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
@@ -49,6 +55,12 @@
 
 ABSL_FLAG(std::string, socket, "/run/ferry/ferryd.sock",
           "ferryd's gRPC Unix socket ('@name': abstract)");
+ABSL_FLAG(std::string, admin_socket, "",
+          "ferryd's admin socket (empty: admin.sock next to --socket, or "
+          "--socket plus '.admin', as ferryd places it)");
+ABSL_FLAG(std::string, as, "auto",
+          "auto: each command to its socket; admin or application: every "
+          "command to that socket");
 ABSL_FLAG(std::string, target, "",
           "a gRPC target URI instead of --socket (e.g. unix:/path)");
 ABSL_FLAG(std::string, output, "table", "table or json");
@@ -312,10 +324,24 @@ int Main(int argc, char** argv) {
         absl::StrFormat("--output: '%s' is not table or json", output));
   }
   const bool json = output == "json";
-  std::string target = absl::GetFlag(FLAGS_target);
-  if (target.empty()) {
-    target = client::GrpcTargetForSocket(absl::GetFlag(FLAGS_socket));
+  const std::string as = absl::GetFlag(FLAGS_as);
+  if (as != "auto" && as != "admin" && as != "application") {
+    return Usage(
+        absl::StrFormat("--as: '%s' is not auto, admin or application", as));
   }
+  std::string admin_socket = absl::GetFlag(FLAGS_admin_socket);
+  if (admin_socket.empty()) {
+    admin_socket =
+        controlplane::DefaultAdminSocket(absl::GetFlag(FLAGS_socket));
+  }
+  std::string app_target = absl::GetFlag(FLAGS_target);
+  std::string admin_target = app_target;
+  if (app_target.empty()) {
+    app_target = client::GrpcTargetForSocket(absl::GetFlag(FLAGS_socket));
+    admin_target = client::GrpcTargetForSocket(admin_socket);
+  }
+  if (as == "admin") app_target = admin_target;
+  if (as == "application") admin_target = app_target;
   std::shared_ptr<grpc::ChannelCredentials> credentials =
       grpc::InsecureChannelCredentials();
   if (!absl::GetFlag(FLAGS_tls_ca).empty()) {
@@ -328,9 +354,13 @@ int Main(int argc, char** argv) {
     }
     credentials = grpc::SslCredentials(options);
   }
-  auto channel = grpc::CreateChannel(target, credentials);
   const std::vector<std::string> words(args.begin(), args.end());
   const std::string command = absl::StrJoin(words, " ");
+  const bool admin_command =
+      !words.empty() && (words[0] == "nic" || words[0] == "flow" ||
+                         words[0] == "stats" || words[0] == "session");
+  auto channel = grpc::CreateChannel(admin_command ? admin_target : app_target,
+                                     credentials);
 
   if (words.size() == 2 && words[0] == "nic" && words[1] == "list") {
     auto nics = v1::NicService::NewStub(channel);
@@ -446,7 +476,7 @@ int Main(int argc, char** argv) {
                    "shared memory on ferryd's host");
     }
     controlplane::AppCommandOptions o;
-    o.socket = absl::GetFlag(FLAGS_socket);
+    o.socket = as == "admin" ? admin_socket : absl::GetFlag(FLAGS_socket);
     o.json = json;
     o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
     o.message = absl::GetFlag(FLAGS_message);

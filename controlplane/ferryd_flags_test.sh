@@ -67,6 +67,14 @@ expect_error "--channel_socket_mode: '0999' is not an octal permission" \
 expect_error "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key" \
   "${good[@]}" --channel_socket=@ferry-flags-$$ --grpc_socket=@ferry-flags-$$ \
   --metrics_address= --grpc_tls_address=127.0.0.1:0
+expect_error "--admin_socket_mode: the admin socket is root's alone" \
+  "${good[@]}" --admin_socket_mode=0660
+expect_error "--grpc_socket_group: no group 'no-such-group-$$'" \
+  "${good[@]}" --grpc_socket_group=no-such-group-$$
+expect_error "--admin_socket: must differ from --grpc_socket" \
+  "${good[@]}" --grpc_socket=@ferry-flags-$$ --admin_socket=@ferry-flags-$$
+expect_error "--grpc_tls_admin_names needs --grpc_tls_client_ca" \
+  "${good[@]}" --grpc_tls_admin_names=ops
 expect_error "--fault_*: fault probability 2 is not in [0, 1]" \
   "${good[@]}" --fault_drop=2
 expect_error "--cc: 'cubic' is not swift or none" "${good[@]}" --cc=cubic

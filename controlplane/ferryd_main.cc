@@ -5,13 +5,17 @@
 // Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.flags
 // (one --flag=value per line). Bad configuration ends with one line
 // "ferryd: error: ..." and exit status 2; nothing is attached.
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -19,10 +23,13 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "client/ferry_attach_abi.h"
+#include "controlplane/api/admin_socket.h"
 #include "controlplane/api/api_server.h"
 #include "controlplane/api/api_services.h"
+#include "controlplane/api/caller_role.h"
 #include "controlplane/api/flow_service.h"
 #include "controlplane/api/session_service.h"
 #include "controlplane/channel_registry.h"
@@ -111,9 +118,24 @@ ABSL_FLAG(std::string, metrics_address, "127.0.0.1:10960",
           "Where Prometheus scrapes /metrics (host:port; port 0 picks one; "
           "empty: no metrics endpoint)");
 ABSL_FLAG(std::string, grpc_socket, "/run/ferry/ferryd.sock",
-          "Unix socket of the gRPC control API ('@name': abstract)");
+          "Unix socket of the gRPC application API: sessions, channels and "
+          "each session's own flows ('@name': abstract)");
 ABSL_FLAG(std::string, grpc_socket_mode, "0660",
-          "Permissions of the gRPC socket (octal): who may control ferryd");
+          "Permissions of the application socket (octal): who may be an "
+          "application");
+ABSL_FLAG(std::string, grpc_socket_group, "",
+          "Group of the application and channel sockets (empty: root's): "
+          "its members may run applications");
+ABSL_FLAG(std::string, admin_socket, "",
+          "Unix socket of the gRPC admin API: NICs, stats, every session's "
+          "flows (empty: admin.sock next to --grpc_socket, or "
+          "--grpc_socket plus '.admin')");
+ABSL_FLAG(std::string, admin_socket_mode, "0600",
+          "Permissions of the admin socket (octal; owned by root)");
+ABSL_FLAG(std::string, grpc_tls_admin_names, "",
+          "TLS: client certificate names (common name or subject "
+          "alternative name, comma separated) that are administrators; "
+          "every other verified client is an application");
 ABSL_FLAG(std::string, grpc_tls_address, "",
           "Also serve the gRPC API on this host:port, with TLS only (empty: "
           "Unix socket only)");
@@ -301,6 +323,51 @@ int Main(int argc, char** argv) {
       "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
   const int grpc_socket_mode = ParseOctalModeOrFail(
       "grpc_socket_mode", absl::GetFlag(FLAGS_grpc_socket_mode));
+  const int admin_socket_mode = ParseOctalModeOrFail(
+      "admin_socket_mode", absl::GetFlag(FLAGS_admin_socket_mode));
+  if ((admin_socket_mode & 0077) != 0) {
+    Fail(kExitBadConfig,
+         "--admin_socket_mode: the admin socket is root's alone (0600 or "
+         "0700)");
+  }
+  int socket_gid = -1;
+  if (const std::string group = absl::GetFlag(FLAGS_grpc_socket_group);
+      !group.empty()) {
+    const struct group* entry = getgrnam(group.c_str());
+    if (entry == nullptr) {
+      Fail(kExitBadConfig,
+           absl::StrFormat("--grpc_socket_group: no group '%s'", group));
+    }
+    socket_gid = static_cast<int>(entry->gr_gid);
+  }
+  std::string admin_socket = absl::GetFlag(FLAGS_admin_socket);
+  if (admin_socket.empty()) {
+    admin_socket =
+        controlplane::DefaultAdminSocket(absl::GetFlag(FLAGS_grpc_socket));
+  }
+  if (admin_socket == absl::GetFlag(FLAGS_grpc_socket)) {
+    Fail(kExitBadConfig,
+         "--admin_socket: must differ from --grpc_socket (the application "
+         "socket)");
+  }
+  if (!absl::GetFlag(FLAGS_grpc_tls_address).empty() &&
+      (absl::GetFlag(FLAGS_grpc_tls_cert).empty() ||
+       absl::GetFlag(FLAGS_grpc_tls_key).empty())) {
+    Fail(kExitBadConfig,
+         "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key (TCP "
+         "is only offered with TLS)");
+  }
+  std::set<std::string> tls_admin_names;
+  for (absl::string_view name : absl::StrSplit(
+           absl::GetFlag(FLAGS_grpc_tls_admin_names), ',', absl::SkipEmpty())) {
+    tls_admin_names.insert(std::string(name));
+  }
+  if (!tls_admin_names.empty() &&
+      absl::GetFlag(FLAGS_grpc_tls_client_ca).empty()) {
+    Fail(kExitBadConfig,
+         "--grpc_tls_admin_names needs --grpc_tls_client_ca (only a "
+         "verified certificate names an administrator)");
+  }
   if (absl::Status s =
           dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));
       !s.ok()) {
@@ -377,27 +444,80 @@ int Main(int argc, char** argv) {
               address.substr(0, address.rfind(':')),
               ports.empty() ? 0 : ports[0]);
   }
-  controlplane::NicServiceImpl nic_service(nics.get());
-  controlplane::StatsServiceImpl stats_service(nics.get(), &channel_totals);
   controlplane::FlowDirectory flow_directory(nics.get());
   controlplane::FlowOpener flow_opener(nics.get(), sessions->get());
-  controlplane::FlowServiceImpl flow_service(&flow_directory, &flow_opener);
-  controlplane::SessionServiceImpl session_service(
-      sessions->get(), nics.get(), absl::GetFlag(FLAGS_channel_socket));
-  absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> api =
-      controlplane::ApiServer::Start(
-          absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
-          controlplane::TlsListener{absl::GetFlag(FLAGS_grpc_tls_address),
-                                    absl::GetFlag(FLAGS_grpc_tls_cert),
-                                    absl::GetFlag(FLAGS_grpc_tls_key),
-                                    absl::GetFlag(FLAGS_grpc_tls_client_ca)},
-          {&nic_service, &stats_service, &flow_service, &session_service});
-  if (!api.ok()) {
+  // Each gRPC server has its own service objects, built for its surface.
+  struct Surface {
+    explicit Surface(controlplane::CallerRole role,
+                     controlplane::NicRegistry* nics,
+                     controlplane::ChannelTotalsSnapshot* totals,
+                     controlplane::FlowDirectory* flows,
+                     controlplane::FlowOpener* opener,
+                     controlplane::SessionRegistry* sessions,
+                     const std::string& channel_socket)
+        : nic(nics, role),
+          stats(nics, totals, role),
+          flow(flows, opener, sessions, role),
+          session(sessions, nics, channel_socket, role) {}
+    std::vector<grpc::Service*> services() {
+      return {&nic, &stats, &flow, &session};
+    }
+    controlplane::NicServiceImpl nic;
+    controlplane::StatsServiceImpl stats;
+    controlplane::FlowServiceImpl flow;
+    controlplane::SessionServiceImpl session;
+  };
+  auto surface = [&](controlplane::CallerRole role) {
+    return std::make_unique<Surface>(
+        std::move(role), nics.get(), &channel_totals, &flow_directory,
+        &flow_opener, sessions->get(), absl::GetFlag(FLAGS_channel_socket));
+  };
+  std::unique_ptr<Surface> admin_surface =
+      surface(controlplane::CallerRole::Fixed(controlplane::ApiRole::kAdmin));
+  std::unique_ptr<Surface> app_surface = surface(
+      controlplane::CallerRole::Fixed(controlplane::ApiRole::kApplication));
+  std::unique_ptr<Surface> tls_surface =
+      surface(controlplane::CallerRole::ByCertificate(tls_admin_names));
+  std::vector<std::unique_ptr<controlplane::ApiServer>> api;
+  auto start_api =
+      [&](absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> server) {
+        if (!server.ok()) {
+          api.clear();
+          exposer.reset();
+          channels->reset();
+          fail_started(kExitBadConfig, server.status().message());
+        }
+        api.push_back(*std::move(server));
+      };
+  start_api(controlplane::ApiServer::StartUnix(
+      {"admin_socket", admin_socket, admin_socket_mode, -1},
+      admin_surface->services()));
+  start_api(controlplane::ApiServer::StartUnix(
+      {"grpc_socket", absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
+       socket_gid},
+      app_surface->services()));
+  if (!absl::GetFlag(FLAGS_grpc_tls_address).empty()) {
+    start_api(controlplane::ApiServer::StartTls(
+        controlplane::TlsListener{absl::GetFlag(FLAGS_grpc_tls_address),
+                                  absl::GetFlag(FLAGS_grpc_tls_cert),
+                                  absl::GetFlag(FLAGS_grpc_tls_key),
+                                  absl::GetFlag(FLAGS_grpc_tls_client_ca)},
+        tls_surface->services()));
+  }
+  if (socket_gid >= 0 && absl::GetFlag(FLAGS_channel_socket)[0] != '@' &&
+      chown(absl::GetFlag(FLAGS_channel_socket).c_str(), static_cast<uid_t>(-1),
+            static_cast<gid_t>(socket_gid)) != 0) {
+    api.clear();
     exposer.reset();
     channels->reset();
-    fail_started(kExitBadConfig, api.status().message());
+    fail_started(
+        kExitBadConfig,
+        absl::StrFormat("--channel_socket: chown %s: %s",
+                        absl::GetFlag(FLAGS_channel_socket), strerror(errno)));
   }
-  FERRY_LOG(Info, "gRPC API at %s%s", absl::GetFlag(FLAGS_grpc_socket),
+  FERRY_LOG(Info, "gRPC admin API at %s", admin_socket);
+  FERRY_LOG(Info, "gRPC application API at %s%s",
+            absl::GetFlag(FLAGS_grpc_socket),
             absl::GetFlag(FLAGS_grpc_tls_address).empty()
                 ? ""
                 : absl::StrCat(" and ", absl::GetFlag(FLAGS_grpc_tls_address),
@@ -463,7 +583,7 @@ int Main(int argc, char** argv) {
   }
   close(signal_fd);
   // No scrape or RPC may read an engine being stopped.
-  api->reset();
+  api.clear();
   exposer.reset();
   LogAllStats(*nics, **channels);
   channels->reset();  // connections closed; engines still own the channels

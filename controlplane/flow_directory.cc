@@ -41,6 +41,10 @@ bool Matches(const FlowFilter& filter, const engine::FlowInfo& info) {
       filter.state != transport::FlowStateName(info.state)) {
     return false;
   }
+  if (filter.channels.has_value() &&
+      filter.channels->count(info.channel_id) == 0) {
+    return false;
+  }
   return filter.remote_ip == 0 || filter.remote_ip == info.remote_ip;
 }
 
@@ -159,7 +163,7 @@ absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
 }
 
 absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
-                                  bool reset) {
+                                  bool reset, uint64_t owner_channel) {
   if (nic.empty()) {
     return absl::InvalidArgumentError("nic: give the flow's NIC");
   }
@@ -172,6 +176,7 @@ absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
     command.type = engine::CommandType::kCloseFlow;
     command.flow_id = id;
     command.abort = reset;
+    command.channel_id = owner_channel;
     result = n.engine(e).Execute(command, kEngineTimeout);
     if (result.code() == absl::StatusCode::kNotFound) {
       result = absl::NotFoundError(absl::StrFormat(

@@ -4,6 +4,8 @@
 #ifndef FERRY_CONTROLPLANE_FLOW_DIRECTORY_H_
 #define FERRY_CONTROLPLANE_FLOW_DIRECTORY_H_
 
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,8 @@ struct FlowFilter {
   std::string nic;         // empty: every NIC
   std::string state;       // empty: any; else connecting|established|closing
   uint32_t remote_ip = 0;  // 0: any peer
+  // Only flows owned by these channels (one session's); nullopt: any.
+  std::optional<std::set<uint64_t>> channels;
 };
 
 struct FlowPage {
@@ -43,7 +47,10 @@ class FlowDirectory {
   absl::StatusOr<FlowPage> List(const FlowFilter& filter, uint32_t page_size,
                                 const std::string& page_token);
   absl::StatusOr<FlowRecord> Get(const std::string& nic, uint32_t id);
-  absl::Status Close(const std::string& nic, uint32_t id, bool reset);
+  // `owner_channel` not 0: NOT_FOUND unless that channel owns the flow
+  // (checked by the engine, so a reused id cannot be closed by mistake).
+  absl::Status Close(const std::string& nic, uint32_t id, bool reset,
+                     uint64_t owner_channel = 0);
 
  private:
   NicRegistry* nics_;

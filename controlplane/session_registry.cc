@@ -189,23 +189,44 @@ absl::Status SessionRegistry::DestroyChannel(uint64_t id,
   return absl::OkStatus();
 }
 
+namespace {
+
+SessionInfo InfoOf(uint64_t id, const std::string& name, uint32_t pid,
+                   const std::map<uint64_t, EngineRef>& channels,
+                   uint32_t pending_tickets, absl::Duration heartbeat_timeout,
+                   absl::Duration linger) {
+  SessionInfo info;
+  info.id = id;
+  info.name = name;
+  info.pid = pid;
+  for (const auto& [channel_id, where] : channels) {
+    info.channels.push_back(channel_id);
+  }
+  info.pending_tickets = pending_tickets;
+  info.heartbeat_timeout = heartbeat_timeout;
+  info.linger = linger;
+  return info;
+}
+
+}  // namespace
+
 std::vector<SessionInfo> SessionRegistry::List() {
   absl::MutexLock lock(&mu_);
   std::vector<SessionInfo> out;
   for (const auto& [id, s] : sessions_) {
-    SessionInfo info;
-    info.id = id;
-    info.name = s.name;
-    info.pid = s.pid;
-    for (const auto& [channel_id, where] : s.channels) {
-      info.channels.push_back(channel_id);
-    }
-    info.pending_tickets = s.pending_tickets;
-    info.heartbeat_timeout = s.heartbeat_timeout;
-    info.linger = s.linger;
-    out.push_back(std::move(info));
+    out.push_back(InfoOf(id, s.name, s.pid, s.channels, s.pending_tickets,
+                         s.heartbeat_timeout, s.linger));
   }
   return out;
+}
+
+absl::StatusOr<SessionInfo> SessionRegistry::Get(uint64_t id,
+                                                 const std::string& token) {
+  absl::MutexLock lock(&mu_);
+  Session* s = FindLocked(id, token);
+  if (s == nullptr) return NoSession(id);
+  return InfoOf(id, s->name, s->pid, s->channels, s->pending_tickets,
+                s->heartbeat_timeout, s->linger);
 }
 
 absl::StatusOr<uint64_t> SessionRegistry::Redeem(const SessionSecret& ticket) {

@@ -108,6 +108,8 @@ class SessionRegistry {
   absl::Status DestroyChannel(uint64_t id, const std::string& token,
                               uint64_t channel_id, bool abort = false);
   std::vector<SessionInfo> List();
+  // One session, for its own holder: NOT_FOUND for a wrong id or token.
+  absl::StatusOr<SessionInfo> Get(uint64_t id, const std::string& token);
 
   // Main thread. Consumes a ticket: the session it belongs to, or
   // PERMISSION_DENIED (unknown, used or expired).

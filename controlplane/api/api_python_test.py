@@ -44,8 +44,12 @@ def main():
         assert health.status == health_pb2.HealthCheckResponse.SERVING
 
         reflection(channel)
+        # The application socket refuses every administrator's call.
+        admin = grpc.insecure_channel(f"unix-abstract:ferry-py-{tag}.admin")
+        grpc.channel_ready_future(admin).result(timeout=60)
+        app_only(grpc, ferry_pb2, ferry_pb2_grpc, channel)
 
-        nics = ferry_pb2_grpc.NicServiceStub(channel)
+        nics = ferry_pb2_grpc.NicServiceStub(admin)
         listed = nics.ListNics(ferry_pb2.ListNicsRequest(), timeout=10)
         assert [n.name for n in listed.nics] == ["net_ring0"], listed
         nic = nics.GetNic(ferry_pb2.GetNicRequest(name="net_ring0"),
@@ -58,19 +62,20 @@ def main():
         except grpc.RpcError as error:
             assert error.code() == grpc.StatusCode.NOT_FOUND, error
 
-        stats = ferry_pb2_grpc.StatsServiceStub(channel)
+        stats = ferry_pb2_grpc.StatsServiceStub(admin)
         snapshots = list(stats.WatchStats(
             ferry_pb2.WatchStatsRequest(interval_ms=100, count=3),
             timeout=30))
         assert len(snapshots) == 3, snapshots
         assert snapshots[0].unix_time_ms <= snapshots[2].unix_time_ms
-        flows = ferry_pb2_grpc.FlowServiceStub(channel)
+        flows = ferry_pb2_grpc.FlowServiceStub(admin)
         assert not flows.ListFlows(ferry_pb2.ListFlowsRequest(),
                                    timeout=10).flows
         bad_requests(grpc, ferry_pb2, nics, stats)
         bad_flow_requests(grpc, ferry_pb2, flows)
-        sessions_and_listening(grpc, ferry_pb2, ferry_pb2_grpc, channel)
-        session_churn(ferry_pb2, ferry_pb2_grpc, channel, stats, daemon.pid)
+        sessions_and_listening(grpc, ferry_pb2, ferry_pb2_grpc, channel, admin)
+        session_churn(ferry_pb2, ferry_pb2_grpc, channel, admin, stats,
+                      daemon.pid)
         channel_blocks_detach(grpc, ferry_pb2, nics, stats, test_client, tag)
         print("PASS: ferryd's API from Python: health, NICs, stats stream, "
               "flows, sessions, listen/connect, bad requests")
@@ -81,6 +86,34 @@ def main():
         if daemon.returncode != 0:
             print(log.read())
             sys.exit(1)
+
+
+def app_only(grpc, pb, pb_grpc, channel):
+    """Administrators' calls on the application socket: PERMISSION_DENIED."""
+    denied = grpc.StatusCode.PERMISSION_DENIED
+    nics = pb_grpc.NicServiceStub(channel)
+    stats = pb_grpc.StatsServiceStub(channel)
+    flows = pb_grpc.FlowServiceStub(channel)
+    sessions = pb_grpc.SessionServiceStub(channel)
+    for call, request in [
+            (nics.ListNics, pb.ListNicsRequest()),
+            (nics.GetNic, pb.GetNicRequest(name="net_ring0")),
+            (nics.AttachNic, pb.AttachNicRequest(device="net_null9",
+                                                 ip="10.9.0.1/24")),
+            (nics.DetachNic, pb.DetachNicRequest(name="net_ring0")),
+            (stats.GetStats, pb.GetStatsRequest()),
+            (flows.ListFlows, pb.ListFlowsRequest()),
+            (flows.GetFlow, pb.GetFlowRequest(nic="net_ring0", id=1)),
+            (flows.CloseFlow, pb.CloseFlowRequest(nic="net_ring0", id=1)),
+            (sessions.ListSessions, pb.ListSessionsRequest())]:
+        details = expect_code(grpc, denied, call, request)
+    try:
+        list(stats.WatchStats(pb.WatchStatsRequest(interval_ms=100, count=1),
+                              timeout=10))
+        raise AssertionError("WatchStats served on the application socket")
+    except grpc.RpcError as error:
+        assert error.code() == denied, error
+    print(f"ok: the application socket refuses admin calls: {details}")
 
 
 def reflection(channel):
@@ -171,11 +204,14 @@ def attach(ticket, path):
     return (channel_id if error == 0 else -error), sock
 
 
-def sessions_and_listening(grpc, pb, pb_grpc, channel):
+def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
     """Sessions, channels by ticket, listen and connect, and every bad
-    request of the kind with its exact code; nothing left behind."""
+    request of the kind with its exact code; nothing left behind. Listing
+    everything is the admin socket's."""
     sessions = pb_grpc.SessionServiceStub(channel)
     flows = pb_grpc.FlowServiceStub(channel)
+    all_sessions = pb_grpc.SessionServiceStub(admin)
+    all_flows = pb_grpc.FlowServiceStub(admin)
     code = grpc.StatusCode
     a = Session(pb, sessions)
     b = Session(pb, sessions)
@@ -185,9 +221,12 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel):
     assert ch > 0, ch
     again, _ = attach(ticket, a.channel_socket)
     assert again == -1, again  # EPERM: a ticket works once
-    listed = sessions.ListSessions(pb.ListSessionsRequest(), timeout=10)
+    listed = all_sessions.ListSessions(pb.ListSessionsRequest(), timeout=10)
     mine = [x for x in listed.sessions if x.id == a.ref.id]
     assert len(mine) == 1 and list(mine[0].channels) == [ch], listed
+    own = sessions.ListSessions(pb.ListSessionsRequest(session=b.ref),
+                                timeout=10)
+    assert [x.id for x in own.sessions] == [b.ref.id], own
     print(f"ok: session {a.ref.id} holds channel {ch}; a ticket works once")
 
     local = flows.Listen(pb.ListenRequest(session=a.ref, channel=ch,
@@ -250,13 +289,31 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel):
     # answer that never comes, and meanwhile the second finds the quota
     # taken: a waiting connect holds up no other call), two channels per
     # session (one attached, one reserved here), three sessions.
-    wait_for(lambda: not flows.ListFlows(pb.ListFlowsRequest(),
-                                         timeout=10).flows)
+    wait_for(lambda: not all_flows.ListFlows(pb.ListFlowsRequest(),
+                                             timeout=10).flows)
     started = time.time()
     pending = flows.Connect.future(connect(
         session=a.ref, channel=ch, remote_ip="10.0.0.3", remote_port=7),
         timeout=30)
-    wait_for(lambda: flows.ListFlows(pb.ListFlowsRequest(), timeout=10).flows)
+    wait_for(lambda: all_flows.ListFlows(pb.ListFlowsRequest(),
+                                         timeout=10).flows)
+    # The connecting flow is a's: b neither sees nor closes it.
+    mine = flows.ListFlows(pb.ListFlowsRequest(session=a.ref), timeout=10)
+    assert len(mine.flows) == 1, mine
+    flow = mine.flows[0]
+    assert not flows.ListFlows(pb.ListFlowsRequest(session=b.ref),
+                               timeout=10).flows
+    for call, request in [
+            (flows.GetFlow, pb.GetFlowRequest(nic=flow.nic, id=flow.id,
+                                              session=b.ref)),
+            (flows.CloseFlow, pb.CloseFlowRequest(nic=flow.nic, id=flow.id,
+                                                  reset=True, session=b.ref)),
+            (flows.ListFlows, pb.ListFlowsRequest(session=wrong))]:
+        expect_code(grpc, code.NOT_FOUND, call, request)
+    got = flows.GetFlow(pb.GetFlowRequest(nic=flow.nic, id=flow.id,
+                                          session=a.ref), timeout=10)
+    assert got.id == flow.id, got
+    print("ok: a session sees only its own flows; another's are NOT_FOUND")
     details = expect_code(grpc, code.RESOURCE_EXHAUSTED, flows.Connect,
                           connect(session=a.ref, channel=ch,
                                   remote_ip="10.0.0.4", remote_port=7))
@@ -297,17 +354,18 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel):
     sock.close()
     a.close()
     b.close()
-    wait_for(lambda: not sessions.ListSessions(pb.ListSessionsRequest(),
+    wait_for(lambda: not all_sessions.ListSessions(pb.ListSessionsRequest(),
                                                timeout=10).sessions)
     print("ok: sessions closed: none listed")
 
 
-def session_churn(pb, pb_grpc, channel, stats, ferryd_pid):
+def session_churn(pb, pb_grpc, channel, admin, stats, ferryd_pid):
     """200 sessions, each with a channel, opened and ended one after
     another (half closed in order, half dropped with the channel socket
     left open, as a crash would): ferryd ends where it began, with no
     session, no live channel and no more open files."""
     sessions = pb_grpc.SessionServiceStub(channel)
+    all_sessions = pb_grpc.SessionServiceStub(admin)
 
     def open_files():
         return len(os.listdir(f"/proc/{ferryd_pid}/fd"))
@@ -325,7 +383,7 @@ def session_churn(pb, pb_grpc, channel, stats, ferryd_pid):
         else:
             s.close()  # the stream ends first; the socket closes after
             sock.close()
-    wait_for(lambda: not sessions.ListSessions(pb.ListSessionsRequest(),
+    wait_for(lambda: not all_sessions.ListSessions(pb.ListSessionsRequest(),
                                                timeout=10).sessions)
     # Live counts connections; reclaimed follows once each engine has let
     # go of its channel.

@@ -56,11 +56,13 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> TlsCredentials(
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
-    const std::string& socket_path, int mode, const TlsListener& tls,
-    const std::vector<grpc::Service*>& services) {
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::StartUnix(
+    const UnixListener& listener, const std::vector<grpc::Service*>& services) {
+  const std::string& socket_path = listener.path;
+  const char* flag = listener.flag.c_str();
   if (socket_path.empty()) {
-    return absl::InvalidArgumentError("--grpc_socket: empty path");
+    return absl::InvalidArgumentError(
+        absl::StrFormat("--%s: empty path", flag));
   }
   const bool abstract = socket_path[0] == '@';
   std::string target;
@@ -72,13 +74,13 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
       const std::string dir = socket_path.substr(0, slash);
       if (mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
         return absl::FailedPreconditionError(absl::StrFormat(
-            "--grpc_socket: cannot create %s: %s", dir, strerror(errno)));
+            "--%s: cannot create %s: %s", flag, dir, strerror(errno)));
       }
     }
     // Never steal the socket of a ferryd that is still serving on it.
     if (shm::UnixSocketIsLive(socket_path.c_str())) {
       return absl::AlreadyExistsError(absl::StrFormat(
-          "--grpc_socket: %s is in use by another process", socket_path));
+          "--%s: %s is in use by another process", flag, socket_path));
     }
     unlink(socket_path.c_str());
     target = "unix:" + socket_path;
@@ -88,32 +90,56 @@ absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::Start(
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &bound);
-  int tls_bound = 0;
-  if (!tls.address.empty()) {
-    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
-        TlsCredentials(tls);
-    if (!credentials.ok()) return credentials.status();
-    builder.AddListeningPort(tls.address, *credentials, &tls_bound);
-  }
   for (grpc::Service* service : services) builder.RegisterService(service);
+  // The socket is bound here: until chmod below it must admit nobody but
+  // its owner (a connect needs write permission).
+  const mode_t umask_before = umask(0177);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  umask(umask_before);
   if (server == nullptr) {
     return absl::FailedPreconditionError(
-        absl::StrFormat("--grpc_socket: cannot serve gRPC on %s", socket_path));
+        absl::StrFormat("--%s: cannot serve gRPC on %s", flag, socket_path));
   }
-  if (!abstract && chmod(socket_path.c_str(), static_cast<mode_t>(mode)) != 0) {
-    server->Shutdown();
-    return absl::FailedPreconditionError(absl::StrFormat(
-        "--grpc_socket: chmod %s: %s", socket_path, strerror(errno)));
+  if (!abstract) {
+    if (listener.gid >= 0 && chown(socket_path.c_str(), static_cast<uid_t>(-1),
+                                   static_cast<gid_t>(listener.gid)) != 0) {
+      server->Shutdown();
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "--%s: chown %s: %s", flag, socket_path, strerror(errno)));
+    }
+    if (chmod(socket_path.c_str(), static_cast<mode_t>(listener.mode)) != 0) {
+      server->Shutdown();
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "--%s: chmod %s: %s", flag, socket_path, strerror(errno)));
+    }
   }
   return std::unique_ptr<ApiServer>(
       new ApiServer(std::move(server), socket_path));
 }
 
+absl::StatusOr<std::unique_ptr<ApiServer>> ApiServer::StartTls(
+    const TlsListener& tls, const std::vector<grpc::Service*>& services) {
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> credentials =
+      TlsCredentials(tls);
+  if (!credentials.ok()) return credentials.status();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(tls.address, *credentials, &bound);
+  for (grpc::Service* service : services) builder.RegisterService(service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound == 0) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "--grpc_tls_address: cannot serve gRPC on %s", tls.address));
+  }
+  return std::unique_ptr<ApiServer>(new ApiServer(std::move(server), ""));
+}
+
 ApiServer::~ApiServer() {
   server_->Shutdown(std::chrono::system_clock::now() +
                     std::chrono::milliseconds(500));
-  if (path_[0] != '@') unlink(path_.c_str());
+  if (!path_.empty() && path_[0] != '@') unlink(path_.c_str());
 }
 
 }  // namespace ferry::controlplane

@@ -1,6 +1,7 @@
-// ferryd's gRPC server: the Ferry services, standard health checking and
-// server reflection, on a Unix socket whose file permissions decide who may
-// use it.
+// One of ferryd's gRPC servers: the Ferry services of one surface
+// (caller_role.h), standard health checking and server reflection, on a
+// Unix socket whose owner, group and permissions decide who may use it, or
+// on a TCP port with TLS only.
 #ifndef FERRY_CONTROLPLANE_API_API_SERVER_H_
 #define FERRY_CONTROLPLANE_API_API_SERVER_H_
 
@@ -22,13 +23,24 @@ struct TlsListener {
                                // signed by this CA
 };
 
+// A Unix socket listener.
+struct UnixListener {
+  std::string flag;  // the flag that named it, for error messages
+  // A filesystem path (its folder is created) or "@name" for an abstract
+  // socket, which file permissions cannot protect.
+  std::string path;
+  int mode = 0600;
+  int gid = -1;  // -1: root's group
+};
+
 class ApiServer {
  public:
-  // `socket_path` is a filesystem path (its folder is created) or "@name"
-  // for an abstract socket. The services must outlive the server.
-  static absl::StatusOr<std::unique_ptr<ApiServer>> Start(
-      const std::string& socket_path, int mode, const TlsListener& tls,
+  // The services must outlive the server.
+  static absl::StatusOr<std::unique_ptr<ApiServer>> StartUnix(
+      const UnixListener& unix_socket,
       const std::vector<grpc::Service*>& services);
+  static absl::StatusOr<std::unique_ptr<ApiServer>> StartTls(
+      const TlsListener& tls, const std::vector<grpc::Service*>& services);
   ~ApiServer();  // stops the server; a socket file is removed
 
  private:

@@ -9,9 +9,13 @@
 
 namespace ferry::controlplane {
 
-grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext*,
+grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext* context,
                                        const v1::AttachNicRequest* request,
                                        v1::Nic* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.AttachNic");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   NicSpec spec;
   spec.device = request->device();
   spec.ip = request->ip();
@@ -29,9 +33,13 @@ grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext*,
       nics_->With(*name, [&](Nic& nic) { *response = NicToProto(nic); }));
 }
 
-grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext*,
+grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext* context,
                                        const v1::DetachNicRequest* request,
                                        v1::DetachNicResponse*) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.DetachNic");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   if (request->name().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "name: give the NIC's DPDK port name (see ListNics)"));
@@ -39,16 +47,24 @@ grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext*,
   return ToGrpcStatus(nics_->Detach(request->name()));
 }
 
-grpc::Status NicServiceImpl::ListNics(grpc::ServerContext*,
+grpc::Status NicServiceImpl::ListNics(grpc::ServerContext* context,
                                       const v1::ListNicsRequest*,
                                       v1::ListNicsResponse* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.ListNics");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   nics_->ForEach([&](Nic& nic) { *response->add_nics() = NicToProto(nic); });
   return grpc::Status::OK;
 }
 
-grpc::Status NicServiceImpl::GetNic(grpc::ServerContext*,
+grpc::Status NicServiceImpl::GetNic(grpc::ServerContext* context,
                                     const v1::GetNicRequest* request,
                                     v1::Nic* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.GetNic");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   if (request->name().empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         "name: give the NIC's DPDK port name (see ListNics)"));
@@ -65,9 +81,13 @@ v1::Stats StatsServiceImpl::Snapshot() const {
   return stats;
 }
 
-grpc::Status StatsServiceImpl::GetStats(grpc::ServerContext*,
+grpc::Status StatsServiceImpl::GetStats(grpc::ServerContext* context,
                                         const v1::GetStatsRequest*,
                                         v1::Stats* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "StatsService.GetStats");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   *response = Snapshot();
   return grpc::Status::OK;
 }
@@ -75,6 +95,10 @@ grpc::Status StatsServiceImpl::GetStats(grpc::ServerContext*,
 grpc::Status StatsServiceImpl::WatchStats(
     grpc::ServerContext* context, const v1::WatchStatsRequest* request,
     grpc::ServerWriter<v1::Stats>* writer) {
+  if (absl::Status s = role_.RequireAdmin(*context, "StatsService.WatchStats");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
   if (request->interval_ms() < 100 || request->interval_ms() > 3600000) {
     return ToGrpcStatus(absl::InvalidArgumentError(
         absl::StrFormat("interval_ms: %d is out of range [100, 3600000]",

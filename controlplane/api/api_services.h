@@ -7,6 +7,7 @@
 
 #include <vector>
 
+#include "controlplane/api/caller_role.h"
 #include "controlplane/channel_totals_snapshot.h"
 #include "controlplane/nic_registry.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
@@ -15,7 +16,9 @@ namespace ferry::controlplane {
 
 class NicServiceImpl final : public v1::NicService::Service {
  public:
-  explicit NicServiceImpl(NicRegistry* nics) : nics_(nics) {}
+  // Every call is an administrator's: `role` refuses the others.
+  NicServiceImpl(NicRegistry* nics, CallerRole role)
+      : nics_(nics), role_(std::move(role)) {}
   grpc::Status AttachNic(grpc::ServerContext* context,
                          const v1::AttachNicRequest* request,
                          v1::Nic* response) override;
@@ -31,12 +34,15 @@ class NicServiceImpl final : public v1::NicService::Service {
 
  private:
   NicRegistry* nics_;
+  const CallerRole role_;
 };
 
 class StatsServiceImpl final : public v1::StatsService::Service {
  public:
-  StatsServiceImpl(NicRegistry* nics, const ChannelTotalsSnapshot* channels)
-      : nics_(nics), channels_(channels) {}
+  // Administrators only, as NicService.
+  StatsServiceImpl(NicRegistry* nics, const ChannelTotalsSnapshot* channels,
+                   CallerRole role)
+      : nics_(nics), channels_(channels), role_(std::move(role)) {}
   grpc::Status GetStats(grpc::ServerContext* context,
                         const v1::GetStatsRequest* request,
                         v1::Stats* response) override;
@@ -49,6 +55,7 @@ class StatsServiceImpl final : public v1::StatsService::Service {
 
   NicRegistry* nics_;
   const ChannelTotalsSnapshot* channels_;
+  const CallerRole role_;
 };
 
 }  // namespace ferry::controlplane

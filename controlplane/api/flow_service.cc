@@ -4,6 +4,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "controlplane/api/status_convert.h"
 #include "dataplane/net/addresses.h"
@@ -110,12 +111,35 @@ grpc::Status FlowServiceImpl::Connect(grpc::ServerContext* context,
   return Finish(context, flow.status(), reason);
 }
 
-grpc::Status FlowServiceImpl::ListFlows(grpc::ServerContext*,
+absl::StatusOr<std::optional<std::set<uint64_t>>> FlowServiceImpl::Reach(
+    const grpc::ServerContext& context, const v1::SessionRef& session,
+    bool has_session) const {
+  if (!has_session) {
+    if (role_.Of(context) == ApiRole::kAdmin) {
+      return std::optional<std::set<uint64_t>>();
+    }
+    return absl::PermissionDeniedError(
+        "session: an application lists, inspects and closes only its own "
+        "session's flows (give its id and token; every flow is reachable "
+        "only on the admin socket)");
+  }
+  absl::StatusOr<SessionInfo> info =
+      sessions_->Get(session.id(), session.token());
+  if (!info.ok()) return info.status();
+  return std::optional<std::set<uint64_t>>(
+      std::set<uint64_t>(info->channels.begin(), info->channels.end()));
+}
+
+grpc::Status FlowServiceImpl::ListFlows(grpc::ServerContext* context,
                                         const v1::ListFlowsRequest* request,
                                         v1::ListFlowsResponse* response) {
+  absl::StatusOr<std::optional<std::set<uint64_t>>> reach =
+      Reach(*context, request->session(), request->has_session());
+  if (!reach.ok()) return ToGrpcStatus(reach.status());
   FlowFilter filter;
   filter.nic = request->nic();
   filter.state = request->state();
+  filter.channels = *std::move(reach);
   if (!request->remote_ip().empty()) {
     absl::StatusOr<net::Ipv4Address> ip =
         net::Ipv4Address::Parse(request->remote_ip());
@@ -133,20 +157,49 @@ grpc::Status FlowServiceImpl::ListFlows(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status FlowServiceImpl::GetFlow(grpc::ServerContext*,
+namespace {
+
+// Another session's flow looks exactly like one that does not exist.
+absl::Status NotReachable(const std::string& nic, uint32_t id) {
+  return absl::NotFoundError(
+      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
+}
+
+}  // namespace
+
+grpc::Status FlowServiceImpl::GetFlow(grpc::ServerContext* context,
                                       const v1::GetFlowRequest* request,
                                       v1::Flow* response) {
+  absl::StatusOr<std::optional<std::set<uint64_t>>> reach =
+      Reach(*context, request->session(), request->has_session());
+  if (!reach.ok()) return ToGrpcStatus(reach.status());
   absl::StatusOr<FlowRecord> r = flows_->Get(request->nic(), request->id());
   if (!r.ok()) return ToGrpcStatus(r.status());
+  if (reach->has_value() && (*reach)->count(r->info.channel_id) == 0) {
+    return ToGrpcStatus(NotReachable(request->nic(), request->id()));
+  }
   ToProto(*r, response);
   return grpc::Status::OK;
 }
 
-grpc::Status FlowServiceImpl::CloseFlow(grpc::ServerContext*,
+grpc::Status FlowServiceImpl::CloseFlow(grpc::ServerContext* context,
                                         const v1::CloseFlowRequest* request,
                                         v1::CloseFlowResponse*) {
-  return ToGrpcStatus(
-      flows_->Close(request->nic(), request->id(), request->reset()));
+  absl::StatusOr<std::optional<std::set<uint64_t>>> reach =
+      Reach(*context, request->session(), request->has_session());
+  if (!reach.ok()) return ToGrpcStatus(reach.status());
+  if (!reach->has_value()) {
+    return ToGrpcStatus(
+        flows_->Close(request->nic(), request->id(), request->reset()));
+  }
+  absl::StatusOr<FlowRecord> r = flows_->Get(request->nic(), request->id());
+  if (!r.ok()) return ToGrpcStatus(r.status());
+  if ((*reach)->count(r->info.channel_id) == 0) {
+    return ToGrpcStatus(NotReachable(request->nic(), request->id()));
+  }
+  // The engine checks the owner again: the id may have been reused since.
+  return ToGrpcStatus(flows_->Close(request->nic(), request->id(),
+                                    request->reset(), r->info.channel_id));
 }
 
 }  // namespace ferry::controlplane

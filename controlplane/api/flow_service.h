@@ -3,6 +3,7 @@
 #ifndef FERRY_CONTROLPLANE_API_FLOW_SERVICE_H_
 #define FERRY_CONTROLPLANE_API_FLOW_SERVICE_H_
 
+#include "controlplane/api/caller_role.h"
 #include "controlplane/flow_directory.h"
 #include "controlplane/flow_opener.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
@@ -11,8 +12,14 @@ namespace ferry::controlplane {
 
 class FlowServiceImpl final : public v1::FlowService::Service {
  public:
-  FlowServiceImpl(FlowDirectory* flows, FlowOpener* opener)
-      : flows_(flows), opener_(opener) {}
+  // An application reaches only its own session's flows; an
+  // administrator reaches every flow.
+  FlowServiceImpl(FlowDirectory* flows, FlowOpener* opener,
+                  SessionRegistry* sessions, CallerRole role)
+      : flows_(flows),
+        opener_(opener),
+        sessions_(sessions),
+        role_(std::move(role)) {}
   grpc::Status Listen(grpc::ServerContext* context,
                       const v1::ListenRequest* request,
                       v1::ListenResponse* response) override;
@@ -33,8 +40,17 @@ class FlowServiceImpl final : public v1::FlowService::Service {
                          v1::CloseFlowResponse* response) override;
 
  private:
+  // The channels whose flows the call may reach: nullopt for every flow
+  // (an administrator without a session filter); NOT_FOUND for a wrong
+  // session, PERMISSION_DENIED for an application without one.
+  absl::StatusOr<std::optional<std::set<uint64_t>>> Reach(
+      const grpc::ServerContext& context, const v1::SessionRef& session,
+      bool has_session) const;
+
   FlowDirectory* flows_;
   FlowOpener* opener_;
+  SessionRegistry* sessions_;
+  const CallerRole role_;
 };
 
 }  // namespace ferry::controlplane

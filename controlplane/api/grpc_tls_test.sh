@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # ferryd's TCP listener speaks TLS only: plaintext clients and clients with
 # a certificate from the wrong CA are refused, a correct client is served.
+# A client certificate named in --grpc_tls_admin_names is an administrator;
+# another one from the same CA is an application (admin calls refused).
 # Certificates are made here with openssl.
 set -euo pipefail
 FERRYD=$(realpath "$1")
@@ -22,7 +24,7 @@ cd_pki openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
 printf 'subjectAltName=IP:127.0.0.1\n' >"$pki/san.ext"
 cd_pki openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key \
   -CAcreateserial -days 1 -extfile san.ext -out server.pem
-for client in good:ca bad:evil; do
+for client in good:ca ops:ca bad:evil; do
   name=${client%%:*}
   signer=${client##*:}
   cd_pki openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" \
@@ -39,7 +41,8 @@ log=${TEST_TMPDIR:-/tmp}/ferryd_tls.log
 start_bg "$log" "$FERRYD" --channel_socket=@ferry-tls-ch-$id \
   --grpc_socket=@ferry-tls-$id --metrics_address= --memory_mb=256 \
   --grpc_tls_address=127.0.0.1:$port --grpc_tls_cert="$pki/server.pem" \
-  --grpc_tls_key="$pki/server.key" --grpc_tls_client_ca="$pki/ca.pem"
+  --grpc_tls_key="$pki/server.key" --grpc_tls_client_ca="$pki/ca.pem" \
+  --grpc_tls_admin_names=ops
 wait_for_line "$log" "ferryd ready" 60
 
 tcp() { "$FERRYCTL" --target=127.0.0.1:$port --timeout_ms=3000 "$@" 2>&1; }
@@ -57,5 +60,12 @@ out=$(tcp --tls_ca="$pki/ca.pem" --tls_cert="$pki/good.pem" \
   --tls_key="$pki/good.key" health) || fail "good client refused: $out"
 [[ $out == SERVING ]] || fail "unexpected: $out"
 echo "ok: good client served: $out"
+as() { tcp --tls_ca="$pki/ca.pem" --tls_cert="$pki/$1.pem" --tls_key="$pki/$1.key" "${@:2}"; }
+out=$(as good nic list) && fail "an application certificate listed NICs: $out"
+[[ $out == *PERMISSION_DENIED* ]] || fail "unexpected: $out"
+echo "ok: an application's certificate: $out"
+out=$(as ops nic list) || fail "the admin certificate was refused: $out"
+out=$(as ops stats) || fail "the admin certificate was refused stats: $out"
+echo "ok: the certificate named in --grpc_tls_admin_names lists NICs and stats"
 rm -rf "$pki"
 echo "PASS: the TCP listener is TLS-only and checks client certificates"

@@ -85,9 +85,22 @@ grpc::Status SessionServiceImpl::DestroyChannel(
 }
 
 grpc::Status SessionServiceImpl::ListSessions(
-    grpc::ServerContext*, const v1::ListSessionsRequest*,
+    grpc::ServerContext* context, const v1::ListSessionsRequest* request,
     v1::ListSessionsResponse* response) {
-  for (const SessionInfo& info : sessions_->List()) {
+  std::vector<SessionInfo> sessions;
+  if (request->has_session()) {
+    absl::StatusOr<SessionInfo> own =
+        sessions_->Get(request->session().id(), request->session().token());
+    if (!own.ok()) return ToGrpcStatus(own.status());
+    sessions.push_back(*std::move(own));
+  } else if (role_.Of(*context) == ApiRole::kAdmin) {
+    sessions = sessions_->List();
+  } else {
+    return ToGrpcStatus(absl::PermissionDeniedError(
+        "session: an application lists only its own session (give its id "
+        "and token; every session is listed only on the admin socket)"));
+  }
+  for (const SessionInfo& info : sessions) {
     v1::Session* s = response->add_sessions();
     s->set_id(info.id);
     s->set_name(info.name);

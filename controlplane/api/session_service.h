@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "controlplane/api/caller_role.h"
 #include "controlplane/nic_registry.h"
 #include "controlplane/session_registry.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
@@ -15,11 +16,13 @@ namespace ferry::controlplane {
 
 class SessionServiceImpl final : public v1::SessionService::Service {
  public:
+  // ListSessions shows an application only its own session.
   SessionServiceImpl(SessionRegistry* sessions, NicRegistry* nics,
-                     std::string channel_socket)
+                     std::string channel_socket, CallerRole role)
       : sessions_(sessions),
         nics_(nics),
-        channel_socket_(std::move(channel_socket)) {}
+        channel_socket_(std::move(channel_socket)),
+        role_(std::move(role)) {}
   grpc::Status OpenSession(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<v1::SessionEvent, v1::SessionRequest>* stream)
@@ -38,6 +41,7 @@ class SessionServiceImpl final : public v1::SessionService::Service {
   SessionRegistry* sessions_;
   NicRegistry* nics_;
   const std::string channel_socket_;
+  const CallerRole role_;
 };
 
 }  // namespace ferry::controlplane

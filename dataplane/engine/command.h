@@ -88,8 +88,10 @@ struct EngineCommand {
   FlowListResult* flow_list = nullptr;  // kListFlows: owned by completion
   uint64_t flow_id = 0;                 // kCloseFlow
   bool abort = false;                   // kCloseFlow
-  uint64_t channel_id = 0;              // kChannelCtrl
-  ferry_ctrl ctrl = {};                 // kChannelCtrl: the request
+  // kChannelCtrl: the channel; kCloseFlow: the channel that must own the
+  // flow (0: any), so that a check and the close cannot race a reuse.
+  uint64_t channel_id = 0;
+  ferry_ctrl ctrl = {};  // kChannelCtrl: the request
   // Owned as described above; a CtrlCompletion for kChannelCtrl.
   Completion* completion = nullptr;
 };

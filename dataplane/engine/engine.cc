@@ -447,7 +447,8 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       transport_->ListFlows_st(command.start, command.flow_list);
       break;
     case CommandType::kCloseFlow:
-      if (!transport_->CloseFlow_st(command.flow_id, command.abort, now_ns)) {
+      if (!transport_->CloseFlow_st(command.flow_id, command.abort, now_ns,
+                                    command.channel_id)) {
         code = absl::StatusCode::kNotFound;
         message = "no such flow on this engine";
       }

@@ -609,10 +609,14 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
 }
 
 bool TransportEndpoint::CloseFlow_st(uint64_t flow_id, bool abort,
-                                     uint64_t now_ns) {
+                                     uint64_t now_ns, uint64_t owner_channel) {
   now_ns_ = now_ns;
   Entry* e = Lookup(flow_id);
   if (e == nullptr) return false;
+  if (owner_channel != 0 &&
+      e->channel->segment().channel_id() != owner_channel) {
+    return false;
+  }
   if (abort) {
     e->flow->Abort(now_ns);
   } else {

@@ -155,8 +155,10 @@ class TransportEndpoint : public transport::FlowEnv {
   void Shutdown_st(uint64_t now_ns);
   // Copies flows from slot `start` on into `result` (its capacity).
   void ListFlows_st(uint32_t start, FlowListResult* result);
-  // Closes in order (or resets, `abort`) a flow; false when unknown.
-  bool CloseFlow_st(uint64_t flow_id, bool abort, uint64_t now_ns);
+  // Closes in order (or resets, `abort`) a flow; false when unknown, or
+  // when `owner_channel` is not 0 and another channel owns it.
+  bool CloseFlow_st(uint64_t flow_id, bool abort, uint64_t now_ns,
+                    uint64_t owner_channel = 0);
   // When a flow timer is next due (for the engine's sleep).
   uint64_t NextTimerNs() const { return next_timer_ns_; }
   uint32_t active_flows() const { return active_flows_; }
