@@ -34,6 +34,7 @@
 #include "controlplane/api/session_service.h"
 #include "controlplane/channel_registry.h"
 #include "controlplane/channel_totals_snapshot.h"
+#include "controlplane/device_policy.h"
 #include "controlplane/flow_directory.h"
 #include "controlplane/flow_opener.h"
 #include "controlplane/metrics/ferry_collector.h"
@@ -52,6 +53,14 @@
 ABSL_FLAG(std::string, device, "",
           "NIC to attach: a PCI address (0000:3b:00.0) or a DPDK vdev spec "
           "(net_af_packet0,iface=veth0; net_memif0,role=server,socket=PATH)");
+ABSL_FLAG(std::string, allow_device_interfaces, "",
+          "Host interfaces (comma separated) that device specs attached "
+          "through the admin API may name (iface=, remote=, rx_iface=...); "
+          "--device itself may name any");
+ABSL_FLAG(std::string, allow_device_files, "",
+          "Host files (absolute paths, comma separated) that device specs "
+          "attached through the admin API may name (rx_pcap=, tx_pcap=, "
+          "xdp_prog=, a memif socket with socket-abstract=no)");
 ABSL_FLAG(std::string, ip, "", "IPv4 address and prefix, e.g. 10.0.0.2/24");
 ABSL_FLAG(std::string, gateway, "",
           "IPv4 next hop for destinations outside the subnet");
@@ -277,7 +286,30 @@ int Main(int argc, char** argv) {
   // A NIC from flags is optional, but a partial one is a mistake.
   const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();
   std::optional<controlplane::NicConfig> nic_config;
+  controlplane::DevicePolicy api_devices;
+  for (absl::string_view name :
+       absl::StrSplit(absl::GetFlag(FLAGS_allow_device_interfaces), ',',
+                      absl::SkipEmpty())) {
+    api_devices.interfaces.insert(std::string(name));
+  }
+  for (absl::string_view path : absl::StrSplit(
+           absl::GetFlag(FLAGS_allow_device_files), ',', absl::SkipEmpty())) {
+    if (path[0] != '/') {
+      Fail(kExitBadConfig,
+           absl::StrFormat("--allow_device_files: '%s' is not an absolute "
+                           "path",
+                           path));
+    }
+    api_devices.files.insert(std::string(path));
+  }
   if (nic_from_flags) {
+    controlplane::DevicePolicy operator_devices;
+    operator_devices.any_host_resource = true;
+    if (absl::Status s =
+            controlplane::CheckDeviceSpec(spec.device, operator_devices);
+        !s.ok()) {
+      Fail(kExitBadConfig, absl::StrCat("--device: ", s.message()));
+    }
     absl::StatusOr<controlplane::NicConfig> config =
         controlplane::ValidateNicSpec(spec, num_cpus);
     if (!config.ok()) Fail(kExitBadConfig, config.status().message());
@@ -454,8 +486,9 @@ int Main(int argc, char** argv) {
                      controlplane::FlowDirectory* flows,
                      controlplane::FlowOpener* opener,
                      controlplane::SessionRegistry* sessions,
-                     const std::string& channel_socket)
-        : nic(nics, role),
+                     const std::string& channel_socket,
+                     const controlplane::DevicePolicy& devices)
+        : nic(nics, role, devices),
           stats(nics, totals, role),
           flow(flows, opener, sessions, role),
           session(sessions, nics, channel_socket, role) {}
@@ -470,7 +503,8 @@ int Main(int argc, char** argv) {
   auto surface = [&](controlplane::CallerRole role) {
     return std::make_unique<Surface>(
         std::move(role), nics.get(), &channel_totals, &flow_directory,
-        &flow_opener, sessions->get(), absl::GetFlag(FLAGS_channel_socket));
+        &flow_opener, sessions->get(), absl::GetFlag(FLAGS_channel_socket),
+        api_devices);
   };
   std::unique_ptr<Surface> admin_surface =
       surface(controlplane::CallerRole::Fixed(controlplane::ApiRole::kAdmin));

@@ -1,6 +1,7 @@
 #include "controlplane/api/api_services.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -15,6 +16,10 @@ grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext* context,
   if (absl::Status s = role_.RequireAdmin(*context, "NicService.AttachNic");
       !s.ok()) {
     return ToGrpcStatus(s);
+  }
+  if (absl::Status s = CheckDeviceSpec(request->device(), devices_); !s.ok()) {
+    return ToGrpcStatus(
+        absl::Status(s.code(), absl::StrCat("--device: ", s.message())));
   }
   NicSpec spec;
   spec.device = request->device();

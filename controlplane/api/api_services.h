@@ -9,6 +9,7 @@
 
 #include "controlplane/api/caller_role.h"
 #include "controlplane/channel_totals_snapshot.h"
+#include "controlplane/device_policy.h"
 #include "controlplane/nic_registry.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
 
@@ -16,9 +17,10 @@ namespace ferry::controlplane {
 
 class NicServiceImpl final : public v1::NicService::Service {
  public:
-  // Every call is an administrator's: `role` refuses the others.
-  NicServiceImpl(NicRegistry* nics, CallerRole role)
-      : nics_(nics), role_(std::move(role)) {}
+  // Every call is an administrator's: `role` refuses the others. Device
+  // specs must pass `devices`.
+  NicServiceImpl(NicRegistry* nics, CallerRole role, DevicePolicy devices)
+      : nics_(nics), role_(std::move(role)), devices_(std::move(devices)) {}
   grpc::Status AttachNic(grpc::ServerContext* context,
                          const v1::AttachNicRequest* request,
                          v1::Nic* response) override;
@@ -35,6 +37,7 @@ class NicServiceImpl final : public v1::NicService::Service {
  private:
   NicRegistry* nics_;
   const CallerRole role_;
+  const DevicePolicy devices_;
 };
 
 class StatsServiceImpl final : public v1::StatsService::Service {
