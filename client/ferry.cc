@@ -571,7 +571,11 @@ int ferry_session_attach(ferry_session* session,
   if (session == nullptr || channel == nullptr) return -EINVAL;
   *channel = nullptr;
   ferry::client::ChannelTicket ticket;
-  if (const int rc = session->client->CreateChannel(&ticket, nullptr);
+  const ferry_channel_options none = {};
+  const ferry_channel_options& sizes = options != nullptr ? *options : none;
+  if (const int rc = session->client->CreateChannel(
+          &ticket, nullptr, sizes.buffer_count, sizes.buffer_size,
+          sizes.ring_capacity);
       rc != 0) {
     return rc;
   }

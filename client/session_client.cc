@@ -146,12 +146,17 @@ void SessionClient::FillRef(v1::SessionRef* ref) const {
   ref->set_token(token_);
 }
 
-int SessionClient::CreateChannel(ChannelTicket* ticket, std::string* error) {
+int SessionClient::CreateChannel(ChannelTicket* ticket, std::string* error,
+                                 uint32_t buffer_count, uint32_t buffer_size,
+                                 uint32_t ring_capacity) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::seconds(5));
   v1::CreateChannelRequest request;
   FillRef(request.mutable_session());
+  request.mutable_sizes()->set_buffer_count(buffer_count);
+  request.mutable_sizes()->set_buffer_size(buffer_size);
+  request.mutable_sizes()->set_ring_capacity(ring_capacity);
   v1::CreateChannelResponse response;
   const grpc::Status status =
       sessions_->CreateChannel(&context, request, &response);

@@ -52,7 +52,11 @@ class SessionClient {
 
   // A ticket for one more channel: 0 or -errno (-EMFILE past the quota,
   // -ENODEV with no NIC attached).
-  int CreateChannel(ChannelTicket* ticket, std::string* error);
+  // The sizes (0: ferryd's defaults) are reserved against the session's
+  // memory quota; the attach request must ask for the same.
+  int CreateChannel(ChannelTicket* ticket, std::string* error,
+                    uint32_t buffer_count = 0, uint32_t buffer_size = 0,
+                    uint32_t ring_capacity = 0);
   // LISTEN, UNLISTEN or CONNECT for the session's channel `channel_id`, as
   // the channel's control ring would answer them: 0 or the errno of
   // ferryd's ferry_status, `out` filled like a ring completion.

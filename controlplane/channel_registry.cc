@@ -94,15 +94,36 @@ void ChannelRegistry::Accept() {
   EngineRef placed;
   // The channel joins its session before the application hears of it, so
   // that its first Listen or Connect finds it.
-  const auto admit = [&](const ferry_attach_request& request) -> absl::Status {
+  const auto admit = [&](const ferry_attach_request& request,
+                         shm::ChannelSizes* sizes) -> absl::Status {
     SessionSecret ticket;
     std::memcpy(ticket.data(), request.ticket, ticket.size());
-    absl::StatusOr<uint64_t> session = sessions_->Redeem(ticket);
-    if (!session.ok()) return session.status();
-    if (!sessions_->ChannelAttached(*session, id, placed)) {
+    absl::StatusOr<Redeemed> redeemed = sessions_->Redeem(ticket);
+    if (!redeemed.ok()) return redeemed.status();
+    const ChannelReservation& reserved = redeemed->reservation;
+    // The segment is the one the ticket reserved memory for: a request may
+    // repeat those sizes or leave them 0, never ask for others.
+    if (reserved.bytes != 0) {
+      if ((request.buffer_count != 0 &&
+           request.buffer_count != reserved.sizes.buffer_count) ||
+          (request.buffer_size != 0 &&
+           request.buffer_size != reserved.sizes.buffer_size) ||
+          (request.ring_capacity != 0 &&
+           request.ring_capacity != reserved.sizes.message_ring_capacity)) {
+        sessions_->ChannelAttached(redeemed->session_id, id, placed,
+                                   reserved.bytes);
+        sessions_->ChannelGone(id);
+        return absl::InvalidArgumentError(
+            "the attach request asks for other sizes than its ticket "
+            "reserved (CreateChannelRequest.sizes)");
+      }
+      *sizes = reserved.sizes;
+    }
+    if (!sessions_->ChannelAttached(redeemed->session_id, id, placed,
+                                    reserved.bytes)) {
       return absl::FailedPreconditionError("the ticket's session has ended");
     }
-    session_id = *session;
+    session_id = redeemed->session_id;
     return absl::OkStatus();
   };
   absl::Status failure = absl::OkStatus();

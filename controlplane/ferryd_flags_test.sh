@@ -52,7 +52,8 @@ expect_error "--mac: 01:00:5e:00:00:01 is not a unicast address" \
 expect_error "--cores: CPU 99 does not exist" "${good[@]}" --cores=99
 expect_error "--cores: 'x' is not a CPU list" "${good[@]}" --cores=x
 expect_error "--cores: 2 CPUs listed for 1 engines" "${good[@]}" --cores=0-1
-expect_error "--mtu: 67 is out of range" "${good[@]}" --mtu=67
+expect_error "--mtu: 575 is out of range [576, 9000] (flows need at least 576" "${good[@]}" --mtu=575
+expect_error "--mtu: 76 is out of range" "${good[@]}" --mtu=76
 expect_error "--mtu: 9001 is out of range" "${good[@]}" --mtu=9001
 expect_error "--engines: 0 is out of range" "${good[@]}" --engines=0
 expect_error "--polling: 'lazy' is not busy or adaptive" \

@@ -65,7 +65,7 @@ ABSL_FLAG(std::string, ip, "", "IPv4 address and prefix, e.g. 10.0.0.2/24");
 ABSL_FLAG(std::string, gateway, "",
           "IPv4 next hop for destinations outside the subnet");
 ABSL_FLAG(std::string, mac, "", "MAC address (default: the port's own)");
-ABSL_FLAG(int, mtu, 1500, "MTU in bytes, 68..9000");
+ABSL_FLAG(int, mtu, 1500, "MTU in bytes, 576..9000");
 ABSL_FLAG(int, engines, 1, "Engines (threads, queue pairs) for the NIC");
 ABSL_FLAG(std::string, cores, "",
           "CPUs to pin engines to, one per engine: '2,3' or '2-3' "
@@ -110,6 +110,12 @@ ABSL_FLAG(int, max_sessions, 256,
           "server thread)");
 ABSL_FLAG(int, max_channels_per_session, 16,
           "Quota: channels one application session may hold");
+ABSL_FLAG(int, max_channel_mb, 256,
+          "Quota: shared memory of one application channel, MiB (1..65536)");
+ABSL_FLAG(int, session_memory_mb, 1024,
+          "Quota: shared memory of all of one session's channels together, "
+          "MiB (1..1048576); ferryd holds at most --max_sessions times this "
+          "for applications");
 ABSL_FLAG(int, session_heartbeat_timeout_ms, 1000,
           "How long a session may stay silent before ferryd ends it, unless "
           "the session asks for another (100..60000)");
@@ -349,6 +355,15 @@ int Main(int argc, char** argv) {
       absl::Milliseconds(IntFlagInRangeOrFail(
           "session_heartbeat_timeout_ms",
           absl::GetFlag(FLAGS_session_heartbeat_timeout_ms), 100, 60000));
+  session_limits.max_channel_bytes =
+      uint64_t{static_cast<uint32_t>(IntFlagInRangeOrFail(
+          "max_channel_mb", absl::GetFlag(FLAGS_max_channel_mb), 1, 65536))}
+      << 20;
+  session_limits.max_session_memory_bytes =
+      uint64_t{static_cast<uint32_t>(IntFlagInRangeOrFail(
+          "session_memory_mb", absl::GetFlag(FLAGS_session_memory_mb), 1,
+          1 << 20))}
+      << 20;
   session_limits.default_linger = absl::Milliseconds(IntFlagInRangeOrFail(
       "session_linger_ms", absl::GetFlag(FLAGS_session_linger_ms), 0, 600000));
   const int channel_socket_mode = ParseOctalModeOrFail(

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "dataplane/dpdk/port.h"
+#include "dataplane/transport/message_segments.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -99,10 +100,18 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
     config.mac = *mac;
   }
 
-  if (spec.mtu < dpdk::kMinMtu || spec.mtu > dpdk::kMaxMtu) {
-    return FieldError("mtu",
-                      absl::StrFormat("%d is out of range [%d, %d]", spec.mtu,
-                                      dpdk::kMinMtu, dpdk::kMaxMtu));
+  // The port takes MTUs from dpdk::kMinMtu, but flows need room for a
+  // segment's headers and a useful payload.
+  constexpr int kMinMtu =
+      std::max(dpdk::kMinMtu, static_cast<int>(transport::kMinFlowMtu));
+  if (spec.mtu < kMinMtu || spec.mtu > dpdk::kMaxMtu) {
+    return FieldError(
+        "mtu", absl::StrFormat("%d is out of range [%d, %d] (flows need at "
+                               "least %d: IPv4, UDP and Ferry headers take "
+                               "%d bytes of each segment)",
+                               spec.mtu, kMinMtu, dpdk::kMaxMtu,
+                               transport::kMinFlowMtu,
+                               transport::kSegmentOverheadBytes));
   }
   config.mtu = spec.mtu;
 

@@ -43,6 +43,7 @@ TEST(NicConfigTest, RejectsEachBadField) {
       {[](NicSpec& s) { s.mac = "02:00:00:00:00"; }, "--mac"},
       {[](NicSpec& s) { s.mac = "01:00:5e:00:00:01"; }, "--mac"},
       {[](NicSpec& s) { s.mtu = 67; }, "--mtu"},
+      {[](NicSpec& s) { s.mtu = 575; }, "--mtu"},
       {[](NicSpec& s) { s.mtu = 9001; }, "--mtu"},
       {[](NicSpec& s) { s.engines = 0; }, "--engines"},
       {[](NicSpec& s) { s.cores = "0-5"; }, "--cores"},

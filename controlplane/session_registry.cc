@@ -140,10 +140,23 @@ SessionRegistry::Session* SessionRegistry::FindLocked(
 }
 
 absl::StatusOr<SessionSecret> SessionRegistry::IssueTicket(
-    uint64_t id, const std::string& token) {
+    uint64_t id, const std::string& token,
+    const ChannelReservation& reservation) {
   absl::MutexLock lock(&mu_);
   Session* s = FindLocked(id, token);
   if (s == nullptr) return NoSession(id);
+  if (reservation.bytes > limits_.max_channel_bytes) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "a channel of %d MiB: at most %d MiB (--max_channel_mb)",
+        reservation.bytes >> 20, limits_.max_channel_bytes >> 20));
+  }
+  if (s->memory_bytes + reservation.bytes > limits_.max_session_memory_bytes) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "session %d holds %d MiB of channel memory; %d MiB more would pass "
+        "its quota of %d MiB (--session_memory_mb)",
+        id, s->memory_bytes >> 20, (reservation.bytes + (1 << 20) - 1) >> 20,
+        limits_.max_session_memory_bytes >> 20));
+  }
   if (s->channels.size() + s->pending_tickets >=
       limits_.max_channels_per_session) {
     return absl::ResourceExhaustedError(absl::StrFormat(
@@ -153,8 +166,9 @@ absl::StatusOr<SessionSecret> SessionRegistry::IssueTicket(
         limits_.max_channels_per_session));
   }
   const SessionSecret ticket = RandomSecret();
-  tickets_[ticket] = Ticket{id, absl::Now() + limits_.ticket_ttl};
+  tickets_[ticket] = Ticket{id, absl::Now() + limits_.ticket_ttl, reservation};
   ++s->pending_tickets;
+  s->memory_bytes += reservation.bytes;
   return ticket;
 }
 
@@ -178,7 +192,7 @@ absl::Status SessionRegistry::DestroyChannel(uint64_t id,
   absl::MutexLock lock(&mu_);
   Session* s = FindLocked(id, token);
   if (s == nullptr) return NoSession(id);
-  if (s->channels.erase(channel_id) == 0) {
+  if (!EraseChannelLocked(*s, channel_id)) {
     return absl::NotFoundError(absl::StrFormat(
         "session %d has no channel %d (detached, or another session's)", id,
         channel_id));
@@ -194,7 +208,7 @@ namespace {
 SessionInfo InfoOf(uint64_t id, const std::string& name, uint32_t pid,
                    const std::map<uint64_t, EngineRef>& channels,
                    uint32_t pending_tickets, absl::Duration heartbeat_timeout,
-                   absl::Duration linger) {
+                   absl::Duration linger, uint64_t memory_bytes) {
   SessionInfo info;
   info.id = id;
   info.name = name;
@@ -205,6 +219,7 @@ SessionInfo InfoOf(uint64_t id, const std::string& name, uint32_t pid,
   info.pending_tickets = pending_tickets;
   info.heartbeat_timeout = heartbeat_timeout;
   info.linger = linger;
+  info.memory_bytes = memory_bytes;
   return info;
 }
 
@@ -215,7 +230,7 @@ std::vector<SessionInfo> SessionRegistry::List() {
   std::vector<SessionInfo> out;
   for (const auto& [id, s] : sessions_) {
     out.push_back(InfoOf(id, s.name, s.pid, s.channels, s.pending_tickets,
-                         s.heartbeat_timeout, s.linger));
+                         s.heartbeat_timeout, s.linger, s.memory_bytes));
   }
   return out;
 }
@@ -226,40 +241,59 @@ absl::StatusOr<SessionInfo> SessionRegistry::Get(uint64_t id,
   Session* s = FindLocked(id, token);
   if (s == nullptr) return NoSession(id);
   return InfoOf(id, s->name, s->pid, s->channels, s->pending_tickets,
-                s->heartbeat_timeout, s->linger);
+                s->heartbeat_timeout, s->linger, s->memory_bytes);
 }
 
-absl::StatusOr<uint64_t> SessionRegistry::Redeem(const SessionSecret& ticket) {
+absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
   absl::MutexLock lock(&mu_);
   auto it = tickets_.find(ticket);
-  if (it == tickets_.end() || it->second.expires < absl::Now()) {
-    if (it != tickets_.end()) tickets_.erase(it);
+  if (it == tickets_.end()) {
     return absl::PermissionDeniedError(
         "unknown, used or expired ticket: get one from "
         "SessionService.CreateChannel");
   }
-  const uint64_t session_id = it->second.session_id;
+  const Ticket found = it->second;
   tickets_.erase(it);
-  auto s = sessions_.find(session_id);
-  if (s != sessions_.end() && s->second.pending_tickets > 0) {
-    --s->second.pending_tickets;
+  auto s = sessions_.find(found.session_id);
+  if (s != sessions_.end()) {
+    if (s->second.pending_tickets > 0) --s->second.pending_tickets;
+    if (found.expires < absl::Now()) {
+      s->second.memory_bytes -= found.reservation.bytes;
+    }
   }
-  return session_id;
+  if (found.expires < absl::Now()) {
+    return absl::PermissionDeniedError(
+        "unknown, used or expired ticket: get one from "
+        "SessionService.CreateChannel");
+  }
+  return Redeemed{found.session_id, found.reservation};
 }
 
 bool SessionRegistry::ChannelAttached(uint64_t session_id, uint64_t channel_id,
-                                      const EngineRef& where) {
+                                      const EngineRef& where, uint64_t bytes) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(session_id);
   if (it == sessions_.end()) return false;
   it->second.channels[channel_id] = where;
+  // The ticket's reservation (already counted) now belongs to the channel.
+  it->second.channel_bytes[channel_id] = bytes;
+  return true;
+}
+
+bool SessionRegistry::EraseChannelLocked(Session& s, uint64_t channel_id) {
+  if (s.channels.erase(channel_id) == 0) return false;
+  auto bytes = s.channel_bytes.find(channel_id);
+  if (bytes != s.channel_bytes.end()) {
+    s.memory_bytes -= bytes->second;
+    s.channel_bytes.erase(bytes);
+  }
   return true;
 }
 
 absl::Duration SessionRegistry::ChannelGone(uint64_t channel_id) {
   absl::MutexLock lock(&mu_);
   for (auto& [id, s] : sessions_) {
-    if (s.channels.erase(channel_id) > 0) return s.linger;
+    if (EraseChannelLocked(s, channel_id)) return s.linger;
   }
   // Its session ended first (and queued it for closing, which found it
   // gone or will): the default applies.
@@ -285,8 +319,9 @@ void SessionRegistry::ExpireOverdue() {
       continue;
     }
     auto s = sessions_.find(t->second.session_id);
-    if (s != sessions_.end() && s->second.pending_tickets > 0) {
-      --s->second.pending_tickets;
+    if (s != sessions_.end()) {
+      if (s->second.pending_tickets > 0) --s->second.pending_tickets;
+      s->second.memory_bytes -= t->second.reservation.bytes;
     }
     t = tickets_.erase(t);
   }

@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/channel_layout.h"
 #include "controlplane/nic_registry.h"
 
 namespace ferry::controlplane {
@@ -41,6 +42,22 @@ struct SessionLimits {
   // application had sent (then its flows are reset).
   absl::Duration default_linger = absl::Seconds(5);
   absl::Duration max_linger = absl::Seconds(600);
+  // Shared memory: one channel's segment, and all of one session's
+  // channels together (attached and reserved by tickets).
+  uint64_t max_channel_bytes = uint64_t{256} << 20;
+  uint64_t max_session_memory_bytes = uint64_t{1} << 30;
+};
+
+// What a ticket reserves: the channel's sizes and its segment's bytes.
+struct ChannelReservation {
+  shm::ChannelSizes sizes;
+  uint64_t bytes = 0;
+};
+
+// A redeemed ticket: the session it belongs to and what it reserved.
+struct Redeemed {
+  uint64_t session_id = 0;
+  ChannelReservation reservation;
 };
 
 struct SessionInfo {
@@ -51,6 +68,7 @@ struct SessionInfo {
   uint32_t pending_tickets = 0;
   absl::Duration heartbeat_timeout;
   absl::Duration linger;
+  uint64_t memory_bytes = 0;  // its channels' segments, reserved included
 };
 
 // A channel the main thread must end, and how long it may drain first
@@ -95,9 +113,12 @@ class SessionRegistry {
   void Close(uint64_t id);
 
   // NOT_FOUND for an unknown session or a wrong token; RESOURCE_EXHAUSTED
-  // when attached channels plus pending tickets reach the quota.
-  absl::StatusOr<SessionSecret> IssueTicket(uint64_t id,
-                                            const std::string& token);
+  // when attached channels plus pending tickets reach the quota, when the
+  // channel's segment is over max_channel_bytes, or when it would take the
+  // session's memory past max_session_memory_bytes.
+  absl::StatusOr<SessionSecret> IssueTicket(
+      uint64_t id, const std::string& token,
+      const ChannelReservation& reservation = {});
   // The session's attached channel `channel_id`, or NOT_FOUND (also for a
   // wrong token, or a channel of another session).
   absl::StatusOr<SessionChannel> FindChannel(uint64_t id,
@@ -111,13 +132,15 @@ class SessionRegistry {
   // One session, for its own holder: NOT_FOUND for a wrong id or token.
   absl::StatusOr<SessionInfo> Get(uint64_t id, const std::string& token);
 
-  // Main thread. Consumes a ticket: the session it belongs to, or
-  // PERMISSION_DENIED (unknown, used or expired).
-  absl::StatusOr<uint64_t> Redeem(const SessionSecret& ticket);
-  // The channel redeemed for `session_id` is attached at `where`; false
-  // when the session ended meanwhile (the caller closes the channel).
+  // Main thread. Consumes a ticket: its session and reservation, or
+  // PERMISSION_DENIED (unknown, used or expired). The reservation stays
+  // counted until ChannelAttached takes it over, or ChannelGone.
+  absl::StatusOr<Redeemed> Redeem(const SessionSecret& ticket);
+  // The channel redeemed for `session_id` is attached at `where` and holds
+  // `bytes` of the session's memory; false when the session ended
+  // meanwhile (the caller closes the channel).
   bool ChannelAttached(uint64_t session_id, uint64_t channel_id,
-                       const EngineRef& where);
+                       const EngineRef& where, uint64_t bytes = 0);
   // The channel ended by itself (its application detached it or exited):
   // how long it may drain (its session's linger time).
   absl::Duration ChannelGone(uint64_t channel_id);
@@ -139,16 +162,22 @@ class SessionRegistry {
     absl::Time last_heard;
     std::function<void()> cancel;
     std::map<uint64_t, EngineRef> channels;
+    std::map<uint64_t, uint64_t> channel_bytes;
     uint32_t pending_tickets = 0;
+    uint64_t memory_bytes = 0;  // attached channels and live tickets
   };
   struct Ticket {
     uint64_t session_id;
     absl::Time expires;
+    ChannelReservation reservation;
   };
 
   SessionRegistry(const SessionLimits& limits, int wake_fd)
       : limits_(limits), wake_fd_(wake_fd) {}
   Session* FindLocked(uint64_t id, const std::string& token)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets a channel of `s` and returns its memory to the session.
+  bool EraseChannelLocked(Session& s, uint64_t channel_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

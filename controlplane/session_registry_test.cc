@@ -37,7 +37,7 @@ TEST_F(SessionRegistryTest, TicketAttachesAChannelToItsSessionOnce) {
   ASSERT_TRUE(ticket.ok()) << ticket.status();
   auto redeemed = registry_->Redeem(*ticket);
   ASSERT_TRUE(redeemed.ok());
-  EXPECT_EQ(*redeemed, s.id);
+  EXPECT_EQ(redeemed->session_id, s.id);
   // Expect: a ticket works once.
   EXPECT_EQ(registry_->Redeem(*ticket).status().code(),
             absl::StatusCode::kPermissionDenied);

@@ -181,7 +181,7 @@ def channel_abi_version():
     return int(match.group(1))
 
 
-def attach(ticket, path):
+def attach(ticket, path, buffer_count=0):
     """Redeems a ticket on the channel socket (client/ferry_attach_abi.h):
     the channel id, or the negative errno ferryd answered. The socket is
     kept open in the returned tuple: closing it ends the channel."""
@@ -191,7 +191,7 @@ def attach(ticket, path):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect("\0" + path[1:] if path.startswith("@") else path)
     sock.sendall(struct.pack("<IIIIII16s", 0x54544146, channel_abi_version(),
-                             0, 0, 0, 0, ticket))
+                             buffer_count, 0, 0, 0, ticket))
     fds = array.array("i")
     data, ancillary, _, _ = sock.recvmsg(128, socket.CMSG_LEN(3 * 4))
     for level, kind, payload in ancillary:

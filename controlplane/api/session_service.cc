@@ -1,6 +1,8 @@
 #include "controlplane/api/session_service.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/channel_layout.h"
 #include "controlplane/api/status_convert.h"
 
 namespace ferry::controlplane {
@@ -34,6 +36,7 @@ grpc::Status SessionServiceImpl::OpenSession(
       absl::ToInt64Milliseconds(opened->heartbeat_timeout)));
   out->set_channel_socket(channel_socket_);
   out->set_max_channels(sessions_->limits().max_channels_per_session);
+  out->set_memory_quota_bytes(sessions_->limits().max_session_memory_bytes);
   out->set_linger_ms(
       static_cast<uint32_t>(absl::ToInt64Milliseconds(opened->linger)));
   grpc::Status result = grpc::Status::OK;
@@ -66,8 +69,28 @@ grpc::Status SessionServiceImpl::CreateChannel(
         "no NIC is attached: attach one (NicService.AttachNic) before "
         "creating channels"));
   }
+  ChannelReservation reservation;
+  const v1::ChannelSizes& asked = request->sizes();
+  if (asked.buffer_count() != 0) {
+    reservation.sizes.buffer_count = asked.buffer_count();
+  }
+  if (asked.buffer_size() != 0) {
+    reservation.sizes.buffer_size = asked.buffer_size();
+  }
+  if (asked.ring_capacity() != 0) {
+    reservation.sizes.message_ring_capacity = asked.ring_capacity();
+  }
+  // Counted as if on 2 MiB pages: never less than the segment takes.
+  shm::ChannelLayout layout;
+  std::string why;
+  if (!shm::ComputeChannelLayout(reservation.sizes, uint64_t{2} << 20, &layout,
+                                 &why)) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError(absl::StrCat("sizes: ", why)));
+  }
+  reservation.bytes = layout.segment_size;
   absl::StatusOr<SessionSecret> ticket = sessions_->IssueTicket(
-      request->session().id(), request->session().token());
+      request->session().id(), request->session().token(), reservation);
   if (!ticket.ok()) return ToGrpcStatus(ticket.status());
   response->set_ticket(std::string(ticket->begin(), ticket->end()));
   response->set_channel_socket(channel_socket_);
@@ -111,6 +134,7 @@ grpc::Status SessionServiceImpl::ListSessions(
         absl::ToInt64Milliseconds(info.heartbeat_timeout)));
     s->set_linger_ms(
         static_cast<uint32_t>(absl::ToInt64Milliseconds(info.linger)));
+    s->set_memory_bytes(info.memory_bytes);
   }
   return grpc::Status::OK;
 }

@@ -113,18 +113,18 @@ absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(uint64_t channel_id,
                 absl::StrFormat("channel ABI version %d, ferryd has %d",
                                 request.version, FERRY_CHANNEL_ABI_VERSION));
   }
-  if (admit) {
-    if (absl::Status s = admit(request); !s.ok()) {
-      ReplyError(connection, EPERM, std::string(s.message()));
-      close(connection);
-      return s;
-    }
-  }
   shm::ChannelSizes sizes = defaults_;
   if (request.buffer_count != 0) sizes.buffer_count = request.buffer_count;
   if (request.buffer_size != 0) sizes.buffer_size = request.buffer_size;
   if (request.ring_capacity != 0) {
     sizes.message_ring_capacity = request.ring_capacity;
+  }
+  if (admit) {
+    if (absl::Status s = admit(request, &sizes); !s.ok()) {
+      ReplyError(connection, EPERM, std::string(s.message()));
+      close(connection);
+      return s;
+    }
   }
   absl::StatusOr<std::unique_ptr<ChannelSegment>> segment =
       ChannelSegment::Create(sizes, channel_id, memory_);

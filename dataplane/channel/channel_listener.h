@@ -46,8 +46,11 @@ class ChannelListener {
 
   // `engine_doorbell` is the eventfd of the engine that will own it.
   // `admit` (may be empty: admit all) sees the well-formed request before
-  // anything is created; its error goes back to the application (EPERM).
-  using Admit = std::function<absl::Status(const ferry_attach_request&)>;
+  // anything is created, with the sizes it resolves to (the request's, or
+  // the defaults), which it may replace; its error goes back to the
+  // application (EPERM).
+  using Admit = std::function<absl::Status(const ferry_attach_request&,
+                                           shm::ChannelSizes* sizes)>;
   absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id,
                                             int engine_doorbell,
                                             const Admit& admit = {});

@@ -169,6 +169,17 @@ absl::Status Port::Configure(const PortOptions& options) {
         absl::StrFormat("port '%s' (%s) supports MTU %d..%d, %d asked", name_,
                         driver_, info.min_mtu, info.max_mtu, options.mtu));
   }
+  // Some PMDs (memif) report a max_mtu their frame limit does not allow.
+  const uint32_t frame = static_cast<uint32_t>(options.mtu) +
+                         RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  if (info.max_rx_pktlen != 0 && frame > info.max_rx_pktlen) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "port '%s' (%s) takes frames of at most %d bytes: MTU %d at most, "
+        "%d asked",
+        name_, driver_, info.max_rx_pktlen,
+        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN,
+        options.mtu));
+  }
 
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof(conf));

@@ -20,7 +20,16 @@ inline constexpr uint32_t kMaxMessageBytes = 8u << 20;
 
 // Payload bytes per segment for an IPv4 MTU: minus IPv4 (20), UDP (8) and
 // the Ferry header (48).
-inline constexpr uint32_t MssForMtu(uint32_t mtu) { return mtu - 76; }
+inline constexpr uint32_t kSegmentOverheadBytes = 76;
+// The smallest MTU flows run over: 576, the datagram every IPv4 host must
+// take (RFC 791), gives 500-byte segments, so that an 8 MiB message is at
+// most 16,778 segments. Below it a message would need ever more segments
+// (and at 76 none would fit at all).
+inline constexpr uint32_t kMinFlowMtu = 576;
+inline constexpr uint32_t MssForMtu(uint32_t mtu) {
+  return mtu < kMinFlowMtu ? kMinFlowMtu - kSegmentOverheadBytes
+                           : mtu - kSegmentOverheadBytes;
+}
 
 struct SegmentSpan {
   uint32_t offset;  // into the message
