@@ -81,7 +81,15 @@ namespace ferry::engine {
   X(transport_linger_resets,                                                  \
     "Flows reset because their channel did not drain within its linger time") \
   X(transport_drain_discarded,                                                \
-    "Messages received for an application that had left (acked, discarded)")
+    "Messages received for an application that had left (acked, discarded)")  \
+  X(transport_rx_bad_ack,                                                     \
+    "Segments dropped: they acknowledged what this side never sent")          \
+  X(transport_rst_dropped,                                                    \
+    "RSTs for a flow that matched neither its sequence nor its sends")        \
+  X(transport_rst_challenged,                                                 \
+    "RSTs inside the window but not exact: answered with a challenge ACK")    \
+  X(transport_syn_listener_full,                                              \
+    "SYNs refused: the listener already had its half-open flows")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

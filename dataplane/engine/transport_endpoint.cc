@@ -75,13 +75,13 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
       counters_(counters),
       entries_(std::min(config.max_flows, kSlotMask)),
       listeners_(65536, nullptr),
-      next_ephemeral_(config.ephemeral_first),
-      isn_rng_(std::random_device{}()) {
+      next_ephemeral_(config.ephemeral_first) {
   free_slots_.reserve(entries_.size());
   for (uint32_t i = static_cast<uint32_t>(entries_.size()); i > 0; --i) {
     free_slots_.push_back(i - 1);
   }
   syn_index_.reserve(entries_.size());
+  half_open_ring_.resize(2 * std::max<uint32_t>(config_.max_half_open, 1));
   pump_list_.reserve(entries_.size());
   pump_next_.reserve(entries_.size());
   reap_list_.reserve(entries_.size());
@@ -142,8 +142,10 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.connect_completion = nullptr;
   e.reaping = false;
   e.drain_closed = false;
+  e.half_open = false;
+  e.announced = false;
   e.flow =
-      std::make_unique<Flow>(FlowId(slot), isn_rng_(), config_.flow, *this);
+      std::make_unique<Flow>(FlowId(slot), random_.Next(), config_.flow, *this);
   e.flow->owner = slot;
   ++active_flows_;
   counters_.transport_flows_active.Set(active_flows_);
@@ -157,8 +159,30 @@ void TransportEndpoint::Touch(uint32_t slot) {
   pump_list_.push_back(slot);
 }
 
+void TransportEndpoint::HalfOpenDone(Entry& e) {
+  if (!e.half_open) return;
+  e.half_open = false;
+  --half_open_;
+}
+
+bool TransportEndpoint::MakeRoomForHalfOpen(uint64_t now_ns) {
+  while (half_open_ >= config_.max_half_open &&
+         half_open_head_ != half_open_tail_) {
+    const uint32_t id =
+        half_open_ring_[half_open_head_++ % half_open_ring_.size()];
+    Entry* e = Lookup(id);
+    if (e == nullptr || !e->half_open) continue;  // established or gone
+    HalfOpenDone(*e);
+    // Silently: a flood's SYNs come from addresses that sent nothing.
+    e->flow->Drop(now_ns);
+    counters_.transport_syn_listener_full.Inc();
+  }
+  return half_open_ < config_.max_half_open;
+}
+
 void TransportEndpoint::Reap(uint32_t slot) {
   Entry& e = entries_[slot];
+  HalfOpenDone(e);
   if (e.remote_flow != 0) {
     syn_index_.erase(
         SynKey{e.remote_ip.value, e.remote_flow, e.remote_port, e.local_port});
@@ -171,9 +195,13 @@ void TransportEndpoint::Reap(uint32_t slot) {
   e.channel = nullptr;
   e.reaping = false;
   e.in_pump_list = false;
-  // A new generation: ids of the old flow no longer match this slot.
-  e.generation = static_cast<uint16_t>((e.generation + 1) & 0xfff);
-  if (e.generation == 0) e.generation = 1;
+  // A new generation, random (a flow id tells nothing of the next one) and
+  // never the old one: ids of the old flow no longer match this slot.
+  uint16_t generation = e.generation;
+  while (generation == e.generation || generation == 0) {
+    generation = static_cast<uint16_t>(random_.Next() & 0xfff);
+  }
+  e.generation = generation;
   free_slots_.push_back(slot);
   --active_flows_;
   counters_.transport_flows_active.Set(active_flows_);
@@ -332,6 +360,11 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     dpdk::FreePacket(pkt);
     return;
   }
+  if (!MakeRoomForHalfOpen(now_ns)) {
+    counters_.transport_syn_listener_full.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
   Entry* e =
       NewFlow(*listener, frame.ip_src, frame.udp_src_port, frame.udp_dst_port);
   if (e == nullptr) {
@@ -343,6 +376,13 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
   dpdk::FreePacket(pkt);
   e->remote_flow = header.src_flow;
   syn_index_.emplace(key, e->flow->owner);
+  e->half_open = true;
+  ++half_open_;
+  if (half_open_tail_ - half_open_head_ == half_open_ring_.size()) {
+    ++half_open_head_;  // full of stale ids: forget the oldest
+  }
+  half_open_ring_[half_open_tail_++ % half_open_ring_.size()] =
+      e->flow->local_id();
   e->flow->StartAccept(header, now_ns);
   Touch(e->flow->owner);
 }
@@ -638,6 +678,7 @@ ferry_status TransportEndpoint::EndStatus(const Entry& e, const Flow& flow) {
 void TransportEndpoint::StateChanged(Flow& flow) {
   Entry& e = EntryOf(flow);
   const uint32_t slot = flow.owner;
+  if (flow.state() != FlowState::kConnecting) HalfOpenDone(e);
   if (flow.state() == FlowState::kEstablished) {
     counters_.transport_flows_opened.Inc();
     if (e.connect_pending) {
@@ -659,6 +700,7 @@ void TransportEndpoint::StateChanged(Flow& flow) {
       }
       AnswerConnect(e, reply);
     } else {
+      e.announced = true;
       e.channel->PostEvent_st(FERRY_DESC_FLOW_ACCEPTED, flow.local_id(),
                               PeerCookie(e), FERRY_STATUS_OK);
     }
@@ -695,7 +737,9 @@ void TransportEndpoint::StateChanged(Flow& flow) {
     out.local_ip = ip_.value;
     WriteArgs(out, &reply);
     AnswerConnect(e, reply);
-  } else if (e.channel != nullptr) {
+  } else if (e.channel != nullptr && (e.remote_flow == 0 || e.announced)) {
+    // An accepted flow that never completed its handshake was never
+    // announced: its end is not the application's news.
     e.channel->PostEvent_st(FERRY_DESC_FLOW_CLOSED, flow.local_id(),
                             PeerCookie(e), status);
   }
@@ -728,6 +772,18 @@ void TransportEndpoint::MessageDone(Flow& flow, uint64_t message,
   if (delivered) {
     counters_.transport_messages_tx.Inc();
     counters_.transport_bytes_tx.Add(bytes);
+  }
+}
+
+void TransportEndpoint::SegmentRefused(Flow&) {
+  counters_.transport_rx_bad_ack.Inc();
+}
+
+void TransportEndpoint::RstRefused(Flow&, bool challenged) {
+  if (challenged) {
+    counters_.transport_rst_challenged.Inc();
+  } else {
+    counters_.transport_rst_dropped.Inc();
   }
 }
 

@@ -24,11 +24,11 @@
 
 #include <cstdint>
 #include <memory>
-#include <random>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "client/ferry_channel_abi.h"
+#include "dataplane/base/kernel_random.h"
 #include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/engine/command.h"
@@ -103,6 +103,9 @@ struct TransportConfig {
   // Flows whose timers each poll looks at (a sweep over all flows takes
   // max_flows / timer_sweep polls).
   uint32_t timer_sweep = 256;
+  // Accepted flows still in their handshake (a SYN flood makes many):
+  // past this many, the oldest is dropped without a word for the new one.
+  uint32_t max_half_open = 1024;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -178,6 +181,8 @@ class TransportEndpoint : public transport::FlowEnv {
   void ReleasePacket(uint64_t packet) override;
   void StateChanged(transport::Flow& flow) override;
   void Retransmitting(transport::Flow& flow, bool after_timeout) override;
+  void RstRefused(transport::Flow& flow, bool challenged) override;
+  void SegmentRefused(transport::Flow& flow) override;
   void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override {
     (void)flow;
     counters_.RecordRtt(rtt_ns);
@@ -196,6 +201,8 @@ class TransportEndpoint : public transport::FlowEnv {
     bool connect_pending = false;  // a CONNECT completion is owed
     bool reaping = false;
     bool drain_closed = false;  // closed because its channel drains
+    bool half_open = false;     // accepted, handshake not yet complete
+    bool announced = false;     // FLOW_ACCEPTED went to the application
     uint64_t ctrl_id = 0;
     // Where the CONNECT answer goes when it came from the control plane.
     CtrlCompletion* connect_completion = nullptr;
@@ -275,6 +282,14 @@ class TransportEndpoint : public transport::FlowEnv {
   absl::flat_hash_map<const channel::EngineChannel*, uint32_t>
       flows_per_channel_;
   absl::flat_hash_map<SynKey, uint32_t> syn_index_;  // -> slot
+  // Half-open accepted flows, oldest first, as flow ids in a ring (stale
+  // ids are skipped when read). Sized twice the bound.
+  void HalfOpenDone(Entry& e);
+  bool MakeRoomForHalfOpen(uint64_t now_ns);
+  std::vector<uint32_t> half_open_ring_;
+  uint64_t half_open_head_ = 0;  // next to read
+  uint64_t half_open_tail_ = 0;  // next to write
+  uint32_t half_open_ = 0;
   std::vector<uint32_t> pump_list_;
   std::vector<uint32_t> pump_next_;
   std::vector<uint32_t> reap_list_;
@@ -287,7 +302,7 @@ class TransportEndpoint : public transport::FlowEnv {
   uint16_t ip_id_ = 0;
   uint64_t now_ns_ = 0;
   bool sending_ = true;
-  std::mt19937 isn_rng_;
+  KernelRandom random_;  // ISNs and generations
 };
 
 }  // namespace ferry::engine

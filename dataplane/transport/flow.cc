@@ -185,6 +185,31 @@ void Flow::FillCommon(FerryHeader& header, uint64_t now_ns) {
   ack_deadline_ns_ = UINT64_MAX;
 }
 
+// RFC 5961 in spirit: a blind attacker must guess a 32-bit sequence
+// number exactly. A peer's own RST carries its next sequence number, which
+// is ours to expect once everything it sent arrived; a RST from a peer
+// that no longer knows the flow answers one of our segments (its ack is
+// that segment's seq + 1). Exact matches end the flow. A RST that is
+// merely close (inside the receive window, or answering a segment still in
+// flight) gets a challenge ACK: a real peer answers it with an exact RST.
+bool Flow::RstAcceptable(const FerryHeader& header, uint64_t now_ns) {
+  const uint32_t expected_seq = receiver_.next();
+  const uint32_t latest_ack = sender_.next_seq() + 1;
+  if (header.seq == expected_seq || header.ack == latest_ack) return true;
+  const bool in_window = header.seq - expected_seq < receiver_.window();
+  const bool answers_in_flight =
+      header.ack - (sender_.oldest_unacked() + 1) < sender_.in_flight();
+  ++stats_.rst_refused;
+  const bool challenge = (in_window || answers_in_flight) &&
+                         now_ns - last_challenge_ns_ >= kChallengeIntervalNs;
+  env_.RstRefused(*this, challenge);
+  if (challenge) {
+    last_challenge_ns_ = now_ns;
+    SendControl(FerryPacketType::kAck, net::kFerryFlagAckNow, now_ns);
+  }
+  return false;
+}
+
 void Flow::SendControl(FerryPacketType type, uint8_t flags, uint64_t now_ns) {
   FerryHeader h;
   h.type = type;
@@ -227,7 +252,20 @@ bool Flow::OnSegment(const FerryHeader& header,
     return false;
   }
 
+  // RFC 5961's ACK check: a segment must acknowledge something we could
+  // have sent (at most a window behind our oldest unacked segment, never
+  // past the next), so a blind attacker must guess the ack as well as the
+  // sequence number. A peer that forgot the flow acks its RST from its
+  // endpoint, checked in RstAcceptable.
+  if (header.type != FerryPacketType::kRst &&
+      header.ack - (sender_.oldest_unacked() - sender_.capacity()) >
+          sender_.in_flight() + sender_.capacity()) {
+    ++stats_.bad_ack_dropped;
+    env_.SegmentRefused(*this);
+    return false;
+  }
   if (header.type == FerryPacketType::kRst) {
+    if (!RstAcceptable(header, now_ns)) return false;
     End(state_ == FlowState::kClosing && peer_fin_ ? FlowEndReason::kClosed
                                                    : FlowEndReason::kReset);
     return false;
@@ -550,6 +588,11 @@ void Flow::Close(uint64_t now_ns) {
 
 void Flow::Abort(uint64_t now_ns) {
   ResetWith(FlowEndReason::kAborted, now_ns);
+}
+
+void Flow::Drop(uint64_t now_ns) {
+  (void)now_ns;
+  End(FlowEndReason::kTimedOut);
 }
 
 void Flow::ResetWith(FlowEndReason reason, uint64_t now_ns) {

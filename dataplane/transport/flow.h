@@ -103,6 +103,13 @@ class FlowEnv {
     (void)flow;
     (void)rtt_ns;
   }
+  // A segment acknowledging what this side never sent was dropped.
+  virtual void SegmentRefused(Flow& flow) { (void)flow; }
+  // A RST was not taken: dropped, or answered with a challenge ACK.
+  virtual void RstRefused(Flow& flow, bool challenged) {
+    (void)flow;
+    (void)challenged;
+  }
 };
 
 // Per-flow counters, read by whoever owns the flow (Flow service).
@@ -121,6 +128,8 @@ struct FlowStats {
   uint64_t beyond_window = 0;
   uint64_t acks_sent = 0;
   uint64_t window_probes = 0;
+  uint64_t rst_refused = 0;      // neither exact nor answering our sends
+  uint64_t bad_ack_dropped = 0;  // acknowledging what we never sent
 };
 
 class Flow {
@@ -155,6 +164,9 @@ class Flow {
   // the flow ends with kAborted.
   void Close(uint64_t now_ns);
   void Abort(uint64_t now_ns);
+  // Ends the flow without a word to the peer (a half-open flow that a
+  // SYN flood pushed out).
+  void Drop(uint64_t now_ns);
 
   // Whether Pump has something to do (new data the window allows,
   // retransmissions, an ACK to send).
@@ -205,6 +217,9 @@ class Flow {
 
   void OnEstablished(uint64_t now_ns);
   void End(FlowEndReason reason);
+  // Whether a RST may end the flow (flow.cc says why); if not, it is
+  // counted and perhaps answered with a challenge ACK.
+  bool RstAcceptable(const net::FerryHeader& header, uint64_t now_ns);
   // Sends a RST (when the peer is known) and ends with `reason`.
   void ResetWith(FlowEndReason reason, uint64_t now_ns);
   void OnAckFields(const net::FerryHeader& header, uint64_t now_ns);
@@ -232,6 +247,10 @@ class Flow {
   FlowEnv& env_;
   const uint32_t local_id_;
   const uint32_t isn_;
+  // Challenge ACKs are rate limited: a flood of near-miss RSTs must not
+  // turn into a flood of ACKs.
+  static constexpr uint64_t kChallengeIntervalNs = 1000000;
+  uint64_t last_challenge_ns_ = 0;
   FlowState state_ = FlowState::kConnecting;
   FlowEndReason end_reason_ = FlowEndReason::kNone;
   Handshake handshake_;

@@ -545,6 +545,59 @@ TEST_F(FlowPairTest, ResetEndsThePeerAndReturnsItsMessages) {
   EXPECT_FALSE(env_b_.done[0].second);
 }
 
+TEST_F(FlowPairTest, BlindResetsAreDroppedNearMissesChallenged) {
+  Establish();
+  Segment rst;
+  rst.header.type = FerryPacketType::kRst;
+  rst.header.dst_flow = 2;
+  // Far off both B's receive window and its sends: dropped, nothing sent.
+  rst.header.seq = kIsnA + 1 + 100000;
+  rst.header.ack = kIsnB + 1 + 100000;
+  DeliverSegment(env_b_, b_, rst, now_);
+  EXPECT_EQ(b_.state(), FlowState::kEstablished);
+  EXPECT_TRUE(env_b_.outbox.empty());
+  // Inside the window but not exact: a challenge ACK, the flow lives.
+  rst.header.seq = kIsnA + 1 + 5;
+  DeliverSegment(env_b_, b_, rst, now_);
+  EXPECT_EQ(b_.state(), FlowState::kEstablished);
+  Segment challenge = Pop(env_b_);
+  EXPECT_EQ(challenge.header.type, FerryPacketType::kAck);
+  // A second near miss within the rate limit is only counted.
+  DeliverSegment(env_b_, b_, rst, now_ + 1);
+  EXPECT_TRUE(env_b_.outbox.empty());
+  EXPECT_EQ(b_.stats().rst_refused, 3u);
+  // The RST a peer that forgot the flow sends for the challenge (its ack is
+  // the challenge's seq + 1) ends it.
+  rst.header.seq = 0;
+  rst.header.ack = challenge.header.seq + 1;
+  DeliverSegment(env_b_, b_, rst, now_);
+  EXPECT_EQ(b_.state(), FlowState::kClosed);
+  EXPECT_EQ(b_.end_reason(), FlowEndReason::kReset);
+}
+
+TEST_F(FlowPairTest, AResetAfterDataInFlightEndsTheFlowThroughAChallenge) {
+  Establish();
+  // A sends a message B never sees, then aborts: its RST's seq is past
+  // what B expects.
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(300, 1)), 300));
+  a_.Pump(now_);
+  env_a_.outbox.clear();
+  a_.Abort(now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  EXPECT_EQ(b_.state(), FlowState::kEstablished);
+  Segment challenge = Pop(env_b_);
+  ASSERT_EQ(challenge.header.type, FerryPacketType::kAck);
+  // A's side no longer knows the flow: its endpoint answers the ACK with
+  // a RST acknowledging it.
+  Segment answer;
+  answer.header.type = FerryPacketType::kRst;
+  answer.header.dst_flow = challenge.header.src_flow;
+  answer.header.ack = challenge.header.seq + 1;
+  DeliverSegment(env_b_, b_, answer, now_);
+  EXPECT_EQ(b_.state(), FlowState::kClosed);
+  EXPECT_EQ(b_.end_reason(), FlowEndReason::kReset);
+}
+
 TEST_F(FlowPairTest, AContinuationWithoutAStartIsAProtocolError) {
   Establish();
   ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(150, 1)), 150));

@@ -89,6 +89,11 @@ bool Handshake::OnSegment(const FerryHeader& header, uint64_t now_ns,
     // Only a RST that names this flow counts (a stale one for an old flow
     // must not kill a new one).
     if (header.dst_flow != local_flow_) return true;
+    // Before establishment a RST answers our SYN or SYN-ACK (its ack is our
+    // ISN + 1): a blind one would have to guess the ISN.
+    if (state_ != HandshakeState::kEstablished && header.ack != isn_ + 1) {
+      return true;
+    }
     Fail(state_ == HandshakeState::kEstablished ? HandshakeError::kReset
                                                 : HandshakeError::kRefused);
     return true;

@@ -179,8 +179,12 @@ TEST(HandshakeTest, ResetRefusesOrResets) {
   // Expect: a RST for another flow changes nothing.
   a.OnSegment(Segment(FerryPacketType::kRst, 0, 8, 0, 0), 5, wire);
   EXPECT_EQ(a.state(), HandshakeState::kSynSent);
-  // Expect: a RST for this flow during the handshake means refused.
+  // Expect: a RST that does not acknowledge our SYN changes nothing.
   a.OnSegment(Segment(FerryPacketType::kRst, 0, 7, 0, 0), 6, wire);
+  a.OnSegment(Segment(FerryPacketType::kRst, 0, 7, 0, 1002), 6, wire);
+  EXPECT_EQ(a.state(), HandshakeState::kSynSent);
+  // Expect: a RST for this flow answering the SYN means refused.
+  a.OnSegment(Segment(FerryPacketType::kRst, 0, 7, 0, 1001), 6, wire);
   EXPECT_EQ(a.error(), HandshakeError::kRefused);
 
   CapturingSink a_wire, b_wire;

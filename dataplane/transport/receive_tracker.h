@@ -58,6 +58,7 @@ class ReceiveTracker {
   // Bit i set: segment cumulative_ack() + 1 + i is held.
   uint64_t SackBitmap() const;
   uint32_t held() const { return held_; }
+  uint32_t next() const { return next_; }
   uint32_t window() const { return mask_ + 1; }
 
  private:
