@@ -128,7 +128,10 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
   }
   if (local_port > 65535) return PortOutOfRange("local_port", local_port);
   const net::Ipv4Address remote{remote_ip};
-  if (remote_ip == 0 || remote_ip == 0xffffffffu || (remote_ip >> 28) == 0xe) {
+  // 0/8 (this network), 127/8 (loopback), 224/4 (multicast) and 240/4
+  // (reserved, and the limited broadcast) can never be a peer.
+  const uint32_t first_octet = remote_ip >> 24;
+  if (first_octet == 0 || first_octet == 127 || first_octet >= 224) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "remote_ip: %s is not a unicast address", remote.ToString()));
   }
@@ -138,6 +141,30 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
   absl::StatusOr<SessionChannel> where =
       sessions_->FindChannel(session, token, channel);
   if (!where.ok()) return where.status();
+  // Nor can the NIC's own address, or its subnet's network and broadcast
+  // addresses.
+  absl::Status target = absl::OkStatus();
+  nics_
+      ->With(where->where.nic,
+             [&](Nic& nic) {
+               const net::Ipv4Prefix& own = nic.config().ip;
+               const uint32_t host = remote_ip & ~own.Mask();
+               const bool on_subnet =
+                   (remote_ip & own.Mask()) == (own.address.value & own.Mask());
+               if (remote_ip == own.address.value) {
+                 target = absl::InvalidArgumentError(
+                     absl::StrFormat("remote_ip: %s is this NIC's own address",
+                                     remote.ToString()));
+               } else if (on_subnet && own.length < 31 &&
+                          (host == 0 || host == ~own.Mask())) {
+                 target = absl::InvalidArgumentError(absl::StrFormat(
+                     "remote_ip: %s is the network or broadcast address of "
+                     "%s",
+                     remote.ToString(), own.ToString()));
+               }
+             })
+      .IgnoreError();
+  if (!target.ok()) return target;
   ferry_ctrl_flow_args args = {};
   args.remote_ip = remote_ip;
   args.remote_port = static_cast<uint16_t>(remote_port);

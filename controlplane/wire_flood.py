@@ -32,12 +32,13 @@ def ferry_header(kind, flags, src_flow, dst_flow, seq, ack):
                        src_flow, dst_flow, seq, ack, 0, 0, 64, 0, 0)
 
 
-def frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload):
+def frame(src_mac, dst_mac, src_ip, dst_ip, sport, dport, payload,
+          udp_checksum=True):
     udp_len = 8 + len(payload)
     pseudo = socket.inet_aton(src_ip) + socket.inet_aton(dst_ip) + \
         struct.pack("!BBH", 0, 17, udp_len)
     udp = struct.pack("!HHHH", sport, dport, udp_len, 0) + payload
-    udp_sum = checksum(pseudo + udp) or 0xffff
+    udp_sum = (checksum(pseudo + udp) or 0xffff) if udp_checksum else 0
     udp = udp[:6] + struct.pack("!H", udp_sum) + udp[8:]
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + udp_len,
                      random.randrange(1 << 16), 0, 64, 17, 0,
@@ -55,10 +56,11 @@ def main():
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((iface, 0))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    sent = {"syn": 0, "rst": 0, "fin": 0}
+    sent = {"syn": 0, "rst": 0, "fin": 0, "unchecked": 0}
     rnd = random.Random(os.getpid())
     plan = ["syn"] * int(syns) + ["rst"] * (int(rsts) // 2) + \
-        ["fin"] * (int(rsts) - int(rsts) // 2)
+        ["fin"] * (int(rsts) - int(rsts) // 2) + \
+        ["unchecked"] * (int(rsts) // 10)
     rnd.shuffle(plan)
     start = time.monotonic()
     pace = float(seconds) / len(plan)
@@ -74,12 +76,14 @@ def main():
             data = frame(src_mac, dst_mac, src_ip, dst_ip,
                          rnd.randrange(1024, 65536), int(listen_port), payload)
         else:
-            payload = ferry_header(6 if kind == "rst" else 5,
+            # "unchecked": a RST with UDP checksum 0 (none computed).
+            payload = ferry_header(5 if kind == "fin" else 6,
                                    0, int(peer_flow_id), int(flow_id),
                                    rnd.randrange(1 << 32),
                                    rnd.randrange(1 << 32))
             data = frame(src_mac, dst_mac, peer_ip, dst_ip, int(peer_port),
-                         int(flow_port), payload)
+                         int(flow_port), payload,
+                         udp_checksum=kind != "unchecked")
         while True:
             try:
                 s.send(data)
@@ -90,7 +94,8 @@ def main():
                 if error.errno != 105:
                     raise
         sent[kind] += 1
-    print(f"sent {sent['syn']} SYNs, {sent['rst']} RSTs, {sent['fin']} FINs")
+    print(f"sent {sent['syn']} SYNs, {sent['rst']} RSTs, {sent['fin']} FINs, "
+          f"{sent['unchecked']} RSTs without a UDP checksum")
 
 
 if __name__ == "__main__":

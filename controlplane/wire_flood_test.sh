@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Forged segments from a raw socket in the peer's namespace against ferryd
 # on af_packet: 100,000 SYNs at a listener from random addresses, and
-# 10,000 RSTs and FINs with random sequence and ack numbers at an
-# established flow (the attacker knows its addresses, ports and both flow
+# 10,000 RSTs and FINs with random sequence and ack numbers (and 1,000
+# RSTs without a UDP checksum) at an established flow (the attacker knows its addresses, ports and both flow
 # ids: only the numbers are guessed). Meanwhile msg_gen carries verified
 # request/response traffic on that flow, and a legitimate connect to the
 # flooded listener must succeed. Afterwards: the flow was never reset,
@@ -85,7 +85,7 @@ tail -3 "$dir/client.log"
 grep -q "VERIFY FAILURES" "$dir/client.log" && fail "payloads failed verification"
 echo "ok: the attacked flow carried verified traffic for 30 s and was never reset"
 for name in transport_rst_dropped transport_rst_challenged transport_rx_bad_ack \
-  transport_syn_listener_full transport_flows_reset; do
+  transport_syn_listener_full transport_rx_no_checksum transport_flows_reset; do
   eval "$name=$(counter $name)"
   echo "A: $name=${!name}"
 done
@@ -93,4 +93,8 @@ done
   fail "no forged RST was counted"
 ((transport_rx_bad_ack >= 1)) || fail "no forged FIN was counted"
 ((transport_syn_listener_full >= 1)) || fail "the half-open bound never acted"
+# af_packet verifies no checksum: all 1,000 unchecksummed RSTs are refused
+# (a few frames of the flood may be lost on the veth, not more).
+((transport_rx_no_checksum >= 900)) ||
+  fail "unchecksummed segments: $transport_rx_no_checksum refused of 1000"
 echo "PASS: forged SYNs, RSTs and FINs were refused and counted"

@@ -259,6 +259,18 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
         (code.INVALID_ARGUMENT, flows.Connect,  # its own address
          connect(session=a.ref, channel=ch, remote_ip="10.0.0.1",
                  remote_port=7)),
+        (code.INVALID_ARGUMENT, flows.Connect,  # the subnet's broadcast
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.255",
+                 remote_port=7)),
+        (code.INVALID_ARGUMENT, flows.Connect,  # the subnet's network
+         connect(session=a.ref, channel=ch, remote_ip="10.0.0.0",
+                 remote_port=7)),
+        (code.INVALID_ARGUMENT, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="127.0.0.1",
+                 remote_port=7)),
+        (code.INVALID_ARGUMENT, flows.Connect,
+         connect(session=a.ref, channel=ch, remote_ip="255.255.255.255",
+                 remote_port=7)),
         (code.NOT_FOUND, flows.Connect,
          connect(session=wrong, channel=ch, remote_ip="10.0.0.2",
                  remote_port=7)),

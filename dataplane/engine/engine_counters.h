@@ -82,6 +82,8 @@ namespace ferry::engine {
     "Flows reset because their channel did not drain within its linger time") \
   X(transport_drain_discarded,                                                \
     "Messages received for an application that had left (acked, discarded)")  \
+  X(transport_rx_no_checksum,                                                 \
+    "Segments dropped: UDP checksum 0, and no hardware checked them")         \
   X(transport_rx_bad_ack,                                                     \
     "Segments dropped: they acknowledged what this side never sent")          \
   X(transport_rst_dropped,                                                    \

@@ -276,6 +276,13 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
                                  const net::ParsedFrame& frame,
                                  uint64_t now_ns) {
   now_ns_ = now_ns;
+  // Ferry always checksums its segments: one with none was not sent by an
+  // engine, and nothing vouches for its bytes.
+  if (frame.udp_unchecked) {
+    counters_.transport_rx_no_checksum.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
   const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
   const absl::Span<const uint8_t> udp_payload =
       bytes.subspan(frame.payload_offset, frame.payload_length);

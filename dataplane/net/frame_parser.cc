@@ -60,7 +60,9 @@ DropReason ParseUdp(absl::Span<const uint8_t> l4, const ParseOptions& options,
     return DropReason::kBadUdpLength;
   }
   const uint16_t checksum = LoadBe16(&l4[kUdpChecksumOffset]);
-  // Zero means the sender computed none (allowed over IPv4).
+  // Zero means the sender computed none (allowed over IPv4; a transport
+  // may refuse such datagrams).
+  out->udp_unchecked = options.verify_l4_checksum && checksum == 0;
   if (options.verify_l4_checksum && checksum != 0) {
     const uint32_t sum =
         UdpPseudoHeaderSum(out->ip_src, out->ip_dst, udp_length);

@@ -79,6 +79,9 @@ struct ParsedFrame {
   uint16_t icmp_seq = 0;
 
   // UDP (ip_protocol == kIpProtoUdp).
+  // A UDP datagram whose sender computed no checksum (0) and that no
+  // hardware checked either: its payload is unverified.
+  bool udp_unchecked = false;
   uint16_t udp_src_port = 0;
   uint16_t udp_dst_port = 0;
 
