@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 
 #include "absl/strings/str_format.h"
@@ -33,6 +34,26 @@ bool SameSecret(const SessionSecret& secret, const std::string& given) {
     diff |= secret[i] ^ static_cast<uint8_t>(given[i]);
   }
   return diff == 0;
+}
+
+// Heartbeats and tickets run on a steady clock: an NTP step must not end
+// every session at once. absl::Time keeps the arithmetic; only differences
+// mean anything.
+absl::Time SteadyNow() {
+  return absl::UnixEpoch() +
+         absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
+}
+
+// A session's name, as logged and listed: at most 64 printable characters
+// (no newlines or escapes that could forge log lines or terminal output).
+std::string SafeName(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    if (out.size() == 64) break;
+    const auto byte = static_cast<unsigned char>(c);
+    out += byte >= 0x20 && byte < 0x7f ? c : '?';
+  }
+  return out;
 }
 
 absl::Status NoSession(uint64_t id) {
@@ -87,21 +108,21 @@ absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
   }
   const uint64_t id = next_id_++;
   Session& s = sessions_[id];
-  s.name = name;
+  s.name = SafeName(name);
   s.pid = pid;
   s.token = RandomSecret();
   s.heartbeat_timeout = timeout;
   s.linger = linger;
-  s.last_heard = absl::Now();
+  s.last_heard = SteadyNow();
   s.cancel = std::move(cancel);
-  FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, name, pid);
+  FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, s.name, pid);
   return Opened{id, s.token, timeout, linger};
 }
 
 void SessionRegistry::Heartbeat(uint64_t id) {
   absl::MutexLock lock(&mu_);
   auto it = sessions_.find(id);
-  if (it != sessions_.end()) it->second.last_heard = absl::Now();
+  if (it != sessions_.end()) it->second.last_heard = SteadyNow();
 }
 
 void SessionRegistry::Close(uint64_t id) {
@@ -166,7 +187,7 @@ absl::StatusOr<SessionSecret> SessionRegistry::IssueTicket(
         limits_.max_channels_per_session));
   }
   const SessionSecret ticket = RandomSecret();
-  tickets_[ticket] = Ticket{id, absl::Now() + limits_.ticket_ttl, reservation};
+  tickets_[ticket] = Ticket{id, SteadyNow() + limits_.ticket_ttl, reservation};
   ++s->pending_tickets;
   s->memory_bytes += reservation.bytes;
   return ticket;
@@ -257,11 +278,11 @@ absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
   auto s = sessions_.find(found.session_id);
   if (s != sessions_.end()) {
     if (s->second.pending_tickets > 0) --s->second.pending_tickets;
-    if (found.expires < absl::Now()) {
+    if (found.expires < SteadyNow()) {
       s->second.memory_bytes -= found.reservation.bytes;
     }
   }
-  if (found.expires < absl::Now()) {
+  if (found.expires < SteadyNow()) {
     return absl::PermissionDeniedError(
         "unknown, used or expired ticket: get one from "
         "SessionService.CreateChannel");
@@ -302,7 +323,7 @@ absl::Duration SessionRegistry::ChannelGone(uint64_t channel_id) {
 
 void SessionRegistry::ExpireOverdue() {
   absl::MutexLock lock(&mu_);
-  const absl::Time now = absl::Now();
+  const absl::Time now = SteadyNow();
   std::vector<uint64_t> overdue;
   for (const auto& [id, s] : sessions_) {
     if (now - s.last_heard > s.heartbeat_timeout) overdue.push_back(id);

@@ -48,6 +48,18 @@ TEST_F(SessionRegistryTest, TicketAttachesAChannelToItsSessionOnce) {
   EXPECT_EQ(found->where.engine, 1u);
 }
 
+TEST_F(SessionRegistryTest, NamesAreListedPrintableAndBounded) {
+  auto opened = registry_->Open(
+      "evil\nI1202 00:00:00 ferryd ready\x1b[2J" + std::string(200, 'x'), 1, 0,
+      [] {});
+  ASSERT_TRUE(opened.ok());
+  const std::string name = registry_->List()[0].name;
+  EXPECT_EQ(name.size(), 64u);
+  EXPECT_EQ(name.find('\n'), std::string::npos);
+  EXPECT_EQ(name.find('\x1b'), std::string::npos);
+  EXPECT_EQ(name.substr(0, 5), "evil?");
+}
+
 TEST_F(SessionRegistryTest, WrongTokenOrOtherSessionIsNotFound) {
   const auto a = Open();
   const auto b = Open();

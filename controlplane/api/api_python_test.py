@@ -424,6 +424,11 @@ def bad_requests(grpc, pb, nics, stats):
     attach = pb.AttachNicRequest
     invalid, exists = grpc.StatusCode.INVALID_ARGUMENT, \
         grpc.StatusCode.ALREADY_EXISTS
+    # A huge or binary input comes back bounded and printable.
+    details = expect_code(grpc, grpc.StatusCode.NOT_FOUND, nics.GetNic,
+                          pb.GetNicRequest(name="\x1b[2J" + "x" * 1000000))
+    assert len(details) <= 512 and "\x1b" not in details, len(details)
+    print(f"ok: a 1 MB name comes back as {len(details)} printable bytes")
     cases = [
         (invalid, nics.AttachNic, attach(device="", ip="10.1.0.1/24")),
         (invalid, nics.AttachNic, attach(device="eth0", ip="10.1.0.1/24")),

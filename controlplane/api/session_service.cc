@@ -12,8 +12,10 @@ grpc::Status SessionServiceImpl::OpenSession(
     grpc::ServerReaderWriter<v1::SessionEvent, v1::SessionRequest>* stream) {
   v1::SessionRequest request;
   if (!stream->Read(&request)) {
-    return grpc::Status(grpc::StatusCode::CANCELLED,
-                        "the stream ended before its first request");
+    // The stream ended, or its first message was not a SessionRequest.
+    return ToGrpcStatus(absl::InvalidArgumentError(
+        "no `open` request: the stream ended or its first message was not "
+        "a SessionRequest"));
   }
   if (!request.has_open()) {
     return ToGrpcStatus(absl::InvalidArgumentError(
