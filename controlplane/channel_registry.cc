@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -46,10 +47,12 @@ absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
 
 ChannelRegistry::~ChannelRegistry() {
   for (const auto& [fd, attached] : connections_) close(fd);
+  for (const auto& [fd, deadline] : pending_) close(fd);
 }
 
 std::vector<pollfd> ChannelRegistry::fds() const {
   std::vector<pollfd> fds = {{listener_->fd(), POLLIN, 0}};
+  for (const auto& [fd, deadline] : pending_) fds.push_back({fd, POLLIN, 0});
   for (const auto& [fd, attached] : connections_) {
     fds.push_back({fd, POLLIN, 0});
   }
@@ -58,7 +61,12 @@ std::vector<pollfd> ChannelRegistry::fds() const {
 
 void ChannelRegistry::OnReadable(int fd) {
   if (fd == listener_->fd()) {
-    Accept();
+    AcceptWaiting();
+    return;
+  }
+  if (auto p = pending_.find(fd); p != pending_.end()) {
+    pending_.erase(p);
+    Serve(fd);
     return;
   }
   auto it = connections_.find(fd);
@@ -88,10 +96,50 @@ void ChannelRegistry::CloseSessionChannels() {
   }
 }
 
-void ChannelRegistry::Accept() {
-  const uint64_t id = next_id_;
+void ChannelRegistry::AcceptWaiting() {
+  const absl::Time now = absl::Now();
+  for (int fd; (fd = listener_->AcceptConnection()) >= 0;) {
+    if (pending_.size() >= kMaxPending) {
+      // The oldest waits longest: it goes, so that a crowd of silent
+      // clients cannot keep a new one out for long.
+      auto oldest = std::min_element(
+          pending_.begin(), pending_.end(),
+          [](const auto& a, const auto& b) { return a.second < b.second; });
+      channel::ChannelListener::Refuse(oldest->first, EAGAIN,
+                                       "too many attaches at once; try again");
+      pending_.erase(oldest);
+      ++refused_;
+    }
+    pending_[fd] = now + kRequestTimeout;
+  }
+}
+
+void ChannelRegistry::ExpirePending() {
+  const absl::Time now = absl::Now();
+  for (auto it = pending_.begin(); it != pending_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
+    channel::ChannelListener::Refuse(it->first, ETIMEDOUT,
+                                     "no attach request within 1 s");
+    ++refused_;
+    it = pending_.erase(it);
+  }
+}
+
+void ChannelRegistry::Serve(int connection) {
+  absl::StatusOr<NicRegistry::Choice> choice = nics_->ChooseEngine();
+  if (!choice.ok()) {
+    channel::ChannelListener::Refuse(connection, ENODEV,
+                                     std::string(choice.status().message()));
+    ++refused_;
+    FERRY_LOG(Warning, "channel attach refused: %s", choice.status().message());
+    return;
+  }
+  const uint64_t id = next_id_++;
+  const EngineRef placed = choice->where;
   uint64_t session_id = 0;
-  EngineRef placed;
   // The channel joins its session before the application hears of it, so
   // that its first Listen or Connect finds it.
   const auto admit = [&](const ferry_attach_request& request,
@@ -126,50 +174,41 @@ void ChannelRegistry::Accept() {
     session_id = redeemed->session_id;
     return absl::OkStatus();
   };
-  absl::Status failure = absl::OkStatus();
-  channel::AcceptedChannel accepted;
-  absl::StatusOr<EngineRef> where = nics_->PlaceChannel([&](engine::Engine&
-                                                                engine,
-                                                            const EngineRef&
-                                                                where) {
-    placed = where;
-    absl::StatusOr<channel::AcceptedChannel> result =
-        listener_->AcceptOne(id, engine.doorbell_fd(), admit);
-    if (!result.ok()) {
-      failure = result.status();
-      if (session_id != 0) sessions_->ChannelGone(id);
-      return false;
-    }
-    accepted.connection = result->connection;
-    const channel::EngineChannel* channel = result->channel.get();
-    if (absl::Status s = engine.AttachChannel(std::move(result->channel));
-        !s.ok()) {
-      failure = s;
-      sessions_->ChannelGone(id);
-      close(accepted.connection);
-      return false;
-    }
-    connections_[accepted.connection] = Attached{{}, id, session_id, channel};
-    return true;
-  });
-  if (!where.ok()) {
+  // Reading the request, redeeming the ticket and mapping and zeroing the
+  // segment happen here, under no lock: nothing else waits for them.
+  absl::StatusOr<std::unique_ptr<channel::EngineChannel>> channel =
+      listener_->Prepare(connection, id, choice->doorbell_fd, admit);
+  if (!channel.ok()) {
+    if (session_id != 0) sessions_->ChannelGone(id);
     ++refused_;
-    if (failure.ok()) {
-      // Nothing was accepted: no NIC to place the channel on.
-      listener_->RefuseOne(ENODEV, std::string(where.status().message()));
-      failure = where.status();
-    }
-    FERRY_LOG(Warning, "channel attach refused: %s", failure.message());
+    FERRY_LOG(Warning, "channel attach refused: %s",
+              channel.status().message());
     return;
   }
-  ++next_id_;
-  connections_[accepted.connection].where = *where;
+  const channel::EngineChannel* attached = channel->get();
+  if (absl::Status s = nics_->AttachToEngine(*choice, *std::move(channel));
+      !s.ok()) {
+    sessions_->ChannelGone(id);
+    channel::ChannelListener::Refuse(connection, ENODEV,
+                                     std::string(s.message()));
+    ++refused_;
+    FERRY_LOG(Warning, "channel attach refused: %s", s.message());
+    return;
+  }
+  auto it = connections_
+                .emplace(connection, Attached{placed, id, session_id, attached})
+                .first;
   ++attached_;
   FERRY_LOG(Info, "channel %d attached to %s engine %d for session %d", id,
-            where->nic, where->engine, session_id);
+            placed.nic, placed.engine, session_id);
+  if (!channel::ChannelListener::Reply(connection, *attached)) {
+    // The application left before it heard: the channel ends at once.
+    End(it, absl::ZeroDuration());
+  }
 }
 
 void ChannelRegistry::Reap() {
+  ExpirePending();
   nics_->ReapChannels([&](std::unique_ptr<channel::EngineChannel> gone) {
     AddCounters(gone->counters(), &reclaimed_totals_);
     ++reclaimed_;

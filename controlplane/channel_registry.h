@@ -82,7 +82,16 @@ class ChannelRegistry {
   ChannelRegistry(NicRegistry* nics, SessionRegistry* sessions,
                   std::unique_ptr<channel::ChannelListener> listener)
       : nics_(nics), sessions_(sessions), listener_(std::move(listener)) {}
-  void Accept();
+  // Takes every waiting connection into `pending_` (never blocks).
+  void AcceptWaiting();
+  // Builds and attaches the channel of a pending connection whose request
+  // arrived.
+  void Serve(int connection);
+  // Refuses pending connections that sent nothing in time.
+  void ExpirePending();
+
+  static constexpr size_t kMaxPending = 64;
+  static constexpr absl::Duration kRequestTimeout = absl::Seconds(1);
   // Detaches the channel from its engine: drained for up to `linger`
   // (zero: its flows are reset now).
   void End(std::map<int, Attached>::iterator it, absl::Duration linger);
@@ -91,6 +100,7 @@ class ChannelRegistry {
   SessionRegistry* sessions_;
   std::unique_ptr<channel::ChannelListener> listener_;
   std::map<int, Attached> connections_;  // connection fd -> channel
+  std::map<int, absl::Time> pending_;    // connection fd -> deadline
   uint64_t next_id_ = 1;
   ChannelTotals reclaimed_totals_;
   uint64_t attached_ = 0;

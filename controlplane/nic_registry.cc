@@ -79,8 +79,7 @@ absl::Status NicRegistry::With(const std::string& name,
   return absl::OkStatus();
 }
 
-absl::StatusOr<EngineRef> NicRegistry::PlaceChannel(
-    const std::function<bool(engine::Engine&, const EngineRef&)>& place) {
+absl::StatusOr<NicRegistry::Choice> NicRegistry::ChooseEngine() {
   absl::MutexLock lock(&mu_);
   size_t total = 0;
   for (const Entry& entry : nics_) total += entry.nic->num_engines();
@@ -93,14 +92,31 @@ absl::StatusOr<EngineRef> NicRegistry::PlaceChannel(
       k -= entry.nic->num_engines();
       continue;
     }
-    const EngineRef where{entry.nic->port().name(), k};
-    if (!place(entry.nic->engine(k), where)) {
-      return absl::UnavailableError("the channel could not be placed");
-    }
-    ++entry.channels;
-    return where;
+    return Choice{EngineRef{entry.nic->port().name(), k},
+                  entry.nic->engine(k).doorbell_fd()};
   }
   return absl::InternalError("engine selection out of range");
+}
+
+absl::Status NicRegistry::AttachToEngine(
+    const Choice& choice, std::unique_ptr<channel::EngineChannel> channel) {
+  absl::MutexLock lock(&mu_);
+  const EngineRef& where = choice.where;
+  Entry* entry = FindLocked(where.nic);
+  // A NIC attached anew under the same name has other engines: the
+  // channel was built for the chosen engine's doorbell.
+  if (entry == nullptr || where.engine >= entry->nic->num_engines() ||
+      entry->nic->engine(where.engine).doorbell_fd() != choice.doorbell_fd) {
+    return absl::NotFoundError(
+        absl::StrFormat("NIC %s was detached during the attach", where.nic));
+  }
+  if (absl::Status s =
+          entry->nic->engine(where.engine).AttachChannel(std::move(channel));
+      !s.ok()) {
+    return s;
+  }
+  ++entry->channels;
+  return absl::OkStatus();
 }
 
 void NicRegistry::DetachChannel(const EngineRef& where, uint64_t channel_id,

@@ -45,12 +45,20 @@ class NicRegistry {
   absl::Status With(const std::string& name,
                     const std::function<void(Nic&)>& fn);
 
-  // Main thread, for channels. Picks the next engine (round-robin over every
-  // NIC's engines) and calls `place(engine, where)` under the lock; when it
-  // returns true the channel counts against that NIC until ChannelGone. Returns
-  // the engine used, or FAILED_PRECONDITION when no NIC is attached.
-  absl::StatusOr<EngineRef> PlaceChannel(
-      const std::function<bool(engine::Engine&, const EngineRef&)>& place);
+  // Main thread, for channels, in two steps so that nothing slow (building
+  // a channel's segment) happens under the lock: ChooseEngine picks the
+  // next engine (round-robin over every NIC's engines; FAILED_PRECONDITION
+  // when no NIC is attached) and says its doorbell; AttachToEngine hands it
+  // the channel, which then counts against that NIC until ChannelGone, or
+  // answers NOT_FOUND when the NIC was detached meanwhile (the channel is
+  // then destroyed without having been used).
+  struct Choice {
+    EngineRef where;
+    int doorbell_fd = -1;
+  };
+  absl::StatusOr<Choice> ChooseEngine();
+  absl::Status AttachToEngine(const Choice& choice,
+                              std::unique_ptr<channel::EngineChannel> channel);
   // Posts a channel's detach to its engine: drained for up to `linger`
   // first (zero: its flows are reset at once).
   void DetachChannel(const EngineRef& where, uint64_t channel_id,

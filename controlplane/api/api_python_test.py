@@ -76,6 +76,7 @@ def main():
         sessions_and_listening(grpc, ferry_pb2, ferry_pb2_grpc, channel, admin)
         session_churn(ferry_pb2, ferry_pb2_grpc, channel, admin, stats,
                       daemon.pid)
+        silent_clients(ferry_pb2, ferry_pb2_grpc, channel)
         channel_blocks_detach(grpc, ferry_pb2, nics, stats, test_client, tag)
         print("PASS: ferryd's API from Python: health, NICs, stats stream, "
               "flows, sessions, listen/connect, bad requests")
@@ -369,6 +370,39 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
     wait_for(lambda: not all_sessions.ListSessions(pb.ListSessionsRequest(),
                                                timeout=10).sessions)
     print("ok: sessions closed: none listed")
+
+
+def silent_clients(pb, pb_grpc, channel):
+    """Clients that connect to the channel socket and say nothing hold up
+    nobody: another application's attach completes while they are still
+    waiting (none has been answered yet), and each is then refused."""
+    import select
+    import socket
+    import struct
+    sessions = pb_grpc.SessionServiceStub(channel)
+    s = Session(pb, sessions)
+    ticket = sessions.CreateChannel(pb.CreateChannelRequest(session=s.ref),
+                                    timeout=10).ticket
+    path = s.channel_socket
+    silent = []
+    for _ in range(4):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect("\0" + path[1:] if path.startswith("@") else path)
+        silent.append(sock)
+    ch, held = attach(ticket, path)
+    assert ch > 0, ch
+    answered, _, _ = select.select(silent, [], [], 0)
+    assert not answered, "a silent client was dealt with first"
+    print("ok: an attach completed while 4 silent clients were waiting")
+    for sock in silent:
+        sock.settimeout(10)
+        data = sock.recv(128)
+        magic, error = struct.unpack_from("<Ii", data)
+        assert magic == 0x54544146 and error != 0, data
+        sock.close()
+    print("ok: each silent client was then refused")
+    held.close()
+    s.close()
 
 
 def session_churn(pb, pb_grpc, channel, admin, stats, ferryd_pid):

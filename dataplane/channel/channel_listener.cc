@@ -67,33 +67,13 @@ ChannelListener::~ChannelListener() {
   if (path_[0] != '@') unlink(path_.c_str());
 }
 
-void ChannelListener::RefuseOne(int error, const std::string& message) {
-  const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (connection < 0) return;
-  timeval timeout = {1, 0};
-  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
-  ferry_attach_request request;
-  int fd_count = 0;
-  shm::ReceiveWithFds(connection, &request, sizeof(request), nullptr, 0,
-                      &fd_count);
-  ReplyError(connection, error, message);
-  close(connection);
+int ChannelListener::AcceptConnection() {
+  return accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
 }
 
-absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(uint64_t channel_id,
-                                                           int engine_doorbell,
-                                                           const Admit& admit) {
-  const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-  if (connection < 0) {
-    return absl::UnavailableError(
-        absl::StrFormat("accept: %s", strerror(errno)));
-  }
-  // A client that connects and says nothing must not hold the control
-  // thread: give it one second.
-  timeval timeout = {1, 0};
-  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+absl::StatusOr<std::unique_ptr<EngineChannel>> ChannelListener::Prepare(
+    int connection, uint64_t channel_id, int engine_doorbell,
+    const Admit& admit) {
   auto fail = [&](int error, const std::string& message) {
     ReplyError(connection, error, message);
     close(connection);
@@ -139,15 +119,43 @@ absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(uint64_t channel_id,
   if (!channel.ok()) {
     return fail(ENOMEM, std::string(channel.status().message()));
   }
+  return std::move(*channel);
+}
+
+void ChannelListener::Refuse(int connection, int error,
+                             const std::string& message) {
+  ReplyError(connection, error, message);
+  close(connection);
+}
+
+bool ChannelListener::Reply(int connection, const EngineChannel& channel) {
   ferry_attach_reply reply = {};
   reply.magic = FERRY_ATTACH_MAGIC;
-  reply.channel_id = channel_id;
-  reply.segment_size = (*channel)->segment().view().layout.segment_size;
-  const int fds[FERRY_ATTACH_FD_COUNT] = {(*channel)->segment().fd(),
-                                          (*channel)->engine_eventfd(),
-                                          (*channel)->app_eventfd()};
-  if (shm::SendWithFds(connection, &reply, sizeof(reply), fds,
-                       FERRY_ATTACH_FD_COUNT) != 0) {
+  reply.channel_id = channel.segment().channel_id();
+  reply.segment_size = channel.segment().view().layout.segment_size;
+  const int fds[FERRY_ATTACH_FD_COUNT] = {
+      channel.segment().fd(), channel.engine_eventfd(), channel.app_eventfd()};
+  return shm::SendWithFds(connection, &reply, sizeof(reply), fds,
+                          FERRY_ATTACH_FD_COUNT) == 0;
+}
+
+absl::StatusOr<AcceptedChannel> ChannelListener::AcceptOne(uint64_t channel_id,
+                                                           int engine_doorbell,
+                                                           const Admit& admit) {
+  const int connection = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+  if (connection < 0) {
+    return absl::UnavailableError(
+        absl::StrFormat("accept: %s", strerror(errno)));
+  }
+  // Blocking, for tests and tools with one client: a client that says
+  // nothing gets one second.
+  timeval timeout = {1, 0};
+  setsockopt(connection, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  setsockopt(connection, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  absl::StatusOr<std::unique_ptr<EngineChannel>> channel =
+      Prepare(connection, channel_id, engine_doorbell, admit);
+  if (!channel.ok()) return channel.status();
+  if (!Reply(connection, **channel)) {
     close(connection);
     return absl::UnavailableError("the application left during attach");
   }

@@ -37,13 +37,10 @@ class ChannelListener {
   // Readable when a connection is waiting.
   int fd() const { return fd_; }
 
-  // Accepts one connection and serves its attach request. A request that is
-  // malformed, slow (over 1 s) or asks for impossible sizes gets an error
-  // reply (when possible) and an error status here; nothing is kept.
-  // Accepts one connection and refuses its request with `error` (an errno
-  // value) and `message`, so that the application hears why at once.
-  void RefuseOne(int error, const std::string& message);
-
+  // Accepts one connection and serves its attach request, blocking (one
+  // second at most for the request): for tests and single-client tools. A
+  // request that is malformed, slow or asks for impossible sizes gets an
+  // error reply (when possible) and an error status here; nothing is kept.
   // `engine_doorbell` is the eventfd of the engine that will own it.
   // `admit` (may be empty: admit all) sees the well-formed request before
   // anything is created, with the sizes it resolves to (the request's, or
@@ -54,6 +51,20 @@ class ChannelListener {
   absl::StatusOr<AcceptedChannel> AcceptOne(uint64_t channel_id,
                                             int engine_doorbell,
                                             const Admit& admit = {});
+
+  // The same in steps, for a control thread that must never wait on a
+  // client: accept (non-blocking; -1 when nobody waits), then once the
+  // connection is readable Prepare the channel (the request must have
+  // arrived whole; on failure the client hears why and the connection is
+  // closed), hand it to its engine, and Reply with its descriptors (false:
+  // the client left). Refuse answers a connection that will get nothing.
+  int AcceptConnection();
+  absl::StatusOr<std::unique_ptr<EngineChannel>> Prepare(int connection,
+                                                         uint64_t channel_id,
+                                                         int engine_doorbell,
+                                                         const Admit& admit);
+  static bool Reply(int connection, const EngineChannel& channel);
+  static void Refuse(int connection, int error, const std::string& message);
 
  private:
   ChannelListener(int fd, std::string path, const shm::ChannelSizes& defaults,
