@@ -26,6 +26,10 @@ PACKAGES=(
   chromium
   # Test certificates for the TLS listener.
   openssl
+  # Coverage-guided fuzzing (libFuzzer, ASan, UBSan).
+  clang-14 libclang-rt-14-dev
+  # The trust-boundary test runs an application as a user it creates.
+  passwd util-linux
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -14,7 +14,7 @@ bazel test //... --nocache_test_results --test_output=errors "$@" 2>&1 |
   tee /tmp/ferry-test-output.txt || status=$?
 # Then everything again under AddressSanitizer (ferryd included, facing the
 # same malformed and hostile input), except measurements.
-bazel test //... --config=asan --test_tag_filters=-benchmark \
+bazel test //... --config=asan --test_tag_filters=-benchmark,-fuzz \
   --nocache_test_results --test_output=errors "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
   status=$?
 
