@@ -78,6 +78,20 @@ start_pair() {
 on_a() { ip netns exec "$ns_a" env FERRY_SOCKET=@eas-grpc-a-$id "$@"; }
 on_b() { ip netns exec "$ns_b" env FERRY_SOCKET=@eas-grpc-b-$id "$@"; }
 
+# sender_failed RUN STATUS: what the sender, the sink and both hosts' flows
+# say, then the failure.
+sender_failed() {
+  echo "--- sender" >&2
+  cat "$dir/sender.log" >&2
+  echo "--- sink (last lines)" >&2
+  tail -5 "$sink_log" >&2
+  echo "--- flows at A" >&2
+  ip netns exec "$ns_a" "$FERRYCTL" --socket=@eas-grpc-a-$id --output=json flow list >&2 || true
+  echo "--- flows at B" >&2
+  ip netns exec "$ns_b" "$FERRYCTL" --socket=@eas-grpc-b-$id --output=json flow list >&2 || true
+  fail "run $1: the sender $2"
+}
+
 # wait_for_run LOG RUN: the sink's verdict on a run; on none, what both
 # hosts' flows look like.
 wait_for_run() {
@@ -124,14 +138,14 @@ for wire in memif af_packet; do
         4) count=$((2 + RANDOM % 999)) max=8388608 ;;
       esac
       flags=(--local_ip=10.97.0.1 --remote_ip=10.97.0.2 --port=888
-             --run=$run --count=$count --max_size=$max)
+             --run=$run --count=$count --max_size=$max --give_up_ms=30000)
       [[ $variant == kill ]] && flags+=(--kill)
       status=0
       on_a timeout 60 "$APP" "${flags[@]}" >"$dir/sender.log" 2>&1 || status=$?
       if [[ $variant == kill ]]; then
-        ((status == 137)) || { cat "$dir/sender.log"; fail "run $run: the sender was not killed (status $status)"; }
+        ((status == 137)) || sender_failed $run "was not killed (status $status)"
       else
-        ((status == 0)) || { cat "$dir/sender.log"; fail "run $run: the sender failed (status $status)"; }
+        ((status == 0)) || sender_failed $run "failed (status $status)"
       fi
       grep -q "run $run sent: $count messages" "$dir/sender.log" ||
         fail "run $run: the sender did not send"
