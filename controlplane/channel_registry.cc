@@ -79,6 +79,9 @@ void ChannelRegistry::OnReadable(int fd) {
 void ChannelRegistry::End(std::map<int, Attached>::iterator it,
                           absl::Duration linger) {
   nics_->DetachChannel(it->second.where, it->second.id, linger);
+  // Until its engine hands it back, a detached channel's counters still
+  // count (it may drain for a while): totals never go down.
+  detaching_[it->second.id] = it->second.channel;
   close(it->first);
   connections_.erase(it);
 }
@@ -210,6 +213,7 @@ void ChannelRegistry::Serve(int connection) {
 void ChannelRegistry::Reap() {
   ExpirePending();
   nics_->ReapChannels([&](std::unique_ptr<channel::EngineChannel> gone) {
+    detaching_.erase(gone->segment().channel_id());
     AddCounters(gone->counters(), &reclaimed_totals_);
     ++reclaimed_;
     FERRY_LOG(Info, "channel %d reclaimed", gone->segment().channel_id());
@@ -218,6 +222,9 @@ void ChannelRegistry::Reap() {
 
 ChannelTotals ChannelRegistry::Totals() const {
   ChannelTotals totals = reclaimed_totals_;
+  for (const auto& [id, channel] : detaching_) {
+    AddCounters(channel->counters(), &totals);
+  }
   for (const auto& [fd, attached] : connections_) {
     const channel::EngineChannel& ch = *attached.channel;
     AddCounters(ch.counters(), &totals);

@@ -101,6 +101,8 @@ class ChannelRegistry {
   std::unique_ptr<channel::ChannelListener> listener_;
   std::map<int, Attached> connections_;  // connection fd -> channel
   std::map<int, absl::Time> pending_;    // connection fd -> deadline
+  // Detached, not yet handed back by their engines (owned by them).
+  std::map<uint64_t, const channel::EngineChannel*> detaching_;
   uint64_t next_id_ = 1;
   ChannelTotals reclaimed_totals_;
   uint64_t attached_ = 0;

@@ -61,13 +61,18 @@ echo "ok: a client with 1 channel and 5 flows, carrying traffic"
 expect_gone() {
   local signal=$1 limit_ms=$2 n=$3 resets_before start
   resets_before=$(metric "$url_b" ferry_engine_transport_flows_closed_total)
+  taken_before=$(metric "$url_a" ferry_channel_tx_messages_total)
   start=$(date +%s%N)
   kill -"$signal" "$client"
-  python3 - "$url_a" "$url_b" "$start" "$resets_before" "$signal" "$limit_ms" "$n" <<'PY' ||
+  python3 - "$url_a" "$url_b" "$start" "$resets_before" "$signal" "$limit_ms" "$n" \
+    "$taken_before" <<'PY' ||
 import sys, time, urllib.request
 url_a, url_b = sys.argv[1], sys.argv[2]
 start, resets_before, signal = int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 limit_ms, n = int(sys.argv[6]), int(sys.argv[7])
+# A channel counter may never go down, not even while its channel drains
+# and waits to be reclaimed.
+taken = int(sys.argv[8])
 def sample(url, name):
     total = 0
     for line in urllib.request.urlopen(url, timeout=2).read().decode().splitlines():
@@ -76,13 +81,20 @@ def sample(url, name):
     return total
 while True:
     now = time.time_ns()
+    taken_now = sample(url_a, "ferry_channel_tx_messages_total")
+    if taken_now < taken:
+        print(f"FAIL: ferry_channel_tx_messages_total went down from {taken} "
+              f"to {taken_now} after SIG{signal}")
+        sys.exit(1)
+    taken = taken_now
     state = (sample(url_a, "ferry_channels_live"),
              sample(url_a, "ferry_transport_flows_active"),
              sample(url_b, "ferry_transport_flows_active"),
              sample(url_b, "ferry_engine_transport_flows_closed_total"))
     if state[:3] == (0, 0, 0) and state[3] >= resets_before + n:
         print(f"ok: {(now - start) / 1e6:.0f} ms after SIG{signal}: no channel "
-              f"or flow at A, no flow at B, all {n} flows closed in order")
+              f"or flow at A, no flow at B, all {n} flows closed in order; "
+              f"channel counters never went down")
         sys.exit(0)
     if now - start > limit_ms * 1_000_000:
         print(f"FAIL: {limit_ms} ms after SIG{signal}: channels live at A, "
