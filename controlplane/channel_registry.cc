@@ -161,9 +161,7 @@ void ChannelRegistry::Serve(int connection) {
            request.buffer_size != reserved.sizes.buffer_size) ||
           (request.ring_capacity != 0 &&
            request.ring_capacity != reserved.sizes.message_ring_capacity)) {
-        sessions_->ChannelAttached(redeemed->session_id, id, placed,
-                                   reserved.bytes);
-        sessions_->ChannelGone(id);
+        sessions_->ReturnReservation(redeemed->session_id, reserved.bytes);
         return absl::InvalidArgumentError(
             "the attach request asks for other sizes than its ticket "
             "reserved (CreateChannelRequest.sizes)");

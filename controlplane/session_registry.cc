@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
+#include "dataplane/base/printable.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -42,18 +43,6 @@ bool SameSecret(const SessionSecret& secret, const std::string& given) {
 absl::Time SteadyNow() {
   return absl::UnixEpoch() +
          absl::FromChrono(std::chrono::steady_clock::now().time_since_epoch());
-}
-
-// A session's name, as logged and listed: at most 64 printable characters
-// (no newlines or escapes that could forge log lines or terminal output).
-std::string SafeName(const std::string& name) {
-  std::string out;
-  for (char c : name) {
-    if (out.size() == 64) break;
-    const auto byte = static_cast<unsigned char>(c);
-    out += byte >= 0x20 && byte < 0x7f ? c : '?';
-  }
-  return out;
 }
 
 absl::Status NoSession(uint64_t id) {
@@ -108,7 +97,8 @@ absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
   }
   const uint64_t id = next_id_++;
   Session& s = sessions_[id];
-  s.name = SafeName(name);
+  // As logged and listed: no newlines or escapes that could forge log lines.
+  s.name = Printable(name, kMaxNameBytes);
   s.pid = pid;
   s.token = RandomSecret();
   s.heartbeat_timeout = timeout;
@@ -288,6 +278,12 @@ absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
         "SessionService.CreateChannel");
   }
   return Redeemed{found.session_id, found.reservation};
+}
+
+void SessionRegistry::ReturnReservation(uint64_t session_id, uint64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  auto it = sessions_.find(session_id);
+  if (it != sessions_.end()) it->second.memory_bytes -= bytes;
 }
 
 bool SessionRegistry::ChannelAttached(uint64_t session_id, uint64_t channel_id,

@@ -86,6 +86,8 @@ struct SessionChannel {
 
 class SessionRegistry {
  public:
+  // Names are kept as at most this many printable characters.
+  static constexpr size_t kMaxNameBytes = 64;
   // Fails only when the kernel gives no eventfd.
   static absl::StatusOr<std::unique_ptr<SessionRegistry>> Create(
       const SessionLimits& limits);
@@ -136,6 +138,9 @@ class SessionRegistry {
   // PERMISSION_DENIED (unknown, used or expired). The reservation stays
   // counted until ChannelAttached takes it over, or ChannelGone.
   absl::StatusOr<Redeemed> Redeem(const SessionSecret& ticket);
+  // A redeemed ticket's reservation that no channel will take (its attach
+  // was refused) goes back to the session.
+  void ReturnReservation(uint64_t session_id, uint64_t bytes);
   // The channel redeemed for `session_id` is attached at `where` and holds
   // `bytes` of the session's memory; false when the session ended
   // meanwhile (the caller closes the channel).

@@ -3,11 +3,10 @@
 #ifndef FERRY_CONTROLPLANE_API_STATUS_CONVERT_H_
 #define FERRY_CONTROLPLANE_API_STATUS_CONVERT_H_
 
-#include <algorithm>
 #include <string>
 
 #include "absl/status/status.h"
-#include "absl/strings/string_view.h"
+#include "dataplane/base/printable.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ferry::controlplane {
@@ -17,25 +16,12 @@ namespace ferry::controlplane {
 // metadata) and printable (no control characters in clients' terminals).
 inline constexpr size_t kMaxStatusMessageBytes = 512;
 
-inline std::string SanitizedMessage(absl::string_view message) {
-  std::string out;
-  out.reserve(std::min(message.size(), kMaxStatusMessageBytes));
-  for (char c : message) {
-    if (out.size() == kMaxStatusMessageBytes - 3) {
-      out += "...";
-      break;
-    }
-    const auto byte = static_cast<unsigned char>(c);
-    out += byte >= 0x20 && byte < 0x7f ? c : '?';
-  }
-  return out;
-}
-
 inline grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl's and gRPC's canonical codes share their numbering.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      SanitizedMessage(status.message()));
+  return grpc::Status(
+      static_cast<grpc::StatusCode>(status.code()),
+      Printable(status.message(), kMaxStatusMessageBytes, true));
 }
 
 }  // namespace ferry::controlplane

@@ -165,7 +165,7 @@ void TransportEndpoint::HalfOpenDone(Entry& e) {
   --half_open_;
 }
 
-bool TransportEndpoint::MakeRoomForHalfOpen(uint64_t now_ns) {
+bool TransportEndpoint::MakeRoomForHalfOpen() {
   while (half_open_ >= config_.max_half_open &&
          half_open_head_ != half_open_tail_) {
     const uint32_t id =
@@ -174,7 +174,7 @@ bool TransportEndpoint::MakeRoomForHalfOpen(uint64_t now_ns) {
     if (e == nullptr || !e->half_open) continue;  // established or gone
     HalfOpenDone(*e);
     // Silently: a flood's SYNs come from addresses that sent nothing.
-    e->flow->Drop(now_ns);
+    e->flow->Drop();
     counters_.transport_syn_listener_full.Inc();
   }
   return half_open_ < config_.max_half_open;
@@ -367,7 +367,7 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     dpdk::FreePacket(pkt);
     return;
   }
-  if (!MakeRoomForHalfOpen(now_ns)) {
+  if (!MakeRoomForHalfOpen()) {
     counters_.transport_syn_listener_full.Inc();
     dpdk::FreePacket(pkt);
     return;

@@ -285,7 +285,7 @@ class TransportEndpoint : public transport::FlowEnv {
   // Half-open accepted flows, oldest first, as flow ids in a ring (stale
   // ids are skipped when read). Sized twice the bound.
   void HalfOpenDone(Entry& e);
-  bool MakeRoomForHalfOpen(uint64_t now_ns);
+  bool MakeRoomForHalfOpen();
   std::vector<uint32_t> half_open_ring_;
   uint64_t half_open_head_ = 0;  // next to read
   uint64_t half_open_tail_ = 0;  // next to write

@@ -590,10 +590,7 @@ void Flow::Abort(uint64_t now_ns) {
   ResetWith(FlowEndReason::kAborted, now_ns);
 }
 
-void Flow::Drop(uint64_t now_ns) {
-  (void)now_ns;
-  End(FlowEndReason::kTimedOut);
-}
+void Flow::Drop() { End(FlowEndReason::kTimedOut); }
 
 void Flow::ResetWith(FlowEndReason reason, uint64_t now_ns) {
   if (state_ == FlowState::kClosed) return;

@@ -166,7 +166,7 @@ class Flow {
   void Abort(uint64_t now_ns);
   // Ends the flow without a word to the peer (a half-open flow that a
   // SYN flood pushed out).
-  void Drop(uint64_t now_ns);
+  void Drop();
 
   // Whether Pump has something to do (new data the window allows,
   // retransmissions, an ACK to send).
