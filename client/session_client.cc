@@ -235,11 +235,17 @@ int SessionClient::Connect(uint64_t channel_id, const std::string& remote_ip,
                            int timeout_ms, v1::ConnectResponse* response,
                            std::string* error) {
   grpc::ClientContext context;
-  if (timeout_ms >= 0) {
-    context.set_deadline(std::chrono::system_clock::now() +
-                         std::chrono::milliseconds(timeout_ms));
-  }
   v1::ConnectRequest request;
+  if (timeout_ms >= 0) {
+    // ferryd waits timeout_ms; the call's own deadline comes a second
+    // later, so that ferryd's answer (a flow, or its timeout) always
+    // arrives: a call that expired here while a flow was on its way would
+    // leave that flow to nobody.
+    request.set_timeout_ms(static_cast<uint32_t>(std::max(timeout_ms, 1)));
+    context.set_deadline(std::chrono::system_clock::now() +
+                         std::chrono::milliseconds(timeout_ms) +
+                         std::chrono::seconds(1));
+  }
   FillRef(request.mutable_session());
   request.set_channel(channel_id);
   request.set_remote_ip(remote_ip);

@@ -23,13 +23,10 @@ run=/run/ferry-appuser-$id
 work=$(mktemp -d /tmp/ferry-appuser.XXXXXX)
 cleanup() {
   testbed_cleanup
-  userdel "$user" 2>/dev/null || true
-  groupdel "$user" 2>/dev/null || true
   rm -rf "$run" "$work"
 }
 trap cleanup EXIT
-groupadd "$user"
-useradd --no-create-home --gid "$user" --shell /usr/sbin/nologin "$user"
+testbed_user "$user"
 # The user cannot read Bazel's tree under /root: what it runs is copied.
 cp "$FERRYCTL" controlplane/app_user_test.py controlplane/api/api_python_test.py "$work/"
 mkdir -p "$work/proto" "$work/client"

@@ -501,11 +501,16 @@ int Main(int argc, char** argv) {
       std::cout << Json(response);
       return 0;
     }
-    std::printf("%-8s %-20s %-8s %-10s %s\n", "ID", "NAME", "PID", "PENDING",
-                "CHANNELS");
+    // PID and UID as the kernel gave them when the session connected (the
+    // pid the application claimed only where the kernel said nothing).
+    std::printf("%-8s %-20s %-8s %-8s %-10s %s\n", "ID", "NAME", "PID", "UID",
+                "PENDING", "CHANNELS");
     for (const v1::Session& s : response.sessions()) {
-      std::printf("%-8lu %-20s %-8u %-10u %s\n",
-                  static_cast<unsigned long>(s.id()), s.name().c_str(), s.pid(),
+      const std::string uid =
+          s.has_peer() ? std::to_string(s.peer().uid()) : "-";
+      std::printf("%-8lu %-20s %-8u %-8s %-10u %s\n",
+                  static_cast<unsigned long>(s.id()), s.name().c_str(),
+                  s.has_peer() ? s.peer().pid() : s.pid(), uid.c_str(),
                   s.pending_tickets(),
                   absl::StrJoin(s.channels(), ",").c_str());
     }

@@ -31,9 +31,11 @@
 #include "controlplane/api/api_services.h"
 #include "controlplane/api/caller_role.h"
 #include "controlplane/api/flow_service.h"
+#include "controlplane/api/peer_table.h"
 #include "controlplane/api/session_service.h"
 #include "controlplane/channel_registry.h"
 #include "controlplane/channel_totals_snapshot.h"
+#include "controlplane/completion_waiter.h"
 #include "controlplane/device_policy.h"
 #include "controlplane/flow_directory.h"
 #include "controlplane/flow_opener.h"
@@ -106,8 +108,10 @@ ABSL_FLAG(int, max_flows_per_channel, 16384,
           "Quota: flows (connected and accepted) one application channel "
           "may hold on the --device NIC (1..65536)");
 ABSL_FLAG(int, max_sessions, 256,
-          "Quota: application sessions open at once (each holds a gRPC "
-          "server thread)");
+          "Quota: application sessions open at once (1..4096)");
+ABSL_FLAG(int, max_connections_per_user, 128,
+          "Quota: connections one user (by the kernel's peer credentials) "
+          "may hold to each of ferryd's Unix sockets (1..65536)");
 ABSL_FLAG(int, max_channels_per_session, 16,
           "Quota: channels one application session may hold");
 ABSL_FLAG(int, max_channel_mb, 256,
@@ -116,6 +120,12 @@ ABSL_FLAG(int, session_memory_mb, 1024,
           "Quota: shared memory of all of one session's channels together, "
           "MiB (1..1048576); ferryd holds at most --max_sessions times this "
           "for applications");
+ABSL_FLAG(int, session_open_timeout_ms, 2000,
+          "How long a new session stream may take to send `open` before "
+          "ferryd ends it (100..60000)");
+ABSL_FLAG(int, max_unopened_sessions_per_user, 256,
+          "Quota: session streams of one user waiting to send `open` "
+          "(1..65536)");
 ABSL_FLAG(int, session_heartbeat_timeout_ms, 1000,
           "How long a session may stay silent before ferryd ends it, unless "
           "the session asks for another (100..60000)");
@@ -246,12 +256,10 @@ void StartPing(controlplane::NicRegistry& nics, const std::string& name,
   ping.count = static_cast<uint32_t>(absl::GetFlag(FLAGS_ping_count));
   ping.interval_ns =
       static_cast<uint64_t>(absl::GetFlag(FLAGS_ping_interval_ms)) * 1000000;
-  absl::Status status;
-  nics.With(name,
-            [&](controlplane::Nic& nic) {
-              status = nic.engine(0).Execute(ping, absl::Seconds(5));
-            })
-      .IgnoreError();
+  std::unique_ptr<engine::Completion> completion =
+      std::make_unique<engine::Completion>();
+  const absl::Status status = nics.Run(controlplane::EngineRef{name, 0}, ping,
+                                       completion, absl::Seconds(5));
   if (!status.ok()) FERRY_LOG(Error, "ping: %s", status.message());
 }
 
@@ -347,10 +355,21 @@ int Main(int argc, char** argv) {
   controlplane::SessionLimits session_limits;
   session_limits.max_sessions = static_cast<uint32_t>(IntFlagInRangeOrFail(
       "max_sessions", absl::GetFlag(FLAGS_max_sessions), 1, 4096));
+  const uint32_t max_connections_per_user =
+      static_cast<uint32_t>(IntFlagInRangeOrFail(
+          "max_connections_per_user",
+          absl::GetFlag(FLAGS_max_connections_per_user), 1, 65536));
   session_limits.max_channels_per_session =
       static_cast<uint32_t>(IntFlagInRangeOrFail(
           "max_channels_per_session",
           absl::GetFlag(FLAGS_max_channels_per_session), 1, 1024));
+  session_limits.open_timeout = absl::Milliseconds(IntFlagInRangeOrFail(
+      "session_open_timeout_ms", absl::GetFlag(FLAGS_session_open_timeout_ms),
+      100, 60000));
+  session_limits.max_unopened_per_user =
+      static_cast<uint32_t>(IntFlagInRangeOrFail(
+          "max_unopened_sessions_per_user",
+          absl::GetFlag(FLAGS_max_unopened_sessions_per_user), 1, 65536));
   session_limits.default_heartbeat_timeout =
       absl::Milliseconds(IntFlagInRangeOrFail(
           "session_heartbeat_timeout_ms",
@@ -492,10 +511,14 @@ int Main(int argc, char** argv) {
               ports.empty() ? 0 : ports[0]);
   }
   controlplane::FlowDirectory flow_directory(nics.get());
-  controlplane::FlowOpener flow_opener(nics.get(), sessions->get());
-  // Each gRPC server has its own service objects, built for its surface.
+  // Outlives the gRPC servers: their Connects wait on it.
+  controlplane::CompletionWaiter completion_waiter;
+  controlplane::FlowOpener flow_opener(nics.get(), sessions->get(),
+                                       &completion_waiter);
+  // Each gRPC server has its own service objects, built for its surface,
+  // and its own record of who is connected.
   struct Surface {
-    explicit Surface(controlplane::CallerRole role,
+    explicit Surface(controlplane::CallerRole role, uint32_t connections,
                      controlplane::NicRegistry* nics,
                      controlplane::ChannelTotalsSnapshot* totals,
                      controlplane::FlowDirectory* flows,
@@ -503,13 +526,15 @@ int Main(int argc, char** argv) {
                      controlplane::SessionRegistry* sessions,
                      const std::string& channel_socket,
                      const controlplane::DevicePolicy& devices)
-        : nic(nics, role, devices),
+        : peers(connections),
+          nic(nics, role, devices),
           stats(nics, totals, role),
           flow(flows, opener, sessions, role),
-          session(sessions, nics, channel_socket, role) {}
+          session(sessions, nics, channel_socket, role, &peers) {}
     std::vector<grpc::Service*> services() {
       return {&nic, &stats, &flow, &session};
     }
+    controlplane::PeerTable peers;
     controlplane::NicServiceImpl nic;
     controlplane::StatsServiceImpl stats;
     controlplane::FlowServiceImpl flow;
@@ -517,9 +542,9 @@ int Main(int argc, char** argv) {
   };
   auto surface = [&](controlplane::CallerRole role) {
     return std::make_unique<Surface>(
-        std::move(role), nics.get(), &channel_totals, &flow_directory,
-        &flow_opener, sessions->get(), absl::GetFlag(FLAGS_channel_socket),
-        api_devices);
+        std::move(role), max_connections_per_user, nics.get(), &channel_totals,
+        &flow_directory, &flow_opener, sessions->get(),
+        absl::GetFlag(FLAGS_channel_socket), api_devices);
   };
   std::unique_ptr<Surface> admin_surface =
       surface(controlplane::CallerRole::Fixed(controlplane::ApiRole::kAdmin));
@@ -539,11 +564,12 @@ int Main(int argc, char** argv) {
         api.push_back(*std::move(server));
       };
   start_api(controlplane::ApiServer::StartUnix(
-      {"admin_socket", admin_socket, admin_socket_mode, -1},
+      {"admin_socket", admin_socket, admin_socket_mode, -1,
+       &admin_surface->peers},
       admin_surface->services()));
   start_api(controlplane::ApiServer::StartUnix(
       {"grpc_socket", absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
-       socket_gid},
+       socket_gid, &app_surface->peers},
       app_surface->services()));
   if (!absl::GetFlag(FLAGS_grpc_tls_address).empty()) {
     start_api(controlplane::ApiServer::StartTls(

@@ -48,9 +48,11 @@ bool Matches(const FlowFilter& filter, const engine::FlowInfo& info) {
   return filter.remote_ip == 0 || filter.remote_ip == info.remote_ip;
 }
 
-// Asks an engine for up to `capacity` flows from `slot` on.
-absl::Status ListEngine(engine::Engine& engine, uint32_t slot,
-                        uint32_t capacity, engine::FlowListResult* out) {
+// Asks an engine for up to `capacity` flows from `slot` on; the wait holds
+// no lock.
+absl::Status ListEngine(NicRegistry& nics, const EngineRef& where,
+                        uint32_t slot, uint32_t capacity,
+                        engine::FlowListResult* out) {
   std::unique_ptr<engine::Completion> completion =
       std::make_unique<engine::FlowListCompletion>(capacity);
   engine::EngineCommand command;
@@ -58,7 +60,7 @@ absl::Status ListEngine(engine::Engine& engine, uint32_t slot,
   command.start = slot;
   command.flow_list =
       &static_cast<engine::FlowListCompletion*>(completion.get())->result;
-  if (absl::Status s = engine.Execute(command, kEngineTimeout, completion);
+  if (absl::Status s = nics.Run(where, command, completion, kEngineTimeout);
       !s.ok()) {
     return s;
   }
@@ -66,6 +68,13 @@ absl::Status ListEngine(engine::Engine& engine, uint32_t slot,
       static_cast<engine::FlowListCompletion*>(completion.get())->result);
   return absl::OkStatus();
 }
+
+// What a listing needs of a NIC, copied under the registry's lock.
+struct NicView {
+  std::string name;
+  size_t engines = 0;
+  uint32_t ip = 0;
+};
 
 }  // namespace
 
@@ -88,47 +97,52 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
     absl::Status known = nics_->With(filter.nic, [](Nic&) {});
     if (!known.ok()) return known;
   }
+  std::vector<NicView> views;
+  nics_->ForEach([&](Nic& nic) {
+    views.push_back(NicView{nic.port().name(), nic.num_engines(),
+                            nic.config().ip.address.value});
+  });
   FlowPage page;
   absl::Status status;
   bool reached = start->nic.empty();
   bool full = false;
-  nics_->ForEach([&](Nic& nic) {
-    if (full || !status.ok()) return;
-    const std::string name = nic.port().name();
-    if (!filter.nic.empty() && name != filter.nic) return;
+  for (const NicView& nic : views) {
+    if (full || !status.ok()) break;
+    if (!filter.nic.empty() && nic.name != filter.nic) continue;
     int first_engine = 0;
     uint32_t first_slot = 0;
     if (!reached) {
-      if (name != start->nic) return;
+      if (nic.name != start->nic) continue;
       reached = true;
       first_engine = start->engine;
       first_slot = start->slot;
     }
     for (size_t e = static_cast<size_t>(first_engine);
-         e < nic.num_engines() && !full; ++e) {
+         e < nic.engines && !full && status.ok(); ++e) {
       uint32_t slot = e == static_cast<size_t>(first_engine) ? first_slot : 0;
       while (true) {
         const uint32_t room =
             page_size - static_cast<uint32_t>(page.flows.size());
         engine::FlowListResult result;
-        status = ListEngine(nic.engine(e), slot, room, &result);
-        if (!status.ok()) return;
+        status =
+            ListEngine(*nics_, EngineRef{nic.name, e}, slot, room, &result);
+        if (!status.ok()) break;
         for (uint32_t i = 0; i < result.count; ++i) {
           if (!Matches(filter, result.flows[i])) continue;
-          page.flows.push_back(FlowRecord{name, static_cast<int>(e),
-                                          nic.config().ip.address.value,
+          page.flows.push_back(FlowRecord{nic.name, static_cast<int>(e), nic.ip,
                                           result.flows[i]});
         }
         if (result.next == UINT32_MAX) break;  // this engine is done
         if (page.flows.size() >= page_size) {
-          page.next_token = absl::StrFormat("%s/%d/%d", name, e, result.next);
+          page.next_token =
+              absl::StrFormat("%s/%d/%d", nic.name, e, result.next);
           full = true;
           break;
         }
         slot = result.next;
       }
     }
-  });
+  }
   if (!status.ok()) return status;
   if (!reached) {
     return absl::InvalidArgumentError(
@@ -142,24 +156,25 @@ absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
   if (nic.empty()) {
     return absl::InvalidArgumentError("nic: give the flow's NIC");
   }
-  absl::StatusOr<FlowRecord> found = absl::NotFoundError(
+  const absl::Status not_found = absl::NotFoundError(
       absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  absl::Status status = nics_->With(nic, [&](Nic& n) {
-    const size_t e = (id >> 16) & 0xf;
-    if (e >= n.num_engines()) return;
-    engine::FlowListResult result;
-    absl::Status s = ListEngine(n.engine(e), id & 0xffff, 1, &result);
-    if (!s.ok()) {
-      found = s;
-      return;
-    }
-    if (result.count == 1 && result.flows[0].id == id) {
-      found = FlowRecord{nic, static_cast<int>(e), n.config().ip.address.value,
-                         result.flows[0]};
-    }
+  size_t engines = 0;
+  uint32_t ip = 0;
+  absl::Status known = nics_->With(nic, [&](Nic& n) {
+    engines = n.num_engines();
+    ip = n.config().ip.address.value;
   });
-  if (!status.ok()) return status;
-  return found;
+  if (!known.ok()) return known;
+  const size_t e = (id >> 16) & 0xf;
+  if (e >= engines) return not_found;
+  engine::FlowListResult result;
+  if (absl::Status s =
+          ListEngine(*nics_, EngineRef{nic, e}, id & 0xffff, 1, &result);
+      !s.ok()) {
+    return s;
+  }
+  if (result.count != 1 || result.flows[0].id != id) return not_found;
+  return FlowRecord{nic, static_cast<int>(e), ip, result.flows[0]};
 }
 
 absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
@@ -167,23 +182,24 @@ absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
   if (nic.empty()) {
     return absl::InvalidArgumentError("nic: give the flow's NIC");
   }
-  absl::Status result = absl::NotFoundError(
+  const absl::Status not_found = absl::NotFoundError(
       absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  absl::Status status = nics_->With(nic, [&](Nic& n) {
-    const size_t e = (id >> 16) & 0xf;
-    if (e >= n.num_engines()) return;
-    engine::EngineCommand command;
-    command.type = engine::CommandType::kCloseFlow;
-    command.flow_id = id;
-    command.abort = reset;
-    command.channel_id = owner_channel;
-    result = n.engine(e).Execute(command, kEngineTimeout);
-    if (result.code() == absl::StatusCode::kNotFound) {
-      result = absl::NotFoundError(absl::StrFormat(
-          "no flow %d on %s (closed, or never existed)", id, nic));
-    }
-  });
-  if (!status.ok()) return status;
+  size_t engines = 0;
+  absl::Status known =
+      nics_->With(nic, [&](Nic& n) { engines = n.num_engines(); });
+  if (!known.ok()) return known;
+  const size_t e = (id >> 16) & 0xf;
+  if (e >= engines) return not_found;
+  engine::EngineCommand command;
+  command.type = engine::CommandType::kCloseFlow;
+  command.flow_id = id;
+  command.abort = reset;
+  command.channel_id = owner_channel;
+  std::unique_ptr<engine::Completion> completion =
+      std::make_unique<engine::Completion>();
+  absl::Status result =
+      nics_->Run(EngineRef{nic, e}, command, completion, kEngineTimeout);
+  if (result.code() == absl::StatusCode::kNotFound) return not_found;
   return result;
 }
 

@@ -37,34 +37,28 @@ absl::Status PortOutOfRange(const char* field, uint32_t port) {
 
 }  // namespace
 
+engine::EngineCommand FlowOpener::CtrlCommand(const SessionChannel& where,
+                                              const ferry_ctrl& request,
+                                              engine::Completion* completion) {
+  engine::EngineCommand command;
+  command.type = engine::CommandType::kChannelCtrl;
+  command.channel_id = where.channel_id;
+  command.ctrl = request;
+  command.completion = completion;
+  return command;
+}
+
 absl::StatusOr<ferry_ctrl> FlowOpener::Run(const SessionChannel& where,
                                            const ferry_ctrl& request,
                                            absl::Duration timeout) {
   std::unique_ptr<engine::Completion> completion =
       std::make_unique<engine::CtrlCompletion>();
-  engine::EngineCommand command;
-  command.type = engine::CommandType::kChannelCtrl;
-  command.channel_id = where.channel_id;
-  command.ctrl = request;
-  command.completion = completion.get();
-  // Posted under the registry's lock (one producer per command ring, and
-  // the NIC stays while it is held); the wait, a handshake long, holds
-  // nothing, so that other calls and the main loop go on meanwhile.
-  absl::Status posted = absl::UnavailableError("the channel's NIC is gone");
-  absl::Status found = nics_->With(where.where.nic, [&](Nic& nic) {
-    if (where.where.engine >= nic.num_engines()) return;
-    engine::Engine& engine = nic.engine(where.where.engine);
-    posted = engine.running()
-                 ? engine.Post(command)
-                 : absl::UnavailableError("the channel's engine is stopped");
-  });
-  if (!found.ok()) return absl::UnavailableError("the channel's NIC is gone");
-  if (!posted.ok()) return posted;
-  if (absl::Status s = engine::Engine::Await(
-          completion, timeout, static_cast<int>(where.where.engine));
-      !s.ok()) {
-    return s;
-  }
+  absl::Status s =
+      nics_->Run(where.where, CtrlCommand(where, request, completion.get()),
+                 completion, timeout);
+  if (absl::IsNotFound(s))
+    return absl::UnavailableError("the channel's NIC is gone");
+  if (!s.ok()) return s;
   return static_cast<engine::CtrlCompletion*>(completion.get())->reply;
 }
 
@@ -118,15 +112,80 @@ absl::Status FlowOpener::StopListening(uint64_t session,
   return absl::OkStatus();
 }
 
-absl::StatusOr<OpenedFlow> FlowOpener::Connect(
-    uint64_t session, const std::string& token, uint64_t channel,
-    uint32_t remote_ip, uint32_t remote_port, uint32_t local_port,
-    absl::Duration timeout, uint16_t* reason) {
-  *reason = 0;
-  if (remote_port == 0 || remote_port > 65535) {
-    return PortOutOfRange("remote_port", remote_port);
+void FlowOpener::Connect(const ConnectTarget& target, absl::Duration timeout,
+                         const std::atomic<bool>* cancel, Connected done) {
+  absl::StatusOr<SessionChannel> where = CheckTarget(target, timeout);
+  if (!where.ok()) {
+    done(where.status(), 0);
+    return;
   }
-  if (local_port > 65535) return PortOutOfRange("local_port", local_port);
+  ferry_ctrl_flow_args args = {};
+  args.remote_ip = target.remote_ip;
+  args.remote_port = static_cast<uint16_t>(target.remote_port);
+  args.local_port = static_cast<uint16_t>(target.local_port);
+  auto completion = std::make_unique<engine::CtrlCompletion>();
+  const absl::Time start = absl::Now();
+  const engine::EngineCommand command =
+      CtrlCommand(*where, Request(FERRY_CTRL_CONNECT, args), completion.get());
+  CompletionWaiter::Post post = [nics = nics_, at = where->where, command] {
+    absl::Status s = nics->Post(at, command, command.completion);
+    return absl::IsNotFound(s)
+               ? absl::UnavailableError("the channel's NIC is gone")
+               : s;
+  };
+  absl::Status posted = post();
+  if (!posted.ok() && !absl::IsResourceExhausted(posted)) {
+    done(posted, 0);
+    return;
+  }
+  // A full command ring (a burst of Connects) is retried by the waiter.
+  if (posted.ok()) post = nullptr;
+  waiter_->PostAndWait(
+      std::move(post), std::move(completion), start + timeout, cancel,
+      [target, timeout, start, nic = where->where.nic, done = std::move(done)](
+          std::unique_ptr<engine::Completion> completion, absl::Status status) {
+        if (completion == nullptr) {
+          if (absl::IsDeadlineExceeded(status)) {
+            done(absl::DeadlineExceededError(absl::StrFormat(
+                     "no handshake with %s within %s",
+                     Address(target.remote_ip, target.remote_port),
+                     absl::FormatDuration(timeout))),
+                 FERRY_STATUS_TIMED_OUT);
+          } else {
+            done(status, 0);
+          }
+          return;
+        }
+        if (!status.ok()) {
+          done(status, 0);
+          return;
+        }
+        const ferry_ctrl& reply =
+            static_cast<engine::CtrlCompletion*>(completion.get())->reply;
+        done(Answer(target, nic, reply, absl::Now() - start), reply.status);
+      });
+}
+
+void FlowOpener::Reset(const OpenedFlow& flow, uint64_t channel) {
+  engine::EngineCommand command;
+  command.type = engine::CommandType::kCloseFlow;
+  command.flow_id = flow.flow;
+  command.abort = true;
+  command.channel_id = channel;
+  auto completion = std::make_unique<engine::Completion>();
+  const EngineRef where{flow.nic, (flow.flow >> 16) & 0xf};
+  if (!nics_->Post(where, command, completion.get()).ok()) return;
+  waiter_->Wait(std::move(completion), absl::Now() + kEngineTimeout, nullptr,
+                [](std::unique_ptr<engine::Completion>, absl::Status) {});
+}
+
+absl::StatusOr<SessionChannel> FlowOpener::CheckTarget(const ConnectTarget& t,
+                                                       absl::Duration timeout) {
+  if (t.remote_port == 0 || t.remote_port > 65535) {
+    return PortOutOfRange("remote_port", t.remote_port);
+  }
+  if (t.local_port > 65535) return PortOutOfRange("local_port", t.local_port);
+  const uint32_t remote_ip = t.remote_ip;
   const net::Ipv4Address remote{remote_ip};
   // 0/8 (this network), 127/8 (loopback), 224/4 (multicast) and 240/4
   // (reserved, and the limited broadcast) can never be a peer.
@@ -139,7 +198,7 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
     return absl::DeadlineExceededError("the call's deadline has passed");
   }
   absl::StatusOr<SessionChannel> where =
-      sessions_->FindChannel(session, token, channel);
+      sessions_->FindChannel(t.session, t.token, t.channel);
   if (!where.ok()) return where.status();
   // Nor can the NIC's own address, or its subnet's network and broadcast
   // addresses.
@@ -165,30 +224,19 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
              })
       .IgnoreError();
   if (!target.ok()) return target;
-  ferry_ctrl_flow_args args = {};
-  args.remote_ip = remote_ip;
-  args.remote_port = static_cast<uint16_t>(remote_port);
-  args.local_port = static_cast<uint16_t>(local_port);
-  const absl::Time start = absl::Now();
-  absl::StatusOr<ferry_ctrl> reply =
-      Run(*where, Request(FERRY_CTRL_CONNECT, args), timeout);
-  const std::string peer = Address(remote_ip, remote_port);
-  if (!reply.ok()) {
-    if (absl::IsDeadlineExceeded(reply.status())) {
-      *reason = FERRY_STATUS_TIMED_OUT;
-      return absl::DeadlineExceededError(
-          absl::StrFormat("no handshake with %s within %s", peer,
-                          absl::FormatDuration(timeout)));
-    }
-    return reply.status();
-  }
-  const absl::Duration engine_time = absl::Now() - start;
-  *reason = reply->status;
-  const ferry_ctrl_flow_args out = ArgsOf(*reply);
-  switch (reply->status) {
+  return where;
+}
+
+absl::StatusOr<OpenedFlow> FlowOpener::Answer(const ConnectTarget& t,
+                                              const std::string& nic,
+                                              const ferry_ctrl& reply,
+                                              absl::Duration engine_time) {
+  const std::string peer = Address(t.remote_ip, t.remote_port);
+  const ferry_ctrl_flow_args out = ArgsOf(reply);
+  switch (reply.status) {
     case FERRY_STATUS_OK:
-      return OpenedFlow{out.flow,       where->where.nic, out.local_ip,
-                        out.local_port, remote_ip,        out.remote_port,
+      return OpenedFlow{out.flow,       nic,         out.local_ip,
+                        out.local_port, t.remote_ip, out.remote_port,
                         engine_time};
     case FERRY_STATUS_REFUSED:
       return absl::UnavailableError(
@@ -203,7 +251,7 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
       return absl::ResourceExhaustedError(absl::StrFormat(
           "channel %d may open no more flows (its quota, "
           "--max_flows_per_channel, or the engine's flow table is full)",
-          channel));
+          t.channel));
     case FERRY_STATUS_BAD_REQUEST:
       return absl::InvalidArgumentError(absl::StrFormat(
           "cannot connect to %s (this host's own address?)", peer));
@@ -211,7 +259,7 @@ absl::StatusOr<OpenedFlow> FlowOpener::Connect(
       return absl::AbortedError("the channel went away during the handshake");
     default:
       return absl::UnavailableError(absl::StrFormat(
-          "the handshake with %s failed (status %d)", peer, reply->status));
+          "the handshake with %s failed (status %d)", peer, reply.status));
   }
 }
 

@@ -6,11 +6,14 @@
 #ifndef FERRY_CONTROLPLANE_FLOW_OPENER_H_
 #define FERRY_CONTROLPLANE_FLOW_OPENER_H_
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "controlplane/completion_waiter.h"
 #include "controlplane/nic_registry.h"
 #include "controlplane/session_registry.h"
 
@@ -26,28 +29,47 @@ struct OpenedFlow {
   absl::Duration engine_time;  // posting the request to its answer
 };
 
+// What a Connect asks for.
+struct ConnectTarget {
+  uint64_t session = 0;
+  std::string token;
+  uint64_t channel = 0;
+  uint32_t remote_ip = 0;  // host byte order
+  uint32_t remote_port = 0;
+  uint32_t local_port = 0;  // 0: the engine picks one
+};
+
 class FlowOpener {
  public:
-  FlowOpener(NicRegistry* nics, SessionRegistry* sessions)
-      : nics_(nics), sessions_(sessions) {}
+  // `waiter` carries every Connect's wait for its handshake.
+  FlowOpener(NicRegistry* nics, SessionRegistry* sessions,
+             CompletionWaiter* waiter)
+      : nics_(nics), sessions_(sessions), waiter_(waiter) {}
 
   // Each call checks the session (id, token) and its channel first
   // (NOT_FOUND). On failure `*reason` is the channel ABI's ferry_status (0
   // when the request never reached an engine).
   //
   // ALREADY_EXISTS when another channel listens on `port`.
-  // ALREADY_EXISTS when another channel listens on `port`.
   absl::StatusOr<uint32_t> Listen(uint64_t session, const std::string& token,
                                   uint64_t channel, uint32_t port,
                                   uint16_t* reason);
   absl::Status StopListening(uint64_t session, const std::string& token,
                              uint64_t channel, uint32_t port, uint16_t* reason);
-  // Waits for the handshake up to `timeout`: UNAVAILABLE (refused,
-  // unreachable), DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, INVALID_ARGUMENT.
-  absl::StatusOr<OpenedFlow> Connect(uint64_t session, const std::string& token,
-                                     uint64_t channel, uint32_t remote_ip,
-                                     uint32_t remote_port, uint32_t local_port,
-                                     absl::Duration timeout, uint16_t* reason);
+  // Starts a handshake and returns; `done` gets the flow, or UNAVAILABLE
+  // (refused, unreachable), DEADLINE_EXCEEDED (after `timeout`),
+  // CANCELLED (`*cancel` turned true), RESOURCE_EXHAUSTED or
+  // INVALID_ARGUMENT, with the channel ABI's reason. It runs on this
+  // thread when the request never reaches an engine, else on the waiter's
+  // thread. A flow whose handshake ends after the wait gave up is reset
+  // by its engine: nobody could learn its handle.
+  using Connected =
+      std::function<void(absl::StatusOr<OpenedFlow>, uint16_t reason)>;
+  void Connect(const ConnectTarget& target, absl::Duration timeout,
+               const std::atomic<bool>* cancel, Connected done);
+  // Resets a flow that Connect gave but its caller never received (the
+  // call ended first); returns at once.
+  void Reset(const OpenedFlow& flow, uint64_t channel);
 
  private:
   struct PortReply {
@@ -58,13 +80,25 @@ class FlowOpener {
   absl::StatusOr<PortReply> PortCall(uint16_t op, uint64_t session,
                                      const std::string& token, uint64_t channel,
                                      uint32_t port, uint16_t* reason);
+  static engine::EngineCommand CtrlCommand(const SessionChannel& where,
+                                           const ferry_ctrl& request,
+                                           engine::Completion* completion);
   // Runs `request` on the channel's engine; the reply, or why not.
   absl::StatusOr<ferry_ctrl> Run(const SessionChannel& where,
                                  const ferry_ctrl& request,
                                  absl::Duration timeout);
+  // The session's channel, if the target can be a peer at all.
+  absl::StatusOr<SessionChannel> CheckTarget(const ConnectTarget& target,
+                                             absl::Duration timeout);
+  // The engine's answer to a CONNECT.
+  static absl::StatusOr<OpenedFlow> Answer(const ConnectTarget& target,
+                                           const std::string& nic,
+                                           const ferry_ctrl& reply,
+                                           absl::Duration engine_time);
 
   NicRegistry* nics_;
   SessionRegistry* sessions_;
+  CompletionWaiter* waiter_;
 };
 
 }  // namespace ferry::controlplane

@@ -79,6 +79,35 @@ absl::Status NicRegistry::With(const std::string& name,
   return absl::OkStatus();
 }
 
+absl::Status NicRegistry::Post(const EngineRef& where,
+                               engine::EngineCommand command,
+                               engine::Completion* completion) {
+  command.completion = completion;
+  absl::MutexLock lock(&mu_);
+  Entry* entry = FindLocked(where.nic);
+  if (entry == nullptr) {
+    return absl::NotFoundError(
+        absl::StrFormat("no NIC named '%s' is attached", where.nic));
+  }
+  if (where.engine >= entry->nic->num_engines() ||
+      !entry->nic->engine(where.engine).running()) {
+    return absl::UnavailableError(absl::StrFormat(
+        "engine %d of %s is not running", where.engine, where.nic));
+  }
+  return entry->nic->engine(where.engine).Post(command);
+}
+
+absl::Status NicRegistry::Run(const EngineRef& where,
+                              const engine::EngineCommand& command,
+                              std::unique_ptr<engine::Completion>& completion,
+                              absl::Duration timeout) {
+  if (absl::Status s = Post(where, command, completion.get()); !s.ok()) {
+    return s;
+  }
+  return engine::Engine::Await(completion, timeout,
+                               static_cast<int>(where.engine));
+}
+
 absl::StatusOr<NicRegistry::Choice> NicRegistry::ChooseEngine() {
   absl::MutexLock lock(&mu_);
   size_t total = 0;

@@ -45,6 +45,18 @@ class NicRegistry {
   absl::Status With(const std::string& name,
                     const std::function<void(Nic&)>& fn);
 
+  // Posts `command` to an engine under the lock (a command ring has one
+  // producer at a time) and returns at once: NOT_FOUND for an unknown NIC,
+  // UNAVAILABLE for an engine that is missing or stopped. The completion is
+  // waited for outside every lock (engine::Engine::Await, or a
+  // CompletionWaiter), so that a slow engine stalls nobody else.
+  absl::Status Post(const EngineRef& where, engine::EngineCommand command,
+                    engine::Completion* completion);
+  // Post, then waits up to `timeout` without the lock.
+  absl::Status Run(const EngineRef& where, const engine::EngineCommand& command,
+                   std::unique_ptr<engine::Completion>& completion,
+                   absl::Duration timeout);
+
   // Main thread, for channels, in two steps so that nothing slow (building
   // a channel's segment) happens under the lock: ChooseEngine picks the
   // next engine (round-robin over every NIC's engines; FAILED_PRECONDITION

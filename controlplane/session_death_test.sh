@@ -35,7 +35,7 @@ for line in page.splitlines():
 }
 sessions_a() {  # how many sessions ferryctl lists at A
   "$FERRYCTL" --socket=$PAIR_GRPC_A --output=json session list |
-    grep -c '"pid"' || true
+    grep -c '"name"' || true
 }
 flows() {  # flows HOST: how many flows ferryctl lists there
   local grpc=$PAIR_GRPC_A

@@ -63,9 +63,42 @@ absl::StatusOr<std::unique_ptr<SessionRegistry>> SessionRegistry::Create(
 
 SessionRegistry::~SessionRegistry() { close(wake_fd_); }
 
+absl::StatusOr<uint64_t> SessionRegistry::AwaitOpen(
+    const std::optional<PeerCredentials>& peer, std::function<void()> cancel) {
+  const int64_t user = peer.has_value() ? int64_t{peer->uid} : -1;
+  absl::MutexLock lock(&mu_);
+  uint32_t& count = unopened_per_user_[user];
+  if (count >= limits_.max_unopened_per_user) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "%d session streams of this user are waiting to send `open`, the "
+        "most ferryd allows",
+        count));
+  }
+  ++count;
+  const uint64_t waiting = next_unopened_++;
+  unopened_[waiting] = Unopened{SteadyNow(), user, std::move(cancel)};
+  return waiting;
+}
+
+void SessionRegistry::OpenArrived(uint64_t waiting) {
+  absl::MutexLock lock(&mu_);
+  auto it = unopened_.find(waiting);
+  if (it != unopened_.end()) ForgetUnopenedLocked(it);
+}
+
+void SessionRegistry::ForgetUnopenedLocked(
+    std::map<uint64_t, Unopened>::iterator it) {
+  auto count = unopened_per_user_.find(it->second.user);
+  if (count != unopened_per_user_.end() && --count->second == 0) {
+    unopened_per_user_.erase(count);
+  }
+  unopened_.erase(it);
+}
+
 absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
     const std::string& name, uint32_t pid, uint32_t heartbeat_timeout_ms,
-    std::function<void()> cancel, uint32_t linger_ms) {
+    std::function<void()> cancel, uint32_t linger_ms,
+    const std::optional<PeerCredentials>& peer) {
   absl::Duration timeout = limits_.default_heartbeat_timeout;
   absl::Duration linger = limits_.default_linger;
   if (linger_ms != 0) {
@@ -105,7 +138,13 @@ absl::StatusOr<SessionRegistry::Opened> SessionRegistry::Open(
   s.linger = linger;
   s.last_heard = SteadyNow();
   s.cancel = std::move(cancel);
-  FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, s.name, pid);
+  s.peer = peer;
+  if (peer.has_value()) {
+    FERRY_LOG(Info, "session %d opened (%s, pid %d, uid %d)", id, s.name,
+              peer->pid, peer->uid);
+  } else {
+    FERRY_LOG(Info, "session %d opened (%s, pid %d)", id, s.name, pid);
+  }
   return Opened{id, s.token, timeout, linger};
 }
 
@@ -214,34 +253,27 @@ absl::Status SessionRegistry::DestroyChannel(uint64_t id,
   return absl::OkStatus();
 }
 
-namespace {
-
-SessionInfo InfoOf(uint64_t id, const std::string& name, uint32_t pid,
-                   const std::map<uint64_t, EngineRef>& channels,
-                   uint32_t pending_tickets, absl::Duration heartbeat_timeout,
-                   absl::Duration linger, uint64_t memory_bytes) {
+SessionInfo SessionRegistry::InfoOf(uint64_t id, const Session& s) {
   SessionInfo info;
   info.id = id;
-  info.name = name;
-  info.pid = pid;
-  for (const auto& [channel_id, where] : channels) {
+  info.name = s.name;
+  info.pid = s.pid;
+  for (const auto& [channel_id, where] : s.channels) {
     info.channels.push_back(channel_id);
   }
-  info.pending_tickets = pending_tickets;
-  info.heartbeat_timeout = heartbeat_timeout;
-  info.linger = linger;
-  info.memory_bytes = memory_bytes;
+  info.pending_tickets = s.pending_tickets;
+  info.heartbeat_timeout = s.heartbeat_timeout;
+  info.linger = s.linger;
+  info.memory_bytes = s.memory_bytes;
+  info.peer = s.peer;
   return info;
 }
-
-}  // namespace
 
 std::vector<SessionInfo> SessionRegistry::List() {
   absl::MutexLock lock(&mu_);
   std::vector<SessionInfo> out;
   for (const auto& [id, s] : sessions_) {
-    out.push_back(InfoOf(id, s.name, s.pid, s.channels, s.pending_tickets,
-                         s.heartbeat_timeout, s.linger, s.memory_bytes));
+    out.push_back(InfoOf(id, s));
   }
   return out;
 }
@@ -251,8 +283,7 @@ absl::StatusOr<SessionInfo> SessionRegistry::Get(uint64_t id,
   absl::MutexLock lock(&mu_);
   Session* s = FindLocked(id, token);
   if (s == nullptr) return NoSession(id);
-  return InfoOf(id, s->name, s->pid, s->channels, s->pending_tickets,
-                s->heartbeat_timeout, s->linger, s->memory_bytes);
+  return InfoOf(id, *s);
 }
 
 absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
@@ -323,6 +354,14 @@ void SessionRegistry::ExpireOverdue() {
   std::vector<uint64_t> overdue;
   for (const auto& [id, s] : sessions_) {
     if (now - s.last_heard > s.heartbeat_timeout) overdue.push_back(id);
+  }
+  for (auto it = unopened_.begin(); it != unopened_.end();) {
+    if (now - it->second.since <= limits_.open_timeout) {
+      ++it;
+      continue;
+    }
+    it->second.cancel();
+    ForgetUnopenedLocked(it++);
   }
   for (uint64_t id : overdue) {
     FERRY_LOG(Warning, "session %d sent no heartbeat for %s: ending it", id,

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@
 #include "absl/time/time.h"
 #include "client/channel_layout.h"
 #include "controlplane/nic_registry.h"
+#include "controlplane/peer_credentials.h"
 
 namespace ferry::controlplane {
 
@@ -46,6 +48,11 @@ struct SessionLimits {
   // channels together (attached and reserved by tickets).
   uint64_t max_channel_bytes = uint64_t{256} << 20;
   uint64_t max_session_memory_bytes = uint64_t{1} << 30;
+  // A session stream must send `open` this soon; at most this many of one
+  // user's may be waiting to at once (each holds a little memory, never a
+  // thread), so that one user's flood leaves others' sessions alone.
+  absl::Duration open_timeout = absl::Seconds(2);
+  uint32_t max_unopened_per_user = 256;
 };
 
 // What a ticket reserves: the channel's sizes and its segment's bytes.
@@ -69,6 +76,8 @@ struct SessionInfo {
   absl::Duration heartbeat_timeout;
   absl::Duration linger;
   uint64_t memory_bytes = 0;  // its channels' segments, reserved included
+  // The process that opened it, as the kernel says; unknown over TCP.
+  std::optional<PeerCredentials> peer;
 };
 
 // A channel the main thread must end, and how long it may drain first
@@ -105,10 +114,17 @@ class SessionRegistry {
     absl::Duration heartbeat_timeout;
     absl::Duration linger;
   };
-  absl::StatusOr<Opened> Open(const std::string& name, uint32_t pid,
-                              uint32_t heartbeat_timeout_ms,
-                              std::function<void()> cancel,
-                              uint32_t linger_ms = 0);
+  absl::StatusOr<Opened> Open(
+      const std::string& name, uint32_t pid, uint32_t heartbeat_timeout_ms,
+      std::function<void()> cancel, uint32_t linger_ms = 0,
+      const std::optional<PeerCredentials>& peer = std::nullopt);
+  // A stream that has not sent `open` yet, from `peer` (nullopt: over
+  // TCP, one bucket for all): `cancel` ends it (under the lock) once
+  // limits().open_timeout has passed, unless OpenArrived came first.
+  // RESOURCE_EXHAUSTED when max_unopened_per_user of the user's wait.
+  absl::StatusOr<uint64_t> AwaitOpen(const std::optional<PeerCredentials>& peer,
+                                     std::function<void()> cancel);
+  void OpenArrived(uint64_t waiting);
   void Heartbeat(uint64_t id);
   // Ends a session (its stream is over): its channels are queued for the
   // main thread to close, its tickets void. Unknown ids are ignored.
@@ -149,7 +165,8 @@ class SessionRegistry {
   // The channel ended by itself (its application detached it or exited):
   // how long it may drain (its session's linger time).
   absl::Duration ChannelGone(uint64_t channel_id);
-  // Ends sessions whose heartbeat is overdue and drops expired tickets.
+  // Ends sessions whose heartbeat is overdue and streams that did not open
+  // in time, and drops expired tickets.
   void ExpireOverdue();
   // Channels to close: of ended sessions, and destroyed ones. Drains the
   // wake fd.
@@ -170,6 +187,12 @@ class SessionRegistry {
     std::map<uint64_t, uint64_t> channel_bytes;
     uint32_t pending_tickets = 0;
     uint64_t memory_bytes = 0;  // attached channels and live tickets
+    std::optional<PeerCredentials> peer;
+  };
+  struct Unopened {
+    absl::Time since;
+    int64_t user;  // -1: unknown
+    std::function<void()> cancel;
   };
   struct Ticket {
     uint64_t session_id;
@@ -177,6 +200,7 @@ class SessionRegistry {
     ChannelReservation reservation;
   };
 
+  static SessionInfo InfoOf(uint64_t id, const Session& s);
   SessionRegistry(const SessionLimits& limits, int wake_fd)
       : limits_(limits), wake_fd_(wake_fd) {}
   Session* FindLocked(uint64_t id, const std::string& token)
@@ -185,6 +209,8 @@ class SessionRegistry {
   bool EraseChannelLocked(Session& s, uint64_t channel_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndLocked(uint64_t id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ForgetUnopenedLocked(std::map<uint64_t, Unopened>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WakeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const SessionLimits limits_;
@@ -194,6 +220,9 @@ class SessionRegistry {
   std::map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<SessionSecret, Ticket> tickets_ ABSL_GUARDED_BY(mu_);
   std::vector<ChannelToClose> to_close_ ABSL_GUARDED_BY(mu_);
+  uint64_t next_unopened_ ABSL_GUARDED_BY(mu_) = 1;
+  std::map<uint64_t, Unopened> unopened_ ABSL_GUARDED_BY(mu_);
+  std::map<int64_t, uint32_t> unopened_per_user_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace ferry::controlplane

@@ -2,14 +2,21 @@
 // (caller_role.h), standard health checking and server reflection, on a
 // Unix socket whose owner, group and permissions decide who may use it, or
 // on a TCP port with TLS only.
+//
+// A Unix socket is accepted by the server's own thread, not by gRPC: it
+// records each connection's peer credentials in a PeerTable (refusing a
+// user past its connection bound) and only then hands the connection to
+// gRPC.
 #ifndef FERRY_CONTROLPLANE_API_API_SERVER_H_
 #define FERRY_CONTROLPLANE_API_API_SERVER_H_
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "controlplane/api/peer_table.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ferry::controlplane {
@@ -31,6 +38,8 @@ struct UnixListener {
   std::string path;
   int mode = 0600;
   int gid = -1;  // -1: root's group
+  // Records every connection; must outlive the server.
+  PeerTable* peers = nullptr;
 };
 
 class ApiServer {
@@ -46,9 +55,14 @@ class ApiServer {
  private:
   ApiServer(std::unique_ptr<grpc::Server> server, std::string path)
       : server_(std::move(server)), path_(std::move(path)) {}
+  // Accepts connections on listen_fd_ until stop_fd_ is readable.
+  void AcceptLoop(PeerTable* peers);
 
   std::unique_ptr<grpc::Server> server_;
   std::string path_;
+  int listen_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread acceptor_;
 };
 
 }  // namespace ferry::controlplane

@@ -44,8 +44,8 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
 
 // The channel ABI's reason travels in the trailing metadata, so that the
 // client library can return the same errno as the channel's own ring.
-grpc::Status Finish(grpc::ServerContext* context, const absl::Status& status,
-                    uint16_t reason) {
+grpc::Status Finish(grpc::ServerContextBase* context,
+                    const absl::Status& status, uint16_t reason) {
   if (reason != 0) {
     context->AddTrailingMetadata("ferry-status", std::to_string(reason));
   }
@@ -75,40 +75,108 @@ grpc::Status FlowServiceImpl::StopListening(
   return Finish(context, s, reason);
 }
 
-grpc::Status FlowServiceImpl::Connect(grpc::ServerContext* context,
-                                      const v1::ConnectRequest* request,
-                                      v1::ConnectResponse* response) {
-  const absl::Time entered = absl::Now();
-  absl::StatusOr<net::Ipv4Address> ip =
-      net::Ipv4Address::Parse(request->remote_ip());
-  if (!ip.ok()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        absl::StrCat("remote_ip: ", ip.status().message())));
+namespace {
+
+// One Connect: the handshake is waited for on the FlowOpener's waiter, so
+// no gRPC thread is held meanwhile.
+class ConnectReactor final : public grpc::ServerUnaryReactor {
+ public:
+  ConnectReactor(grpc::CallbackServerContext* context, FlowOpener* opener,
+                 const v1::ConnectRequest& request,
+                 v1::ConnectResponse* response)
+      : context_(context),
+        opener_(opener),
+        response_(response),
+        channel_(request.channel()),
+        entered_(absl::Now()) {}
+
+  void Start(const v1::ConnectRequest& request) {
+    absl::StatusOr<net::Ipv4Address> ip =
+        net::Ipv4Address::Parse(request.remote_ip());
+    if (!ip.ok()) {
+      Finish(ToGrpcStatus(absl::InvalidArgumentError(
+          absl::StrCat("remote_ip: ", ip.status().message()))));
+      return;
+    }
+    // The wait ends at timeout_ms or a little before the call's deadline,
+    // whichever is first, and never later than a minute (a handshake gives
+    // up long before). The margin leaves time for the answer to reach the
+    // caller: a flow answered after the caller gave up would belong to
+    // nobody (and is reset, below and in OnDone).
+    deadline_ = absl::FromChrono(context_->deadline());
+    const absl::Duration remaining = deadline_ - absl::Now();
+    margin_ = std::clamp(remaining / 4, absl::Milliseconds(5),
+                         absl::Milliseconds(250));
+    absl::Duration timeout = std::min(absl::Minutes(1), remaining - margin_);
+    if (request.timeout_ms() != 0) {
+      timeout = std::min(timeout, absl::Milliseconds(request.timeout_ms()));
+    }
+    ConnectTarget target;
+    target.session = request.session().id();
+    target.token = request.session().token();
+    target.channel = request.channel();
+    target.remote_ip = ip->value;
+    target.remote_port = request.remote_port();
+    target.local_port = request.local_port();
+    opener_->Connect(target, timeout, &cancelled_,
+                     [this](absl::StatusOr<OpenedFlow> flow, uint16_t reason) {
+                       Answered(std::move(flow), reason);
+                     });
   }
-  // The wait ends at the call's deadline or timeout_ms, whichever is first,
-  // and never later than a minute (a handshake gives up long before).
-  absl::Duration timeout = absl::Minutes(1);
-  const absl::Time deadline = absl::FromChrono(context->deadline());
-  timeout = std::min(timeout, deadline - absl::Now());
-  if (request->timeout_ms() != 0) {
-    timeout = std::min(timeout, absl::Milliseconds(request->timeout_ms()));
+
+  void OnCancel() override { cancelled_ = true; }
+
+  void OnDone() override {
+    // The caller went away before the answer reached it.
+    if (handed_out_.has_value() && context_->IsCancelled()) {
+      opener_->Reset(*handed_out_, channel_);
+    }
+    delete this;
   }
-  uint16_t reason = 0;
-  absl::StatusOr<OpenedFlow> flow =
-      opener_->Connect(request->session().id(), request->session().token(),
-                       request->channel(), ip->value, request->remote_port(),
-                       request->local_port(), timeout, &reason);
-  if (flow.ok()) {
-    response->set_flow(flow->flow);
-    response->set_nic(flow->nic);
-    response->set_local_ip(net::Ipv4Address{flow->local_ip}.ToString());
-    response->set_local_port(flow->local_port);
-    response->set_remote_ip(net::Ipv4Address{flow->remote_ip}.ToString());
-    response->set_remote_port(flow->remote_port);
-    response->set_engine_us(absl::ToDoubleMicroseconds(flow->engine_time));
-    response->set_ferryd_us(absl::ToDoubleMicroseconds(absl::Now() - entered));
+
+ private:
+  void Answered(absl::StatusOr<OpenedFlow> flow, uint16_t reason) {
+    if (flow.ok() && (cancelled_ || absl::Now() >= deadline_ - margin_ / 2)) {
+      // Too late to hand out: reset it rather than leave it to nobody.
+      opener_->Reset(*flow, channel_);
+      reason = FERRY_STATUS_TIMED_OUT;
+      flow = absl::DeadlineExceededError(
+          "the handshake ended after the call's deadline; the flow was reset");
+    }
+    if (flow.ok()) {
+      handed_out_ = *flow;
+      response_->set_flow(flow->flow);
+      response_->set_nic(flow->nic);
+      response_->set_local_ip(net::Ipv4Address{flow->local_ip}.ToString());
+      response_->set_local_port(flow->local_port);
+      response_->set_remote_ip(net::Ipv4Address{flow->remote_ip}.ToString());
+      response_->set_remote_port(flow->remote_port);
+      response_->set_engine_us(absl::ToDoubleMicroseconds(flow->engine_time));
+      response_->set_ferryd_us(
+          absl::ToDoubleMicroseconds(absl::Now() - entered_));
+    }
+    Finish(controlplane::Finish(context_, flow.status(), reason));
   }
-  return Finish(context, flow.status(), reason);
+
+  grpc::CallbackServerContext* const context_;
+  FlowOpener* const opener_;
+  v1::ConnectResponse* const response_;
+  const uint64_t channel_;
+  const absl::Time entered_;
+  absl::Time deadline_;
+  absl::Duration margin_;
+  std::atomic<bool> cancelled_{false};
+  std::optional<OpenedFlow> handed_out_;
+};
+
+}  // namespace
+
+grpc::ServerUnaryReactor* FlowServiceImpl::Connect(
+    grpc::CallbackServerContext* context, const v1::ConnectRequest* request,
+    v1::ConnectResponse* response) {
+  auto* reactor = new ConnectReactor(context, opener_, *request, response);
+  reactor->Start(*request);
+  return reactor;
 }
 
 absl::StatusOr<std::optional<std::set<uint64_t>>> FlowServiceImpl::Reach(

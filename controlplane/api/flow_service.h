@@ -10,7 +10,11 @@
 
 namespace ferry::controlplane {
 
-class FlowServiceImpl final : public v1::FlowService::Service {
+// Connect is served by gRPC's callback API (it waits a handshake long);
+// the other calls are answered at once, on gRPC's server threads.
+class FlowServiceImpl final
+    : public v1::FlowService::WithCallbackMethod_Connect<
+          v1::FlowService::Service> {
  public:
   // An application reaches only its own session's flows; an
   // administrator reaches every flow.
@@ -26,9 +30,9 @@ class FlowServiceImpl final : public v1::FlowService::Service {
   grpc::Status StopListening(grpc::ServerContext* context,
                              const v1::StopListeningRequest* request,
                              v1::StopListeningResponse* response) override;
-  grpc::Status Connect(grpc::ServerContext* context,
-                       const v1::ConnectRequest* request,
-                       v1::ConnectResponse* response) override;
+  grpc::ServerUnaryReactor* Connect(grpc::CallbackServerContext* context,
+                                    const v1::ConnectRequest* request,
+                                    v1::ConnectResponse* response) override;
   grpc::Status ListFlows(grpc::ServerContext* context,
                          const v1::ListFlowsRequest* request,
                          v1::ListFlowsResponse* response) override;

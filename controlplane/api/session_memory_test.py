@@ -9,9 +9,8 @@ import os
 import random
 import subprocess
 import sys
-import tempfile
 
-from grpc_tools import protoc
+import ferry_stubs
 
 QUOTA_MB = 20     # one 16 MiB channel (4096 x 4 KiB) fits, a second not
 SESSIONS = 100
@@ -39,13 +38,7 @@ def hugepages_used_mb():
 
 def main():
     ferryd, proto_root = sys.argv[1], sys.argv[2]
-    out = tempfile.mkdtemp()
-    rc = protoc.main(["protoc", f"-I{proto_root}", f"--python_out={out}",
-                      f"--grpc_python_out={out}",
-                      "proto/ferry/v1/ferry.proto"])
-    assert rc == 0, "stub generation failed"
-    sys.path.insert(0, out)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    out = ferry_stubs.load(proto_root)
     import grpc
     from proto.ferry.v1 import ferry_pb2 as pb, ferry_pb2_grpc as pb_grpc
     from api_python_test import Session, attach, expect_code

@@ -1,64 +1,153 @@
 #include "controlplane/api/session_service.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/synchronization/mutex.h"
 #include "client/channel_layout.h"
 #include "controlplane/api/status_convert.h"
 
 namespace ferry::controlplane {
 
-grpc::Status SessionServiceImpl::OpenSession(
-    grpc::ServerContext* context,
-    grpc::ServerReaderWriter<v1::SessionEvent, v1::SessionRequest>* stream) {
-  v1::SessionRequest request;
-  if (!stream->Read(&request)) {
-    // The stream ended, or its first message was not a SessionRequest.
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "no `open` request: the stream ended or its first message was not "
-        "a SessionRequest"));
+namespace {
+
+// One session's stream: `open`, then heartbeats until it ends. Every step
+// is a callback; nothing here blocks.
+class SessionReactor final
+    : public grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvent> {
+ public:
+  SessionReactor(grpc::CallbackServerContext* context,
+                 SessionRegistry* sessions, std::string channel_socket,
+                 std::optional<PeerCredentials> peer)
+      : context_(context),
+        sessions_(sessions),
+        channel_socket_(std::move(channel_socket)),
+        peer_(peer) {
+    // Until `open` arrives, the registry ends the stream at its deadline.
+    absl::StatusOr<uint64_t> waiting =
+        sessions_->AwaitOpen(peer_, [context] { context->TryCancel(); });
+    if (!waiting.ok()) {
+      Finish(ToGrpcStatus(waiting.status()));
+      return;
+    }
+    waiting_ = *waiting;
+    StartRead(&request_);
   }
-  if (!request.has_open()) {
-    return ToGrpcStatus(absl::InvalidArgumentError(
-        "the first request of a session must be `open`"));
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      End(opened_ ? grpc::Status::OK
+                  : ToGrpcStatus(absl::InvalidArgumentError(
+                        "no `open` request: the stream ended or its first "
+                        "message was not a SessionRequest")));
+      return;
+    }
+    if (!opened_) {
+      Open();
+      return;
+    }
+    if (!request_.has_heartbeat()) {
+      End(ToGrpcStatus(absl::InvalidArgumentError(
+          "a session is opened once; send only heartbeats after `open`")));
+      return;
+    }
+    sessions_->Heartbeat(id_);
+    StartRead(&request_);
   }
-  // ExpireOverdue calls this under the registry's lock, and only while the
-  // session exists: Close() below, before `context` dies, ends that.
-  absl::StatusOr<SessionRegistry::Opened> opened = sessions_->Open(
-      request.open().name(), request.open().pid(),
-      request.open().heartbeat_timeout_ms(),
-      [context] { context->TryCancel(); }, request.open().linger_ms());
-  if (!opened.ok()) return ToGrpcStatus(opened.status());
-  const uint64_t id = opened->id;
-  v1::SessionEvent event;
-  v1::SessionOpened* out = event.mutable_opened();
-  out->mutable_session()->set_id(id);
-  out->mutable_session()->set_token(
-      std::string(opened->token.begin(), opened->token.end()));
-  out->set_heartbeat_timeout_ms(static_cast<uint32_t>(
-      absl::ToInt64Milliseconds(opened->heartbeat_timeout)));
-  out->set_channel_socket(channel_socket_);
-  out->set_max_channels(sessions_->limits().max_channels_per_session);
-  out->set_memory_quota_bytes(sessions_->limits().max_session_memory_bytes);
-  out->set_linger_ms(
-      static_cast<uint32_t>(absl::ToInt64Milliseconds(opened->linger)));
-  grpc::Status result = grpc::Status::OK;
-  if (stream->Write(event)) {
-    while (stream->Read(&request)) {
-      if (request.has_heartbeat()) {
-        sessions_->Heartbeat(id);
-      } else {
-        result = ToGrpcStatus(absl::InvalidArgumentError(
-            "a session is opened once; send only heartbeats after `open`"));
-        break;
-      }
+
+  void OnWriteDone(bool) override {
+    absl::MutexLock lock(&mu_);
+    writing_ = false;
+    if (finish_.has_value()) Finish(*finish_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  void Open() {
+    sessions_->OpenArrived(waiting_);
+    waiting_ = 0;
+    if (!request_.has_open()) {
+      End(ToGrpcStatus(absl::InvalidArgumentError(
+          "the first request of a session must be `open`")));
+      return;
+    }
+    const v1::OpenSession& open = request_.open();
+    // ExpireOverdue calls this under the registry's lock, and only while
+    // the session exists: End() closes it before Finish, and the context
+    // lives until OnDone.
+    absl::StatusOr<SessionRegistry::Opened> opened = sessions_->Open(
+        open.name(), open.pid(), open.heartbeat_timeout_ms(),
+        [context = context_] { context->TryCancel(); }, open.linger_ms(),
+        peer_);
+    if (!opened.ok()) {
+      End(ToGrpcStatus(opened.status()));
+      return;
+    }
+    opened_ = true;
+    id_ = opened->id;
+    v1::SessionOpened* out = event_.mutable_opened();
+    out->mutable_session()->set_id(id_);
+    out->mutable_session()->set_token(
+        std::string(opened->token.begin(), opened->token.end()));
+    out->set_heartbeat_timeout_ms(static_cast<uint32_t>(
+        absl::ToInt64Milliseconds(opened->heartbeat_timeout)));
+    out->set_channel_socket(channel_socket_);
+    out->set_max_channels(sessions_->limits().max_channels_per_session);
+    out->set_memory_quota_bytes(sessions_->limits().max_session_memory_bytes);
+    out->set_linger_ms(
+        static_cast<uint32_t>(absl::ToInt64Milliseconds(opened->linger)));
+    {
+      absl::MutexLock lock(&mu_);
+      writing_ = true;
+    }
+    StartWrite(&event_);
+    StartRead(&request_);
+  }
+
+  // The stream is over: the session (if any) ends, then the call, once no
+  // write is outstanding.
+  void End(grpc::Status status) {
+    if (waiting_ != 0) sessions_->OpenArrived(waiting_);
+    if (opened_) sessions_->Close(id_);
+    if (context_->IsCancelled()) {
+      status = grpc::Status(grpc::StatusCode::CANCELLED,
+                            opened_ ? "the session ended (no heartbeat, or "
+                                      "cancelled)"
+                                    : "no `open` within the deadline, or "
+                                      "cancelled");
+    }
+    absl::MutexLock lock(&mu_);
+    if (writing_) {
+      finish_ = status;
+    } else {
+      Finish(status);
     }
   }
-  sessions_->Close(id);
-  if (context->IsCancelled()) {
-    return grpc::Status(grpc::StatusCode::CANCELLED,
-                        "the session ended (no heartbeat, or cancelled)");
-  }
-  return result;
+
+  grpc::CallbackServerContext* const context_;
+  SessionRegistry* const sessions_;
+  const std::string channel_socket_;
+  const std::optional<PeerCredentials> peer_;
+  v1::SessionRequest request_;
+  v1::SessionEvent event_;
+  uint64_t waiting_ = 0;  // the registry's record until `open` arrives
+  bool opened_ = false;
+  uint64_t id_ = 0;
+  // The opening write may still be out when the stream ends.
+  absl::Mutex mu_;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<grpc::Status> finish_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::SessionRequest, v1::SessionEvent>*
+SessionServiceImpl::OpenSession(grpc::CallbackServerContext* context) {
+  std::optional<PeerCredentials> peer;
+  if (peers_ != nullptr) peer = peers_->Find(context->peer());
+  return new SessionReactor(context, sessions_, channel_socket_, peer);
 }
 
 grpc::Status SessionServiceImpl::CreateChannel(
@@ -137,6 +226,11 @@ grpc::Status SessionServiceImpl::ListSessions(
     s->set_linger_ms(
         static_cast<uint32_t>(absl::ToInt64Milliseconds(info.linger)));
     s->set_memory_bytes(info.memory_bytes);
+    if (info.peer.has_value()) {
+      s->mutable_peer()->set_pid(static_cast<uint32_t>(info.peer->pid));
+      s->mutable_peer()->set_uid(info.peer->uid);
+      s->mutable_peer()->set_gid(info.peer->gid);
+    }
   }
   return grpc::Status::OK;
 }

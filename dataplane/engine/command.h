@@ -22,12 +22,16 @@ class Completion {
   virtual ~Completion() = default;
 
   // Engine thread. `message` must be a string literal (no allocation).
-  void Complete(absl::StatusCode code, const char* message) {
+  // False when the control thread had given up waiting: nobody reads the
+  // result (and the completion is freed).
+  bool Complete(absl::StatusCode code, const char* message) {
     code_ = code;
     message_ = message;
     if (state_.exchange(kDone, std::memory_order_acq_rel) == kAbandoned) {
       delete this;
+      return false;
     }
+    return true;
   }
 
   // Engine thread: whether the control thread gave up waiting (nobody will
@@ -39,12 +43,14 @@ class Completion {
   // Control thread.
   bool done() const { return state_.load(std::memory_order_acquire) == kDone; }
   absl::Status status() const { return absl::Status(code_, message_); }
-  // Gives up waiting; frees now if the engine already completed, else leaves
-  // the freeing to Complete().
-  void Abandon() {
-    if (state_.exchange(kAbandoned, std::memory_order_acq_rel) == kDone) {
-      delete this;
-    }
+  // Gives up waiting, unless the engine completed meanwhile: then false,
+  // and the caller keeps the completion and its result (a connect that
+  // succeeded must be handed out, or its flow would belong to nobody).
+  // When true, Complete() frees it.
+  bool TryAbandon() {
+    int expected = kPending;
+    return state_.compare_exchange_strong(expected, kAbandoned,
+                                          std::memory_order_acq_rel);
   }
 
  private:

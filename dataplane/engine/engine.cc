@@ -165,9 +165,9 @@ absl::Status Engine::Await(std::unique_ptr<Completion>& completion,
   const absl::Time deadline = absl::Now() + timeout;
   absl::Duration backoff = absl::Microseconds(5);
   while (!completion->done()) {
-    if (absl::Now() >= deadline) {
-      // The engine may still complete it: whichever side is last frees it.
-      completion.release()->Abandon();
+    if (absl::Now() >= deadline && completion->TryAbandon()) {
+      // The engine will still complete it, and frees it then.
+      completion.release();
       return absl::DeadlineExceededError(
           absl::StrFormat("engine %d did not answer within %s", engine_id,
                           absl::FormatDuration(timeout)));

@@ -701,11 +701,7 @@ void TransportEndpoint::StateChanged(Flow& flow) {
       out.local_port = e.local_port;
       out.local_ip = ip_.value;
       WriteArgs(out, &reply);
-      if (e.connect_completion != nullptr &&
-          e.connect_completion->abandoned()) {
-        orphan_flows_.push_back(flow.local_id());
-      }
-      AnswerConnect(e, reply);
+      if (!AnswerConnect(e, reply)) orphan_flows_.push_back(flow.local_id());
     } else {
       e.announced = true;
       e.channel->PostEvent_st(FERRY_DESC_FLOW_ACCEPTED, flow.local_id(),
@@ -844,16 +840,16 @@ void TransportEndpoint::ReleasePacket(uint64_t packet) {
   dpdk::FreePacket(reinterpret_cast<dpdk::Packet*>(packet));
 }
 
-void TransportEndpoint::AnswerConnect(Entry& e, const ferry_ctrl& reply) {
+bool TransportEndpoint::AnswerConnect(Entry& e, const ferry_ctrl& reply) {
   e.connect_pending = false;
   if (e.connect_completion == nullptr) {
     e.channel->CompleteCtrl_st(reply);
-    return;
+    return true;
   }
   CtrlCompletion* completion = e.connect_completion;
   e.connect_completion = nullptr;
   completion->reply = reply;
-  completion->Complete(absl::StatusCode::kOk, "");
+  return completion->Complete(absl::StatusCode::kOk, "");
 }
 
 void TransportEndpoint::AbortConnect(Entry& e, ferry_status status) {

@@ -259,8 +259,9 @@ class TransportEndpoint : public transport::FlowEnv {
   uint16_t NextEphemeralPort();
   // Resets the channel's flows; returns how many there were.
   uint32_t ResetChannelFlows(channel::EngineChannel& channel, uint64_t now_ns);
-  // Answers a pending CONNECT (through its completion or the channel).
-  void AnswerConnect(Entry& e, const ferry_ctrl& reply);
+  // Answers a pending CONNECT (through its completion or the channel);
+  // false when nobody waits for the answer any more.
+  bool AnswerConnect(Entry& e, const ferry_ctrl& reply);
   // Answers a pending CONNECT whose flow is going away with `status`.
   void AbortConnect(Entry& e, ferry_status status);
   ferry_status EndStatus(const Entry& e, const transport::Flow& flow);

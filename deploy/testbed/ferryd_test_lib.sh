@@ -7,6 +7,7 @@
 
 TESTBED_NAMESPACES=()
 TESTBED_PIDS=()
+TESTBED_USERS=()
 
 fail() {
   echo "FAIL: $*" >&2
@@ -14,7 +15,7 @@ fail() {
 }
 
 testbed_cleanup() {
-  local pid ns
+  local pid ns user
   for pid in "${TESTBED_PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
@@ -26,6 +27,19 @@ testbed_cleanup() {
   for ns in "${TESTBED_NAMESPACES[@]}"; do
     ip netns del "$ns" 2>/dev/null || true
   done
+  for user in "${TESTBED_USERS[@]}"; do
+    pkill -KILL -u "$user" 2>/dev/null || true
+    userdel "$user" 2>/dev/null || true
+    groupdel "$user" 2>/dev/null || true
+  done
+}
+
+# testbed_user NAME: an unprivileged user NAME in a group of its own, with
+# no home and no login shell.
+testbed_user() {
+  groupadd "$1"
+  TESTBED_USERS+=("$1")
+  useradd --no-create-home --gid "$1" --shell /usr/sbin/nologin "$1"
 }
 
 # testbed_netns NAME: creates a namespace with loopback up.
