@@ -8,6 +8,7 @@ WORK_DIR holds proto/ and api_python_test.py (its Session and attach).
 import os
 import sys
 import tempfile
+import time
 
 from grpc_tools import protoc
 
@@ -98,6 +99,27 @@ def main():
     rc, _ = attach(os.urandom(16), y.channel_socket)
     assert rc == -1, rc  # EPERM
     print("ok: a forged ticket is refused; ListSessions shows only the caller")
+
+    # A real ticket of this user's session, leaked to another user (root,
+    # in app_user_test.sh), is refused there and still works here.
+    ticket = sessions_a.CreateChannel(
+        pb.CreateChannelRequest(session=y.ref), timeout=10).ticket
+    with open(os.path.join(work, "leaked.tmp"), "w") as f:
+        f.write(ticket.hex() + " " + y.channel_socket)
+    os.rename(os.path.join(work, "leaked.tmp"), os.path.join(work, "leaked"))
+    tried = os.path.join(work, "leaked.tried")
+    for _ in range(300):
+        if os.path.exists(tried):
+            break
+        time.sleep(0.1)
+    with open(tried) as f:
+        other = int(f.read())
+    assert other == -1, other  # EPERM
+    rc, sock = attach(ticket, y.channel_socket)
+    assert rc > 0, rc
+    held.append(sock)
+    print("ok: this session's ticket is refused to another user (EPERM) and "
+          "still redeemed by its own")
 
     # X's flow survived all of it, and X itself may close it.
     after = flows_a.GetFlow(pb.GetFlowRequest(nic=flow.nic, id=flow.id,

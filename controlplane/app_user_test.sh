@@ -93,7 +93,24 @@ out=$(ctl --socket=$run/a/ferryd.sock connect 10.93.0.2:7000 \
 echo "$out"
 echo "ok: $user connected and made 5 round trips through its own session"
 
+# Root, another user, tries the ticket the user's session leaks.
+chown "$user" "$work"
+(cd "$work" && /usr/bin/python3 -c '
+import os, sys, time
+from api_python_test import attach
+for _ in range(300):
+    if os.path.exists("leaked"):
+        break
+    time.sleep(0.1)
+ticket, path = open("leaked").read().split()
+rc, sock = attach(bytes.fromhex(ticket), path)
+open("leaked.tried", "w").write(str(rc))
+') &
+leak=$!
 (cd "$work" && as_user /usr/bin/python3 app_user_test.py "$work" \
   "$run/a/ferryd.sock" "$run/b/ferryd.sock" 10.93.0.2) ||
   fail "app_user_test.py"
+wait "$leak" || fail "the leaked-ticket helper failed"
+grep -q "presented a ticket of session" "$dir/ferryd_a.log" ||
+  fail "ferryd did not log the refused ticket"
 echo "PASS: an unprivileged application reaches only its own session"

@@ -1,11 +1,13 @@
 #include "controlplane/channel_registry.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
@@ -143,13 +145,20 @@ void ChannelRegistry::Serve(int connection) {
   const uint64_t id = next_id_++;
   const EngineRef placed = choice->where;
   uint64_t session_id = 0;
+  std::optional<PeerCredentials> peer;
+  ucred credentials = {};
+  socklen_t size = sizeof(credentials);
+  if (getsockopt(connection, SOL_SOCKET, SO_PEERCRED, &credentials, &size) ==
+      0) {
+    peer = PeerCredentials{credentials.pid, credentials.uid, credentials.gid};
+  }
   // The channel joins its session before the application hears of it, so
   // that its first Listen or Connect finds it.
   const auto admit = [&](const ferry_attach_request& request,
                          shm::ChannelSizes* sizes) -> absl::Status {
     SessionSecret ticket;
     std::memcpy(ticket.data(), request.ticket, ticket.size());
-    absl::StatusOr<Redeemed> redeemed = sessions_->Redeem(ticket);
+    absl::StatusOr<Redeemed> redeemed = sessions_->Redeem(ticket, peer);
     if (!redeemed.ok()) return redeemed.status();
     const ChannelReservation& reserved = redeemed->reservation;
     // The segment is the one the ticket reserved memory for: a request may

@@ -286,7 +286,9 @@ absl::StatusOr<SessionInfo> SessionRegistry::Get(uint64_t id,
   return InfoOf(id, *s);
 }
 
-absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
+absl::StatusOr<Redeemed> SessionRegistry::Redeem(
+    const SessionSecret& ticket,
+    const std::optional<PeerCredentials>& redeemer) {
   absl::MutexLock lock(&mu_);
   auto it = tickets_.find(ticket);
   if (it == tickets_.end()) {
@@ -295,8 +297,19 @@ absl::StatusOr<Redeemed> SessionRegistry::Redeem(const SessionSecret& ticket) {
         "SessionService.CreateChannel");
   }
   const Ticket found = it->second;
-  tickets_.erase(it);
   auto s = sessions_.find(found.session_id);
+  if (s != sessions_.end() && s->second.peer.has_value() &&
+      redeemer.has_value() && redeemer->uid != s->second.peer->uid) {
+    // Not consumed: whoever leaked it cannot take it from its owner.
+    FERRY_LOG(Warning,
+              "uid %d (pid %d) presented a ticket of session %d, which uid "
+              "%d opened: refused",
+              redeemer->uid, redeemer->pid, found.session_id,
+              s->second.peer->uid);
+    return absl::PermissionDeniedError(
+        "the ticket belongs to a session of another user");
+  }
+  tickets_.erase(it);
   if (s != sessions_.end()) {
     if (s->second.pending_tickets > 0) --s->second.pending_tickets;
     if (found.expires < SteadyNow()) {

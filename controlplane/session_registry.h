@@ -153,7 +153,12 @@ class SessionRegistry {
   // Main thread. Consumes a ticket: its session and reservation, or
   // PERMISSION_DENIED (unknown, used or expired). The reservation stays
   // counted until ChannelAttached takes it over, or ChannelGone.
-  absl::StatusOr<Redeemed> Redeem(const SessionSecret& ticket);
+  // `redeemer` is the channel socket's peer: a ticket of a session whose
+  // opener's uid is known is redeemed only by a process of that uid
+  // (PERMISSION_DENIED otherwise, and the ticket stays valid for it).
+  absl::StatusOr<Redeemed> Redeem(
+      const SessionSecret& ticket,
+      const std::optional<PeerCredentials>& redeemer = std::nullopt);
   // A redeemed ticket's reservation that no channel will take (its attach
   // was refused) goes back to the session.
   void ReturnReservation(uint64_t session_id, uint64_t bytes);

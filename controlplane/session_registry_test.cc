@@ -31,6 +31,45 @@ class SessionRegistryTest : public ::testing::Test {
   std::unique_ptr<SessionRegistry> registry_;
 };
 
+TEST_F(SessionRegistryTest, TicketOfAKnownUserIsRedeemedOnlyByThatUser) {
+  auto opened = registry_->Open(
+      "app", 42, 0, [] {}, 0, PeerCredentials{4242, 1000, 1000});
+  ASSERT_TRUE(opened.ok());
+  auto ticket = registry_->IssueTicket(opened->id, AsString(opened->token));
+  ASSERT_TRUE(ticket.ok());
+  EXPECT_EQ(registry_->Redeem(*ticket, PeerCredentials{7, 1001, 1001})
+                .status()
+                .code(),
+            absl::StatusCode::kPermissionDenied);
+  // The refusal did not use it up.
+  auto redeemed = registry_->Redeem(*ticket, PeerCredentials{4243, 1000, 1000});
+  ASSERT_TRUE(redeemed.ok()) << redeemed.status();
+  EXPECT_EQ(redeemed->session_id, opened->id);
+}
+
+TEST_F(SessionRegistryTest, StreamsThatNeverOpenAreBoundedPerUser) {
+  SessionLimits limits;
+  limits.max_unopened_per_user = 2;
+  limits.open_timeout = absl::ZeroDuration();
+  auto registry = std::move(*SessionRegistry::Create(limits));
+  int cancelled = 0;
+  const PeerCredentials user{1, 1000, 1000};
+  auto a = registry->AwaitOpen(user, [&] { ++cancelled; });
+  auto b = registry->AwaitOpen(user, [&] { ++cancelled; });
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(registry->AwaitOpen(user, [&] { ++cancelled; }).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  // Another user still gets in.
+  EXPECT_TRUE(
+      registry->AwaitOpen(PeerCredentials{2, 1001, 1001}, [&] { ++cancelled; })
+          .ok());
+  registry->OpenArrived(*a);  // `open` came: never cancelled
+  absl::SleepFor(absl::Milliseconds(2));
+  registry->ExpireOverdue();
+  EXPECT_EQ(cancelled, 2);
+  EXPECT_TRUE(registry->AwaitOpen(user, [] {}).ok());
+}
+
 TEST_F(SessionRegistryTest, TicketAttachesAChannelToItsSessionOnce) {
   const auto s = Open();
   auto ticket = registry_->IssueTicket(s.id, AsString(s.token));
