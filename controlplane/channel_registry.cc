@@ -195,6 +195,8 @@ void ChannelRegistry::Serve(int connection) {
               channel.status().message());
     return;
   }
+  // Its flows count against its session's quota on the engine.
+  (*channel)->set_quota_owner(session_id);
   const channel::EngineChannel* attached = channel->get();
   if (absl::Status s = nics_->AttachToEngine(*choice, *std::move(channel));
       !s.ok()) {

@@ -107,6 +107,12 @@ ABSL_FLAG(int, cc_target_delay_us, 50,
 ABSL_FLAG(int, max_flows_per_channel, 16384,
           "Quota: flows (connected and accepted) one application channel "
           "may hold on the --device NIC (1..65536)");
+ABSL_FLAG(int, max_flows_per_engine, 16384,
+          "Slots in each engine's flow table on the --device NIC (1..65535)");
+ABSL_FLAG(int, max_flows_per_session, 12288,
+          "Quota: flows the channels of one session may hold together on "
+          "one engine of the --device NIC, so that others keep room "
+          "(1..65535)");
 ABSL_FLAG(int, max_sessions, 256,
           "Quota: application sessions open at once (1..4096)");
 ABSL_FLAG(int, max_connections_per_user, 128,
@@ -296,6 +302,8 @@ int Main(int argc, char** argv) {
   spec.cc = absl::GetFlag(FLAGS_cc);
   spec.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);
   spec.max_flows_per_channel = absl::GetFlag(FLAGS_max_flows_per_channel);
+  spec.max_flows_per_engine = absl::GetFlag(FLAGS_max_flows_per_engine);
+  spec.max_flows_per_session = absl::GetFlag(FLAGS_max_flows_per_session);
   const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
   // A NIC from flags is optional, but a partial one is a mistake.
   const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();

@@ -249,8 +249,10 @@ absl::StatusOr<OpenedFlow> FlowOpener::Answer(const ConnectTarget& t,
           absl::StrFormat("%s did not answer the handshake", peer));
     case FERRY_STATUS_LIMIT:
       return absl::ResourceExhaustedError(absl::StrFormat(
-          "channel %d may open no more flows (its quota, "
-          "--max_flows_per_channel, or the engine's flow table is full)",
+          "channel %d may open no more flows (its quota "
+          "--max_flows_per_channel, its session's --max_flows_per_session "
+          "on this engine, or the engine's table, --max_flows_per_engine, "
+          "is full)",
           t.channel));
     case FERRY_STATUS_BAD_REQUEST:
       return absl::InvalidArgumentError(absl::StrFormat(

@@ -36,6 +36,8 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.group = nic->group_.get();
     ec.transport.flow.congestion = config.congestion;
     ec.transport.max_flows_per_channel = config.max_flows_per_channel;
+    ec.transport.max_flows = config.max_flows_per_engine;
+    ec.transport.max_flows_per_session = config.max_flows_per_session;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

@@ -169,6 +169,16 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
   }
   config.max_flows_per_channel =
       static_cast<uint32_t>(spec.max_flows_per_channel);
+  if (spec.max_flows_per_engine < 1 || spec.max_flows_per_engine > 65535) {
+    return FieldError("max_flows_per_engine", "must be 1..65535");
+  }
+  config.max_flows_per_engine =
+      static_cast<uint32_t>(spec.max_flows_per_engine);
+  if (spec.max_flows_per_session < 1 || spec.max_flows_per_session > 65535) {
+    return FieldError("max_flows_per_session", "must be 1..65535");
+  }
+  config.max_flows_per_session =
+      static_cast<uint32_t>(spec.max_flows_per_session);
   return config;
 }
 

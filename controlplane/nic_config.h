@@ -44,6 +44,10 @@ struct NicSpec {
   int cc_target_delay_us = 50;
   // Flows one application channel may hold on this NIC's engines.
   int max_flows_per_channel = 16384;
+  // Slots in each engine's flow table, and how many of them the channels
+  // of one session may hold together (room left for other sessions).
+  int max_flows_per_engine = 16384;
+  int max_flows_per_session = 12288;
 };
 
 struct NicConfig {
@@ -58,6 +62,8 @@ struct NicConfig {
   engine::FaultConfig faults;
   transport::CongestionConfig congestion;
   uint32_t max_flows_per_channel = 16384;
+  uint32_t max_flows_per_engine = 16384;
+  uint32_t max_flows_per_session = 12288;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

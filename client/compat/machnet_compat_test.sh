@@ -70,7 +70,11 @@ for program in every_name every_name_cc; do
     "$dir/every_name" 10.93.0.2 890
   wait_for_line "$dir/every_server.log" "listening" 30
   FERRY_SOCKET=$PAIR_GRPC_A timeout 60 "$dir/$program" 10.93.0.1 890 10.93.0.2 \
-    >"$dir/$program.log" 2>&1 || { cat "$dir/$program.log"; fail "$program failed"; }
+    >"$dir/$program.log" 2>&1 || {
+    cat "$dir/$program.log"
+    tail -n 15 "$PAIR_LOG_A" "$PAIR_LOG_B"  # why, seen once in a busy run
+    fail "$program failed"
+  }
   grep -q "^$program: ok" "$dir/$program.log" || fail "$program did not finish"
   wait_for_line "$dir/every_server.log" "answered" 10
   wait "$LAST_PID" 2>/dev/null || fail "every_name's server failed: $(cat "$dir/every_server.log")"

@@ -69,6 +69,11 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   EngineChannel(const EngineChannel&) = delete;
   EngineChannel& operator=(const EngineChannel&) = delete;
 
+  // Whose flow quota the channel's flows count against (its session; 0:
+  // none). Set on the control thread before an engine has the channel.
+  void set_quota_owner(uint64_t owner) { quota_owner_ = owner; }
+  uint64_t quota_owner() const { return quota_owner_; }
+
   const ChannelSegment& segment() const { return *segment_; }
   int engine_eventfd() const { return engine_eventfd_; }
   int app_eventfd() const { return app_eventfd_; }
@@ -204,6 +209,7 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   }
 
   std::unique_ptr<ChannelSegment> segment_;
+  uint64_t quota_owner_ = 0;
   const shm::ChannelView view_;  // computed by this process, trusted
   const uint32_t buffer_count_;
   const uint32_t buffer_size_;

@@ -127,7 +127,10 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   if (free_slots_.empty()) return nullptr;
   uint32_t& channel_flows = flows_per_channel_[&channel];
   if (channel_flows >= config_.max_flows_per_channel) return nullptr;
+  uint32_t& owner_flows = flows_per_owner_[channel.quota_owner()];
+  if (owner_flows >= config_.max_flows_per_session) return nullptr;
   ++channel_flows;
+  ++owner_flows;
   const uint32_t slot = free_slots_.back();
   free_slots_.pop_back();
   high_water_ = std::max(high_water_, slot + 1);
@@ -190,6 +193,10 @@ void TransportEndpoint::Reap(uint32_t slot) {
   if (auto it = flows_per_channel_.find(e.channel);
       it != flows_per_channel_.end() && it->second > 0) {
     --it->second;
+  }
+  if (auto it = flows_per_owner_.find(e.channel->quota_owner());
+      it != flows_per_owner_.end() && --it->second == 0) {
+    flows_per_owner_.erase(it);
   }
   e.flow.reset();
   e.channel = nullptr;

@@ -95,6 +95,9 @@ struct TransportConfig {
   // Flows one channel may hold (connected and accepted): a quota, so that
   // one application cannot take every slot of an engine.
   uint32_t max_flows_per_channel = 16384;
+  // Flows the channels of one session (EngineChannel::quota_owner) may
+  // hold together on this engine: room stays for other sessions.
+  uint32_t max_flows_per_session = 12288;
   // Out-of-order packets held across all flows (mbufs kept from the RX
   // pool): beyond this, out-of-order segments are dropped and resent.
   uint32_t max_held_packets = 2048;
@@ -282,7 +285,8 @@ class TransportEndpoint : public transport::FlowEnv {
   std::vector<channel::EngineChannel*> listeners_;  // by UDP port
   absl::flat_hash_map<const channel::EngineChannel*, uint32_t>
       flows_per_channel_;
-  absl::flat_hash_map<SynKey, uint32_t> syn_index_;  // -> slot
+  absl::flat_hash_map<uint64_t, uint32_t> flows_per_owner_;  // by session
+  absl::flat_hash_map<SynKey, uint32_t> syn_index_;          // -> slot
   // Half-open accepted flows, oldest first, as flow ids in a ring (stale
   // ids are skipped when read). Sized twice the bound.
   void HalfOpenDone(Entry& e);
