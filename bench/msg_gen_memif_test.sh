@@ -16,7 +16,7 @@ ferryd_pair mg 10.88.0 --stats_interval_s=1 --memory_mb=512 \
 pid_a=$PAIR_PID_A
 pid_b=$PAIR_PID_B
 wait_for_line "$PAIR_LOG_A" "metrics at" 30
-url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A" | head -n 1)
+url=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A")
 scrape() {
   python3 -c 'import sys, urllib.request
 print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(), end="")' "$url"

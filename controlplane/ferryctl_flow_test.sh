@@ -48,8 +48,10 @@ print(flows[0]["id"], flows[1]["id"])')
 read -r first second <<<"$flow"
 echo "ok: 3 flows listed as JSON over 3 pages; closing $first, resetting $second"
 ctl flow get "$first" --nic=net_memif0
-ctl --output=json flow get "$first" --nic=net_memif0 | grep -q '"state": "established"' ||
-  fail "flow get: not established"
+# grep -q reads from a here-string: on a pipe it could exit before ferryctl
+# finished writing, and pipefail would count the SIGPIPE as a failure.
+got=$(ctl --output=json flow get "$first" --nic=net_memif0)
+grep -q '"state": "established"' <<<"$got" || fail "flow get: not established: $got"
 
 expect_code NOT_FOUND flow get 99999 --nic=net_memif0
 expect_code NOT_FOUND flow get "$first" --nic=net_nothing0
@@ -99,7 +101,7 @@ start_bg "$dir/listen.log" "$FERRYCTL" --socket=$PAIR_GRPC_B listen 7100 --count
 wait_for_line "$dir/listen.log" "listening on port 7100" 30
 sessions=$(ctl_b session list)
 echo "$sessions"
-echo "$sessions" | grep -q ' ferryctl ' || fail "session list: no ferryctl session"
+grep -q ' ferryctl ' <<<"$sessions" || fail "session list: no ferryctl session"
 ctl_b --output=json session list | python3 -c 'import json, sys
 s = json.load(sys.stdin)["sessions"]
 assert len(s) == 2 and all(len(x["channels"]) == 1 for x in s), s'  # + msg_gen

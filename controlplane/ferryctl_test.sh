@@ -23,7 +23,10 @@ expect() {
   local out rc=0
   out=$(ctl "$@" 2>&1) || rc=$?
   [[ $rc == "$want" ]] || fail "ferryctl $*: exit $rc, expected $want: $out"
-  echo "$out" | grep -Eq -- "$pattern" ||
+  # A here-string, not a pipe: grep -q exits at its first match, and bash's
+  # line-buffered echo would then die of SIGPIPE on the next line, which
+  # pipefail reports as a failed match.
+  grep -Eq -- "$pattern" <<<"$out" ||
     fail "ferryctl $*: output lacks '$pattern': $out"
   echo "ok: ferryctl $* (exit $rc)"
 }

@@ -15,7 +15,7 @@ start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
   --channel_socket=$socket --grpc_socket=$socket-grpc --metrics_address=127.0.0.1:0 --memory_mb=256
 ferryd=$LAST_PID
 wait_for_line "$log" "metrics at http://127.0.0.1:[0-9]+/metrics" 60
-url=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$log" | head -n 1)
+url=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$log")
 
 scrape() {
   python3 -c 'import sys, urllib.request

@@ -22,8 +22,8 @@ ferryd_pair sd 10.95.0 --stats_interval_s=1 --memory_mb=256 \
   --metrics_address=127.0.0.1:0 --session_heartbeat_timeout_ms=400
 wait_for_line "$PAIR_LOG_A" "metrics at" 30
 wait_for_line "$PAIR_LOG_B" "metrics at" 30
-url_a=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A" | head -n 1)
-url_b=$(grep -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_B" | head -n 1)
+url_a=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_A")
+url_b=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$PAIR_LOG_B")
 metric() {  # metric URL NAME: the first sample of NAME
   python3 -c 'import sys, urllib.request
 page = urllib.request.urlopen(sys.argv[1], timeout=5).read().decode()

@@ -8,7 +8,8 @@ SERVER=$(realpath "$3")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 # The client library must not pull DPDK into applications.
-! ldd "$CLIENT" | grep -q librte || fail "the example links DPDK"
+libs=$(ldd "$CLIENT")
+! grep -q librte <<<"$libs" || fail "the example links DPDK: $libs"
 
 dir=${TEST_TMPDIR:-/tmp}
 ferryd_pair ex 10.94.0 --memory_mb=256 --metrics_address=
