@@ -164,12 +164,7 @@ void ChannelRegistry::Serve(int connection) {
     // The segment is the one the ticket reserved memory for: a request may
     // repeat those sizes or leave them 0, never ask for others.
     if (reserved.bytes != 0) {
-      if ((request.buffer_count != 0 &&
-           request.buffer_count != reserved.sizes.buffer_count) ||
-          (request.buffer_size != 0 &&
-           request.buffer_size != reserved.sizes.buffer_size) ||
-          (request.ring_capacity != 0 &&
-           request.ring_capacity != reserved.sizes.message_ring_capacity)) {
+      if (!channel::RequestMatchesReservation(request, reserved.sizes)) {
         sessions_->ReturnReservation(redeemed->session_id, reserved.bytes);
         return absl::InvalidArgumentError(
             "the attach request asks for other sizes than its ticket "

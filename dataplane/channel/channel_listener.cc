@@ -26,6 +26,16 @@ void ReplyError(int connection, int error, const std::string& message) {
 
 }  // namespace
 
+bool RequestMatchesReservation(const ferry_attach_request& request,
+                               const shm::ChannelSizes& reserved) {
+  const auto same = [](uint32_t asked, uint32_t have) {
+    return asked == 0 || asked == have;
+  };
+  return same(request.buffer_count, reserved.buffer_count) &&
+         same(request.buffer_size, reserved.buffer_size) &&
+         same(request.ring_capacity, reserved.message_ring_capacity);
+}
+
 absl::StatusOr<std::unique_ptr<ChannelListener>> ChannelListener::Listen(
     const std::string& path, int mode, const shm::ChannelSizes& defaults,
     SegmentMemory memory) {

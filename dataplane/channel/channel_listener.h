@@ -25,6 +25,12 @@ struct AcceptedChannel {
   std::unique_ptr<EngineChannel> channel;
 };
 
+// Whether an attach request's sizes agree with what its ticket reserved:
+// each may repeat the reserved value or be 0 ("as reserved"), never ask for
+// another.
+bool RequestMatchesReservation(const ferry_attach_request& request,
+                               const shm::ChannelSizes& reserved);
+
 class ChannelListener {
  public:
   // Binds `path` (a stale socket file is replaced) with permissions `mode`;

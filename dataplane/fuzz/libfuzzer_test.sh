@@ -23,7 +23,8 @@ for arg in "$@"; do
     *) targets+=("$arg") ;;
   esac
 done
-((${#targets[@]})) || targets=(frame_parser flow channel_header)
+((${#targets[@]})) ||
+  targets=(frame_parser flow channel_header engine_channel channel_attach)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v clang++-14 >/dev/null || fail "clang++-14 missing (deploy/install-deps.sh)"
 
@@ -43,6 +44,18 @@ sources[flow]="dataplane/transport/flow_fuzz.cc dataplane/transport/flow.cc
 corpus[channel_header]=client/fuzz_corpus/channel_header
 sources[channel_header]="client/channel_header_fuzz.cc client/channel_layout.cc
   client/channel_header_fuzz_seeds.cc"
+
+corpus[engine_channel]=dataplane/channel/fuzz_corpus/engine_channel
+sources[engine_channel]="dataplane/channel/engine_channel_fuzz.cc
+  dataplane/channel/engine_channel.cc dataplane/channel/channel_segment.cc
+  client/channel_layout.cc dataplane/base/logging.cc
+  dataplane/channel/engine_channel_fuzz_seeds.cc"
+corpus[channel_attach]=dataplane/channel/fuzz_corpus/channel_attach
+sources[channel_attach]="dataplane/channel/channel_attach_fuzz.cc
+  dataplane/channel/channel_listener.cc dataplane/channel/engine_channel.cc
+  dataplane/channel/channel_segment.cc client/channel_layout.cc
+  client/fd_passing.cc dataplane/base/logging.cc
+  dataplane/channel/channel_attach_fuzz_seeds.cc"
 
 work=$(mktemp -d /tmp/ferry-libfuzzer.XXXXXX)
 trap 'rm -rf "$work"' EXIT

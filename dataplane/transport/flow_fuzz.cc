@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "dataplane/base/fuzz_input.h"
 #include "dataplane/transport/flow.h"
 #include "dataplane/transport/testing/flow_harness.h"
 
@@ -27,30 +28,8 @@ using ferry::transport::testing::DeliverSegment;
 using ferry::transport::testing::HarnessEnv;
 using ferry::transport::testing::Segment;
 
-#define Check(condition)                                          \
-  do {                                                            \
-    if (!(condition)) {                                           \
-      std::fprintf(stderr, "flow_fuzz: %s failed\n", #condition); \
-      std::abort();                                               \
-    }                                                             \
-  } while (0)
-
-class Input {
- public:
-  Input(const uint8_t* data, size_t size) : data_(data), size_(size) {}
-  bool empty() const { return pos_ >= size_; }
-  uint8_t Byte() { return pos_ < size_ ? data_[pos_++] : 0; }
-  uint32_t U32() {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v = (v << 8) | Byte();
-    return v;
-  }
-
- private:
-  const uint8_t* data_;
-  size_t size_;
-  size_t pos_ = 0;
-};
+using Input = ferry::fuzz::FuzzInput;
+#define Check FERRY_FUZZ_CHECK
 
 }  // namespace
 
