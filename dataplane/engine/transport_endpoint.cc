@@ -8,6 +8,7 @@
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/ferry_header.h"
+#include "dataplane/net/ferry_segment_builder.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/wire.h"
 
@@ -75,13 +76,13 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
       counters_(counters),
       entries_(std::min(config.max_flows, kSlotMask)),
       listeners_(65536, nullptr),
+      half_open_(config.max_half_open),
       next_ephemeral_(config.ephemeral_first) {
   free_slots_.reserve(entries_.size());
   for (uint32_t i = static_cast<uint32_t>(entries_.size()); i > 0; --i) {
     free_slots_.push_back(i - 1);
   }
   syn_index_.reserve(entries_.size());
-  half_open_ring_.resize(2 * std::max<uint32_t>(config_.max_half_open, 1));
   pump_list_.reserve(entries_.size());
   pump_next_.reserve(entries_.size());
   reap_list_.reserve(entries_.size());
@@ -165,22 +166,39 @@ void TransportEndpoint::Touch(uint32_t slot) {
 void TransportEndpoint::HalfOpenDone(Entry& e) {
   if (!e.half_open) return;
   e.half_open = false;
-  --half_open_;
+  half_open_.Done();
+  auto it = half_open_by_port_.find(e.local_port);
+  if (it == half_open_by_port_.end()) return;
+  it->second.Done();
+  if (it->second.count() == 0) half_open_by_port_.erase(it);
 }
 
-bool TransportEndpoint::MakeRoomForHalfOpen() {
-  while (half_open_ >= config_.max_half_open &&
-         half_open_head_ != half_open_tail_) {
-    const uint32_t id =
-        half_open_ring_[half_open_head_++ % half_open_ring_.size()];
-    Entry* e = Lookup(id);
-    if (e == nullptr || !e->half_open) continue;  // established or gone
-    HalfOpenDone(*e);
+bool TransportEndpoint::MakeRoomForHalfOpen(uint16_t port) {
+  const auto is_live = [&](uint32_t id) {
+    const Entry* e = Lookup(id);
+    return e != nullptr && e->half_open;
+  };
+  const auto evict = [&](uint32_t id) {
+    Entry& e = *Lookup(id);
+    HalfOpenDone(e);
     // Silently: a flood's SYNs come from addresses that sent nothing.
-    e->flow->Drop();
+    e.flow->Drop();
     counters_.transport_syn_listener_full.Inc();
+  };
+  uint32_t id;
+  // The port's queue may go away as its last flow is evicted: look again.
+  for (auto it = half_open_by_port_.find(port);
+       it != half_open_by_port_.end() && it->second.full() &&
+       it->second.PopOldestLive(is_live, &id);
+       it = half_open_by_port_.find(port)) {
+    evict(id);
   }
-  return half_open_ < config_.max_half_open;
+  while (half_open_.full() && half_open_.PopOldestLive(is_live, &id)) {
+    evict(id);
+  }
+  auto it = half_open_by_port_.find(port);
+  return !half_open_.full() &&
+         (it == half_open_by_port_.end() || !it->second.full());
 }
 
 void TransportEndpoint::Reap(uint32_t slot) {
@@ -239,31 +257,20 @@ void TransportEndpoint::SendSegment(net::Ipv4Address dst, uint16_t dst_port,
     return;  // the flow's retransmission timer covers it
   }
   const absl::Span<uint8_t> room = dpdk::FrameRoom(pkt);
-  const size_t udp_length =
-      net::kUdpHeaderSize + net::kFerryHeaderSize + length;
-  const size_t l4 = net::WriteEtherIpv4(
-      room, {mac_, net::MacAddress{}, ip_, dst}, net::kIpProtoUdp, ++ip_id_,
-      udp_length, !tx_ipv4_checksum_offload_);
-  if (l4 == 0) {
+  const net::FerrySegmentAddress address = {{mac_, net::MacAddress{}, ip_, dst},
+                                            src_port,
+                                            dst_port,
+                                            ++ip_id_,
+                                            !tx_ipv4_checksum_offload_};
+  const size_t at = net::StartFerrySegment(room, address, header, length);
+  if (at == 0) {
     dpdk::FreePacket(pkt);
     counters_.tx_alloc_failed.Inc();
     return;
   }
-  uint8_t* udp = room.data() + l4;
-  net::StoreBe16(udp + net::kUdpSrcPortOffset, src_port);
-  net::StoreBe16(udp + net::kUdpDstPortOffset, dst_port);
-  net::StoreBe16(udp + net::kUdpLengthOffset,
-                 static_cast<uint16_t>(udp_length));
-  net::StoreBe16(udp + net::kUdpChecksumOffset, 0);
-  uint8_t* ferry = udp + net::kUdpHeaderSize;
-  net::WriteFerryHeader(absl::MakeSpan(ferry, net::kFerryHeaderSize), header);
-  fill(ferry + net::kFerryHeaderSize);
-  // The Ferry header carries no checksum of its own: the UDP checksum
-  // covers header and payload.
-  net::StoreBe16(
-      udp + net::kUdpChecksumOffset,
-      net::UdpChecksum(ip_, dst, absl::MakeConstSpan(udp, udp_length)));
-  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(l4 + udp_length));
+  fill(room.data() + at);
+  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
+                                room, address, length)));
   if (tx_ipv4_checksum_offload_) dpdk::RequestIpv4ChecksumOffload(pkt);
   counters_.transport_segments_tx.Inc();
   io_.SendIpv4_st(pkt, dst, now_ns_);
@@ -374,7 +381,7 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     dpdk::FreePacket(pkt);
     return;
   }
-  if (!MakeRoomForHalfOpen()) {
+  if (!MakeRoomForHalfOpen(frame.udp_dst_port)) {
     counters_.transport_syn_listener_full.Inc();
     dpdk::FreePacket(pkt);
     return;
@@ -391,12 +398,10 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
   e->remote_flow = header.src_flow;
   syn_index_.emplace(key, e->flow->owner);
   e->half_open = true;
-  ++half_open_;
-  if (half_open_tail_ - half_open_head_ == half_open_ring_.size()) {
-    ++half_open_head_;  // full of stale ids: forget the oldest
-  }
-  half_open_ring_[half_open_tail_++ % half_open_ring_.size()] =
-      e->flow->local_id();
+  half_open_.Add(e->flow->local_id());
+  half_open_by_port_
+      .try_emplace(frame.udp_dst_port, config_.max_half_open_per_listener)
+      .first->second.Add(e->flow->local_id());
   e->flow->StartAccept(header, now_ns);
   Touch(e->flow->owner);
 }

@@ -34,6 +34,7 @@
 #include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"
 #include "dataplane/engine/engine_group.h"
+#include "dataplane/engine/half_open_queue.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/transport/flow.h"
@@ -106,9 +107,12 @@ struct TransportConfig {
   // Flows whose timers each poll looks at (a sweep over all flows takes
   // max_flows / timer_sweep polls).
   uint32_t timer_sweep = 256;
-  // Accepted flows still in their handshake (a SYN flood makes many):
-  // past this many, the oldest is dropped without a word for the new one.
+  // Accepted flows still in their handshake (a SYN flood makes many), in
+  // all and per listening port: past either, the oldest of that scope is
+  // dropped without a word for the new one. The per-listener bound keeps a
+  // flood at one listener from pushing out another's handshakes.
   uint32_t max_half_open = 1024;
+  uint32_t max_half_open_per_listener = 256;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -287,14 +291,14 @@ class TransportEndpoint : public transport::FlowEnv {
       flows_per_channel_;
   absl::flat_hash_map<uint64_t, uint32_t> flows_per_owner_;  // by session
   absl::flat_hash_map<SynKey, uint32_t> syn_index_;          // -> slot
-  // Half-open accepted flows, oldest first, as flow ids in a ring (stale
-  // ids are skipped when read). Sized twice the bound.
+  // Half-open accepted flows: all of this engine's, and each listening
+  // port's (a port's queue exists while it has any).
   void HalfOpenDone(Entry& e);
-  bool MakeRoomForHalfOpen();
-  std::vector<uint32_t> half_open_ring_;
-  uint64_t half_open_head_ = 0;  // next to read
-  uint64_t half_open_tail_ = 0;  // next to write
-  uint32_t half_open_ = 0;
+  // Evicts the oldest half-open flows of `port` and of the engine while
+  // either is at its bound; false when there is still no room.
+  bool MakeRoomForHalfOpen(uint16_t port);
+  HalfOpenQueue half_open_;
+  absl::flat_hash_map<uint16_t, HalfOpenQueue> half_open_by_port_;
   std::vector<uint32_t> pump_list_;
   std::vector<uint32_t> pump_next_;
   std::vector<uint32_t> reap_list_;

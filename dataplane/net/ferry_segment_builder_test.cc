@@ -1,0 +1,76 @@
+#include "dataplane/net/ferry_segment_builder.h"
+
+#include <vector>
+
+#include "dataplane/net/frame_parser.h"
+#include "dataplane/net/wire.h"
+#include "gtest/gtest.h"
+
+namespace ferry::net {
+namespace {
+
+const FerrySegmentAddress kAddress = {{{{0x02, 0, 0, 0, 0, 0x0a}},
+                                       {{0x02, 0, 0, 0, 0, 0x0b}},
+                                       {0x0a4d0001},
+                                       {0x0a4d0002}},
+                                      49152,
+                                      7000,
+                                      17,
+                                      true};
+
+TEST(FerrySegmentBuilderTest, ParsesBackWithAValidChecksum) {
+  FerryHeader header;
+  header.type = FerryPacketType::kData;
+  header.flags = kFerryFlagFirstSegment | kFerryFlagLastSegment;
+  header.src_flow = 0x00100001;
+  header.dst_flow = 0x00200002;
+  header.seq = 1000;
+  header.message_length = 5;
+  const std::vector<uint8_t> payload = {'h', 'e', 'l', 'l', 'o'};
+  std::vector<uint8_t> frame(256);
+  const size_t n = BuildFerrySegment(absl::MakeSpan(frame), kAddress, header,
+                                     absl::MakeConstSpan(payload));
+  // Expect: Ethernet + IPv4 + UDP + Ferry header + payload.
+  ASSERT_EQ(n, kEtherHeaderSize + kIpv4HeaderSize + kUdpHeaderSize +
+                   kFerryHeaderSize + payload.size());
+  frame.resize(n);
+  ParsedFrame parsed;
+  ASSERT_EQ(ParseFrame(absl::MakeConstSpan(frame), {}, &parsed),
+            DropReason::kNone);
+  EXPECT_FALSE(parsed.udp_unchecked);
+  EXPECT_EQ(parsed.ip_src, kAddress.ends.ip_src);
+  EXPECT_EQ(parsed.ip_dst, kAddress.ends.ip_dst);
+  EXPECT_EQ(parsed.udp_src_port, 49152);
+  EXPECT_EQ(parsed.udp_dst_port, 7000);
+  FerryHeader back;
+  size_t payload_offset = 0;
+  ASSERT_EQ(ParseFerryHeader(absl::MakeConstSpan(frame).subspan(
+                                 parsed.payload_offset, parsed.payload_length),
+                             &back, &payload_offset),
+            FerryHeaderError::kNone);
+  EXPECT_EQ(back.src_flow, header.src_flow);
+  EXPECT_EQ(back.seq, header.seq);
+  EXPECT_EQ(parsed.payload_length - payload_offset, payload.size());
+
+  // Expect: one flipped payload bit fails the UDP checksum.
+  frame.back() ^= 1;
+  EXPECT_NE(ParseFrame(absl::MakeConstSpan(frame), {}, &parsed),
+            DropReason::kNone);
+}
+
+TEST(FerrySegmentBuilderTest, RefusesWhatDoesNotFit) {
+  std::vector<uint8_t> frame(100);
+  const std::vector<uint8_t> payload(64);
+  // Expect: 14 + 20 + 8 + 48 + 64 bytes do not fit in 100.
+  EXPECT_EQ(BuildFerrySegment(absl::MakeSpan(frame), kAddress, FerryHeader{},
+                              absl::MakeConstSpan(payload)),
+            0u);
+  // Expect: a UDP length past 65535 is refused, not wrapped.
+  std::vector<uint8_t> big(70000);
+  EXPECT_EQ(
+      StartFerrySegment(absl::MakeSpan(big), kAddress, FerryHeader{}, 65535),
+      0u);
+}
+
+}  // namespace
+}  // namespace ferry::net
