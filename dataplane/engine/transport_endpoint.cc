@@ -185,20 +185,48 @@ bool TransportEndpoint::MakeRoomForHalfOpen(uint16_t port) {
     e.flow->Drop();
     counters_.transport_syn_listener_full.Inc();
   };
-  uint32_t id;
-  // The port's queue may go away as its last flow is evicted: look again.
-  for (auto it = half_open_by_port_.find(port);
-       it != half_open_by_port_.end() && it->second.full() &&
-       it->second.PopOldestLive(is_live, &id);
-       it = half_open_by_port_.find(port)) {
+  // Half-open flows at a port (its queue goes away with its last one).
+  const auto count_at = [&](uint16_t p) -> uint32_t {
+    auto it = half_open_by_port_.find(p);
+    return it == half_open_by_port_.end() ? 0 : it->second.count();
+  };
+  const auto evict_oldest_at = [&](uint16_t p) {
+    auto it = half_open_by_port_.find(p);
+    uint32_t id;
+    if (it == half_open_by_port_.end() ||
+        !it->second.PopOldestLive(is_live, &id)) {
+      return false;
+    }
+    evict(id);
+    return true;
+  };
+  // A listener at its own bound makes room from its own flows.
+  while (count_at(port) >= config_.max_half_open_per_listener &&
+         evict_oldest_at(port)) {
+  }
+  // The engine at its bound: the listener holding the most half-open flows
+  // gives up its oldest (the incoming SYN's own listener when tied). A
+  // flood at one listener so cannot push out another's handshakes, while a
+  // lone listener may still use the engine's whole room for a burst of
+  // real connects (evicting the oldest of those would reset flows whose
+  // ACK was on its way). The scan is over ports with half-open flows.
+  while (half_open_.full()) {
+    uint16_t victim = port;
+    uint32_t most = count_at(port);
+    for (const auto& [p, queue] : half_open_by_port_) {
+      if (queue.count() > most) {
+        most = queue.count();
+        victim = p;
+      }
+    }
+    if (evict_oldest_at(victim)) continue;
+    // Its ids were forgotten (see HalfOpenQueue): the engine's oldest.
+    uint32_t id;
+    if (!half_open_.PopOldestLive(is_live, &id)) break;
     evict(id);
   }
-  while (half_open_.full() && half_open_.PopOldestLive(is_live, &id)) {
-    evict(id);
-  }
-  auto it = half_open_by_port_.find(port);
   return !half_open_.full() &&
-         (it == half_open_by_port_.end() || !it->second.full());
+         count_at(port) < config_.max_half_open_per_listener;
 }
 
 void TransportEndpoint::Reap(uint32_t slot) {

@@ -108,11 +108,12 @@ struct TransportConfig {
   // max_flows / timer_sweep polls).
   uint32_t timer_sweep = 256;
   // Accepted flows still in their handshake (a SYN flood makes many), in
-  // all and per listening port: past either, the oldest of that scope is
-  // dropped without a word for the new one. The per-listener bound keeps a
-  // flood at one listener from pushing out another's handshakes.
+  // all and per listening port. Past the port's bound its oldest goes;
+  // past the engine's, the oldest of the port holding the most (so a flood
+  // at one listener does not push out another's handshakes). Each goes
+  // without a word, and the new one takes its place.
   uint32_t max_half_open = 1024;
-  uint32_t max_half_open_per_listener = 256;
+  uint32_t max_half_open_per_listener = 1024;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -294,8 +295,8 @@ class TransportEndpoint : public transport::FlowEnv {
   // Half-open accepted flows: all of this engine's, and each listening
   // port's (a port's queue exists while it has any).
   void HalfOpenDone(Entry& e);
-  // Evicts the oldest half-open flows of `port` and of the engine while
-  // either is at its bound; false when there is still no room.
+  // Evicts half-open flows while `port` or the engine is at its bound (see
+  // TransportConfig::max_half_open); false when there is still no room.
   bool MakeRoomForHalfOpen(uint16_t port);
   HalfOpenQueue half_open_;
   absl::flat_hash_map<uint16_t, HalfOpenQueue> half_open_by_port_;

@@ -257,36 +257,67 @@ TEST_F(TransportEndpointTest, AFloodAtOneListenerLeavesAnothersHandshakes) {
   EXPECT_EQ(counters_.transport_flows_opened.Get(), 1u);
 }
 
-TEST_F(TransportEndpointTest, TheEngineBoundHoldsAcrossListeners) {
+TEST_F(TransportEndpointTest, AtTheEngineBoundTheBusiestListenerGivesWay) {
   TransportConfig config;
-  config.max_half_open = 4;
-  config.max_half_open_per_listener = 3;
+  config.max_half_open = 6;  // per listener: the default, the whole engine
+  MakeEndpoint(config);
+  channel::EngineChannel& flooded = NewChannel(1);
+  channel::EngineChannel& quiet = NewChannel(2);
+  ASSERT_EQ(Listen(flooded, 7000), FERRY_STATUS_OK);
+  ASSERT_EQ(Listen(quiet, 7001), FERRY_STATUS_OK);
+
+  // A legitimate SYN at the quiet listener, then five at the flooded one.
+  // Expect: six half-open flows, the engine's bound, none evicted.
+  const std::vector<Sent> legit = Syn(40000, 7001, 1);
+  ExpectSynAck(legit, 1);
+  std::vector<Sent> oldest = Syn(50000, 7000, 100);
+  ExpectSynAck(oldest, 100);
+  for (uint32_t flow = 101; flow < 105; ++flow) {
+    ExpectSynAck(Syn(50000, 7000, flow), flow);
+  }
+  EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 0u);
+
+  // Fifteen more at the flooded listener.
+  // Expect: each evicts the flooded listener's oldest, never the other's.
+  for (uint32_t flow = 105; flow < 120; ++flow) {
+    ExpectSynAck(Syn(50000, 7000, flow), flow);
+  }
+  EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 15u);
+
+  // The first flooded flow's peer answers its SYN-ACK late.
+  // Expect: its id is stale: a RST, and nothing opens.
+  const std::vector<Sent> late = CompleteHandshake(50000, oldest[0]);
+  ASSERT_EQ(late.size(), 1u);
+  EXPECT_EQ(late[0].header.type, FerryPacketType::kRst);
+  EXPECT_EQ(counters_.transport_rx_unknown_flow.Get(), 1u);
+
+  // The quiet listener's peer completes its handshake.
+  // Expect: established.
+  EXPECT_TRUE(CompleteHandshake(40000, legit[0]).empty());
+  EXPECT_EQ(counters_.transport_flows_opened.Get(), 1u);
+}
+
+TEST_F(TransportEndpointTest, ALoneListenerMayUseTheWholeEngineBound) {
+  TransportConfig config;
+  config.max_half_open = 8;
   MakeEndpoint(config);
   channel::EngineChannel& channel = NewChannel(1);
   ASSERT_EQ(Listen(channel, 7000), FERRY_STATUS_OK);
-  ASSERT_EQ(Listen(channel, 7001), FERRY_STATUS_OK);
 
-  // Two SYNs at each listener: four half-open flows, the engine's bound.
-  // Expect: no eviction.
-  std::vector<Sent> first = Syn(40000, 7000, 1);
-  ExpectSynAck(first, 1);
-  ExpectSynAck(Syn(40000, 7000, 2), 2);
-  ExpectSynAck(Syn(40000, 7001, 3), 3);
-  ExpectSynAck(Syn(40000, 7001, 4), 4);
+  // A burst of eight real connects, their ACKs still on the way.
+  // Expect: all eight half-open at once, nobody evicted, and each
+  // handshake then completes.
+  std::vector<Sent> synacks;
+  for (uint32_t flow = 1; flow <= 8; ++flow) {
+    const std::vector<Sent> sent = Syn(40000, 7000, flow);
+    ExpectSynAck(sent, flow);
+    synacks.push_back(sent[0]);
+  }
   EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 0u);
-
-  // A fifth, at 7001 (below its own bound).
-  // Expect: the engine's oldest half-open flow (flow 1, at 7000) goes.
-  ExpectSynAck(Syn(40000, 7001, 5), 5);
-  EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 1u);
-
-  // Flow 1's peer answers its SYN-ACK late.
-  // Expect: the id is stale now: a RST, and nothing opens.
-  const std::vector<Sent> late = CompleteHandshake(40000, first[0]);
-  ASSERT_EQ(late.size(), 1u);
-  EXPECT_EQ(late[0].header.type, FerryPacketType::kRst);
-  EXPECT_EQ(counters_.transport_flows_opened.Get(), 0u);
-  EXPECT_EQ(counters_.transport_rx_unknown_flow.Get(), 1u);
+  for (const Sent& synack : synacks) {
+    EXPECT_TRUE(CompleteHandshake(40000, synack).empty());
+  }
+  EXPECT_EQ(counters_.transport_flows_opened.Get(), 8u);
 }
 
 TEST_F(TransportEndpointTest, CompletedHandshakesFreeTheirListenersRoom) {
