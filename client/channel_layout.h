@@ -78,6 +78,26 @@ struct ChannelView {
   }
 };
 
+// Walks a message's buffer chain through the meta entries, bounded as
+// every walk of shared memory must be: only in-range indices, at most one
+// step per buffer, so a bad or looping chain ends the walk and never the
+// process. Calls `visit(index, entry)` with a copy of each meta entry (read
+// once); `visit` returns false to stop. Returns how many it visited.
+template <typename Visit>
+uint32_t WalkChain(const ChannelView& view, uint32_t head, Visit&& visit) {
+  const uint32_t count = view.layout.sizes.buffer_count;
+  const ferry_buffer_meta* meta = view.meta();
+  uint32_t index = head;
+  uint32_t steps = 0;
+  while (index < count && steps < count) {
+    const ferry_buffer_meta entry = meta[index];
+    ++steps;
+    if (!visit(index, entry)) break;
+    index = entry.next;
+  }
+  return steps;
+}
+
 // Ring `id` of a mapped segment, seen by its producer or consumer, whose
 // private index begins at `start`.
 template <typename T>

@@ -74,27 +74,54 @@ extern "C" {
 /* The largest message carried inside its descriptor. */
 #define FERRY_INLINE_MAX 32u
 
-/* Per-message status, in descriptors and completions. */
+/*
+ * Per-message status, in descriptors and completions. One list, from which
+ * the enum below and the client library's ferry_status_name and
+ * ferry_status_errno are generated:
+ *   X(NAME, value, errno the library returns for it, what it means)
+ * (the errno column is expanded only where <errno.h> is included).
+ */
+#define FERRY_STATUS_LIST(X)                                                \
+  X(OK, 0, 0, "ok")                                                         \
+  /* a chain names a buffer out of range */                                 \
+  X(BAD_BUFFER_INDEX, 1, EINVAL, "bad buffer index")                        \
+  /* lengths do not add up, or too big */                                   \
+  X(BAD_LENGTH, 2, EINVAL, "bad length")                                    \
+  /* chain loops or outruns the message */                                  \
+  X(CHAIN_TOO_LONG, 3, EINVAL, "buffer chain too long or looping")          \
+  /* the receiver had no free buffers */                                    \
+  X(NO_BUFFERS, 4, EAGAIN, "no free buffers")                               \
+  /* no such flow on this channel */                                        \
+  X(UNKNOWN_FLOW, 5, ENOTCONN, "unknown flow")                              \
+  /* malformed control request */                                           \
+  X(BAD_REQUEST, 6, EINVAL, "bad request")                                  \
+  /* Why a connect failed or a flow ended (FLOW_CLOSED events, SEND_ERROR   \
+   * for messages that were queued on it, CONNECT completions). */          \
+  /* nobody listens at that address/port */                                 \
+  X(REFUSED, 7, ECONNREFUSED, "refused (nobody listens there)")             \
+  /* the handshake got no answer */                                         \
+  X(TIMED_OUT, 8, ETIMEDOUT, "timed out (no answer)")                       \
+  /* the peer reset the flow */                                             \
+  X(RESET, 9, ECONNRESET, "reset by the peer")                              \
+  /* the peer stopped answering */                                          \
+  X(PEER_DEAD, 10, ETIMEDOUT, "peer stopped answering")                     \
+  /* the peer broke the protocol */                                         \
+  X(PROTOCOL_ERROR, 11, ECONNRESET, "protocol error")                       \
+  /* closed in order (either side) */                                       \
+  X(CLOSED, 12, EPIPE, "closed")                                            \
+  /* LISTEN on a port already taken */                                      \
+  X(ADDRESS_IN_USE, 13, EADDRINUSE, "address in use")                       \
+  /* too many flows, listeners or requests */                               \
+  X(LIMIT, 14, EMFILE, "limit reached")                                     \
+  /* ended by ferryd (channel going away) */                                \
+  X(ABORTED, 15, ECONNRESET, "aborted by ferryd")                           \
+  /* the peer (or gateway) never answered ARP */                            \
+  X(UNREACHABLE, 16, EHOSTUNREACH, "unreachable (no ARP answer)")
+
 enum ferry_status {
-  FERRY_STATUS_OK = 0,
-  FERRY_STATUS_BAD_BUFFER_INDEX = 1, /* a chain names a buffer out of range */
-  FERRY_STATUS_BAD_LENGTH = 2,       /* lengths do not add up, or too big */
-  FERRY_STATUS_CHAIN_TOO_LONG = 3,   /* chain loops or outruns the message */
-  FERRY_STATUS_NO_BUFFERS = 4,       /* the receiver had no free buffers */
-  FERRY_STATUS_UNKNOWN_FLOW = 5,     /* no such flow on this channel */
-  FERRY_STATUS_BAD_REQUEST = 6,      /* malformed control request */
-  /* Why a connect failed or a flow ended (FLOW_CLOSED events, SEND_ERROR
-   * for messages that were queued on it, CONNECT completions). */
-  FERRY_STATUS_REFUSED = 7,         /* nobody listens at that address/port */
-  FERRY_STATUS_TIMED_OUT = 8,       /* the handshake got no answer */
-  FERRY_STATUS_RESET = 9,           /* the peer reset the flow */
-  FERRY_STATUS_PEER_DEAD = 10,      /* the peer stopped answering */
-  FERRY_STATUS_PROTOCOL_ERROR = 11, /* the peer broke the protocol */
-  FERRY_STATUS_CLOSED = 12,         /* closed in order (either side) */
-  FERRY_STATUS_ADDRESS_IN_USE = 13, /* LISTEN on a port already taken */
-  FERRY_STATUS_LIMIT = 14,          /* too many flows, listeners or requests */
-  FERRY_STATUS_ABORTED = 15,        /* ended by ferryd (channel going away) */
-  FERRY_STATUS_UNREACHABLE = 16, /* the peer (or gateway) never answered ARP */
+#define FERRY_STATUS_ENUM(name, value, error, text) FERRY_STATUS_##name = value,
+  FERRY_STATUS_LIST(FERRY_STATUS_ENUM)
+#undef FERRY_STATUS_ENUM
 };
 
 /* Descriptor kinds on the rx ring (the tx ring carries only MESSAGE). */
