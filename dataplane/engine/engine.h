@@ -117,6 +117,15 @@ class Engine : private PacketIo, public Wakeable {
   uint64_t next_timer_ns() const { return next_timer_ns_; }
 
  private:
+  // The methods below live in files by concern: engine.cc (lifecycle, the
+  // poll loop, idling, channels, frame dispatch, timers),
+  // engine_commands.cc (the control plane's commands), engine_host_stack.cc
+  // (ARP, ICMP echo, the pinger, next hops), engine_tx.cc (the TX batch
+  // and fault injection).
+
+  // Echo data starts with the send time, for the round-trip time.
+  static constexpr size_t kPingTimestampSize = sizeof(uint64_t);
+
   struct Pinger {
     bool active = false;
     net::Ipv4Address dst;

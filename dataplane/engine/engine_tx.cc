@@ -1,0 +1,83 @@
+// Engine, transmitting: the TX batch, its flush to the port queue, and
+// fault injection on the way out (tests and experiments).
+#include <algorithm>
+
+#include "dataplane/dpdk/packet.h"
+#include "dataplane/engine/engine.h"
+
+namespace ferry::engine {
+
+dpdk::Packet* Engine::AllocPacket_st() {
+  return dpdk::AllocPacket(config_.queue);
+}
+
+uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
+  uint16_t n = 0;
+  // Frames held back earlier whose time has come go first.
+  while (held_count_ > 0 && held_[held_head_].release_ns <= now_ns_ &&
+         n < kTxBatchSize) {
+    out[n++] = held_[held_head_].pkt;
+    held_head_ = (held_head_ + 1) % kMaxHeld;
+    --held_count_;
+  }
+  for (uint16_t i = 0; i < tx_count_; ++i) {
+    dpdk::Packet* pkt = tx_batch_[i];
+    switch (faults_.Decide()) {
+      case FaultInjector::Verdict::kDrop:
+        counters_.fault_dropped.Inc();
+        dpdk::FreePacket(pkt);
+        continue;
+      case FaultInjector::Verdict::kDuplicate:
+        if (dpdk::Packet* copy = dpdk::CopyPacket(config_.queue, pkt)) {
+          counters_.fault_duplicated.Inc();
+          out[n++] = copy;
+        }
+        break;
+      case FaultInjector::Verdict::kDelay:
+        if (held_count_ < kMaxHeld) {
+          counters_.fault_delayed.Inc();
+          held_[(held_head_ + held_count_) % kMaxHeld] =
+              HeldFrame{pkt, now_ns_ + faults_.delay_ns()};
+          ++held_count_;
+          next_timer_ns_ =
+              std::min(next_timer_ns_, now_ns_ + faults_.delay_ns());
+          continue;
+        }
+        break;
+      case FaultInjector::Verdict::kPass:
+        break;
+    }
+    out[n++] = pkt;
+  }
+  return n;
+}
+
+void Engine::Transmit_st(dpdk::Packet* pkt) {
+  if (tx_count_ == kTxBatchSize) FlushTx_st();
+  tx_batch_[tx_count_++] = pkt;
+}
+
+void Engine::FlushTx_st() {
+  dpdk::Packet** pkts = tx_batch_;
+  uint16_t count = tx_count_;
+  // Released, passed and duplicated frames: at most a batch of each.
+  dpdk::Packet* faulted[3 * kTxBatchSize];
+  if (faults_.enabled()) {
+    count = InjectFaults_st(faulted);
+    pkts = faulted;
+  }
+  tx_count_ = 0;
+  if (count == 0) return;
+  uint64_t bytes = 0;
+  for (uint16_t i = 0; i < count; ++i) bytes += pkts[i]->pkt_len;
+  const uint16_t sent = dpdk::TxBurst(config_.queue, pkts, count);
+  for (uint16_t i = sent; i < count; ++i) bytes -= pkts[i]->pkt_len;
+  counters_.tx_packets.Add(sent);
+  counters_.tx_bytes.Add(bytes);
+  if (sent < count) {
+    counters_.tx_drop_full.Add(count - sent);
+    dpdk::FreePackets(pkts + sent, count - sent);
+  }
+}
+
+}  // namespace ferry::engine
