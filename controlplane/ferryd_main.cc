@@ -1,56 +1,28 @@
-// ferryd: owns a NIC through DPDK and runs its engines.
+// ferryd: owns NICs through DPDK and runs their engines. This file only
+// defines the flags and delegates: controlplane/daemon/daemon_config.h
+// checks them, controlplane/daemon/daemon.h runs the daemon.
 //
 //   ferryd --device=net_af_packet0,iface=veth0 --ip=10.77.0.2/24
 //
 // Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.flags
 // (one --flag=value per line). Bad configuration ends with one line
-// "ferryd: error: ..." and exit status 2; nothing is attached.
-#include <grp.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/signalfd.h>
+// "ferryd: error: ..." and exit status 2 (a failure at run time: 1);
+// nothing is attached.
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
-#include <memory>
-#include <set>
+#include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/str_format.h"
-#include "absl/strings/str_split.h"
-#include "absl/time/time.h"
+#include "absl/strings/str_cat.h"
 #include "client/ferry_attach_abi.h"
-#include "controlplane/api/admin_socket.h"
-#include "controlplane/api/api_server.h"
-#include "controlplane/api/api_services.h"
-#include "controlplane/api/caller_role.h"
-#include "controlplane/api/flow_service.h"
-#include "controlplane/api/peer_table.h"
-#include "controlplane/api/session_service.h"
-#include "controlplane/channel_registry.h"
-#include "controlplane/channel_totals_snapshot.h"
-#include "controlplane/completion_waiter.h"
-#include "controlplane/device_policy.h"
-#include "controlplane/flow_directory.h"
-#include "controlplane/flow_opener.h"
-#include "controlplane/metrics/ferry_collector.h"
-#include "controlplane/nic.h"
-#include "controlplane/nic_config.h"
-#include "controlplane/nic_registry.h"
-#include "controlplane/session_registry.h"
-#include "controlplane/stats_format.h"
+#include "controlplane/daemon/daemon.h"
+#include "controlplane/daemon/daemon_config.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/dpdk_log.h"
-#include "dataplane/dpdk/eal.h"
-#include "dataplane/dpdk/port.h"
-#include "dataplane/net/addresses.h"
-#include "prometheus/exposer.h"
 
 ABSL_FLAG(std::string, device, "",
           "NIC to attach: a PCI address (0000:3b:00.0) or a DPDK vdev spec "
@@ -180,93 +152,69 @@ ABSL_FLAG(std::string, channel_socket_mode, "0660",
 namespace ferry {
 namespace {
 
-constexpr int kExitBadConfig = 2;
-constexpr int kExitRuntimeError = 1;
-
-[[noreturn]] void Fail(int code, absl::string_view message) {
-  std::fprintf(stderr, "ferryd: error: %s\n", std::string(message).c_str());
+[[noreturn]] void Fail(const absl::Status& status) {
+  std::fprintf(stderr, "ferryd: error: %s\n",
+               std::string(status.message()).c_str());
   std::fflush(stderr);
-  std::_Exit(code);
+  std::_Exit(absl::IsInvalidArgument(status) ? 2 : 1);
 }
 
-absl::StatusOr<dpdk::HugepageMode> ParseHugepageMode(absl::string_view text) {
-  if (text == "auto") return dpdk::HugepageMode::kAuto;
-  if (text == "require") return dpdk::HugepageMode::kRequire;
-  if (text == "off") return dpdk::HugepageMode::kOff;
-  return absl::InvalidArgumentError(
-      absl::StrFormat("--hugepages: '%s' is not auto, require or off", text));
-}
-
-bool ParseLogLevel(absl::string_view text, LogSeverity* severity) {
-  if (text == "info") {
-    *severity = LogSeverity::kInfo;
-  } else if (text == "warning") {
-    *severity = LogSeverity::kWarning;
-  } else if (text == "error") {
-    *severity = LogSeverity::kError;
-  } else {
-    return false;
-  }
-  return true;
-}
-
-// The flag's value when it lies in [lo, hi]; otherwise ferryd stops with a
-// message naming the range.
-int IntFlagInRangeOrFail(const char* flag, int value, int lo, int hi) {
-  if (value < lo || value > hi) {
-    Fail(kExitBadConfig, absl::StrFormat("--%s: must be %d..%d", flag, lo, hi));
-  }
-  return value;
-}
-
-int ParseOctalModeOrFail(const char* flag, const std::string& text) {
-  char* end = nullptr;
-  const long mode = std::strtol(text.c_str(), &end, 8);
-  if (text.empty() || *end != '\0' || mode < 0 || mode > 0777) {
-    Fail(kExitBadConfig,
-         absl::StrFormat("--%s: '%s' is not an octal permission like 0660",
-                         flag, text));
-  }
-  return static_cast<int>(mode);
-}
-
-void LogAllStats(controlplane::NicRegistry& nics,
-                 controlplane::ChannelRegistry& channels) {
-  nics.ForEach([](controlplane::Nic& nic) {
-    for (size_t i = 0; i < nic.num_engines(); ++i) {
-      FERRY_LOG(Info, "stats engine=%d %s", i,
-                controlplane::FormatEngineStats(nic.engine(i).ReadStats()));
-    }
-  });
-  channels.Reap();
-  FERRY_LOG(Info, "stats channels %s",
-            controlplane::FormatChannelTotals(channels.Totals()));
-}
-
-void StartPing(controlplane::NicRegistry& nics, const std::string& name,
-               net::Ipv4Address target) {
-  // A virtual wire (memif) comes up only once its peer connects; pings
-  // sent before that are lost.
-  const absl::Time link_deadline = absl::Now() + absl::Seconds(30);
-  bool up = false;
-  while (!up && absl::Now() < link_deadline) {
-    nics.With(name, [&](controlplane::Nic& nic) { up = nic.port().Link().up; })
-        .IgnoreError();
-    if (!up) absl::SleepFor(absl::Milliseconds(10));
-  }
-  if (!up)
-    FERRY_LOG(Warning, "ping: link still down after 30 s, pinging anyway");
-  engine::EngineCommand ping;
-  ping.type = engine::CommandType::kStartPing;
-  ping.ip = target;
-  ping.count = static_cast<uint32_t>(absl::GetFlag(FLAGS_ping_count));
-  ping.interval_ns =
-      static_cast<uint64_t>(absl::GetFlag(FLAGS_ping_interval_ms)) * 1000000;
-  std::unique_ptr<engine::Completion> completion =
-      std::make_unique<engine::Completion>();
-  const absl::Status status = nics.Run(controlplane::EngineRef{name, 0}, ping,
-                                       completion, absl::Seconds(5));
-  if (!status.ok()) FERRY_LOG(Error, "ping: %s", status.message());
+controlplane::DaemonFlags ReadFlags() {
+  controlplane::DaemonFlags f;
+  controlplane::NicSpec& nic = f.nic;
+  nic.device = absl::GetFlag(FLAGS_device);
+  nic.ip = absl::GetFlag(FLAGS_ip);
+  nic.gateway = absl::GetFlag(FLAGS_gateway);
+  nic.mac = absl::GetFlag(FLAGS_mac);
+  nic.mtu = absl::GetFlag(FLAGS_mtu);
+  nic.engines = absl::GetFlag(FLAGS_engines);
+  nic.cores = absl::GetFlag(FLAGS_cores);
+  nic.polling = absl::GetFlag(FLAGS_polling);
+  nic.sleep_after_idle_us = absl::GetFlag(FLAGS_sleep_after_idle_us);
+  nic.fault_drop = absl::GetFlag(FLAGS_fault_drop);
+  nic.fault_duplicate = absl::GetFlag(FLAGS_fault_duplicate);
+  nic.fault_delay = absl::GetFlag(FLAGS_fault_delay);
+  nic.fault_delay_us = absl::GetFlag(FLAGS_fault_delay_us);
+  nic.fault_seed = absl::GetFlag(FLAGS_fault_seed);
+  nic.cc = absl::GetFlag(FLAGS_cc);
+  nic.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);
+  nic.max_flows_per_channel = absl::GetFlag(FLAGS_max_flows_per_channel);
+  nic.max_flows_per_engine = absl::GetFlag(FLAGS_max_flows_per_engine);
+  nic.max_flows_per_session = absl::GetFlag(FLAGS_max_flows_per_session);
+  f.allow_device_interfaces = absl::GetFlag(FLAGS_allow_device_interfaces);
+  f.allow_device_files = absl::GetFlag(FLAGS_allow_device_files);
+  f.hugepages = absl::GetFlag(FLAGS_hugepages);
+  f.memory_mb = absl::GetFlag(FLAGS_memory_mb);
+  f.log_level = absl::GetFlag(FLAGS_log_level);
+  f.ping = absl::GetFlag(FLAGS_ping);
+  f.ping_count = absl::GetFlag(FLAGS_ping_count);
+  f.ping_interval_ms = absl::GetFlag(FLAGS_ping_interval_ms);
+  f.stats_interval_s = absl::GetFlag(FLAGS_stats_interval_s);
+  f.max_sessions = absl::GetFlag(FLAGS_max_sessions);
+  f.max_connections_per_user = absl::GetFlag(FLAGS_max_connections_per_user);
+  f.max_channels_per_session = absl::GetFlag(FLAGS_max_channels_per_session);
+  f.max_channel_mb = absl::GetFlag(FLAGS_max_channel_mb);
+  f.session_memory_mb = absl::GetFlag(FLAGS_session_memory_mb);
+  f.session_open_timeout_ms = absl::GetFlag(FLAGS_session_open_timeout_ms);
+  f.max_unopened_sessions_per_user =
+      absl::GetFlag(FLAGS_max_unopened_sessions_per_user);
+  f.session_heartbeat_timeout_ms =
+      absl::GetFlag(FLAGS_session_heartbeat_timeout_ms);
+  f.session_linger_ms = absl::GetFlag(FLAGS_session_linger_ms);
+  f.channel_socket = absl::GetFlag(FLAGS_channel_socket);
+  f.channel_socket_mode = absl::GetFlag(FLAGS_channel_socket_mode);
+  f.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  f.grpc_socket = absl::GetFlag(FLAGS_grpc_socket);
+  f.grpc_socket_mode = absl::GetFlag(FLAGS_grpc_socket_mode);
+  f.grpc_socket_group = absl::GetFlag(FLAGS_grpc_socket_group);
+  f.admin_socket = absl::GetFlag(FLAGS_admin_socket);
+  f.admin_socket_mode = absl::GetFlag(FLAGS_admin_socket_mode);
+  f.grpc_tls_admin_names = absl::GetFlag(FLAGS_grpc_tls_admin_names);
+  f.grpc_tls_address = absl::GetFlag(FLAGS_grpc_tls_address);
+  f.grpc_tls_cert = absl::GetFlag(FLAGS_grpc_tls_cert);
+  f.grpc_tls_key = absl::GetFlag(FLAGS_grpc_tls_key);
+  f.grpc_tls_client_ca = absl::GetFlag(FLAGS_grpc_tls_client_ca);
+  return f;
 }
 
 int Main(int argc, char** argv) {
@@ -275,404 +223,24 @@ int Main(int argc, char** argv) {
       "  ferryd [--device=SPEC --ip=A.B.C.D/LEN] [flags]\n"
       "Without --device, NICs are attached through the gRPC API.");
   absl::ParseCommandLine(argc, argv);
-
   // Everything is checked before anything is started.
-  LogSeverity severity;
-  if (!ParseLogLevel(absl::GetFlag(FLAGS_log_level), &severity)) {
-    Fail(kExitBadConfig, absl::StrFormat("--log_level: '%s' is not info, "
-                                         "warning or error",
-                                         absl::GetFlag(FLAGS_log_level)));
-  }
-  SetMinLogSeverity(severity);
-  controlplane::NicSpec spec;
-  spec.device = absl::GetFlag(FLAGS_device);
-  spec.ip = absl::GetFlag(FLAGS_ip);
-  spec.gateway = absl::GetFlag(FLAGS_gateway);
-  spec.mac = absl::GetFlag(FLAGS_mac);
-  spec.mtu = absl::GetFlag(FLAGS_mtu);
-  spec.engines = absl::GetFlag(FLAGS_engines);
-  spec.cores = absl::GetFlag(FLAGS_cores);
-  spec.polling = absl::GetFlag(FLAGS_polling);
-  spec.sleep_after_idle_us = absl::GetFlag(FLAGS_sleep_after_idle_us);
-  spec.fault_drop = absl::GetFlag(FLAGS_fault_drop);
-  spec.fault_duplicate = absl::GetFlag(FLAGS_fault_duplicate);
-  spec.fault_delay = absl::GetFlag(FLAGS_fault_delay);
-  spec.fault_delay_us = absl::GetFlag(FLAGS_fault_delay_us);
-  spec.fault_seed = absl::GetFlag(FLAGS_fault_seed);
-  spec.cc = absl::GetFlag(FLAGS_cc);
-  spec.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);
-  spec.max_flows_per_channel = absl::GetFlag(FLAGS_max_flows_per_channel);
-  spec.max_flows_per_engine = absl::GetFlag(FLAGS_max_flows_per_engine);
-  spec.max_flows_per_session = absl::GetFlag(FLAGS_max_flows_per_session);
-  const int num_cpus = static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
-  // A NIC from flags is optional, but a partial one is a mistake.
-  const bool nic_from_flags = !spec.device.empty() || !spec.ip.empty();
-  std::optional<controlplane::NicConfig> nic_config;
-  controlplane::DevicePolicy api_devices;
-  for (absl::string_view name :
-       absl::StrSplit(absl::GetFlag(FLAGS_allow_device_interfaces), ',',
-                      absl::SkipEmpty())) {
-    api_devices.interfaces.insert(std::string(name));
-  }
-  for (absl::string_view path : absl::StrSplit(
-           absl::GetFlag(FLAGS_allow_device_files), ',', absl::SkipEmpty())) {
-    if (path[0] != '/') {
-      Fail(kExitBadConfig,
-           absl::StrFormat("--allow_device_files: '%s' is not an absolute "
-                           "path",
-                           path));
-    }
-    api_devices.files.insert(std::string(path));
-  }
-  if (nic_from_flags) {
-    controlplane::DevicePolicy operator_devices;
-    operator_devices.any_host_resource = true;
-    if (absl::Status s =
-            controlplane::CheckDeviceSpec(spec.device, operator_devices);
-        !s.ok()) {
-      Fail(kExitBadConfig, absl::StrCat("--device: ", s.message()));
-    }
-    absl::StatusOr<controlplane::NicConfig> config =
-        controlplane::ValidateNicSpec(spec, num_cpus);
-    if (!config.ok()) Fail(kExitBadConfig, config.status().message());
-    nic_config = *config;
-  }
-
-  absl::StatusOr<dpdk::HugepageMode> huge =
-      ParseHugepageMode(absl::GetFlag(FLAGS_hugepages));
-  if (!huge.ok()) Fail(kExitBadConfig, huge.status().message());
-  const int memory_mb = IntFlagInRangeOrFail(
-      "memory_mb", absl::GetFlag(FLAGS_memory_mb), 64, 1 << 20);
-  std::optional<net::Ipv4Address> ping_target;
-  if (!absl::GetFlag(FLAGS_ping).empty()) {
-    absl::StatusOr<net::Ipv4Address> ip =
-        net::Ipv4Address::Parse(absl::GetFlag(FLAGS_ping));
-    if (!ip.ok()) {
-      Fail(kExitBadConfig, absl::StrCat("--ping: ", ip.status().message()));
-    }
-    if (absl::GetFlag(FLAGS_ping_count) < 1 ||
-        absl::GetFlag(FLAGS_ping_interval_ms) < 1) {
-      Fail(kExitBadConfig, "--ping_count and --ping_interval_ms must be >= 1");
-    }
-    if (!nic_from_flags) Fail(kExitBadConfig, "--ping needs --device and --ip");
-    ping_target = *ip;
-  }
-  if (absl::GetFlag(FLAGS_stats_interval_s) < 0) {
-    Fail(kExitBadConfig, "--stats_interval_s: must be >= 0");
-  }
-  controlplane::SessionLimits session_limits;
-  session_limits.max_sessions = static_cast<uint32_t>(IntFlagInRangeOrFail(
-      "max_sessions", absl::GetFlag(FLAGS_max_sessions), 1, 4096));
-  const uint32_t max_connections_per_user =
-      static_cast<uint32_t>(IntFlagInRangeOrFail(
-          "max_connections_per_user",
-          absl::GetFlag(FLAGS_max_connections_per_user), 1, 65536));
-  session_limits.max_channels_per_session =
-      static_cast<uint32_t>(IntFlagInRangeOrFail(
-          "max_channels_per_session",
-          absl::GetFlag(FLAGS_max_channels_per_session), 1, 1024));
-  session_limits.open_timeout = absl::Milliseconds(IntFlagInRangeOrFail(
-      "session_open_timeout_ms", absl::GetFlag(FLAGS_session_open_timeout_ms),
-      100, 60000));
-  session_limits.max_unopened_per_user =
-      static_cast<uint32_t>(IntFlagInRangeOrFail(
-          "max_unopened_sessions_per_user",
-          absl::GetFlag(FLAGS_max_unopened_sessions_per_user), 1, 65536));
-  session_limits.default_heartbeat_timeout =
-      absl::Milliseconds(IntFlagInRangeOrFail(
-          "session_heartbeat_timeout_ms",
-          absl::GetFlag(FLAGS_session_heartbeat_timeout_ms), 100, 60000));
-  session_limits.max_channel_bytes =
-      uint64_t{static_cast<uint32_t>(IntFlagInRangeOrFail(
-          "max_channel_mb", absl::GetFlag(FLAGS_max_channel_mb), 1, 65536))}
-      << 20;
-  session_limits.max_session_memory_bytes =
-      uint64_t{static_cast<uint32_t>(IntFlagInRangeOrFail(
-          "session_memory_mb", absl::GetFlag(FLAGS_session_memory_mb), 1,
-          1 << 20))}
-      << 20;
-  session_limits.default_linger = absl::Milliseconds(IntFlagInRangeOrFail(
-      "session_linger_ms", absl::GetFlag(FLAGS_session_linger_ms), 0, 600000));
-  const int channel_socket_mode = ParseOctalModeOrFail(
-      "channel_socket_mode", absl::GetFlag(FLAGS_channel_socket_mode));
-  const int grpc_socket_mode = ParseOctalModeOrFail(
-      "grpc_socket_mode", absl::GetFlag(FLAGS_grpc_socket_mode));
-  const int admin_socket_mode = ParseOctalModeOrFail(
-      "admin_socket_mode", absl::GetFlag(FLAGS_admin_socket_mode));
-  if ((admin_socket_mode & 0077) != 0) {
-    Fail(kExitBadConfig,
-         "--admin_socket_mode: the admin socket is root's alone (0600 or "
-         "0700)");
-  }
-  int socket_gid = -1;
-  if (const std::string group = absl::GetFlag(FLAGS_grpc_socket_group);
-      !group.empty()) {
-    const struct group* entry = getgrnam(group.c_str());
-    if (entry == nullptr) {
-      Fail(kExitBadConfig,
-           absl::StrFormat("--grpc_socket_group: no group '%s'", group));
-    }
-    socket_gid = static_cast<int>(entry->gr_gid);
-  }
-  std::string admin_socket = absl::GetFlag(FLAGS_admin_socket);
-  if (admin_socket.empty()) {
-    admin_socket =
-        controlplane::DefaultAdminSocket(absl::GetFlag(FLAGS_grpc_socket));
-  }
-  if (admin_socket == absl::GetFlag(FLAGS_grpc_socket)) {
-    Fail(kExitBadConfig,
-         "--admin_socket: must differ from --grpc_socket (the application "
-         "socket)");
-  }
-  if (!absl::GetFlag(FLAGS_grpc_tls_address).empty() &&
-      (absl::GetFlag(FLAGS_grpc_tls_cert).empty() ||
-       absl::GetFlag(FLAGS_grpc_tls_key).empty())) {
-    Fail(kExitBadConfig,
-         "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key (TCP "
-         "is only offered with TLS)");
-  }
-  std::set<std::string> tls_admin_names;
-  for (absl::string_view name : absl::StrSplit(
-           absl::GetFlag(FLAGS_grpc_tls_admin_names), ',', absl::SkipEmpty())) {
-    tls_admin_names.insert(std::string(name));
-  }
-  if (!tls_admin_names.empty() &&
-      absl::GetFlag(FLAGS_grpc_tls_client_ca).empty()) {
-    Fail(kExitBadConfig,
-         "--grpc_tls_admin_names needs --grpc_tls_client_ca (only a "
-         "verified certificate names an administrator)");
-  }
+  absl::StatusOr<controlplane::DaemonConfig> config =
+      controlplane::VerifyDaemonConfig(
+          ReadFlags(), static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)),
+          controlplane::SystemGroupId);
+  if (!config.ok()) Fail(config.status());
+  SetMinLogSeverity(config->log_severity);
   if (absl::Status s =
           dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));
       !s.ok()) {
-    Fail(kExitBadConfig, absl::StrCat("--dpdk_log_level: ", s.message()));
+    Fail(absl::InvalidArgumentError(
+        absl::StrCat("--dpdk_log_level: ", s.message())));
   }
-
-  // Signals are taken synchronously by this thread; engine threads inherit
-  // the blocked mask and never see them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  dpdk::EalOptions eal;
-  eal.hugepages = *huge;
-  eal.memory_mb = memory_mb;
-  if (nic_config.has_value() && dpdk::IsPciAddress(nic_config->device)) {
-    eal.pci_allowlist.push_back(nic_config->device);
-  }
-  if (absl::Status s = dpdk::StartEal(eal); !s.ok()) {
-    Fail(absl::IsFailedPrecondition(s) ? kExitBadConfig : kExitRuntimeError,
-         absl::StrCat("--hugepages=", absl::GetFlag(FLAGS_hugepages), ": ",
-                      s.message()));
-  }
-  auto nics = std::make_unique<controlplane::NicRegistry>(num_cpus);
-  // Anything that fails from here releases what was started, then exits.
-  auto fail_started = [&](int code, absl::string_view message) {
-    nics.reset();
-    dpdk::StopEal();
-    Fail(code, message);
-  };
-  std::string first_nic;
-  if (nic_config.has_value()) {
-    absl::StatusOr<std::string> name = nics->Attach(spec);
-    if (!name.ok()) {
-      fail_started(absl::IsInvalidArgument(name.status()) ? kExitBadConfig
-                                                          : kExitRuntimeError,
-                   absl::StrCat("--device: ", name.status().message()));
-    }
-    first_nic = *name;
-  }
-  absl::StatusOr<std::unique_ptr<controlplane::SessionRegistry>> sessions =
-      controlplane::SessionRegistry::Create(session_limits);
-  if (!sessions.ok()) {
-    fail_started(kExitRuntimeError, sessions.status().message());
-  }
-  absl::StatusOr<std::unique_ptr<controlplane::ChannelRegistry>> channels =
-      controlplane::ChannelRegistry::Create(nics.get(), sessions->get(),
-                                            absl::GetFlag(FLAGS_channel_socket),
-                                            channel_socket_mode);
-  if (!channels.ok()) {
-    fail_started(kExitBadConfig, absl::StrCat("--channel_socket: ",
-                                              channels.status().message()));
-  }
-  controlplane::ChannelTotalsSnapshot channel_totals;
-  auto collector = std::make_shared<controlplane::FerryCollector>(
-      nics.get(), &channel_totals);
-  std::unique_ptr<prometheus::Exposer> exposer;
-  if (const std::string address = absl::GetFlag(FLAGS_metrics_address);
-      !address.empty()) {
-    try {
-      exposer = std::make_unique<prometheus::Exposer>(address);
-    } catch (const std::exception& e) {
-      channels->reset();
-      fail_started(kExitBadConfig,
-                   absl::StrFormat("--metrics_address: cannot listen on "
-                                   "'%s': %s",
-                                   address, e.what()));
-    }
-    exposer->RegisterCollectable(collector);
-    const std::vector<int> ports = exposer->GetListeningPorts();
-    FERRY_LOG(Info, "metrics at http://%s:%d/metrics",
-              address.substr(0, address.rfind(':')),
-              ports.empty() ? 0 : ports[0]);
-  }
-  controlplane::FlowDirectory flow_directory(nics.get());
-  // Outlives the gRPC servers: their Connects wait on it.
-  controlplane::CompletionWaiter completion_waiter;
-  controlplane::FlowOpener flow_opener(nics.get(), sessions->get(),
-                                       &completion_waiter);
-  // Each gRPC server has its own service objects, built for its surface,
-  // and its own record of who is connected.
-  struct Surface {
-    explicit Surface(controlplane::CallerRole role, uint32_t connections,
-                     controlplane::NicRegistry* nics,
-                     controlplane::ChannelTotalsSnapshot* totals,
-                     controlplane::FlowDirectory* flows,
-                     controlplane::FlowOpener* opener,
-                     controlplane::SessionRegistry* sessions,
-                     const std::string& channel_socket,
-                     const controlplane::DevicePolicy& devices)
-        : peers(connections),
-          nic(nics, role, devices),
-          stats(nics, totals, role),
-          flow(flows, opener, sessions, role),
-          session(sessions, nics, channel_socket, role, &peers) {}
-    std::vector<grpc::Service*> services() {
-      return {&nic, &stats, &flow, &session};
-    }
-    controlplane::PeerTable peers;
-    controlplane::NicServiceImpl nic;
-    controlplane::StatsServiceImpl stats;
-    controlplane::FlowServiceImpl flow;
-    controlplane::SessionServiceImpl session;
-  };
-  auto surface = [&](controlplane::CallerRole role) {
-    return std::make_unique<Surface>(
-        std::move(role), max_connections_per_user, nics.get(), &channel_totals,
-        &flow_directory, &flow_opener, sessions->get(),
-        absl::GetFlag(FLAGS_channel_socket), api_devices);
-  };
-  std::unique_ptr<Surface> admin_surface =
-      surface(controlplane::CallerRole::Fixed(controlplane::ApiRole::kAdmin));
-  std::unique_ptr<Surface> app_surface = surface(
-      controlplane::CallerRole::Fixed(controlplane::ApiRole::kApplication));
-  std::unique_ptr<Surface> tls_surface =
-      surface(controlplane::CallerRole::ByCertificate(tls_admin_names));
-  std::vector<std::unique_ptr<controlplane::ApiServer>> api;
-  auto start_api =
-      [&](absl::StatusOr<std::unique_ptr<controlplane::ApiServer>> server) {
-        if (!server.ok()) {
-          api.clear();
-          exposer.reset();
-          channels->reset();
-          fail_started(kExitBadConfig, server.status().message());
-        }
-        api.push_back(*std::move(server));
-      };
-  start_api(controlplane::ApiServer::StartUnix(
-      {"admin_socket", admin_socket, admin_socket_mode, -1,
-       &admin_surface->peers},
-      admin_surface->services()));
-  start_api(controlplane::ApiServer::StartUnix(
-      {"grpc_socket", absl::GetFlag(FLAGS_grpc_socket), grpc_socket_mode,
-       socket_gid, &app_surface->peers},
-      app_surface->services()));
-  if (!absl::GetFlag(FLAGS_grpc_tls_address).empty()) {
-    start_api(controlplane::ApiServer::StartTls(
-        controlplane::TlsListener{absl::GetFlag(FLAGS_grpc_tls_address),
-                                  absl::GetFlag(FLAGS_grpc_tls_cert),
-                                  absl::GetFlag(FLAGS_grpc_tls_key),
-                                  absl::GetFlag(FLAGS_grpc_tls_client_ca)},
-        tls_surface->services()));
-  }
-  if (socket_gid >= 0 && absl::GetFlag(FLAGS_channel_socket)[0] != '@' &&
-      chown(absl::GetFlag(FLAGS_channel_socket).c_str(), static_cast<uid_t>(-1),
-            static_cast<gid_t>(socket_gid)) != 0) {
-    api.clear();
-    exposer.reset();
-    channels->reset();
-    fail_started(
-        kExitBadConfig,
-        absl::StrFormat("--channel_socket: chown %s: %s",
-                        absl::GetFlag(FLAGS_channel_socket), strerror(errno)));
-  }
-  FERRY_LOG(Info, "gRPC admin API at %s", admin_socket);
-  FERRY_LOG(Info, "gRPC application API at %s%s",
-            absl::GetFlag(FLAGS_grpc_socket),
-            absl::GetFlag(FLAGS_grpc_tls_address).empty()
-                ? ""
-                : absl::StrCat(" and ", absl::GetFlag(FLAGS_grpc_tls_address),
-                               " (TLS)"));
-  if (nic_config.has_value()) {
-    nics->With(first_nic,
-               [&](controlplane::Nic& nic) {
-                 FERRY_LOG(
-                     Info,
-                     "ferryd ready: %s on %s (%s), %d engine(s), channels at "
-                     "%s",
-                     nic_config->ip.ToString(), nic.port().name(),
-                     nic.port().mac().ToString(), nic.num_engines(),
-                     absl::GetFlag(FLAGS_channel_socket));
-               })
-        .IgnoreError();
-  } else {
-    FERRY_LOG(Info, "ferryd ready: no NIC yet, channels at %s",
-              absl::GetFlag(FLAGS_channel_socket));
-  }
-  if (ping_target.has_value()) StartPing(*nics, first_nic, *ping_target);
-
-  const absl::Duration stats_interval =
-      absl::Seconds(absl::GetFlag(FLAGS_stats_interval_s));
-  absl::Time next_stats = absl::Now() + stats_interval;
-  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  while (true) {
-    std::vector<pollfd> fds = {{signal_fd, POLLIN, 0},
-                               {(*sessions)->wake_fd(), POLLIN, 0}};
-    const std::vector<pollfd> channel_fds = (*channels)->fds();
-    fds.insert(fds.end(), channel_fds.begin(), channel_fds.end());
-    // Wake at least every 100 ms to free channels the engines handed back.
-    absl::Duration wait = absl::Milliseconds(100);
-    if (stats_interval > absl::ZeroDuration()) {
-      wait = std::min(wait,
-                      std::max(next_stats - absl::Now(), absl::ZeroDuration()));
-    }
-    poll(fds.data(), fds.size(),
-         static_cast<int>(absl::ToInt64Milliseconds(
-             absl::Ceil(wait, absl::Milliseconds(1)))));
-    if (fds[0].revents & POLLIN) {
-      signalfd_siginfo info;
-      const ssize_t n = read(signal_fd, &info, sizeof(info));
-      if (n == sizeof(info)) {
-        FERRY_LOG(Info, "ferryd: %s, shutting down",
-                  strsignal(static_cast<int>(info.ssi_signo)));
-        break;
-      }
-    }
-    for (size_t i = 2; i < fds.size(); ++i) {
-      if (fds[i].revents != 0) (*channels)->OnReadable(fds[i].fd);
-    }
-    // Sessions end by their stream (gRPC threads) or here, when their
-    // heartbeats stop; either way their channels are closed on this thread.
-    (*sessions)->ExpireOverdue();
-    (*channels)->CloseSessionChannels();
-    (*channels)->Reap();
-    channel_totals.Publish((*channels)->Totals());
-    if (stats_interval > absl::ZeroDuration() && absl::Now() >= next_stats) {
-      LogAllStats(*nics, **channels);
-      next_stats += stats_interval;
-    }
-  }
-  close(signal_fd);
-  // No scrape or RPC may read an engine being stopped.
-  api.clear();
-  exposer.reset();
-  LogAllStats(*nics, **channels);
-  channels->reset();  // connections closed; engines still own the channels
-  nics.reset();       // engines stopped, ports closed
-  dpdk::StopEal();
-  FERRY_LOG(Info, "ferryd: stopped");
+  absl::StatusOr<std::unique_ptr<controlplane::Daemon>> daemon =
+      controlplane::Daemon::Create(*config);
+  if (!daemon.ok()) Fail(daemon.status());
+  (*daemon)->Run();
+  (*daemon)->Shutdown();
   return 0;
 }
 
