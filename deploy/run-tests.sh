@@ -17,6 +17,17 @@ bazel test //... --nocache_test_results --test_output=errors "$@" 2>&1 |
 bazel test //... --config=asan --test_tag_filters=-benchmark,-fuzz \
   --nocache_test_results --test_output=errors "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
   status=$?
+# And the untrusted-input tests under UndefinedBehaviorSanitizer (which
+# aborts at the first report): the boundary values of every flag and
+# AttachNic field, the raw-socket flood, the protocol tests of the endpoint
+# and the fuzz targets as tests (libfuzzer_test runs them with UBSan too).
+bazel test --config=ubsan --nocache_test_results --test_output=errors "$@" \
+  //controlplane:boundary_table_test //controlplane:wire_flood_test \
+  //dataplane/engine:transport_endpoint_test //dataplane/net:frame_parser_fuzz \
+  //dataplane/transport:flow_fuzz //client:channel_header_fuzz \
+  //dataplane/channel:engine_channel_fuzz \
+  //dataplane/channel:channel_attach_fuzz 2>&1 |
+  tee -a /tmp/ferry-test-output.txt || status=$?
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' \
