@@ -1,4 +1,4 @@
-#include "controlplane/ferryctl_app_commands.h"
+#include "controlplane/ferryctl_commands/app_commands.h"
 
 #include <arpa/inet.h>
 #include <signal.h>
@@ -9,24 +9,19 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/flags/flag.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
 #include "client/ferry.h"
 #include "client/session_client.h"
+#include "controlplane/ferryctl_commands/ferryctl_commands.h"
+#include "controlplane/ferryctl_commands/ferryctl_flags.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/grpc/health/v1/health.grpc.pb.h"
 
-namespace ferry::controlplane {
+namespace ferry::ferryctl {
 namespace {
-
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-int Usage(const std::string& message) {
-  std::fprintf(stderr, "ferryctl: %s (see ferryctl --help)\n", message.c_str());
-  return kExitUsage;
-}
 
 int Failed(const std::string& what, int rc, const std::string& detail) {
   std::fprintf(stderr, "ferryctl: error: %s: %s%s%s\n", what.c_str(),
@@ -271,4 +266,32 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
   return rc;
 }
 
-}  // namespace ferry::controlplane
+namespace {
+
+AppCommandOptions OptionsFromFlags(const Ctl& ctl) {
+  AppCommandOptions o;
+  o.socket = ctl.app_socket;
+  o.json = ctl.json;
+  o.timeout_ms = absl::GetFlag(FLAGS_timeout_ms);
+  o.message = absl::GetFlag(FLAGS_message);
+  o.count = absl::GetFlag(FLAGS_count);
+  o.duration_ms = absl::GetFlag(FLAGS_duration_ms);
+  return o;
+}
+
+}  // namespace
+
+int Connect(const Ctl& ctl, const Args& args) {
+  AppCommandOptions o = OptionsFromFlags(ctl);
+  // --count=0 (the flag's default, for stats) is one round trip; an empty
+  // --message only connects.
+  if (o.count == 0) o.count = 1;
+  if (o.message.empty()) o.count = 0;
+  return ConnectCommand(args[0], o);
+}
+
+int Listen(const Ctl& ctl, const Args& args) {
+  return ListenCommand(args[0], OptionsFromFlags(ctl));
+}
+
+}  // namespace ferry::ferryctl

@@ -6,13 +6,13 @@
 //   listen PORT [--count=N --duration_ms=T]     echoes what arrives
 //
 // Both need ferryd's Unix socket: a channel is memory on ferryd's host.
-#ifndef FERRY_CONTROLPLANE_FERRYCTL_APP_COMMANDS_H_
-#define FERRY_CONTROLPLANE_FERRYCTL_APP_COMMANDS_H_
+#ifndef FERRY_CONTROLPLANE_FERRYCTL_COMMANDS_APP_COMMANDS_H_
+#define FERRY_CONTROLPLANE_FERRYCTL_COMMANDS_APP_COMMANDS_H_
 
 #include <cstdint>
 #include <string>
 
-namespace ferry::controlplane {
+namespace ferry::ferryctl {
 
 struct AppCommandOptions {
   std::string socket;  // ferryd's API socket
@@ -27,6 +27,6 @@ struct AppCommandOptions {
 int ConnectCommand(const std::string& address, const AppCommandOptions& o);
 int ListenCommand(const std::string& port, const AppCommandOptions& o);
 
-}  // namespace ferry::controlplane
+}  // namespace ferry::ferryctl
 
-#endif  // FERRY_CONTROLPLANE_FERRYCTL_APP_COMMANDS_H_
+#endif  // FERRY_CONTROLPLANE_FERRYCTL_COMMANDS_APP_COMMANDS_H_

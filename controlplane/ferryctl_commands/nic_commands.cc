@@ -1,0 +1,119 @@
+// ferryctl nic list | get NAME | attach --device --ip ... | detach NAME
+#include <algorithm>
+#include <cstdio>
+
+#include "absl/flags/flag.h"
+#include "controlplane/ferryctl_commands/ferryctl_commands.h"
+#include "controlplane/ferryctl_commands/ferryctl_flags.h"
+#include "proto/ferry/v1/ferry.grpc.pb.h"
+
+namespace ferry::ferryctl {
+
+void PrintNicTable(const std::vector<const v1::Nic*>& nics) {
+  std::printf("%-18s %-14s %-17s %-18s %-5s %-7s %12s %12s\n", "NAME", "DRIVER",
+              "MAC", "IP", "LINK", "ENGINES", "RX_PACKETS", "TX_PACKETS");
+  for (const v1::Nic* nic : nics) {
+    std::printf("%-18s %-14s %-17s %-18s %-5s %-7d %12lu %12lu\n",
+                nic->name().c_str(), nic->driver().c_str(), nic->mac().c_str(),
+                nic->ip().c_str(), nic->link().up() ? "up" : "down",
+                nic->engines_size(),
+                static_cast<unsigned long>(nic->counters().rx_packets()),
+                static_cast<unsigned long>(nic->counters().tx_packets()));
+  }
+}
+
+namespace {
+
+void PrintNicDetail(const v1::Nic& nic) {
+  std::printf(
+      "name:     %s\ndevice:   %s\ndriver:   %s\nmac:      %s\n"
+      "ip:       %s\ngateway:  %s\nmtu:      %u\nlink:     %s\n",
+      nic.name().c_str(), nic.device().c_str(), nic.driver().c_str(),
+      nic.mac().c_str(), nic.ip().c_str(),
+      nic.gateway().empty() ? "-" : nic.gateway().c_str(), nic.mtu(),
+      nic.link().up() ? "up" : "down");
+  for (const v1::Engine& engine : nic.engines()) {
+    std::printf("engine %u (core %d, %s polling):\n", engine.id(),
+                engine.core(), engine.polling().c_str());
+    std::vector<std::string> names;
+    for (const auto& [name, value] : engine.counters()) names.push_back(name);
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      const uint64_t value = engine.counters().at(name);
+      if (value != 0) {
+        std::printf("  %-26s %lu\n", name.c_str(),
+                    static_cast<unsigned long>(value));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+int NicList(const Ctl& ctl, const Args&) {
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  return CallAndPrint<v1::ListNicsResponse>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::ListNicsResponse* response) {
+        return nics->ListNics(context, v1::ListNicsRequest(), response);
+      },
+      [](const v1::ListNicsResponse& response) {
+        std::vector<const v1::Nic*> list;
+        for (const v1::Nic& nic : response.nics()) list.push_back(&nic);
+        PrintNicTable(list);
+      });
+}
+
+int NicGet(const Ctl& ctl, const Args& args) {
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  v1::GetNicRequest request;
+  request.set_name(args[0]);
+  return CallAndPrint<v1::Nic>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::Nic* nic) {
+        return nics->GetNic(context, request, nic);
+      },
+      PrintNicDetail);
+}
+
+int NicAttach(const Ctl& ctl, const Args&) {
+  if (absl::GetFlag(FLAGS_mtu) < 0 || absl::GetFlag(FLAGS_engines) < 0) {
+    return Usage("--mtu and --engines must not be negative");
+  }
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  v1::AttachNicRequest request;
+  request.set_device(absl::GetFlag(FLAGS_device));
+  request.set_ip(absl::GetFlag(FLAGS_ip));
+  request.set_gateway(absl::GetFlag(FLAGS_gateway));
+  request.set_mac(absl::GetFlag(FLAGS_mac));
+  request.set_mtu(static_cast<uint32_t>(absl::GetFlag(FLAGS_mtu)));
+  request.set_engines(static_cast<uint32_t>(absl::GetFlag(FLAGS_engines)));
+  request.set_cores(absl::GetFlag(FLAGS_cores));
+  request.set_polling(absl::GetFlag(FLAGS_polling));
+  // Attaching probes a device: allow it more than a query.
+  return CallAndPrint<v1::Nic>(
+      ctl, ctl.Context(std::chrono::seconds(60)),
+      [&](grpc::ClientContext* context, v1::Nic* nic) {
+        return nics->AttachNic(context, request, nic);
+      },
+      [](const v1::Nic& nic) {
+        std::printf("attached %s (%s, %s)\n", nic.name().c_str(),
+                    nic.ip().c_str(), nic.mac().c_str());
+      });
+}
+
+int NicDetach(const Ctl& ctl, const Args& args) {
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  v1::DetachNicRequest request;
+  request.set_name(args[0]);
+  return CallAndPrint<v1::DetachNicResponse>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::DetachNicResponse* response) {
+        return nics->DetachNic(context, request, response);
+      },
+      [&](const v1::DetachNicResponse&) {
+        std::printf("detached %s\n", args[0].c_str());
+      });
+}
+
+}  // namespace ferry::ferryctl
