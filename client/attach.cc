@@ -10,9 +10,9 @@
 #include <cstring>
 #include <string>
 
+#include "client/abi/fd_passing.h"
+#include "client/abi/ferry_attach_abi.h"
 #include "client/channel_state.h"
-#include "client/fd_passing.h"
-#include "client/ferry_attach_abi.h"
 
 namespace ferry::client {
 

@@ -21,10 +21,10 @@
 #include <memory>
 #include <vector>
 
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
+#include "client/abi/shm_ring.h"
 #include "client/ferry.h"
 #include "client/session_client.h"
-#include "client/shm_ring.h"
 
 using ferry::shm::ChannelView;
 using ferry::shm::RingConsumer;

@@ -56,7 +56,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 
 #ifdef __cplusplus
 extern "C" {

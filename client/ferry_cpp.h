@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "client/abi/ferry_attach_abi.h"
 #include "client/ferry.h"
-#include "client/ferry_attach_abi.h"
 
 namespace ferry {
 

@@ -16,7 +16,7 @@
 #include <string>
 #include <thread>
 
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 #include "grpcpp/grpcpp.h"
 #include "proto/ferry/v1/ferry.grpc.pb.h"
 

@@ -29,8 +29,8 @@ trap cleanup EXIT
 testbed_user "$user"
 # The user cannot read Bazel's tree under /root: what it runs is copied.
 cp "$FERRYCTL" controlplane/app_user_test.py controlplane/api/api_python_test.py "$work/"
-mkdir -p "$work/proto" "$work/client"
-cp client/ferry_channel_abi.h "$work/client/"
+mkdir -p "$work/proto" "$work/client/abi"
+cp client/abi/ferry_channel_abi.h "$work/client/abi/"
 cp -rL proto/ferry "$work/proto/"
 chmod -R a+rX "$work"
 mkdir -p "$run/a" "$run/b"

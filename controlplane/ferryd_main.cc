@@ -18,7 +18,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "client/ferry_attach_abi.h"
+#include "client/abi/ferry_attach_abi.h"
 #include "controlplane/daemon/daemon.h"
 #include "controlplane/daemon/daemon_config.h"
 #include "dataplane/base/logging.h"

@@ -27,7 +27,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 #include "controlplane/nic_registry.h"
 #include "controlplane/peer_credentials.h"
 

@@ -24,7 +24,7 @@ bazel test //... --config=asan --test_tag_filters=-benchmark,-fuzz \
 bazel test --config=ubsan --nocache_test_results --test_output=errors "$@" \
   //controlplane:boundary_table_test //controlplane:wire_flood_test \
   //dataplane/engine:transport_endpoint_test //dataplane/net:frame_parser_fuzz \
-  //dataplane/transport:flow_fuzz //client:channel_header_fuzz \
+  //dataplane/transport:flow_fuzz //client/abi:channel_header_fuzz \
   //dataplane/channel:engine_channel_fuzz \
   //dataplane/channel:channel_attach_fuzz 2>&1 |
   tee -a /tmp/ferry-test-output.txt || status=$?

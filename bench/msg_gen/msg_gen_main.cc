@@ -20,8 +20,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "bench/msg_gen/roles.h"
-#include "client/ferry_attach_abi.h"
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_attach_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 #include "dataplane/net/addresses.h"
 
 ABSL_FLAG(std::string, role, "client", "client or server");

@@ -15,8 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "client/abi/ferry_attach_abi.h"
 #include "client/ferry.h"
-#include "client/ferry_attach_abi.h"
 
 namespace {
 

@@ -176,14 +176,14 @@ class Session:
 def channel_abi_version():
     """FERRY_CHANNEL_ABI_VERSION, read from the header itself."""
     import re
-    with open("client/ferry_channel_abi.h") as header:
+    with open("client/abi/ferry_channel_abi.h") as header:
         match = re.search(r"#define FERRY_CHANNEL_ABI_VERSION (\d+)u",
                           header.read())
     return int(match.group(1))
 
 
 def attach(ticket, path, buffer_count=0):
-    """Redeems a ticket on the channel socket (client/ferry_attach_abi.h):
+    """Redeems a ticket on the channel socket (client/abi/ferry_attach_abi.h):
     the channel id, or the negative errno ferryd answered. The socket is
     kept open in the returned tuple: closing it ends the channel."""
     import array

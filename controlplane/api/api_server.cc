@@ -16,7 +16,7 @@
 
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "client/fd_passing.h"
+#include "client/abi/fd_passing.h"
 #include "dataplane/base/logging.h"
 #include "grpcpp/create_channel_posix.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"

@@ -5,7 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 #include "controlplane/api/status_convert.h"
 
 namespace ferry::controlplane {

@@ -23,8 +23,8 @@ testbed_user "$user"
 # The user cannot read Bazel's tree under /root: what it runs is copied.
 cp controlplane/api/unopened_streams_test.py controlplane/api/api_python_test.py \
   controlplane/api/ferry_stubs.py "$work/"
-mkdir -p "$work/proto" "$work/client"
-cp client/ferry_channel_abi.h "$work/client/"
+mkdir -p "$work/proto" "$work/client/abi"
+cp client/abi/ferry_channel_abi.h "$work/client/abi/"
 cp -rL proto/ferry "$work/proto/"
 chmod -R a+rX "$work"
 mkdir -p "$run"

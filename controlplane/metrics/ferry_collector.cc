@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 
 namespace ferry::controlplane {
 namespace {

@@ -21,9 +21,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "client/channel_layout.h"
-#include "client/fd_passing.h"
-#include "client/ferry_attach_abi.h"
+#include "client/abi/channel_layout.h"
+#include "client/abi/fd_passing.h"
+#include "client/abi/ferry_attach_abi.h"
 #include "dataplane/base/fuzz_input.h"
 #include "dataplane/channel/channel_listener.h"
 

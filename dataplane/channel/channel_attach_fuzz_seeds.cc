@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "client/ferry_attach_abi.h"
+#include "client/abi/ferry_attach_abi.h"
 
 namespace {
 

@@ -35,8 +35,8 @@
 
 #include "absl/strings/str_format.h"
 #include "benchmark/benchmark.h"
+#include "client/abi/shm_ring.h"
 #include "client/ferry.h"
-#include "client/shm_ring.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/channel/channel_listener.h"
 #include "dataplane/channel/engine_channel.h"

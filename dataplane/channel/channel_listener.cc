@@ -10,8 +10,8 @@
 #include <cstring>
 
 #include "absl/strings/str_format.h"
-#include "client/fd_passing.h"
-#include "client/ferry_attach_abi.h"
+#include "client/abi/fd_passing.h"
+#include "client/abi/ferry_attach_abi.h"
 
 namespace ferry::channel {
 namespace {

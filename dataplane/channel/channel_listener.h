@@ -2,7 +2,7 @@
 //
 // Control thread only. Each accepted connection sends one attach request;
 // the listener creates the channel (segment, eventfds) and replies with the
-// three descriptors (see client/ferry_attach_abi.h). The connection stays
+// three descriptors (see client/abi/ferry_attach_abi.h). The connection stays
 // open for the channel's lifetime: its EOF is how ferryd learns that the
 // application went away, however it went.
 #ifndef FERRY_DATAPLANE_CHANNEL_CHANNEL_LISTENER_H_
@@ -13,8 +13,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "client/channel_layout.h"
-#include "client/ferry_attach_abi.h"
+#include "client/abi/channel_layout.h"
+#include "client/abi/ferry_attach_abi.h"
 #include "dataplane/channel/channel_segment.h"
 #include "dataplane/channel/engine_channel.h"
 

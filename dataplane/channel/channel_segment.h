@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "absl/status/statusor.h"
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 
 namespace ferry::channel {
 

@@ -16,8 +16,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
-#include "client/ferry_channel_abi.h"
-#include "client/shm_ring.h"
+#include "client/abi/ferry_channel_abi.h"
+#include "client/abi/shm_ring.h"
 #include "dataplane/base/counter.h"
 #include "dataplane/channel/channel_segment.h"
 

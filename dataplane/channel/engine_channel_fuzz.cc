@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "client/channel_layout.h"
-#include "client/ferry_channel_abi.h"
-#include "client/shm_ring.h"
+#include "client/abi/channel_layout.h"
+#include "client/abi/ferry_channel_abi.h"
+#include "client/abi/shm_ring.h"
 #include "dataplane/base/fuzz_input.h"
 #include "dataplane/channel/channel_segment.h"
 #include "dataplane/channel/engine_channel.h"

@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "client/abi/shm_ring.h"
 #include "client/ferry.h"
-#include "client/shm_ring.h"
 #include "dataplane/channel/channel_listener.h"
 #include "gtest/gtest.h"
 

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::engine {

@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 #include "client/ferry.h"
 #include "client/ferry_cpp.h"
 #include "dataplane/base/clock.h"

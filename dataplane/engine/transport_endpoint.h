@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 #include "dataplane/base/kernel_random.h"
 #include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"

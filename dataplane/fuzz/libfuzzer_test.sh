@@ -41,20 +41,20 @@ sources[flow]="dataplane/transport/flow_fuzz.cc dataplane/transport/flow.cc
   dataplane/transport/receive_tracker.cc dataplane/transport/congestion_control.cc
   dataplane/transport/rtt_estimator.cc dataplane/transport/message_segments.cc
   dataplane/net/ferry_header.cc dataplane/transport/flow_fuzz_seeds.cc"
-corpus[channel_header]=client/fuzz_corpus/channel_header
-sources[channel_header]="client/channel_header_fuzz.cc client/channel_layout.cc
-  client/channel_header_fuzz_seeds.cc"
+corpus[channel_header]=client/abi/fuzz_corpus/channel_header
+sources[channel_header]="client/abi/channel_header_fuzz.cc client/abi/channel_layout.cc
+  client/abi/channel_header_fuzz_seeds.cc"
 
 corpus[engine_channel]=dataplane/channel/fuzz_corpus/engine_channel
 sources[engine_channel]="dataplane/channel/engine_channel_fuzz.cc
   dataplane/channel/engine_channel.cc dataplane/channel/channel_segment.cc
-  client/channel_layout.cc dataplane/base/logging.cc
+  client/abi/channel_layout.cc dataplane/base/logging.cc
   dataplane/channel/engine_channel_fuzz_seeds.cc"
 corpus[channel_attach]=dataplane/channel/fuzz_corpus/channel_attach
 sources[channel_attach]="dataplane/channel/channel_attach_fuzz.cc
   dataplane/channel/channel_listener.cc dataplane/channel/engine_channel.cc
-  dataplane/channel/channel_segment.cc client/channel_layout.cc
-  client/fd_passing.cc dataplane/base/logging.cc
+  dataplane/channel/channel_segment.cc client/abi/channel_layout.cc
+  client/abi/fd_passing.cc dataplane/base/logging.cc
   dataplane/channel/channel_attach_fuzz_seeds.cc"
 
 work=$(mktemp -d /tmp/ferry-libfuzzer.XXXXXX)

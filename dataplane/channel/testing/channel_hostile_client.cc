@@ -30,11 +30,11 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "client/channel_layout.h"
-#include "client/fd_passing.h"
-#include "client/ferry_attach_abi.h"
+#include "client/abi/channel_layout.h"
+#include "client/abi/fd_passing.h"
+#include "client/abi/ferry_attach_abi.h"
+#include "client/abi/shm_ring.h"
 #include "client/session_client.h"
-#include "client/shm_ring.h"
 #include "dataplane/base/clock.h"
 
 ABSL_FLAG(std::string, socket, "", "channel socket");

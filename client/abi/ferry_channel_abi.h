@@ -81,41 +81,41 @@ extern "C" {
  *   X(NAME, value, errno the library returns for it, what it means)
  * (the errno column is expanded only where <errno.h> is included).
  */
-#define FERRY_STATUS_LIST(X)                                                \
-  X(OK, 0, 0, "ok")                                                         \
-  /* a chain names a buffer out of range */                                 \
-  X(BAD_BUFFER_INDEX, 1, EINVAL, "bad buffer index")                        \
-  /* lengths do not add up, or too big */                                   \
-  X(BAD_LENGTH, 2, EINVAL, "bad length")                                    \
-  /* chain loops or outruns the message */                                  \
-  X(CHAIN_TOO_LONG, 3, EINVAL, "buffer chain too long or looping")          \
-  /* the receiver had no free buffers */                                    \
-  X(NO_BUFFERS, 4, EAGAIN, "no free buffers")                               \
-  /* no such flow on this channel */                                        \
-  X(UNKNOWN_FLOW, 5, ENOTCONN, "unknown flow")                              \
-  /* malformed control request */                                           \
-  X(BAD_REQUEST, 6, EINVAL, "bad request")                                  \
-  /* Why a connect failed or a flow ended (FLOW_CLOSED events, SEND_ERROR   \
-   * for messages that were queued on it, CONNECT completions). */          \
-  /* nobody listens at that address/port */                                 \
-  X(REFUSED, 7, ECONNREFUSED, "refused (nobody listens there)")             \
-  /* the handshake got no answer */                                         \
-  X(TIMED_OUT, 8, ETIMEDOUT, "timed out (no answer)")                       \
-  /* the peer reset the flow */                                             \
-  X(RESET, 9, ECONNRESET, "reset by the peer")                              \
-  /* the peer stopped answering */                                          \
-  X(PEER_DEAD, 10, ETIMEDOUT, "peer stopped answering")                     \
-  /* the peer broke the protocol */                                         \
-  X(PROTOCOL_ERROR, 11, ECONNRESET, "protocol error")                       \
-  /* closed in order (either side) */                                       \
-  X(CLOSED, 12, EPIPE, "closed")                                            \
-  /* LISTEN on a port already taken */                                      \
-  X(ADDRESS_IN_USE, 13, EADDRINUSE, "address in use")                       \
-  /* too many flows, listeners or requests */                               \
-  X(LIMIT, 14, EMFILE, "limit reached")                                     \
-  /* ended by ferryd (channel going away) */                                \
-  X(ABORTED, 15, ECONNRESET, "aborted by ferryd")                           \
-  /* the peer (or gateway) never answered ARP */                            \
+#define FERRY_STATUS_LIST(X)                                              \
+  X(OK, 0, 0, "ok")                                                       \
+  /* a chain names a buffer out of range */                               \
+  X(BAD_BUFFER_INDEX, 1, EINVAL, "bad buffer index")                      \
+  /* lengths do not add up, or too big */                                 \
+  X(BAD_LENGTH, 2, EINVAL, "bad length")                                  \
+  /* chain loops or outruns the message */                                \
+  X(CHAIN_TOO_LONG, 3, EINVAL, "buffer chain too long or looping")        \
+  /* the receiver had no free buffers */                                  \
+  X(NO_BUFFERS, 4, EAGAIN, "no free buffers")                             \
+  /* no such flow on this channel */                                      \
+  X(UNKNOWN_FLOW, 5, ENOTCONN, "unknown flow")                            \
+  /* malformed control request */                                         \
+  X(BAD_REQUEST, 6, EINVAL, "bad request")                                \
+  /* Why a connect failed or a flow ended (FLOW_CLOSED events, SEND_ERROR \
+   * for messages that were queued on it, CONNECT completions). */        \
+  /* nobody listens at that address/port */                               \
+  X(REFUSED, 7, ECONNREFUSED, "refused (nobody listens there)")           \
+  /* the handshake got no answer */                                       \
+  X(TIMED_OUT, 8, ETIMEDOUT, "timed out (no answer)")                     \
+  /* the peer reset the flow */                                           \
+  X(RESET, 9, ECONNRESET, "reset by the peer")                            \
+  /* the peer stopped answering */                                        \
+  X(PEER_DEAD, 10, ETIMEDOUT, "peer stopped answering")                   \
+  /* the peer broke the protocol */                                       \
+  X(PROTOCOL_ERROR, 11, ECONNRESET, "protocol error")                     \
+  /* closed in order (either side) */                                     \
+  X(CLOSED, 12, EPIPE, "closed")                                          \
+  /* LISTEN on a port already taken */                                    \
+  X(ADDRESS_IN_USE, 13, EADDRINUSE, "address in use")                     \
+  /* too many flows, listeners or requests */                             \
+  X(LIMIT, 14, EMFILE, "limit reached")                                   \
+  /* ended by ferryd (channel going away) */                              \
+  X(ABORTED, 15, ECONNRESET, "aborted by ferryd")                         \
+  /* the peer (or gateway) never answered ARP */                          \
   X(UNREACHABLE, 16, EHOSTUNREACH, "unreachable (no ARP answer)")
 
 enum ferry_status {

@@ -21,7 +21,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 
 namespace ferry::shm {
 

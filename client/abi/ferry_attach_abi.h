@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "client/ferry_channel_abi.h"
+#include "client/abi/ferry_channel_abi.h"
 
 #ifdef __cplusplus
 extern "C" {

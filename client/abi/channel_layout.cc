@@ -1,4 +1,4 @@
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 
 #include <cstring>
 

@@ -1,4 +1,4 @@
-#include "client/shm_ring.h"
+#include "client/abi/shm_ring.h"
 
 #include <memory>
 #include <thread>

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 
 std::vector<std::vector<uint8_t>> FerryFuzzSeeds() {
   using namespace ferry::shm;

@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string>
 
-#include "client/ferry_channel_abi.h"
-#include "client/shm_ring.h"
+#include "client/abi/ferry_channel_abi.h"
+#include "client/abi/shm_ring.h"
 
 namespace ferry::shm {
 

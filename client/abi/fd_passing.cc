@@ -1,4 +1,4 @@
-#include "client/fd_passing.h"
+#include "client/abi/fd_passing.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <string>
 
-#include "client/channel_layout.h"
+#include "client/abi/channel_layout.h"
 
 namespace {
 
