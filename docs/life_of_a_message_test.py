@@ -39,13 +39,11 @@ def main():
             continue
         with open(current) as source:
             code = source.read()
-        # Qualified names are found as written (Engine::PollOnce(); a method
-        # defined inside its class is found by its own name.
+        # Found as written and followed by its parameters: a qualified name
+        # only where it is defined (Engine::PollOnce( in engine.cc), never
+        # by a bare call of the same method elsewhere.
         name = token
-        found = re.search(re.escape(name) + r"\s*\(", code)
-        if not found and "::" in name:
-            found = re.search(r"\b" + re.escape(name.split("::")[-1]) +
-                              r"\s*\(", code)
+        found = re.search(r"(?<![\w:])" + re.escape(name) + r"\s*\(", code)
         checked += 1
         if not found:
             missing.append(f"{current}: no function {name}")

@@ -44,23 +44,36 @@ enum class FlowState : uint8_t {
 };
 
 // X(name, description): why a flow ended.
-#define FERRY_FLOW_END_REASONS(X)                                         \
-  X(kNone, "none", "still open")                                          \
-  X(kClosed, "closed", "closed by either side after a FIN exchange")      \
-  X(kRefused, "refused", "nobody listens at the peer's address and port") \
-  X(kTimedOut, "timed_out", "the handshake got no answer")                \
-  X(kReset, "reset", "the peer reset the flow")                           \
-  X(kPeerDead, "peer_dead", "the peer stopped answering")                 \
-  X(kProtocolError, "protocol_error", "the peer broke the protocol")      \
-  X(kAborted, "aborted", "reset locally (the application went away)")
+// X(name, text, help, status): `status` is the ferry_status an application
+// hears (FERRY_STATUS_<status>, in FLOW_CLOSED events and failed connects).
+#define FERRY_FLOW_END_REASONS(X)                                            \
+  X(kNone, "none", "still open", OK)                                         \
+  X(kClosed, "closed", "closed by either side after a FIN exchange", CLOSED) \
+  X(kRefused, "refused", "nobody listens at the peer's address and port",    \
+    REFUSED)                                                                 \
+  X(kTimedOut, "timed_out", "the handshake got no answer", TIMED_OUT)        \
+  X(kReset, "reset", "the peer reset the flow", RESET)                       \
+  X(kPeerDead, "peer_dead", "the peer stopped answering", PEER_DEAD)         \
+  X(kProtocolError, "protocol_error", "the peer broke the protocol",         \
+    PROTOCOL_ERROR)                                                          \
+  X(kAborted, "aborted", "reset locally (the application went away)", ABORTED)
 
 enum class FlowEndReason : uint8_t {
-#define FERRY_FLOW_END_ENUM(name, text, help) name,
+#define FERRY_FLOW_END_ENUM(name, text, help, status) name,
   FERRY_FLOW_END_REASONS(FERRY_FLOW_END_ENUM)
 #undef FERRY_FLOW_END_ENUM
 };
 
 const char* FlowEndReasonName(FlowEndReason reason);
+// Why a flow ended when its handshake failed.
+FlowEndReason EndReasonOf(HandshakeError error);
+
+// Header timestamps are 32-bit microseconds (wrapping every 71 minutes);
+// 0 means "no timestamp", so a clock that lands on 0 says 1.
+inline uint32_t TimestampUs(uint64_t now_ns) {
+  const uint32_t us = static_cast<uint32_t>(now_ns / 1000);
+  return us == 0 ? 1 : us;
+}
 const char* FlowStateName(FlowState state);
 
 class Flow;

@@ -1,0 +1,272 @@
+// The transport endpoint, application side: control requests (listen,
+// connect, close), messages to send, channels leaving or draining, and the
+// control plane's flow listing and closing.
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/base/logging.h"
+#include "dataplane/dpdk/packet.h"
+#include "dataplane/engine/flow_ctrl_args.h"
+#include "dataplane/engine/transport_endpoint.h"
+#include "dataplane/net/byte_order.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/ferry_header.h"
+#include "dataplane/net/ferry_segment_builder.h"
+#include "dataplane/net/frame_builder.h"
+#include "dataplane/net/wire.h"
+
+namespace ferry::engine {
+
+using net::FerryHeader;
+using net::FerryPacketType;
+using transport::Flow;
+using transport::FlowEndReason;
+using transport::FlowState;
+
+bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
+                                  const ferry_ctrl& request, ferry_ctrl* reply,
+                                  uint64_t now_ns, CtrlCompletion* completion) {
+  now_ns_ = now_ns;
+  const ferry_ctrl_flow_args args = ReadArgs(request);
+  ferry_ctrl_flow_args out = {};
+  out.local_ip = ip_.value;
+  reply->status = FERRY_STATUS_OK;
+  switch (request.op) {
+    case FERRY_CTRL_NOOP:
+      break;
+    case FERRY_CTRL_LISTEN:
+      if (args.local_port == 0) {
+        reply->status = FERRY_STATUS_BAD_REQUEST;
+      } else if (listeners_[args.local_port] != nullptr ||
+                 (group_ != nullptr &&
+                  !group_->ClaimListener(args.local_port, index_))) {
+        reply->status = FERRY_STATUS_ADDRESS_IN_USE;
+      } else {
+        listeners_[args.local_port] = &channel;
+      }
+      out.local_port = args.local_port;
+      break;
+    case FERRY_CTRL_UNLISTEN:
+      if (listeners_[args.local_port] != &channel) {
+        reply->status = FERRY_STATUS_BAD_REQUEST;
+      } else {
+        listeners_[args.local_port] = nullptr;
+        if (group_ != nullptr) {
+          group_->ReleaseListener(args.local_port, index_);
+        }
+      }
+      out.local_port = args.local_port;
+      break;
+    case FERRY_CTRL_CONNECT: {
+      const net::Ipv4Address remote{args.remote_ip};
+      if (args.remote_port == 0 || remote.value == 0 || remote == ip_ ||
+          remote.value == 0xffffffffu || (remote.value >> 28) == 0xe) {
+        reply->status = FERRY_STATUS_BAD_REQUEST;
+        break;
+      }
+      const uint16_t local_port =
+          args.local_port != 0 ? args.local_port : NextEphemeralPort();
+      Entry* e = NewFlow(channel, remote, args.remote_port, local_port);
+      if (e == nullptr) {
+        reply->status = FERRY_STATUS_LIMIT;
+        break;
+      }
+      e->connect_pending = true;
+      e->ctrl_id = request.id;
+      e->connect_completion = completion;
+      e->flow->StartConnect(now_ns);
+      Touch(e->flow->owner);
+      return false;  // answered when the handshake ends
+    }
+    case FERRY_CTRL_CLOSE: {
+      Entry* e = Lookup(args.flow);
+      if (e == nullptr || e->channel != &channel) {
+        reply->status = FERRY_STATUS_UNKNOWN_FLOW;
+        break;
+      }
+      out.flow = args.flow;
+      e->flow->Close(now_ns);
+      Touch(e->flow->owner);
+      break;
+    }
+    default:
+      reply->status = FERRY_STATUS_BAD_REQUEST;
+      break;
+  }
+  WriteArgs(out, reply);
+  return true;
+}
+
+int TransportEndpoint::OnTxMessage_st(
+    channel::EngineChannel& channel, const ferry_desc& desc,
+    absl::Span<const channel::MessagePiece> pieces, uint64_t now_ns) {
+  now_ns_ = now_ns;
+  Entry* e = Lookup(desc.flow);
+  if (e == nullptr || e->channel != &channel) return FERRY_STATUS_UNKNOWN_FLOW;
+  Flow& flow = *e->flow;
+  if (!flow.accepting_messages()) {
+    if (flow.state() == FlowState::kConnecting) return channel::kTxNotNow;
+    return FERRY_STATUS_CLOSED;
+  }
+  // A full queue holds the whole channel back (its later messages may be
+  // for this flow too, and order must hold): the app sees its tx ring fill.
+  if (flow.queue_full()) return channel::kTxNotNow;
+  const uint64_t handle = pieces.empty() ? kEmptyMessage : desc.head + 1;
+  if (!flow.Enqueue(handle, desc.length)) return FERRY_STATUS_BAD_LENGTH;
+  Touch(flow.owner);
+  return channel::kTxKeep;
+}
+
+uint32_t TransportEndpoint::ResetChannelFlows(channel::EngineChannel& channel,
+                                              uint64_t now_ns) {
+  uint32_t reset = 0;
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping) continue;
+    AbortConnect(e, FERRY_STATUS_ABORTED);  // the channel hears nothing more
+    e.flow->Abort(now_ns);
+    ++reset;
+  }
+  return reset;
+}
+
+void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
+                                         uint64_t now_ns) {
+  now_ns_ = now_ns;
+  const uint32_t reset = ResetChannelFlows(channel, now_ns);
+  if (channel.draining()) {
+    if (reset == 0) {
+      counters_.transport_channels_drained.Inc();
+    } else {
+      counters_.transport_linger_resets.Add(reset);
+    }
+  }
+  for (size_t port = 0; port < listeners_.size(); ++port) {
+    if (listeners_[port] != &channel) continue;
+    listeners_[port] = nullptr;
+    if (group_ != nullptr) {
+      group_->ReleaseListener(static_cast<uint16_t>(port), index_);
+    }
+  }
+  // Before the channel leaves, nothing may point at it.
+  for (uint32_t slot : reap_list_) Reap(slot);
+  reap_list_.clear();
+  flows_per_channel_.erase(&channel);
+}
+
+void TransportEndpoint::BeginDrain_st(channel::EngineChannel& channel,
+                                      uint64_t now_ns) {
+  now_ns_ = now_ns;
+  for (size_t port = 0; port < listeners_.size(); ++port) {
+    if (listeners_[port] != &channel) continue;
+    listeners_[port] = nullptr;
+    if (group_ != nullptr) {
+      group_->ReleaseListener(static_cast<uint16_t>(port), index_);
+    }
+  }
+  // A connect still in its handshake was never handed to the application:
+  // nothing was accepted for it.
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping) continue;
+    if (e.flow->state() == FlowState::kConnecting) {
+      AbortConnect(e, FERRY_STATUS_ABORTED);
+      e.flow->Abort(now_ns);
+    }
+  }
+}
+
+bool TransportEndpoint::DrainStep_st(channel::EngineChannel& channel,
+                                     uint64_t now_ns) {
+  now_ns_ = now_ns;
+  auto it = flows_per_channel_.find(&channel);
+  if (it == flows_per_channel_.end() || it->second == 0) return true;
+  // Messages still in the ring go first (a flow whose queue is full holds
+  // them back); each flow's FIN then follows its last message.
+  if (!channel.TxEmpty_st()) return false;
+  for (uint32_t slot = 0; slot < high_water_; ++slot) {
+    Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.channel != &channel || e.reaping ||
+        e.drain_closed) {
+      continue;
+    }
+    e.drain_closed = true;
+    e.flow->Close(now_ns);
+    Touch(slot);
+  }
+  return false;
+}
+
+void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
+  result->count = 0;
+  result->next = UINT32_MAX;
+  const uint32_t capacity = static_cast<uint32_t>(result->flows.size());
+  for (uint32_t slot = start; slot < high_water_; ++slot) {
+    const Entry& e = entries_[slot];
+    if (e.flow == nullptr || e.reaping) continue;
+    if (result->count == capacity) {
+      result->next = slot;
+      return;
+    }
+    const Flow& flow = *e.flow;
+    FlowInfo& info = result->flows[result->count++];
+    info.id = flow.local_id();
+    info.channel_id = e.channel->segment().channel_id();
+    info.accepted = e.remote_flow != 0;
+    info.local_port = e.local_port;
+    info.remote_ip = e.remote_ip.value;
+    info.remote_port = e.remote_port;
+    info.state = flow.state();
+    info.srtt_ns = flow.srtt_ns();
+    info.rto_ns = flow.rto_ns();
+    info.congestion_window = flow.congestion_window();
+    info.peer_window = flow.peer_window();
+    info.in_flight = flow.in_flight();
+    info.queued_messages = flow.queued_messages();
+    info.held_segments = flow.held_segments();
+    info.stats = flow.stats();
+  }
+}
+
+bool TransportEndpoint::CloseFlow_st(uint64_t flow_id, bool abort,
+                                     uint64_t now_ns, uint64_t owner_channel) {
+  now_ns_ = now_ns;
+  Entry* e = Lookup(flow_id);
+  if (e == nullptr) return false;
+  if (owner_channel != 0 &&
+      e->channel->segment().channel_id() != owner_channel) {
+    return false;
+  }
+  if (abort) {
+    e->flow->Abort(now_ns);
+  } else {
+    e->flow->Close(now_ns);
+  }
+  Touch(e->flow->owner);
+  return true;
+}
+
+bool TransportEndpoint::AnswerConnect(Entry& e, const ferry_ctrl& reply) {
+  e.connect_pending = false;
+  if (e.connect_completion == nullptr) {
+    e.channel->CompleteCtrl_st(reply);
+    return true;
+  }
+  CtrlCompletion* completion = e.connect_completion;
+  e.connect_completion = nullptr;
+  completion->reply = reply;
+  return completion->Complete(absl::StatusCode::kOk, "");
+}
+
+void TransportEndpoint::AbortConnect(Entry& e, ferry_status status) {
+  if (!e.connect_pending) return;
+  e.connect_pending = false;
+  if (e.connect_completion == nullptr) return;  // the channel is leaving
+  CtrlCompletion* completion = e.connect_completion;
+  e.connect_completion = nullptr;
+  completion->reply.op = FERRY_CTRL_CONNECT;
+  completion->reply.status = static_cast<uint16_t>(status);
+  completion->Complete(absl::StatusCode::kOk, "");
+}
+
+}  // namespace ferry::engine

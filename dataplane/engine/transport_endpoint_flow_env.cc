@@ -1,0 +1,197 @@
+// The transport endpoint as its flows' environment (transport::FlowEnv):
+// state changes (connect answers, accept and close events), messages done,
+// and receives reassembled straight into the application's buffers.
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/base/logging.h"
+#include "dataplane/dpdk/packet.h"
+#include "dataplane/engine/flow_ctrl_args.h"
+#include "dataplane/engine/transport_endpoint.h"
+#include "dataplane/net/byte_order.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/ferry_header.h"
+#include "dataplane/net/ferry_segment_builder.h"
+#include "dataplane/net/frame_builder.h"
+#include "dataplane/net/wire.h"
+
+namespace ferry::engine {
+
+using net::FerryHeader;
+using net::FerryPacketType;
+using transport::Flow;
+using transport::FlowEndReason;
+using transport::FlowState;
+
+namespace {
+
+// What an application hears when a flow ends: one column of the transport's
+// list of end reasons (FERRY_FLOW_END_REASONS).
+ferry_status StatusForEnd(FlowEndReason reason) {
+  switch (reason) {
+#define FERRY_FLOW_END_STATUS(name, text, help, status) \
+  case FlowEndReason::name:                             \
+    return FERRY_STATUS_##status;
+    FERRY_FLOW_END_REASONS(FERRY_FLOW_END_STATUS)
+#undef FERRY_FLOW_END_STATUS
+  }
+  return FERRY_STATUS_ABORTED;
+}
+
+}  // namespace
+
+ferry_status TransportEndpoint::EndStatus(const Entry& e, const Flow& flow) {
+  ferry_status status = StatusForEnd(flow.end_reason());
+  if (status == FERRY_STATUS_TIMED_OUT &&
+      !io_.NextHopResolved_st(e.remote_ip, now_ns_)) {
+    status = FERRY_STATUS_UNREACHABLE;
+  }
+  return status;
+}
+
+void TransportEndpoint::StateChanged(Flow& flow) {
+  Entry& e = EntryOf(flow);
+  const uint32_t slot = flow.owner;
+  if (flow.state() != FlowState::kConnecting) HalfOpenDone(e);
+  if (flow.state() == FlowState::kEstablished) {
+    counters_.transport_flows_opened.Inc();
+    if (e.connect_pending) {
+      e.connect_pending = false;
+      ferry_ctrl reply = {};
+      reply.id = e.ctrl_id;
+      reply.op = FERRY_CTRL_CONNECT;
+      reply.status = FERRY_STATUS_OK;
+      ferry_ctrl_flow_args out = {};
+      out.flow = flow.local_id();
+      out.remote_ip = e.remote_ip.value;
+      out.remote_port = e.remote_port;
+      out.local_port = e.local_port;
+      out.local_ip = ip_.value;
+      WriteArgs(out, &reply);
+      if (!AnswerConnect(e, reply)) orphan_flows_.push_back(flow.local_id());
+    } else {
+      e.announced = true;
+      e.channel->PostEvent_st(FERRY_DESC_FLOW_ACCEPTED, flow.local_id(),
+                              PeerCookie(e), FERRY_STATUS_OK);
+    }
+    return;
+  }
+  if (flow.state() != FlowState::kClosed) return;
+  const ferry_status status = EndStatus(e, flow);
+  switch (status) {
+    case FERRY_STATUS_CLOSED:
+      counters_.transport_flows_closed.Inc();
+      break;
+    case FERRY_STATUS_REFUSED:
+      counters_.transport_handshake_refused.Inc();
+      break;
+    case FERRY_STATUS_TIMED_OUT:
+      counters_.transport_handshake_timed_out.Inc();
+      break;
+    case FERRY_STATUS_UNREACHABLE:
+      counters_.transport_handshake_unreachable.Inc();
+      break;
+    default:
+      counters_.transport_flows_reset.Inc();
+      break;
+  }
+  if (e.connect_pending) {
+    e.connect_pending = false;
+    ferry_ctrl reply = {};
+    reply.id = e.ctrl_id;
+    reply.op = FERRY_CTRL_CONNECT;
+    reply.status = static_cast<uint16_t>(status);
+    ferry_ctrl_flow_args out = {};
+    out.remote_ip = e.remote_ip.value;
+    out.remote_port = e.remote_port;
+    out.local_ip = ip_.value;
+    WriteArgs(out, &reply);
+    AnswerConnect(e, reply);
+  } else if (e.channel != nullptr && (e.remote_flow == 0 || e.announced)) {
+    // An accepted flow that never completed its handshake was never
+    // announced: its end is not the application's news.
+    e.channel->PostEvent_st(FERRY_DESC_FLOW_CLOSED, flow.local_id(),
+                            PeerCookie(e), status);
+  }
+  if (!e.reaping) {
+    e.reaping = true;
+    reap_list_.push_back(slot);
+  }
+}
+
+void TransportEndpoint::MessageDone(Flow& flow, uint64_t message,
+                                    bool delivered) {
+  uint64_t bytes = 0;
+  if (message != kEmptyMessage) {
+    bytes =
+        EntryOf(flow).channel->ReleaseTx_st(static_cast<uint32_t>(message - 1));
+  }
+  if (delivered) {
+    counters_.transport_messages_tx.Inc();
+    counters_.transport_bytes_tx.Add(bytes);
+  }
+}
+
+void TransportEndpoint::SegmentRefused(Flow&) {
+  counters_.transport_rx_bad_ack.Inc();
+}
+
+void TransportEndpoint::RstRefused(Flow&, bool challenged) {
+  if (challenged) {
+    counters_.transport_rst_challenged.Inc();
+  } else {
+    counters_.transport_rst_dropped.Inc();
+  }
+}
+
+void TransportEndpoint::Retransmitting(Flow&, bool after_timeout) {
+  if (after_timeout) {
+    counters_.transport_retransmits_timeout.Inc();
+  } else {
+    counters_.transport_retransmits_fast.Inc();
+  }
+}
+
+uint64_t TransportEndpoint::BeginReceive(Flow& flow, uint32_t length) {
+  channel::EngineChannel& channel = *EntryOf(flow).channel;
+  // Nobody reads a draining channel: taking what its peer sends lets the
+  // peer finish its own messages and answer the FIN.
+  if (channel.draining()) return kDiscardReceive;
+  return channel.BeginRx_st(length);
+}
+
+void TransportEndpoint::WriteReceive(Flow& flow, uint64_t handle,
+                                     uint32_t offset,
+                                     absl::Span<const uint8_t> bytes) {
+  if (handle == kDiscardReceive) return;
+  EntryOf(flow).channel->WriteRx_st(handle, offset, bytes);
+}
+
+void TransportEndpoint::EndReceive(Flow& flow, uint64_t handle, bool complete) {
+  if (handle == kDiscardReceive) {
+    if (complete) counters_.transport_drain_discarded.Inc();
+    return;
+  }
+  Entry& e = EntryOf(flow);
+  const uint32_t bytes =
+      e.channel->EndRx_st(handle, complete, flow.local_id(), PeerCookie(e));
+  if (complete) {
+    counters_.transport_messages_rx.Inc();
+    counters_.transport_bytes_rx.Add(bytes);
+  }
+}
+
+uint32_t TransportEndpoint::ReceiveRoom(Flow& flow) {
+  channel::EngineChannel& channel = *EntryOf(flow).channel;
+  if (channel.draining()) return config_.flow.receive_window;
+  const uint64_t bytes = channel.RxRoomBytes_st();
+  return static_cast<uint32_t>(
+      std::min<uint64_t>(bytes / config_.flow.mss, UINT32_MAX));
+}
+
+void TransportEndpoint::ReleasePacket(uint64_t packet) {
+  --held_packets_;
+  dpdk::FreePacket(reinterpret_cast<dpdk::Packet*>(packet));
+}
+
+}  // namespace ferry::engine

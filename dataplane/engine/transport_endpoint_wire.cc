@@ -1,0 +1,199 @@
+// The transport endpoint, wire side: building and sending segments, and
+// receiving them: demultiplexing by flow id (and steering to the engine
+// that owns the flow), SYNs to listeners, RSTs for unknown flows.
+#include <algorithm>
+#include <cstring>
+
+#include "dataplane/base/logging.h"
+#include "dataplane/dpdk/packet.h"
+#include "dataplane/engine/transport_endpoint.h"
+#include "dataplane/net/byte_order.h"
+#include "dataplane/net/checksum.h"
+#include "dataplane/net/ferry_header.h"
+#include "dataplane/net/ferry_segment_builder.h"
+#include "dataplane/net/frame_builder.h"
+#include "dataplane/net/wire.h"
+
+namespace ferry::engine {
+
+using net::FerryHeader;
+using net::FerryPacketType;
+using transport::Flow;
+using transport::FlowEndReason;
+using transport::FlowState;
+
+template <typename Fill>
+void TransportEndpoint::SendSegment(net::Ipv4Address dst, uint16_t dst_port,
+                                    uint16_t src_port,
+                                    const FerryHeader& header, uint32_t length,
+                                    Fill&& fill) {
+  if (!sending_) return;
+  dpdk::Packet* pkt = io_.AllocPacket_st();
+  if (pkt == nullptr) {
+    counters_.tx_alloc_failed.Inc();
+    return;  // the flow's retransmission timer covers it
+  }
+  const absl::Span<uint8_t> room = dpdk::FrameRoom(pkt);
+  const net::FerrySegmentAddress address = {{mac_, net::MacAddress{}, ip_, dst},
+                                            src_port,
+                                            dst_port,
+                                            ++ip_id_,
+                                            !tx_ipv4_checksum_offload_};
+  const size_t at = net::StartFerrySegment(room, address, header, length);
+  if (at == 0) {
+    dpdk::FreePacket(pkt);
+    counters_.tx_alloc_failed.Inc();
+    return;
+  }
+  fill(room.data() + at);
+  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
+                                room, address, length)));
+  if (tx_ipv4_checksum_offload_) dpdk::RequestIpv4ChecksumOffload(pkt);
+  counters_.transport_segments_tx.Inc();
+  io_.SendIpv4_st(pkt, dst, now_ns_);
+}
+
+void TransportEndpoint::SendReset(const net::ParsedFrame& frame,
+                                  const FerryHeader& header) {
+  FerryHeader rst;
+  rst.type = FerryPacketType::kRst;
+  rst.dst_flow = header.src_flow;
+  rst.ack = header.seq + 1;
+  SendSegment(frame.ip_src, frame.udp_src_port, frame.udp_dst_port, rst, 0,
+              [](uint8_t*) {});
+}
+
+void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
+                                 const net::ParsedFrame& frame,
+                                 uint64_t now_ns) {
+  now_ns_ = now_ns;
+  // Ferry always checksums its segments: one with none was not sent by an
+  // engine, and nothing vouches for its bytes.
+  if (frame.udp_unchecked) {
+    counters_.transport_rx_no_checksum.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
+  const absl::Span<const uint8_t> udp_payload =
+      bytes.subspan(frame.payload_offset, frame.payload_length);
+  FerryHeader header;
+  size_t payload_offset = 0;
+  if (net::ParseFerryHeader(udp_payload, &header, &payload_offset) !=
+      net::FerryHeaderError::kNone) {
+    counters_.transport_rx_bad_header.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  const bool syn = header.type == FerryPacketType::kSyn && header.dst_flow == 0;
+  if (group_ != nullptr) {
+    // Whose packet is it? A SYN's, the listener's engine; any other, the
+    // engine named in its destination flow id.
+    int owner = index_;
+    if (syn) {
+      const int listener = group_->ListenerEngine(frame.udp_dst_port);
+      if (listener >= 0) owner = listener;
+    } else if (EngineOfFlow(header.dst_flow) < group_->size()) {
+      owner = EngineOfFlow(header.dst_flow);
+    }
+    if (owner != index_) {
+      if (group_->Hand(index_, owner, pkt)) {
+        counters_.transport_steered_out.Inc();
+      } else {
+        counters_.transport_steer_drops.Inc();
+        dpdk::FreePacket(pkt);
+      }
+      return;
+    }
+  }
+  if (syn) {
+    OnSyn(pkt, frame, header, now_ns);
+    return;
+  }
+  Entry* e = Lookup(header.dst_flow);
+  // The id must come from the peer the flow talks to: another host cannot
+  // inject into a flow by guessing its id.
+  if (e == nullptr || e->remote_ip != frame.ip_src ||
+      e->remote_port != frame.udp_src_port ||
+      e->local_port != frame.udp_dst_port) {
+    counters_.transport_rx_unknown_flow.Inc();
+    if (header.type != FerryPacketType::kRst) SendReset(frame, header);
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  counters_.transport_segments_rx.Inc();
+  const uint32_t slot = e->flow->owner;
+  const bool can_hold = held_packets_ < config_.max_held_packets;
+  const uint64_t handle =
+      can_hold ? reinterpret_cast<uint64_t>(pkt) : kNoHandle;
+  const bool kept = e->flow->OnSegment(
+      header, udp_payload.subspan(payload_offset), handle, now_ns);
+  if (kept) {
+    ++held_packets_;
+  } else {
+    if (!can_hold && header.type == FerryPacketType::kData) {
+      counters_.transport_rx_held_full.Inc();
+    }
+    dpdk::FreePacket(pkt);
+  }
+  Touch(slot);
+}
+
+void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
+                              const FerryHeader& header, uint64_t now_ns) {
+  const SynKey key{frame.ip_src.value, header.src_flow, frame.udp_src_port,
+                   frame.udp_dst_port};
+  if (auto it = syn_index_.find(key); it != syn_index_.end()) {
+    // A repeated SYN: our SYN-ACK was lost. The flow answers it again.
+    Entry& e = entries_[it->second];
+    e.flow->OnSegment(header, {}, kNoHandle, now_ns);
+    Touch(it->second);
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  channel::EngineChannel* listener = listeners_[frame.udp_dst_port];
+  if (listener == nullptr || header.src_flow == 0) {
+    counters_.transport_syn_no_listener.Inc();
+    SendReset(frame, header);
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  if (!MakeRoomForHalfOpen(frame.udp_dst_port)) {
+    counters_.transport_syn_listener_full.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  Entry* e =
+      NewFlow(*listener, frame.ip_src, frame.udp_src_port, frame.udp_dst_port);
+  if (e == nullptr) {
+    // No RST: the peer retries, and a slot may free up meanwhile.
+    counters_.transport_syn_no_slot.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  dpdk::FreePacket(pkt);
+  e->remote_flow = header.src_flow;
+  syn_index_.emplace(key, e->flow->owner);
+  e->half_open = true;
+  half_open_.Add(e->flow->local_id());
+  half_open_by_port_
+      .try_emplace(frame.udp_dst_port, config_.max_half_open_per_listener)
+      .first->second.Add(e->flow->local_id());
+  e->flow->StartAccept(header, now_ns);
+  Touch(e->flow->owner);
+}
+
+void TransportEndpoint::Transmit(Flow& flow, const FerryHeader& header,
+                                 uint64_t message, uint32_t offset,
+                                 uint32_t length) {
+  Entry& e = EntryOf(flow);
+  channel::EngineChannel* channel = e.channel;
+  SendSegment(e.remote_ip, e.remote_port, e.local_port, header, length,
+              [&](uint8_t* payload) {
+                if (length == 0 || message == kEmptyMessage) return;
+                channel->CopyTx_st(static_cast<uint32_t>(message - 1), offset,
+                                   payload, length);
+              });
+}
+
+}  // namespace ferry::engine
