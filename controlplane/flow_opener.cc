@@ -203,26 +203,21 @@ absl::StatusOr<SessionChannel> FlowOpener::CheckTarget(const ConnectTarget& t,
   // Nor can the NIC's own address, or its subnet's network and broadcast
   // addresses.
   absl::Status target = absl::OkStatus();
-  nics_
-      ->With(where->where.nic,
-             [&](Nic& nic) {
-               const net::Ipv4Prefix& own = nic.config().ip;
-               const uint32_t host = remote_ip & ~own.Mask();
-               const bool on_subnet =
-                   (remote_ip & own.Mask()) == (own.address.value & own.Mask());
-               if (remote_ip == own.address.value) {
-                 target = absl::InvalidArgumentError(
-                     absl::StrFormat("remote_ip: %s is this NIC's own address",
-                                     remote.ToString()));
-               } else if (on_subnet && own.length < 31 &&
-                          (host == 0 || host == ~own.Mask())) {
-                 target = absl::InvalidArgumentError(absl::StrFormat(
-                     "remote_ip: %s is the network or broadcast address of "
-                     "%s",
-                     remote.ToString(), own.ToString()));
-               }
-             })
-      .IgnoreError();
+  if (absl::StatusOr<net::Ipv4Prefix> own = nics_->NicAddress(where->where.nic);
+      own.ok()) {
+    const uint32_t host = remote_ip & ~own->Mask();
+    const bool on_subnet =
+        (remote_ip & own->Mask()) == (own->address.value & own->Mask());
+    if (remote_ip == own->address.value) {
+      target = absl::InvalidArgumentError(absl::StrFormat(
+          "remote_ip: %s is this NIC's own address", remote.ToString()));
+    } else if (on_subnet && own->length < 31 &&
+               (host == 0 || host == ~own->Mask())) {
+      target = absl::InvalidArgumentError(absl::StrFormat(
+          "remote_ip: %s is the network or broadcast address of %s",
+          remote.ToString(), own->ToString()));
+    }
+  }
   if (!target.ok()) return target;
   return where;
 }

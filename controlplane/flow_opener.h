@@ -14,7 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "controlplane/completion_waiter.h"
-#include "controlplane/nic_registry.h"
+#include "controlplane/engine_commands.h"
 #include "controlplane/session_registry.h"
 
 namespace ferry::controlplane {
@@ -41,10 +41,11 @@ struct ConnectTarget {
 
 class FlowOpener {
  public:
+  // `engines` reaches the channels' engines (the NIC registry, or a fake);
   // `waiter` carries every Connect's wait for its handshake.
-  FlowOpener(NicRegistry* nics, SessionRegistry* sessions,
+  FlowOpener(EngineCommands* engines, SessionRegistry* sessions,
              CompletionWaiter* waiter)
-      : nics_(nics), sessions_(sessions), waiter_(waiter) {}
+      : nics_(engines), sessions_(sessions), waiter_(waiter) {}
 
   // Each call checks the session (id, token) and its channel first
   // (NOT_FOUND). On failure `*reason` is the channel ABI's ferry_status (0
@@ -96,7 +97,7 @@ class FlowOpener {
                                            const ferry_ctrl& reply,
                                            absl::Duration engine_time);
 
-  NicRegistry* nics_;
+  EngineCommands* nics_;
   SessionRegistry* sessions_;
   CompletionWaiter* waiter_;
 };

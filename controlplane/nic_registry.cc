@@ -108,6 +108,16 @@ absl::Status NicRegistry::Run(const EngineRef& where,
                                static_cast<int>(where.engine));
 }
 
+absl::StatusOr<net::Ipv4Prefix> NicRegistry::NicAddress(
+    const std::string& nic) {
+  net::Ipv4Prefix address;
+  if (absl::Status s = With(nic, [&](Nic& n) { address = n.config().ip; });
+      !s.ok()) {
+    return s;
+  }
+  return address;
+}
+
 absl::StatusOr<NicRegistry::Choice> NicRegistry::ChooseEngine() {
   absl::MutexLock lock(&mu_);
   size_t total = 0;

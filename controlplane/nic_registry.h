@@ -16,21 +16,17 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "controlplane/engine_commands.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
 
 namespace ferry::controlplane {
 
-// Where a channel lives: a NIC (by port name) and one of its engines.
-struct EngineRef {
-  std::string nic;
-  size_t engine = 0;
-};
-
-class NicRegistry {
+class NicRegistry : public EngineCommands {
  public:
   explicit NicRegistry(int num_cpus) : num_cpus_(num_cpus) {}
-  ~NicRegistry();  // detaches every NIC (engines stopped, ports closed)
+  ~NicRegistry() override;  // detaches every NIC (engines stopped, ports
+                            // closed)
 
   // Validates `spec` and attaches the NIC. INVALID_ARGUMENT for a bad spec
   // or a device DPDK refuses, ALREADY_EXISTS for a device or IPv4 address
@@ -45,17 +41,16 @@ class NicRegistry {
   absl::Status With(const std::string& name,
                     const std::function<void(Nic&)>& fn);
 
-  // Posts `command` to an engine under the lock (a command ring has one
-  // producer at a time) and returns at once: NOT_FOUND for an unknown NIC,
-  // UNAVAILABLE for an engine that is missing or stopped. The completion is
-  // waited for outside every lock (engine::Engine::Await, or a
-  // CompletionWaiter), so that a slow engine stalls nobody else.
+  // EngineCommands. Post runs under the lock (a command ring has one
+  // producer at a time); completions are waited for outside every lock
+  // (engine::Engine::Await, or a CompletionWaiter), so that a slow engine
+  // stalls nobody else.
   absl::Status Post(const EngineRef& where, engine::EngineCommand command,
-                    engine::Completion* completion);
-  // Post, then waits up to `timeout` without the lock.
+                    engine::Completion* completion) override;
   absl::Status Run(const EngineRef& where, const engine::EngineCommand& command,
                    std::unique_ptr<engine::Completion>& completion,
-                   absl::Duration timeout);
+                   absl::Duration timeout) override;
+  absl::StatusOr<net::Ipv4Prefix> NicAddress(const std::string& nic) override;
 
   // Main thread, for channels, in two steps so that nothing slow (building
   // a channel's segment) happens under the lock: ChooseEngine picks the

@@ -28,7 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "client/abi/channel_layout.h"
-#include "controlplane/nic_registry.h"
+#include "controlplane/engine_commands.h"
 #include "controlplane/peer_credentials.h"
 
 namespace ferry::controlplane {
