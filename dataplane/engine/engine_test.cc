@@ -7,9 +7,8 @@
 
 #include "absl/strings/str_format.h"
 #include "dataplane/base/clock.h"
-#include "dataplane/dpdk/eal.h"
 #include "dataplane/dpdk/packet.h"
-#include "dataplane/dpdk/ring_port_pair.h"
+#include "dataplane/dpdk/test_ports.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/wire.h"
@@ -33,29 +32,19 @@ constexpr uint64_t kStart = 1000 * kNanosPerSecond;
 
 class EngineTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dpdk::EalOptions eal;
-    eal.hugepages = dpdk::HugepageMode::kOff;
-    eal.memory_mb = 256;
-    ASSERT_TRUE(dpdk::StartEal(eal).ok());
-  }
+  static void SetUpTestSuite() { ASSERT_TRUE(dpdk::StartTestEal().ok()); }
 
   void SetUp() override {
-    static int pair_index = 0;
-    absl::StatusOr<dpdk::RingPortPair> pair =
-        dpdk::CreateRingPortPair(absl::StrFormat("eng%d", pair_index++));
-    ASSERT_TRUE(pair.ok()) << pair.status();
-    dpdk::PortOptions options;
-    options.mbufs_per_queue = 1023;
-    options.mac = kEngineMac;
-    absl::StatusOr<std::unique_ptr<dpdk::Port>> a =
-        dpdk::Port::Adopt(pair->a, options);
-    options.mac = kPeerMac;
-    absl::StatusOr<std::unique_ptr<dpdk::Port>> b =
-        dpdk::Port::Adopt(pair->b, options);
-    ASSERT_TRUE(a.ok() && b.ok());
-    engine_port_ = std::move(*a);
-    peer_port_ = std::move(*b);
+    dpdk::PortOptions engine_side;
+    engine_side.mbufs_per_queue = 1023;
+    engine_side.mac = kEngineMac;
+    dpdk::PortOptions peer_side = engine_side;
+    peer_side.mac = kPeerMac;
+    absl::StatusOr<dpdk::TestPorts> ports =
+        dpdk::MakeTestPorts("eng", engine_side, peer_side);
+    ASSERT_TRUE(ports.ok()) << ports.status();
+    engine_port_ = std::move(ports->a);
+    peer_port_ = std::move(ports->b);
   }
 
   void TearDown() override {

@@ -11,14 +11,12 @@
 #include <memory>
 #include <vector>
 
-#include "absl/strings/str_format.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/channel/channel_segment.h"
 #include "dataplane/channel/engine_channel.h"
-#include "dataplane/dpdk/eal.h"
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/dpdk/port.h"
-#include "dataplane/dpdk/ring_port_pair.h"
+#include "dataplane/dpdk/test_ports.h"
 #include "dataplane/net/ferry_segment_builder.h"
 #include "dataplane/net/frame_parser.h"
 #include "gtest/gtest.h"
@@ -87,25 +85,18 @@ class CapturingIo : public PacketIo {
 
 class TransportEndpointTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    dpdk::EalOptions eal;
-    eal.hugepages = dpdk::HugepageMode::kOff;
-    eal.memory_mb = 256;
-    ASSERT_TRUE(dpdk::StartEal(eal).ok());
-  }
+  static void SetUpTestSuite() { ASSERT_TRUE(dpdk::StartTestEal().ok()); }
 
   void SetUp() override {
-    static int pair_index = 0;
-    absl::StatusOr<dpdk::RingPortPair> pair =
-        dpdk::CreateRingPortPair(absl::StrFormat("tep%d", pair_index++));
-    ASSERT_TRUE(pair.ok()) << pair.status();
+    // The second port is unused: packets only need the first's mempool.
     dpdk::PortOptions options;
     options.mbufs_per_queue = 1023;
     options.mac = kEngineMac;
-    absl::StatusOr<std::unique_ptr<dpdk::Port>> port =
-        dpdk::Port::Adopt(pair->a, options);
-    ASSERT_TRUE(port.ok()) << port.status();
-    port_ = std::move(*port);
+    absl::StatusOr<dpdk::TestPorts> ports =
+        dpdk::MakeTestPorts("tep", options, options);
+    ASSERT_TRUE(ports.ok()) << ports.status();
+    port_ = std::move(ports->a);
+    other_port_ = std::move(ports->b);
     io_ = std::make_unique<CapturingIo>(port_->queue(0));
     doorbell_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     ASSERT_GE(doorbell_, 0);
@@ -204,6 +195,7 @@ class TransportEndpointTest : public ::testing::Test {
 
   uint64_t now_ = kStart;
   std::unique_ptr<dpdk::Port> port_;
+  std::unique_ptr<dpdk::Port> other_port_;
   std::unique_ptr<CapturingIo> io_;
   EngineCounters counters_;
   int doorbell_ = -1;
