@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "dataplane/base/status_macros.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/transport/message_segments.h"
 
@@ -56,13 +57,10 @@ absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
   return cores;
 }
 
-absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
-  NicConfig config;
-  if (absl::Status s = dpdk::ValidateDeviceSpec(spec.device); !s.ok()) {
-    return FieldError("device", s.message());
-  }
-  config.device = spec.device;
+namespace {
 
+// The NIC's IPv4 address and prefix, gateway and MAC.
+absl::Status ValidateAddresses(const NicSpec& spec, NicConfig* config) {
   absl::StatusOr<net::Ipv4Prefix> ip = net::Ipv4Prefix::Parse(spec.ip);
   if (!ip.ok()) return FieldError("ip", ip.status().message());
   const uint32_t host = ip->address.value & ~ip->Mask();
@@ -77,17 +75,17 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
     return FieldError(
         "ip", absl::StrFormat("%s is not a unicast host address", spec.ip));
   }
-  config.ip = *ip;
+  config->ip = *ip;
 
   if (!spec.gateway.empty()) {
     absl::StatusOr<net::Ipv4Address> gw = net::Ipv4Address::Parse(spec.gateway);
     if (!gw.ok()) return FieldError("gateway", gw.status().message());
-    if (!config.ip.Contains(*gw) || *gw == config.ip.address) {
+    if (!config->ip.Contains(*gw) || *gw == config->ip.address) {
       return FieldError("gateway",
                         absl::StrFormat("%s must be another address inside %s",
-                                        spec.gateway, config.ip.ToString()));
+                                        spec.gateway, config->ip.ToString()));
     }
-    config.gateway = *gw;
+    config->gateway = *gw;
   }
 
   if (!spec.mac.empty()) {
@@ -97,9 +95,15 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
       return FieldError(
           "mac", absl::StrFormat("%s is not a unicast address", spec.mac));
     }
-    config.mac = *mac;
+    config->mac = *mac;
   }
 
+  return absl::OkStatus();
+}
+
+// The MTU, the engines, their CPUs and how they poll.
+absl::Status ValidateEngines(const NicSpec& spec, int num_cpus,
+                             NicConfig* config) {
   // The port takes MTUs from dpdk::kMinMtu, but flows need room for a
   // segment's headers and a useful payload.
   constexpr int kMinMtu =
@@ -113,72 +117,92 @@ absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
                                transport::kMinFlowMtu,
                                transport::kSegmentOverheadBytes));
   }
-  config.mtu = spec.mtu;
+  config->mtu = spec.mtu;
 
   if (spec.engines < 1 || spec.engines > kMaxEnginesPerNic) {
     return FieldError(
         "engines", absl::StrFormat("%d is out of range [1, %d]", spec.engines,
                                    kMaxEnginesPerNic));
   }
-  config.engines = spec.engines;
+  config->engines = spec.engines;
 
   if (!spec.cores.empty()) {
     absl::StatusOr<std::vector<int>> cores =
         ParseCoreList(spec.cores, num_cpus);
     if (!cores.ok()) return FieldError("cores", cores.status().message());
-    if (static_cast<int>(cores->size()) != config.engines) {
+    if (static_cast<int>(cores->size()) != config->engines) {
       return FieldError("cores",
                         absl::StrFormat("%d CPUs listed for %d engines",
-                                        cores->size(), config.engines));
+                                        cores->size(), config->engines));
     }
-    config.cores = *cores;
+    config->cores = *cores;
   }
 
-  if (!engine::ParsePollingMode(spec.polling, &config.idle.mode)) {
+  if (!engine::ParsePollingMode(spec.polling, &config->idle.mode)) {
     return FieldError("polling", absl::StrFormat("'%s' is not busy or adaptive",
                                                  spec.polling));
   }
   if (spec.sleep_after_idle_us < 0 || spec.sleep_after_idle_us > 10'000'000) {
     return FieldError("sleep_after_idle_us", "must be 0..10000000");
   }
-  config.idle.sleep_after_idle_ns =
+  config->idle.sleep_after_idle_ns =
       static_cast<uint64_t>(spec.sleep_after_idle_us) * 1000;
-  config.faults.drop = spec.fault_drop;
-  config.faults.duplicate = spec.fault_duplicate;
-  config.faults.delay = spec.fault_delay;
-  config.faults.delay_ns = static_cast<uint64_t>(spec.fault_delay_us) * 1000;
-  config.faults.seed = static_cast<uint64_t>(spec.fault_seed);
+  return absl::OkStatus();
+}
+
+// Fault injection, congestion control and flow quotas.
+absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
+  config->faults.drop = spec.fault_drop;
+  config->faults.duplicate = spec.fault_duplicate;
+  config->faults.delay = spec.fault_delay;
+  config->faults.delay_ns = static_cast<uint64_t>(spec.fault_delay_us) * 1000;
+  config->faults.seed = static_cast<uint64_t>(spec.fault_seed);
   if (spec.fault_delay_us < 0) {
     return FieldError("fault_delay_us", "must not be negative");
   }
-  if (absl::Status s = config.faults.Validate(); !s.ok()) {
+  if (absl::Status s = config->faults.Validate(); !s.ok()) {
     return FieldError("fault_*", s.message());
   }
   if (!transport::ParseCongestionAlgorithm(spec.cc,
-                                           &config.congestion.algorithm)) {
+                                           &config->congestion.algorithm)) {
     return FieldError("cc",
                       absl::StrFormat("'%s' is not swift or none", spec.cc));
   }
   if (spec.cc_target_delay_us < 1 || spec.cc_target_delay_us > 1'000'000) {
     return FieldError("cc_target_delay_us", "must be 1..1000000");
   }
-  config.congestion.target_delay_ns =
+  config->congestion.target_delay_ns =
       static_cast<uint64_t>(spec.cc_target_delay_us) * 1000;
   if (spec.max_flows_per_channel < 1 || spec.max_flows_per_channel > 65536) {
     return FieldError("max_flows_per_channel", "must be 1..65536");
   }
-  config.max_flows_per_channel =
+  config->max_flows_per_channel =
       static_cast<uint32_t>(spec.max_flows_per_channel);
   if (spec.max_flows_per_engine < 1 || spec.max_flows_per_engine > 65535) {
     return FieldError("max_flows_per_engine", "must be 1..65535");
   }
-  config.max_flows_per_engine =
+  config->max_flows_per_engine =
       static_cast<uint32_t>(spec.max_flows_per_engine);
   if (spec.max_flows_per_session < 1 || spec.max_flows_per_session > 65535) {
     return FieldError("max_flows_per_session", "must be 1..65535");
   }
-  config.max_flows_per_session =
+  config->max_flows_per_session =
       static_cast<uint32_t>(spec.max_flows_per_session);
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus) {
+  NicConfig config;
+  if (absl::Status s = dpdk::ValidateDeviceSpec(spec.device); !s.ok()) {
+    return FieldError("device", s.message());
+  }
+  config.device = spec.device;
+
+  RETURN_IF_ERROR(ValidateAddresses(spec, &config));
+  RETURN_IF_ERROR(ValidateEngines(spec, num_cpus, &config));
+  RETURN_IF_ERROR(ValidateTransport(spec, &config));
   return config;
 }
 

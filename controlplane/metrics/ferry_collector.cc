@@ -103,105 +103,97 @@ void AddEngineCounter(Families& f, const std::string& name, const char* help,
   }
 }
 
-}  // namespace
+// The port's link and counters.
+void CollectPort(Families& f, Nic& nic, const std::string& port) {
+  const dpdk::LinkState link = nic.port().Link();
+  f.Add("ferry_port_link_up", "1 when the port's link is up", MetricType::Gauge,
+        {{"port", port}}, link.up ? 1 : 0);
+  const dpdk::PortStats stats = nic.port().Stats();
+  const struct {
+    const char* name;
+    const char* help;
+    uint64_t value;
+  } port_counters[] = {
+      {"ferry_port_rx_packets_total", "Frames received by the port",
+       stats.rx_packets},
+      {"ferry_port_tx_packets_total", "Frames sent by the port",
+       stats.tx_packets},
+      {"ferry_port_rx_bytes_total", "Bytes received by the port",
+       stats.rx_bytes},
+      {"ferry_port_tx_bytes_total", "Bytes sent by the port", stats.tx_bytes},
+      {"ferry_port_rx_missed_total",
+       "Frames the port dropped: no room in an RX queue", stats.rx_missed},
+      {"ferry_port_rx_errors_total", "Erroneous frames received",
+       stats.rx_errors},
+      {"ferry_port_tx_errors_total", "Failed transmissions", stats.tx_errors},
+      {"ferry_port_rx_no_mbuf_total", "RX buffer allocation failures",
+       stats.rx_no_mbuf},
+  };
+  for (const auto& c : port_counters) {
+    f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
+          static_cast<double>(c.value));
+  }
+}
 
-std::vector<MetricFamily> FerryCollector::Collect() const {
-  Families f;
-  f.Add("ferry_build_info", "Ferry build: version and ABI", MetricType::Gauge,
-        {{"version", kFerryVersion},
-         {"channel_abi", std::to_string(FERRY_CHANNEL_ABI_VERSION)}},
-        1);
-
-  nics_->ForEach([&](Nic& nic) {
-    const std::string port = nic.port().name();
-    const dpdk::LinkState link = nic.port().Link();
-    f.Add("ferry_port_link_up", "1 when the port's link is up",
-          MetricType::Gauge, {{"port", port}}, link.up ? 1 : 0);
-    const dpdk::PortStats stats = nic.port().Stats();
-    const struct {
-      const char* name;
-      const char* help;
-      uint64_t value;
-    } port_counters[] = {
-        {"ferry_port_rx_packets_total", "Frames received by the port",
-         stats.rx_packets},
-        {"ferry_port_tx_packets_total", "Frames sent by the port",
-         stats.tx_packets},
-        {"ferry_port_rx_bytes_total", "Bytes received by the port",
-         stats.rx_bytes},
-        {"ferry_port_tx_bytes_total", "Bytes sent by the port", stats.tx_bytes},
-        {"ferry_port_rx_missed_total",
-         "Frames the port dropped: no room in an RX queue", stats.rx_missed},
-        {"ferry_port_rx_errors_total", "Erroneous frames received",
-         stats.rx_errors},
-        {"ferry_port_tx_errors_total", "Failed transmissions", stats.tx_errors},
-        {"ferry_port_rx_no_mbuf_total", "RX buffer allocation failures",
-         stats.rx_no_mbuf},
-    };
-    for (const auto& c : port_counters) {
-      f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
-            static_cast<double>(c.value));
-    }
-
-    for (size_t e = 0; e < nic.num_engines(); ++e) {
-      const engine::EngineStats s = nic.engine(e).ReadStats();
-      const std::vector<ClientMetric::Label> labels = {
-          {"port", port}, {"engine", std::to_string(e)}};
+// One engine's counters, reasons and RTT histogram.
+void CollectEngine(Families& f, const std::string& port, size_t e,
+                   const engine::EngineStats& s) {
+  const std::vector<ClientMetric::Label> labels = {
+      {"port", port}, {"engine", std::to_string(e)}};
 #define FERRY_COLLECT_ENGINE(name, help) \
   AddEngineCounter(f, #name, help, s.name, labels);
-      FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
+  FERRY_ENGINE_COUNTERS(FERRY_COLLECT_ENGINE)
 #undef FERRY_COLLECT_ENGINE
-      // Transport families with a reason label.
-      const struct {
-        const char* family;
-        const char* help;
-        const char* reason;
-        uint64_t value;
-      } by_reason[] = {
-          {"ferry_transport_retransmits_total",
-           "Segments sent again, by what detected the loss", "sack",
-           s.transport_retransmits_fast},
-          {"ferry_transport_retransmits_total",
-           "Segments sent again, by what detected the loss", "timeout",
-           s.transport_retransmits_timeout},
-          {"ferry_transport_handshake_failures_total",
-           "Connects that failed, by reason", "refused",
-           s.transport_handshake_refused},
-          {"ferry_transport_handshake_failures_total",
-           "Connects that failed, by reason", "timed_out",
-           s.transport_handshake_timed_out},
-          {"ferry_transport_handshake_failures_total",
-           "Connects that failed, by reason", "unreachable",
-           s.transport_handshake_unreachable},
-      };
-      for (const auto& c : by_reason) {
-        std::vector<ClientMetric::Label> with_reason = labels;
-        with_reason.push_back({"reason", c.reason});
-        f.Add(c.family, c.help, MetricType::Counter, with_reason,
-              static_cast<double>(c.value));
-      }
-      f.Add("ferry_transport_flows_active", "Flows open now", MetricType::Gauge,
-            labels, static_cast<double>(s.transport_flows_active));
-      std::vector<double> bounds;
-      for (uint64_t us : engine::kRttBucketBoundsUs) bounds.push_back(us / 1e6);
-      f.AddHistogram(
-          "ferry_transport_rtt_seconds",
-          "Flow round-trip times measured from echoed timestamps", labels,
-          bounds,
-          std::vector<uint64_t>(s.rtt_buckets.begin(), s.rtt_buckets.end()),
-          s.rtt_sum_ns / 1e9);
-      for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
-        std::vector<ClientMetric::Label> with_reason = labels;
-        with_reason.push_back(
-            {"reason", net::DropReasonName(static_cast<net::DropReason>(r))});
-        f.Add("ferry_engine_rx_malformed_drops_total",
-              "Frames dropped as malformed, by reason", MetricType::Counter,
-              with_reason, static_cast<double>(s.rx_drop_malformed[r]));
-      }
-    }
-  });
+  // Transport families with a reason label.
+  const struct {
+    const char* family;
+    const char* help;
+    const char* reason;
+    uint64_t value;
+  } by_reason[] = {
+      {"ferry_transport_retransmits_total",
+       "Segments sent again, by what detected the loss", "sack",
+       s.transport_retransmits_fast},
+      {"ferry_transport_retransmits_total",
+       "Segments sent again, by what detected the loss", "timeout",
+       s.transport_retransmits_timeout},
+      {"ferry_transport_handshake_failures_total",
+       "Connects that failed, by reason", "refused",
+       s.transport_handshake_refused},
+      {"ferry_transport_handshake_failures_total",
+       "Connects that failed, by reason", "timed_out",
+       s.transport_handshake_timed_out},
+      {"ferry_transport_handshake_failures_total",
+       "Connects that failed, by reason", "unreachable",
+       s.transport_handshake_unreachable},
+  };
+  for (const auto& c : by_reason) {
+    std::vector<ClientMetric::Label> with_reason = labels;
+    with_reason.push_back({"reason", c.reason});
+    f.Add(c.family, c.help, MetricType::Counter, with_reason,
+          static_cast<double>(c.value));
+  }
+  f.Add("ferry_transport_flows_active", "Flows open now", MetricType::Gauge,
+        labels, static_cast<double>(s.transport_flows_active));
+  std::vector<double> bounds;
+  for (uint64_t us : engine::kRttBucketBoundsUs) bounds.push_back(us / 1e6);
+  f.AddHistogram(
+      "ferry_transport_rtt_seconds",
+      "Flow round-trip times measured from echoed timestamps", labels, bounds,
+      std::vector<uint64_t>(s.rtt_buckets.begin(), s.rtt_buckets.end()),
+      s.rtt_sum_ns / 1e9);
+  for (size_t r = 1; r < s.rx_drop_malformed.size(); ++r) {
+    std::vector<ClientMetric::Label> with_reason = labels;
+    with_reason.push_back(
+        {"reason", net::DropReasonName(static_cast<net::DropReason>(r))});
+    f.Add("ferry_engine_rx_malformed_drops_total",
+          "Frames dropped as malformed, by reason", MetricType::Counter,
+          with_reason, static_cast<double>(s.rx_drop_malformed[r]));
+  }
+}
 
-  const ChannelTotals t = channels_->Read();
+// Channel totals, and the queues and drops of each live channel.
+void CollectChannels(Families& f, const ChannelTotals& t) {
   f.Add("ferry_channels_attached_total", "Channels attached since start",
         MetricType::Counter, {}, static_cast<double>(t.attached));
   f.Add("ferry_channels_refused_total", "Channel attach requests refused",
@@ -242,6 +234,24 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
         MetricType::Counter, {}, static_cast<double>(t.name));
   FERRY_CHANNEL_COUNTERS(FERRY_COLLECT_CHANNEL)
 #undef FERRY_COLLECT_CHANNEL
+}
+
+}  // namespace
+
+std::vector<MetricFamily> FerryCollector::Collect() const {
+  Families f;
+  f.Add("ferry_build_info", "Ferry build: version and ABI", MetricType::Gauge,
+        {{"version", kFerryVersion},
+         {"channel_abi", std::to_string(FERRY_CHANNEL_ABI_VERSION)}},
+        1);
+  nics_->ForEach([&](Nic& nic) {
+    const std::string port = nic.port().name();
+    CollectPort(f, nic, port);
+    for (size_t e = 0; e < nic.num_engines(); ++e) {
+      CollectEngine(f, port, e, nic.engine(e).ReadStats());
+    }
+  });
+  CollectChannels(f, channels_->Read());
   return f.Take();
 }
 
