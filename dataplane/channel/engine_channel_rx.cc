@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/base/check.h"
 #include "dataplane/channel/engine_channel.h"
 
 namespace ferry::channel {
@@ -55,6 +56,7 @@ uint64_t EngineChannel::BeginRx_st(uint32_t length) {
 
 void EngineChannel::WriteRx_st(uint64_t handle, uint32_t offset,
                                absl::Span<const uint8_t> bytes) {
+  FERRY_DCHECK(handle >= 1 && handle <= rx_slots_.size());
   RxSlot& slot = rx_slots_[handle - 1];
   if (slot.length <= FERRY_INLINE_MAX) {
     if (offset >= slot.length) return;
@@ -91,6 +93,7 @@ void EngineChannel::WriteRx_st(uint64_t handle, uint32_t offset,
 
 uint32_t EngineChannel::EndRx_st(uint64_t handle, bool complete, uint64_t flow,
                                  uint64_t cookie) {
+  FERRY_DCHECK(handle >= 1 && handle <= rx_slots_.size());
   const uint32_t index = static_cast<uint32_t>(handle - 1);
   RxSlot& slot = rx_slots_[index];
   rx_reserved_buffers_ -= slot.reserved;

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "absl/strings/str_format.h"
+#include "dataplane/base/check.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/eal.h"
@@ -223,6 +224,7 @@ void Engine::Run() {
     rx_interrupt_epfd_ = -1;
   }
   dpdk::UnregisterEngineThread();
+  thread_owner_.Release();
 }
 
 void Engine::IdleWait_st(uint64_t now_ns) {
@@ -278,6 +280,7 @@ void Engine::IdleWait_st(uint64_t now_ns) {
 }
 
 bool Engine::PollOnce(uint64_t now_ns) {
+  FERRY_DCHECK(thread_owner_.OnOwnerThread());
   now_ns_ = now_ns;
   bool work = DrainCommands_st(now_ns);
   const uint16_t n = dpdk::RxBurst(config_.queue, rx_burst_, kBurstSize);

@@ -22,6 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "dataplane/base/spsc_ring.h"
+#include "dataplane/base/thread_owner.h"
 #include "dataplane/channel/channel_set.h"
 #include "dataplane/channel/engine_channel.h"
 #include "dataplane/dpdk/packet_fwd.h"
@@ -113,6 +114,10 @@ class Engine : private PacketIo, public Wakeable {
   // One loop iteration at time `now_ns`. Returns whether it found work.
   // Tests call it directly on an engine that was not started.
   bool PollOnce(uint64_t now_ns);
+  // The thread that polled so far stops doing so (a test handing stepping
+  // over to another thread); debug builds check that one thread at a time
+  // runs the engine.
+  void ReleaseThread() { thread_owner_.Release(); }
   // When the next timer is due (for the idle policy and tests).
   uint64_t next_timer_ns() const { return next_timer_ns_; }
 
@@ -125,6 +130,9 @@ class Engine : private PacketIo, public Wakeable {
 
   // Echo data starts with the send time, for the round-trip time.
   static constexpr size_t kPingTimestampSize = sizeof(uint64_t);
+
+  // Which thread runs the *_st methods (checked in PollOnce).
+  ThreadOwner thread_owner_;
 
   struct Pinger {
     bool active = false;

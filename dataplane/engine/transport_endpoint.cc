@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/base/check.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/net/byte_order.h"
@@ -221,6 +222,7 @@ void TransportEndpoint::Reap(uint32_t slot) {
   }
   e.generation = generation;
   free_slots_.push_back(slot);
+  FERRY_DCHECK(active_flows_ > 0);
   --active_flows_;
   counters_.transport_flows_active.Set(active_flows_);
 }

@@ -85,6 +85,9 @@ void EnginePair::StartStepper() {
 void EnginePair::StopStepper() {
   if (!stepping_.exchange(false)) return;
   stepper_.join();
+  // The caller steps from here on.
+  engines_[0]->ReleaseThread();
+  engines_[1]->ReleaseThread();
 }
 
 absl::StatusOr<ferry_channel*> EnginePair::Attach(int side) {
