@@ -47,6 +47,158 @@ absl::Status DpdkError(absl::string_view what, int err) {
                       last.empty() ? "" : absl::StrCat(" (", last, ")")));
 }
 
+// The queues and MTU the port can take; a refusal names the limits.
+absl::Status CheckLimits(const std::string& name, const std::string& driver,
+                         const rte_eth_dev_info& info,
+                         const PortOptions& options) {
+  if (options.num_queues > info.max_rx_queues ||
+      options.num_queues > info.max_tx_queues) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "port '%s' (%s) supports %d RX / %d TX queues, %d engines asked", name,
+        driver, info.max_rx_queues, info.max_tx_queues, options.num_queues));
+  }
+  if (options.mtu > info.max_mtu || options.mtu < info.min_mtu) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("port '%s' (%s) supports MTU %d..%d, %d asked", name,
+                        driver, info.min_mtu, info.max_mtu, options.mtu));
+  }
+  // Some PMDs (memif) report a max_mtu their frame limit does not allow.
+  const uint32_t frame = static_cast<uint32_t>(options.mtu) +
+                         RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  if (info.max_rx_pktlen != 0 && frame > info.max_rx_pktlen) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "port '%s' (%s) takes frames of at most %d bytes: MTU %d at most, "
+        "%d asked",
+        name, driver, info.max_rx_pktlen,
+        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN,
+        options.mtu));
+  }
+  return absl::OkStatus();
+}
+
+// Checksum offloads the port has, and RSS over several queues; sets them
+// in `conf` and returns what was found (rx_interrupts is decided later).
+PortCapabilities OffloadsAndRss(const rte_eth_dev_info& info,
+                                uint16_t num_queues, rte_eth_conf* conf) {
+  PortCapabilities caps;
+  caps.rx_ipv4_checksum =
+      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
+  caps.rx_udp_checksum =
+      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) != 0;
+  caps.tx_ipv4_checksum =
+      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
+  caps.tx_udp_checksum =
+      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
+  if (caps.rx_ipv4_checksum) {
+    conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  }
+  if (caps.rx_udp_checksum) {
+    conf->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+  }
+  if (caps.tx_ipv4_checksum) {
+    conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+  }
+  if (caps.tx_udp_checksum) {
+    conf->txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+  }
+  const uint64_t rss_hf = info.flow_type_rss_offloads &
+                          (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
+  if (num_queues > 1 && rss_hf != 0) {
+    conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf->rx_adv_conf.rss_conf.rss_hf = rss_hf;
+    caps.rss = true;
+  }
+  return caps;
+}
+
+// rte_eth_dev_configure, with RX interrupts when asked for. They let idle
+// engines sleep; not every PMD has them, and some refuse the whole
+// configuration when asked: then it is configured again without.
+int ConfigureDevice(uint16_t port_id, const PortOptions& options,
+                    rte_eth_conf* conf) {
+  int rc = -ENOTSUP;
+  if (options.rx_interrupts) {
+    conf->intr_conf.rxq = 1;
+    ScopedQuietDpdkLog quiet;
+    rc = rte_eth_dev_configure(port_id, options.num_queues, options.num_queues,
+                               conf);
+  }
+  if (rc != 0) {
+    conf->intr_conf.rxq = 0;
+    rc = rte_eth_dev_configure(port_id, options.num_queues, options.num_queues,
+                               conf);
+  }
+  return rc;
+}
+
+// A mempool and an RX and TX queue per engine; each buffer holds a whole
+// frame of the chosen MTU (no scatter).
+absl::Status SetUpQueues(uint16_t port_id, const PortOptions& options,
+                         const rte_eth_dev_info& info, const rte_eth_conf& conf,
+                         std::vector<PortQueue>* queues) {
+  uint16_t rx_desc = options.rx_descriptors;
+  uint16_t tx_desc = options.tx_descriptors;
+  int rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &rx_desc, &tx_desc);
+  if (rc != 0) return DpdkError("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
+  const uint32_t data_room =
+      RTE_PKTMBUF_HEADROOM +
+      std::max<uint32_t>(2048, static_cast<uint32_t>(options.mtu) + 64);
+  const int socket = std::max(0, rte_eth_dev_socket_id(port_id));
+  for (uint16_t q = 0; q < options.num_queues; ++q) {
+    const std::string pool_name = absl::StrFormat("p%u_q%u", port_id, q);
+    rte_mempool* pool =
+        rte_pktmbuf_pool_create(pool_name.c_str(), options.mbufs_per_queue, 256,
+                                0, static_cast<uint16_t>(data_room), socket);
+    if (pool == nullptr) {
+      return DpdkError(absl::StrCat("mempool ", pool_name), rte_errno);
+    }
+    queues->push_back(PortQueue{port_id, q, pool, false});
+    rte_eth_txconf txconf = info.default_txconf;
+    txconf.offloads = conf.txmode.offloads;
+    rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, pool);
+    if (rc != 0) return DpdkError("rte_eth_rx_queue_setup", rc);
+    rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, socket, &txconf);
+    if (rc != 0) return DpdkError("rte_eth_tx_queue_setup", rc);
+  }
+  return absl::OkStatus();
+}
+
+// Whether each queue has an interrupt fd. Some PMDs accept intr_conf.rxq
+// but have no interrupt handle; they say so at ERR level, which is no
+// error for us.
+bool EveryQueueHasRxInterrupt(uint16_t port_id,
+                              const std::vector<PortQueue>& queues) {
+  ScopedQuietDpdkLog quiet;
+  for (const PortQueue& queue : queues) {
+    if (rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, queue.queue_id) < 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// The port's MAC, or the one asked for: set on the port when it can be,
+// else the port receives everything (the engine filters on its own MAC).
+absl::Status ApplyMac(uint16_t port_id,
+                      const std::optional<net::MacAddress>& wanted,
+                      net::MacAddress* mac) {
+  rte_ether_addr addr;
+  const int rc = rte_eth_macaddr_get(port_id, &addr);
+  if (rc != 0) return DpdkError("rte_eth_macaddr_get", rc);
+  std::memcpy(mac->bytes.data(), addr.addr_bytes, 6);
+  if (!wanted.has_value() || *wanted == *mac) return absl::OkStatus();
+  std::memcpy(addr.addr_bytes, wanted->bytes.data(), 6);
+  ScopedQuietDpdkLog quiet;
+  if (rte_eth_dev_default_mac_addr_set(port_id, &addr) != 0) {
+    const int promiscuous = rte_eth_promiscuous_enable(port_id);
+    if (promiscuous != 0 && promiscuous != -ENOTSUP) {
+      return DpdkError("rte_eth_promiscuous_enable", promiscuous);
+    }
+  }
+  *mac = *wanted;
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool IsPciAddress(absl::string_view device) {
@@ -158,101 +310,19 @@ absl::Status Port::Configure(const PortOptions& options) {
   int rc = rte_eth_dev_info_get(port_id_, &info);
   if (rc != 0) return DpdkError("rte_eth_dev_info_get", rc);
   driver_ = info.driver_name != nullptr ? info.driver_name : "";
-  if (options.num_queues > info.max_rx_queues ||
-      options.num_queues > info.max_tx_queues) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "port '%s' (%s) supports %d RX / %d TX queues, %d engines asked", name_,
-        driver_, info.max_rx_queues, info.max_tx_queues, options.num_queues));
+  if (absl::Status s = CheckLimits(name_, driver_, info, options); !s.ok()) {
+    return s;
   }
-  if (options.mtu > info.max_mtu || options.mtu < info.min_mtu) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("port '%s' (%s) supports MTU %d..%d, %d asked", name_,
-                        driver_, info.min_mtu, info.max_mtu, options.mtu));
-  }
-  // Some PMDs (memif) report a max_mtu their frame limit does not allow.
-  const uint32_t frame = static_cast<uint32_t>(options.mtu) +
-                         RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-  if (info.max_rx_pktlen != 0 && frame > info.max_rx_pktlen) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "port '%s' (%s) takes frames of at most %d bytes: MTU %d at most, "
-        "%d asked",
-        name_, driver_, info.max_rx_pktlen,
-        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN,
-        options.mtu));
-  }
-
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof(conf));
   conf.rxmode.mtu = options.mtu;
-  caps_.rx_ipv4_checksum =
-      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_IPV4_CKSUM) != 0;
-  caps_.rx_udp_checksum =
-      (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_UDP_CKSUM) != 0;
-  caps_.tx_ipv4_checksum =
-      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0;
-  caps_.tx_udp_checksum =
-      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0;
-  if (caps_.rx_ipv4_checksum) {
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_IPV4_CKSUM;
+  caps_ = OffloadsAndRss(info, options.num_queues, &conf);
+  rc = ConfigureDevice(port_id_, options, &conf);
+  if (rc != 0) return DpdkError("rte_eth_dev_configure", rc);
+  if (absl::Status s = SetUpQueues(port_id_, options, info, conf, &queues_);
+      !s.ok()) {
+    return s;
   }
-  if (caps_.rx_udp_checksum)
-    conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
-  if (caps_.tx_ipv4_checksum) {
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
-  }
-  if (caps_.tx_udp_checksum)
-    conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
-  const uint64_t rss_hf = info.flow_type_rss_offloads &
-                          (RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP);
-  if (options.num_queues > 1 && rss_hf != 0) {
-    conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-    conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
-    caps_.rss = true;
-  }
-
-  // RX interrupts let idle engines sleep. Not every PMD has them, and some
-  // refuse the whole configuration when asked: retry without.
-  rc = -ENOTSUP;
-  if (options.rx_interrupts) {
-    conf.intr_conf.rxq = 1;
-    ScopedQuietDpdkLog quiet;
-    rc = rte_eth_dev_configure(port_id_, options.num_queues, options.num_queues,
-                               &conf);
-  }
-  if (rc != 0) {
-    conf.intr_conf.rxq = 0;
-    rc = rte_eth_dev_configure(port_id_, options.num_queues, options.num_queues,
-                               &conf);
-    if (rc != 0) return DpdkError("rte_eth_dev_configure", rc);
-  }
-
-  uint16_t rx_desc = options.rx_descriptors;
-  uint16_t tx_desc = options.tx_descriptors;
-  rc = rte_eth_dev_adjust_nb_rx_tx_desc(port_id_, &rx_desc, &tx_desc);
-  if (rc != 0) return DpdkError("rte_eth_dev_adjust_nb_rx_tx_desc", rc);
-
-  // Each buffer holds a whole frame of the chosen MTU (no scatter).
-  const uint32_t data_room =
-      RTE_PKTMBUF_HEADROOM +
-      std::max<uint32_t>(2048, static_cast<uint32_t>(options.mtu) + 64);
-  const int socket = std::max(0, rte_eth_dev_socket_id(port_id_));
-  for (uint16_t q = 0; q < options.num_queues; ++q) {
-    const std::string pool_name = absl::StrFormat("p%u_q%u", port_id_, q);
-    rte_mempool* pool =
-        rte_pktmbuf_pool_create(pool_name.c_str(), options.mbufs_per_queue, 256,
-                                0, static_cast<uint16_t>(data_room), socket);
-    if (pool == nullptr) {
-      return DpdkError(absl::StrCat("mempool ", pool_name), rte_errno);
-    }
-    queues_.push_back(PortQueue{port_id_, q, pool, false});
-    rte_eth_txconf txconf = info.default_txconf;
-    txconf.offloads = conf.txmode.offloads;
-    rc = rte_eth_rx_queue_setup(port_id_, q, rx_desc, socket, nullptr, pool);
-    if (rc != 0) return DpdkError("rte_eth_rx_queue_setup", rc);
-    rc = rte_eth_tx_queue_setup(port_id_, q, tx_desc, socket, &txconf);
-    if (rc != 0) return DpdkError("rte_eth_tx_queue_setup", rc);
-  }
-
   {
     // TAP complains at ERR level that it cannot tell secondary processes
     // (there are none with --in-memory); a real failure is reported below
@@ -262,35 +332,11 @@ absl::Status Port::Configure(const PortOptions& options) {
   }
   if (rc != 0) return DpdkError("rte_eth_dev_start", rc);
   started_ = true;
-
-  caps_.rx_interrupts = conf.intr_conf.rxq == 1;
-  {
-    // Some PMDs accept intr_conf.rxq but have no interrupt handle; they say
-    // so at ERR level, which is no error for us.
-    ScopedQuietDpdkLog quiet;
-    for (const PortQueue& queue : queues_) {
-      if (rte_eth_dev_rx_intr_ctl_q_get_fd(port_id_, queue.queue_id) < 0) {
-        caps_.rx_interrupts = false;
-      }
-    }
-  }
+  caps_.rx_interrupts =
+      conf.intr_conf.rxq == 1 && EveryQueueHasRxInterrupt(port_id_, queues_);
   for (PortQueue& queue : queues_) queue.rx_interrupts = caps_.rx_interrupts;
-
-  rte_ether_addr addr;
-  rc = rte_eth_macaddr_get(port_id_, &addr);
-  if (rc != 0) return DpdkError("rte_eth_macaddr_get", rc);
-  std::memcpy(mac_.bytes.data(), addr.addr_bytes, 6);
-  if (options.mac.has_value() && *options.mac != mac_) {
-    std::memcpy(addr.addr_bytes, options.mac->bytes.data(), 6);
-    ScopedQuietDpdkLog quiet;
-    if (rte_eth_dev_default_mac_addr_set(port_id_, &addr) != 0) {
-      // The engine filters on its own MAC, so receiving everything is safe.
-      rc = rte_eth_promiscuous_enable(port_id_);
-      if (rc != 0 && rc != -ENOTSUP) {
-        return DpdkError("rte_eth_promiscuous_enable", rc);
-      }
-    }
-    mac_ = *options.mac;
+  if (absl::Status s = ApplyMac(port_id_, options.mac, &mac_); !s.ok()) {
+    return s;
   }
   mtu_ = options.mtu;
   FERRY_LOG(Info,
