@@ -179,6 +179,17 @@ class TransportEndpointTest : public ::testing::Test {
     return Receive(peer_port, local_port, syn);
   }
 
+  // SYNs for flows `first`..`first + count - 1` from one address that
+  // never answers; each must get its SYN-ACK.
+  void SynFlood(uint16_t port, uint32_t first, uint32_t count) {
+    for (uint32_t flow = first; flow < first + count; ++flow) {
+      const std::vector<Sent> sent = Syn(50000, port, flow);
+      ASSERT_EQ(sent.size(), 1u);
+      EXPECT_EQ(sent[0].header.type, FerryPacketType::kSynAck);
+      EXPECT_EQ(sent[0].header.dst_flow, flow);
+    }
+  }
+
   // The peer's ACK that completes the handshake a SYN-ACK began.
   std::vector<Sent> CompleteHandshake(uint16_t peer_port, const Sent& synack) {
     FerryHeader ack;
@@ -229,17 +240,13 @@ TEST_F(TransportEndpointTest, AFloodAtOneListenerLeavesAnothersHandshakes) {
 
   // Three SYNs at the flooded listener, from addresses that never answer.
   // Expect: a SYN-ACK each; the listener is at its bound, nothing dropped.
-  for (uint32_t flow = 100; flow < 103; ++flow) {
-    ExpectSynAck(Syn(50000, 7000, flow), flow);
-  }
+  SynFlood(7000, 100, 3);
   EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 0u);
 
   // Twenty more at the flooded listener.
   // Expect: each is answered and evicts that listener's oldest half-open
   // flow, silently (no RST for an address that sent nothing else).
-  for (uint32_t flow = 103; flow < 123; ++flow) {
-    ExpectSynAck(Syn(50000, 7000, flow), flow);
-  }
+  SynFlood(7000, 103, 20);
   EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 20u);
 
   // The quiet listener's peer completes its handshake.
@@ -264,16 +271,12 @@ TEST_F(TransportEndpointTest, AtTheEngineBoundTheBusiestListenerGivesWay) {
   ExpectSynAck(legit, 1);
   std::vector<Sent> oldest = Syn(50000, 7000, 100);
   ExpectSynAck(oldest, 100);
-  for (uint32_t flow = 101; flow < 105; ++flow) {
-    ExpectSynAck(Syn(50000, 7000, flow), flow);
-  }
+  SynFlood(7000, 101, 4);
   EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 0u);
 
   // Fifteen more at the flooded listener.
   // Expect: each evicts the flooded listener's oldest, never the other's.
-  for (uint32_t flow = 105; flow < 120; ++flow) {
-    ExpectSynAck(Syn(50000, 7000, flow), flow);
-  }
+  SynFlood(7000, 105, 15);
   EXPECT_EQ(counters_.transport_syn_listener_full.Get(), 15u);
 
   // The first flooded flow's peer answers its SYN-ACK late.
