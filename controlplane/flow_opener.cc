@@ -1,10 +1,10 @@
 #include "controlplane/flow_opener.h"
 
-#include <cstring>
 #include <memory>
 
 #include "absl/strings/str_format.h"
 #include "dataplane/engine/command.h"
+#include "dataplane/engine/flow_ctrl_args.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::controlplane {
@@ -13,17 +13,13 @@ namespace {
 // Listen and stop are answered at once; only a connect waits on the wire.
 constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
 
+using engine::ReadArgs;
+
 ferry_ctrl Request(uint16_t op, const ferry_ctrl_flow_args& args) {
   ferry_ctrl request = {};
   request.op = op;
-  std::memcpy(request.args, &args, sizeof(args));
+  engine::WriteArgs(args, &request);
   return request;
-}
-
-ferry_ctrl_flow_args ArgsOf(const ferry_ctrl& reply) {
-  ferry_ctrl_flow_args args;
-  std::memcpy(&args, reply.args, sizeof(args));
-  return args;
 }
 
 std::string Address(uint32_t ip, uint32_t port) {
@@ -88,7 +84,7 @@ absl::StatusOr<uint32_t> FlowOpener::Listen(uint64_t session,
   if (!r.ok()) return r.status();
   switch (r->reply.status) {
     case FERRY_STATUS_OK:
-      return ArgsOf(r->reply).local_ip;
+      return ReadArgs(r->reply).local_ip;
     case FERRY_STATUS_ADDRESS_IN_USE:
       return absl::AlreadyExistsError(absl::StrFormat(
           "port %d: another channel listens there on %s", port, r->nic));
@@ -227,7 +223,7 @@ absl::StatusOr<OpenedFlow> FlowOpener::Answer(const ConnectTarget& t,
                                               const ferry_ctrl& reply,
                                               absl::Duration engine_time) {
   const std::string peer = Address(t.remote_ip, t.remote_port);
-  const ferry_ctrl_flow_args out = ArgsOf(reply);
+  const ferry_ctrl_flow_args out = ReadArgs(reply);
   switch (reply.status) {
     case FERRY_STATUS_OK:
       return OpenedFlow{out.flow,       nic,         out.local_ip,

@@ -11,6 +11,7 @@
 #include "controlplane/completion_waiter.h"
 #include "controlplane/engine_commands_fake.h"
 #include "controlplane/session_registry.h"
+#include "dataplane/engine/flow_ctrl_args.h"
 #include "gtest/gtest.h"
 
 namespace ferry::controlplane {
@@ -20,24 +21,20 @@ constexpr uint64_t kChannel = 7;
 const net::Ipv4Prefix kNicAddress{net::Ipv4Address{0x0a000001}, 24};
 constexpr uint32_t kPeer = 0x0a000002;  // 10.0.0.2
 
-ferry_ctrl_flow_args ArgsOf(const ferry_ctrl& ctrl) {
-  ferry_ctrl_flow_args args;
-  std::memcpy(&args, ctrl.args, sizeof(args));
-  return args;
-}
+using engine::ReadArgs;
 
 // The engine's answer to every control request: `status`, and for a
 // CONNECT the flow it opened.
 FakeEngineCommands::CtrlAnswer Answer(uint16_t status) {
   return [status](const ferry_ctrl& request, ferry_ctrl* reply) {
     reply->status = status;
-    ferry_ctrl_flow_args out = ArgsOf(request);
+    ferry_ctrl_flow_args out = ReadArgs(request);
     out.local_ip = kNicAddress.address.value;
     if (request.op == FERRY_CTRL_CONNECT && status == FERRY_STATUS_OK) {
       out.flow = 0x00110005;  // engine 1, slot 5
       out.local_port = 49152;
     }
-    std::memcpy(reply->args, &out, sizeof(out));
+    engine::WriteArgs(out, reply);
     return true;
   };
 }
@@ -110,8 +107,8 @@ TEST_F(FlowOpenerTest, AConnectIsOneControlRequestToTheChannelsEngine) {
   EXPECT_EQ(posted[0].type, engine::CommandType::kChannelCtrl);
   EXPECT_EQ(posted[0].channel_id, kChannel);
   EXPECT_EQ(posted[0].ctrl.op, FERRY_CTRL_CONNECT);
-  EXPECT_EQ(ArgsOf(posted[0].ctrl).remote_ip, kPeer);
-  EXPECT_EQ(ArgsOf(posted[0].ctrl).remote_port, 7000);
+  EXPECT_EQ(ReadArgs(posted[0].ctrl).remote_ip, kPeer);
+  EXPECT_EQ(ReadArgs(posted[0].ctrl).remote_port, 7000);
 }
 
 TEST_F(FlowOpenerTest, EachEngineAnswerHasItsCode) {
