@@ -1,14 +1,15 @@
 #include "client/session_client.h"
 
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "client/ferry.h"
+#include "proto/google/rpc/status.pb.h"
 
 namespace ferry::client {
 
@@ -21,19 +22,29 @@ std::string GrpcTargetForSocket(const std::string& socket_path) {
 
 namespace {
 
-// The errno a failed RPC stands for: ferryd's ferry_status when it sent
-// one (the channel ring's own mapping), else by gRPC code.
-int ErrnoOf(const grpc::ClientContext& context, const grpc::Status& status,
-            std::string* error) {
-  if (error != nullptr) *error = status.error_message();
-  const auto& trailers = context.GetServerTrailingMetadata();
-  if (auto it = trailers.find("ferry-status"); it != trailers.end()) {
-    const int reason =
-        std::atoi(std::string(it->second.data(), it->second.size()).c_str());
-    if (reason > 0 && reason < 0x10000) {
-      const int rc = ferry_status_errno(static_cast<uint16_t>(reason));
-      if (rc != 0) return rc;
+// The engine's ferry_status, when ferryd put a FlowError in the status
+// details.
+std::optional<uint16_t> FlowErrorOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (status.error_details().empty() ||
+      !details.ParseFromString(status.error_details())) {
+    return std::nullopt;
+  }
+  for (const google::protobuf::Any& any : details.details()) {
+    v1::FlowError error;
+    if (any.UnpackTo(&error) && error.status() != v1::FERRY_STATUS_OK) {
+      return static_cast<uint16_t>(error.status());
     }
+  }
+  return std::nullopt;
+}
+
+// The errno a failed RPC stands for: the engine's ferry_status when ferryd
+// sent one (the channel ring's own mapping), else by gRPC code.
+int ErrnoOf(const grpc::Status& status, std::string* error) {
+  if (error != nullptr) *error = status.error_message();
+  if (std::optional<uint16_t> reason = FlowErrorOf(status)) {
+    return ferry_status_errno(*reason);
   }
   switch (status.error_code()) {
     case grpc::StatusCode::OK:
@@ -99,7 +110,7 @@ int SessionClient::Open(const std::string& socket_path, const std::string& name,
       if (error != nullptr) *error = "ferryd opened no session";
       return -EPROTO;
     }
-    const int rc = ErrnoOf(s->stream_context_, status, error);
+    const int rc = ErrnoOf(status, error);
     return rc == -EMFILE ? -EAGAIN : rc;  // the session quota: try later
   }
   s->id_ = event.opened().session().id();
@@ -160,7 +171,7 @@ int SessionClient::CreateChannel(ChannelTicket* ticket, std::string* error,
   v1::CreateChannelResponse response;
   const grpc::Status status =
       sessions_->CreateChannel(&context, request, &response);
-  if (!status.ok()) return ErrnoOf(context, status, error);
+  if (!status.ok()) return ErrnoOf(status, error);
   if (response.ticket().size() != ticket->ticket.size()) return -EPROTO;
   std::memcpy(ticket->ticket.data(), response.ticket().data(),
               ticket->ticket.size());
@@ -188,11 +199,7 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
         request.set_port(args.local_port);
         v1::ListenResponse response;
         status = flows_->Listen(&context, request, &response);
-        in_addr local;
-        if (status.ok() &&
-            inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
-          out->local_ip = ntohl(local.s_addr);
-        }
+        if (status.ok()) out->local_ip = response.local_ipv4();
       } else {
         v1::StopListeningRequest request;
         FillRef(request.mutable_session());
@@ -205,32 +212,25 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
       break;
     }
     case FERRY_CTRL_CONNECT: {
-      char ip[INET_ADDRSTRLEN];
-      std::snprintf(ip, sizeof(ip), "%u.%u.%u.%u", args.remote_ip >> 24,
-                    (args.remote_ip >> 16) & 0xff, (args.remote_ip >> 8) & 0xff,
-                    args.remote_ip & 0xff);
       v1::ConnectResponse response;
-      const int rc = Connect(channel_id, ip, args.remote_port, args.local_port,
-                             timeout_ms, &response, error);
+      const int rc = Connect(channel_id, args.remote_ip, args.remote_port,
+                             args.local_port, timeout_ms, &response, error);
       if (rc != 0) return rc;
       out->flow = response.flow();
-      out->remote_ip = args.remote_ip;
+      out->remote_ip = response.remote_ipv4();
       out->remote_port = static_cast<uint16_t>(response.remote_port());
+      out->local_ip = response.local_ipv4();
       out->local_port = static_cast<uint16_t>(response.local_port());
-      in_addr local;
-      if (inet_pton(AF_INET, response.local_ip().c_str(), &local) == 1) {
-        out->local_ip = ntohl(local.s_addr);
-      }
       return 0;
     }
     default:
       return -EINVAL;
   }
-  if (!status.ok()) return ErrnoOf(context, status, error);
+  if (!status.ok()) return ErrnoOf(status, error);
   return 0;
 }
 
-int SessionClient::Connect(uint64_t channel_id, const std::string& remote_ip,
+int SessionClient::Connect(uint64_t channel_id, uint32_t remote_ip,
                            uint32_t remote_port, uint32_t local_port,
                            int timeout_ms, v1::ConnectResponse* response,
                            std::string* error) {
@@ -248,11 +248,11 @@ int SessionClient::Connect(uint64_t channel_id, const std::string& remote_ip,
   }
   FillRef(request.mutable_session());
   request.set_channel(channel_id);
-  request.set_remote_ip(remote_ip);
+  request.set_remote_ipv4(remote_ip);
   request.set_remote_port(remote_port);
   request.set_local_port(local_port);
   const grpc::Status status = flows_->Connect(&context, request, response);
-  return status.ok() ? 0 : ErrnoOf(context, status, error);
+  return status.ok() ? 0 : ErrnoOf(status, error);
 }
 
 int SessionClient::DestroyChannel(uint64_t channel_id, bool abort,
@@ -267,7 +267,7 @@ int SessionClient::DestroyChannel(uint64_t channel_id, bool abort,
   v1::DestroyChannelResponse response;
   const grpc::Status status =
       sessions_->DestroyChannel(&context, request, &response);
-  return status.ok() ? 0 : ErrnoOf(context, status, error);
+  return status.ok() ? 0 : ErrnoOf(status, error);
 }
 
 }  // namespace ferry::client

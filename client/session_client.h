@@ -64,9 +64,10 @@ class SessionClient {
                const ferry_ctrl_flow_args& args, int timeout_ms,
                ferry_ctrl_flow_args* out, std::string* error);
   // FlowService.Connect with its whole answer (ferryctl shows how long the
-  // engine took): 0 or -errno as for FlowCall.
-  int Connect(uint64_t channel_id, const std::string& remote_ip,
-              uint32_t remote_port, uint32_t local_port, int timeout_ms,
+  // engine took): 0 or -errno as for FlowCall. `remote_ip` in host byte
+  // order.
+  int Connect(uint64_t channel_id, uint32_t remote_ip, uint32_t remote_port,
+              uint32_t local_port, int timeout_ms,
               v1::ConnectResponse* response, std::string* error);
   // SessionService.DestroyChannel: ferryd lets go of the channel now
   // rather than when it notices the channel socket closed: it drains what

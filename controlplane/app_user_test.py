@@ -5,6 +5,7 @@ reaches its own flows and nobody else's.
 Usage: app_user_test.py WORK_DIR SOCKET_A SOCKET_B REMOTE_IP
 WORK_DIR holds proto/ and api_python_test.py (its Session and attach).
 """
+import ipaddress
 import os
 import sys
 import tempfile
@@ -52,7 +53,7 @@ def main():
                                     port=7100), timeout=10)
     x, x_ch, _ = session_with_channel(sessions_a)
     conn = flows_a.Connect(pb.ConnectRequest(
-        session=x.ref, channel=x_ch, remote_ip=remote_ip, remote_port=7100),
+        session=x.ref, channel=x_ch, remote_ipv4=int(ipaddress.IPv4Address(remote_ip)), remote_port=7100),
         timeout=10)
     y, y_ch, _ = session_with_channel(sessions_a)
     m, m_ch, _ = session_with_channel(sessions_b)
@@ -79,7 +80,7 @@ def main():
             (sessions_a.DestroyChannel, pb.DestroyChannelRequest(
                 session=y.ref, channel=x_ch, abort=True)),
             (flows_a.Connect, pb.ConnectRequest(
-                session=y.ref, channel=x_ch, remote_ip=remote_ip,
+                session=y.ref, channel=x_ch, remote_ipv4=int(ipaddress.IPv4Address(remote_ip)),
                 remote_port=7100)),
             (flows_b.StopListening, pb.StopListeningRequest(
                 session=m.ref, channel=lsn_ch, port=7100)),

@@ -18,10 +18,10 @@ namespace ferry::controlplane {
 
 class FakeEngineCommands : public EngineCommands {
  public:
-  // Answers a kChannelCtrl request: fills `reply` (id and op already set)
-  // and returns true, or returns false to hold it unanswered.
-  using CtrlAnswer =
-      std::function<bool(const ferry_ctrl& request, ferry_ctrl* reply)>;
+  // Answers a kFlowOp command: fills `result` and returns true, or returns
+  // false to hold it unanswered.
+  using FlowOpAnswer = std::function<bool(const engine::FlowOp& op,
+                                          engine::FlowOpResult* result)>;
 
   ~FakeEngineCommands() override {
     // An engine completes everything it was given; a completion its
@@ -35,7 +35,7 @@ class FakeEngineCommands : public EngineCommands {
     absl::MutexLock lock(&mu_);
     nics_[name] = address;
   }
-  void set_ctrl_answer(CtrlAnswer answer) {
+  void set_flow_op_answer(FlowOpAnswer answer) {
     absl::MutexLock lock(&mu_);
     answer_ = std::move(answer);
   }
@@ -52,9 +52,9 @@ class FakeEngineCommands : public EngineCommands {
     absl::MutexLock lock(&mu_);
     return held_.size();
   }
-  // Completes the oldest held request with `reply`; false when its waiter
+  // Completes the oldest held request with `result`; false when its waiter
   // had given up (the completion is then freed, as an engine's would be).
-  bool CompleteHeld(const ferry_ctrl& reply) {
+  bool CompleteHeld(const engine::FlowOpResult& result) {
     engine::Completion* completion;
     {
       absl::MutexLock lock(&mu_);
@@ -62,7 +62,7 @@ class FakeEngineCommands : public EngineCommands {
       held_.erase(held_.begin());
     }
     if (!completion->abandoned()) {
-      static_cast<engine::CtrlCompletion*>(completion)->reply = reply;
+      static_cast<engine::FlowOpCompletion*>(completion)->result = result;
     }
     return completion->Complete(absl::StatusCode::kOk, "");
   }
@@ -78,18 +78,16 @@ class FakeEngineCommands : public EngineCommands {
       return absl::ResourceExhaustedError("command ring full");
     }
     posted_.push_back(command);
-    if (command.type != engine::CommandType::kChannelCtrl) {
+    if (command.type != engine::CommandType::kFlowOp) {
       completion->Complete(absl::StatusCode::kOk, "");
       return absl::OkStatus();
     }
-    ferry_ctrl reply = {};
-    reply.id = command.ctrl.id;
-    reply.op = command.ctrl.op;
-    if (answer_ && !answer_(command.ctrl, &reply)) {
+    engine::FlowOpResult result;
+    if (answer_ && !answer_(command.flow_op, &result)) {
       held_.push_back(completion);
       return absl::OkStatus();
     }
-    static_cast<engine::CtrlCompletion*>(completion)->reply = reply;
+    static_cast<engine::FlowOpCompletion*>(completion)->result = result;
     completion->Complete(absl::StatusCode::kOk, "");
     return absl::OkStatus();
   }
@@ -118,7 +116,7 @@ class FakeEngineCommands : public EngineCommands {
  private:
   absl::Mutex mu_;
   std::map<std::string, net::Ipv4Prefix> nics_;
-  CtrlAnswer answer_;
+  FlowOpAnswer answer_;
   int ring_full_ = 0;
   std::vector<engine::EngineCommand> posted_;
   std::vector<engine::Completion*> held_;

@@ -5,6 +5,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "controlplane/flow_status.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -191,16 +192,21 @@ absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
   const size_t e = (id >> 16) & 0xf;
   if (e >= engines) return not_found;
   engine::EngineCommand command;
-  command.type = engine::CommandType::kCloseFlow;
-  command.flow_id = id;
-  command.abort = reset;
+  command.type = engine::CommandType::kFlowOp;
+  command.flow_op.kind =
+      reset ? engine::FlowOpKind::kReset : engine::FlowOpKind::kClose;
+  command.flow_op.flow = id;
   command.channel_id = owner_channel;
   std::unique_ptr<engine::Completion> completion =
-      std::make_unique<engine::Completion>();
+      std::make_unique<engine::FlowOpCompletion>();
   absl::Status result =
       nics_->Run(EngineRef{nic, e}, command, completion, kEngineTimeout);
   if (result.code() == absl::StatusCode::kNotFound) return not_found;
-  return result;
+  if (!result.ok()) return result;
+  const ferry_status status =
+      static_cast<engine::FlowOpCompletion*>(completion.get())->result.status;
+  if (status != FERRY_STATUS_OK) return WithFerryStatus(not_found, status);
+  return absl::OkStatus();
 }
 
 }  // namespace ferry::controlplane

@@ -3,8 +3,9 @@
 #include <memory>
 
 #include "absl/strings/str_format.h"
+#include "client/abi/ferry_status_text.h"
+#include "controlplane/flow_status.h"
 #include "dataplane/engine/command.h"
-#include "dataplane/engine/flow_ctrl_args.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::controlplane {
@@ -13,14 +14,10 @@ namespace {
 // Listen and stop are answered at once; only a connect waits on the wire.
 constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
 
-using engine::ReadArgs;
-
-ferry_ctrl Request(uint16_t op, const ferry_ctrl_flow_args& args) {
-  ferry_ctrl request = {};
-  request.op = op;
-  engine::WriteArgs(args, &request);
-  return request;
-}
+using engine::FlowOp;
+using engine::FlowOpCompletion;
+using engine::FlowOpKind;
+using engine::FlowOpResult;
 
 std::string Address(uint32_t ip, uint32_t port) {
   return absl::StrFormat("%s:%d", net::Ipv4Address{ip}.ToString(), port);
@@ -33,77 +30,77 @@ absl::Status PortOutOfRange(const char* field, uint32_t port) {
 
 }  // namespace
 
-engine::EngineCommand FlowOpener::CtrlCommand(const SessionChannel& where,
-                                              const ferry_ctrl& request,
-                                              engine::Completion* completion) {
+engine::EngineCommand FlowOpener::FlowOpCommand(
+    const SessionChannel& where, const FlowOp& op,
+    engine::Completion* completion) {
   engine::EngineCommand command;
-  command.type = engine::CommandType::kChannelCtrl;
+  command.type = engine::CommandType::kFlowOp;
   command.channel_id = where.channel_id;
-  command.ctrl = request;
+  command.flow_op = op;
   command.completion = completion;
   return command;
 }
 
-absl::StatusOr<ferry_ctrl> FlowOpener::Run(const SessionChannel& where,
-                                           const ferry_ctrl& request,
-                                           absl::Duration timeout) {
-  std::unique_ptr<engine::Completion> completion =
-      std::make_unique<engine::CtrlCompletion>();
-  absl::Status s =
-      nics_->Run(where.where, CtrlCommand(where, request, completion.get()),
-                 completion, timeout);
-  if (absl::IsNotFound(s))
-    return absl::UnavailableError("the channel's NIC is gone");
-  if (!s.ok()) return s;
-  return static_cast<engine::CtrlCompletion*>(completion.get())->reply;
-}
-
-absl::StatusOr<FlowOpener::PortReply> FlowOpener::PortCall(
-    uint16_t op, uint64_t session, const std::string& token, uint64_t channel,
-    uint32_t port, uint16_t* reason) {
-  *reason = 0;
+absl::StatusOr<FlowOpResult> FlowOpener::PortOp(FlowOpKind kind,
+                                                uint64_t session,
+                                                const std::string& token,
+                                                uint64_t channel, uint32_t port,
+                                                std::string* nic) {
   if (port == 0 || port > 65535) return PortOutOfRange("port", port);
   absl::StatusOr<SessionChannel> where =
       sessions_->FindChannel(session, token, channel);
   if (!where.ok()) return where.status();
-  ferry_ctrl_flow_args args = {};
-  args.local_port = static_cast<uint16_t>(port);
-  absl::StatusOr<ferry_ctrl> reply =
-      Run(*where, Request(op, args), kEngineTimeout);
-  if (!reply.ok()) return reply.status();
-  *reason = reply->status;
-  return PortReply{where->where.nic, *reply};
+  *nic = where->where.nic;
+  FlowOp op;
+  op.kind = kind;
+  op.local_port = static_cast<uint16_t>(port);
+  std::unique_ptr<engine::Completion> completion =
+      std::make_unique<FlowOpCompletion>();
+  absl::Status s =
+      nics_->Run(where->where, FlowOpCommand(*where, op, completion.get()),
+                 completion, kEngineTimeout);
+  if (absl::IsNotFound(s))
+    return absl::UnavailableError("the channel's NIC is gone");
+  if (!s.ok()) return s;
+  return static_cast<FlowOpCompletion*>(completion.get())->result;
 }
 
-absl::StatusOr<uint32_t> FlowOpener::Listen(uint64_t session,
-                                            const std::string& token,
-                                            uint64_t channel, uint32_t port,
-                                            uint16_t* reason) {
-  absl::StatusOr<PortReply> r =
-      PortCall(FERRY_CTRL_LISTEN, session, token, channel, port, reason);
+absl::StatusOr<net::Ipv4Address> FlowOpener::Listen(uint64_t session,
+                                                    const std::string& token,
+                                                    uint64_t channel,
+                                                    uint32_t port) {
+  std::string nic;
+  absl::StatusOr<FlowOpResult> r =
+      PortOp(FlowOpKind::kListen, session, token, channel, port, &nic);
   if (!r.ok()) return r.status();
-  switch (r->reply.status) {
+  switch (r->status) {
     case FERRY_STATUS_OK:
-      return ReadArgs(r->reply).local_ip;
+      return r->local_ip;
     case FERRY_STATUS_ADDRESS_IN_USE:
-      return absl::AlreadyExistsError(absl::StrFormat(
-          "port %d: another channel listens there on %s", port, r->nic));
+      return WithFerryStatus(
+          absl::AlreadyExistsError(absl::StrFormat(
+              "port %d: another channel listens there on %s", port, nic)),
+          r->status);
     default:
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "listen on port %d refused (status %d)", port, r->reply.status));
+      return WithFerryStatus(absl::InvalidArgumentError(absl::StrFormat(
+                                 "listen on port %d refused (%s)", port,
+                                 ferry_status_text(r->status))),
+                             r->status);
   }
 }
 
 absl::Status FlowOpener::StopListening(uint64_t session,
                                        const std::string& token,
-                                       uint64_t channel, uint32_t port,
-                                       uint16_t* reason) {
-  absl::StatusOr<PortReply> r =
-      PortCall(FERRY_CTRL_UNLISTEN, session, token, channel, port, reason);
+                                       uint64_t channel, uint32_t port) {
+  std::string nic;
+  absl::StatusOr<FlowOpResult> r =
+      PortOp(FlowOpKind::kUnlisten, session, token, channel, port, &nic);
   if (!r.ok()) return r.status();
-  if (r->reply.status != FERRY_STATUS_OK) {
-    return absl::NotFoundError(absl::StrFormat(
-        "channel %d does not listen on port %d", channel, port));
+  if (r->status != FERRY_STATUS_OK) {
+    return WithFerryStatus(
+        absl::NotFoundError(absl::StrFormat(
+            "channel %d does not listen on port %d", channel, port)),
+        r->status);
   }
   return absl::OkStatus();
 }
@@ -112,17 +109,18 @@ void FlowOpener::Connect(const ConnectTarget& target, absl::Duration timeout,
                          const std::atomic<bool>* cancel, Connected done) {
   absl::StatusOr<SessionChannel> where = CheckTarget(target, timeout);
   if (!where.ok()) {
-    done(where.status(), 0);
+    done(where.status());
     return;
   }
-  ferry_ctrl_flow_args args = {};
-  args.remote_ip = target.remote_ip;
-  args.remote_port = static_cast<uint16_t>(target.remote_port);
-  args.local_port = static_cast<uint16_t>(target.local_port);
-  auto completion = std::make_unique<engine::CtrlCompletion>();
+  FlowOp op;
+  op.kind = FlowOpKind::kConnect;
+  op.remote_ip = net::Ipv4Address{target.remote_ip};
+  op.remote_port = static_cast<uint16_t>(target.remote_port);
+  op.local_port = static_cast<uint16_t>(target.local_port);
+  auto completion = std::make_unique<FlowOpCompletion>();
   const absl::Time start = absl::Now();
   const engine::EngineCommand command =
-      CtrlCommand(*where, Request(FERRY_CTRL_CONNECT, args), completion.get());
+      FlowOpCommand(*where, op, completion.get());
   CompletionWaiter::Post post = [nics = nics_, at = where->where, command] {
     absl::Status s = nics->Post(at, command, command.completion);
     return absl::IsNotFound(s)
@@ -131,7 +129,7 @@ void FlowOpener::Connect(const ConnectTarget& target, absl::Duration timeout,
   };
   absl::Status posted = post();
   if (!posted.ok() && !absl::IsResourceExhausted(posted)) {
-    done(posted, 0);
+    done(posted);
     return;
   }
   // A full command ring (a burst of Connects) is retried by the waiter.
@@ -142,33 +140,34 @@ void FlowOpener::Connect(const ConnectTarget& target, absl::Duration timeout,
           std::unique_ptr<engine::Completion> completion, absl::Status status) {
         if (completion == nullptr) {
           if (absl::IsDeadlineExceeded(status)) {
-            done(absl::DeadlineExceededError(absl::StrFormat(
-                     "no handshake with %s within %s",
-                     Address(target.remote_ip, target.remote_port),
-                     absl::FormatDuration(timeout))),
-                 FERRY_STATUS_TIMED_OUT);
+            done(WithFerryStatus(
+                absl::DeadlineExceededError(absl::StrFormat(
+                    "no handshake with %s within %s",
+                    Address(target.remote_ip, target.remote_port),
+                    absl::FormatDuration(timeout))),
+                FERRY_STATUS_TIMED_OUT));
           } else {
-            done(status, 0);
+            done(status);
           }
           return;
         }
         if (!status.ok()) {
-          done(status, 0);
+          done(status);
           return;
         }
-        const ferry_ctrl& reply =
-            static_cast<engine::CtrlCompletion*>(completion.get())->reply;
-        done(Answer(target, nic, reply, absl::Now() - start), reply.status);
+        const FlowOpResult& result =
+            static_cast<FlowOpCompletion*>(completion.get())->result;
+        done(Answer(target, nic, result, absl::Now() - start));
       });
 }
 
 void FlowOpener::Reset(const OpenedFlow& flow, uint64_t channel) {
   engine::EngineCommand command;
-  command.type = engine::CommandType::kCloseFlow;
-  command.flow_id = flow.flow;
-  command.abort = true;
+  command.type = engine::CommandType::kFlowOp;
+  command.flow_op.kind = FlowOpKind::kReset;
+  command.flow_op.flow = flow.flow;
   command.channel_id = channel;
-  auto completion = std::make_unique<engine::Completion>();
+  auto completion = std::make_unique<FlowOpCompletion>();
   const EngineRef where{flow.nic, (flow.flow >> 16) & 0xf};
   if (!nics_->Post(where, command, completion.get()).ok()) return;
   waiter_->Wait(std::move(completion), absl::Now() + kEngineTimeout, nullptr,
@@ -220,15 +219,20 @@ absl::StatusOr<SessionChannel> FlowOpener::CheckTarget(const ConnectTarget& t,
 
 absl::StatusOr<OpenedFlow> FlowOpener::Answer(const ConnectTarget& t,
                                               const std::string& nic,
-                                              const ferry_ctrl& reply,
+                                              const FlowOpResult& r,
                                               absl::Duration engine_time) {
+  if (r.status == FERRY_STATUS_OK) {
+    return OpenedFlow{r.flow,       nic,         r.local_ip.value,
+                      r.local_port, t.remote_ip, r.remote_port,
+                      engine_time};
+  }
+  return WithFerryStatus(ConnectFailure(t, r.status), r.status);
+}
+
+absl::Status FlowOpener::ConnectFailure(const ConnectTarget& t,
+                                        ferry_status status) {
   const std::string peer = Address(t.remote_ip, t.remote_port);
-  const ferry_ctrl_flow_args out = ReadArgs(reply);
-  switch (reply.status) {
-    case FERRY_STATUS_OK:
-      return OpenedFlow{out.flow,       nic,         out.local_ip,
-                        out.local_port, t.remote_ip, out.remote_port,
-                        engine_time};
+  switch (status) {
     case FERRY_STATUS_REFUSED:
       return absl::UnavailableError(
           absl::StrFormat("connection refused: nobody listens on %s", peer));
@@ -251,8 +255,9 @@ absl::StatusOr<OpenedFlow> FlowOpener::Answer(const ConnectTarget& t,
     case FERRY_STATUS_ABORTED:
       return absl::AbortedError("the channel went away during the handshake");
     default:
-      return absl::UnavailableError(absl::StrFormat(
-          "the handshake with %s failed (status %d)", peer, reply.status));
+      return absl::UnavailableError(
+          absl::StrFormat("the handshake with %s failed (%s)", peer,
+                          ferry_status_text(status)));
   }
 }
 

@@ -1,6 +1,7 @@
 // Listening and connecting for a session's channel: the Flow RPCs that
-// change state. Each is one kChannelCtrl command to the engine that serves
-// the channel, the same operation as the channel's own control ring.
+// change state. Each is one kFlowOp command (engine/flow_op.h) to the
+// engine that serves the channel, the same operation as the channel's own
+// control ring.
 //
 // Thread-safe (gRPC threads); holds no state of its own.
 #ifndef FERRY_CONTROLPLANE_FLOW_OPENER_H_
@@ -16,6 +17,8 @@
 #include "controlplane/completion_waiter.h"
 #include "controlplane/engine_commands.h"
 #include "controlplane/session_registry.h"
+#include "dataplane/engine/command.h"
+#include "dataplane/net/addresses.h"
 
 namespace ferry::controlplane {
 
@@ -48,24 +51,24 @@ class FlowOpener {
       : nics_(engines), sessions_(sessions), waiter_(waiter) {}
 
   // Each call checks the session (id, token) and its channel first
-  // (NOT_FOUND). On failure `*reason` is the channel ABI's ferry_status (0
-  // when the request never reached an engine).
+  // (NOT_FOUND). A failure the engine answered carries its ferry_status
+  // (FerryStatusOf, flow_status.h).
   //
-  // ALREADY_EXISTS when another channel listens on `port`.
-  absl::StatusOr<uint32_t> Listen(uint64_t session, const std::string& token,
-                                  uint64_t channel, uint32_t port,
-                                  uint16_t* reason);
+  // Listen returns the NIC's address; ALREADY_EXISTS when another channel
+  // listens on `port`.
+  absl::StatusOr<net::Ipv4Address> Listen(uint64_t session,
+                                          const std::string& token,
+                                          uint64_t channel, uint32_t port);
   absl::Status StopListening(uint64_t session, const std::string& token,
-                             uint64_t channel, uint32_t port, uint16_t* reason);
+                             uint64_t channel, uint32_t port);
   // Starts a handshake and returns; `done` gets the flow, or UNAVAILABLE
   // (refused, unreachable), DEADLINE_EXCEEDED (after `timeout`),
   // CANCELLED (`*cancel` turned true), RESOURCE_EXHAUSTED or
-  // INVALID_ARGUMENT, with the channel ABI's reason. It runs on this
-  // thread when the request never reaches an engine, else on the waiter's
-  // thread. A flow whose handshake ends after the wait gave up is reset
-  // by its engine: nobody could learn its handle.
-  using Connected =
-      std::function<void(absl::StatusOr<OpenedFlow>, uint16_t reason)>;
+  // INVALID_ARGUMENT. It runs on this thread when the request never
+  // reaches an engine, else on the waiter's thread. A flow whose handshake
+  // ends after the wait gave up is reset by its engine: nobody could learn
+  // its handle.
+  using Connected = std::function<void(absl::StatusOr<OpenedFlow>)>;
   void Connect(const ConnectTarget& target, absl::Duration timeout,
                const std::atomic<bool>* cancel, Connected done);
   // Resets a flow that Connect gave but its caller never received (the
@@ -73,29 +76,26 @@ class FlowOpener {
   void Reset(const OpenedFlow& flow, uint64_t channel);
 
  private:
-  struct PortReply {
-    std::string nic;
-    ferry_ctrl reply;
-  };
-  // LISTEN or UNLISTEN of `port` for the session's channel.
-  absl::StatusOr<PortReply> PortCall(uint16_t op, uint64_t session,
-                                     const std::string& token, uint64_t channel,
-                                     uint32_t port, uint16_t* reason);
-  static engine::EngineCommand CtrlCommand(const SessionChannel& where,
-                                           const ferry_ctrl& request,
-                                           engine::Completion* completion);
-  // Runs `request` on the channel's engine; the reply, or why not.
-  absl::StatusOr<ferry_ctrl> Run(const SessionChannel& where,
-                                 const ferry_ctrl& request,
-                                 absl::Duration timeout);
+  static engine::EngineCommand FlowOpCommand(const SessionChannel& where,
+                                             const engine::FlowOp& op,
+                                             engine::Completion* completion);
+  // Listen or unlisten `port` for the session's channel: the engine's
+  // result, or why the engine never answered.
+  absl::StatusOr<engine::FlowOpResult> PortOp(engine::FlowOpKind kind,
+                                              uint64_t session,
+                                              const std::string& token,
+                                              uint64_t channel, uint32_t port,
+                                              std::string* nic);
   // The session's channel, if the target can be a peer at all.
   absl::StatusOr<SessionChannel> CheckTarget(const ConnectTarget& target,
                                              absl::Duration timeout);
-  // The engine's answer to a CONNECT.
+  // The engine's answer to a connect.
   static absl::StatusOr<OpenedFlow> Answer(const ConnectTarget& target,
                                            const std::string& nic,
-                                           const ferry_ctrl& reply,
+                                           const engine::FlowOpResult& result,
                                            absl::Duration engine_time);
+  static absl::Status ConnectFailure(const ConnectTarget& target,
+                                     ferry_status status);
 
   EngineCommands* nics_;
   SessionRegistry* sessions_;

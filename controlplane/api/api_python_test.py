@@ -19,6 +19,7 @@ def main():
     rc = protoc.main([
         "protoc", f"-I{proto_root}", f"--python_out={out}",
         f"--grpc_python_out={out}", "proto/ferry/v1/ferry.proto",
+        "proto/google/rpc/status.proto",
         "proto/grpc/health/v1/health.proto",
         "proto/grpc/reflection/v1alpha/reflection.proto"])
     assert rc == 0, "stub generation failed"
@@ -232,7 +233,7 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
 
     local = flows.Listen(pb.ListenRequest(session=a.ref, channel=ch,
                                           port=7000), timeout=10)
-    assert local.local_ip == "10.0.0.1", local
+    assert local.local_ipv4 == ipv4("10.0.0.1"), local
     flows.StopListening(pb.StopListeningRequest(session=a.ref, channel=ch,
                                                 port=7000), timeout=10)
     wrong = pb.SessionRef(id=a.ref.id, token=b"x" * 16)
@@ -250,38 +251,38 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
          pb.ListenRequest(session=a.ref, channel=ch, port=70000)),
         (code.NOT_FOUND, flows.StopListening,
          pb.StopListeningRequest(session=a.ref, channel=ch, port=7001)),
+        (code.INVALID_ARGUMENT, flows.Connect,  # no address at all
+         connect(session=a.ref, channel=ch, remote_port=1)),
         (code.INVALID_ARGUMENT, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0", remote_port=1)),
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.2"))),
         (code.INVALID_ARGUMENT, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2")),
-        (code.INVALID_ARGUMENT, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="224.0.0.1",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("224.0.0.1"),
                  remote_port=7)),
         (code.INVALID_ARGUMENT, flows.Connect,  # its own address
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.1",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.1"),
                  remote_port=7)),
         (code.INVALID_ARGUMENT, flows.Connect,  # the subnet's broadcast
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.255",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.255"),
                  remote_port=7)),
         (code.INVALID_ARGUMENT, flows.Connect,  # the subnet's network
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.0",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.0"),
                  remote_port=7)),
         (code.INVALID_ARGUMENT, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="127.0.0.1",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("127.0.0.1"),
                  remote_port=7)),
         (code.INVALID_ARGUMENT, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="255.255.255.255",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("255.255.255.255"),
                  remote_port=7)),
         (code.NOT_FOUND, flows.Connect,
-         connect(session=wrong, channel=ch, remote_ip="10.0.0.2",
+         connect(session=wrong, channel=ch, remote_ipv4=ipv4("10.0.0.2"),
                  remote_port=7)),
         # net_ring0 loops frames back: nobody answers ARP for 10.0.0.2.
         (code.UNAVAILABLE, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.2"),
                  remote_port=7)),
         # Given up on before the handshake ends (its flow is reset then).
         (code.DEADLINE_EXCEEDED, flows.Connect,
-         connect(session=a.ref, channel=ch, remote_ip="10.0.0.2",
+         connect(session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.2"),
                  remote_port=7, timeout_ms=1)),
         (code.NOT_FOUND, sessions.CreateChannel,
          pb.CreateChannelRequest(session=wrong)),
@@ -292,9 +293,20 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
                  timeout=10)
     cases.append((code.ALREADY_EXISTS, flows.Listen,
                   pb.ListenRequest(session=a.ref, channel=ch, port=7000)))
+    # What an engine answered travels as a typed FlowError; a request
+    # refused before any engine saw it carries none.
+    engine_reasons = {code.UNAVAILABLE: "FERRY_STATUS_UNREACHABLE",
+                      code.DEADLINE_EXCEEDED: "FERRY_STATUS_TIMED_OUT",
+                      code.ALREADY_EXISTS: "FERRY_STATUS_ADDRESS_IN_USE"}
     for want, call, request in cases:
-        details = expect_code(grpc, want, call, request)
-        print(f"ok: {want.name}: {details}")
+        error = expect_error(grpc, want, call, request)
+        details = error.details()
+        reason = flow_error(pb, error)
+        print(f"ok: {want.name}: {details} ({reason})")
+        expected = engine_reasons.get(want)
+        if call == flows.StopListening:  # the engine: not this channel's
+            expected = "FERRY_STATUS_BAD_REQUEST"
+        assert reason == expected, (want, details, reason)
         if want == code.UNAVAILABLE:
             assert "never answered ARP" in details, details
 
@@ -306,7 +318,7 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
                                              timeout=10).flows)
     started = time.time()
     pending = flows.Connect.future(connect(
-        session=a.ref, channel=ch, remote_ip="10.0.0.3", remote_port=7),
+        session=a.ref, channel=ch, remote_ipv4=ipv4("10.0.0.3"), remote_port=7),
         timeout=30)
     wait_for(lambda: all_flows.ListFlows(pb.ListFlowsRequest(),
                                          timeout=10).flows)
@@ -329,7 +341,7 @@ def sessions_and_listening(grpc, pb, pb_grpc, channel, admin):
     print("ok: a session sees only its own flows; another's are NOT_FOUND")
     details = expect_code(grpc, code.RESOURCE_EXHAUSTED, flows.Connect,
                           connect(session=a.ref, channel=ch,
-                                  remote_ip="10.0.0.4", remote_port=7))
+                                  remote_ipv4=ipv4("10.0.0.4"), remote_port=7))
     print(f"ok: RESOURCE_EXHAUSTED after {time.time() - started:.2f} s: "
           f"{details}")
     try:
@@ -444,13 +456,37 @@ def session_churn(pb, pb_grpc, channel, admin, stats, ferryd_pid):
           f"{open_files()} open files (before: {before_files})")
 
 
-def expect_code(grpc, code, call, *args, **kwargs):
+def ipv4(dotted):
+    """An IPv4 address as the API carries it (fixed32, host byte order)."""
+    import ipaddress
+    return int(ipaddress.IPv4Address(dotted))
+
+
+def flow_error(pb, error):
+    """The engine's FerryStatus name in a failed call's status details (a
+    google.rpc.Status holding a ferry.v1.FlowError), or None."""
+    from proto.google.rpc import status_pb2
+    for key, value in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            for detail in status_pb2.Status.FromString(value).details:
+                found = pb.FlowError()
+                if detail.Unpack(found):
+                    return pb.FerryStatus.Name(found.status)
+    return None
+
+
+def expect_error(grpc, code, call, *args, **kwargs):
+    """The RpcError of a call that must fail with `code`."""
     try:
         call(*args, timeout=60, **kwargs)
     except grpc.RpcError as error:
         assert error.code() == code, (call, args, error.code(), error.details())
-        return error.details()
+        return error
     raise AssertionError(f"{call} {args} succeeded, expected {code}")
+
+
+def expect_code(grpc, code, call, *args, **kwargs):
+    return expect_error(grpc, code, call, *args, **kwargs).details()
 
 
 def bad_requests(grpc, pb, nics, stats):

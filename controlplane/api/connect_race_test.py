@@ -8,6 +8,7 @@ as many.
 Usage: connect_race_test.py FERRYD PROTO_DIR
 """
 import random
+import ipaddress
 import sys
 import time
 
@@ -54,7 +55,7 @@ def check(pair, held):
 
     def connect(timeout, timeout_ms=0):
         return flows_a.Connect.future(pb.ConnectRequest(
-            session=session_a.ref, channel=ch_a, remote_ip="10.71.0.2",
+            session=session_a.ref, channel=ch_a, remote_ipv4=int(ipaddress.IPv4Address("10.71.0.2")),
             remote_port=7000, timeout_ms=timeout_ms), timeout=timeout)
 
     def count(stub, session, state=""):

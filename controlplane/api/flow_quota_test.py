@@ -12,6 +12,7 @@ table of 64 flows (--max_flows_per_engine) and a session quota of 48
 
 Usage: flow_quota_test.py FERRYD PROTO_DIR
 """
+import ipaddress
 import sys
 import time
 
@@ -75,7 +76,7 @@ def check(pair, held):
             try:
                 r = flows_a.Connect(pb.ConnectRequest(
                     session=s.ref, channel=channels[i % len(channels)],
-                    remote_ip="10.72.0.2", remote_port=port,
+                    remote_ipv4=int(ipaddress.IPv4Address("10.72.0.2")), remote_port=port,
                     timeout_ms=5000), timeout=10)
                 opened.append(r)
                 i += 1

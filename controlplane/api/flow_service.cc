@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "controlplane/api/status_convert.h"
+#include "controlplane/flow_status.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::controlplane {
@@ -42,37 +43,24 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
   out->set_out_of_order_received(f.stats.out_of_order_received);
 }
 
-// The channel ABI's reason travels in the trailing metadata, so that the
-// client library can return the same errno as the channel's own ring.
-grpc::Status Finish(grpc::ServerContextBase* context,
-                    const absl::Status& status, uint16_t reason) {
-  if (reason != 0) {
-    context->AddTrailingMetadata("ferry-status", std::to_string(reason));
-  }
-  return ToGrpcStatus(status);
-}
-
 }  // namespace
 
-grpc::Status FlowServiceImpl::Listen(grpc::ServerContext* context,
+grpc::Status FlowServiceImpl::Listen(grpc::ServerContext*,
                                      const v1::ListenRequest* request,
                                      v1::ListenResponse* response) {
-  uint16_t reason = 0;
-  absl::StatusOr<uint32_t> ip =
+  absl::StatusOr<net::Ipv4Address> ip =
       opener_->Listen(request->session().id(), request->session().token(),
-                      request->channel(), request->port(), &reason);
-  if (ip.ok()) response->set_local_ip(net::Ipv4Address{*ip}.ToString());
-  return Finish(context, ip.status(), reason);
+                      request->channel(), request->port());
+  if (ip.ok()) response->set_local_ipv4(ip->value);
+  return ToGrpcStatus(ip.status());
 }
 
 grpc::Status FlowServiceImpl::StopListening(
-    grpc::ServerContext* context, const v1::StopListeningRequest* request,
+    grpc::ServerContext*, const v1::StopListeningRequest* request,
     v1::StopListeningResponse*) {
-  uint16_t reason = 0;
-  absl::Status s = opener_->StopListening(
+  return ToGrpcStatus(opener_->StopListening(
       request->session().id(), request->session().token(), request->channel(),
-      request->port(), &reason);
-  return Finish(context, s, reason);
+      request->port()));
 }
 
 namespace {
@@ -91,13 +79,6 @@ class ConnectReactor final : public grpc::ServerUnaryReactor {
         entered_(absl::Now()) {}
 
   void Start(const v1::ConnectRequest& request) {
-    absl::StatusOr<net::Ipv4Address> ip =
-        net::Ipv4Address::Parse(request.remote_ip());
-    if (!ip.ok()) {
-      Finish(ToGrpcStatus(absl::InvalidArgumentError(
-          absl::StrCat("remote_ip: ", ip.status().message()))));
-      return;
-    }
     // The wait ends at timeout_ms or a little before the call's deadline,
     // whichever is first, and never later than a minute (a handshake gives
     // up long before). The margin leaves time for the answer to reach the
@@ -115,13 +96,12 @@ class ConnectReactor final : public grpc::ServerUnaryReactor {
     target.session = request.session().id();
     target.token = request.session().token();
     target.channel = request.channel();
-    target.remote_ip = ip->value;
+    target.remote_ip = request.remote_ipv4();
     target.remote_port = request.remote_port();
     target.local_port = request.local_port();
-    opener_->Connect(target, timeout, &cancelled_,
-                     [this](absl::StatusOr<OpenedFlow> flow, uint16_t reason) {
-                       Answered(std::move(flow), reason);
-                     });
+    opener_->Connect(
+        target, timeout, &cancelled_,
+        [this](absl::StatusOr<OpenedFlow> flow) { Answered(std::move(flow)); });
   }
 
   void OnCancel() override { cancelled_ = true; }
@@ -135,27 +115,28 @@ class ConnectReactor final : public grpc::ServerUnaryReactor {
   }
 
  private:
-  void Answered(absl::StatusOr<OpenedFlow> flow, uint16_t reason) {
+  void Answered(absl::StatusOr<OpenedFlow> flow) {
     if (flow.ok() && (cancelled_ || absl::Now() >= deadline_ - margin_ / 2)) {
       // Too late to hand out: reset it rather than leave it to nobody.
       opener_->Reset(*flow, channel_);
-      reason = FERRY_STATUS_TIMED_OUT;
-      flow = absl::DeadlineExceededError(
-          "the handshake ended after the call's deadline; the flow was reset");
+      flow = WithFerryStatus(
+          absl::DeadlineExceededError("the handshake ended after the call's "
+                                      "deadline; the flow was reset"),
+          FERRY_STATUS_TIMED_OUT);
     }
     if (flow.ok()) {
       handed_out_ = *flow;
       response_->set_flow(flow->flow);
       response_->set_nic(flow->nic);
-      response_->set_local_ip(net::Ipv4Address{flow->local_ip}.ToString());
+      response_->set_local_ipv4(flow->local_ip);
       response_->set_local_port(flow->local_port);
-      response_->set_remote_ip(net::Ipv4Address{flow->remote_ip}.ToString());
+      response_->set_remote_ipv4(flow->remote_ip);
       response_->set_remote_port(flow->remote_port);
       response_->set_engine_us(absl::ToDoubleMicroseconds(flow->engine_time));
       response_->set_ferryd_us(
           absl::ToDoubleMicroseconds(absl::Now() - entered_));
     }
-    Finish(controlplane::Finish(context_, flow.status(), reason));
+    Finish(ToGrpcStatus(flow.status()));
   }
 
   grpc::CallbackServerContext* const context_;

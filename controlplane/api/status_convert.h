@@ -1,12 +1,11 @@
 // absl::Status inside, grpc::Status at the service boundary: the one place
-// where codes are mapped.
+// where codes are mapped, and where a flow operation's ferry_status (see
+// controlplane/flow_status.h) becomes a typed FlowError in the call's
+// status details.
 #ifndef FERRY_CONTROLPLANE_API_STATUS_CONVERT_H_
 #define FERRY_CONTROLPLANE_API_STATUS_CONVERT_H_
 
-#include <string>
-
 #include "absl/status/status.h"
-#include "dataplane/base/printable.h"
 #include "grpcpp/grpcpp.h"
 
 namespace ferry::controlplane {
@@ -16,13 +15,7 @@ namespace ferry::controlplane {
 // metadata) and printable (no control characters in clients' terminals).
 inline constexpr size_t kMaxStatusMessageBytes = 512;
 
-inline grpc::Status ToGrpcStatus(const absl::Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  // absl's and gRPC's canonical codes share their numbering.
-  return grpc::Status(
-      static_cast<grpc::StatusCode>(status.code()),
-      Printable(status.message(), kMaxStatusMessageBytes, true));
-}
+grpc::Status ToGrpcStatus(const absl::Status& status);
 
 }  // namespace ferry::controlplane
 

@@ -35,6 +35,12 @@ double MicrosSince(std::chrono::steady_clock::time_point start) {
       .count();
 }
 
+// An IPv4 address from the API (host byte order) as people write it.
+std::string Dotted(uint32_t ip) {
+  return absl::StrFormat("%d.%d.%d.%d", ip >> 24, (ip >> 16) & 0xff,
+                         (ip >> 8) & 0xff, ip & 0xff);
+}
+
 bool ParsePort(const std::string& text, uint16_t* port) {
   uint32_t value;
   if (!absl::SimpleAtoi(text, &value) || value == 0 || value > 65535) {
@@ -104,8 +110,9 @@ int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
   v1::ConnectResponse flow;
   std::string error;
   const auto start = std::chrono::steady_clock::now();
-  int rc = app.session()->Connect(ferry_channel_id(app.channel()), parts[0],
-                                  port, 0, o.timeout_ms, &flow, &error);
+  int rc =
+      app.session()->Connect(ferry_channel_id(app.channel()), ntohl(ip.s_addr),
+                             port, 0, o.timeout_ms, &flow, &error);
   const double connect_us = MicrosSince(start);
   if (rc != 0) return Failed("connect to " + address, rc, error);
   const double bare_us = BareCallMicros(o.socket);
@@ -115,9 +122,10 @@ int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
         "ferryd %.1f us, control plane %.1f us; a bare API call takes %.1f "
         "us)\n",
         static_cast<unsigned long>(flow.flow()), flow.nic().c_str(),
-        flow.local_ip().c_str(), flow.local_port(), flow.remote_ip().c_str(),
-        flow.remote_port(), connect_us, flow.engine_us(), flow.ferryd_us(),
-        connect_us - flow.engine_us(), bare_us);
+        Dotted(flow.local_ipv4()).c_str(), flow.local_port(),
+        Dotted(flow.remote_ipv4()).c_str(), flow.remote_port(), connect_us,
+        flow.engine_us(), flow.ferryd_us(), connect_us - flow.engine_us(),
+        bare_us);
   }
   std::vector<char> reply(FERRY_MAX_MESSAGE_SIZE);
   int replies = 0;
@@ -154,9 +162,9 @@ int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
         "  \"replies\": %d,\n"
         "  \"last_round_trip_us\": %.1f\n}\n",
         static_cast<unsigned long>(flow.flow()), flow.nic().c_str(),
-        flow.local_ip().c_str(), flow.local_port(), flow.remote_ip().c_str(),
-        flow.remote_port(), connect_us, flow.engine_us(), flow.ferryd_us(),
-        bare_us, replies, round_trip_us);
+        Dotted(flow.local_ipv4()).c_str(), flow.local_port(),
+        Dotted(flow.remote_ipv4()).c_str(), flow.remote_port(), connect_us,
+        flow.engine_us(), flow.ferryd_us(), bare_us, replies, round_trip_us);
   }
   return 0;
 }

@@ -12,7 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "client/abi/ferry_channel_abi.h"
+#include "dataplane/engine/flow_op.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::engine {
@@ -67,19 +67,20 @@ enum class CommandType : uint8_t {
   kStartPing,  // send `count` ICMP echo requests to `ip`, `interval_ns` apart
   kStopPing,
   kListFlows,  // copy flows from slot `start` into `flow_list`
-  kCloseFlow,  // close (or with `abort`, reset) flow `flow_id`
-  // A control request (LISTEN, UNLISTEN, CONNECT, ...) on behalf of channel
-  // `channel_id`, from the gRPC API: the same operation as the channel's
-  // own control ring, answered in the CtrlCompletion. A CONNECT completes
-  // when its handshake ends.
-  kChannelCtrl,
+  // A flow operation (flow_op.h) on behalf of channel `channel_id`, from
+  // the gRPC API: what the channel's own control ring would do, answered in
+  // the FlowOpCompletion. A connect completes when its handshake ends. A
+  // close or reset with `channel_id` 0 reaches any channel's flow (an
+  // operator's); otherwise only that channel's, so that a check and the
+  // close cannot race a reuse.
+  kFlowOp,
 };
 
-// The completion of a kChannelCtrl command: `reply` is filled by the engine
+// The completion of a kFlowOp command: `result` is filled by the engine
 // before Complete().
-class CtrlCompletion : public Completion {
+class FlowOpCompletion : public Completion {
  public:
-  ferry_ctrl reply = {};
+  FlowOpResult result;
 };
 
 struct FlowListResult;  // transport_endpoint.h
@@ -92,13 +93,9 @@ struct EngineCommand {
   uint16_t payload_size = 56;
   uint32_t start = 0;                   // kListFlows
   FlowListResult* flow_list = nullptr;  // kListFlows: owned by completion
-  uint64_t flow_id = 0;                 // kCloseFlow
-  bool abort = false;                   // kCloseFlow
-  // kChannelCtrl: the channel; kCloseFlow: the channel that must own the
-  // flow (0: any), so that a check and the close cannot race a reuse.
-  uint64_t channel_id = 0;
-  ferry_ctrl ctrl = {};  // kChannelCtrl: the request
-  // Owned as described above; a CtrlCompletion for kChannelCtrl.
+  uint64_t channel_id = 0;              // kFlowOp
+  FlowOp flow_op;                       // kFlowOp
+  // Owned as described above; a FlowOpCompletion for kFlowOp.
   Completion* completion = nullptr;
 };
 

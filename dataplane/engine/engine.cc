@@ -321,7 +321,7 @@ bool Engine::ServeChannels_st() {
               kBurstSize,
               [&](channel::EngineChannel& channel, const ferry_ctrl& request,
                   ferry_ctrl* reply) {
-                return transport_->OnCtrl_st(channel, request, reply, now);
+                return OnCtrlRequest_st(channel, request, reply);
               },
               [&](channel::EngineChannel& channel, const ferry_desc& desc,
                   absl::Span<const channel::MessagePiece> pieces) {

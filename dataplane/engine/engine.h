@@ -149,6 +149,13 @@ class Engine : private PacketIo, public Wakeable {
   void IdleWait_st(uint64_t now_ns);
   bool DrainCommands_st(uint64_t now_ns);
   void ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns);
+  // A kFlowOp command; false when the transport completes it later.
+  bool RunFlowOp_st(const EngineCommand& command, uint64_t now_ns,
+                    absl::StatusCode* code, const char** message);
+  // A request from a channel's control ring, decoded into the same
+  // operation; false when the answer comes later.
+  bool OnCtrlRequest_st(channel::EngineChannel& channel,
+                        const ferry_ctrl& request, ferry_ctrl* reply);
   void HandleBurst_st(dpdk::Packet** pkts, uint16_t n, uint64_t now_ns);
   void HandleFrame_st(dpdk::Packet* pkt, uint64_t now_ns);
   void HandleArp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,

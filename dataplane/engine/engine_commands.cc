@@ -1,6 +1,7 @@
 // Engine, commands from the control plane: the ring they arrive on and
 // what each does (see command.h), on the engine thread.
 #include "dataplane/engine/engine.h"
+#include "dataplane/engine/flow_op_codec.h"
 #include "dataplane/net/wire.h"
 
 namespace ferry::engine {
@@ -51,38 +52,57 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       }
       transport_->ListFlows_st(command.start, command.flow_list);
       break;
-    case CommandType::kCloseFlow:
-      if (!transport_->CloseFlow_st(command.flow_id, command.abort, now_ns,
-                                    command.channel_id)) {
-        code = absl::StatusCode::kNotFound;
-        message = "no such flow on this engine";
-      }
+    case CommandType::kFlowOp:
+      if (!RunFlowOp_st(command, now_ns, &code, &message)) return;
       break;
-    case CommandType::kChannelCtrl: {
-      auto* completion = static_cast<CtrlCompletion*>(command.completion);
-      // The channel may have been posted to this engine just before the
-      // request (an application listens right after it attached).
-      ApplyChannelChanges_st(now_ns);
-      channel::EngineChannel* channel = channels_.Find_st(command.channel_id);
-      if (channel == nullptr || channel->draining() || completion == nullptr) {
-        code = absl::StatusCode::kNotFound;
-        message = "no such channel on this engine";
-        break;
-      }
-      ferry_ctrl reply = {};
-      reply.id = command.ctrl.id;
-      reply.op = command.ctrl.op;
-      if (!transport_->OnCtrl_st(*channel, command.ctrl, &reply, now_ns,
-                                 completion)) {
-        return;  // the transport completes it when the handshake ends
-      }
-      completion->reply = reply;
-      break;
-    }
   }
   if (command.completion != nullptr) {
     command.completion->Complete(code, message);
   }
+}
+
+bool Engine::RunFlowOp_st(const EngineCommand& command, uint64_t now_ns,
+                          absl::StatusCode* code, const char** message) {
+  auto* completion = static_cast<FlowOpCompletion*>(command.completion);
+  if (completion == nullptr) {
+    *code = absl::StatusCode::kInvalidArgument;
+    *message = "no result buffer";
+    return true;
+  }
+  // The channel may have been posted to this engine just before the
+  // request (an application listens right after it attached).
+  ApplyChannelChanges_st(now_ns);
+  channel::EngineChannel* channel = nullptr;
+  if (command.channel_id != 0) {
+    channel = channels_.Find_st(command.channel_id);
+    // A draining channel's flows may still be closed or reset; nothing
+    // new starts on it.
+    const bool ends_a_flow = command.flow_op.kind == FlowOpKind::kClose ||
+                             command.flow_op.kind == FlowOpKind::kReset;
+    if (channel == nullptr || (channel->draining() && !ends_a_flow)) {
+      *code = absl::StatusCode::kNotFound;
+      *message = "no such channel on this engine";
+      return true;
+    }
+  }
+  // The transport completes a connect itself when its handshake ends.
+  return transport_->ApplyFlowOp_st(
+      channel, command.flow_op, now_ns, &completion->result,
+      TransportEndpoint::ConnectAnswer{completion});
+}
+
+bool Engine::OnCtrlRequest_st(channel::EngineChannel& channel,
+                              const ferry_ctrl& request, ferry_ctrl* reply) {
+  const std::optional<FlowOp> op = DecodeFlowOp(request);
+  FlowOpResult result;
+  if (!op.has_value()) {
+    result.status = FERRY_STATUS_BAD_REQUEST;
+  } else if (!transport_->ApplyFlowOp_st(&channel, *op, now_ns_, &result,
+                                         {nullptr, request.id})) {
+    return false;  // the transport answers when the handshake ends
+  }
+  *reply = EncodeFlowOpReply(request.id, request.op, result);
+  return true;
 }
 
 }  // namespace ferry::engine

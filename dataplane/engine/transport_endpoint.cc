@@ -109,7 +109,7 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.remote_flow = 0;
   e.in_pump_list = false;
   e.connect_pending = false;
-  e.connect_completion = nullptr;
+  e.connect_answer = {};
   e.reaping = false;
   e.drain_closed = false;
   e.half_open = false;
@@ -245,7 +245,9 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   bool work = !pump_list_.empty() || !orphan_flows_.empty();
   // Flows whose connect nobody waits for any more: their handle was never
   // handed out, so nobody could use or close them.
-  for (uint32_t id : orphan_flows_) CloseFlow_st(id, /*abort=*/true, now_ns);
+  for (uint32_t id : orphan_flows_) {
+    if (Entry* e = Lookup(id); e != nullptr) CloseOrReset(*e, /*reset=*/true);
+  }
   orphan_flows_.clear();
   // Flows touched since the last poll send what they may; those that still
   // want to (a burst limit, new window) stay listed.

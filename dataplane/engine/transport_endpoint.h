@@ -136,13 +136,20 @@ class TransportEndpoint : public transport::FlowEnv {
   // engine that owns its flow when that is another one).
   void OnUdp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                 uint64_t now_ns);
-  // A control request from an application; false when the answer comes
-  // later (CONNECT): through `completion` when the request came from the
-  // control plane (a kChannelCtrl command), else through the channel's
-  // CompleteCtrl_st.
-  bool OnCtrl_st(channel::EngineChannel& channel, const ferry_ctrl& request,
-                 ferry_ctrl* reply, uint64_t now_ns,
-                 CtrlCompletion* completion = nullptr);
+  // Where a connect's answer goes when its handshake ends: the control
+  // plane's completion (a kFlowOp command), else the channel's control
+  // ring, as the reply to request `ctrl_id`.
+  struct ConnectAnswer {
+    FlowOpCompletion* completion = nullptr;
+    uint64_t ctrl_id = 0;
+  };
+  // Executes a flow operation for `channel` (nullptr only for an
+  // operator's close or reset, which reaches any channel's flow). Fills
+  // `result` and returns true, or returns false when the answer comes
+  // later (a connect) through `answer`.
+  bool ApplyFlowOp_st(channel::EngineChannel* channel, const FlowOp& op,
+                      uint64_t now_ns, FlowOpResult* result,
+                      ConnectAnswer answer);
   // A message from an application: a ferry_status, kTxKeep or kTxNotNow
   // (see EngineChannel::PollTx_st).
   int OnTxMessage_st(channel::EngineChannel& channel, const ferry_desc& desc,
@@ -166,10 +173,6 @@ class TransportEndpoint : public transport::FlowEnv {
   void Shutdown_st(uint64_t now_ns);
   // Copies flows from slot `start` on into `result` (its capacity).
   void ListFlows_st(uint32_t start, FlowListResult* result);
-  // Closes in order (or resets, `abort`) a flow; false when unknown, or
-  // when `owner_channel` is not 0 and another channel owns it.
-  bool CloseFlow_st(uint64_t flow_id, bool abort, uint64_t now_ns,
-                    uint64_t owner_channel = 0);
   // When a flow timer is next due (for the engine's sleep).
   uint64_t NextTimerNs() const { return next_timer_ns_; }
   uint32_t active_flows() const { return active_flows_; }
@@ -208,12 +211,10 @@ class TransportEndpoint : public transport::FlowEnv {
     bool in_pump_list = false;
     bool connect_pending = false;  // a CONNECT completion is owed
     bool reaping = false;
-    bool drain_closed = false;  // closed because its channel drains
-    bool half_open = false;     // accepted, handshake not yet complete
-    bool announced = false;     // FLOW_ACCEPTED went to the application
-    uint64_t ctrl_id = 0;
-    // Where the CONNECT answer goes when it came from the control plane.
-    CtrlCompletion* connect_completion = nullptr;
+    bool drain_closed = false;     // closed because its channel drains
+    bool half_open = false;        // accepted, handshake not yet complete
+    bool announced = false;        // FLOW_ACCEPTED went to the application
+    ConnectAnswer connect_answer;  // while connect_pending
   };
   // Identifies a peer's SYN, so that a repeated one finds its flow.
   struct SynKey {
@@ -265,11 +266,17 @@ class TransportEndpoint : public transport::FlowEnv {
                    const net::FerryHeader& header, uint32_t length,
                    Fill&& fill);
   uint16_t NextEphemeralPort();
+  // ApplyFlowOp_st's steps.
+  ferry_status Listen(channel::EngineChannel& channel, uint16_t port);
+  ferry_status Unlisten(channel::EngineChannel& channel, uint16_t port);
+  bool Connect(channel::EngineChannel& channel, const FlowOp& op,
+               ConnectAnswer answer, FlowOpResult* result);
+  void CloseOrReset(Entry& e, bool reset);
   // Resets the channel's flows; returns how many there were.
   uint32_t ResetChannelFlows(channel::EngineChannel& channel, uint64_t now_ns);
   // Answers a pending CONNECT (through its completion or the channel);
   // false when nobody waits for the answer any more.
-  bool AnswerConnect(Entry& e, const ferry_ctrl& reply);
+  bool AnswerConnect(Entry& e, const FlowOpResult& result);
   // Answers a pending CONNECT whose flow is going away with `status`.
   void AbortConnect(Entry& e, ferry_status status);
   ferry_status EndStatus(const Entry& e, const transport::Flow& flow);

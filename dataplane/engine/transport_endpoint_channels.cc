@@ -6,7 +6,7 @@
 
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
-#include "dataplane/engine/flow_ctrl_args.h"
+#include "dataplane/engine/flow_op_codec.h"
 #include "dataplane/engine/transport_endpoint.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/checksum.h"
@@ -23,78 +23,90 @@ using transport::Flow;
 using transport::FlowEndReason;
 using transport::FlowState;
 
-bool TransportEndpoint::OnCtrl_st(channel::EngineChannel& channel,
-                                  const ferry_ctrl& request, ferry_ctrl* reply,
-                                  uint64_t now_ns, CtrlCompletion* completion) {
+bool TransportEndpoint::ApplyFlowOp_st(channel::EngineChannel* channel,
+                                       const FlowOp& op, uint64_t now_ns,
+                                       FlowOpResult* result,
+                                       ConnectAnswer answer) {
   now_ns_ = now_ns;
-  const ferry_ctrl_flow_args args = ReadArgs(request);
-  ferry_ctrl_flow_args out = {};
-  out.local_ip = ip_.value;
-  reply->status = FERRY_STATUS_OK;
-  switch (request.op) {
-    case FERRY_CTRL_NOOP:
-      break;
-    case FERRY_CTRL_LISTEN:
-      if (args.local_port == 0) {
-        reply->status = FERRY_STATUS_BAD_REQUEST;
-      } else if (listeners_[args.local_port] != nullptr ||
-                 (group_ != nullptr &&
-                  !group_->ClaimListener(args.local_port, index_))) {
-        reply->status = FERRY_STATUS_ADDRESS_IN_USE;
-      } else {
-        listeners_[args.local_port] = &channel;
-      }
-      out.local_port = args.local_port;
-      break;
-    case FERRY_CTRL_UNLISTEN:
-      if (listeners_[args.local_port] != &channel) {
-        reply->status = FERRY_STATUS_BAD_REQUEST;
-      } else {
-        listeners_[args.local_port] = nullptr;
-        if (group_ != nullptr) {
-          group_->ReleaseListener(args.local_port, index_);
-        }
-      }
-      out.local_port = args.local_port;
-      break;
-    case FERRY_CTRL_CONNECT: {
-      const net::Ipv4Address remote{args.remote_ip};
-      if (args.remote_port == 0 || remote.value == 0 || remote == ip_ ||
-          remote.value == 0xffffffffu || (remote.value >> 28) == 0xe) {
-        reply->status = FERRY_STATUS_BAD_REQUEST;
-        break;
-      }
-      const uint16_t local_port =
-          args.local_port != 0 ? args.local_port : NextEphemeralPort();
-      Entry* e = NewFlow(channel, remote, args.remote_port, local_port);
-      if (e == nullptr) {
-        reply->status = FERRY_STATUS_LIMIT;
-        break;
-      }
-      e->connect_pending = true;
-      e->ctrl_id = request.id;
-      e->connect_completion = completion;
-      e->flow->StartConnect(now_ns);
-      Touch(e->flow->owner);
-      return false;  // answered when the handshake ends
-    }
-    case FERRY_CTRL_CLOSE: {
-      Entry* e = Lookup(args.flow);
-      if (e == nullptr || e->channel != &channel) {
-        reply->status = FERRY_STATUS_UNKNOWN_FLOW;
-        break;
-      }
-      out.flow = args.flow;
-      e->flow->Close(now_ns);
-      Touch(e->flow->owner);
-      break;
-    }
-    default:
-      reply->status = FERRY_STATUS_BAD_REQUEST;
-      break;
+  *result = {};
+  result->local_ip = ip_;
+  // Only an operator's close or reset comes without a channel.
+  if (channel == nullptr && op.kind != FlowOpKind::kClose &&
+      op.kind != FlowOpKind::kReset) {
+    result->status = FERRY_STATUS_BAD_REQUEST;
+    return true;
   }
-  WriteArgs(out, reply);
+  switch (op.kind) {
+    case FlowOpKind::kPing:
+      return true;
+    case FlowOpKind::kListen:
+      result->local_port = op.local_port;
+      result->status = Listen(*channel, op.local_port);
+      return true;
+    case FlowOpKind::kUnlisten:
+      result->local_port = op.local_port;
+      result->status = Unlisten(*channel, op.local_port);
+      return true;
+    case FlowOpKind::kConnect:
+      return Connect(*channel, op, answer, result);
+    case FlowOpKind::kClose:
+    case FlowOpKind::kReset: {
+      Entry* e = Lookup(op.flow);
+      if (e == nullptr || (channel != nullptr && e->channel != channel)) {
+        result->status = FERRY_STATUS_UNKNOWN_FLOW;
+        return true;
+      }
+      result->flow = op.flow;
+      CloseOrReset(*e, op.kind == FlowOpKind::kReset);
+      return true;
+    }
+  }
+  result->status = FERRY_STATUS_BAD_REQUEST;
   return true;
+}
+
+ferry_status TransportEndpoint::Listen(channel::EngineChannel& channel,
+                                       uint16_t port) {
+  if (port == 0) return FERRY_STATUS_BAD_REQUEST;
+  if (listeners_[port] != nullptr ||
+      (group_ != nullptr && !group_->ClaimListener(port, index_))) {
+    return FERRY_STATUS_ADDRESS_IN_USE;
+  }
+  listeners_[port] = &channel;
+  return FERRY_STATUS_OK;
+}
+
+ferry_status TransportEndpoint::Unlisten(channel::EngineChannel& channel,
+                                         uint16_t port) {
+  if (listeners_[port] != &channel) return FERRY_STATUS_BAD_REQUEST;
+  listeners_[port] = nullptr;
+  if (group_ != nullptr) group_->ReleaseListener(port, index_);
+  return FERRY_STATUS_OK;
+}
+
+bool TransportEndpoint::Connect(channel::EngineChannel& channel,
+                                const FlowOp& op, ConnectAnswer answer,
+                                FlowOpResult* result) {
+  const net::Ipv4Address remote = op.remote_ip;
+  result->remote_ip = remote;
+  result->remote_port = op.remote_port;
+  if (op.remote_port == 0 || remote.value == 0 || remote == ip_ ||
+      remote.value == 0xffffffffu || (remote.value >> 28) == 0xe) {
+    result->status = FERRY_STATUS_BAD_REQUEST;
+    return true;
+  }
+  const uint16_t local_port =
+      op.local_port != 0 ? op.local_port : NextEphemeralPort();
+  Entry* e = NewFlow(channel, remote, op.remote_port, local_port);
+  if (e == nullptr) {
+    result->status = FERRY_STATUS_LIMIT;
+    return true;
+  }
+  e->connect_pending = true;
+  e->connect_answer = answer;
+  e->flow->StartConnect(now_ns_);
+  Touch(e->flow->owner);
+  return false;  // answered when the handshake ends
 }
 
 int TransportEndpoint::OnTxMessage_st(
@@ -228,44 +240,35 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
   }
 }
 
-bool TransportEndpoint::CloseFlow_st(uint64_t flow_id, bool abort,
-                                     uint64_t now_ns, uint64_t owner_channel) {
-  now_ns_ = now_ns;
-  Entry* e = Lookup(flow_id);
-  if (e == nullptr) return false;
-  if (owner_channel != 0 &&
-      e->channel->segment().channel_id() != owner_channel) {
-    return false;
-  }
-  if (abort) {
-    e->flow->Abort(now_ns);
+void TransportEndpoint::CloseOrReset(Entry& e, bool reset) {
+  if (reset) {
+    e.flow->Abort(now_ns_);
   } else {
-    e->flow->Close(now_ns);
+    e.flow->Close(now_ns_);
   }
-  Touch(e->flow->owner);
-  return true;
+  Touch(e.flow->owner);
 }
 
-bool TransportEndpoint::AnswerConnect(Entry& e, const ferry_ctrl& reply) {
+bool TransportEndpoint::AnswerConnect(Entry& e, const FlowOpResult& result) {
   e.connect_pending = false;
-  if (e.connect_completion == nullptr) {
-    e.channel->CompleteCtrl_st(reply);
+  FlowOpCompletion* completion = e.connect_answer.completion;
+  e.connect_answer.completion = nullptr;
+  if (completion == nullptr) {
+    e.channel->CompleteCtrl_st(EncodeFlowOpReply(e.connect_answer.ctrl_id,
+                                                 FERRY_CTRL_CONNECT, result));
     return true;
   }
-  CtrlCompletion* completion = e.connect_completion;
-  e.connect_completion = nullptr;
-  completion->reply = reply;
+  completion->result = result;
   return completion->Complete(absl::StatusCode::kOk, "");
 }
 
 void TransportEndpoint::AbortConnect(Entry& e, ferry_status status) {
   if (!e.connect_pending) return;
   e.connect_pending = false;
-  if (e.connect_completion == nullptr) return;  // the channel is leaving
-  CtrlCompletion* completion = e.connect_completion;
-  e.connect_completion = nullptr;
-  completion->reply.op = FERRY_CTRL_CONNECT;
-  completion->reply.status = static_cast<uint16_t>(status);
+  FlowOpCompletion* completion = e.connect_answer.completion;
+  e.connect_answer.completion = nullptr;
+  if (completion == nullptr) return;  // the channel is leaving
+  completion->result.status = status;
   completion->Complete(absl::StatusCode::kOk, "");
 }
 

@@ -6,7 +6,7 @@
 
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
-#include "dataplane/engine/flow_ctrl_args.h"
+#include "dataplane/engine/flow_op_codec.h"
 #include "dataplane/engine/transport_endpoint.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/checksum.h"
@@ -56,19 +56,13 @@ void TransportEndpoint::StateChanged(Flow& flow) {
   if (flow.state() == FlowState::kEstablished) {
     counters_.transport_flows_opened.Inc();
     if (e.connect_pending) {
-      e.connect_pending = false;
-      ferry_ctrl reply = {};
-      reply.id = e.ctrl_id;
-      reply.op = FERRY_CTRL_CONNECT;
-      reply.status = FERRY_STATUS_OK;
-      ferry_ctrl_flow_args out = {};
-      out.flow = flow.local_id();
-      out.remote_ip = e.remote_ip.value;
-      out.remote_port = e.remote_port;
-      out.local_port = e.local_port;
-      out.local_ip = ip_.value;
-      WriteArgs(out, &reply);
-      if (!AnswerConnect(e, reply)) orphan_flows_.push_back(flow.local_id());
+      FlowOpResult result;
+      result.flow = flow.local_id();
+      result.local_ip = ip_;
+      result.local_port = e.local_port;
+      result.remote_ip = e.remote_ip;
+      result.remote_port = e.remote_port;
+      if (!AnswerConnect(e, result)) orphan_flows_.push_back(flow.local_id());
     } else {
       e.announced = true;
       e.channel->PostEvent_st(FERRY_DESC_FLOW_ACCEPTED, flow.local_id(),
@@ -96,17 +90,12 @@ void TransportEndpoint::StateChanged(Flow& flow) {
       break;
   }
   if (e.connect_pending) {
-    e.connect_pending = false;
-    ferry_ctrl reply = {};
-    reply.id = e.ctrl_id;
-    reply.op = FERRY_CTRL_CONNECT;
-    reply.status = static_cast<uint16_t>(status);
-    ferry_ctrl_flow_args out = {};
-    out.remote_ip = e.remote_ip.value;
-    out.remote_port = e.remote_port;
-    out.local_ip = ip_.value;
-    WriteArgs(out, &reply);
-    AnswerConnect(e, reply);
+    FlowOpResult result;
+    result.status = status;
+    result.local_ip = ip_;
+    result.remote_ip = e.remote_ip;
+    result.remote_port = e.remote_port;
+    AnswerConnect(e, result);
   } else if (e.channel != nullptr && (e.remote_flow == 0 || e.announced)) {
     // An accepted flow that never completed its handshake was never
     // announced: its end is not the application's news.

@@ -134,14 +134,12 @@ class TransportEndpointTest : public ::testing::Test {
   }
 
   ferry_status Listen(channel::EngineChannel& channel, uint16_t port) {
-    ferry_ctrl request = {};
-    request.op = FERRY_CTRL_LISTEN;
-    ferry_ctrl_flow_args args = {};
-    args.local_port = port;
-    std::memcpy(request.args, &args, sizeof(args));
-    ferry_ctrl reply = {};
-    EXPECT_TRUE(endpoint_->OnCtrl_st(channel, request, &reply, now_));
-    return static_cast<ferry_status>(reply.status);
+    FlowOp op;
+    op.kind = FlowOpKind::kListen;
+    op.local_port = port;
+    FlowOpResult result;
+    EXPECT_TRUE(endpoint_->ApplyFlowOp_st(&channel, op, now_, &result, {}));
+    return result.status;
   }
 
   // The peer sends one segment from `peer_port` to `local_port`, then the
