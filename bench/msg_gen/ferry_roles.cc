@@ -61,112 +61,149 @@ int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
   return 0;
 }
 
-}  // namespace
+// One client run over an attached channel: connect the flows, keep each
+// one's window full until the run ends, then close them in order.
+class FerryClientRun {
+ public:
+  FerryClientRun(ferry_channel* ch, const MsgGenOptions& o)
+      : ch_(ch),
+        o_(o),
+        flows_(o.flows),
+        request_(o.request_size),
+        response_(std::max<uint32_t>(o.response_size, 1) + 1) {}
 
-absl::Status RunFerryClient(const MsgGenOptions& o) {
-  ferry_channel* ch = nullptr;
-  int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
-  if (rc != 0) {
-    return absl::UnavailableError(absl::StrFormat(
-        "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
-  }
-  std::vector<ClientFlow> flows(o.flows);
-  absl::flat_hash_map<uint64_t, uint32_t> by_handle;
-  // Each connect's duration: the handshake round trip plus whatever the
-  // control path adds (the channel's control ring, the engine's poll).
-  std::vector<uint64_t> connect_ns;
-  for (uint32_t i = 0; i < o.flows; ++i) {
-    const uint64_t connect_start = MonotonicNanos();
-    rc = ferry_connect(ch, o.remote_ip, o.remote_port, 0, 10000,
-                       &flows[i].handle);
-    connect_ns.push_back(MonotonicNanos() - connect_start);
-    if (rc != 0) {
-      ferry_detach(ch);
-      return absl::UnavailableError(absl::StrFormat(
-          "connect %d of %d failed: %s", i + 1, o.flows, Errno(rc)));
+  // Connects every flow, and prints how long the connects took.
+  absl::Status Connect() {
+    // Each connect's duration: the handshake round trip plus whatever the
+    // control path adds (ferryd's API, the engine's poll).
+    std::vector<uint64_t> connect_ns;
+    for (uint32_t i = 0; i < o_.flows; ++i) {
+      const uint64_t connect_start = MonotonicNanos();
+      const int rc = ferry_connect(ch_, o_.remote_ip, o_.remote_port, 0, 10000,
+                                   &flows_[i].handle);
+      connect_ns.push_back(MonotonicNanos() - connect_start);
+      if (rc != 0) {
+        return absl::UnavailableError(absl::StrFormat(
+            "connect %d of %d failed: %s", i + 1, o_.flows, Errno(rc)));
+      }
+      flows_[i].sent_ns.resize(o_.window);
+      flows_[i].seqs.resize(o_.window);
+      by_handle_[flows_[i].handle] = i;
     }
-    flows[i].sent_ns.resize(o.window);
-    flows[i].seqs.resize(o.window);
-    by_handle[flows[i].handle] = i;
-  }
-  std::sort(connect_ns.begin(), connect_ns.end());
-  {
-    std::printf("connected %u flow(s): median %.1f us, max %.1f us\n", o.flows,
+    std::sort(connect_ns.begin(), connect_ns.end());
+    std::printf("connected %u flow(s): median %.1f us, max %.1f us\n", o_.flows,
                 connect_ns[connect_ns.size() / 2] / 1e3,
                 connect_ns.back() / 1e3);
     std::fflush(stdout);
+    return absl::OkStatus();
   }
-  std::vector<uint8_t> request(o.request_size);
-  std::vector<uint8_t> response(std::max<uint32_t>(o.response_size, 1) + 1);
-  RunStats stats(o, MonotonicNanos());
-  std::string error;
-  bool done = false;
-  for (uint32_t i = 0; i < o.flows && error.empty(); ++i) {
-    if ((rc = TopUp(ch, flows[i], i, o, request)) != 0) error = Errno(rc);
-  }
-  while (!done && error.empty()) {
-    ferry_recv_info info{};
-    const ssize_t n =
-        o.spin
-            ? ferry_recv(ch, response.data(), response.size(), &info)
-            : ferry_recv_wait(ch, response.data(), response.size(), &info, 100);
-    const uint64_t now = MonotonicNanos();
-    if (n == -EAGAIN || n == -ETIMEDOUT) {
-      // Spinning polls again at once, as applications written for
-      // Machnet do (the library yields for us after a run of empty polls).
-      done = stats.Tick(now);
-      // A send may have found the channel full: try again.
-      for (uint32_t i = 0; i < o.flows && !done; ++i) {
-        if ((rc = TopUp(ch, flows[i], i, o, request)) != 0) error = Errno(rc);
+
+  // Requests and responses until `stats` says the run is over; the error
+  // that ended it early, or empty.
+  std::string Drive(RunStats& stats) {
+    std::string error = TopUpAll();
+    bool done = false;
+    while (!done && error.empty()) {
+      ferry_recv_info info{};
+      const ssize_t n =
+          o_.spin ? ferry_recv(ch_, response_.data(), response_.size(), &info)
+                  : ferry_recv_wait(ch_, response_.data(), response_.size(),
+                                    &info, 100);
+      const uint64_t now = MonotonicNanos();
+      if (n == -EAGAIN || n == -ETIMEDOUT) {
+        // Spinning polls again at once, as applications written for
+        // Machnet do (the library yields for us after a run of empty
+        // polls). A send may have found the channel full: try again.
+        done = stats.Tick(now);
+        if (!done) error = TopUpAll();
+        continue;
       }
-      continue;
+      if (n < 0) return Errno(static_cast<int>(n));
+      if (info.flags & FERRY_RECV_EVENT_MASK) {
+        return absl::StrFormat("flow %d: %s", info.flow,
+                               ferry_status_name(info.status));
+      }
+      error = OnResponse(info.flow, static_cast<size_t>(n), now, stats, &done);
     }
-    if (n < 0) {
-      error = Errno(static_cast<int>(n));
-      break;
+    return error;
+  }
+
+  // An orderly close: waits (briefly) until each flow's FIN exchange is
+  // done, so that detaching does not reset flows still closing.
+  void Close() {
+    uint32_t closing = 0;
+    for (ClientFlow& flow : flows_) {
+      if (ferry_close(ch_, flow.handle, 1000) == 0) ++closing;
     }
-    if (info.flags & FERRY_RECV_EVENT_MASK) {
-      error = absl::StrFormat("flow %d: %s", info.flow,
-                              ferry_status_name(info.status));
-      break;
+    // Under loss the FIN exchange can take a few (backed-off) timeouts.
+    const uint64_t close_deadline = MonotonicNanos() + 10'000'000'000ull;
+    while (closing > 0 && MonotonicNanos() < close_deadline) {
+      ferry_recv_info info{};
+      const ssize_t n =
+          ferry_recv_wait(ch_, response_.data(), response_.size(), &info, 100);
+      if (n >= 0 && (info.flags & FERRY_RECV_FLOW_CLOSED)) --closing;
     }
-    auto it = by_handle.find(info.flow);
-    if (it == by_handle.end()) continue;
-    ClientFlow& flow = flows[it->second];
-    if (flow.count == 0) {
-      error = "a response nobody asked for";
-      break;
+  }
+
+ private:
+  std::string TopUpAll() {
+    for (uint32_t i = 0; i < o_.flows; ++i) {
+      if (const int rc = TopUp(ch_, flows_[i], i, o_, request_); rc != 0) {
+        return Errno(rc);
+      }
     }
+    return "";
+  }
+
+  // A response of `n` bytes on `handle`: the oldest request of its flow
+  // is answered and, unless that ended the run, the flow's window refilled.
+  std::string OnResponse(uint64_t handle, size_t n, uint64_t now,
+                         RunStats& stats, bool* done) {
+    auto it = by_handle_.find(handle);
+    if (it == by_handle_.end()) return "";
+    ClientFlow& flow = flows_[it->second];
+    if (flow.count == 0) return "a response nobody asked for";
     const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
     const uint64_t seq = flow.seqs[flow.head];
     stats.OnRoundTrip(now, now - flow.sent_ns[flow.head]);
     flow.head = (flow.head + 1) % window;
     --flow.count;
-    if (o.verify &&
-        (static_cast<size_t>(n) != o.response_size ||
-         !CheckPayload(response.data(), static_cast<size_t>(n), seq, true))) {
+    if (o_.verify && (n != o_.response_size ||
+                      !CheckPayload(response_.data(), n, seq, true))) {
       stats.OnVerifyFailure();
     }
-    done = stats.Tick(now);
-    if (!done && (rc = TopUp(ch, flow, it->second, o, request)) != 0) {
-      error = Errno(rc);
-    }
+    *done = stats.Tick(now);
+    if (*done) return "";
+    const int rc = TopUp(ch_, flow, it->second, o_, request_);
+    return rc == 0 ? "" : Errno(rc);
   }
+
+  ferry_channel* const ch_;
+  const MsgGenOptions& o_;
+  std::vector<ClientFlow> flows_;
+  absl::flat_hash_map<uint64_t, uint32_t> by_handle_;
+  std::vector<uint8_t> request_;
+  std::vector<uint8_t> response_;
+};
+
+}  // namespace
+
+absl::Status RunFerryClient(const MsgGenOptions& o) {
+  ferry_channel* ch = nullptr;
+  const int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
+  if (rc != 0) {
+    return absl::UnavailableError(absl::StrFormat(
+        "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
+  }
+  FerryClientRun run(ch, o);
+  if (absl::Status connected = run.Connect(); !connected.ok()) {
+    ferry_detach(ch);
+    return connected;
+  }
+  RunStats stats(o, MonotonicNanos());
+  const std::string error = run.Drive(stats);
   const absl::Status written = stats.Finish(MonotonicNanos(), error);
-  // An orderly close: wait (briefly) until each flow's FIN exchange is
-  // done, so that detaching does not reset flows still closing.
-  uint32_t closing = 0;
-  for (ClientFlow& flow : flows) {
-    if (ferry_close(ch, flow.handle, 1000) == 0) ++closing;
-  }
-  // Under loss the FIN exchange can take a few (backed-off) timeouts.
-  const uint64_t close_deadline = MonotonicNanos() + 10'000'000'000ull;
-  while (closing > 0 && MonotonicNanos() < close_deadline) {
-    ferry_recv_info info{};
-    const ssize_t n =
-        ferry_recv_wait(ch, response.data(), response.size(), &info, 100);
-    if (n >= 0 && (info.flags & FERRY_RECV_FLOW_CLOSED)) --closing;
-  }
+  run.Close();
   ferry_detach(ch);
   if (!error.empty()) return absl::AbortedError(error);
   if (stats.verify_failures() > 0) {

@@ -65,104 +65,141 @@ int Usage(const std::string& message) {
   return 2;
 }
 
+using ferry::bench::MsgGenOptions;
+using ferry::bench::Role;
+using ferry::bench::TransportKind;
+
+absl::Status RoleAndTransport(MsgGenOptions* o) {
+  const std::string role = absl::GetFlag(FLAGS_role);
+  if (role == "client") {
+    o->role = Role::kClient;
+  } else if (role == "server") {
+    o->role = Role::kServer;
+  } else {
+    return absl::InvalidArgumentError("--role must be client or server, not '" +
+                                      role + "'");
+  }
+  const std::string transport = absl::GetFlag(FLAGS_transport);
+  if (transport == "ferry") {
+    o->transport = TransportKind::kFerry;
+  } else if (transport == "tcp") {
+    o->transport = TransportKind::kTcp;
+  } else if (transport == "udp") {
+    o->transport = TransportKind::kUdp;
+  } else {
+    return absl::InvalidArgumentError(
+        "--transport must be ferry, tcp or udp, not '" + transport + "'");
+  }
+  return absl::OkStatus();
+}
+
+// Sizes, window, flows and timing.
+absl::Status Load(MsgGenOptions* o) {
+  o->request_size = absl::GetFlag(FLAGS_request_size);
+  o->response_size = absl::GetFlag(FLAGS_response_size);
+  if (absl::GetFlag(FLAGS_size) != 0) {
+    o->request_size = o->response_size = absl::GetFlag(FLAGS_size);
+  }
+  if (o->request_size > FERRY_MAX_MESSAGE_SIZE ||
+      o->response_size > FERRY_MAX_MESSAGE_SIZE) {
+    return absl::InvalidArgumentError(
+        "message sizes are at most 8 MiB (8388608 bytes)");
+  }
+  o->window = absl::GetFlag(FLAGS_window);
+  o->flows = absl::GetFlag(FLAGS_flows);
+  if (o->window < 1 || o->window > 4096) {
+    return absl::InvalidArgumentError("--window is 1..4096");
+  }
+  if (o->flows < 1 || o->flows > 10000) {
+    return absl::InvalidArgumentError("--flows is 1..10000");
+  }
+  o->messages = absl::GetFlag(FLAGS_messages);
+  o->duration_s = absl::GetFlag(FLAGS_duration_s);
+  o->warmup_s = absl::GetFlag(FLAGS_warmup_s);
+  if (o->duration_s <= 0 || o->warmup_s < 0) {
+    return absl::InvalidArgumentError(
+        "--duration_s must be > 0 and --warmup_s >= 0");
+  }
+  o->think_us = absl::GetFlag(FLAGS_think_us);
+  return absl::OkStatus();
+}
+
+// The local port and address, and a client's server.
+absl::Status Addresses(MsgGenOptions* o) {
+  const uint32_t port = absl::GetFlag(FLAGS_port);
+  if (port == 0 || port > 65535) {
+    return absl::InvalidArgumentError("--port is 1..65535");
+  }
+  o->local_port = static_cast<uint16_t>(port);
+  if (const std::string bind = absl::GetFlag(FLAGS_bind); !bind.empty()) {
+    auto ip = ferry::net::Ipv4Address::Parse(bind);
+    if (!ip.ok()) {
+      return absl::InvalidArgumentError("--bind: " +
+                                        std::string(ip.status().message()));
+    }
+    o->local_ip = ip->value;
+  }
+  if (o->role != Role::kClient) return absl::OkStatus();
+  const std::string remote = absl::GetFlag(FLAGS_remote);
+  std::vector<std::string> parts = absl::StrSplit(remote, ':');
+  uint32_t remote_port = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &remote_port) ||
+      remote_port == 0 || remote_port > 65535) {
+    return absl::InvalidArgumentError("--remote must be IPv4:port, not '" +
+                                      remote + "'");
+  }
+  auto ip = ferry::net::Ipv4Address::Parse(parts[0]);
+  if (!ip.ok()) {
+    return absl::InvalidArgumentError("--remote: " +
+                                      std::string(ip.status().message()));
+  }
+  o->remote_ip = ip->value;
+  o->remote_port = static_cast<uint16_t>(remote_port);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MsgGenOptions> OptionsFromFlags() {
+  MsgGenOptions o;
+  for (auto step : {RoleAndTransport, Load, Addresses}) {
+    if (absl::Status s = step(&o); !s.ok()) return s;
+  }
+  o.ferryd_socket = absl::GetFlag(FLAGS_socket);
+  o.verify = absl::GetFlag(FLAGS_verify);
+  o.spin = absl::GetFlag(FLAGS_spin);
+  o.report_interval_ms = std::max(1u, absl::GetFlag(FLAGS_report_interval_ms));
+  o.json_out = absl::GetFlag(FLAGS_json_out);
+  o.quiet = absl::GetFlag(FLAGS_quiet);
+  return o;
+}
+
+absl::Status Run(const MsgGenOptions& o) {
+  const bool client = o.role == Role::kClient;
+  switch (o.transport) {
+    case TransportKind::kFerry:
+      return client ? ferry::bench::RunFerryClient(o)
+                    : ferry::bench::RunFerryServer(o, g_stop);
+    case TransportKind::kTcp:
+      return client ? ferry::bench::RunTcpClient(o)
+                    : ferry::bench::RunTcpServer(o, g_stop);
+    case TransportKind::kUdp:
+      return client ? ferry::bench::RunUdpClient(o)
+                    : ferry::bench::RunUdpServer(o, g_stop);
+  }
+  return absl::InternalError("no such transport");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "request/response load over Ferry or kernel TCP/UDP; see --helpfull");
   absl::ParseCommandLine(argc, argv);
-  using ferry::bench::MsgGenOptions;
-  MsgGenOptions o;
-  const std::string role = absl::GetFlag(FLAGS_role);
-  if (role == "client") {
-    o.role = ferry::bench::Role::kClient;
-  } else if (role == "server") {
-    o.role = ferry::bench::Role::kServer;
-  } else {
-    return Usage("--role must be client or server, not '" + role + "'");
-  }
-  const std::string transport = absl::GetFlag(FLAGS_transport);
-  if (transport == "ferry") {
-    o.transport = ferry::bench::TransportKind::kFerry;
-  } else if (transport == "tcp") {
-    o.transport = ferry::bench::TransportKind::kTcp;
-  } else if (transport == "udp") {
-    o.transport = ferry::bench::TransportKind::kUdp;
-  } else {
-    return Usage("--transport must be ferry, tcp or udp, not '" + transport +
-                 "'");
-  }
-  o.ferryd_socket = absl::GetFlag(FLAGS_socket);
-  o.request_size = absl::GetFlag(FLAGS_request_size);
-  o.response_size = absl::GetFlag(FLAGS_response_size);
-  if (absl::GetFlag(FLAGS_size) != 0) {
-    o.request_size = o.response_size = absl::GetFlag(FLAGS_size);
-  }
-  if (o.request_size > FERRY_MAX_MESSAGE_SIZE ||
-      o.response_size > FERRY_MAX_MESSAGE_SIZE) {
-    return Usage("message sizes are at most 8 MiB (8388608 bytes)");
-  }
-  o.window = absl::GetFlag(FLAGS_window);
-  o.flows = absl::GetFlag(FLAGS_flows);
-  if (o.window < 1 || o.window > 4096) return Usage("--window is 1..4096");
-  if (o.flows < 1 || o.flows > 10000) return Usage("--flows is 1..10000");
-  o.messages = absl::GetFlag(FLAGS_messages);
-  o.duration_s = absl::GetFlag(FLAGS_duration_s);
-  o.warmup_s = absl::GetFlag(FLAGS_warmup_s);
-  if (o.duration_s <= 0 || o.warmup_s < 0) {
-    return Usage("--duration_s must be > 0 and --warmup_s >= 0");
-  }
-  o.verify = absl::GetFlag(FLAGS_verify);
-  o.spin = absl::GetFlag(FLAGS_spin);
-  o.report_interval_ms = std::max(1u, absl::GetFlag(FLAGS_report_interval_ms));
-  o.json_out = absl::GetFlag(FLAGS_json_out);
-  o.quiet = absl::GetFlag(FLAGS_quiet);
-  o.think_us = absl::GetFlag(FLAGS_think_us);
-  const uint32_t port = absl::GetFlag(FLAGS_port);
-  if (port == 0 || port > 65535) return Usage("--port is 1..65535");
-  o.local_port = static_cast<uint16_t>(port);
-  if (const std::string bind = absl::GetFlag(FLAGS_bind); !bind.empty()) {
-    auto ip = ferry::net::Ipv4Address::Parse(bind);
-    if (!ip.ok()) return Usage("--bind: " + std::string(ip.status().message()));
-    o.local_ip = ip->value;
-  }
-  if (o.role == ferry::bench::Role::kClient) {
-    const std::string remote = absl::GetFlag(FLAGS_remote);
-    std::vector<std::string> parts = absl::StrSplit(remote, ':');
-    uint32_t remote_port = 0;
-    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &remote_port) ||
-        remote_port == 0 || remote_port > 65535) {
-      return Usage("--remote must be IPv4:port, not '" + remote + "'");
-    }
-    auto ip = ferry::net::Ipv4Address::Parse(parts[0]);
-    if (!ip.ok()) {
-      return Usage("--remote: " + std::string(ip.status().message()));
-    }
-    o.remote_ip = ip->value;
-    o.remote_port = static_cast<uint16_t>(remote_port);
-  }
+  absl::StatusOr<MsgGenOptions> o = OptionsFromFlags();
+  if (!o.ok()) return Usage(std::string(o.status().message()));
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGPIPE, SIG_IGN);
-
-  using ferry::bench::TransportKind;
-  absl::Status status;
-  const bool client = o.role == ferry::bench::Role::kClient;
-  switch (o.transport) {
-    case TransportKind::kFerry:
-      status = client ? ferry::bench::RunFerryClient(o)
-                      : ferry::bench::RunFerryServer(o, g_stop);
-      break;
-    case TransportKind::kTcp:
-      status = client ? ferry::bench::RunTcpClient(o)
-                      : ferry::bench::RunTcpServer(o, g_stop);
-      break;
-    case TransportKind::kUdp:
-      status = client ? ferry::bench::RunUdpClient(o)
-                      : ferry::bench::RunUdpServer(o, g_stop);
-      break;
-  }
-  if (!status.ok()) {
+  if (absl::Status status = Run(*o); !status.ok()) {
     std::fprintf(stderr, "msg_gen: %s\n",
                  std::string(status.message()).c_str());
     return 1;

@@ -169,6 +169,103 @@ int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
   return 0;
 }
 
+namespace {
+
+// ferryctl listen's loop: echoes every message on the flows it accepted,
+// and reports each event as a line (with --json, one object per line, for
+// scripts to follow).
+class EchoLoop {
+ public:
+  EchoLoop(App& app, const AppCommandOptions& o)
+      : app_(app), o_(o), message_(FERRY_MAX_MESSAGE_SIZE) {}
+
+  void Event(const std::string& table, const std::string& json) const {
+    std::printf("%s\n", o_.json ? json.c_str() : table.c_str());
+    std::fflush(stdout);
+  }
+
+  // Until --count echoes (and then their flows closed), --duration_ms, or
+  // SIGINT/SIGTERM; 0, or the exit status of a failed receive.
+  int Run() {
+    // SIGINT/SIGTERM end the wait: the session is closed in order then.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+    start_ = std::chrono::steady_clock::now();
+    while (!Finished()) {
+      ferry_recv_info info;
+      const ssize_t n = ferry_recv_wait(app_.channel(), message_.data(),
+                                        message_.size(), &info, 100);
+      if (n == -ETIMEDOUT) continue;
+      if (n < 0) return Failed("receive", static_cast<int>(n), "");
+      OnReceived(info, n);
+    }
+    return 0;
+  }
+
+  int echoed() const { return echoed_; }
+
+ private:
+  bool Finished() {
+    if (o_.count != 0 && echoed_ >= o_.count) {
+      // After the last echo, flows still open are given --timeout_ms to
+      // close: leaving at once would reset them, and an echo on its way.
+      if (done_at_us_ < 0) done_at_us_ = MicrosSince(start_);
+      if (open_flows_ <= 0 ||
+          MicrosSince(start_) - done_at_us_ > o_.timeout_ms * 1000.0) {
+        return true;
+      }
+    }
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) {
+      return true;
+    }
+    return o_.duration_ms > 0 && MicrosSince(start_) > o_.duration_ms * 1000.0;
+  }
+
+  void OnReceived(const ferry_recv_info& info, ssize_t n) {
+    const std::string peer =
+        absl::StrFormat("%s:%u", Dotted(FERRY_COOKIE_REMOTE_IP(info.cookie)),
+                        FERRY_COOKIE_REMOTE_PORT(info.cookie));
+    if (info.flags & FERRY_RECV_FLOW_ACCEPTED) {
+      ++open_flows_;
+      Event(absl::StrFormat("accepted flow %u from %s", info.flow, peer),
+            absl::StrFormat("{\"event\": \"accepted\", \"flow\": %u, "
+                            "\"peer\": \"%s\"}",
+                            info.flow, peer));
+    } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
+      --open_flows_;
+      const char* why = ferry_status_name(info.status);
+      Event(absl::StrFormat("flow %u ended: %s", info.flow, why),
+            absl::StrFormat("{\"event\": \"ended\", \"flow\": %u, "
+                            "\"reason\": \"%s\"}",
+                            info.flow, why));
+    } else if ((info.flags & FERRY_RECV_EVENT_MASK) == 0) {
+      const bool sent = ferry_send(app_.channel(), info.flow, message_.data(),
+                                   static_cast<size_t>(n)) == 0;
+      ++echoed_;
+      Event(absl::StrFormat("echoed %d bytes on flow %u%s", n, info.flow,
+                            sent ? "" : " (send failed)"),
+            absl::StrFormat("{\"event\": \"echoed\", \"flow\": %u, "
+                            "\"bytes\": %d, \"sent\": %s}",
+                            info.flow, n, sent ? "true" : "false"));
+    }
+  }
+
+  App& app_;
+  const AppCommandOptions& o_;
+  std::vector<char> message_;
+  std::chrono::steady_clock::time_point start_;
+  int echoed_ = 0;
+  int open_flows_ = 0;
+  double done_at_us_ = -1;
+};
+
+}  // namespace
+
 int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
   uint16_t port = 0;
   if (!ParsePort(port_text, &port)) {
@@ -184,93 +281,27 @@ int ListenCommand(const std::string& port_text, const AppCommandOptions& o) {
   if (const int rc = ferry_listen(app.channel(), port, o.timeout_ms); rc != 0) {
     return Failed(absl::StrFormat("listen on port %d", port), rc, "");
   }
-  // JSON output: one object per line and event, for scripts to follow.
-  const auto event = [&](const std::string& table, const std::string& json) {
-    std::printf("%s\n", o.json ? json.c_str() : table.c_str());
-    std::fflush(stdout);
-  };
-  event(
-      absl::StrFormat("listening on port %u (session %u, channel %u)", port,
-                      app.session_id(), ferry_channel_id(app.channel())),
-      absl::StrFormat("{\"event\": \"listening\", \"port\": %u, "
-                      "\"session\": %u, \"channel\": %u}",
-                      port, app.session_id(), ferry_channel_id(app.channel())));
-  std::fflush(stdout);
-  // SIGINT/SIGTERM end the wait: the session is closed in order then.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  const auto start = std::chrono::steady_clock::now();
-  std::vector<char> message(FERRY_MAX_MESSAGE_SIZE);
-  int echoed = 0;
-  int rc = 0;
-  // After the last echo, flows still open are given --timeout_ms to close:
-  // leaving at once would reset them, and with them an echo on its way.
-  int open_flows = 0;
-  double done_at_us = -1;
-  while (true) {
-    if (o.count != 0 && echoed >= o.count) {
-      if (done_at_us < 0) done_at_us = MicrosSince(start);
-      if (open_flows <= 0 ||
-          MicrosSince(start) - done_at_us > o.timeout_ms * 1000.0) {
-        break;
-      }
-    }
-    sigset_t pending;
-    sigpending(&pending);
-    if (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM)) break;
-    if (o.duration_ms > 0 && MicrosSince(start) > o.duration_ms * 1000.0) {
-      break;
-    }
-    ferry_recv_info info;
-    const ssize_t n = ferry_recv_wait(app.channel(), message.data(),
-                                      message.size(), &info, 100);
-    if (n == -ETIMEDOUT) continue;
-    if (n < 0) {
-      rc = Failed("receive", static_cast<int>(n), "");
-      break;
-    }
-    const std::string peer = absl::StrFormat(
-        "%s:%u", inet_ntoa(in_addr{htonl(FERRY_COOKIE_REMOTE_IP(info.cookie))}),
-        FERRY_COOKIE_REMOTE_PORT(info.cookie));
-    if (info.flags & FERRY_RECV_FLOW_ACCEPTED) {
-      ++open_flows;
-      event(absl::StrFormat("accepted flow %u from %s", info.flow, peer),
-            absl::StrFormat("{\"event\": \"accepted\", \"flow\": %u, "
-                            "\"peer\": \"%s\"}",
-                            info.flow, peer));
-    } else if (info.flags & FERRY_RECV_FLOW_CLOSED) {
-      --open_flows;
-      const char* why = ferry_status_name(info.status);
-      event(absl::StrFormat("flow %u ended: %s", info.flow, why),
-            absl::StrFormat("{\"event\": \"ended\", \"flow\": %u, "
-                            "\"reason\": \"%s\"}",
-                            info.flow, why));
-    } else if ((info.flags & FERRY_RECV_EVENT_MASK) == 0) {
-      const bool sent = ferry_send(app.channel(), info.flow, message.data(),
-                                   static_cast<size_t>(n)) == 0;
-      ++echoed;
-      event(absl::StrFormat("echoed %d bytes on flow %u%s", n, info.flow,
-                            sent ? "" : " (send failed)"),
-            absl::StrFormat("{\"event\": \"echoed\", \"flow\": %u, "
-                            "\"bytes\": %d, \"sent\": %s}",
-                            info.flow, n, sent ? "true" : "false"));
-    }
-  }
+  EchoLoop loop(app, o);
+  const uint64_t channel = ferry_channel_id(app.channel());
+  loop.Event(absl::StrFormat("listening on port %u (session %u, channel %u)",
+                             port, app.session_id(), channel),
+             absl::StrFormat("{\"event\": \"listening\", \"port\": %u, "
+                             "\"session\": %u, \"channel\": %u}",
+                             port, app.session_id(), channel));
+  int rc = loop.Run();
   std::string error;
   ferry_ctrl_flow_args args = {};
   args.local_port = port;
   ferry_ctrl_flow_args out;
-  if (const int stop = app.session()->FlowCall(ferry_channel_id(app.channel()),
-                                               FERRY_CTRL_UNLISTEN, args,
-                                               o.timeout_ms, &out, &error);
+  if (const int stop = app.session()->FlowCall(
+          channel, FERRY_CTRL_UNLISTEN, args, o.timeout_ms, &out, &error);
       stop != 0 && rc == 0) {
     rc = Failed("stop listening", stop, error);
   }
-  event(absl::StrFormat("stopped listening: %d message(s) echoed", echoed),
-        absl::StrFormat("{\"event\": \"stopped\", \"echoed\": %d}", echoed));
+  loop.Event(
+      absl::StrFormat("stopped listening: %d message(s) echoed", loop.echoed()),
+      absl::StrFormat("{\"event\": \"stopped\", \"echoed\": %d}",
+                      loop.echoed()));
   return rc;
 }
 
