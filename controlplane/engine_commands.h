@@ -1,9 +1,9 @@
 // The seam between the control plane and the engines: what a control-plane
 // object needs to reach an engine (post a command, run one and wait) and to
-// know a NIC's address. NicRegistry is the real one, over DPDK ports and
+// know the attached NICs. NicRegistry is the real one, over DPDK ports and
 // engine threads; FakeEngineCommands (engine_commands_fake.h) answers
-// commands inline, so that what sits on top (FlowOpener) is unit-tested in
-// milliseconds without DPDK or ferryd.
+// commands inline, so that what sits on top (FlowOpener, FlowDirectory) is
+// unit-tested in milliseconds without DPDK or ferryd.
 //
 // Thread-safe: called from gRPC threads and the completion waiter.
 #ifndef FERRY_CONTROLPLANE_ENGINE_COMMANDS_H_
@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -25,6 +26,13 @@ namespace ferry::controlplane {
 struct EngineRef {
   std::string nic;
   size_t engine = 0;
+};
+
+// What the control plane needs to know of an attached NIC.
+struct NicSummary {
+  std::string name;  // the port's name
+  size_t engines = 0;
+  net::Ipv4Prefix address;
 };
 
 class EngineCommands {
@@ -44,9 +52,10 @@ class EngineCommands {
                            const engine::EngineCommand& command,
                            std::unique_ptr<engine::Completion>& completion,
                            absl::Duration timeout) = 0;
-  // The NIC's address and prefix; NOT_FOUND when it is not attached.
-  virtual absl::StatusOr<net::Ipv4Prefix> NicAddress(
-      const std::string& nic) = 0;
+  // NOT_FOUND when the NIC is not attached.
+  virtual absl::StatusOr<NicSummary> FindNic(const std::string& nic) = 0;
+  // Every attached NIC, in the order they were attached.
+  virtual std::vector<NicSummary> Nics() = 0;
 };
 
 }  // namespace ferry::controlplane

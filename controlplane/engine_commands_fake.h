@@ -5,6 +5,7 @@
 #ifndef FERRY_CONTROLPLANE_ENGINE_COMMANDS_FAKE_H_
 #define FERRY_CONTROLPLANE_ENGINE_COMMANDS_FAKE_H_
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "controlplane/engine_commands.h"
+#include "dataplane/engine/flow_list.h"
 
 namespace ferry::controlplane {
 
@@ -31,9 +33,23 @@ class FakeEngineCommands : public EngineCommands {
     }
   }
 
-  void AddNic(const std::string& name, net::Ipv4Prefix address) {
+  void AddNic(const std::string& name, net::Ipv4Prefix address,
+              size_t engines = 1) {
     absl::MutexLock lock(&mu_);
-    nics_[name] = address;
+    nics_.push_back(NicSummary{name, engines, address});
+  }
+  void RemoveNic(const std::string& name) {
+    absl::MutexLock lock(&mu_);
+    nics_.erase(
+        std::remove_if(nics_.begin(), nics_.end(),
+                       [&](const NicSummary& n) { return n.name == name; }),
+        nics_.end());
+  }
+  // The flows an engine holds, by slot, for its kListFlows answers.
+  void SetFlows(const EngineRef& where,
+                std::map<uint32_t, engine::FlowInfo> by_slot) {
+    absl::MutexLock lock(&mu_);
+    flows_[{where.nic, where.engine}] = std::move(by_slot);
   }
   void set_flow_op_answer(FlowOpAnswer answer) {
     absl::MutexLock lock(&mu_);
@@ -70,14 +86,19 @@ class FakeEngineCommands : public EngineCommands {
   absl::Status Post(const EngineRef& where, engine::EngineCommand command,
                     engine::Completion* completion) override {
     absl::MutexLock lock(&mu_);
-    if (nics_.count(where.nic) == 0) {
-      return absl::NotFoundError("no such NIC");
+    const NicSummary* nic = FindLocked(where.nic);
+    if (nic == nullptr) return absl::NotFoundError("no such NIC");
+    if (where.engine >= nic->engines) {
+      return absl::UnavailableError("no such engine");
     }
     if (ring_full_ > 0) {
       --ring_full_;
       return absl::ResourceExhaustedError("command ring full");
     }
     posted_.push_back(command);
+    if (command.type == engine::CommandType::kListFlows) {
+      List(flows_[{where.nic, where.engine}], command.start, command.flow_list);
+    }
     if (command.type != engine::CommandType::kFlowOp) {
       completion->Complete(absl::StatusCode::kOk, "");
       return absl::OkStatus();
@@ -106,16 +127,43 @@ class FakeEngineCommands : public EngineCommands {
     return completion->status();
   }
 
-  absl::StatusOr<net::Ipv4Prefix> NicAddress(const std::string& nic) override {
+  absl::StatusOr<NicSummary> FindNic(const std::string& name) override {
     absl::MutexLock lock(&mu_);
-    auto it = nics_.find(nic);
-    if (it == nics_.end()) return absl::NotFoundError("no such NIC");
-    return it->second;
+    const NicSummary* nic = FindLocked(name);
+    if (nic == nullptr) return absl::NotFoundError("no such NIC");
+    return *nic;
+  }
+  std::vector<NicSummary> Nics() override {
+    absl::MutexLock lock(&mu_);
+    return nics_;
   }
 
  private:
+  const NicSummary* FindLocked(const std::string& name) const {
+    for (const NicSummary& nic : nics_) {
+      if (nic.name == name) return &nic;
+    }
+    return nullptr;
+  }
+  // As TransportEndpoint::ListFlows_st: flows from slot `start` on, as
+  // many as fit; `next` the slot of the first that did not.
+  static void List(const std::map<uint32_t, engine::FlowInfo>& by_slot,
+                   uint32_t start, engine::FlowListResult* out) {
+    out->count = 0;
+    out->next = UINT32_MAX;
+    for (auto it = by_slot.lower_bound(start); it != by_slot.end(); ++it) {
+      if (out->count == out->flows.size()) {
+        out->next = it->first;
+        return;
+      }
+      out->flows[out->count++] = it->second;
+    }
+  }
+
   absl::Mutex mu_;
-  std::map<std::string, net::Ipv4Prefix> nics_;
+  std::vector<NicSummary> nics_;
+  std::map<std::pair<std::string, size_t>, std::map<uint32_t, engine::FlowInfo>>
+      flows_;
   FlowOpAnswer answer_;
   int ring_full_ = 0;
   std::vector<engine::EngineCommand> posted_;

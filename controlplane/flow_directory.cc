@@ -51,7 +51,7 @@ bool Matches(const FlowFilter& filter, const engine::FlowInfo& info) {
 
 // Asks an engine for up to `capacity` flows from `slot` on; the wait holds
 // no lock.
-absl::Status ListEngine(NicRegistry& nics, const EngineRef& where,
+absl::Status ListEngine(EngineCommands& nics, const EngineRef& where,
                         uint32_t slot, uint32_t capacity,
                         engine::FlowListResult* out) {
   std::unique_ptr<engine::Completion> completion =
@@ -69,13 +69,6 @@ absl::Status ListEngine(NicRegistry& nics, const EngineRef& where,
       static_cast<engine::FlowListCompletion*>(completion.get())->result);
   return absl::OkStatus();
 }
-
-// What a listing needs of a NIC, copied under the registry's lock.
-struct NicView {
-  std::string name;
-  size_t engines = 0;
-  uint32_t ip = 0;
-};
 
 }  // namespace
 
@@ -95,19 +88,15 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
   absl::StatusOr<Position> start = ParseToken(page_token);
   if (!start.ok()) return start.status();
   if (!filter.nic.empty()) {
-    absl::Status known = nics_->With(filter.nic, [](Nic&) {});
-    if (!known.ok()) return known;
+    if (absl::Status known = nics_->FindNic(filter.nic).status(); !known.ok()) {
+      return known;
+    }
   }
-  std::vector<NicView> views;
-  nics_->ForEach([&](Nic& nic) {
-    views.push_back(NicView{nic.port().name(), nic.num_engines(),
-                            nic.config().ip.address.value});
-  });
   FlowPage page;
   absl::Status status;
   bool reached = start->nic.empty();
   bool full = false;
-  for (const NicView& nic : views) {
+  for (const NicSummary& nic : nics_->Nics()) {
     if (full || !status.ok()) break;
     if (!filter.nic.empty() && nic.name != filter.nic) continue;
     int first_engine = 0;
@@ -130,7 +119,8 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
         if (!status.ok()) break;
         for (uint32_t i = 0; i < result.count; ++i) {
           if (!Matches(filter, result.flows[i])) continue;
-          page.flows.push_back(FlowRecord{nic.name, static_cast<int>(e), nic.ip,
+          page.flows.push_back(FlowRecord{nic.name, static_cast<int>(e),
+                                          nic.address.address.value,
                                           result.flows[i]});
         }
         if (result.next == UINT32_MAX) break;  // this engine is done
@@ -159,15 +149,10 @@ absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
   }
   const absl::Status not_found = absl::NotFoundError(
       absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  size_t engines = 0;
-  uint32_t ip = 0;
-  absl::Status known = nics_->With(nic, [&](Nic& n) {
-    engines = n.num_engines();
-    ip = n.config().ip.address.value;
-  });
-  if (!known.ok()) return known;
+  absl::StatusOr<NicSummary> summary = nics_->FindNic(nic);
+  if (!summary.ok()) return summary.status();
   const size_t e = (id >> 16) & 0xf;
-  if (e >= engines) return not_found;
+  if (e >= summary->engines) return not_found;
   engine::FlowListResult result;
   if (absl::Status s =
           ListEngine(*nics_, EngineRef{nic, e}, id & 0xffff, 1, &result);
@@ -175,7 +160,8 @@ absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
     return s;
   }
   if (result.count != 1 || result.flows[0].id != id) return not_found;
-  return FlowRecord{nic, static_cast<int>(e), ip, result.flows[0]};
+  return FlowRecord{nic, static_cast<int>(e), summary->address.address.value,
+                    result.flows[0]};
 }
 
 absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
@@ -185,12 +171,10 @@ absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
   }
   const absl::Status not_found = absl::NotFoundError(
       absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  size_t engines = 0;
-  absl::Status known =
-      nics_->With(nic, [&](Nic& n) { engines = n.num_engines(); });
-  if (!known.ok()) return known;
+  absl::StatusOr<NicSummary> summary = nics_->FindNic(nic);
+  if (!summary.ok()) return summary.status();
   const size_t e = (id >> 16) & 0xf;
-  if (e >= engines) return not_found;
+  if (e >= summary->engines) return not_found;
   engine::EngineCommand command;
   command.type = engine::CommandType::kFlowOp;
   command.flow_op.kind =

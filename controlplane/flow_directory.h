@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "controlplane/nic_registry.h"
-#include "dataplane/engine/transport_endpoint.h"
+#include "controlplane/engine_commands.h"
+#include "dataplane/engine/flow_list.h"
 
 namespace ferry::controlplane {
 
@@ -40,7 +40,8 @@ class FlowDirectory {
   static constexpr uint32_t kDefaultPageSize = 100;
   static constexpr uint32_t kMaxPageSize = 1000;
 
-  explicit FlowDirectory(NicRegistry* nics) : nics_(nics) {}
+  // `engines` reaches the NICs' engines (the NIC registry, or a fake).
+  explicit FlowDirectory(EngineCommands* engines) : nics_(engines) {}
 
   // INVALID_ARGUMENT for a bad filter, page size or token; NOT_FOUND for
   // an unknown NIC in the filter.
@@ -53,7 +54,7 @@ class FlowDirectory {
                      uint64_t owner_channel = 0);
 
  private:
-  NicRegistry* nics_;
+  EngineCommands* nics_;
 };
 
 }  // namespace ferry::controlplane

@@ -198,8 +198,9 @@ absl::StatusOr<SessionChannel> FlowOpener::CheckTarget(const ConnectTarget& t,
   // Nor can the NIC's own address, or its subnet's network and broadcast
   // addresses.
   absl::Status target = absl::OkStatus();
-  if (absl::StatusOr<net::Ipv4Prefix> own = nics_->NicAddress(where->where.nic);
-      own.ok()) {
+  if (absl::StatusOr<NicSummary> nic = nics_->FindNic(where->where.nic);
+      nic.ok()) {
+    const net::Ipv4Prefix* own = &nic->address;
     const uint32_t host = remote_ip & ~own->Mask();
     const bool on_subnet =
         (remote_ip & own->Mask()) == (own->address.value & own->Mask());

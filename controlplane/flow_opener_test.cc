@@ -53,7 +53,7 @@ uint16_t ReasonOf(const absl::Status& status) {
 class FlowOpenerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    engines_.AddNic("net_ring0", kNicAddress);
+    engines_.AddNic("net_ring0", kNicAddress, /*engines=*/2);
     sessions_ = std::move(*SessionRegistry::Create(SessionLimits{}));
     absl::StatusOr<SessionRegistry::Opened> opened =
         sessions_->Open("app", 42, 0, [] {});

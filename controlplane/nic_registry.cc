@@ -108,14 +108,27 @@ absl::Status NicRegistry::Run(const EngineRef& where,
                                static_cast<int>(where.engine));
 }
 
-absl::StatusOr<net::Ipv4Prefix> NicRegistry::NicAddress(
-    const std::string& nic) {
-  net::Ipv4Prefix address;
-  if (absl::Status s = With(nic, [&](Nic& n) { address = n.config().ip; });
+namespace {
+
+NicSummary SummaryOf(Nic& nic) {
+  return NicSummary{nic.port().name(), nic.num_engines(), nic.config().ip};
+}
+
+}  // namespace
+
+absl::StatusOr<NicSummary> NicRegistry::FindNic(const std::string& nic) {
+  NicSummary summary;
+  if (absl::Status s = With(nic, [&](Nic& n) { summary = SummaryOf(n); });
       !s.ok()) {
     return s;
   }
-  return address;
+  return summary;
+}
+
+std::vector<NicSummary> NicRegistry::Nics() {
+  std::vector<NicSummary> nics;
+  ForEach([&](Nic& n) { nics.push_back(SummaryOf(n)); });
+  return nics;
 }
 
 absl::StatusOr<NicRegistry::Choice> NicRegistry::ChooseEngine() {

@@ -50,7 +50,8 @@ class NicRegistry : public EngineCommands {
   absl::Status Run(const EngineRef& where, const engine::EngineCommand& command,
                    std::unique_ptr<engine::Completion>& completion,
                    absl::Duration timeout) override;
-  absl::StatusOr<net::Ipv4Prefix> NicAddress(const std::string& nic) override;
+  absl::StatusOr<NicSummary> FindNic(const std::string& nic) override;
+  std::vector<NicSummary> Nics() override;
 
   // Main thread, for channels, in two steps so that nothing slow (building
   // a channel's segment) happens under the lock: ChooseEngine picks the

@@ -34,6 +34,7 @@
 #include "dataplane/engine/command.h"
 #include "dataplane/engine/engine_counters.h"
 #include "dataplane/engine/engine_group.h"
+#include "dataplane/engine/flow_list.h"
 #include "dataplane/engine/half_open_queue.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
@@ -53,41 +54,6 @@ class PacketIo {
   // Whether the next hop towards `dst` answered ARP (to tell "unreachable"
   // from "timed out" when a connect fails).
   virtual bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
-};
-
-// What the control plane sees of a flow (a copy taken by the engine).
-struct FlowInfo {
-  uint32_t id = 0;
-  uint64_t channel_id = 0;
-  bool accepted = false;  // from a listener (else connected from here)
-  uint16_t local_port = 0;
-  uint32_t remote_ip = 0;  // host byte order
-  uint16_t remote_port = 0;
-  transport::FlowState state = transport::FlowState::kConnecting;
-  uint64_t srtt_ns = 0;
-  uint64_t rto_ns = 0;
-  double congestion_window = 0;  // segments
-  uint32_t peer_window = 0;
-  uint32_t in_flight = 0;
-  uint32_t queued_messages = 0;
-  uint32_t held_segments = 0;
-  transport::FlowStats stats;
-};
-
-// Filled by the engine for a kListFlows command; `flows` is sized by the
-// control thread (its capacity is the page size).
-struct FlowListResult {
-  std::vector<FlowInfo> flows;
-  uint32_t count = 0;
-  uint32_t next = 0;  // slot to start the next page at; UINT32_MAX: done
-};
-
-class FlowListCompletion : public Completion {
- public:
-  explicit FlowListCompletion(uint32_t capacity) {
-    result.flows.resize(capacity);
-  }
-  FlowListResult result;
 };
 
 struct TransportConfig {
