@@ -364,6 +364,15 @@ absl::Duration SessionRegistry::ChannelGone(uint64_t channel_id) {
 void SessionRegistry::ExpireOverdue() {
   absl::MutexLock lock(&mu_);
   const absl::Time now = SteadyNow();
+  if (last_sweep_ != absl::InfinitePast() &&
+      now - last_sweep_ > limits_.stalled_after) {
+    FERRY_LOG(Warning,
+              "ferryd did not run for %s: every session's heartbeat timeout "
+              "starts again",
+              absl::FormatDuration(now - last_sweep_));
+    for (auto& [id, s] : sessions_) s.last_heard = now;
+  }
+  last_sweep_ = now;
   std::vector<uint64_t> overdue;
   for (const auto& [id, s] : sessions_) {
     if (now - s.last_heard > s.heartbeat_timeout) overdue.push_back(id);

@@ -53,6 +53,10 @@ struct SessionLimits {
   // thread), so that one user's flood leaves others' sessions alone.
   absl::Duration open_timeout = absl::Seconds(2);
   uint32_t max_unopened_per_user = 256;
+  // ferryd sweeps for overdue heartbeats every 100 ms or so; a longer gap
+  // between two sweeps means ferryd itself did not run (SIGSTOP, a paused
+  // VM), and says nothing about its applications.
+  absl::Duration stalled_after = absl::Milliseconds(500);
 };
 
 // What a ticket reserves: the channel's sizes and its segment's bytes.
@@ -171,7 +175,10 @@ class SessionRegistry {
   // how long it may drain (its session's linger time).
   absl::Duration ChannelGone(uint64_t channel_id);
   // Ends sessions whose heartbeat is overdue and streams that did not open
-  // in time, and drops expired tickets.
+  // in time, and drops expired tickets. After a stall of ferryd itself
+  // (see SessionLimits::stalled_after) every session's heartbeat timeout
+  // starts again instead: heartbeats sent meanwhile wait unread in its
+  // sockets.
   void ExpireOverdue();
   // Channels to close: of ended sessions, and destroyed ones. Drains the
   // wake fd.
@@ -222,6 +229,7 @@ class SessionRegistry {
   const int wake_fd_;
   absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
+  absl::Time last_sweep_ ABSL_GUARDED_BY(mu_) = absl::InfinitePast();
   std::map<uint64_t, Session> sessions_ ABSL_GUARDED_BY(mu_);
   std::map<SessionSecret, Ticket> tickets_ ABSL_GUARDED_BY(mu_);
   std::vector<ChannelToClose> to_close_ ABSL_GUARDED_BY(mu_);

@@ -192,6 +192,27 @@ TEST_F(SessionRegistryTest, SilentSessionsEnd) {
   EXPECT_EQ(Ids(registry_->TakeChannelsToClose()), (std::vector<uint64_t>{11}));
 }
 
+TEST_F(SessionRegistryTest, AStalledDaemonDoesNotEndItsSessions) {
+  SessionLimits limits;
+  limits.stalled_after = absl::Milliseconds(50);
+  auto registry = std::move(*SessionRegistry::Create(limits));
+  ASSERT_TRUE(registry->Open("app", 1, 100, [] {}).ok());
+  registry->ExpireOverdue();
+  // ferryd does not run for longer than the heartbeat timeout (a SIGSTOP):
+  // the application's heartbeats wait unread in its socket meanwhile.
+  usleep(150 * 1000);
+  registry->ExpireOverdue();
+  // Expect: the session stays, its heartbeat timeout started again.
+  EXPECT_EQ(registry->List().size(), 1u);
+  // Expect: a session that then stays silent, with ferryd running (sweeps
+  // closer together than stalled_after), still ends.
+  for (int i = 0; i < 10 && !registry->List().empty(); ++i) {
+    usleep(20 * 1000);
+    registry->ExpireOverdue();
+  }
+  EXPECT_TRUE(registry->List().empty());
+}
+
 TEST_F(SessionRegistryTest, ChannelsDrainForTheirSessionsLingerUnlessAborted) {
   auto lingering = registry_->Open("lingering", 1, 0, {}, 250);
   ASSERT_TRUE(lingering.ok());
