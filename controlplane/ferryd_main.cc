@@ -85,6 +85,10 @@ ABSL_FLAG(int, max_flows_per_session, 12288,
           "Quota: flows the channels of one session may hold together on "
           "one engine of the --device NIC, so that others keep room "
           "(1..65535)");
+ABSL_FLAG(int, peer_timeout_ms, 2000,
+          "A flow whose peer has been silent this long while the flow waits "
+          "for an answer (data unacknowledged, keepalives unanswered) ends "
+          "with \"peer stopped answering\" (10..3600000)");
 ABSL_FLAG(int, max_sessions, 256,
           "Quota: application sessions open at once (1..4096)");
 ABSL_FLAG(int, max_connections_per_user, 128,
@@ -181,6 +185,7 @@ controlplane::DaemonFlags ReadFlags() {
   nic.max_flows_per_channel = absl::GetFlag(FLAGS_max_flows_per_channel);
   nic.max_flows_per_engine = absl::GetFlag(FLAGS_max_flows_per_engine);
   nic.max_flows_per_session = absl::GetFlag(FLAGS_max_flows_per_session);
+  nic.peer_timeout_ms = absl::GetFlag(FLAGS_peer_timeout_ms);
   f.allow_device_interfaces = absl::GetFlag(FLAGS_allow_device_interfaces);
   f.allow_device_files = absl::GetFlag(FLAGS_allow_device_files);
   f.hugepages = absl::GetFlag(FLAGS_hugepages);

@@ -38,6 +38,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.transport.max_flows_per_channel = config.max_flows_per_channel;
     ec.transport.max_flows = config.max_flows_per_engine;
     ec.transport.max_flows_per_session = config.max_flows_per_session;
+    ec.transport.flow.peer_timeout_ns = config.peer_timeout_ns;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

@@ -150,7 +150,7 @@ absl::Status ValidateEngines(const NicSpec& spec, int num_cpus,
   return absl::OkStatus();
 }
 
-// Fault injection, congestion control and flow quotas.
+// Fault injection, congestion control, flow quotas and the peer timeout.
 absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   config->faults.drop = spec.fault_drop;
   config->faults.duplicate = spec.fault_duplicate;
@@ -188,6 +188,11 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   }
   config->max_flows_per_session =
       static_cast<uint32_t>(spec.max_flows_per_session);
+  if (spec.peer_timeout_ms < 10 || spec.peer_timeout_ms > 3'600'000) {
+    return FieldError("peer_timeout_ms", "must be 10..3600000");
+  }
+  config->peer_timeout_ns =
+      static_cast<uint64_t>(spec.peer_timeout_ms) * 1'000'000;
   return absl::OkStatus();
 }
 

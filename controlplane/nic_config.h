@@ -48,6 +48,9 @@ struct NicSpec {
   // of one session may hold together (room left for other sessions).
   int max_flows_per_engine = 16384;
   int max_flows_per_session = 12288;
+  // A flow whose peer has been silent this long while it waits for an
+  // answer ends ("the peer stopped answering").
+  int peer_timeout_ms = 2000;
 };
 
 struct NicConfig {
@@ -64,6 +67,7 @@ struct NicConfig {
   uint32_t max_flows_per_channel = 16384;
   uint32_t max_flows_per_engine = 16384;
   uint32_t max_flows_per_session = 12288;
+  uint64_t peer_timeout_ns = 2'000'000'000;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

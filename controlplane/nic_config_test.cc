@@ -23,6 +23,7 @@ TEST(NicConfigTest, AcceptsGoodSpec) {
   EXPECT_EQ(config->gateway->ToString(), "10.77.0.254");
   EXPECT_EQ(config->cores, (std::vector<int>{0, 1}));
   EXPECT_EQ(config->idle.mode, engine::PollingMode::kAdaptive);
+  EXPECT_EQ(config->peer_timeout_ns, 2'000'000'000u);
 }
 
 // Each bad field is reported by name.
@@ -60,6 +61,8 @@ TEST(NicConfigTest, RejectsEachBadField) {
       {[](NicSpec& s) { s.fault_delay_us = -1; }, "--fault_delay_us"},
       {[](NicSpec& s) { s.cc = "cubic"; }, "--cc"},
       {[](NicSpec& s) { s.cc_target_delay_us = 0; }, "--cc_target_delay_us"},
+      {[](NicSpec& s) { s.peer_timeout_ms = 9; }, "--peer_timeout_ms"},
+      {[](NicSpec& s) { s.peer_timeout_ms = 3'600'001; }, "--peer_timeout_ms"},
   };
   for (const Case& c : cases) {
     NicSpec spec = GoodSpec();

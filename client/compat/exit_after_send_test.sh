@@ -23,10 +23,8 @@ dir=${TEST_TMPDIR:-/tmp}
 
 sdk=$dir/sdk
 rm -rf "$sdk" && mkdir -p "$sdk" && tar -C "$sdk" -xf "$SDK_TAR"
-# Under --config=asan the SDK's libraries are instrumented: programs built
-# without the sanitizer need its runtime loaded first.
-asan=$(ldd "$sdk/lib/libmachnet_shim.so" | awk '/libasan/ {print $3}')
-[[ -n $asan ]] && export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
+# Under --config=asan the SDK's libraries are instrumented.
+preload_sanitizer_runtime "$sdk/lib/libmachnet_shim.so"
 g++ -O2 -I"$sdk/include" "$SOURCE" -L"$sdk/lib" -lmachnet_shim -lgflags \
   -o "$dir/send_and_exit" || fail "send_and_exit.cc does not build with Machnet's line"
 export LD_LIBRARY_PATH=$sdk/lib

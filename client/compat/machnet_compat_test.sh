@@ -41,10 +41,8 @@ echo "ok: a connect to a port nobody listens on fails"
 # The SDK tree, as deploy/install-client.sh lays it out under a prefix.
 sdk=$dir/sdk
 rm -rf "$sdk" && mkdir -p "$sdk" && tar -C "$sdk" -xf "$SDK_TAR"
-# Under --config=asan the SDK's libraries are instrumented: programs built
-# without the sanitizer need its runtime loaded first.
-asan=$(ldd "$sdk/lib/libmachnet_shim.so" | awk '/libasan/ {print $3}')
-[[ -n $asan ]] && export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
+# Under --config=asan the SDK's libraries are instrumented.
+preload_sanitizer_runtime "$sdk/lib/libmachnet_shim.so"
 # Machnet's compile line: -I<include dir> ... -lmachnet_shim (and -L for a
 # library directory the linker does not search by itself).
 cc -I"$sdk/include" "$STYLE/every_name.c" -L"$sdk/lib" -lmachnet_shim \

@@ -4,14 +4,8 @@
 set -euo pipefail
 FERRYD=$(realpath "$1")
 export FERRY_LIBRARY=$(realpath "$2")
-# A library built with a sanitizer (the test command's ASan pass) needs its
-# runtime loaded before Python's own libraries; Python's own allocations at
-# exit are not ours to judge.
-asan=$(ldd "$FERRY_LIBRARY" | awk '/libasan/ { print $3 }')
-if [[ -n $asan ]]; then
-  export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
-fi
 source deploy/testbed/ferryd_test_lib.sh
+preload_sanitizer_runtime "$FERRY_LIBRARY"
 trap testbed_cleanup EXIT
 /usr/bin/python3 -c "import pytest" 2>/dev/null ||
   fail "pytest missing (deploy/install-deps.sh installs python3-pytest)"

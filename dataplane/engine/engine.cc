@@ -208,6 +208,11 @@ void Engine::Run() {
                               : std::string("any CPU"),
             PollingModeName(config_.idle.mode));
   last_work_ns_ = MonotonicNanos();
+  if (config_.id == 0) {
+    announcements_left_ = 3;
+    next_announcement_ns_ = last_work_ns_;
+    next_timer_ns_ = last_work_ns_;
+  }
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = MonotonicNanos();
     if (PollOnce(now)) {
@@ -415,8 +420,10 @@ void Engine::RunTimers_st(uint64_t now_ns) {
                             config_.id, ip.ToString());
       });
   if (pinger_.active && now_ns >= pinger_.next_send_ns) SendPing_st(now_ns);
+  AnnounceAddress_st(now_ns);
   uint64_t next = std::min(neighbors_.NextDeadline(), now_ns + kHousekeepingNs);
   if (pinger_.active) next = std::min(next, pinger_.next_send_ns);
+  if (announcements_left_ > 0) next = std::min(next, next_announcement_ns_);
   next_timer_ns_ = next;
 }
 

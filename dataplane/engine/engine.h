@@ -177,6 +177,9 @@ class Engine : private PacketIo, public Wakeable {
   // PacketIo, for the transport.
   dpdk::Packet* AllocPacket_st() override;
   bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) override;
+  void ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) override;
+  // Sends the next gratuitous ARP announcement of our address when due.
+  void AnnounceAddress_st(uint64_t now_ns);
   std::optional<net::Ipv4Address> NextHop(net::Ipv4Address dst) const;
   void Transmit_st(dpdk::Packet* pkt);
   void FlushTx_st();
@@ -193,6 +196,12 @@ class Engine : private PacketIo, public Wakeable {
   NeighborTable neighbors_;
   Pinger pinger_;
   uint64_t next_timer_ns_ = 0;
+  // Gratuitous ARP when the engine starts (engine 0 of a NIC speaks for
+  // the NIC): three announcements, a second apart, as RFC 5227 does, so
+  // that one lost frame does not leave a neighbour with our old MAC.
+  static constexpr uint64_t kAnnouncementIntervalNs = 1'000'000'000;
+  int announcements_left_ = 0;
+  uint64_t next_announcement_ns_ = 0;
   uint64_t last_work_ns_ = 0;
   uint16_t ip_id_ = 0;
   uint16_t tx_count_ = 0;

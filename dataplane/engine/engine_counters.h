@@ -35,6 +35,9 @@ namespace ferry::engine {
   X(arp_resolved, "Next hops resolved by our ARP request")                    \
   X(arp_learned, "Neighbours learned from their ARP request to us")           \
   X(arp_resolve_failed, "Next hops that never answered ARP")                  \
+  X(arp_reprobes,                                                             \
+    "ARP requests confirming a next hop a flow got no answer through")        \
+  X(arp_announcements_tx, "Gratuitous ARP announcements of our address sent") \
   X(arp_pending_dropped, "Frames dropped while waiting for ARP")              \
   X(arp_table_full, "Frames dropped: the neighbour table was full")           \
   X(icmp_echo_requests_rx, "ICMP echo requests received")                     \

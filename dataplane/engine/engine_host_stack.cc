@@ -21,6 +21,38 @@ bool Engine::NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) {
   return hop.has_value() && neighbors_.Lookup(*hop, now_ns).has_value();
 }
 
+void Engine::ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) {
+  const std::optional<net::Ipv4Address> hop = NextHop(dst);
+  if (!hop.has_value() || !neighbors_.ShouldReprobe(*hop, now_ns)) return;
+  counters_.arp_reprobes.Inc();
+  SendArpRequest_st(*hop);
+}
+
+void Engine::AnnounceAddress_st(uint64_t now_ns) {
+  if (announcements_left_ == 0 || now_ns < next_announcement_ns_) return;
+  // A gratuitous ARP request (sender and target our address): neighbours
+  // that knew this address at another MAC (a ferryd that restarted, a NIC
+  // attached again) update their entry at once instead of sending to the
+  // old MAC until it expires.
+  dpdk::Packet* pkt = dpdk::AllocPacket(config_.queue);
+  if (pkt == nullptr) {
+    counters_.tx_alloc_failed.Inc();
+  } else {
+    net::ArpFrame arp;
+    arp.op = net::kArpOpRequest;
+    arp.eth_dst = net::MacAddress::Broadcast();
+    arp.sender_mac = config_.mac;
+    arp.sender_ip = config_.ip.address;
+    arp.target_ip = config_.ip.address;
+    const size_t length = net::BuildArp(dpdk::FrameRoom(pkt), arp);
+    dpdk::SetFrameLength(pkt, static_cast<uint32_t>(length));
+    counters_.arp_announcements_tx.Inc();
+    Transmit_st(pkt);
+  }
+  --announcements_left_;
+  next_announcement_ns_ = now_ns + kAnnouncementIntervalNs;
+}
+
 void Engine::HandleArp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                           uint64_t now_ns) {
   const net::Ipv4Address sender = frame.arp_sender_ip;

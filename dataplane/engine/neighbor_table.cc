@@ -74,6 +74,21 @@ NeighborTable::LearnResult NeighborTable::Learn(net::Ipv4Address ip,
   return result;
 }
 
+bool NeighborTable::ShouldReprobe(net::Ipv4Address ip, uint64_t now_ns) {
+  auto it = entries_.find(ip.value);
+  if (it == entries_.end() || it->second.state != State::kReachable) {
+    return false;
+  }
+  Entry& entry = it->second;
+  if (entry.reprobed &&
+      now_ns - entry.reprobed_ns < timings_.probe_interval_ns) {
+    return false;
+  }
+  entry.reprobed = true;
+  entry.reprobed_ns = now_ns;
+  return true;
+}
+
 uint64_t NeighborTable::NextDeadline() const {
   uint64_t next = std::numeric_limits<uint64_t>::max();
   for (const auto& [ip, entry] : entries_) {

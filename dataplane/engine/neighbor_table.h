@@ -66,6 +66,14 @@ class NeighborTable {
                     bool create, uint64_t now_ns, rte_mbuf** released,
                     size_t* released_count);
 
+  // The path to a REACHABLE next hop may have changed (a flow to it got no
+  // answer in time, as when the peer restarted with another MAC): true
+  // when a confirming ARP request should go out now, at most one per
+  // probe_interval_ns for each entry. The entry stays usable meanwhile;
+  // the answer updates it (Learn). False for an unknown next hop (its
+  // resolution is already under way, or starts with the next packet).
+  bool ShouldReprobe(net::Ipv4Address ip, uint64_t now_ns);
+
   // Runs due probes and expiries. `send_probe(ip)` is called for each ARP
   // request to send, `drop_pending(pkt)` for each packet parked on a next hop
   // that failed, `failed(ip)` once per failed next hop.
@@ -87,6 +95,8 @@ class NeighborTable {
     uint64_t deadline_ns = 0;  // next probe (INCOMPLETE) or expiry (REACHABLE)
     uint8_t probes_sent = 0;
     uint8_t pending_count = 0;
+    bool reprobed = false;
+    uint64_t reprobed_ns = 0;  // the last confirming request, if `reprobed`
     std::array<rte_mbuf*, kMaxPendingPerEntry> pending{};
   };
 

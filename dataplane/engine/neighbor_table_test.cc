@@ -93,6 +93,26 @@ TEST(NeighborTableTest, ReachableEntriesExpire) {
             NeighborTable::QueueResult::kQueuedSendRequest);
 }
 
+TEST(NeighborTableTest, AReprobeConfirmsAndTheAnswerMovesTheEntry) {
+  NeighborTable table(8, Timings());
+  rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
+  size_t n = 0;
+  // Expect: nothing to re-probe for a next hop the table does not know.
+  EXPECT_FALSE(table.ShouldReprobe(kPeer, 0));
+  ASSERT_EQ(table.Learn(kPeer, kPeerMac, true, 0, released, &n),
+            NeighborTable::LearnResult::kCreated);
+  // Expect: one confirming request per probe interval, the entry usable.
+  EXPECT_TRUE(table.ShouldReprobe(kPeer, 10 * kMs));
+  EXPECT_FALSE(table.ShouldReprobe(kPeer, 50 * kMs));
+  EXPECT_EQ(table.Lookup(kPeer, 50 * kMs), kPeerMac);
+  EXPECT_TRUE(table.ShouldReprobe(kPeer, 110 * kMs));
+  // The peer came back with another MAC; its answer updates the entry.
+  const net::MacAddress moved{{0x02, 0, 0, 0, 0, 9}};
+  EXPECT_EQ(table.Learn(kPeer, moved, false, 120 * kMs, released, &n),
+            NeighborTable::LearnResult::kUpdated);
+  EXPECT_EQ(table.Lookup(kPeer, 120 * kMs), moved);
+}
+
 TEST(NeighborTableTest, BoundsAreEnforced) {
   NeighborTable table(2, Timings());
   EXPECT_EQ(table.QueuePending({1}, Token(1), 0),

@@ -54,6 +54,9 @@ class PacketIo {
   // Whether the next hop towards `dst` answered ARP (to tell "unreachable"
   // from "timed out" when a connect fails).
   virtual bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
+  // A flow to `dst` got no answer in time: confirm its next hop's address
+  // (rate-limited), so that a peer that moved is found again.
+  virtual void ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
 };
 
 struct TransportConfig {
@@ -160,6 +163,7 @@ class TransportEndpoint : public transport::FlowEnv {
   void Retransmitting(transport::Flow& flow, bool after_timeout) override;
   void RstRefused(transport::Flow& flow, bool challenged) override;
   void SegmentRefused(transport::Flow& flow) override;
+  void PathSuspect(transport::Flow& flow) override;
   void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override {
     (void)flow;
     counters_.RecordRtt(rtt_ns);

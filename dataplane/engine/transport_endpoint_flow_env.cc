@@ -141,6 +141,10 @@ void TransportEndpoint::Retransmitting(Flow&, bool after_timeout) {
   }
 }
 
+void TransportEndpoint::PathSuspect(Flow& flow) {
+  io_.ConfirmNextHop_st(EntryOf(flow).remote_ip, now_ns_);
+}
+
 uint64_t TransportEndpoint::BeginReceive(Flow& flow, uint32_t length) {
   channel::EngineChannel& channel = *EntryOf(flow).channel;
   // Nobody reads a draining channel: taking what its peer sends lets the

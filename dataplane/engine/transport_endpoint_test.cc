@@ -54,6 +54,11 @@ class CapturingIo : public PacketIo {
     sent_.push_back(pkt);
   }
   bool NextHopResolved_st(Ipv4Address, uint64_t) override { return true; }
+  void ConfirmNextHop_st(Ipv4Address dst, uint64_t) override {
+    confirmed_.push_back(dst);
+  }
+  // Peers whose next hop the endpoint asked to confirm, oldest first.
+  const std::vector<Ipv4Address>& confirmed() const { return confirmed_; }
 
   // What was sent since the last call, oldest first (the packets are freed).
   std::vector<Sent> Take() {
@@ -81,6 +86,7 @@ class CapturingIo : public PacketIo {
  private:
   const dpdk::PortQueue& queue_;
   std::vector<dpdk::Packet*> sent_;
+  std::vector<Ipv4Address> confirmed_;
 };
 
 class TransportEndpointTest : public ::testing::Test {

@@ -131,6 +131,12 @@ void Flow::ReleaseEverything() {
   ack_pending_ = ack_now_ = false;
   ack_deadline_ns_ = rto_deadline_ns_ = probe_deadline_ns_ = UINT64_MAX;
   keepalive_ns_ = UINT64_MAX;
+  waiting_since_ns_ = UINT64_MAX;
+}
+
+bool Flow::AwaitingAnswer() const {
+  return sender_.in_flight() > 0 || keepalives_unanswered_ > 0 ||
+         probe_deadline_ns_ != UINT64_MAX;
 }
 
 uint32_t Flow::AdvertisedWindow() {
@@ -233,33 +239,46 @@ void Flow::MaybeFinish(uint64_t now_ns) {
 uint64_t Flow::next_timer_ns() const {
   if (state_ == FlowState::kClosed) return UINT64_MAX;
   if (state_ == FlowState::kConnecting) return handshake_.timer_ns();
+  const uint64_t dead_ns = waiting_since_ns_ == UINT64_MAX
+                               ? UINT64_MAX
+                               : waiting_since_ns_ + config_.peer_timeout_ns;
   return std::min({rto_deadline_ns_, ack_deadline_ns_, probe_deadline_ns_,
-                   keepalive_ns_, handshake_.timer_ns()});
+                   keepalive_ns_, handshake_.timer_ns(), dead_ns});
 }
 
 void Flow::OnTimer(uint64_t now_ns) {
   if (state_ == FlowState::kClosed) return;
   if (!handshake_.established()) {
+    const uint64_t sent = stats_.segments_sent;
     HandshakeSink sink(*this, now_ns);
     handshake_.OnTimer(now_ns, sink);
     if (handshake_.state() == HandshakeState::kFailed) {
       End(EndReasonOf(handshake_.error()));
+    } else if (stats_.segments_sent != sent) {
+      env_.PathSuspect(*this);  // a handshake segment went unanswered
     }
     return;
   }
   if (receiver_.NextIsHeld()) DeliverHeld(now_ns);
   if (state_ == FlowState::kClosed) return;
+  if (!AwaitingAnswer()) {
+    waiting_since_ns_ = UINT64_MAX;
+  } else if (waiting_since_ns_ == UINT64_MAX) {
+    waiting_since_ns_ = now_ns;
+  } else if (now_ns - waiting_since_ns_ >= config_.peer_timeout_ns) {
+    ResetWith(FlowEndReason::kPeerDead, now_ns);
+    return;
+  }
   if (now_ns >= rto_deadline_ns_) {
     if (sender_.in_flight() == 0) {
       rto_deadline_ns_ = UINT64_MAX;
-    } else if (++backoffs_ > config_.max_timeouts) {
-      ResetWith(FlowEndReason::kPeerDead, now_ns);
-      return;
     } else {
+      ++backoffs_;
       rtt_.OnTimeout();
       cc_.OnTimeout(backoffs_);
       ++stats_.retransmits_timeout;
       env_.Retransmitting(*this, true);
+      env_.PathSuspect(*this);
       Retransmit(sender_.oldest_unacked(), now_ns);
       ArmRto(now_ns);
     }
@@ -271,6 +290,7 @@ void Flow::OnTimer(uint64_t now_ns) {
     SendControl(FerryPacketType::kKeepalive, net::kFerryFlagAckNow, now_ns);
     rtt_.OnTimeout();
     probe_deadline_ns_ = now_ns + rtt_.rto_ns();
+    Awaiting(now_ns);
   }
   if (now_ns >= ack_deadline_ns_) {
     SendControl(FerryPacketType::kAck, 0, now_ns);
@@ -279,13 +299,11 @@ void Flow::OnTimer(uint64_t now_ns) {
     // Data in flight: the retransmission timer judges the peer.
     keepalive_ns_ = now_ns + config_.keepalive_idle_ns;
   } else if (now_ns >= keepalive_ns_) {
-    if (keepalives_unanswered_ >= config_.keepalive_probes) {
-      ResetWith(FlowEndReason::kPeerDead, now_ns);
-      return;
-    }
+    if (keepalives_unanswered_ > 0) env_.PathSuspect(*this);
     ++keepalives_unanswered_;
     SendControl(FerryPacketType::kKeepalive, net::kFerryFlagAckNow, now_ns);
     keepalive_ns_ = now_ns + config_.keepalive_interval_ns;
+    Awaiting(now_ns);
   }
 }
 

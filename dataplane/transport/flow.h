@@ -118,6 +118,10 @@ class FlowEnv {
   }
   // A segment acknowledging what this side never sent was dropped.
   virtual void SegmentRefused(Flow& flow) { (void)flow; }
+  // What the flow sent got no answer in time (a retransmission timeout, a
+  // handshake sent again, a second keepalive): the path to the peer may
+  // have changed, as when the peer restarted with another MAC.
+  virtual void PathSuspect(Flow& flow) { (void)flow; }
   // A RST was not taken: dropped, or answered with a challenge ACK.
   virtual void RstRefused(Flow& flow, bool challenged) {
     (void)flow;
@@ -254,7 +258,17 @@ class Flow {
   void MaybeFinish(uint64_t now_ns);
   uint32_t AckThreshold() const;
   void ReleaseEverything();
-  void ArmRto(uint64_t now_ns) { rto_deadline_ns_ = now_ns + rtt_.rto_ns(); }
+  void ArmRto(uint64_t now_ns) {
+    rto_deadline_ns_ = now_ns + rtt_.rto_ns();
+    Awaiting(now_ns);
+  }
+  // Something was sent that the peer must answer: the wait for an answer
+  // starts now, unless one is already under way.
+  void Awaiting(uint64_t now_ns) {
+    if (waiting_since_ns_ == UINT64_MAX) waiting_since_ns_ = now_ns;
+  }
+  // Whether anything sent still awaits the peer's answer.
+  bool AwaitingAnswer() const;
 
   FlowConfig config_;
   FlowEnv& env_;
@@ -294,6 +308,10 @@ class Flow {
   uint64_t probe_deadline_ns_ = UINT64_MAX;  // zero-window probe
   uint64_t keepalive_ns_ = UINT64_MAX;
   uint32_t keepalives_unanswered_ = 0;
+  // When the flow began waiting for an answer it has not had (restarted by
+  // every segment heard); UINT64_MAX when it waits for nothing. The peer
+  // is dead once this is peer_timeout_ns old.
+  uint64_t waiting_since_ns_ = UINT64_MAX;
   bool close_requested_ = false;
   bool fin_queued_ = false;
   bool fin_acked_ = false;

@@ -31,15 +31,17 @@ struct FlowConfig {
   // duplicate or a probe. ACKs ride on data when there is data.
   uint32_t ack_every_segments = 8;
   uint64_t ack_delay_ns = 25'000;
-  // Retransmission timeouts in a row (no progress between them) after
-  // which the peer is declared dead.
-  uint32_t max_timeouts = 12;
+  // A flow that waits for an answer (data in flight, a keepalive or a
+  // window probe unanswered) and hears nothing at all from its peer for
+  // this long ends: the peer is dead (kPeerDead). Retransmissions (at most
+  // rtt.max_rto_ns apart) and keepalives go on until then. ferryd's
+  // --peer_timeout_ms.
+  uint64_t peer_timeout_ns = 2'000'000'000;
   // An idle flow sends a keepalive after keepalive_idle_ns of silence,
-  // then every keepalive_interval_ns; keepalive_probes unanswered in a row
-  // end it (peer dead): about 1 + 5 x 0.2 = 2 s by default.
+  // then one every keepalive_interval_ns until the peer answers (or
+  // peer_timeout_ns has passed since the first).
   uint64_t keepalive_idle_ns = 1'000'000'000;
   uint64_t keepalive_interval_ns = 200'000'000;
-  uint32_t keepalive_probes = 5;
   CongestionConfig congestion;
   RttBounds rtt;
   HandshakeTimings handshake;

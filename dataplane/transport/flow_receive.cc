@@ -35,6 +35,8 @@ bool Flow::OnSegment(const FerryHeader& header,
   ++stats_.segments_received;
   if (header.timestamp_us != 0) echo_us_ = header.timestamp_us;
   keepalives_unanswered_ = 0;
+  // Heard from the peer: whatever it still owes us, the wait starts over.
+  if (waiting_since_ns_ != UINT64_MAX) waiting_since_ns_ = now_ns;
   if (state_ != FlowState::kConnecting) {
     keepalive_ns_ = now_ns + config_.keepalive_idle_ns;
   }

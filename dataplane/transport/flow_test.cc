@@ -345,8 +345,11 @@ TEST_F(FlowPairTest, RetransmissionTimeoutBacksOffThenDeclaresThePeerDead) {
   const double window_before = a_.congestion_window();
   // Expect: nothing before the RTO; the same segment at the RTO; the next
   // one twice as late; the congestion window at its minimum.
+  const uint64_t sent_at = now_;
   uint64_t rto = a_.rto_ns();
-  for (uint32_t i = 0; i < config_.max_timeouts; ++i) {
+  int retransmissions = 0;
+  while (now_ + rto < sent_at + config_.peer_timeout_ns) {
+    ++retransmissions;
     now_ += rto - 1;
     a_.OnTimer(now_);
     EXPECT_TRUE(env_a_.outbox.empty());
@@ -359,9 +362,17 @@ TEST_F(FlowPairTest, RetransmissionTimeoutBacksOffThenDeclaresThePeerDead) {
     EXPECT_EQ(next, std::min(rto * 2, config_.rtt.max_rto_ns));
     rto = next;
   }
+  EXPECT_GE(retransmissions, 5);
   EXPECT_LT(a_.congestion_window(), window_before);
-  // Expect: one timeout too many resets the flow and frees the message.
-  now_ += rto;
+  // Expect: the flow lives until the peer has been silent for
+  // peer_timeout_ns, and is woken for that moment.
+  EXPECT_LE(a_.next_timer_ns(), sent_at + config_.peer_timeout_ns);
+  now_ = sent_at + config_.peer_timeout_ns - 1;
+  a_.OnTimer(now_);
+  EXPECT_EQ(a_.state(), FlowState::kEstablished);
+  EXPECT_TRUE(env_a_.outbox.empty());
+  // Expect: then a reset, and the message freed.
+  now_ += 1;
   a_.OnTimer(now_);
   EXPECT_EQ(Pop(env_a_).header.type, FerryPacketType::kRst);
   EXPECT_EQ(a_.state(), FlowState::kClosed);
@@ -426,9 +437,11 @@ TEST_F(FlowPairTest, AReaderThatStoppedKeepsTheFlowAliveByAnswering) {
   ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(30, 9)), 30));
   a_.Pump(now_);
   DeliverSegment(env_b_, b_, Pop(env_a_), now_);
-  // Expect: three times the timeouts that declare a silent peer dead, each
+  // Expect: three times the silence that declares a peer dead, each
   // retransmission refused and answered: the flow stays established.
-  for (uint32_t i = 0; i < 3 * config_.max_timeouts; ++i) {
+  const uint64_t until = now_ + 3 * config_.peer_timeout_ns;
+  uint32_t retransmissions = 0;
+  for (uint32_t i = 0; now_ < until; ++i, ++retransmissions) {
     b_.Pump(now_);
     while (!env_b_.outbox.empty()) {
       DeliverSegment(env_a_, a_, Pop(env_b_), now_);
@@ -440,7 +453,10 @@ TEST_F(FlowPairTest, AReaderThatStoppedKeepsTheFlowAliveByAnswering) {
       DeliverSegment(env_b_, b_, Pop(env_a_), now_);
     }
   }
-  EXPECT_GT(b_.stats().refused_no_room, config_.max_timeouts);
+  EXPECT_GE(b_.stats().refused_no_room, retransmissions);
+  // B answers the last retransmission too.
+  b_.Pump(now_);
+  while (!env_b_.outbox.empty()) DeliverSegment(env_a_, a_, Pop(env_b_), now_);
   // Expect: when the reader comes back, the message arrives.
   env_b_.room = 64;
   env_b_.accept_messages = true;
@@ -623,13 +639,19 @@ TEST_F(FlowPairTest, IdleFlowsKeepAliveAndDetectADeadPeer) {
   b_.Pump(now_);
   DeliverSegment(env_a_, a_, Pop(env_b_), now_);
   EXPECT_EQ(a_.state(), FlowState::kEstablished);
-  // Expect: with B silent, probes at each interval, then a reset.
+  // Expect: with B silent, probes at each interval until it has been
+  // silent for peer_timeout_ns since the first, then a reset.
   now_ += config_.keepalive_idle_ns;
-  for (uint32_t i = 0; i < config_.keepalive_probes; ++i) {
+  const uint64_t first_probe = now_;
+  uint64_t probes = 0;
+  while (now_ < first_probe + config_.peer_timeout_ns) {
     a_.OnTimer(now_);
+    ASSERT_EQ(a_.state(), FlowState::kEstablished);
     EXPECT_EQ(Pop(env_a_).header.type, FerryPacketType::kKeepalive);
+    ++probes;
     now_ += config_.keepalive_interval_ns;
   }
+  EXPECT_EQ(probes, config_.peer_timeout_ns / config_.keepalive_interval_ns);
   a_.OnTimer(now_);
   EXPECT_EQ(a_.end_reason(), FlowEndReason::kPeerDead);
 }

@@ -61,6 +61,18 @@ testbed_veth() {
   ip -n "$3" link set "$4" up
 }
 
+# preload_sanitizer_runtime LIB: when LIB was built with ASan (the test
+# command's --config=asan pass), a program built without it (Python, a
+# compiler's default build) must load the sanitizer's runtime first; what
+# that program itself leaks at exit is not ours to judge.
+preload_sanitizer_runtime() {
+  local asan
+  asan=$(ldd "$1" | awk '/libasan/ { print $3 }')
+  if [[ -n $asan ]]; then
+    export LD_PRELOAD=$asan ASAN_OPTIONS=detect_leaks=0
+  fi
+}
+
 # start_bg LOG CMD...: runs CMD in the background, output to LOG; records
 # the pid in TESTBED_PIDS and LAST_PID.
 start_bg() {
@@ -141,9 +153,11 @@ ferryd_pair() {
   PAIR_PID_A=$LAST_PID
   # The memif client's port start fails unless the server's socket exists.
   wait_for_line "$PAIR_LOG_A" "ferryd ready" 60
-  start_bg "$PAIR_LOG_B" "$FERRYD" \
-    --device=net_memif0,role=client,id=0,socket=/ferry-$tag-$id \
-    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@"
+  # B's whole command line, for a test that starts B again.
+  PAIR_ARGS_B=("$FERRYD"
+    --device=net_memif0,role=client,id=0,socket=/ferry-$tag-$id
+    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@")
+  start_bg "$PAIR_LOG_B" "${PAIR_ARGS_B[@]}"
   PAIR_PID_B=$LAST_PID
   wait_for_line "$PAIR_LOG_B" "ferryd ready" 60
 }
