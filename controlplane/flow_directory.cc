@@ -1,6 +1,7 @@
 #include "controlplane/flow_directory.h"
 
 #include <memory>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
@@ -142,39 +143,49 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
   return page;
 }
 
-absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
-                                              uint32_t id) {
+namespace {
+
+absl::Status NoSuchFlow(const std::string& nic, uint32_t id) {
+  return absl::NotFoundError(
+      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
+}
+
+// The NIC a flow id names, and its engine (bits 16-19 of the id):
+// INVALID_ARGUMENT without a NIC, NOT_FOUND for an unknown NIC or an
+// engine it does not have.
+absl::StatusOr<std::pair<NicSummary, EngineRef>> FlowEngine(
+    EngineCommands& nics, const std::string& nic, uint32_t id) {
   if (nic.empty()) {
     return absl::InvalidArgumentError("nic: give the flow's NIC");
   }
-  const absl::Status not_found = absl::NotFoundError(
-      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  absl::StatusOr<NicSummary> summary = nics_->FindNic(nic);
+  absl::StatusOr<NicSummary> summary = nics.FindNic(nic);
   if (!summary.ok()) return summary.status();
   const size_t e = (id >> 16) & 0xf;
-  if (e >= summary->engines) return not_found;
+  if (e >= summary->engines) return NoSuchFlow(nic, id);
+  return std::make_pair(*summary, EngineRef{nic, e});
+}
+
+}  // namespace
+
+absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
+                                              uint32_t id) {
+  auto where = FlowEngine(*nics_, nic, id);
+  if (!where.ok()) return where.status();
+  const auto& [summary, engine] = *where;
   engine::FlowListResult result;
-  if (absl::Status s =
-          ListEngine(*nics_, EngineRef{nic, e}, id & 0xffff, 1, &result);
+  if (absl::Status s = ListEngine(*nics_, engine, id & 0xffff, 1, &result);
       !s.ok()) {
     return s;
   }
-  if (result.count != 1 || result.flows[0].id != id) return not_found;
-  return FlowRecord{nic, static_cast<int>(e), summary->address.address.value,
-                    result.flows[0]};
+  if (result.count != 1 || result.flows[0].id != id) return NoSuchFlow(nic, id);
+  return FlowRecord{nic, static_cast<int>(engine.engine),
+                    summary.address.address.value, result.flows[0]};
 }
 
 absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
                                   bool reset, uint64_t owner_channel) {
-  if (nic.empty()) {
-    return absl::InvalidArgumentError("nic: give the flow's NIC");
-  }
-  const absl::Status not_found = absl::NotFoundError(
-      absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
-  absl::StatusOr<NicSummary> summary = nics_->FindNic(nic);
-  if (!summary.ok()) return summary.status();
-  const size_t e = (id >> 16) & 0xf;
-  if (e >= summary->engines) return not_found;
+  auto where = FlowEngine(*nics_, nic, id);
+  if (!where.ok()) return where.status();
   engine::EngineCommand command;
   command.type = engine::CommandType::kFlowOp;
   command.flow_op.kind =
@@ -184,12 +195,14 @@ absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,
   std::unique_ptr<engine::Completion> completion =
       std::make_unique<engine::FlowOpCompletion>();
   absl::Status result =
-      nics_->Run(EngineRef{nic, e}, command, completion, kEngineTimeout);
-  if (result.code() == absl::StatusCode::kNotFound) return not_found;
+      nics_->Run(where->second, command, completion, kEngineTimeout);
+  if (absl::IsNotFound(result)) return NoSuchFlow(nic, id);
   if (!result.ok()) return result;
   const ferry_status status =
       static_cast<engine::FlowOpCompletion*>(completion.get())->result.status;
-  if (status != FERRY_STATUS_OK) return WithFerryStatus(not_found, status);
+  if (status != FERRY_STATUS_OK) {
+    return WithFerryStatus(NoSuchFlow(nic, id), status);
+  }
   return absl::OkStatus();
 }
 
