@@ -15,6 +15,21 @@ using net::FerryPacketType;
 
 namespace {
 
+// Retransmissions back off, but never so far that fewer than
+// kTriesWithinPeerTimeout fit in peer_timeout_ns: a silent peer is judged
+// on many tries, not two (at 20% loss each way, 16 lost exchanges in a row
+// happen once in 10^7).
+constexpr uint64_t kTriesWithinPeerTimeout = 16;
+
+RttBounds RttBoundsWithin(const FlowConfig& config) {
+  RttBounds bounds = config.rtt;
+  bounds.max_rto_ns =
+      std::max(bounds.min_rto_ns,
+               std::min(bounds.max_rto_ns,
+                        config.peer_timeout_ns / kTriesWithinPeerTimeout));
+  return bounds;
+}
+
 uint32_t RoundUpPow2(uint32_t n) {
   uint32_t size = 2;
   while (size < n) size *= 2;
@@ -73,7 +88,7 @@ Flow::Flow(uint32_t local_id, uint32_t isn, const FlowConfig& config,
       handshake_(local_id, isn, config.handshake),
       sender_(isn + 1, config.max_in_flight),
       receiver_(0, config.receive_window),
-      rtt_(config.rtt),
+      rtt_(RttBoundsWithin(config)),
       cc_(config.congestion),
       messages_(RoundUpPow2(config.max_queued_messages + 1)),
       held_(receiver_.window()) {
