@@ -69,6 +69,12 @@ ABSL_FLAG(double, fault_delay, 0,
           "Testing: probability that a transmitted frame is held back "
           "--fault_delay_us (later frames overtake it)");
 ABSL_FLAG(int, fault_delay_us, 100, "Testing: how long --fault_delay holds");
+ABSL_FLAG(double, fault_corrupt, 0,
+          "Testing: probability that one bit of a transmitted frame (any "
+          "header or the payload) is flipped");
+ABSL_FLAG(double, fault_reorder, 0,
+          "Testing: probability that a transmitted frame goes out after the "
+          "frames queued behind it");
 ABSL_FLAG(int, fault_seed, 1, "Testing: seed of the fault injector");
 ABSL_FLAG(std::string, cc, "swift",
           "Congestion control of flows: swift (delay based) or none (a "
@@ -179,6 +185,8 @@ controlplane::DaemonFlags ReadFlags() {
   nic.fault_duplicate = absl::GetFlag(FLAGS_fault_duplicate);
   nic.fault_delay = absl::GetFlag(FLAGS_fault_delay);
   nic.fault_delay_us = absl::GetFlag(FLAGS_fault_delay_us);
+  nic.fault_corrupt = absl::GetFlag(FLAGS_fault_corrupt);
+  nic.fault_reorder = absl::GetFlag(FLAGS_fault_reorder);
   nic.fault_seed = absl::GetFlag(FLAGS_fault_seed);
   nic.cc = absl::GetFlag(FLAGS_cc);
   nic.cc_target_delay_us = absl::GetFlag(FLAGS_cc_target_delay_us);

@@ -156,6 +156,8 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   config->faults.duplicate = spec.fault_duplicate;
   config->faults.delay = spec.fault_delay;
   config->faults.delay_ns = static_cast<uint64_t>(spec.fault_delay_us) * 1000;
+  config->faults.corrupt = spec.fault_corrupt;
+  config->faults.reorder = spec.fault_reorder;
   config->faults.seed = static_cast<uint64_t>(spec.fault_seed);
   if (spec.fault_delay_us < 0) {
     return FieldError("fault_delay_us", "must not be negative");

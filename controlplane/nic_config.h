@@ -37,6 +37,8 @@ struct NicSpec {
   double fault_duplicate = 0;
   double fault_delay = 0;
   int fault_delay_us = 100;
+  double fault_corrupt = 0;
+  double fault_reorder = 0;
   int fault_seed = 1;
   // Congestion control of the NIC's flows: "swift" or "none" (a fixed
   // window, for experiments), and Swift's queueing-delay target.

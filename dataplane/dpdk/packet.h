@@ -80,6 +80,12 @@ inline void RequestIpv4ChecksumOffload(Packet* pkt) {
   pkt->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 }
 
+// Takes back a checksum offload request: the frame goes out as it is (a
+// frame corrupted on purpose must not have its checksums made right).
+inline void CancelChecksumOffload(Packet* pkt) {
+  pkt->ol_flags &= ~(RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM);
+}
+
 // RX offload verdicts, when the port computed them.
 inline bool RxIpv4ChecksumGood(const Packet* pkt) {
   return (pkt->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) ==

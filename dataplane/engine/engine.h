@@ -207,6 +207,9 @@ class Engine : private PacketIo, public Wakeable {
   uint16_t tx_count_ = 0;
   dpdk::Packet* tx_batch_[kTxBatchSize];
   // Fault injection: frames held back, in release order (a fixed ring).
+  // Holds a frame back (fault injection) until `release_ns`; false when
+  // the hold ring is full (the frame then goes out now).
+  bool Hold_st(dpdk::Packet* pkt, uint64_t release_ns);
   static constexpr uint16_t kMaxHeld = 256;
   struct HeldFrame {
     dpdk::Packet* pkt;

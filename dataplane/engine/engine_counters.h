@@ -49,6 +49,8 @@ namespace ferry::engine {
   X(fault_dropped, "Frames dropped by fault injection")                       \
   X(fault_duplicated, "Frames sent twice by fault injection")                 \
   X(fault_delayed, "Frames held back by fault injection")                     \
+  X(fault_corrupted, "Frames with one bit flipped by fault injection")        \
+  X(fault_reordered, "Frames sent after later ones by fault injection")       \
   X(commands, "Control commands executed")                                    \
   X(sleeps, "Times the engine slept (adaptive polling)")                      \
   X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                  \

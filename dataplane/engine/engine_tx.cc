@@ -34,22 +34,42 @@ uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
         }
         break;
       case FaultInjector::Verdict::kDelay:
-        if (held_count_ < kMaxHeld) {
+        if (Hold_st(pkt, now_ns_ + faults_.delay_ns())) {
           counters_.fault_delayed.Inc();
-          held_[(held_head_ + held_count_) % kMaxHeld] =
-              HeldFrame{pkt, now_ns_ + faults_.delay_ns()};
-          ++held_count_;
-          next_timer_ns_ =
-              std::min(next_timer_ns_, now_ns_ + faults_.delay_ns());
           continue;
         }
         break;
+      case FaultInjector::Verdict::kReorder:
+        // Held until the next flush: the rest of this batch goes first.
+        if (Hold_st(pkt, now_ns_)) {
+          counters_.fault_reordered.Inc();
+          continue;
+        }
+        break;
+      case FaultInjector::Verdict::kCorrupt: {
+        const absl::Span<uint8_t> bytes = dpdk::MutableFrameBytes(pkt);
+        if (!bytes.empty()) {
+          const uint64_t bit = faults_.BitToFlip(bytes.size());
+          bytes[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+          dpdk::CancelChecksumOffload(pkt);
+          counters_.fault_corrupted.Inc();
+        }
+        break;
+      }
       case FaultInjector::Verdict::kPass:
         break;
     }
     out[n++] = pkt;
   }
   return n;
+}
+
+bool Engine::Hold_st(dpdk::Packet* pkt, uint64_t release_ns) {
+  if (held_count_ == kMaxHeld) return false;
+  held_[(held_head_ + held_count_) % kMaxHeld] = HeldFrame{pkt, release_ns};
+  ++held_count_;
+  next_timer_ns_ = std::min(next_timer_ns_, release_ns);
+  return true;
 }
 
 void Engine::Transmit_st(dpdk::Packet* pkt) {

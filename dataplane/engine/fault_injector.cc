@@ -5,13 +5,13 @@
 namespace ferry::engine {
 
 absl::Status FaultConfig::Validate() const {
-  for (double p : {drop, duplicate, delay}) {
+  for (double p : {drop, duplicate, delay, corrupt, reorder}) {
     if (!(p >= 0 && p <= 1)) {
       return absl::InvalidArgumentError(
           absl::StrFormat("fault probability %g is not in [0, 1]", p));
     }
   }
-  if (drop + duplicate + delay > 1) {
+  if (drop + duplicate + delay + corrupt + reorder > 1) {
     return absl::InvalidArgumentError(
         "fault probabilities add up to more than 1");
   }
