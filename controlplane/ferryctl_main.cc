@@ -13,6 +13,8 @@
 //   nic attach --device=SPEC --ip=A.B.C.D/LEN [--gateway --mac --mtu
 //              --engines --cores --polling]
 //   nic detach NAME
+//   nic faults NAME [--drop --duplicate --delay --delay_us --corrupt
+//              --reorder]   fault injection on its transmit path (none: off)
 //   flow list [--nic=NAME --state=S --remote_ip=A.B.C.D --page_size=N]
 //                         flows (every page), with RTT, window, counters
 //   flow get ID --nic=NAME one flow in detail
@@ -80,6 +82,12 @@ ABSL_FLAG(int, mtu, 0, "nic attach: MTU (0: 1500)");
 ABSL_FLAG(int, engines, 0, "nic attach: engines (0: 1)");
 ABSL_FLAG(std::string, cores, "", "nic attach: CPUs, one per engine");
 ABSL_FLAG(std::string, polling, "", "nic attach: busy or adaptive");
+ABSL_FLAG(double, drop, 0, "nic faults: probability a frame is dropped");
+ABSL_FLAG(double, duplicate, 0, "nic faults: ... sent twice");
+ABSL_FLAG(double, delay, 0, "nic faults: ... held back --delay_us");
+ABSL_FLAG(int, delay_us, 100, "nic faults: how long --delay holds a frame");
+ABSL_FLAG(double, corrupt, 0, "nic faults: ... one bit flipped");
+ABSL_FLAG(double, reorder, 0, "nic faults: ... sent after later frames");
 ABSL_FLAG(std::string, nic, "", "flow: the NIC (DPDK port name)");
 ABSL_FLAG(std::string, state, "",
           "flow list: connecting, established or closing");
@@ -108,6 +116,7 @@ const Command kCommands[] = {
     {"nic get", 1, Surface::kAdmin, NicGet},
     {"nic attach", 0, Surface::kAdmin, NicAttach},
     {"nic detach", 1, Surface::kAdmin, NicDetach},
+    {"nic faults", 1, Surface::kAdmin, NicFaults},
     {"flow list", 0, Surface::kAdmin, FlowList},
     {"flow get", 1, Surface::kAdmin, FlowGet},
     {"flow close", 1, Surface::kAdmin, FlowClose},
@@ -145,7 +154,8 @@ int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Operate ferryd through its gRPC API.\n"
       "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
-      "--ip=A.B.C.D/LEN | nic detach NAME | flow list | flow get ID "
+      "--ip=A.B.C.D/LEN | nic detach NAME | nic faults NAME [--drop ...] | "
+      "flow list | flow get ID "
       "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health | "
       "session list | connect IP:PORT [--message --count] | listen PORT "
       "[--count --duration_ms]");

@@ -1,5 +1,7 @@
 #include "controlplane/api/api_services.h"
 
+#include <memory>
+
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -50,6 +52,55 @@ grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext* context,
         "name: give the NIC's DPDK port name (see ListNics)"));
   }
   return ToGrpcStatus(nics_->Detach(request->name()));
+}
+
+namespace {
+
+constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
+
+absl::StatusOr<engine::FaultConfig> FaultsFromProto(
+    const v1::FaultSettings& f) {
+  engine::FaultConfig config;
+  config.drop = f.drop();
+  config.duplicate = f.duplicate();
+  config.delay = f.delay();
+  config.delay_ns = uint64_t{f.delay_us() == 0 ? 100 : f.delay_us()} * 1000;
+  config.corrupt = f.corrupt();
+  config.reorder = f.reorder();
+  config.seed = f.seed() == 0 ? 1 : f.seed();
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("faults: ", s.message()));
+  }
+  return config;
+}
+
+}  // namespace
+
+grpc::Status NicServiceImpl::SetFaults(grpc::ServerContext* context,
+                                       const v1::SetFaultsRequest* request,
+                                       v1::SetFaultsResponse*) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.SetFaults");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  absl::StatusOr<engine::FaultConfig> faults =
+      FaultsFromProto(request->faults());
+  if (!faults.ok()) return ToGrpcStatus(faults.status());
+  absl::StatusOr<NicSummary> nic = nics_->FindNic(request->name());
+  if (!nic.ok()) return ToGrpcStatus(nic.status());
+  for (size_t e = 0; e < nic->engines; ++e) {
+    engine::EngineCommand command;
+    command.type = engine::CommandType::kSetFaults;
+    command.faults = *faults;
+    command.faults.seed += e;  // engines draw apart, as at attach
+    auto completion = std::make_unique<engine::Completion>();
+    if (absl::Status s = nics_->Run(EngineRef{nic->name, e}, command,
+                                    completion, kEngineTimeout);
+        !s.ok()) {
+      return ToGrpcStatus(s);
+    }
+  }
+  return grpc::Status::OK;
 }
 
 grpc::Status NicServiceImpl::ListNics(grpc::ServerContext* context,

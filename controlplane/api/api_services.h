@@ -33,6 +33,9 @@ class NicServiceImpl final : public v1::NicService::Service {
   grpc::Status GetNic(grpc::ServerContext* context,
                       const v1::GetNicRequest* request,
                       v1::Nic* response) override;
+  grpc::Status SetFaults(grpc::ServerContext* context,
+                         const v1::SetFaultsRequest* request,
+                         v1::SetFaultsResponse* response) override;
 
  private:
   NicRegistry* nics_;

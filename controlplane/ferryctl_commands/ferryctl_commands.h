@@ -15,6 +15,7 @@ int NicList(const Ctl& ctl, const Args& args);
 int NicGet(const Ctl& ctl, const Args& args);  // NAME
 int NicAttach(const Ctl& ctl, const Args& args);
 int NicDetach(const Ctl& ctl, const Args& args);  // NAME
+int NicFaults(const Ctl& ctl, const Args& args);  // NAME
 // The NIC table, for stats too.
 void PrintNicTable(const std::vector<const v1::Nic*>& nics);
 

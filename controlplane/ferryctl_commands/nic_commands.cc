@@ -116,4 +116,30 @@ int NicDetach(const Ctl& ctl, const Args& args) {
       });
 }
 
+int NicFaults(const Ctl& ctl, const Args& args) {
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  v1::SetFaultsRequest request;
+  request.set_name(args[0]);
+  v1::FaultSettings& f = *request.mutable_faults();
+  f.set_drop(absl::GetFlag(FLAGS_drop));
+  f.set_duplicate(absl::GetFlag(FLAGS_duplicate));
+  f.set_delay(absl::GetFlag(FLAGS_delay));
+  f.set_delay_us(
+      static_cast<uint32_t>(std::max(0, absl::GetFlag(FLAGS_delay_us))));
+  f.set_corrupt(absl::GetFlag(FLAGS_corrupt));
+  f.set_reorder(absl::GetFlag(FLAGS_reorder));
+  return CallAndPrint<v1::SetFaultsResponse>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::SetFaultsResponse* response) {
+        return nics->SetFaults(context, request, response);
+      },
+      [&](const v1::SetFaultsResponse&) {
+        std::printf(
+            "faults on %s: drop %g duplicate %g delay %g (%d us) corrupt %g "
+            "reorder %g\n",
+            args[0].c_str(), f.drop(), f.duplicate(), f.delay(), f.delay_us(),
+            f.corrupt(), f.reorder());
+      });
+}
+
 }  // namespace ferry::ferryctl

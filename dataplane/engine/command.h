@@ -12,6 +12,7 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/flow_op.h"
 #include "dataplane/net/addresses.h"
 
@@ -67,6 +68,7 @@ enum class CommandType : uint8_t {
   kStartPing,  // send `count` ICMP echo requests to `ip`, `interval_ns` apart
   kStopPing,
   kListFlows,  // copy flows from slot `start` into `flow_list`
+  kSetFaults,  // replace the transmit path's fault injection by `faults`
   // A flow operation (flow_op.h) on behalf of channel `channel_id`, from
   // the gRPC API: what the channel's own control ring would do, answered in
   // the FlowOpCompletion. A connect completes when its handshake ends. A
@@ -93,6 +95,7 @@ struct EngineCommand {
   uint16_t payload_size = 56;
   uint32_t start = 0;                   // kListFlows
   FlowListResult* flow_list = nullptr;  // kListFlows: owned by completion
+  FaultConfig faults;                   // kSetFaults (validated)
   uint64_t channel_id = 0;              // kFlowOp
   FlowOp flow_op;                       // kFlowOp
   // Owned as described above; a FlowOpCompletion for kFlowOp.

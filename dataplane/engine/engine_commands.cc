@@ -52,6 +52,10 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       }
       transport_->ListFlows_st(command.start, command.flow_list);
       break;
+    case CommandType::kSetFaults:
+      // Frames already held back still go out when due (FlushTx_st).
+      faults_ = FaultInjector(command.faults);
+      break;
     case CommandType::kFlowOp:
       if (!RunFlowOp_st(command, now_ns, &code, &message)) return;
       break;

@@ -82,7 +82,8 @@ void Engine::FlushTx_st() {
   uint16_t count = tx_count_;
   // Released, passed and duplicated frames: at most a batch of each.
   dpdk::Packet* faulted[3 * kTxBatchSize];
-  if (faults_.enabled()) {
+  // Frames held back before the faults were turned off still go out.
+  if (faults_.enabled() || held_count_ > 0) {
     count = InjectFaults_st(faulted);
     pkts = faulted;
   }
