@@ -384,6 +384,41 @@ TEST_F(FlowPairTest, RetransmissionTimeoutBacksOffThenDeclaresThePeerDead) {
   EXPECT_EQ(env_a_.outgoing_messages(), 0u);
 }
 
+TEST_F(FlowPairTest, TheWaitForAnAnswerStartsWithTheSendThatNeedsIt) {
+  Establish();
+  // A request, and B's answer, which acknowledges it.
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(10, 1)), 10));
+  a_.Pump(now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  ASSERT_TRUE(b_.Enqueue(env_b_.AddMessage(Bytes(10, 2)), 10));
+  b_.Pump(now_);
+  while (!env_b_.outbox.empty()) DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+  // A's timers run while nothing is in flight; the timer of the answered
+  // request has not come due yet.
+  now_ += 10'000;
+  a_.OnTimer(now_);
+  a_.Pump(now_);
+  env_a_.outbox.clear();
+  // The next request goes out; B has vanished.
+  now_ += 1'000;
+  const uint64_t sent_at = now_;
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(10, 3)), 10));
+  a_.Pump(now_);
+  Pop(env_a_);
+  // Expect: its retransmission timer runs from this send, not from the
+  // answered one...
+  EXPECT_EQ(a_.next_timer_ns(), sent_at + a_.rto_ns());
+  // ...and the peer is dead peer_timeout_ns after it, not later.
+  while (a_.state() == FlowState::kEstablished &&
+         now_ < sent_at + 2 * config_.peer_timeout_ns) {
+    now_ = a_.next_timer_ns();
+    a_.OnTimer(now_);
+    env_a_.outbox.clear();
+  }
+  EXPECT_EQ(a_.end_reason(), FlowEndReason::kPeerDead);
+  EXPECT_EQ(now_, sent_at + config_.peer_timeout_ns);
+}
+
 TEST_F(FlowPairTest, SendingStopsAtThePeersWindow) {
   env_b_.room = 3;  // B can take three segments
   Establish();
