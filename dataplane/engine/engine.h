@@ -170,6 +170,9 @@ class Engine : private PacketIo, public Wakeable {
   void RunTimers_st(uint64_t now_ns);
   void SendPing_st(uint64_t now_ns);
   void SendArpRequest_st(net::Ipv4Address target);
+  // A broadcast ARP request for `target` from our address (a gratuitous
+  // one when `target` is our own); false when no buffer was free.
+  bool SendArp_st(net::Ipv4Address target);
   // Routes an Ethernet/IPv4 frame (Ethernet destination not yet filled in)
   // to its next hop, parking it while ARP resolves.
   void SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,

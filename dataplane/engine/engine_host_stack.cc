@@ -34,21 +34,7 @@ void Engine::AnnounceAddress_st(uint64_t now_ns) {
   // that knew this address at another MAC (a ferryd that restarted, a NIC
   // attached again) update their entry at once instead of sending to the
   // old MAC until it expires.
-  dpdk::Packet* pkt = dpdk::AllocPacket(config_.queue);
-  if (pkt == nullptr) {
-    counters_.tx_alloc_failed.Inc();
-  } else {
-    net::ArpFrame arp;
-    arp.op = net::kArpOpRequest;
-    arp.eth_dst = net::MacAddress::Broadcast();
-    arp.sender_mac = config_.mac;
-    arp.sender_ip = config_.ip.address;
-    arp.target_ip = config_.ip.address;
-    const size_t length = net::BuildArp(dpdk::FrameRoom(pkt), arp);
-    dpdk::SetFrameLength(pkt, static_cast<uint32_t>(length));
-    counters_.arp_announcements_tx.Inc();
-    Transmit_st(pkt);
-  }
+  if (SendArp_st(config_.ip.address)) counters_.arp_announcements_tx.Inc();
   --announcements_left_;
   next_announcement_ns_ = now_ns + kAnnouncementIntervalNs;
 }
@@ -188,10 +174,14 @@ void Engine::SendPing_st(uint64_t now_ns) {
 }
 
 void Engine::SendArpRequest_st(net::Ipv4Address target) {
+  if (SendArp_st(target)) counters_.arp_requests_tx.Inc();
+}
+
+bool Engine::SendArp_st(net::Ipv4Address target) {
   dpdk::Packet* pkt = dpdk::AllocPacket(config_.queue);
   if (pkt == nullptr) {
     counters_.tx_alloc_failed.Inc();
-    return;
+    return false;
   }
   net::ArpFrame arp;
   arp.op = net::kArpOpRequest;
@@ -201,8 +191,8 @@ void Engine::SendArpRequest_st(net::Ipv4Address target) {
   arp.target_ip = target;
   const size_t length = net::BuildArp(dpdk::FrameRoom(pkt), arp);
   dpdk::SetFrameLength(pkt, static_cast<uint32_t>(length));
-  counters_.arp_requests_tx.Inc();
   Transmit_st(pkt);
+  return true;
 }
 
 void Engine::SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
