@@ -238,6 +238,7 @@ ChannelTotals ChannelRegistry::Totals() const {
     sample.engine = attached.where.engine;
     sample.tx_queued = ch.TxQueued();
     sample.rx_queued = ch.RxQueued();
+    sample.engine_buffers = ch.engine_held_buffers();
     sample.bad_descriptors = ch.counters().bad_descriptors.Get();
     sample.rx_no_buffers = ch.counters().rx_no_buffers.Get();
     sample.rx_ring_full = ch.counters().rx_ring_full.Get();

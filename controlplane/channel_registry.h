@@ -31,6 +31,7 @@ struct ChannelSample {
   size_t engine = 0;
   uint32_t tx_queued = 0;
   uint32_t rx_queued = 0;
+  uint64_t engine_buffers = 0;  // held by its engine for messages in flight
   uint64_t bad_descriptors = 0;
   uint64_t rx_no_buffers = 0;
   uint64_t rx_ring_full = 0;

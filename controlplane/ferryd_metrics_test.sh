@@ -31,9 +31,19 @@ promtool check metrics <"$dir/before.txt" || fail "promtool rejected the page"
 for family in ferry_build_info ferry_port_link_up ferry_port_rx_packets_total \
   ferry_engine_rx_packets_total ferry_engine_sleep_seconds_total \
   ferry_engine_rx_malformed_drops_total ferry_channels_attached_total \
-  ferry_channel_tx_errors_total; do
+  ferry_channel_tx_errors_total ferry_port_mbufs ferry_port_mbufs_in_use \
+  process_resident_memory_bytes process_open_fds; do
   grep -q "^# TYPE $family " "$dir/before.txt" || fail "no $family family"
 done
+# The process and pool levels are real readings: a resident set, open fds
+# (the sockets', the eventfds), pools with mbufs (net_ring keeps none on
+# its RX rings, so none is in use yet).
+(($(value process_resident_memory_bytes "$dir/before.txt" | cut -d. -f1) > 1000000)) ||
+  fail "no resident memory reported"
+(($(value process_open_fds "$dir/before.txt") >= 5)) || fail "too few open fds"
+(($(value ferry_port_mbufs "$dir/before.txt") > 0)) || fail "no mbufs"
+(($(value ferry_port_mbufs_in_use "$dir/before.txt") <= \
+  $(value ferry_port_mbufs "$dir/before.txt"))) || fail "more mbufs in use than exist"
 
 # A channel held open shows up with its own series.
 "$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=hold --hold_ms=60000 \
@@ -46,6 +56,8 @@ for _ in $(seq 100); do
 done
 grep -q '^ferry_channel_tx_queued{channel="1",port="net_ring0",engine="0"} 0' \
   "$dir/held.txt" || fail "no per-channel series for a live channel"
+grep -q '^ferry_channel_engine_buffers{channel="1",port="net_ring0",engine="0"} 0' \
+  "$dir/held.txt" || fail "no engine buffers series for a live channel"
 grep -q '^ferry_channel_drops_total{channel="1",.*reason="bad_descriptor"} 0' \
   "$dir/held.txt" || fail "no per-channel drop series"
 promtool check metrics <"$dir/held.txt" || fail "promtool rejected the page"

@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/abi/ferry_channel_abi.h"
+#include "controlplane/metrics/process_usage.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -133,6 +134,12 @@ void CollectPort(Families& f, Nic& nic, const std::string& port) {
     f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
           static_cast<double>(c.value));
   }
+  const dpdk::MbufUsage mbufs = nic.port().Mbufs();
+  f.Add("ferry_port_mbufs", "Packet buffers in the port's pools",
+        MetricType::Gauge, {{"port", port}}, static_cast<double>(mbufs.total));
+  f.Add("ferry_port_mbufs_in_use",
+        "Packet buffers out of the port's pools now (RX rings, in flight)",
+        MetricType::Gauge, {{"port", port}}, static_cast<double>(mbufs.in_use));
 }
 
 // One engine's counters, reasons and RTT histogram.
@@ -215,6 +222,10 @@ void CollectChannels(Families& f, const ChannelTotals& t) {
     f.Add("ferry_channel_rx_queued",
           "Messages delivered that the application has not read",
           MetricType::Gauge, labels, c.rx_queued);
+    f.Add("ferry_channel_engine_buffers",
+          "Channel buffers its engine holds: sent and not yet acknowledged, "
+          "or receiving",
+          MetricType::Gauge, labels, static_cast<double>(c.engine_buffers));
     const struct {
       const char* reason;
       uint64_t value;
@@ -236,6 +247,19 @@ void CollectChannels(Families& f, const ChannelTotals& t) {
 #undef FERRY_COLLECT_CHANNEL
 }
 
+// The process_* families every Prometheus client library exports.
+void CollectProcess(Families& f) {
+  const ProcessUsage usage = ReadProcessUsage();
+  f.Add("process_resident_memory_bytes", "Resident memory size in bytes",
+        MetricType::Gauge, {}, static_cast<double>(usage.resident_bytes));
+  f.Add("process_virtual_memory_bytes", "Virtual memory size in bytes",
+        MetricType::Gauge, {}, static_cast<double>(usage.virtual_bytes));
+  f.Add("process_open_fds", "Number of open file descriptors",
+        MetricType::Gauge, {}, static_cast<double>(usage.open_fds));
+  f.Add("process_max_fds", "Maximum number of open file descriptors",
+        MetricType::Gauge, {}, static_cast<double>(usage.max_fds));
+}
+
 }  // namespace
 
 std::vector<MetricFamily> FerryCollector::Collect() const {
@@ -252,6 +276,7 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
     }
   });
   CollectChannels(f, channels_->Read());
+  CollectProcess(f);
   return f.Take();
 }
 

@@ -168,6 +168,7 @@ void EngineChannel::KeepTx_st(uint32_t walked) {
     tx_kept_[buffer] = 1;
   }
   tx_kept_buffers_ += walked;
+  held_buffers_.Add(walked);
 }
 
 void EngineChannel::KeepInline_st(const ferry_desc& desc) {
@@ -238,6 +239,7 @@ uint64_t EngineChannel::ReleaseTx_st(uint32_t head) {
     bytes += tx_length_[buffer];
     tx_kept_[buffer] = 0;
     --tx_kept_buffers_;
+    held_buffers_.Sub(1);
     // app_free holds every buffer; only a corrupted head makes it full.
     if (app_free_.HasRoom(1)) {
       app_free_.Write(buffer);

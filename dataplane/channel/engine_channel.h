@@ -111,6 +111,11 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint64_t ReleaseTx_st(uint32_t head);
   uint32_t tx_kept_buffers() const { return tx_kept_buffers_; }
   uint32_t tx_kept_inline() const { return tx_kept_inline_; }
+  // Buffers the engine holds now (any thread): kept for sending until the
+  // peer acknowledges, and reserved or filled for messages being received.
+  // They go back to the app when those messages end, so on an idle channel
+  // this returns to 0 (a leak shows as a level that never does).
+  uint64_t engine_held_buffers() const { return held_buffers_.Get(); }
 
   // Receiving a message piece by piece (a flow reassembling segments):
   // BeginRx_st reserves buffers for `length` bytes and an rx ring slot, and
@@ -285,6 +290,7 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t rx_open_ = 0;
   uint32_t rx_reserved_buffers_ = 0;
   uint32_t rx_reserved_slots_ = 0;
+  Gauge held_buffers_;  // tx_kept_buffers_ + reserved + taken by open slots
   uint32_t ctrl_reserved_ = 0;
   bool draining_ = false;
   uint64_t drain_deadline_ns_ = 0;

@@ -108,6 +108,7 @@ class Program {
     FERRY_FUZZ_CHECK(channel_.tx_kept_buffers() == 0);
     FERRY_FUZZ_CHECK(channel_.tx_kept_inline() == 0);
     FERRY_FUZZ_CHECK(channel_.rx_open() == 0);
+    FERRY_FUZZ_CHECK(channel_.engine_held_buffers() == 0);
     FERRY_FUZZ_CHECK(channel_.CollectFreeBuffers_st() <= buffer_count());
     channel_.Flush_st();
   }

@@ -49,6 +49,7 @@ uint64_t EngineChannel::BeginRx_st(uint32_t length) {
                 FERRY_BUFFER_NONE,
                 {}};
   rx_reserved_buffers_ += needed;
+  held_buffers_.Add(needed);
   ++rx_reserved_slots_;
   ++rx_open_;
   return uint64_t{index} + 1;
@@ -97,6 +98,8 @@ uint32_t EngineChannel::EndRx_st(uint64_t handle, bool complete, uint64_t flow,
   const uint32_t index = static_cast<uint32_t>(handle - 1);
   RxSlot& slot = rx_slots_[index];
   rx_reserved_buffers_ -= slot.reserved;
+  // Delivered to the app or given back to spare_: the engine holds none.
+  held_buffers_.Sub(slot.reserved + slot.taken);
   --rx_reserved_slots_;
   --rx_open_;
   uint32_t buffer = slot.head;

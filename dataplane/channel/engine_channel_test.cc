@@ -446,6 +446,39 @@ TEST_F(ChannelTest, FullInlineStoreHoldsTheRingBack) {
   EXPECT_EQ(engine->counters().bad_descriptors.Get(), 0u);
 }
 
+// The engine's held-buffer level follows kept sends and open receives and
+// is 0 again once they all end (what a soak watches for leaks).
+TEST_F(ChannelTest, HeldBuffersReturnToZero) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  const uint32_t size = engine->segment().view().layout.sizes.buffer_size;
+  uint32_t head = FERRY_BUFFER_NONE;
+  auto keep = [&](const ferry_desc& desc, absl::Span<const MessagePiece>) {
+    head = desc.head;
+    return kTxKeep;
+  };
+  const std::vector<uint8_t> sent = Pattern(3 * size, 2);
+  ASSERT_EQ(ferry_send(client, 1, sent.data(), sent.size()), 0);
+  ASSERT_EQ(engine->PollTx_st(8, keep), 1u);
+  EXPECT_EQ(engine->engine_held_buffers(), 3u);
+  // Two receives of two buffers each: one abandoned after its first
+  // buffer filled, one delivered.
+  const uint64_t dropped = engine->BeginRx_st(2 * size);
+  const uint64_t delivered = engine->BeginRx_st(2 * size);
+  ASSERT_NE(dropped, 0u);
+  ASSERT_NE(delivered, 0u);
+  EXPECT_EQ(engine->engine_held_buffers(), 7u);
+  engine->WriteRx_st(dropped, 0, absl::MakeConstSpan(sent.data(), size + 1));
+  engine->WriteRx_st(delivered, 0, absl::MakeConstSpan(sent.data(), 2 * size));
+  EXPECT_EQ(engine->engine_held_buffers(), 7u);
+  EXPECT_EQ(engine->EndRx_st(dropped, false, 1, 0), 0u);
+  EXPECT_EQ(engine->EndRx_st(delivered, true, 1, 0), 2 * size);
+  EXPECT_EQ(engine->engine_held_buffers(), 3u);
+  EXPECT_EQ(engine->ReleaseTx_st(head), 3u * size);
+  EXPECT_EQ(engine->engine_held_buffers(), 0u);
+}
+
 // A message received piece by piece (the transport reassembling segments)
 // that fits inline is gathered privately and delivered in its descriptor.
 TEST_F(ChannelTest, ReassembledSmallMessagesAreDeliveredInline) {

@@ -366,6 +366,15 @@ LinkState Port::Link() const {
   return state;
 }
 
+MbufUsage Port::Mbufs() const {
+  MbufUsage usage;
+  for (const PortQueue& queue : queues_) {
+    usage.total += queue.pool->size;
+    usage.in_use += rte_mempool_in_use_count(queue.pool);
+  }
+  return usage;
+}
+
 PortStats Port::Stats() const {
   rte_eth_stats stats;
   PortStats out;

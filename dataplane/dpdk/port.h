@@ -70,6 +70,13 @@ struct PortStats {
   uint64_t rx_no_mbuf = 0;  // RX mbuf allocation failures
 };
 
+// The queues' mbuf pools: how many mbufs exist and how many are out of
+// their pools now (on RX rings, in flight, held by an engine).
+struct MbufUsage {
+  uint64_t total = 0;
+  uint64_t in_use = 0;
+};
+
 struct LinkState {
   bool up = false;
   uint32_t speed_mbps = 0;
@@ -109,6 +116,8 @@ class Port {
   LinkState Link() const;
   // Safe from any thread (the control plane's scrape thread among them).
   PortStats Stats() const;
+  // Safe from any thread; approximate while engines run.
+  MbufUsage Mbufs() const;
   // Extended statistics, name and value, as the PMD reports them.
   std::vector<std::pair<std::string, uint64_t>> Xstats() const;
 
