@@ -1,8 +1,8 @@
 """A shell end-to-end test that drives real ferryd processes."""
 
 def ferryd_sh_test(name, exclusive = True, extra_tags = [], data = [],
-                   extra_args = []):
-    """`name`.sh, given the path of ferryd as its argument.
+                   extra_args = [], src = None, size = "medium"):
+    """`name`.sh (or `src`), given the path of ferryd as its argument.
 
     Tagged "local": these tests need root facilities that Bazel's sandbox
     hides (ip netns, DPDK's runtime directory). "exclusive" (the default)
@@ -10,8 +10,8 @@ def ferryd_sh_test(name, exclusive = True, extra_tags = [], data = [],
     """
     native.sh_test(
         name = name,
-        size = "medium",
-        srcs = [name + ".sh"],
+        size = size,
+        srcs = [src or name + ".sh"],
         args = ["$(location //controlplane:ferryd)"] + extra_args,
         data = data + [
             "//controlplane:ferryd",

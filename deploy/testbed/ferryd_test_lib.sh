@@ -131,6 +131,26 @@ expect_stat_eq() {
   echo "ok: $3=$v"
 }
 
+# metrics_url LOG: the Prometheus page of the ferryd logging to LOG
+# (started with --metrics_address=127.0.0.1:0), once it serves.
+metrics_url() {
+  wait_for_line "$1" "metrics at http://127.0.0.1:[0-9]+/metrics" 60
+  grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$1"
+}
+
+# metrics_scrape URL: the page, on stdout.
+metrics_scrape() {
+  /usr/bin/python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode(), end="")' "$1"
+}
+
+# metric_sum NAME FILE: the sum of every sample of NAME in a scraped page
+# (0 when there is none), as an integer.
+metric_sum() {
+  awk -v n="$1" '$1 == n || index($1, n "{") == 1 { s += $2 }
+    END { printf "%d\n", s }' "$2"
+}
+
 # ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
 # host A is NET.1 (the memif server), host B NET.2; ARGS go to both. Waits
 # until both are ready. Sets PAIR_GRPC_A/B (the API sockets, where
