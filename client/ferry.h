@@ -127,7 +127,10 @@ uint64_t ferry_channel_id(const ferry_channel* channel);
  * this channel while it waits (for poll/epoll loops; see ferry_recv_wait). */
 int ferry_wait_fd(const ferry_channel* channel);
 
-/* Sending: the message is copied into the channel and queued; 0 or -errno. */
+/* Sending: the message is copied into the channel and queued; 0 or -errno.
+ * -EAGAIN for one flow only while that flow is blocked: its queue in the
+ * engine is full (a slow receiver or path); the channel's other flows go
+ * on, and the flow takes messages again once its peer acknowledges. */
 int ferry_send(ferry_channel* channel, uint64_t flow, const void* data,
                size_t length);
 int ferry_sendmsg(ferry_channel* channel, uint64_t flow,
@@ -139,6 +142,9 @@ typedef struct ferry_msghdr {
   const struct iovec* iov;
   int iovcnt;
 } ferry_msghdr;
+
+/* 1 while `flow` is blocked (sends on it return -EAGAIN), else 0. */
+int ferry_flow_blocked(const ferry_channel* channel, uint64_t flow);
 
 /* Queues up to `count` messages with one publication; returns how many were
  * queued (the first that did not fit and all after it were not), or a

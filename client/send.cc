@@ -106,13 +106,21 @@ void PublishTx(ferry_channel* ch) {
   if (ch->tx.Publish()) Kick(ch->engine_fd);
 }
 
+// Whether the engine has blocked `flow` (its queue there is full).
+bool FlowBlocked(const ferry_channel* ch, uint64_t flow) {
+  const uint32_t slot = FERRY_FLOW_SLOT(flow);
+  const uint64_t word =
+      __atomic_load_n(&ch->view.blocked_flows()[slot / 64], __ATOMIC_RELAXED);
+  return (word >> (slot % 64)) & 1;
+}
+
 // Queues one message; the caller publishes.
 int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
               int iovcnt, uint64_t cookie) {
   if (iovcnt < 0 || (iovcnt > 0 && iov == nullptr)) return -EINVAL;
   const size_t length = IovLength(iov, iovcnt);
   if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
-  if (!ch->tx.HasRoom(1)) return -EAGAIN;
+  if (!ch->tx.HasRoom(1) || FlowBlocked(ch, flow)) return -EAGAIN;
   if (length <= FERRY_INLINE_MAX) {
     // Rides in the descriptor: no buffer, one cache line to the engine.
     ferry_desc desc = {};
@@ -171,6 +179,11 @@ int ferry_sendmmsg(ferry_channel* channel, const ferry_msghdr* messages,
   return sent > 0 ? sent : rc;
 }
 
+int ferry_flow_blocked(const ferry_channel* channel, uint64_t flow) {
+  if (channel == nullptr) return -EINVAL;
+  return FlowBlocked(channel, flow) ? 1 : 0;
+}
+
 int ferry_zc_alloc(ferry_channel* channel, size_t length, struct iovec* iov,
                    int max_iov, ferry_zc_buf* buf) {
   if (channel == nullptr || buf == nullptr || max_iov < 0) return -EINVAL;
@@ -210,7 +223,7 @@ int ferry_zc_send(ferry_channel* channel, uint64_t flow,
                   const ferry_zc_buf* buf, uint64_t cookie) {
   if (channel == nullptr || buf == nullptr) return -EINVAL;
   CallGuard guard(channel);
-  if (!channel->tx.HasRoom(1)) return -EAGAIN;
+  if (!channel->tx.HasRoom(1) || FlowBlocked(channel, flow)) return -EAGAIN;
   QueueMessage(channel, flow, cookie, buf->head, buf->length);
   PublishTx(channel);
   return 0;

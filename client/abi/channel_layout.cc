@@ -66,6 +66,10 @@ bool ComputeChannelLayout(const ChannelSizes& sizes, uint64_t page_size,
   }
   layout->meta_offset = offset;
   offset += uint64_t{sizes.buffer_count} * sizeof(ferry_buffer_meta);
+  // Within the first 200 MiB at the largest sizes: the header's 32 bits
+  // hold it.
+  layout->blocked_offset = AlignUp(offset, FERRY_CACHE_LINE);
+  offset = layout->blocked_offset + FERRY_FLOW_SLOTS / 8;
   layout->data_offset = AlignUp(offset, 4096);
   layout->segment_size = AlignUp(
       layout->data_offset + uint64_t{sizes.buffer_count} * sizes.buffer_size,
@@ -85,6 +89,7 @@ void WriteChannelHeader(const ChannelLayout& layout, uint64_t channel_id,
   header->buffer_size = layout.sizes.buffer_size;
   header->meta_offset = layout.meta_offset;
   header->data_offset = layout.data_offset;
+  header->blocked_offset = static_cast<uint32_t>(layout.blocked_offset);
   header->max_message_size = FERRY_MAX_MESSAGE_SIZE;
   std::memcpy(header->rings, layout.rings, sizeof(layout.rings));
 }
@@ -107,6 +112,7 @@ bool ValidateChannelHeader(const ferry_channel_header& header,
   if (!ComputeChannelLayout(sizes, 4096, layout, error)) return false;
   if (header.meta_offset != layout->meta_offset ||
       header.data_offset != layout->data_offset ||
+      header.blocked_offset != layout->blocked_offset ||
       std::memcmp(header.rings, layout->rings, sizeof(layout->rings)) != 0) {
     return Fail(error, "channel header offsets disagree with its sizes");
   }

@@ -27,6 +27,7 @@ struct ChannelLayout {
   ChannelSizes sizes;
   ferry_ring_layout rings[FERRY_RING_COUNT];
   uint64_t meta_offset = 0;
+  uint64_t blocked_offset = 0;
   uint64_t data_offset = 0;
   uint64_t segment_size = 0;  // rounded up to `page_size`
 };
@@ -70,6 +71,10 @@ struct ChannelView {
   }
   ferry_buffer_meta* meta() const {
     return reinterpret_cast<ferry_buffer_meta*>(base + layout.meta_offset);
+  }
+  // FERRY_FLOW_SLOTS bits; the engine writes each word whole.
+  uint64_t* blocked_flows() const {
+    return reinterpret_cast<uint64_t*>(base + layout.blocked_offset);
   }
   // Buffer `index` (< buffer_count: callers check).
   uint8_t* buffer(uint32_t index) const {

@@ -18,6 +18,8 @@
  *           |   each ring: ferry_ring_indices (2 cache lines), entries   |
  *           +------------------------------------------------------------+
  *           | buffer meta[buffer_count]: next index, bytes used          |
+ *           +------------------------------------------------------------+
+ *           | blocked flows: one bit per flow slot (engine -> app)       |
  *           +------------------------------------------------------------+ page
  *           | buffer data[buffer_count][buffer_size]                     |
  * aligned
@@ -43,6 +45,13 @@
  * call. Nobody sleeps on the two free rings: their producers publish with a
  * plain release store.
  *
+ * Blocked flows: a flow whose queue in the engine is full (its peer or
+ * the path is slower than the app) is blocked on its own. The engine sets
+ * bit FERRY_FLOW_SLOT(flow) of the bitmap while it is, and the library's
+ * sends on that flow return -EAGAIN while the channel's other flows go on.
+ * A message already in the tx ring for a blocked flow still goes out, in
+ * order; an app that ignores the bit only fills its own channel.
+ *
  * Trust: the engine treats every byte of the segment as hostile. It keeps its
  * own copy of the layout (it created the segment), copies each descriptor and
  * meta entry before checking it, bounds-checks every index and length, and
@@ -66,13 +75,17 @@ extern "C" {
 #endif
 
 #define FERRY_CHANNEL_MAGIC 0x314e414843595246ull /* "FRYCHAN1" */
-#define FERRY_CHANNEL_ABI_VERSION 5u
+#define FERRY_CHANNEL_ABI_VERSION 6u
 #define FERRY_CACHE_LINE 64
 #define FERRY_BUFFER_NONE 0xffffffffu
 /* The largest message a channel carries. */
 #define FERRY_MAX_MESSAGE_SIZE (8u << 20)
 /* The largest message carried inside its descriptor. */
 #define FERRY_INLINE_MAX 32u
+/* A flow handle's slot in its engine (the low 16 bits), which names its bit
+ * in the blocked-flows bitmap (uint64_t words, FERRY_FLOW_SLOTS bits). */
+#define FERRY_FLOW_SLOTS 65536u
+#define FERRY_FLOW_SLOT(flow) ((uint32_t)((flow) & (FERRY_FLOW_SLOTS - 1)))
 
 /*
  * Per-message status, in descriptors and completions. One list, from which
@@ -262,7 +275,7 @@ typedef struct ferry_channel_header {
   uint64_t meta_offset; /* ferry_buffer_meta[buffer_count] */
   uint64_t data_offset; /* page aligned */
   uint32_t max_message_size;
-  uint32_t reserved;
+  uint32_t blocked_offset; /* blocked-flows bitmap, FERRY_FLOW_SLOTS bits */
   ferry_ring_layout rings[FERRY_RING_COUNT];
 } ferry_channel_header;
 FERRY_STATIC_ASSERT(offsetof(ferry_channel_header, rings) == 64,

@@ -162,9 +162,12 @@ for wire in memif af_packet; do
   echo "ok: $wire: $total_messages messages in $((2 * runs)) runs; $drained channels drained, none reset, none left"
 
   # A peer that stopped reading after the first message: its receive ring
-  # (1024 messages) fills, then the flow's queue and the sender's ring. The
-  # sender gives up once its channel stays full for half a second and
-  # exits; what it had sent cannot all be delivered.
+  # (1024 messages) fills, then the flow's queue, and the flow is blocked.
+  # The sender gives up once its sends have failed for 5 s and exits; what
+  # it had sent cannot all be delivered. (Not sooner: over af_packet a
+  # flow whose window the delay-based control has cut to one segment
+  # crawls, blocked most of the time, and everything sent until a shorter
+  # give-up may still fit in the peer's ring.)
   stall_log=$dir/stall_$wire.log
   start_bg "$stall_log" on_b "$APP" --sink --local_ip=10.97.0.2 --port=889 \
     --stall_after=1
@@ -173,20 +176,27 @@ for wire in memif af_packet; do
   start=$(date +%s%N)
   on_a env FERRY_LINGER_MS=1000 timeout 60 "$APP" --local_ip=10.97.0.1 \
     --remote_ip=10.97.0.2 --port=889 --run=9999 --count=100000 \
-    --max_size=32 --give_up_ms=500 >"$dir/sender.log" 2>&1 ||
+    --max_size=32 --give_up_ms=5000 >"$dir/sender.log" 2>&1 ||
     { cat "$dir/sender.log"; fail "the sender to a stalled peer failed"; }
   grep -q "then the channel stayed full" "$dir/sender.log" ||
     fail "the sender to a stalled peer never found its channel full"
+  stalled_flows() {
+    cat "$dir/sender.log" >&2
+    echo "--- flows at A, then B" >&2
+    ip netns exec "$ns_a" "$FERRYCTL" --socket=@eas-grpc-a-$id --output=json flow list >&2 || true
+    ip netns exec "$ns_b" "$FERRYCTL" --socket=@eas-grpc-b-$id --output=json flow list >&2 || true
+  }
   # Expect: while the linger time runs the flow is still there.
   (($(metric "$ns_a" ferry_transport_flows_active) == 1)) ||
-    fail "$wire: the flow to the stalled peer ended before its linger time"
+    { stalled_flows; fail "$wire: the flow to the stalled peer ended before its linger time"; }
   for _ in $(seq 100); do
     (($(metric "$ns_a" ferry_engine_transport_linger_resets_total) >= 1)) && break
     sleep 0.1
   done
   resets=$(metric "$ns_a" ferry_engine_transport_linger_resets_total)
   ms=$((($(date +%s%N) - start) / 1000000))
-  ((resets == 1)) || fail "$wire: stalled peer: $resets linger resets, expected 1"
+  ((resets == 1)) ||
+    { stalled_flows; fail "$wire: stalled peer: $resets linger resets, expected 1"; }
   for _ in $(seq 50); do (($(metric "$ns_a" ferry_channels_live) == 0)) && break; sleep 0.1; done
   (($(metric "$ns_a" ferry_channels_live) == 0)) || fail "$wire: the lingering channel was not freed"
   kill -0 "$PID_A" || fail "$wire: ferryd A died"

@@ -31,6 +31,8 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
   out->set_peer_window(f.peer_window);
   out->set_in_flight(f.in_flight);
   out->set_queued_messages(f.queued_messages);
+  out->set_parked_messages(f.parked_messages);
+  out->set_blocked(f.blocked);
   out->set_messages_sent(f.stats.messages_sent);
   out->set_bytes_sent(f.stats.bytes_sent);
   out->set_messages_received(f.stats.messages_received);

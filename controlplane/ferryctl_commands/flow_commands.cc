@@ -33,11 +33,14 @@ void PrintFlowTable(const std::vector<v1::Flow>& flows) {
 void PrintFlowDetail(const v1::Flow& flow) {
   PrintFlowTable({flow});
   std::printf(
-      "rto %.1f us, peer window %u, in flight %u, queued %u; sent %lu B "
+      "rto %.1f us, peer window %u, in flight %u, queued %u, parked %u%s; "
+      "sent %lu B "
       "in %lu segments, received %lu B in %lu segments; retransmits "
       "%lu fast + %lu timeout; %lu duplicates, %lu out of order\n",
       flow.rto_us(), flow.peer_window(), flow.in_flight(),
-      flow.queued_messages(), static_cast<unsigned long>(flow.bytes_sent()),
+      flow.queued_messages(), flow.parked_messages(),
+      flow.blocked() ? " (blocked)" : "",
+      static_cast<unsigned long>(flow.bytes_sent()),
       static_cast<unsigned long>(flow.segments_sent()),
       static_cast<unsigned long>(flow.bytes_received()),
       static_cast<unsigned long>(flow.segments_received()),

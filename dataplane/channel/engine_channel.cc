@@ -59,6 +59,8 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
     rx_free_slot_ = i - 1;
   }
   seen_.resize((buffer_count_ + 63) / 64);
+  blocked_.assign(FERRY_FLOW_SLOTS / 64, 0);
+  std::memset(view_.blocked_flows(), 0, FERRY_FLOW_SLOTS / 8);
   tx_inline_.resize(std::max<uint32_t>(buffer_count_ / 2, 1));
   for (uint32_t i = static_cast<uint32_t>(tx_inline_.size()); i > 0; --i) {
     tx_inline_[i - 1].next_free = tx_inline_free_;
@@ -158,6 +160,16 @@ void EngineChannel::ReturnToApp_st(uint32_t walked) {
     return;  // only a corrupted head gets here: the app loses its buffers
   }
   for (uint32_t i = 0; i < walked; ++i) app_free_.Write(walked_[i]);
+}
+
+void EngineChannel::SetFlowBlocked_st(uint32_t slot, bool blocked) {
+  slot &= FERRY_FLOW_SLOTS - 1;
+  uint64_t& word = blocked_[slot / 64];
+  const uint64_t bit = uint64_t{1} << (slot % 64);
+  word = blocked ? word | bit : word & ~bit;
+  // The whole word from the private copy: what the app wrote there is
+  // neither read nor kept.
+  __atomic_store_n(&view_.blocked_flows()[slot / 64], word, __ATOMIC_RELAXED);
 }
 
 void EngineChannel::KeepTx_st(uint32_t walked) {

@@ -117,6 +117,10 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // this returns to 0 (a leak shows as a level that never does).
   uint64_t engine_held_buffers() const { return held_buffers_.Get(); }
 
+  // Marks the flow in `slot` (FERRY_FLOW_SLOT of its handle) blocked or
+  // not in the segment's bitmap, which the app's sends consult.
+  void SetFlowBlocked_st(uint32_t slot, bool blocked);
+
   // Receiving a message piece by piece (a flow reassembling segments):
   // BeginRx_st reserves buffers for `length` bytes and an rx ring slot, and
   // returns a handle (0: no room now, nothing reserved). WriteRx_st stores
@@ -238,9 +242,10 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
 
   // Engine-private scratch, sized at creation: nothing allocates later.
   std::vector<MessagePiece> pieces_;
-  std::vector<uint32_t> walked_;  // buffer indices of the current message
-  std::vector<uint64_t> seen_;    // bitmap: dedupes a looping chain
-  std::vector<uint32_t> spare_;   // validated free buffers for delivery
+  std::vector<uint32_t> walked_;   // buffer indices of the current message
+  std::vector<uint64_t> seen_;     // bitmap: dedupes a looping chain
+  std::vector<uint32_t> spare_;    // validated free buffers for delivery
+  std::vector<uint64_t> blocked_;  // the blocked-flows bitmap's true value
   bool corruption_noted_ = false;
   ChannelCounters counters_;
 

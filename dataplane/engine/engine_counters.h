@@ -76,6 +76,10 @@ namespace ferry::engine {
   X(transport_syn_no_slot, "SYNs refused: the flow table was full")           \
   X(transport_rx_unknown_flow, "Segments for no flow here (answered RST)")    \
   X(transport_rx_bad_header, "UDP datagrams with a bad Ferry header")         \
+  X(transport_tx_parked,                                                      \
+    "Messages held in order for a full flow while its channel went on")       \
+  X(transport_flows_blocked,                                                  \
+    "Times a flow's queue filled: its sends refused, other flows unaffected") \
   X(transport_rx_held_full,                                                   \
     "Out-of-order segments dropped: hold budget spent")                       \
   X(transport_steered_out, "Segments handed to the engine owning their flow") \

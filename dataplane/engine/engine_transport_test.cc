@@ -294,6 +294,93 @@ TEST_F(EngineTransportTest, ASlowReaderThrottlesItsSenderAndLosesNothing) {
   EXPECT_EQ(pair_->b().ReadStats().transport_flows_reset, 0u);
 }
 
+// Two flows of one channel, to two receivers; one receiver reads nothing.
+// Its flow fills and is blocked on its own (its sends fail, the bit says
+// so) while the other flow carries thousands more messages; once the
+// reader reads, everything it was sent arrives in order and its flow
+// takes messages again.
+TEST_F(EngineTransportTest, AFullFlowIsBlockedAloneAndItsChannelGoesOn) {
+  Start();
+  auto slow = pair_->Attach(1);
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ferry_channel* app_slow = *slow;
+  uint64_t fast_a = 0, fast_b = 0;
+  Connect(&fast_a, &fast_b);
+  ASSERT_EQ(ferry_listen(app_slow, kPort + 1, kWaitMs), 0);
+  uint64_t slow_a = 0;
+  ASSERT_EQ(ferry_connect(app_a_, kHostB, kPort + 1, 0, kWaitMs, &slow_a), 0);
+  ASSERT_EQ(Next(app_slow).info.flags, FERRY_RECV_FLOW_ACCEPTED);
+
+  // Fill the slow flow: bursts of 64 small messages until it is blocked.
+  // (A deadline only so that a broken engine fails instead of hanging.)
+  const auto message = [](int i) {
+    return Pattern(24, static_cast<uint32_t>(i));
+  };
+  int slow_sent = 0;
+  const uint64_t deadline = MonotonicNanos() + 20 * kNanosPerSecond;
+  while (ferry_flow_blocked(app_a_, slow_a) == 0) {
+    ASSERT_LT(MonotonicNanos(), deadline) << "the slow flow never filled";
+    for (int k = 0; k < 64; ++k) {
+      const std::vector<uint8_t> m = message(slow_sent);
+      const int rc = ferry_send(app_a_, slow_a, m.data(), m.size());
+      if (rc == -EAGAIN) break;
+      ASSERT_EQ(rc, 0);
+      ++slow_sent;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  {
+    const std::vector<uint8_t> m = message(slow_sent);
+    EXPECT_EQ(ferry_send(app_a_, slow_a, m.data(), m.size()), -EAGAIN);
+  }
+  EXPECT_GE(pair_->a().ReadStats().transport_flows_blocked, 1u);
+
+  // The other flow of the same channel goes on: 20,000 messages, each
+  // read back exact at B.
+  constexpr int kFast = 20000;
+  int fast_sent = 0;
+  int fast_received = 0;
+  while (fast_received < kFast) {
+    ASSERT_LT(MonotonicNanos(), deadline + 40 * kNanosPerSecond)
+        << "the fast flow stalled behind the blocked one after "
+        << fast_received;
+    while (fast_sent < kFast) {
+      const std::vector<uint8_t> m = message(1000000 + fast_sent);
+      const int rc = ferry_send(app_a_, fast_a, m.data(), m.size());
+      if (rc == -EAGAIN) break;
+      ASSERT_EQ(rc, 0);
+      ++fast_sent;
+    }
+    uint8_t buffer[64];
+    ferry_recv_info info{};
+    const ssize_t n = ferry_recv(app_b_, buffer, sizeof(buffer), &info);
+    if (n == -EAGAIN) continue;
+    ASSERT_EQ(n, 24) << "fast message " << fast_received;
+    const std::vector<uint8_t> expected = message(1000000 + fast_received);
+    ASSERT_TRUE(std::equal(expected.begin(), expected.end(), buffer));
+    ++fast_received;
+  }
+  EXPECT_EQ(ferry_flow_blocked(app_a_, slow_a), 1);
+
+  // The reader wakes up: every message in order, and the flow unblocks.
+  for (int i = 0; i < slow_sent; ++i) {
+    Received got = Next(app_slow, 64);
+    ASSERT_EQ(got.rc, 24) << "slow message " << i << " of " << slow_sent;
+    ASSERT_TRUE(got.data == message(i)) << "slow message " << i;
+  }
+  while (ferry_flow_blocked(app_a_, slow_a) == 1) {
+    ASSERT_LT(MonotonicNanos(), deadline + 80 * kNanosPerSecond);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const std::vector<uint8_t> last = message(slow_sent);
+  ASSERT_EQ(ferry_send(app_a_, slow_a, last.data(), last.size()), 0);
+  Received got = Next(app_slow, 64);
+  ASSERT_EQ(got.rc, 24);
+  EXPECT_TRUE(got.data == last);
+  ferry_detach(app_slow);
+  EXPECT_EQ(pair_->a().ReadStats().transport_flows_reset, 0u);
+}
+
 TEST_F(EngineTransportTest, TheCppApiListensConnectsAndCloses) {
   Start();
   absl::StatusOr<ferry::Channel> server = absl::UnknownError("unset");

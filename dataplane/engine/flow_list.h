@@ -26,6 +26,8 @@ struct FlowInfo {
   uint32_t peer_window = 0;
   uint32_t in_flight = 0;
   uint32_t queued_messages = 0;
+  uint32_t parked_messages = 0;  // beyond the queue, in order
+  bool blocked = false;          // the app's sends on it are refused
   uint32_t held_segments = 0;
   transport::FlowStats stats;
 };

@@ -42,6 +42,7 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
       counters_(counters),
       entries_(std::min(config.max_flows, kSlotMask)),
       listeners_(65536, nullptr),
+      parked_(config.max_parked_messages),
       half_open_(config.max_half_open),
       next_ephemeral_(config.ephemeral_first) {
   free_slots_.reserve(entries_.size());
@@ -114,6 +115,9 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.drain_closed = false;
   e.half_open = false;
   e.announced = false;
+  e.blocked = false;
+  e.close_when_unparked = false;
+  e.parked = {};
   e.flow =
       std::make_unique<Flow>(FlowId(slot), random_.Next(), config_.flow, *this);
   e.flow->owner = slot;
@@ -198,6 +202,7 @@ bool TransportEndpoint::MakeRoomForHalfOpen(uint16_t port) {
 void TransportEndpoint::Reap(uint32_t slot) {
   Entry& e = entries_[slot];
   HalfOpenDone(e);
+  DropParked(e);
   if (e.remote_flow != 0) {
     syn_index_.erase(
         SynKey{e.remote_ip.value, e.remote_flow, e.remote_port, e.local_port});
@@ -257,6 +262,7 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
     Entry& e = entries_[slot];
     e.in_pump_list = false;
     if (e.flow == nullptr || e.reaping) continue;
+    if (e.blocked || !e.parked.empty()) Unpark(e);
     e.flow->Pump(now_ns);
     sweep_min_ = std::min(sweep_min_, e.flow->next_timer_ns());
     if (e.flow->wants_pump() && !e.in_pump_list) {

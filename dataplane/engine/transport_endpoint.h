@@ -36,6 +36,7 @@
 #include "dataplane/engine/engine_group.h"
 #include "dataplane/engine/flow_list.h"
 #include "dataplane/engine/half_open_queue.h"
+#include "dataplane/engine/parked_messages.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/transport/flow.h"
@@ -83,6 +84,10 @@ struct TransportConfig {
   // without a word, and the new one takes its place.
   uint32_t max_half_open = 1024;
   uint32_t max_half_open_per_listener = 1024;
+  // Messages held for flows whose queue was full (see ParkedMessages):
+  // the ones already in a tx ring when their flow was blocked. Past this
+  // a full flow holds its channel's ring back.
+  uint32_t max_parked_messages = 16384;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -181,10 +186,13 @@ class TransportEndpoint : public transport::FlowEnv {
     bool in_pump_list = false;
     bool connect_pending = false;  // a CONNECT completion is owed
     bool reaping = false;
-    bool drain_closed = false;     // closed because its channel drains
-    bool half_open = false;        // accepted, handshake not yet complete
-    bool announced = false;        // FLOW_ACCEPTED went to the application
-    ConnectAnswer connect_answer;  // while connect_pending
+    bool drain_closed = false;         // closed because its channel drains
+    bool half_open = false;            // accepted, handshake not yet complete
+    bool announced = false;            // FLOW_ACCEPTED went to the application
+    bool blocked = false;              // its bit is set in the channel
+    bool close_when_unparked = false;  // a close waits for parked messages
+    ConnectAnswer connect_answer;      // while connect_pending
+    ParkedMessages::List parked;       // taken while its queue was full
   };
   // Identifies a peer's SYN, so that a repeated one finds its flow.
   struct SynKey {
@@ -242,6 +250,14 @@ class TransportEndpoint : public transport::FlowEnv {
   bool Connect(channel::EngineChannel& channel, const FlowOp& op,
                ConnectAnswer answer, FlowOpResult* result);
   void CloseOrReset(Entry& e, bool reset);
+  // Blocks a flow whose queue is full: the app's sends on it fail until
+  // Unpark finds its queue half empty again.
+  void Block(Entry& e);
+  // Moves parked messages into the flow's queue while it has room;
+  // unblocks, and runs a deferred close, once they are all in.
+  void Unpark(Entry& e);
+  // A flow going away: its parked messages' buffers go back to the app.
+  void DropParked(Entry& e);
   // Resets the channel's flows; returns how many there were.
   uint32_t ResetChannelFlows(channel::EngineChannel& channel, uint64_t now_ns);
   // Answers a pending CONNECT (through its completion or the channel);
@@ -275,6 +291,7 @@ class TransportEndpoint : public transport::FlowEnv {
   // Evicts half-open flows while `port` or the engine is at its bound (see
   // TransportConfig::max_half_open); false when there is still no room.
   bool MakeRoomForHalfOpen(uint16_t port);
+  ParkedMessages parked_;
   HalfOpenQueue half_open_;
   absl::flat_hash_map<uint16_t, HalfOpenQueue> half_open_by_port_;
   std::vector<uint32_t> pump_list_;

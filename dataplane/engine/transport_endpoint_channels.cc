@@ -14,6 +14,7 @@
 #include "dataplane/net/ferry_segment_builder.h"
 #include "dataplane/net/frame_builder.h"
 #include "dataplane/net/wire.h"
+#include "dataplane/transport/message_segments.h"
 
 namespace ferry::engine {
 
@@ -120,13 +121,73 @@ int TransportEndpoint::OnTxMessage_st(
     if (flow.state() == FlowState::kConnecting) return channel::kTxNotNow;
     return FERRY_STATUS_CLOSED;
   }
-  // A full queue holds the whole channel back (its later messages may be
-  // for this flow too, and order must hold): the app sees its tx ring fill.
-  if (flow.queue_full()) return channel::kTxNotNow;
+  if (e->close_when_unparked) return FERRY_STATUS_CLOSED;
+  if (desc.length > transport::kMaxMessageBytes) return FERRY_STATUS_BAD_LENGTH;
   const uint64_t handle = pieces.empty() ? kEmptyMessage : desc.head + 1;
+  // A full flow (or one with messages parked ahead of this one, which go
+  // first) parks it and is blocked on its own: the channel's other flows
+  // go on. Only with the engine's parking pool spent does a full flow hold
+  // its channel's ring back.
+  if (flow.queue_full() || !e->parked.empty()) {
+    if (!parked_.Push(e->parked, handle, desc.length))
+      return channel::kTxNotNow;
+    counters_.transport_tx_parked.Inc();
+    Block(*e);
+    return channel::kTxKeep;
+  }
   if (!flow.Enqueue(handle, desc.length)) return FERRY_STATUS_BAD_LENGTH;
+  if (flow.queue_full()) Block(*e);
   Touch(flow.owner);
   return channel::kTxKeep;
+}
+
+void TransportEndpoint::Block(Entry& e) {
+  if (e.blocked) return;
+  e.blocked = true;
+  e.channel->SetFlowBlocked_st(e.flow->owner, true);
+  counters_.transport_flows_blocked.Inc();
+}
+
+void TransportEndpoint::Unpark(Entry& e) {
+  Flow& flow = *e.flow;
+  while (!e.parked.empty() && !flow.queue_full()) {
+    // Lengths were checked when the messages were parked: only a flow
+    // that stopped taking messages refuses, and it is ending.
+    if (!flow.Enqueue(parked_.front_message(e.parked),
+                      parked_.front_length(e.parked))) {
+      return;
+    }
+    parked_.Pop(e.parked);
+  }
+  if (!e.parked.empty()) return;
+  // An eighth of the queue free before the app may send again: a flow at
+  // its limit is not blocked and unblocked with every acknowledgement, and
+  // a slow flow (a few acknowledgements per round trip) still takes new
+  // messages every few round trips rather than after half its queue.
+  const uint32_t max = config_.flow.max_queued_messages;
+  if (e.blocked && flow.queued_messages() <= max - std::max(max / 8, 1u)) {
+    e.blocked = false;
+    e.channel->SetFlowBlocked_st(flow.owner, false);
+  }
+  if (e.close_when_unparked) {
+    e.close_when_unparked = false;
+    flow.Close(now_ns_);
+  }
+}
+
+void TransportEndpoint::DropParked(Entry& e) {
+  while (!e.parked.empty()) {
+    const uint64_t message = parked_.front_message(e.parked);
+    if (message != kEmptyMessage) {
+      e.channel->ReleaseTx_st(static_cast<uint32_t>(message - 1));
+    }
+    parked_.Pop(e.parked);
+  }
+  if (e.blocked) {
+    e.blocked = false;
+    e.channel->SetFlowBlocked_st(e.flow->owner, false);
+  }
+  e.close_when_unparked = false;
 }
 
 uint32_t TransportEndpoint::ResetChannelFlows(channel::EngineChannel& channel,
@@ -203,8 +264,7 @@ bool TransportEndpoint::DrainStep_st(channel::EngineChannel& channel,
       continue;
     }
     e.drain_closed = true;
-    e.flow->Close(now_ns);
-    Touch(slot);
+    CloseOrReset(e, /*reset=*/false);
   }
   return false;
 }
@@ -235,6 +295,8 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
     info.peer_window = flow.peer_window();
     info.in_flight = flow.in_flight();
     info.queued_messages = flow.queued_messages();
+    info.parked_messages = e.parked.count;
+    info.blocked = e.blocked;
     info.held_segments = flow.held_segments();
     info.stats = flow.stats();
   }
@@ -243,6 +305,8 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
 void TransportEndpoint::CloseOrReset(Entry& e, bool reset) {
   if (reset) {
     e.flow->Abort(now_ns_);
+  } else if (!e.parked.empty()) {
+    e.close_when_unparked = true;  // after the parked messages (Unpark)
   } else {
     e.flow->Close(now_ns_);
   }

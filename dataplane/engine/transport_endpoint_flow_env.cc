@@ -111,10 +111,12 @@ void TransportEndpoint::StateChanged(Flow& flow) {
 void TransportEndpoint::MessageDone(Flow& flow, uint64_t message,
                                     bool delivered) {
   uint64_t bytes = 0;
+  Entry& e = EntryOf(flow);
   if (message != kEmptyMessage) {
-    bytes =
-        EntryOf(flow).channel->ReleaseTx_st(static_cast<uint32_t>(message - 1));
+    bytes = e.channel->ReleaseTx_st(static_cast<uint32_t>(message - 1));
   }
+  // Room in the queue: the next poll moves parked messages in, or unblocks.
+  if (e.blocked || !e.parked.empty()) Touch(flow.owner);
   if (delivered) {
     counters_.transport_messages_tx.Inc();
     counters_.transport_bytes_tx.Add(bytes);
