@@ -221,9 +221,10 @@ int AttachSocket(const char* socket_path, const uint8_t* ticket,
   struct stat st;
   void* base = MAP_FAILED;
   if (fstat(ch->segment_fd, &st) == 0 && st.st_size > 0) {
-    base =
-        mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ | PROT_WRITE,
-             MAP_SHARED | MAP_POPULATE, ch->segment_fd, 0);
+    // Not populated: pages come on first touch (ferryd populates hugepage
+    // segments itself), so an idle channel costs the app little too.
+    base = mmap(nullptr, static_cast<size_t>(st.st_size),
+                PROT_READ | PROT_WRITE, MAP_SHARED, ch->segment_fd, 0);
   }
   std::string error;
   if (base == MAP_FAILED ||

@@ -25,7 +25,7 @@ void AddCounters(const channel::ChannelCounters& c, ChannelTotals* t) {
 
 absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
     NicRegistry* nics, SessionRegistry* sessions,
-    const std::string& socket_path, int mode) {
+    const std::string& socket_path, int mode, channel::SegmentMemory memory) {
   if (socket_path.empty()) {
     return absl::InvalidArgumentError("--channel_socket: empty path");
   }
@@ -41,7 +41,7 @@ absl::StatusOr<std::unique_ptr<ChannelRegistry>> ChannelRegistry::Create(
   }
   absl::StatusOr<std::unique_ptr<channel::ChannelListener>> listener =
       channel::ChannelListener::Listen(socket_path, mode, shm::ChannelSizes{},
-                                       channel::SegmentMemory::kAuto);
+                                       memory);
   if (!listener.ok()) return listener.status();
   return std::unique_ptr<ChannelRegistry>(
       new ChannelRegistry(nics, sessions, std::move(*listener)));

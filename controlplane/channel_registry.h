@@ -57,7 +57,8 @@ class ChannelRegistry {
   // belongs to that session.
   static absl::StatusOr<std::unique_ptr<ChannelRegistry>> Create(
       NicRegistry* nics, SessionRegistry* sessions,
-      const std::string& socket_path, int mode);
+      const std::string& socket_path, int mode,
+      channel::SegmentMemory memory = channel::SegmentMemory::kAuto);
   ~ChannelRegistry();  // closes every connection; engines keep nothing
 
   // The fds to poll for POLLIN: the listener, then every connection.

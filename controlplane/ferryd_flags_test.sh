@@ -65,6 +65,8 @@ expect_error "--hugepages=require:" --device=net_null0 --ip=10.0.0.2/24 \
   --hugepages=require --memory_mb=$((free_mb + 2048))
 expect_error "--channel_socket_mode: '0999' is not an octal permission" \
   "${good[@]}" --channel_socket_mode=0999
+expect_error "--channel_pages: 'tiny' is not auto, huge or small" \
+  "${good[@]}" --channel_pages=tiny
 expect_error "--grpc_tls_address needs --grpc_tls_cert and --grpc_tls_key" \
   "${good[@]}" --channel_socket=@ferry-flags-$$ --grpc_socket=@ferry-flags-$$ \
   --metrics_address= --grpc_tls_address=127.0.0.1:0

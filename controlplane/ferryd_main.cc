@@ -158,6 +158,10 @@ ABSL_FLAG(std::string, grpc_tls_client_ca, "",
           "TLS: require client certificates signed by this CA (PEM)");
 ABSL_FLAG(std::string, channel_socket_mode, "0660",
           "Permissions of the channel socket (octal): who may attach");
+ABSL_FLAG(std::string, channel_pages, "auto",
+          "Channel memory: huge (2 MiB hugepages, reserved whole at attach), "
+          "small (4 KiB pages, taken as the channel uses them: idle "
+          "channels cost little) or auto (huge while there are some free)");
 
 namespace ferry {
 namespace {
@@ -216,6 +220,7 @@ controlplane::DaemonFlags ReadFlags() {
   f.session_linger_ms = absl::GetFlag(FLAGS_session_linger_ms);
   f.channel_socket = absl::GetFlag(FLAGS_channel_socket);
   f.channel_socket_mode = absl::GetFlag(FLAGS_channel_socket_mode);
+  f.channel_pages = absl::GetFlag(FLAGS_channel_pages);
   f.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   f.grpc_socket = absl::GetFlag(FLAGS_grpc_socket);
   f.grpc_socket_mode = absl::GetFlag(FLAGS_grpc_socket_mode);

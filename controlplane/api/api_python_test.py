@@ -569,7 +569,7 @@ def channel_blocks_detach(grpc, pb, nics, stats, test_client, tag):
         [test_client, f"--ferryd_socket=@ferry-py-{tag}", "--mode=hold",
          "--hold_ms=60000"], stdout=subprocess.PIPE, text=True)
     try:
-        assert client.stdout.readline().strip() == "attached"
+        assert client.stdout.readline().startswith("attached")
         wait_for(lambda: stats.GetStats(pb.GetStatsRequest(), timeout=10)
                  .channels.live == 1)
         details = expect_code(grpc, grpc.StatusCode.FAILED_PRECONDITION,

@@ -144,9 +144,9 @@ absl::Status Daemon::Start() {
   if (!sessions.ok()) return RuntimeError(sessions.status().message());
   sessions_ = *std::move(sessions);
   absl::StatusOr<std::unique_ptr<ChannelRegistry>> channels =
-      ChannelRegistry::Create(nics_.get(), sessions_.get(),
-                              config_.channel_socket,
-                              config_.channel_socket_mode);
+      ChannelRegistry::Create(
+          nics_.get(), sessions_.get(), config_.channel_socket,
+          config_.channel_socket_mode, config_.channel_pages);
   if (!channels.ok()) {
     return BadConfig(
         absl::StrCat("--channel_socket: ", channels.status().message()));

@@ -142,6 +142,16 @@ absl::Status VerifySockets(const DaemonFlags& f, const GroupLookup& groups,
                            DaemonConfig* config) {
   ASSIGN_OR_RETURN(config->channel_socket_mode,
                    OctalMode("channel_socket_mode", f.channel_socket_mode));
+  if (f.channel_pages == "auto") {
+    config->channel_pages = channel::SegmentMemory::kAuto;
+  } else if (f.channel_pages == "huge") {
+    config->channel_pages = channel::SegmentMemory::kHugepages;
+  } else if (f.channel_pages == "small") {
+    config->channel_pages = channel::SegmentMemory::kOrdinaryPages;
+  } else {
+    return Bad(absl::StrFormat(
+        "--channel_pages: '%s' is not auto, huge or small", f.channel_pages));
+  }
   ASSIGN_OR_RETURN(config->grpc_socket_mode,
                    OctalMode("grpc_socket_mode", f.grpc_socket_mode));
   ASSIGN_OR_RETURN(config->admin_socket_mode,

@@ -16,6 +16,7 @@
 #include "controlplane/nic_config.h"
 #include "controlplane/session_registry.h"
 #include "dataplane/base/logging.h"
+#include "dataplane/channel/channel_segment.h"
 #include "dataplane/dpdk/eal.h"
 #include "dataplane/net/addresses.h"
 
@@ -45,6 +46,7 @@ struct DaemonFlags {
   int session_linger_ms = 5000;
   std::string channel_socket;
   std::string channel_socket_mode = "0660";
+  std::string channel_pages = "auto";
   std::string metrics_address;
   std::string grpc_socket;
   std::string grpc_socket_mode = "0660";
@@ -79,6 +81,7 @@ struct DaemonConfig {
   uint32_t max_connections_per_user = 128;
   std::string channel_socket;
   int channel_socket_mode = 0660;
+  channel::SegmentMemory channel_pages = channel::SegmentMemory::kAuto;
   std::string metrics_address;  // empty: no Prometheus endpoint
   std::string grpc_socket;
   int grpc_socket_mode = 0660;

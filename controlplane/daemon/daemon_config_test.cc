@@ -92,6 +92,13 @@ TEST(DaemonConfigTest, Sockets) {
   flags = Defaults();
   flags.admin_socket = flags.grpc_socket;
   EXPECT_NE(Refusal(flags), "");
+  // Expect: channel memory is named, not guessed.
+  flags = Defaults();
+  flags.channel_pages = "tiny";
+  EXPECT_EQ(Refusal(flags),
+            "--channel_pages: 'tiny' is not auto, huge or small");
+  flags.channel_pages = "small";
+  EXPECT_EQ(Refusal(flags), "");
   // Expect: TCP only with TLS; admin names only with a client CA.
   flags = Defaults();
   flags.grpc_tls_address = "127.0.0.1:0";

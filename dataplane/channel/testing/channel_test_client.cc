@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <random>
@@ -75,6 +76,7 @@ bool Exchange(ferry_channel* channel, uint64_t flow,
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   ferry_channel* channel = nullptr;
+  const auto start = std::chrono::steady_clock::now();
   const int rc =
       absl::GetFlag(FLAGS_ferryd_socket).empty()
           ? ferry_attach_channel_socket(absl::GetFlag(FLAGS_socket).c_str(),
@@ -87,7 +89,13 @@ int main(int argc, char** argv) {
   }
   const uint64_t seed = static_cast<uint64_t>(absl::GetFlag(FLAGS_seed));
   if (absl::GetFlag(FLAGS_mode) == "hold") {
-    std::printf("attached\n");
+    // The attach's wall time (session, ticket, segment, engine), for
+    // measurements of many applications attaching at once.
+    std::printf("attached in %lld us\n",
+                static_cast<long long>(
+                    std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count()));
     std::fflush(stdout);
     usleep(static_cast<useconds_t>(absl::GetFlag(FLAGS_hold_ms)) * 1000);
   } else if (absl::GetFlag(FLAGS_mode) == "probe") {

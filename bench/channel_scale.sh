@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Many applications against one: N msg_gen processes, each with its own
+# channel and one flow at window 1, against one msg_gen process carrying N
+# flows at window 1 on one channel, between two ferryd (memif, one engine
+# each), in one sitting. Prints both rates and their ratio, and ferryd's
+# resident memory with the N channels attached.
+#
+#   sudo bench/channel_scale.sh bazel-bin/controlplane/ferryd \
+#     bazel-bin/bench/msg_gen [N (64)] [SIZE (64)]
+set -euo pipefail
+FERRYD=$(realpath "$1")
+MSG_GEN=$(realpath "$2")
+n=${3:-64}
+size=${4:-64}
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source deploy/testbed/ferryd_test_lib.sh
+trap testbed_cleanup EXIT
+dir=$(mktemp -d /tmp/ferry-channel-scale.XXXXXX)
+export TEST_TMPDIR=$dir
+ferryd_pair cscale 10.99.0 --memory_mb=512 --metrics_address=127.0.0.1:0 \
+  --channel_pages=small
+url_a=$(metrics_url "$PAIR_LOG_A")
+start_bg "$dir/server.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
+  --port=7701 --size=$size
+wait_for_line "$dir/server.log" listening 30
+client() {  # client JSON ARGS...
+  local json=$1
+  shift
+  "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.99.0.2:7701 \
+    --size=$size --window=1 --duration_s=5 --warmup_s=1 --quiet \
+    --json_out="$json" "$@"
+}
+rate() { grep -o '"rpc_per_s": [0-9.]*' "$1" | cut -d' ' -f2; }
+
+client "$dir/one.json" --flows=$n >"$dir/one.log" 2>&1 || fail "one process failed"
+one=$(rate "$dir/one.json")
+pids=()
+for i in $(seq "$n"); do
+  client "$dir/many_$i.json" >"$dir/many_$i.log" 2>&1 &
+  pids+=($!)
+done
+sleep 3
+metrics_scrape "$url_a" >"$dir/page.txt"
+rss=$(($(metric_sum process_resident_memory_bytes "$dir/page.txt") / 1048576))
+live=$(metric_sum ferry_channels_live "$dir/page.txt")
+for p in "${pids[@]}"; do wait "$p" || fail "a client process failed"; done
+many=$(for i in $(seq "$n"); do rate "$dir/many_$i.json"; done |
+  awk '{ s += $1 } END { printf "%.0f", s }')
+/usr/bin/python3 - "$n" "$one" "$many" "$rss" "$live" <<'PY'
+import sys
+n, one, many, rss, live = sys.argv[1:]
+one, many = float(one), float(many)
+print(f"one process, {n} flows on one channel: {one / 1000:.1f}K RPC/s")
+print(f"{n} processes, a channel each:         {many / 1000:.1f}K RPC/s "
+      f"({many / one:.2f}x)")
+print(f"ferryd A with {live} channels attached: {rss} MiB resident")
+PY
+rm -rf "$dir"
