@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "dataplane/base/check.h"
+#include "dataplane/base/clock.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/net/byte_order.h"
@@ -44,6 +45,8 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
       listeners_(65536, nullptr),
       parked_(config.max_parked_messages),
       half_open_(config.max_half_open),
+      timers_(static_cast<uint32_t>(entries_.size()), kTimerSlotsLog2,
+              kTimerTickNs, 0),
       next_ephemeral_(config.ephemeral_first) {
   free_slots_.reserve(entries_.size());
   for (uint32_t i = static_cast<uint32_t>(entries_.size()); i > 0; --i) {
@@ -215,6 +218,7 @@ void TransportEndpoint::Reap(uint32_t slot) {
       it != flows_per_owner_.end() && --it->second == 0) {
     flows_per_owner_.erase(it);
   }
+  timers_.Cancel(slot);
   e.flow.reset();
   e.channel = nullptr;
   e.reaping = false;
@@ -264,7 +268,7 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
     if (e.flow == nullptr || e.reaping) continue;
     if (e.blocked || !e.parked.empty()) Unpark(e);
     e.flow->Pump(now_ns);
-    sweep_min_ = std::min(sweep_min_, e.flow->next_timer_ns());
+    timers_.Schedule(slot, e.flow->next_timer_ns());
     if (e.flow->wants_pump() && !e.in_pump_list) {
       e.in_pump_list = true;
       pump_next_.push_back(slot);
@@ -272,31 +276,31 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   }
   pump_list_.swap(pump_next_);
 
-  // A slice of the flow table per poll: due timers run.
-  const uint32_t n = std::min(config_.timer_sweep, high_water_);
-  for (uint32_t k = 0; k < n; ++k) {
-    if (sweep_cursor_ >= high_water_) {
-      sweep_cursor_ = 0;
-      next_timer_ns_ = sweep_min_;
-      sweep_min_ = UINT64_MAX;
-    }
-    const uint32_t slot = sweep_cursor_++;
+  // Due timers run; each flow is filed again at its next deadline.
+  timers_.Advance(now_ns, [&](uint32_t slot) {
     Entry& e = entries_[slot];
-    if (e.flow == nullptr || e.reaping) continue;
+    if (e.flow == nullptr || e.reaping) return;
     if (e.flow->next_timer_ns() <= now_ns) {
       e.flow->OnTimer(now_ns);
       e.flow->Pump(now_ns);
       if (e.flow->wants_pump()) Touch(slot);
       work = true;
     }
-    sweep_min_ = std::min(sweep_min_, e.flow->next_timer_ns());
+    timers_.Schedule(slot, e.flow->next_timer_ns());
+  });
+  // The safety net (see TransportConfig::timer_audit).
+  if (now_ns >= next_audit_ns_ && high_water_ > 0) {
+    next_audit_ns_ = now_ns + kNanosPerMilli;
+    for (uint32_t k = 0; k < std::min(config_.timer_audit, high_water_); ++k) {
+      if (audit_cursor_ >= high_water_) audit_cursor_ = 0;
+      const uint32_t slot = audit_cursor_++;
+      const Entry& e = entries_[slot];
+      if (e.flow != nullptr && !e.reaping) {
+        timers_.Schedule(slot, e.flow->next_timer_ns());
+      }
+    }
   }
-  if (high_water_ <= config_.timer_sweep) {
-    // The whole table fits one sweep: the minimum is exact.
-    next_timer_ns_ = sweep_min_;
-  } else {
-    next_timer_ns_ = std::min(next_timer_ns_, sweep_min_);
-  }
+  next_timer_ns_ = timers_.NextDueNs();
 
   for (uint32_t slot : reap_list_) Reap(slot);
   work |= !reap_list_.empty();

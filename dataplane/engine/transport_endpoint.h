@@ -37,6 +37,7 @@
 #include "dataplane/engine/flow_list.h"
 #include "dataplane/engine/half_open_queue.h"
 #include "dataplane/engine/parked_messages.h"
+#include "dataplane/engine/timer_wheel.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/transport/flow.h"
@@ -74,9 +75,12 @@ struct TransportConfig {
   uint32_t max_held_packets = 2048;
   uint16_t ephemeral_first = 49152;
   uint16_t ephemeral_last = 65535;
-  // Flows whose timers each poll looks at (a sweep over all flows takes
-  // max_flows / timer_sweep polls).
-  uint32_t timer_sweep = 256;
+  // Flow timers live in a wheel (TimerWheel) of 2^16 ticks of 16 us (a
+  // span of about a second; later deadlines are filed again each span).
+  // As a safety net, this many flows per millisecond are filed again from
+  // their deadline, in slot order, so that a deadline no path filed is
+  // late by at most max_flows / timer_audit ms.
+  uint32_t timer_audit = 64;
   // Accepted flows still in their handshake (a SYN flood makes many), in
   // all and per listening port. Past the port's bound its oldest goes;
   // past the engine's, the oldest of the port holding the most (so a flood
@@ -211,6 +215,8 @@ class TransportEndpoint : public transport::FlowEnv {
     }
   };
 
+  static constexpr uint32_t kTimerSlotsLog2 = 16;
+  static constexpr uint64_t kTimerTickNs = 16'000;
   static constexpr uint32_t kSlotBits = 16;
   static constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
   static constexpr uint32_t kEngineShift = 16;
@@ -298,8 +304,9 @@ class TransportEndpoint : public transport::FlowEnv {
   std::vector<uint32_t> pump_next_;
   std::vector<uint32_t> reap_list_;
   std::vector<uint32_t> orphan_flows_;  // flow ids to reset at the next poll
-  uint32_t sweep_cursor_ = 0;
-  uint64_t sweep_min_ = UINT64_MAX;  // over the sweep in progress
+  TimerWheel timers_;                   // by slot
+  uint32_t audit_cursor_ = 0;
+  uint64_t next_audit_ns_ = 0;
   uint64_t next_timer_ns_ = UINT64_MAX;
   uint32_t held_packets_ = 0;
   uint16_t next_ephemeral_;
