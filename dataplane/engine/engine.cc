@@ -81,6 +81,11 @@ Engine::~Engine() {
   // Flows hold received packets; nothing is sent any more.
   transport_.reset();
   FlushTx_st();
+  // What the queue never took goes back to the pool.
+  for (; tx_overflow_count_ > 0; --tx_overflow_count_) {
+    dpdk::FreePacket(tx_overflow_[tx_overflow_head_]);
+    tx_overflow_head_ = (tx_overflow_head_ + 1) % kTxOverflow;
+  }
   for (; held_count_ > 0; --held_count_) {
     dpdk::FreePacket(held_[held_head_].pkt);
     held_head_ = (held_head_ + 1) % kMaxHeld;
@@ -301,8 +306,8 @@ bool Engine::PollOnce(uint64_t now_ns) {
     // Held frames are due at known times: keep polling (or wake) for them.
     next_timer_ns_ = std::min(next_timer_ns_, held_[held_head_].release_ns);
   }
-  if (tx_count_ > 0 || held_count_ > 0) {
-    work |= tx_count_ > 0;
+  if (tx_count_ > 0 || held_count_ > 0 || tx_overflow_count_ > 0) {
+    work |= tx_count_ > 0 || tx_overflow_count_ > 0;
     FlushTx_st();
   }
   return work;

@@ -181,6 +181,9 @@ class Engine : private PacketIo, public Wakeable {
   dpdk::Packet* AllocPacket_st() override;
   bool NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) override;
   void ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) override;
+  bool TxBackedUp_st() const override {
+    return tx_overflow_count_ >= kTxOverflow / 4;
+  }
   // Sends the next gratuitous ARP announcement of our address when due.
   void AnnounceAddress_st(uint64_t now_ns);
   std::optional<net::Ipv4Address> NextHop(net::Ipv4Address dst) const;
@@ -209,6 +212,18 @@ class Engine : private PacketIo, public Wakeable {
   uint16_t ip_id_ = 0;
   uint16_t tx_count_ = 0;
   dpdk::Packet* tx_batch_[kTxBatchSize];
+  // Frames the TX queue refused, in order, sent before any new one at the
+  // next flush: with thousands of flows one poll makes more frames than
+  // the queue holds, and a dropped segment of a window-1 flow waits for
+  // its RTO. Dropped (tx_drop_full) only when this is full too.
+  static constexpr uint32_t kTxOverflow = 2048;
+  dpdk::Packet* tx_overflow_[kTxOverflow];
+  uint32_t tx_overflow_head_ = 0;
+  uint32_t tx_overflow_count_ = 0;
+  // Sends what the queue takes of the overflow; true when it is empty.
+  bool DrainTxOverflow_st();
+  // One burst, counted; returns how many the queue took.
+  uint16_t SendBurst_st(dpdk::Packet** pkts, uint16_t count);
   // Fault injection: frames held back, in release order (a fixed ring).
   // Holds a frame back (fault injection) until `release_ns`; false when
   // the hold ring is full (the frame then goes out now).

@@ -20,7 +20,8 @@ namespace ferry::engine {
   X(rx_bytes, "Bytes received from the port queue")                           \
   X(tx_packets, "Frames the port queue accepted for transmission")            \
   X(tx_bytes, "Bytes the port queue accepted for transmission")               \
-  X(tx_drop_full, "Frames dropped because the TX queue was full")             \
+  X(tx_drop_full, "Frames dropped: the TX queue and its overflow were full")  \
+  X(tx_deferred, "Frames the TX queue refused, kept for the next burst")      \
   X(tx_alloc_failed, "Frames not built because the mempool was empty")        \
   X(tx_drop_no_route, "Frames dropped: destination off-subnet, no gateway")   \
   X(rx_drop_foreign, "Frames for another MAC or IPv4 address")                \

@@ -77,6 +77,28 @@ void Engine::Transmit_st(dpdk::Packet* pkt) {
   tx_batch_[tx_count_++] = pkt;
 }
 
+uint16_t Engine::SendBurst_st(dpdk::Packet** pkts, uint16_t count) {
+  uint64_t bytes = 0;
+  const uint16_t sent = dpdk::TxBurst(config_.queue, pkts, count);
+  for (uint16_t i = 0; i < sent; ++i) bytes += pkts[i]->pkt_len;
+  counters_.tx_packets.Add(sent);
+  counters_.tx_bytes.Add(bytes);
+  return sent;
+}
+
+bool Engine::DrainTxOverflow_st() {
+  while (tx_overflow_count_ > 0) {
+    const uint32_t run = std::min<uint32_t>(
+        {tx_overflow_count_, kTxOverflow - tx_overflow_head_, kTxBatchSize});
+    const uint16_t sent = SendBurst_st(&tx_overflow_[tx_overflow_head_],
+                                       static_cast<uint16_t>(run));
+    tx_overflow_head_ = (tx_overflow_head_ + sent) % kTxOverflow;
+    tx_overflow_count_ -= sent;
+    if (sent < run) return false;
+  }
+  return true;
+}
+
 void Engine::FlushTx_st() {
   dpdk::Packet** pkts = tx_batch_;
   uint16_t count = tx_count_;
@@ -88,16 +110,21 @@ void Engine::FlushTx_st() {
     pkts = faulted;
   }
   tx_count_ = 0;
+  const bool clear = DrainTxOverflow_st();
   if (count == 0) return;
-  uint64_t bytes = 0;
-  for (uint16_t i = 0; i < count; ++i) bytes += pkts[i]->pkt_len;
-  const uint16_t sent = dpdk::TxBurst(config_.queue, pkts, count);
-  for (uint16_t i = sent; i < count; ++i) bytes -= pkts[i]->pkt_len;
-  counters_.tx_packets.Add(sent);
-  counters_.tx_bytes.Add(bytes);
-  if (sent < count) {
-    counters_.tx_drop_full.Add(count - sent);
-    dpdk::FreePackets(pkts + sent, count - sent);
+  const uint16_t sent = clear ? SendBurst_st(pkts, count) : 0;
+  // The rest waits behind what the queue refused, in order, while there
+  // is room.
+  for (uint16_t i = sent; i < count; ++i) {
+    if (tx_overflow_count_ < kTxOverflow) {
+      tx_overflow_[(tx_overflow_head_ + tx_overflow_count_) % kTxOverflow] =
+          pkts[i];
+      ++tx_overflow_count_;
+      counters_.tx_deferred.Inc();
+    } else {
+      counters_.tx_drop_full.Inc();
+      dpdk::FreePacket(pkts[i]);
+    }
   }
 }
 

@@ -264,6 +264,12 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   for (size_t i = 0; i < pump_list_.size(); ++i) {
     const uint32_t slot = pump_list_[i];
     Entry& e = entries_[slot];
+    if (io_.TxBackedUp_st()) {
+      // The rest wait for the next poll, in order, still listed.
+      pump_next_.insert(pump_next_.end(), pump_list_.begin() + i,
+                        pump_list_.end());
+      break;
+    }
     e.in_pump_list = false;
     if (e.flow == nullptr || e.reaping) continue;
     if (e.blocked || !e.parked.empty()) Unpark(e);

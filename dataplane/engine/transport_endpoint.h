@@ -59,6 +59,9 @@ class PacketIo {
   // A flow to `dst` got no answer in time: confirm its next hop's address
   // (rate-limited), so that a peer that moved is found again.
   virtual void ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) = 0;
+  // Whether the transmit queue is backed up: flows wait for the next poll
+  // rather than queue more frames behind it.
+  virtual bool TxBackedUp_st() const { return false; }
 };
 
 struct TransportConfig {
