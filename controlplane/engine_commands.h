@@ -22,6 +22,10 @@
 
 namespace ferry::controlplane {
 
+// How long a control-path command may wait for its engine (a busy engine
+// answers within a poll; one that does not is stuck or stopping).
+inline constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
+
 // Where a channel lives: a NIC (by port name) and one of its engines.
 struct EngineRef {
   std::string nic;

@@ -11,8 +11,6 @@
 namespace ferry::controlplane {
 namespace {
 
-constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
-
 // Page tokens are "nic/engine/slot": where the next page starts.
 struct Position {
   std::string nic;

@@ -11,9 +11,6 @@
 namespace ferry::controlplane {
 namespace {
 
-// Listen and stop are answered at once; only a connect waits on the wire.
-constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
-
 using engine::FlowOp;
 using engine::FlowOpCompletion;
 using engine::FlowOpKind;

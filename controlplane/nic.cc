@@ -4,8 +4,10 @@
 
 namespace ferry::controlplane {
 
-absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
-  std::unique_ptr<Nic> nic(new Nic(config));
+absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
+    const NicConfig& config, engine::EngineGroup* group,
+    const std::vector<int>& engine_indexes, int interface) {
+  std::unique_ptr<Nic> nic(new Nic(config, group, engine_indexes, interface));
   dpdk::PortOptions options;
   options.device = config.device;
   options.num_queues = static_cast<uint16_t>(config.engines);
@@ -15,11 +17,6 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
   absl::StatusOr<std::unique_ptr<dpdk::Port>> port = dpdk::Port::Open(options);
   if (!port.ok()) return port.status();
   nic->port_ = std::move(*port);
-  if (config.engines > 1) {
-    // Frames land on whichever queue the port picks (RSS, or the peer's
-    // queue for memif); engines hand each flow's segments to its owner.
-    nic->group_ = std::make_unique<engine::EngineGroup>(config.engines);
-  }
   for (int i = 0; i < config.engines; ++i) {
     engine::EngineConfig ec;
     ec.id = static_cast<uint16_t>(i);
@@ -33,7 +30,13 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     ec.core = config.cores.empty() ? -1 : config.cores[i];
     ec.faults = config.faults;
     ec.faults.seed += static_cast<uint64_t>(i);  // engines draw apart
-    ec.group = nic->group_.get();
+    // Frames land on whichever queue the port picks (RSS, or the peer's
+    // queue for memif), and a channel's flows may leave through any NIC:
+    // engines hand each flow's segments to its owner, and frames to an
+    // engine of the NIC they leave through.
+    ec.group = group;
+    ec.group_index = engine_indexes[static_cast<size_t>(i)];
+    ec.interface = interface;
     ec.transport.flow.congestion = config.congestion;
     ec.transport.max_flows_per_channel = config.max_flows_per_channel;
     ec.transport.max_flows = config.max_flows_per_engine;
@@ -42,13 +45,47 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(const NicConfig& config) {
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }
+  engine::Interface iface;
+  iface.ip = config.ip;
+  if (config.gateway.has_value()) iface.gateway = *config.gateway;
+  iface.mac = nic->port_->mac();
+  iface.mtu = config.mtu;
+  iface.engines = nic->engine_mask();
+  group->interfaces().Publish(interface, iface);
+  nic->published_ = true;
   return nic;
 }
 
-Nic::~Nic() {
+uint32_t Nic::engine_mask() const {
+  uint32_t mask = 0;
+  for (int index : engine_indexes_) mask |= 1u << index;
+  return mask;
+}
+
+void Nic::StopEngines() {
+  if (published_) {
+    group_->interfaces().Withdraw(interface_);
+    published_ = false;
+  }
   for (auto& engine : engines_) engine->Stop();
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    group_->Unregister(engine_indexes_[i]);
+  }
+}
+
+void Nic::ReleaseEngines() {
+  StopEngines();
+  // Whatever other engines handed to ours goes back to their pools; what
+  // ours handed to others (this NIC's packets) was freed by them
+  // (kInterfaceGone) or by the registry before the port closes.
+  for (size_t i = 0; i < engines_.size(); ++i) {
+    group_->DrainRingsTo(engine_indexes_[i]);
+  }
   engines_.clear();
-  group_.reset();
+}
+
+Nic::~Nic() {
+  ReleaseEngines();
   port_.reset();
 }
 

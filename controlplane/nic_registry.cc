@@ -9,6 +9,10 @@ namespace ferry::controlplane {
 
 NicRegistry::~NicRegistry() {
   absl::MutexLock lock(&mu_);
+  // Every engine stops before any port closes: an engine may hold (or
+  // have in its rings) packets of another NIC's pool.
+  for (Entry& entry : nics_) entry.nic->StopEngines();
+  for (Entry& entry : nics_) entry.nic->ReleaseEngines();
   nics_.clear();
 }
 
@@ -36,9 +40,30 @@ absl::StatusOr<std::string> NicRegistry::Attach(const NicSpec& spec) {
           entry.nic->port().name()));
     }
   }
-  absl::StatusOr<std::unique_ptr<Nic>> nic = Nic::Attach(*config);
+  std::vector<int> engine_indexes;
+  for (int i = 0; i < engine::EngineGroup::kMaxEngines &&
+                  static_cast<int>(engine_indexes.size()) < config->engines;
+       ++i) {
+    if (!(used_engines_ & (1u << i))) engine_indexes.push_back(i);
+  }
+  int interface = -1;
+  for (int i = 0; i < engine::kMaxInterfaces && interface < 0; ++i) {
+    if (!(used_interfaces_ & (1u << i))) interface = i;
+  }
+  if (static_cast<int>(engine_indexes.size()) < config->engines ||
+      interface < 0) {
+    return absl::ResourceExhaustedError(absl::StrFormat(
+        "ferryd runs at most %d engines and %d NICs in all (a flow id names "
+        "its engine in 4 bits); %d engines are in use",
+        engine::EngineGroup::kMaxEngines, engine::kMaxInterfaces,
+        __builtin_popcount(used_engines_)));
+  }
+  absl::StatusOr<std::unique_ptr<Nic>> nic =
+      Nic::Attach(*config, group_.get(), engine_indexes, interface);
   if (!nic.ok()) return nic.status();
   const std::string name = (*nic)->port().name();
+  used_engines_ |= (*nic)->engine_mask();
+  used_interfaces_ |= 1u << interface;
   nics_.push_back(Entry{std::move(*nic), 0});
   FERRY_LOG(Info, "NIC %s attached: %s", name, config->ip.ToString());
   return name;
@@ -54,7 +79,27 @@ absl::Status NicRegistry::Detach(const std::string& name) {
           "detach first",
           name, it->channels));
     }
-    nics_.erase(it);  // stops its engines, closes the port
+    Nic& nic = *it->nic;
+    nic.StopEngines();
+    // Every other engine drops its flows through this NIC and frees what
+    // its engines handed over, before the NIC's pool goes with its port.
+    for (Entry& other : nics_) {
+      if (other.nic.get() == &nic) continue;
+      for (size_t e = 0; e < other.nic->num_engines(); ++e) {
+        engine::EngineCommand gone;
+        gone.type = engine::CommandType::kInterfaceGone;
+        gone.count = static_cast<uint32_t>(nic.interface());
+        gone.start = nic.engine_mask();
+        if (absl::Status s = other.nic->engine(e).Execute(gone, kEngineTimeout);
+            !s.ok()) {
+          FERRY_LOG(Error, "NIC %s: engine %d of %s did not let go of it: %s",
+                    name, e, other.nic->port().name(), s.ToString());
+        }
+      }
+    }
+    used_engines_ &= ~nic.engine_mask();
+    used_interfaces_ &= ~(1u << nic.interface());
+    nics_.erase(it);  // closes the port
     FERRY_LOG(Info, "NIC %s detached", name);
     return absl::OkStatus();
   }

@@ -24,7 +24,10 @@ namespace ferry::controlplane {
 
 class NicRegistry : public EngineCommands {
  public:
-  explicit NicRegistry(int num_cpus) : num_cpus_(num_cpus) {}
+  explicit NicRegistry(int num_cpus)
+      : num_cpus_(num_cpus),
+        group_(std::make_unique<engine::EngineGroup>(
+            engine::EngineGroup::kMaxEngines)) {}
   ~NicRegistry() override;  // detaches every NIC (engines stopped, ports
                             // closed)
 
@@ -33,7 +36,13 @@ class NicRegistry : public EngineCommands {
   // already in use; nothing is left behind on failure. Returns its name.
   absl::StatusOr<std::string> Attach(const NicSpec& spec);
   // NOT_FOUND, or FAILED_PRECONDITION while channels live on its engines.
+  // Flows of other NICs' channels that leave through it are reset.
   absl::Status Detach(const std::string& name);
+
+  // The interfaces as the engines see them, for routes.
+  engine::InterfaceSnapshot Interfaces() const {
+    return group_->interfaces().Snapshot();
+  }
 
   // Calls `fn` for each NIC, under the lock (keep it short).
   void ForEach(const std::function<void(Nic&)>& fn);
@@ -84,9 +93,14 @@ class NicRegistry : public EngineCommands {
   Entry* FindLocked(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int num_cpus_;
+  // Every engine of every NIC (see engine_group.h); outlives the NICs.
+  const std::unique_ptr<engine::EngineGroup> group_;
   absl::Mutex mu_;
   std::vector<Entry> nics_ ABSL_GUARDED_BY(mu_);
   size_t next_engine_ ABSL_GUARDED_BY(mu_) = 0;
+  // Group indexes and interface slots taken by attached NICs.
+  uint32_t used_engines_ ABSL_GUARDED_BY(mu_) = 0;
+  uint32_t used_interfaces_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ferry::controlplane

@@ -129,7 +129,9 @@ extern "C" {
   /* ended by ferryd (channel going away) */                              \
   X(ABORTED, 15, ECONNRESET, "aborted by ferryd")                         \
   /* the peer (or gateway) never answered ARP */                          \
-  X(UNREACHABLE, 16, EHOSTUNREACH, "unreachable (no ARP answer)")
+  X(UNREACHABLE, 16, EHOSTUNREACH, "unreachable (no ARP answer)")         \
+  /* no NIC of ferryd has the local address asked for */                  \
+  X(NO_ADDRESS, 17, EADDRNOTAVAIL, "no NIC has that local address")
 
 enum ferry_status {
 #define FERRY_STATUS_ENUM(name, value, error, text) FERRY_STATUS_##name = value,

@@ -56,8 +56,6 @@ grpc::Status NicServiceImpl::DetachNic(grpc::ServerContext* context,
 
 namespace {
 
-constexpr absl::Duration kEngineTimeout = absl::Seconds(2);
-
 absl::StatusOr<engine::FaultConfig> FaultsFromProto(
     const v1::FaultSettings& f) {
   engine::FaultConfig config;

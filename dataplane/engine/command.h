@@ -76,6 +76,11 @@ enum class CommandType : uint8_t {
   // operator's); otherwise only that channel's, so that a check and the
   // close cannot race a reuse.
   kFlowOp,
+  // Interface `count` (another NIC) is being detached and its engines
+  // (the bits of `start`) have stopped: flows through it are reset, and
+  // the packets those engines handed to this one are freed (they are that
+  // NIC's, whose pool goes).
+  kInterfaceGone,
 };
 
 // The completion of a kFlowOp command: `result` is filled by the engine

@@ -40,8 +40,8 @@ Engine::Engine(const EngineConfig& config)
   transport_ = std::make_unique<TransportEndpoint>(
       transport, config.mac, config.ip.address,
       config.capabilities.tx_ipv4_checksum, io, counters_, config.group,
-      config.id);
-  if (config.group != nullptr) config.group->Register(config.id, this);
+      group_index(), config.interface);
+  if (config.group != nullptr) config.group->Register(group_index(), this);
 }
 
 void Engine::Nudge() {
@@ -52,10 +52,15 @@ void Engine::Nudge() {
 
 bool Engine::TakeSteered_st(uint64_t now_ns) {
   EngineGroup* group = config_.group;
+  const int self = group_index();
   bool work = false;
-  for (int from = 0; from < group->size(); ++from) {
-    if (from == config_.id) continue;
-    const uint16_t n = group->Take(from, config_.id, rx_burst_, kBurstSize);
+  const int active = group->active();
+  for (int from = 0; from < active; ++from) {
+    if (from == self) continue;
+    uint16_t n = group->TakeTx(from, self, rx_burst_, kBurstSize);
+    for (uint16_t i = 0; i < n; ++i) SendForOther_st(rx_burst_[i], now_ns);
+    work |= n > 0;
+    n = group->Take(from, self, rx_burst_, kBurstSize);
     for (uint16_t i = 0; i < n; ++i) {
       // Checked by the engine that received it: only the frame's offsets
       // are needed again.

@@ -55,9 +55,12 @@ struct EngineConfig {
   NeighborTimings neighbor_timings;
   // Flow parameters; the segment size follows `mtu`.
   TransportConfig transport;
-  // The port's engines, when it has several (`id` is this one's index);
-  // must outlive the engine.
+  // The daemon's engines, when there are several (see engine_group.h);
+  // must outlive the engine. `group_index` is this one's index there (-1:
+  // `id`), `interface` its NIC's slot in the group's interface table.
   EngineGroup* group = nullptr;
+  int group_index = -1;
+  int interface = 0;
 };
 
 class Engine : private PacketIo, public Wakeable {
@@ -165,8 +168,16 @@ class Engine : private PacketIo, public Wakeable {
   bool ServeChannels_st();
   // Applies channels posted and detached by the control thread.
   bool ApplyChannelChanges_st(uint64_t now_ns);
-  // Packets other engines of the port handed over (software steering).
+  // Packets other engines handed over: segments of this engine's flows
+  // (software steering), and frames to send for flows of another NIC.
   bool TakeSteered_st(uint64_t now_ns);
+  // Sends a frame another NIC's engine built (see SendVia_st) from this
+  // NIC's own pool; the original goes back to its pool.
+  void SendForOther_st(dpdk::Packet* pkt, uint64_t now_ns);
+  void SendVia_st(dpdk::Packet* pkt, int engine) override;
+  int group_index() const {
+    return config_.group_index >= 0 ? config_.group_index : config_.id;
+  }
   void RunTimers_st(uint64_t now_ns);
   void SendPing_st(uint64_t now_ns);
   void SendArpRequest_st(net::Ipv4Address target);

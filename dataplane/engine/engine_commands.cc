@@ -59,6 +59,17 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
     case CommandType::kFlowOp:
       if (!RunFlowOp_st(command, now_ns, &code, &message)) return;
       break;
+    case CommandType::kInterfaceGone:
+      transport_->InterfaceGone_st(static_cast<int>(command.count), now_ns);
+      // Its engines (bits of `start`) stopped before this command was
+      // posted: what they handed over is all in the rings, and nothing
+      // more comes. Freed unread: it was for flows that are gone.
+      if (config_.group != nullptr) {
+        for (uint32_t mask = command.start; mask != 0; mask &= mask - 1) {
+          config_.group->DrainRing(__builtin_ctz(mask), group_index());
+        }
+      }
+      break;
   }
   if (command.completion != nullptr) {
     command.completion->Complete(code, message);

@@ -85,7 +85,14 @@ namespace ferry::engine {
     "Out-of-order segments dropped: hold budget spent")                       \
   X(transport_steered_out, "Segments handed to the engine owning their flow") \
   X(transport_steered_in, "Segments another engine handed to this one")       \
-  X(transport_steer_drops, "Segments dropped: the steering ring was full")    \
+  X(transport_steer_drops,                                                    \
+    "Segments dropped: the steering ring was full or its engine gone")        \
+  X(tx_via_out, "Frames handed to another NIC's engine to send")              \
+  X(tx_via_in, "Frames sent for an engine of another NIC")                    \
+  X(tx_via_drops,                                                             \
+    "Frames for another NIC dropped: its ring was full or it was gone")       \
+  X(transport_flows_interface_gone,                                           \
+    "Flows reset because the NIC they left through was detached")             \
   X(transport_channels_drained,                                               \
     "Channels whose application left and whose queued messages all went out") \
   X(transport_linger_resets,                                                  \

@@ -1,14 +1,53 @@
 // Engine, transmitting: the TX batch, its flush to the port queue, and
 // fault injection on the way out (tests and experiments).
 #include <algorithm>
+#include <cstring>
 
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/net/byte_order.h"
+#include "dataplane/net/wire.h"
 
 namespace ferry::engine {
 
 dpdk::Packet* Engine::AllocPacket_st() {
   return dpdk::AllocPacket(config_.queue);
+}
+
+void Engine::SendVia_st(dpdk::Packet* pkt, int engine) {
+  if (config_.group != nullptr &&
+      config_.group->HandTx(group_index(), engine, pkt)) {
+    counters_.tx_via_out.Inc();
+    return;
+  }
+  counters_.tx_via_drops.Inc();
+  dpdk::FreePacket(pkt);
+}
+
+void Engine::SendForOther_st(dpdk::Packet* pkt, uint64_t now_ns) {
+  // Copied into this NIC's pool: the frame then never outlives its own
+  // NIC's pool in our queue (a NIC may be detached while the other's
+  // frames wait for their transmit completion). A segment is at most an
+  // MTU, so the copy is small next to building it.
+  const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
+  dpdk::Packet* copy = nullptr;
+  if (bytes.size() >= net::kEtherHeaderSize + net::kIpv4HeaderSize &&
+      bytes.size() <=
+          net::kEtherHeaderSize + static_cast<size_t>(config_.mtu)) {
+    copy = AllocPacket_st();
+  }
+  if (copy == nullptr) {
+    counters_.tx_via_drops.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  std::memcpy(dpdk::FrameRoom(copy).data(), bytes.data(), bytes.size());
+  dpdk::SetFrameLength(copy, static_cast<uint32_t>(bytes.size()));
+  const net::Ipv4Address dst{net::LoadBe32(
+      bytes.data() + net::kEtherHeaderSize + net::kIpv4DstOffset)};
+  dpdk::FreePacket(pkt);
+  counters_.tx_via_in.Inc();
+  SendIpv4_st(copy, dst, now_ns);
 }
 
 uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {

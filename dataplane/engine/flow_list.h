@@ -16,6 +16,7 @@ struct FlowInfo {
   uint32_t id = 0;
   uint64_t channel_id = 0;
   bool accepted = false;  // from a listener (else connected from here)
+  uint32_t local_ip = 0;  // host byte order: the address of its NIC
   uint16_t local_port = 0;
   uint32_t remote_ip = 0;  // host byte order
   uint16_t remote_port = 0;

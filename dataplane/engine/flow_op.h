@@ -27,6 +27,9 @@ enum class FlowOpKind : uint8_t {
 struct FlowOp {
   FlowOpKind kind = FlowOpKind::kPing;
   uint16_t local_port = 0;
+  // Listen: accept only flows to this address (one NIC's); connect: leave
+  // from the NIC with this address. 0.0.0.0: every NIC, or the route's.
+  net::Ipv4Address local_ip;
   net::Ipv4Address remote_ip;
   uint16_t remote_port = 0;
   uint64_t flow = 0;
@@ -34,8 +37,8 @@ struct FlowOp {
 
 struct FlowOpResult {
   ferry_status status = FERRY_STATUS_OK;
-  uint64_t flow = 0;  // connect: the new flow; close, reset: the flow
-  net::Ipv4Address local_ip;
+  uint64_t flow = 0;          // connect: the new flow; close, reset: the flow
+  net::Ipv4Address local_ip;  // connect: the address of the NIC it took
   uint16_t local_port = 0;
   net::Ipv4Address remote_ip;
   uint16_t remote_port = 0;

@@ -32,10 +32,12 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
                                      net::MacAddress mac, net::Ipv4Address ip,
                                      bool tx_ipv4_checksum_offload,
                                      PacketIo& io, EngineCounters& counters,
-                                     EngineGroup* group, int index)
+                                     EngineGroup* group, int index,
+                                     int interface)
     : config_(config),
       group_(group),
       index_(index),
+      interface_(interface),
       mac_(mac),
       ip_(ip),
       tx_ipv4_checksum_offload_(tx_ipv4_checksum_offload),
@@ -92,9 +94,62 @@ TransportEndpoint::Entry* TransportEndpoint::Lookup(uint64_t flow_id) {
   return &e;
 }
 
+bool TransportEndpoint::RouteOf(int slot, Route* route) {
+  if (slot == interface_) {
+    *route = OwnRoute();
+    return true;
+  }
+  Interface iface;
+  if (group_ == nullptr || !group_->interfaces().Read(slot, &iface)) {
+    return false;
+  }
+  // Spread the engines that send for other NICs over that NIC's engines.
+  const int engines = __builtin_popcount(iface.engines);
+  if (engines == 0) return false;
+  int pick = index_ % engines;
+  uint32_t mask = iface.engines;
+  while (pick-- > 0) mask &= mask - 1;
+  route->interface = static_cast<int8_t>(slot);
+  route->via = static_cast<int8_t>(__builtin_ctz(mask));
+  route->mac = iface.mac;
+  route->ip = iface.ip.address;
+  route->mtu = iface.mtu;
+  return true;
+}
+
+bool TransportEndpoint::RouteTo(net::Ipv4Address dst, net::Ipv4Address local,
+                                Route* route) {
+  if (group_ == nullptr) {
+    *route = OwnRoute();
+    return local.value == 0 || local == ip_;
+  }
+  const int slot =
+      ChooseInterface(group_->interfaces().Snapshot(), interface_, dst, local);
+  if (slot < 0) {
+    // No table (an engine alone, in tests): this engine's own NIC.
+    *route = OwnRoute();
+    return local.value == 0 || local == ip_;
+  }
+  return RouteOf(slot, route);
+}
+
+TransportEndpoint::Route TransportEndpoint::RouteFrom(net::Ipv4Address local) {
+  Route route = OwnRoute();
+  if (local == ip_ || group_ == nullptr) return route;
+  const int slot = InterfaceWithAddress(group_->interfaces().Snapshot(), local);
+  if (slot >= 0 && !RouteOf(slot, &route)) route = OwnRoute();
+  return route;
+}
+
+bool TransportEndpoint::IsLocalAddress(net::Ipv4Address ip) {
+  if (ip == ip_) return true;
+  return group_ != nullptr &&
+         InterfaceWithAddress(group_->interfaces().Snapshot(), ip) >= 0;
+}
+
 TransportEndpoint::Entry* TransportEndpoint::NewFlow(
-    channel::EngineChannel& channel, net::Ipv4Address remote_ip,
-    uint16_t remote_port, uint16_t local_port) {
+    channel::EngineChannel& channel, const Route& route,
+    net::Ipv4Address remote_ip, uint16_t remote_port, uint16_t local_port) {
   if (free_slots_.empty()) return nullptr;
   uint32_t& channel_flows = flows_per_channel_[&channel];
   if (channel_flows >= config_.max_flows_per_channel) return nullptr;
@@ -107,6 +162,7 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   high_water_ = std::max(high_water_, slot + 1);
   Entry& e = entries_[slot];
   e.channel = &channel;
+  e.route = route;
   e.remote_ip = remote_ip;
   e.remote_port = remote_port;
   e.local_port = local_port;
@@ -121,8 +177,15 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.blocked = false;
   e.close_when_unparked = false;
   e.parked = {};
+  transport::FlowConfig flow_config = config_.flow;
+  if (route.mtu > 0) {
+    // Another NIC's frames must fit its MTU too.
+    flow_config.mss =
+        std::min(flow_config.mss,
+                 transport::MssForMtu(static_cast<uint32_t>(route.mtu)));
+  }
   e.flow =
-      std::make_unique<Flow>(FlowId(slot), random_.Next(), config_.flow, *this);
+      std::make_unique<Flow>(FlowId(slot), random_.Next(), flow_config, *this);
   e.flow->owner = slot;
   ++active_flows_;
   counters_.transport_flows_active.Set(active_flows_);

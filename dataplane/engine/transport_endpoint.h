@@ -12,10 +12,14 @@
 // advertised to the peer is what those buffers can hold.
 //
 // Flow ids are (generation << 20 | engine << 16 | slot): 65536 flows per
-// engine, the owning engine readable by any engine of the port (software
+// engine, the owning engine readable by any engine of the daemon (software
 // steering, see engine_group.h), and a stale id (a closed flow's slot
-// reused) does not match. A flow's setup allocates its state (once per
-// flow, never per packet).
+// reused) does not match.
+//
+// A flow leaves through the NIC its route chooses (interface_table.h),
+// which need not be this engine's: its frames then carry that NIC's
+// addresses and go to one of its engines to send (PacketIo::SendVia_st). A
+// flow's setup allocates its state (once per flow, never per packet).
 //
 // Threading: engine thread only (the *_st methods and the FlowEnv
 // callbacks, which the flows call from within them).
@@ -62,6 +66,9 @@ class PacketIo {
   // Whether the transmit queue is backed up: flows wait for the next poll
   // rather than queue more frames behind it.
   virtual bool TxBackedUp_st() const { return false; }
+  // Hands an Ethernet/IPv4 frame to engine `engine` (of another NIC) to
+  // send there. Takes the packet.
+  virtual void SendVia_st(dpdk::Packet* pkt, int engine) = 0;
 };
 
 struct TransportConfig {
@@ -103,12 +110,14 @@ class TransportEndpoint : public transport::FlowEnv {
   // The receive handle of a message for a draining channel.
   static constexpr uint64_t kDiscardReceive = uint64_t{1} << 41;
 
-  // `group` (may be null: a port with one engine) and `index` place this
-  // endpoint among its port's engines.
+  // `group` (may be null: a daemon with one engine) and `index` place this
+  // endpoint among the daemon's engines; `interface` is its NIC's slot in
+  // the group's interface table.
   TransportEndpoint(const TransportConfig& config, net::MacAddress mac,
                     net::Ipv4Address ip, bool tx_ipv4_checksum_offload,
                     PacketIo& io, EngineCounters& counters,
-                    EngineGroup* group = nullptr, int index = 0);
+                    EngineGroup* group = nullptr, int index = 0,
+                    int interface = 0);
   ~TransportEndpoint() override;
   TransportEndpoint(const TransportEndpoint&) = delete;
   TransportEndpoint& operator=(const TransportEndpoint&) = delete;
@@ -139,6 +148,9 @@ class TransportEndpoint : public transport::FlowEnv {
   // Sends what flows have to send, runs due flow timers, frees ended
   // flows. True when it did something.
   bool Poll_st(uint64_t now_ns);
+  // Interface `slot` (another NIC) is going away: flows through it are
+  // reset, and nothing is handed to its engines any more.
+  void InterfaceGone_st(int slot, uint64_t now_ns);
   // The channel is leaving: its flows are reset (peers hear a RST) and its
   // listeners removed, before the channel is handed back. Flows still open
   // on a draining channel count as linger resets.
@@ -182,8 +194,18 @@ class TransportEndpoint : public transport::FlowEnv {
   }
 
  private:
+  // Where a flow's frames leave: the NIC's interface slot, its addresses,
+  // and the engine to hand them to (-1: this one sends them).
+  struct Route {
+    int8_t interface = 0;
+    int8_t via = -1;
+    net::MacAddress mac;
+    net::Ipv4Address ip;
+    int mtu = 0;  // 0: this engine's
+  };
   struct Entry {
     std::unique_ptr<transport::Flow> flow;
+    Route route;
     channel::EngineChannel* channel = nullptr;
     net::Ipv4Address remote_ip;
     uint16_t remote_port = 0;
@@ -239,8 +261,22 @@ class TransportEndpoint : public transport::FlowEnv {
     return FERRY_PEER_COOKIE(e.remote_ip.value, e.remote_port, e.local_port);
   }
   // A new flow in a free slot, or null when every slot is taken.
-  Entry* NewFlow(channel::EngineChannel& channel, net::Ipv4Address remote_ip,
-                 uint16_t remote_port, uint16_t local_port);
+  Entry* NewFlow(channel::EngineChannel& channel, const Route& route,
+                 net::Ipv4Address remote_ip, uint16_t remote_port,
+                 uint16_t local_port);
+  Route OwnRoute() const {
+    return Route{static_cast<int8_t>(interface_), -1, mac_, ip_, 0};
+  }
+  // The route to `dst` (from `local` when set); false when no NIC has
+  // `local`.
+  bool RouteTo(net::Ipv4Address dst, net::Ipv4Address local, Route* route);
+  // The route back out of the NIC that has address `local` (a frame
+  // received for it); this engine's own when none has.
+  Route RouteFrom(net::Ipv4Address local);
+  // Route of interface `slot` as the table says; false when it is gone.
+  bool RouteOf(int slot, Route* route);
+  // Whether `ip` is the address of one of the daemon's NICs.
+  bool IsLocalAddress(net::Ipv4Address ip);
   void Touch(uint32_t slot);
   void Reap(uint32_t slot);
   void OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
@@ -249,12 +285,13 @@ class TransportEndpoint : public transport::FlowEnv {
   void SendReset(const net::ParsedFrame& frame, const net::FerryHeader& header);
   // Builds and sends one segment; `fill(payload)` writes its payload.
   template <typename Fill>
-  void SendSegment(net::Ipv4Address dst, uint16_t dst_port, uint16_t src_port,
-                   const net::FerryHeader& header, uint32_t length,
-                   Fill&& fill);
+  void SendSegment(const Route& route, net::Ipv4Address dst, uint16_t dst_port,
+                   uint16_t src_port, const net::FerryHeader& header,
+                   uint32_t length, Fill&& fill);
   uint16_t NextEphemeralPort();
   // ApplyFlowOp_st's steps.
-  ferry_status Listen(channel::EngineChannel& channel, uint16_t port);
+  ferry_status Listen(channel::EngineChannel& channel, uint16_t port,
+                      net::Ipv4Address local);
   ferry_status Unlisten(channel::EngineChannel& channel, uint16_t port);
   bool Connect(channel::EngineChannel& channel, const FlowOp& op,
                ConnectAnswer answer, FlowOpResult* result);
@@ -279,6 +316,7 @@ class TransportEndpoint : public transport::FlowEnv {
   const TransportConfig config_;
   EngineGroup* const group_;
   const int index_;
+  const int interface_;
   const net::MacAddress mac_;
   const net::Ipv4Address ip_;
   const bool tx_ipv4_checksum_offload_;
@@ -290,6 +328,8 @@ class TransportEndpoint : public transport::FlowEnv {
   uint32_t high_water_ = 0;  // slots below this have been used
   uint32_t active_flows_ = 0;
   std::vector<channel::EngineChannel*> listeners_;  // by UDP port
+  // Listeners that accept on one NIC only: port -> its address.
+  absl::flat_hash_map<uint16_t, net::Ipv4Address> listener_addresses_;
   absl::flat_hash_map<const channel::EngineChannel*, uint32_t>
       flows_per_channel_;
   absl::flat_hash_map<uint64_t, uint32_t> flows_per_owner_;  // by session

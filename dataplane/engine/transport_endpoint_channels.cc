@@ -42,7 +42,7 @@ bool TransportEndpoint::ApplyFlowOp_st(channel::EngineChannel* channel,
       return true;
     case FlowOpKind::kListen:
       result->local_port = op.local_port;
-      result->status = Listen(*channel, op.local_port);
+      result->status = Listen(*channel, op.local_port, op.local_ip);
       return true;
     case FlowOpKind::kUnlisten:
       result->local_port = op.local_port;
@@ -67,13 +67,19 @@ bool TransportEndpoint::ApplyFlowOp_st(channel::EngineChannel* channel,
 }
 
 ferry_status TransportEndpoint::Listen(channel::EngineChannel& channel,
-                                       uint16_t port) {
+                                       uint16_t port, net::Ipv4Address local) {
   if (port == 0) return FERRY_STATUS_BAD_REQUEST;
+  if (local.value != 0 && !IsLocalAddress(local)) {
+    return FERRY_STATUS_NO_ADDRESS;
+  }
+  // One listener per port across every NIC, even one that names its NIC:
+  // a SYN is steered by port alone.
   if (listeners_[port] != nullptr ||
       (group_ != nullptr && !group_->ClaimListener(port, index_))) {
     return FERRY_STATUS_ADDRESS_IN_USE;
   }
   listeners_[port] = &channel;
+  if (local.value != 0) listener_addresses_[port] = local;
   return FERRY_STATUS_OK;
 }
 
@@ -81,6 +87,7 @@ ferry_status TransportEndpoint::Unlisten(channel::EngineChannel& channel,
                                          uint16_t port) {
   if (listeners_[port] != &channel) return FERRY_STATUS_BAD_REQUEST;
   listeners_[port] = nullptr;
+  listener_addresses_.erase(port);
   if (group_ != nullptr) group_->ReleaseListener(port, index_);
   return FERRY_STATUS_OK;
 }
@@ -91,14 +98,20 @@ bool TransportEndpoint::Connect(channel::EngineChannel& channel,
   const net::Ipv4Address remote = op.remote_ip;
   result->remote_ip = remote;
   result->remote_port = op.remote_port;
-  if (op.remote_port == 0 || remote.value == 0 || remote == ip_ ||
+  if (op.remote_port == 0 || remote.value == 0 || IsLocalAddress(remote) ||
       remote.value == 0xffffffffu || (remote.value >> 28) == 0xe) {
     result->status = FERRY_STATUS_BAD_REQUEST;
     return true;
   }
+  Route route;
+  if (!RouteTo(remote, op.local_ip, &route)) {
+    result->status = FERRY_STATUS_NO_ADDRESS;
+    return true;
+  }
+  result->local_ip = route.ip;
   const uint16_t local_port =
       op.local_port != 0 ? op.local_port : NextEphemeralPort();
-  Entry* e = NewFlow(channel, remote, op.remote_port, local_port);
+  Entry* e = NewFlow(channel, route, remote, op.remote_port, local_port);
   if (e == nullptr) {
     result->status = FERRY_STATUS_LIMIT;
     return true;
@@ -217,6 +230,7 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   for (size_t port = 0; port < listeners_.size(); ++port) {
     if (listeners_[port] != &channel) continue;
     listeners_[port] = nullptr;
+    listener_addresses_.erase(static_cast<uint16_t>(port));
     if (group_ != nullptr) {
       group_->ReleaseListener(static_cast<uint16_t>(port), index_);
     }
@@ -227,12 +241,27 @@ void TransportEndpoint::DetachChannel_st(channel::EngineChannel& channel,
   flows_per_channel_.erase(&channel);
 }
 
+void TransportEndpoint::InterfaceGone_st(int slot, uint64_t now_ns) {
+  now_ns_ = now_ns;
+  if (slot == interface_) return;
+  for (uint32_t i = 0; i < high_water_; ++i) {
+    Entry& e = entries_[i];
+    if (e.flow == nullptr || e.reaping || e.route.interface != slot) continue;
+    AbortConnect(e, FERRY_STATUS_UNREACHABLE);
+    e.flow->Abort(now_ns);
+    counters_.transport_flows_interface_gone.Inc();
+  }
+  for (uint32_t i : reap_list_) Reap(i);
+  reap_list_.clear();
+}
+
 void TransportEndpoint::BeginDrain_st(channel::EngineChannel& channel,
                                       uint64_t now_ns) {
   now_ns_ = now_ns;
   for (size_t port = 0; port < listeners_.size(); ++port) {
     if (listeners_[port] != &channel) continue;
     listeners_[port] = nullptr;
+    listener_addresses_.erase(static_cast<uint16_t>(port));
     if (group_ != nullptr) {
       group_->ReleaseListener(static_cast<uint16_t>(port), index_);
     }
@@ -285,6 +314,7 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
     info.id = flow.local_id();
     info.channel_id = e.channel->segment().channel_id();
     info.accepted = e.remote_flow != 0;
+    info.local_ip = e.route.ip.value;
     info.local_port = e.local_port;
     info.remote_ip = e.remote_ip.value;
     info.remote_port = e.remote_port;

@@ -42,7 +42,9 @@ ferry_status StatusForEnd(FlowEndReason reason) {
 
 ferry_status TransportEndpoint::EndStatus(const Entry& e, const Flow& flow) {
   ferry_status status = StatusForEnd(flow.end_reason());
-  if (status == FERRY_STATUS_TIMED_OUT &&
+  // Through another NIC the neighbour table is its engine's: a silent
+  // peer there stays "timed out".
+  if (status == FERRY_STATUS_TIMED_OUT && e.route.via < 0 &&
       !io_.NextHopResolved_st(e.remote_ip, now_ns_)) {
     status = FERRY_STATUS_UNREACHABLE;
   }
@@ -58,7 +60,7 @@ void TransportEndpoint::StateChanged(Flow& flow) {
     if (e.connect_pending) {
       FlowOpResult result;
       result.flow = flow.local_id();
-      result.local_ip = ip_;
+      result.local_ip = e.route.ip;
       result.local_port = e.local_port;
       result.remote_ip = e.remote_ip;
       result.remote_port = e.remote_port;
@@ -92,7 +94,7 @@ void TransportEndpoint::StateChanged(Flow& flow) {
   if (e.connect_pending) {
     FlowOpResult result;
     result.status = status;
-    result.local_ip = ip_;
+    result.local_ip = e.route.ip;
     result.remote_ip = e.remote_ip;
     result.remote_port = e.remote_port;
     AnswerConnect(e, result);
@@ -144,7 +146,10 @@ void TransportEndpoint::Retransmitting(Flow&, bool after_timeout) {
 }
 
 void TransportEndpoint::PathSuspect(Flow& flow) {
-  io_.ConfirmNextHop_st(EntryOf(flow).remote_ip, now_ns_);
+  const Entry& e = EntryOf(flow);
+  // Another NIC's engine re-learns its neighbours from their ARP and their
+  // announcements; only our own table is ours to probe.
+  if (e.route.via < 0) io_.ConfirmNextHop_st(e.remote_ip, now_ns_);
 }
 
 uint64_t TransportEndpoint::BeginReceive(Flow& flow, uint32_t length) {

@@ -53,6 +53,12 @@ class CapturingIo : public PacketIo {
   void SendIpv4_st(dpdk::Packet* pkt, Ipv4Address, uint64_t) override {
     sent_.push_back(pkt);
   }
+  // Through another NIC's engine: captured the same, and counted.
+  void SendVia_st(dpdk::Packet* pkt, int engine) override {
+    sent_.push_back(pkt);
+    via_.push_back(engine);
+  }
+  const std::vector<int>& via() const { return via_; }
   bool NextHopResolved_st(Ipv4Address, uint64_t) override { return true; }
   void ConfirmNextHop_st(Ipv4Address dst, uint64_t) override {
     confirmed_.push_back(dst);
@@ -87,6 +93,7 @@ class CapturingIo : public PacketIo {
   const dpdk::PortQueue& queue_;
   std::vector<dpdk::Packet*> sent_;
   std::vector<Ipv4Address> confirmed_;
+  std::vector<int> via_;
 };
 
 class TransportEndpointTest : public ::testing::Test {

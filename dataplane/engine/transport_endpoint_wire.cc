@@ -23,8 +23,8 @@ using transport::FlowEndReason;
 using transport::FlowState;
 
 template <typename Fill>
-void TransportEndpoint::SendSegment(net::Ipv4Address dst, uint16_t dst_port,
-                                    uint16_t src_port,
+void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
+                                    uint16_t dst_port, uint16_t src_port,
                                     const FerryHeader& header, uint32_t length,
                                     Fill&& fill) {
   if (!sending_) return;
@@ -34,11 +34,14 @@ void TransportEndpoint::SendSegment(net::Ipv4Address dst, uint16_t dst_port,
     return;  // the flow's retransmission timer covers it
   }
   const absl::Span<uint8_t> room = dpdk::FrameRoom(pkt);
-  const net::FerrySegmentAddress address = {{mac_, net::MacAddress{}, ip_, dst},
-                                            src_port,
-                                            dst_port,
-                                            ++ip_id_,
-                                            !tx_ipv4_checksum_offload_};
+  // Another NIC's engine sends it as it is: no offload there.
+  const bool offload = tx_ipv4_checksum_offload_ && route.via < 0;
+  const net::FerrySegmentAddress address = {
+      {route.mac, net::MacAddress{}, route.ip, dst},
+      src_port,
+      dst_port,
+      ++ip_id_,
+      !offload};
   const size_t at = net::StartFerrySegment(room, address, header, length);
   if (at == 0) {
     dpdk::FreePacket(pkt);
@@ -48,9 +51,13 @@ void TransportEndpoint::SendSegment(net::Ipv4Address dst, uint16_t dst_port,
   fill(room.data() + at);
   dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
                                 room, address, length)));
-  if (tx_ipv4_checksum_offload_) dpdk::RequestIpv4ChecksumOffload(pkt);
+  if (offload) dpdk::RequestIpv4ChecksumOffload(pkt);
   counters_.transport_segments_tx.Inc();
-  io_.SendIpv4_st(pkt, dst, now_ns_);
+  if (route.via >= 0) {
+    io_.SendVia_st(pkt, route.via);
+  } else {
+    io_.SendIpv4_st(pkt, dst, now_ns_);
+  }
 }
 
 void TransportEndpoint::SendReset(const net::ParsedFrame& frame,
@@ -59,8 +66,8 @@ void TransportEndpoint::SendReset(const net::ParsedFrame& frame,
   rst.type = FerryPacketType::kRst;
   rst.dst_flow = header.src_flow;
   rst.ack = header.seq + 1;
-  SendSegment(frame.ip_src, frame.udp_src_port, frame.udp_dst_port, rst, 0,
-              [](uint8_t*) {});
+  SendSegment(RouteFrom(frame.ip_dst), frame.ip_src, frame.udp_src_port,
+              frame.udp_dst_port, rst, 0, [](uint8_t*) {});
 }
 
 void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
@@ -115,7 +122,7 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
   // inject into a flow by guessing its id.
   if (e == nullptr || e->remote_ip != frame.ip_src ||
       e->remote_port != frame.udp_src_port ||
-      e->local_port != frame.udp_dst_port) {
+      e->local_port != frame.udp_dst_port || e->route.ip != frame.ip_dst) {
     counters_.transport_rx_unknown_flow.Inc();
     if (header.type != FerryPacketType::kRst) SendReset(frame, header);
     dpdk::FreePacket(pkt);
@@ -152,6 +159,12 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     return;
   }
   channel::EngineChannel* listener = listeners_[frame.udp_dst_port];
+  if (listener != nullptr && !listener_addresses_.empty()) {
+    auto it = listener_addresses_.find(frame.udp_dst_port);
+    if (it != listener_addresses_.end() && it->second != frame.ip_dst) {
+      listener = nullptr;  // it listens on another NIC only
+    }
+  }
   if (listener == nullptr || header.src_flow == 0) {
     counters_.transport_syn_no_listener.Inc();
     SendReset(frame, header);
@@ -163,8 +176,8 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     dpdk::FreePacket(pkt);
     return;
   }
-  Entry* e =
-      NewFlow(*listener, frame.ip_src, frame.udp_src_port, frame.udp_dst_port);
+  Entry* e = NewFlow(*listener, RouteFrom(frame.ip_dst), frame.ip_src,
+                     frame.udp_src_port, frame.udp_dst_port);
   if (e == nullptr) {
     // No RST: the peer retries, and a slot may free up meanwhile.
     counters_.transport_syn_no_slot.Inc();
@@ -188,7 +201,7 @@ void TransportEndpoint::Transmit(Flow& flow, const FerryHeader& header,
                                  uint32_t length) {
   Entry& e = EntryOf(flow);
   channel::EngineChannel* channel = e.channel;
-  SendSegment(e.remote_ip, e.remote_port, e.local_port, header, length,
+  SendSegment(e.route, e.remote_ip, e.remote_port, e.local_port, header, length,
               [&](uint8_t* payload) {
                 if (length == 0 || message == kEmptyMessage) return;
                 channel->CopyTx_st(static_cast<uint32_t>(message - 1), offset,
