@@ -59,13 +59,14 @@ int FlowCall(ferry_channel* ch, uint16_t op, const ferry_ctrl_flow_args& args,
   return ferry_status_errno(reply.status);
 }
 
-// LISTEN or UNLISTEN on a local port.
-int PortCall(ferry_channel* channel, uint16_t op, uint16_t port,
-             int timeout_ms) {
+// LISTEN or UNLISTEN on a local port (of the NIC with `local_ip`, or all).
+int PortCall(ferry_channel* channel, uint16_t op, uint32_t local_ip,
+             uint16_t port, int timeout_ms) {
   if (channel == nullptr || port == 0) return -EINVAL;
   CallGuard guard(channel);
   ferry_ctrl_flow_args args = {};
   args.local_port = port;
+  args.local_ip = local_ip;
   ferry_ctrl_flow_args out = {};
   return FlowCall(channel, op, args, timeout_ms, &out);
 }
@@ -94,11 +95,16 @@ int ferry_ping_engine(ferry_channel* channel, int timeout_ms) {
 }
 
 int ferry_listen(ferry_channel* channel, uint16_t port, int timeout_ms) {
-  return PortCall(channel, FERRY_CTRL_LISTEN, port, timeout_ms);
+  return PortCall(channel, FERRY_CTRL_LISTEN, 0, port, timeout_ms);
+}
+
+int ferry_listen_on(ferry_channel* channel, uint32_t local_ip, uint16_t port,
+                    int timeout_ms) {
+  return PortCall(channel, FERRY_CTRL_LISTEN, local_ip, port, timeout_ms);
 }
 
 int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms) {
-  return PortCall(channel, FERRY_CTRL_UNLISTEN, port, timeout_ms);
+  return PortCall(channel, FERRY_CTRL_UNLISTEN, 0, port, timeout_ms);
 }
 
 int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
@@ -111,12 +117,21 @@ int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
 int ferry_connect_ex(ferry_channel* channel, uint32_t remote_ip,
                      uint16_t remote_port, uint16_t local_port, int timeout_ms,
                      uint64_t* flow, ferry_flow_addr* addr) {
+  return ferry_connect_from(channel, 0, remote_ip, remote_port, local_port,
+                            timeout_ms, flow, addr);
+}
+
+int ferry_connect_from(ferry_channel* channel, uint32_t local_ip,
+                       uint32_t remote_ip, uint16_t remote_port,
+                       uint16_t local_port, int timeout_ms, uint64_t* flow,
+                       ferry_flow_addr* addr) {
   if (channel == nullptr || flow == nullptr || remote_ip == 0 ||
       remote_port == 0) {
     return -EINVAL;
   }
   CallGuard guard(channel);
   ferry_ctrl_flow_args args = {};
+  args.local_ip = local_ip;
   args.remote_ip = remote_ip;
   args.remote_port = remote_port;
   args.local_port = local_port;

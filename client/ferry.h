@@ -236,7 +236,11 @@ int ferry_ping_engine(ferry_channel* channel, int timeout_ms);
  * -ECONNREFUSED (nobody listens), -ETIMEDOUT (no answer), -EHOSTUNREACH
  * (no ARP answer), -EMFILE (flow table full), -EINVAL. ferry_close: an
  * orderly close after what was already sent; the FLOW_CLOSED event follows
- * when the peer has confirmed. */
+ * when the peer has confirmed.
+ *
+ * With several NICs, a listener accepts on all of them and a connect
+ * leaves through the NIC its route picks (the destination's subnet, else
+ * a NIC with a gateway), whichever engine serves the channel. */
 int ferry_listen(ferry_channel* channel, uint16_t port, int timeout_ms);
 int ferry_unlisten(ferry_channel* channel, uint16_t port, int timeout_ms);
 int ferry_connect(ferry_channel* channel, uint32_t remote_ip,
@@ -256,9 +260,19 @@ typedef struct ferry_flow_addr {
 int ferry_connect_ex(ferry_channel* channel, uint32_t remote_ip,
                      uint16_t remote_port, uint16_t local_port, int timeout_ms,
                      uint64_t* flow, ferry_flow_addr* addr);
+/* ferry_listen on one NIC only: flows to `local_ip`:`port` (0: every
+ * NIC). ferry_connect_ex leaving from the NIC with address `local_ip` (0:
+ * the route's). Both fail with -EADDRNOTAVAIL when no NIC of ferryd has
+ * that address. */
+int ferry_listen_on(ferry_channel* channel, uint32_t local_ip, uint16_t port,
+                    int timeout_ms);
+int ferry_connect_from(ferry_channel* channel, uint32_t local_ip,
+                       uint32_t remote_ip, uint16_t remote_port,
+                       uint16_t local_port, int timeout_ms, uint64_t* flow,
+                       ferry_flow_addr* addr);
 int ferry_close(ferry_channel* channel, uint64_t flow, int timeout_ms);
 /* The engine's IPv4 address (host byte order) as of the last flow call,
- * or 0 before any. */
+ * or 0 before any: a connect's is that of the NIC it left through. */
 uint32_t ferry_local_ip(const ferry_channel* channel);
 
 /* A short English name for an enum ferry_status value. */

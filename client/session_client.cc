@@ -197,6 +197,7 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
         FillRef(request.mutable_session());
         request.set_channel(channel_id);
         request.set_port(args.local_port);
+        request.set_local_ipv4(args.local_ip);
         v1::ListenResponse response;
         status = flows_->Listen(&context, request, &response);
         if (status.ok()) out->local_ip = response.local_ipv4();
@@ -213,8 +214,9 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
     }
     case FERRY_CTRL_CONNECT: {
       v1::ConnectResponse response;
-      const int rc = Connect(channel_id, args.remote_ip, args.remote_port,
-                             args.local_port, timeout_ms, &response, error);
+      const int rc =
+          Connect(channel_id, args.local_ip, args.remote_ip, args.remote_port,
+                  args.local_port, timeout_ms, &response, error);
       if (rc != 0) return rc;
       out->flow = response.flow();
       out->remote_ip = response.remote_ipv4();
@@ -230,10 +232,10 @@ int SessionClient::FlowCall(uint64_t channel_id, uint16_t op,
   return 0;
 }
 
-int SessionClient::Connect(uint64_t channel_id, uint32_t remote_ip,
-                           uint32_t remote_port, uint32_t local_port,
-                           int timeout_ms, v1::ConnectResponse* response,
-                           std::string* error) {
+int SessionClient::Connect(uint64_t channel_id, uint32_t local_ip,
+                           uint32_t remote_ip, uint32_t remote_port,
+                           uint32_t local_port, int timeout_ms,
+                           v1::ConnectResponse* response, std::string* error) {
   grpc::ClientContext context;
   v1::ConnectRequest request;
   if (timeout_ms >= 0) {
@@ -251,6 +253,7 @@ int SessionClient::Connect(uint64_t channel_id, uint32_t remote_ip,
   request.set_remote_ipv4(remote_ip);
   request.set_remote_port(remote_port);
   request.set_local_port(local_port);
+  request.set_local_ipv4(local_ip);
   const grpc::Status status = flows_->Connect(&context, request, response);
   return status.ok() ? 0 : ErrnoOf(status, error);
 }

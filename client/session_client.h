@@ -66,8 +66,8 @@ class SessionClient {
   // FlowService.Connect with its whole answer (ferryctl shows how long the
   // engine took): 0 or -errno as for FlowCall. `remote_ip` in host byte
   // order.
-  int Connect(uint64_t channel_id, uint32_t remote_ip, uint32_t remote_port,
-              uint32_t local_port, int timeout_ms,
+  int Connect(uint64_t channel_id, uint32_t local_ip, uint32_t remote_ip,
+              uint32_t remote_port, uint32_t local_port, int timeout_ms,
               v1::ConnectResponse* response, std::string* error);
   // SessionService.DestroyChannel: ferryd lets go of the channel now
   // rather than when it notices the channel socket closed: it drains what

@@ -37,6 +37,19 @@ struct NicSummary {
   std::string name;  // the port's name
   size_t engines = 0;
   net::Ipv4Prefix address;
+  // Engine i's index among all the daemon's engines: what flow ids name
+  // (bits 16-19). Empty: the same as i.
+  std::vector<int> group_indexes;
+  // The engine of this NIC whose flow ids name `group_index`, or -1.
+  int EngineOfGroupIndex(int group_index) const {
+    if (group_indexes.empty()) {
+      return group_index < static_cast<int>(engines) ? group_index : -1;
+    }
+    for (size_t i = 0; i < group_indexes.size(); ++i) {
+      if (group_indexes[i] == group_index) return static_cast<int>(i);
+    }
+    return -1;
+  }
 };
 
 class EngineCommands {

@@ -117,6 +117,8 @@ const Command kCommands[] = {
     {"nic attach", 0, Surface::kAdmin, NicAttach},
     {"nic detach", 1, Surface::kAdmin, NicDetach},
     {"nic faults", 1, Surface::kAdmin, NicFaults},
+    {"routes", 0, Surface::kAdmin, RouteList},
+    {"route", 1, Surface::kAdmin, RouteGet},
     {"flow list", 0, Surface::kAdmin, FlowList},
     {"flow get", 1, Surface::kAdmin, FlowGet},
     {"flow close", 1, Surface::kAdmin, FlowClose},
@@ -155,7 +157,7 @@ int Main(int argc, char** argv) {
       "Operate ferryd through its gRPC API.\n"
       "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
       "--ip=A.B.C.D/LEN | nic detach NAME | nic faults NAME [--drop ...] | "
-      "flow list | flow get ID "
+      "routes | route A.B.C.D | flow list | flow get ID "
       "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health | "
       "session list | connect IP:PORT [--message --count] | listen PORT "
       "[--count --duration_ms]");

@@ -38,6 +38,15 @@ expect_error "--device: 'eth0' is neither" --device=eth0 --ip=10.0.0.2/24
 expect_error "cannot attach device '0000:00:1f.7'" --device=0000:00:1f.7 \
   --ip=10.0.0.2/24 --hugepages=off
 expect_error "--device: no device given" --ip=10.0.0.2/24
+expect_error "--nics_file: cannot read /nonexistent/nics.conf" \
+  --nics_file=/nonexistent/nics.conf
+nics=${TEST_TMPDIR:-/tmp}/flags_test_nics.conf
+printf 'device=net_null1 ip=10.0.1.2/24 colour=blue\n' >"$nics"
+expect_error "line 1: unknown key 'colour'" --nics_file="$nics"
+# Expect: the same address on two NICs is refused at start.
+printf 'device=net_null1 ip=10.0.0.2/24\n' >"$nics"
+expect_error "--nics_file (net_null1): address 10.0.0.2 is already used" \
+  "${good[@]}" --nics_file="$nics"
 expect_error "--ip: '10.0.0.300' is not an IPv4 address" \
   --device=net_null0 --ip=10.0.0.300/24
 expect_error "--ip: '10.0.0.2/33': prefix length" \

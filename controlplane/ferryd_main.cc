@@ -12,6 +12,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "absl/flags/flag.h"
@@ -35,6 +37,10 @@ ABSL_FLAG(std::string, allow_device_files, "",
           "Host files (absolute paths, comma separated) that device specs "
           "attached through the admin API may name (rx_pcap=, tx_pcap=, "
           "xdp_prog=, a memif socket with socket-abstract=no)");
+ABSL_FLAG(std::string, nics_file, "",
+          "More NICs to attach at start: a file with one NIC per line as "
+          "key=value words named like the NIC flags (device=SPEC "
+          "ip=A.B.C.D/LEN gateway=... engines=N ...); '#' starts a comment");
 ABSL_FLAG(std::string, ip, "", "IPv4 address and prefix, e.g. 10.0.0.2/24");
 ABSL_FLAG(std::string, gateway, "",
           "IPv4 next hop for destinations outside the subnet");
@@ -200,6 +206,18 @@ controlplane::DaemonFlags ReadFlags() {
   nic.peer_timeout_ms = absl::GetFlag(FLAGS_peer_timeout_ms);
   f.allow_device_interfaces = absl::GetFlag(FLAGS_allow_device_interfaces);
   f.allow_device_files = absl::GetFlag(FLAGS_allow_device_files);
+  f.nics_file = absl::GetFlag(FLAGS_nics_file);
+  if (!f.nics_file.empty()) {
+    // Read here, so that checking the configuration stays a pure function.
+    std::ifstream in(f.nics_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in) {
+      Fail(absl::InvalidArgumentError(
+          absl::StrCat("--nics_file: cannot read ", f.nics_file)));
+    }
+    f.nics_file_text = text.str();
+  }
   f.hugepages = absl::GetFlag(FLAGS_hugepages);
   f.memory_mb = absl::GetFlag(FLAGS_memory_mb);
   f.log_level = absl::GetFlag(FLAGS_log_level);

@@ -11,6 +11,19 @@
 namespace ferry::controlplane {
 namespace {
 
+// A flow may leave through another NIC than its engine's (its route): its
+// address, and that NIC's name.
+void Route(const std::vector<NicSummary>& nics, FlowRecord* record) {
+  if (record->info.local_ip == 0 || record->info.local_ip == record->local_ip) {
+    return;
+  }
+  record->local_ip = record->info.local_ip;
+  for (const NicSummary& nic : nics) {
+    if (nic.address.address.value == record->local_ip)
+      record->via_nic = nic.name;
+  }
+}
+
 // Page tokens are "nic/engine/slot": where the next page starts.
 struct Position {
   std::string nic;
@@ -95,7 +108,8 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
   absl::Status status;
   bool reached = start->nic.empty();
   bool full = false;
-  for (const NicSummary& nic : nics_->Nics()) {
+  const std::vector<NicSummary> nics = nics_->Nics();
+  for (const NicSummary& nic : nics) {
     if (full || !status.ok()) break;
     if (!filter.nic.empty() && nic.name != filter.nic) continue;
     int first_engine = 0;
@@ -121,6 +135,7 @@ absl::StatusOr<FlowPage> FlowDirectory::List(const FlowFilter& filter,
           page.flows.push_back(FlowRecord{nic.name, static_cast<int>(e),
                                           nic.address.address.value,
                                           result.flows[i]});
+          Route(nics, &page.flows.back());
         }
         if (result.next == UINT32_MAX) break;  // this engine is done
         if (page.flows.size() >= page_size) {
@@ -148,7 +163,8 @@ absl::Status NoSuchFlow(const std::string& nic, uint32_t id) {
       absl::StrFormat("no flow %d on %s (closed, or never existed)", id, nic));
 }
 
-// The NIC a flow id names, and its engine (bits 16-19 of the id):
+// The NIC a flow id names, and its engine (bits 16-19 of the id name it
+// among all the daemon's engines):
 // INVALID_ARGUMENT without a NIC, NOT_FOUND for an unknown NIC or an
 // engine it does not have.
 absl::StatusOr<std::pair<NicSummary, EngineRef>> FlowEngine(
@@ -158,9 +174,9 @@ absl::StatusOr<std::pair<NicSummary, EngineRef>> FlowEngine(
   }
   absl::StatusOr<NicSummary> summary = nics.FindNic(nic);
   if (!summary.ok()) return summary.status();
-  const size_t e = (id >> 16) & 0xf;
-  if (e >= summary->engines) return NoSuchFlow(nic, id);
-  return std::make_pair(*summary, EngineRef{nic, e});
+  const int e = summary->EngineOfGroupIndex(static_cast<int>((id >> 16) & 0xf));
+  if (e < 0) return NoSuchFlow(nic, id);
+  return std::make_pair(*summary, EngineRef{nic, static_cast<size_t>(e)});
 }
 
 }  // namespace
@@ -176,8 +192,10 @@ absl::StatusOr<FlowRecord> FlowDirectory::Get(const std::string& nic,
     return s;
   }
   if (result.count != 1 || result.flows[0].id != id) return NoSuchFlow(nic, id);
-  return FlowRecord{nic, static_cast<int>(engine.engine),
+  FlowRecord record{nic, static_cast<int>(engine.engine),
                     summary.address.address.value, result.flows[0]};
+  Route(nics_->Nics(), &record);
+  return record;
 }
 
 absl::Status FlowDirectory::Close(const std::string& nic, uint32_t id,

@@ -18,8 +18,9 @@ namespace ferry::controlplane {
 struct FlowRecord {
   std::string nic;
   int engine = 0;
-  uint32_t local_ip = 0;  // the NIC's address
+  uint32_t local_ip = 0;  // the address its frames leave from
   engine::FlowInfo info;
+  std::string via_nic;  // the NIC they leave through, when not `nic`
 };
 
 struct FlowFilter {

@@ -38,11 +38,9 @@ engine::EngineCommand FlowOpener::FlowOpCommand(
   return command;
 }
 
-absl::StatusOr<FlowOpResult> FlowOpener::PortOp(FlowOpKind kind,
-                                                uint64_t session,
-                                                const std::string& token,
-                                                uint64_t channel, uint32_t port,
-                                                std::string* nic) {
+absl::StatusOr<FlowOpResult> FlowOpener::PortOp(
+    FlowOpKind kind, uint64_t session, const std::string& token,
+    uint64_t channel, uint32_t port, net::Ipv4Address local, std::string* nic) {
   if (port == 0 || port > 65535) return PortOutOfRange("port", port);
   absl::StatusOr<SessionChannel> where =
       sessions_->FindChannel(session, token, channel);
@@ -51,6 +49,7 @@ absl::StatusOr<FlowOpResult> FlowOpener::PortOp(FlowOpKind kind,
   FlowOp op;
   op.kind = kind;
   op.local_port = static_cast<uint16_t>(port);
+  op.local_ip = local;
   std::unique_ptr<engine::Completion> completion =
       std::make_unique<FlowOpCompletion>();
   absl::Status s =
@@ -65,10 +64,11 @@ absl::StatusOr<FlowOpResult> FlowOpener::PortOp(FlowOpKind kind,
 absl::StatusOr<net::Ipv4Address> FlowOpener::Listen(uint64_t session,
                                                     const std::string& token,
                                                     uint64_t channel,
-                                                    uint32_t port) {
+                                                    uint32_t port,
+                                                    net::Ipv4Address local) {
   std::string nic;
   absl::StatusOr<FlowOpResult> r =
-      PortOp(FlowOpKind::kListen, session, token, channel, port, &nic);
+      PortOp(FlowOpKind::kListen, session, token, channel, port, local, &nic);
   if (!r.ok()) return r.status();
   switch (r->status) {
     case FERRY_STATUS_OK:
@@ -77,6 +77,11 @@ absl::StatusOr<net::Ipv4Address> FlowOpener::Listen(uint64_t session,
       return WithFerryStatus(
           absl::AlreadyExistsError(absl::StrFormat(
               "port %d: another channel listens there on %s", port, nic)),
+          r->status);
+    case FERRY_STATUS_NO_ADDRESS:
+      return WithFerryStatus(
+          absl::InvalidArgumentError(absl::StrFormat(
+              "no NIC of ferryd has the address %s", local.ToString())),
           r->status);
     default:
       return WithFerryStatus(absl::InvalidArgumentError(absl::StrFormat(
@@ -91,7 +96,7 @@ absl::Status FlowOpener::StopListening(uint64_t session,
                                        uint64_t channel, uint32_t port) {
   std::string nic;
   absl::StatusOr<FlowOpResult> r =
-      PortOp(FlowOpKind::kUnlisten, session, token, channel, port, &nic);
+      PortOp(FlowOpKind::kUnlisten, session, token, channel, port, {}, &nic);
   if (!r.ok()) return r.status();
   if (r->status != FERRY_STATUS_OK) {
     return WithFerryStatus(
@@ -114,6 +119,7 @@ void FlowOpener::Connect(const ConnectTarget& target, absl::Duration timeout,
   op.remote_ip = net::Ipv4Address{target.remote_ip};
   op.remote_port = static_cast<uint16_t>(target.remote_port);
   op.local_port = static_cast<uint16_t>(target.local_port);
+  op.local_ip = net::Ipv4Address{target.local_ip};
   auto completion = std::make_unique<FlowOpCompletion>();
   const absl::Time start = absl::Now();
   const engine::EngineCommand command =
@@ -165,7 +171,12 @@ void FlowOpener::Reset(const OpenedFlow& flow, uint64_t channel) {
   command.flow_op.flow = flow.flow;
   command.channel_id = channel;
   auto completion = std::make_unique<FlowOpCompletion>();
-  const EngineRef where{flow.nic, (flow.flow >> 16) & 0xf};
+  absl::StatusOr<NicSummary> nic = nics_->FindNic(flow.nic);
+  if (!nic.ok()) return;
+  const int engine =
+      nic->EngineOfGroupIndex(static_cast<int>((flow.flow >> 16) & 0xf));
+  if (engine < 0) return;
+  const EngineRef where{flow.nic, static_cast<size_t>(engine)};
   if (!nics_->Post(where, command, completion.get()).ok()) return;
   waiter_->Wait(std::move(completion), absl::Now() + kEngineTimeout, nullptr,
                 [](std::unique_ptr<engine::Completion>, absl::Status) {});
@@ -192,18 +203,19 @@ absl::StatusOr<SessionChannel> FlowOpener::CheckTarget(const ConnectTarget& t,
   absl::StatusOr<SessionChannel> where =
       sessions_->FindChannel(t.session, t.token, t.channel);
   if (!where.ok()) return where.status();
-  // Nor can the NIC's own address, or its subnet's network and broadcast
-  // addresses.
+  // Nor can a NIC's own address, or its subnet's network and broadcast
+  // addresses (any NIC's: a flow may leave through any).
   absl::Status target = absl::OkStatus();
-  if (absl::StatusOr<NicSummary> nic = nics_->FindNic(where->where.nic);
-      nic.ok()) {
-    const net::Ipv4Prefix* own = &nic->address;
+  for (const NicSummary& nic : nics_->Nics()) {
+    if (!target.ok()) break;
+    const net::Ipv4Prefix* own = &nic.address;
     const uint32_t host = remote_ip & ~own->Mask();
     const bool on_subnet =
         (remote_ip & own->Mask()) == (own->address.value & own->Mask());
     if (remote_ip == own->address.value) {
-      target = absl::InvalidArgumentError(absl::StrFormat(
-          "remote_ip: %s is this NIC's own address", remote.ToString()));
+      target = absl::InvalidArgumentError(
+          absl::StrFormat("remote_ip: %s is the address of this host's NIC %s",
+                          remote.ToString(), nic.name));
     } else if (on_subnet && own->length < 31 &&
                (host == 0 || host == ~own->Mask())) {
       target = absl::InvalidArgumentError(absl::StrFormat(
@@ -252,6 +264,10 @@ absl::Status FlowOpener::ConnectFailure(const ConnectTarget& t,
           "cannot connect to %s (this host's own address?)", peer));
     case FERRY_STATUS_ABORTED:
       return absl::AbortedError("the channel went away during the handshake");
+    case FERRY_STATUS_NO_ADDRESS:
+      return absl::InvalidArgumentError(
+          absl::StrFormat("no NIC of ferryd has the local address %s",
+                          net::Ipv4Address{t.local_ip}.ToString()));
     default:
       return absl::UnavailableError(
           absl::StrFormat("the handshake with %s failed (%s)", peer,

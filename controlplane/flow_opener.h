@@ -40,6 +40,7 @@ struct ConnectTarget {
   uint32_t remote_ip = 0;  // host byte order
   uint32_t remote_port = 0;
   uint32_t local_port = 0;  // 0: the engine picks one
+  uint32_t local_ip = 0;    // 0: the route's NIC
 };
 
 class FlowOpener {
@@ -54,11 +55,13 @@ class FlowOpener {
   // (NOT_FOUND). A failure the engine answered carries its ferry_status
   // (FerryStatusOf, flow_status.h).
   //
-  // Listen returns the NIC's address; ALREADY_EXISTS when another channel
-  // listens on `port`.
+  // Listen (on every NIC, or only on the one with address `local`)
+  // returns the channel's NIC's address; ALREADY_EXISTS when another
+  // channel listens on `port`, INVALID_ARGUMENT when no NIC has `local`.
   absl::StatusOr<net::Ipv4Address> Listen(uint64_t session,
                                           const std::string& token,
-                                          uint64_t channel, uint32_t port);
+                                          uint64_t channel, uint32_t port,
+                                          net::Ipv4Address local = {});
   absl::Status StopListening(uint64_t session, const std::string& token,
                              uint64_t channel, uint32_t port);
   // Starts a handshake and returns; `done` gets the flow, or UNAVAILABLE
@@ -85,6 +88,7 @@ class FlowOpener {
                                               uint64_t session,
                                               const std::string& token,
                                               uint64_t channel, uint32_t port,
+                                              net::Ipv4Address local,
                                               std::string* nic);
   // The session's channel, if the target can be a peer at all.
   absl::StatusOr<SessionChannel> CheckTarget(const ConnectTarget& target,

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "dataplane/base/status_macros.h"
 #include "dataplane/dpdk/port.h"
 #include "dataplane/transport/message_segments.h"
@@ -24,7 +26,104 @@ bool ParseCpu(absl::string_view text, int* cpu) {
          absl::SimpleAtoi(text, cpu);
 }
 
+bool ParseInt(absl::string_view text, int* out) {
+  return absl::SimpleAtoi(text, out);
+}
+
+bool ParseDouble(absl::string_view text, double* out) {
+  return absl::SimpleAtod(text, out);
+}
+
+// Sets `key` of `spec` from `value`; false for an unknown key or a value
+// that is not a number where one is needed.
+bool SetNicKey(absl::string_view key, absl::string_view value, NicSpec* spec,
+               bool* known) {
+  *known = true;
+  const std::string v(value);
+  if (key == "device")
+    spec->device = v;
+  else if (key == "ip")
+    spec->ip = v;
+  else if (key == "gateway")
+    spec->gateway = v;
+  else if (key == "mac")
+    spec->mac = v;
+  else if (key == "cores")
+    spec->cores = v;
+  else if (key == "polling")
+    spec->polling = v;
+  else if (key == "cc")
+    spec->cc = v;
+  else if (key == "mtu")
+    return ParseInt(value, &spec->mtu);
+  else if (key == "engines")
+    return ParseInt(value, &spec->engines);
+  else if (key == "sleep_after_idle_us")
+    return ParseInt(value, &spec->sleep_after_idle_us);
+  else if (key == "cc_target_delay_us")
+    return ParseInt(value, &spec->cc_target_delay_us);
+  else if (key == "max_flows_per_channel")
+    return ParseInt(value, &spec->max_flows_per_channel);
+  else if (key == "max_flows_per_engine")
+    return ParseInt(value, &spec->max_flows_per_engine);
+  else if (key == "max_flows_per_session")
+    return ParseInt(value, &spec->max_flows_per_session);
+  else if (key == "peer_timeout_ms")
+    return ParseInt(value, &spec->peer_timeout_ms);
+  else if (key == "fault_drop")
+    return ParseDouble(value, &spec->fault_drop);
+  else if (key == "fault_duplicate")
+    return ParseDouble(value, &spec->fault_duplicate);
+  else if (key == "fault_delay")
+    return ParseDouble(value, &spec->fault_delay);
+  else if (key == "fault_delay_us")
+    return ParseInt(value, &spec->fault_delay_us);
+  else if (key == "fault_corrupt")
+    return ParseDouble(value, &spec->fault_corrupt);
+  else if (key == "fault_reorder")
+    return ParseDouble(value, &spec->fault_reorder);
+  else if (key == "fault_seed")
+    return ParseInt(value, &spec->fault_seed);
+  else
+    *known = false;
+  return *known;
+}
+
 }  // namespace
+
+absl::StatusOr<std::vector<NicSpec>> ParseNicFile(absl::string_view text) {
+  std::vector<NicSpec> nics;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty() || line[0] == '#') continue;
+    NicSpec spec;
+    for (absl::string_view word :
+         absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty())) {
+      const size_t eq = word.find('=');
+      if (eq == absl::string_view::npos || eq == 0) {
+        return absl::InvalidArgumentError(absl::StrFormat(
+            "line %d: '%s' is not key=value", line_number, word));
+      }
+      const absl::string_view key = word.substr(0, eq);
+      bool known = false;
+      if (!SetNicKey(key, word.substr(eq + 1), &spec, &known)) {
+        return absl::InvalidArgumentError(
+            known ? absl::StrFormat("line %d: %s: '%s' is not a number",
+                                    line_number, key, word.substr(eq + 1))
+                  : absl::StrFormat("line %d: unknown key '%s'", line_number,
+                                    key));
+      }
+    }
+    if (spec.device.empty() || spec.ip.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("line %d: a NIC needs device= and ip=", line_number));
+    }
+    nics.push_back(std::move(spec));
+  }
+  return nics;
+}
 
 absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
                                                int num_cpus) {

@@ -79,6 +79,13 @@ absl::StatusOr<std::vector<int>> ParseCoreList(absl::string_view text,
 // Checks every field; the message names the offending one (e.g. "--ip: ...").
 absl::StatusOr<NicConfig> ValidateNicSpec(const NicSpec& spec, int num_cpus);
 
+// A NIC file (ferryd --nics_file): one NIC per line, as `key=value` words
+// named like ferryd's NIC flags ("device=net_memif1,role=client
+// ip=10.71.0.1/24 gateway=10.71.0.254 engines=2"); blank lines and lines
+// starting with '#' are skipped. Unset keys keep NicSpec's defaults. The
+// message of an error names the line and the key.
+absl::StatusOr<std::vector<NicSpec>> ParseNicFile(absl::string_view text);
+
 }  // namespace ferry::controlplane
 
 #endif  // FERRY_CONTROLPLANE_NIC_CONFIG_H_

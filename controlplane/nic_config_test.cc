@@ -83,5 +83,39 @@ TEST(CoreListTest, ParsesRangesAndLists) {
   EXPECT_FALSE(ParseCoreList("8", 8).ok());
 }
 
+TEST(NicFileTest, OneNicPerLineWithCommentsAndDefaults) {
+  absl::StatusOr<std::vector<NicSpec>> nics = ParseNicFile(
+      "# host A's second and third NICs\n"
+      "\n"
+      "device=net_memif1,role=server,id=0,socket=/x ip=10.71.0.1/24 "
+      "gateway=10.71.0.254 engines=2 fault_drop=0.05\n"
+      "  device=net_af_packet0,iface=veth1\tip=10.72.0.1/16  \n");
+  ASSERT_TRUE(nics.ok()) << nics.status();
+  ASSERT_EQ(nics->size(), 2u);
+  EXPECT_EQ((*nics)[0].device, "net_memif1,role=server,id=0,socket=/x");
+  EXPECT_EQ((*nics)[0].ip, "10.71.0.1/24");
+  EXPECT_EQ((*nics)[0].gateway, "10.71.0.254");
+  EXPECT_EQ((*nics)[0].engines, 2);
+  EXPECT_DOUBLE_EQ((*nics)[0].fault_drop, 0.05);
+  EXPECT_EQ((*nics)[1].device, "net_af_packet0,iface=veth1");
+  EXPECT_EQ((*nics)[1].ip, "10.72.0.1/16");
+  EXPECT_EQ((*nics)[1].engines, 1);
+  EXPECT_EQ((*nics)[1].mtu, 1500);
+  EXPECT_TRUE(ParseNicFile("# nothing\n\n")->empty());
+}
+
+TEST(NicFileTest, ErrorsNameTheLineAndTheKey) {
+  EXPECT_EQ(
+      ParseNicFile("device=x ip=10.0.0.1/24 colour=blue").status().message(),
+      "line 1: unknown key 'colour'");
+  EXPECT_EQ(
+      ParseNicFile("\ndevice=x ip=10.0.0.1/24 mtu=big").status().message(),
+      "line 2: mtu: 'big' is not a number");
+  EXPECT_EQ(ParseNicFile("device=x 10.0.0.1/24").status().message(),
+            "line 1: '10.0.0.1/24' is not key=value");
+  EXPECT_EQ(ParseNicFile("ip=10.0.0.1/24").status().message(),
+            "line 1: a NIC needs device= and ip=");
+}
+
 }  // namespace
 }  // namespace ferry::controlplane

@@ -156,7 +156,8 @@ absl::Status NicRegistry::Run(const EngineRef& where,
 namespace {
 
 NicSummary SummaryOf(Nic& nic) {
-  return NicSummary{nic.port().name(), nic.num_engines(), nic.config().ip};
+  return NicSummary{nic.port().name(), nic.num_engines(), nic.config().ip,
+                    nic.engine_indexes()};
 }
 
 }  // namespace
@@ -174,6 +175,56 @@ std::vector<NicSummary> NicRegistry::Nics() {
   std::vector<NicSummary> nics;
   ForEach([&](Nic& n) { nics.push_back(SummaryOf(n)); });
   return nics;
+}
+
+std::vector<NicRegistry::RouteInfo> NicRegistry::Routes() {
+  absl::MutexLock lock(&mu_);
+  std::vector<RouteInfo> routes;
+  for (const Entry& entry : nics_) {
+    const NicConfig& c = entry.nic->config();
+    net::Ipv4Prefix subnet = c.ip;
+    subnet.address.value &= subnet.Mask();
+    routes.push_back(RouteInfo{subnet.ToString(), entry.nic->port().name(),
+                               c.ip.address, std::nullopt});
+  }
+  for (const Entry& entry : nics_) {
+    const NicConfig& c = entry.nic->config();
+    if (c.gateway.has_value()) {
+      routes.push_back(RouteInfo{"default", entry.nic->port().name(),
+                                 c.ip.address, c.gateway});
+    }
+  }
+  return routes;
+}
+
+absl::StatusOr<NicRegistry::RouteInfo> NicRegistry::RouteTo(
+    net::Ipv4Address dst, net::Ipv4Address local) {
+  // The engines' own choice (interface_table.h), with no channel's NIC to
+  // prefer.
+  const int slot =
+      engine::ChooseInterface(group_->interfaces().Snapshot(), -1, dst, local);
+  absl::MutexLock lock(&mu_);
+  for (const Entry& entry : nics_) {
+    if (entry.nic->interface() != slot) continue;
+    const NicConfig& c = entry.nic->config();
+    RouteInfo route{"", entry.nic->port().name(), c.ip.address, std::nullopt};
+    if (c.ip.Contains(dst)) {
+      net::Ipv4Prefix subnet = c.ip;
+      subnet.address.value &= subnet.Mask();
+      route.destination = subnet.ToString();
+    } else {
+      route.destination = "default";
+      route.gateway = c.gateway;
+    }
+    return route;
+  }
+  return absl::NotFoundError(
+      local.value != 0
+          ? absl::StrFormat("no route: no NIC has the address %s",
+                            local.ToString())
+          : absl::StrFormat("no route to %s: no NIC's subnet holds it and "
+                            "no NIC has a gateway",
+                            dst.ToString()));
 }
 
 absl::StatusOr<NicRegistry::Choice> NicRegistry::ChooseEngine() {

@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,10 +40,18 @@ class NicRegistry : public EngineCommands {
   // Flows of other NICs' channels that leave through it are reset.
   absl::Status Detach(const std::string& name);
 
-  // The interfaces as the engines see them, for routes.
-  engine::InterfaceSnapshot Interfaces() const {
-    return group_->interfaces().Snapshot();
-  }
+  // The routes the NICs make (see NicService.ListRoutes), and the one a
+  // connect to `dst` (from `local` when set) takes when its channel's NIC
+  // has no say: NOT_FOUND when there is none.
+  struct RouteInfo {
+    std::string destination;  // "10.70.0.0/24" or "default"
+    std::string nic;
+    net::Ipv4Address local_ip;
+    std::optional<net::Ipv4Address> gateway;
+  };
+  std::vector<RouteInfo> Routes();
+  absl::StatusOr<RouteInfo> RouteTo(net::Ipv4Address dst,
+                                    net::Ipv4Address local);
 
   // Calls `fn` for each NIC, under the lock (keep it short).
   void ForEach(const std::function<void(Nic&)>& fn);

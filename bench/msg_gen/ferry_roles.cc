@@ -79,7 +79,8 @@ class FerryClientRun {
     std::vector<uint64_t> connect_ns;
     for (uint32_t i = 0; i < o_.flows; ++i) {
       const uint64_t connect_start = MonotonicNanos();
-      const int rc = ferry_connect(ch_, o_.remote_ip, o_.remote_port, 0, 10000,
+      const MsgGenOptions::Server& server = o_.ServerOfFlow(i);
+      const int rc = ferry_connect(ch_, server.ip, server.port, 0, 10000,
                                    &flows_[i].handle);
       connect_ns.push_back(MonotonicNanos() - connect_start);
       if (rc != 0) {
@@ -221,7 +222,7 @@ absl::Status RunFerryServer(const MsgGenOptions& o,
     return absl::UnavailableError(absl::StrFormat(
         "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
   }
-  rc = ferry_listen(ch, o.local_port, 5000);
+  rc = ferry_listen_on(ch, o.local_ip, o.local_port, 5000);
   if (rc != 0) {
     ferry_detach(ch);
     return absl::UnavailableError(absl::StrFormat(

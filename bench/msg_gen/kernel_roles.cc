@@ -229,7 +229,7 @@ absl::Status RunTcpClient(const MsgGenOptions& o) {
       sockaddr_in local = Address(o.local_ip, 0);
       bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof(local));
     }
-    sockaddr_in remote = Address(o.remote_ip, o.remote_port);
+    sockaddr_in remote = Address(o.ServerOfFlow(i).ip, o.ServerOfFlow(i).port);
     if (connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) !=
         0) {
       const absl::Status s = Sys("connect");
@@ -354,7 +354,7 @@ absl::Status RunUdpClient(const MsgGenOptions& o) {
     const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return Sys("socket");
     fds.push_back(fd);
-    sockaddr_in remote = Address(o.remote_ip, o.remote_port);
+    sockaddr_in remote = Address(o.ServerOfFlow(i).ip, o.ServerOfFlow(i).port);
     if (connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof(remote)) !=
         0) {
       const absl::Status s = Sys("connect");

@@ -29,10 +29,13 @@ ABSL_FLAG(std::string, transport, "ferry", "ferry, tcp or udp");
 ABSL_FLAG(std::string, socket, FERRY_DEFAULT_SOCKET,
           "ferryd's API socket, where msg_gen opens its session (ferry "
           "transport; @name: abstract)");
-ABSL_FLAG(std::string, remote, "", "client: the server's IPv4:port");
+ABSL_FLAG(std::string, remote, "",
+          "client: the server's IPv4:port, or several comma separated (flow "
+          "i goes to the i-th, round robin: one channel, many servers)");
 ABSL_FLAG(uint32_t, port, 7000, "server: the port to listen on");
 ABSL_FLAG(std::string, bind, "",
-          "kernel transports: the local IPv4 address to use (default any)");
+          "the local IPv4 address to use (default any); a ferry server "
+          "listens on that NIC only");
 ABSL_FLAG(uint32_t, size, 0, "sets both --request_size and --response_size");
 ABSL_FLAG(uint32_t, request_size, 1024, "request bytes");
 ABSL_FLAG(uint32_t, response_size, 1024, "response bytes");
@@ -140,21 +143,23 @@ absl::Status Addresses(MsgGenOptions* o) {
     o->local_ip = ip->value;
   }
   if (o->role != Role::kClient) return absl::OkStatus();
-  const std::string remote = absl::GetFlag(FLAGS_remote);
-  std::vector<std::string> parts = absl::StrSplit(remote, ':');
-  uint32_t remote_port = 0;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &remote_port) ||
-      remote_port == 0 || remote_port > 65535) {
-    return absl::InvalidArgumentError("--remote must be IPv4:port, not '" +
-                                      remote + "'");
+  const std::vector<std::string> remotes =
+      absl::StrSplit(absl::GetFlag(FLAGS_remote), ',');
+  for (const std::string& remote : remotes) {
+    std::vector<std::string> parts = absl::StrSplit(remote, ':');
+    uint32_t remote_port = 0;
+    if (parts.size() != 2 || !absl::SimpleAtoi(parts[1], &remote_port) ||
+        remote_port == 0 || remote_port > 65535) {
+      return absl::InvalidArgumentError("--remote must be IPv4:port, not '" +
+                                        remote + "'");
+    }
+    auto ip = ferry::net::Ipv4Address::Parse(parts[0]);
+    if (!ip.ok()) {
+      return absl::InvalidArgumentError("--remote: " +
+                                        std::string(ip.status().message()));
+    }
+    o->servers.push_back({ip->value, static_cast<uint16_t>(remote_port)});
   }
-  auto ip = ferry::net::Ipv4Address::Parse(parts[0]);
-  if (!ip.ok()) {
-    return absl::InvalidArgumentError("--remote: " +
-                                      std::string(ip.status().message()));
-  }
-  o->remote_ip = ip->value;
-  o->remote_port = static_cast<uint16_t>(remote_port);
   return absl::OkStatus();
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace ferry::bench {
 
@@ -14,8 +15,16 @@ struct MsgGenOptions {
   Role role = Role::kClient;
   TransportKind transport = TransportKind::kFerry;
   std::string ferryd_socket;  // ferry: ferryd's API socket (sessions)
-  uint32_t remote_ip = 0;     // client: host byte order
-  uint16_t remote_port = 0;
+  // client: the servers, host byte order; flow i goes to server
+  // i % servers.size().
+  struct Server {
+    uint32_t ip = 0;
+    uint16_t port = 0;
+  };
+  std::vector<Server> servers;
+  const Server& ServerOfFlow(uint32_t flow) const {
+    return servers[flow % servers.size()];
+  }
   uint32_t local_ip = 0;    // kernel transports: address to bind (0: any)
   uint16_t local_port = 0;  // server: where to listen
   uint32_t request_size = 1024;

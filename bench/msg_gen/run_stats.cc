@@ -113,9 +113,14 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
     absl::StrAppend(&series, series.empty() ? "" : ",",
                     absl::StrFormat("[%.3f,%.1f]", t, rate));
   }
+  std::string remotes;
+  for (const MsgGenOptions::Server& server : options_.servers) {
+    absl::StrAppend(&remotes, remotes.empty() ? "" : ",",
+                    absl::StrFormat("%s:%d", IpString(server.ip), server.port));
+  }
   const std::string json = absl::StrFormat(
       "{\n"
-      "  \"parameters\": {\"transport\": \"%s\", \"remote\": \"%s:%d\", "
+      "  \"parameters\": {\"transport\": \"%s\", \"remote\": \"%s\", "
       "\"request_size\": %u, \"response_size\": %u, \"window\": %u, "
       "\"flows\": %u, \"messages\": %lu, \"duration_s\": %.3f, "
       "\"warmup_s\": %.3f, \"verify\": %s, \"spin\": %s},\n"
@@ -127,9 +132,8 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "  \"latency_cdf_us\": [%s],\n"
       "  \"rpc_per_s_series\": [%s]\n"
       "}\n",
-      TransportName(options_.transport), IpString(options_.remote_ip),
-      options_.remote_port, options_.request_size, options_.response_size,
-      options_.window, options_.flows,
+      TransportName(options_.transport), remotes, options_.request_size,
+      options_.response_size, options_.window, options_.flows,
       static_cast<unsigned long>(options_.messages), options_.duration_s,
       options_.warmup_s, options_.verify ? "true" : "false",
       options_.spin ? "true" : "false", static_cast<unsigned long>(n), seconds,

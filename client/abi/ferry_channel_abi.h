@@ -208,7 +208,9 @@ typedef struct ferry_ctrl_flow_args {
   uint32_t remote_ip;   /* CONNECT: IPv4, host byte order */
   uint16_t remote_port; /* CONNECT */
   uint16_t local_port;  /* LISTEN/UNLISTEN; CONNECT: 0 picks one */
-  uint32_t local_ip;    /* completions: the engine's address */
+  uint32_t local_ip;    /* LISTEN: only this address (0: every NIC);
+                           CONNECT: leave from the NIC with it (0: the
+                           route's); completions: the flow's address */
   uint32_t reserved[7];
 } ferry_ctrl_flow_args;
 FERRY_STATIC_ASSERT(sizeof(ferry_ctrl_flow_args) == 48, "flow args size");

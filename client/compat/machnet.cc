@@ -145,13 +145,9 @@ int machnet_listen(void* channel_ctx, const char* local_ip, uint16_t port) {
   uint32_t ip;
   if (!ParseIp(local_ip, &ip)) return -EINVAL;
   if (c == nullptr || port == 0) return -1;
-  if (ferry_listen(c->channel, port, kControlTimeoutMs) != 0) return -1;
-  // Machnet refuses an address that is not the engine's own.
-  if (ip != 0 && ip != ferry_local_ip(c->channel)) {
-    ferry_unlisten(c->channel, port, kControlTimeoutMs);
-    return -1;
-  }
-  return 0;
+  // On that NIC only (Machnet's listener is its engine's address); an
+  // address no NIC has is refused, as Machnet refuses one not its own.
+  return ferry_listen_on(c->channel, ip, port, kControlTimeoutMs) == 0 ? 0 : -1;
 }
 
 int machnet_connect(void* channel_ctx, const char* local_ip,
@@ -165,12 +161,9 @@ int machnet_connect(void* channel_ctx, const char* local_ip,
   }
   uint64_t handle = 0;
   ferry_flow_addr addr;
-  if (ferry_connect_ex(c->channel, remote, remote_port, 0, kControlTimeoutMs,
-                       &handle, &addr) != 0) {
-    return -1;
-  }
-  if (local != 0 && local != addr.local_ip) {
-    ferry_close(c->channel, handle, kControlTimeoutMs);
+  // From the NIC with that address, whichever engine serves the channel.
+  if (ferry_connect_from(c->channel, local, remote, remote_port, 0,
+                         kControlTimeoutMs, &handle, &addr) != 0) {
     return -1;
   }
   flow->src_ip = addr.local_ip;

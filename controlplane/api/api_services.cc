@@ -101,6 +101,49 @@ grpc::Status NicServiceImpl::SetFaults(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
+namespace {
+
+void RouteToProto(const NicRegistry::RouteInfo& route, v1::Route* out) {
+  out->set_destination(route.destination);
+  out->set_nic(route.nic);
+  out->set_local_ip(route.local_ip.ToString());
+  if (route.gateway.has_value()) out->set_gateway(route.gateway->ToString());
+}
+
+}  // namespace
+
+grpc::Status NicServiceImpl::ListRoutes(grpc::ServerContext* context,
+                                        const v1::ListRoutesRequest*,
+                                        v1::ListRoutesResponse* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.ListRoutes");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  for (const NicRegistry::RouteInfo& route : nics_->Routes()) {
+    RouteToProto(route, response->add_routes());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status NicServiceImpl::GetRoute(grpc::ServerContext* context,
+                                      const v1::GetRouteRequest* request,
+                                      v1::Route* response) {
+  if (absl::Status s = role_.RequireAdmin(*context, "NicService.GetRoute");
+      !s.ok()) {
+    return ToGrpcStatus(s);
+  }
+  if (request->destination_ipv4() == 0) {
+    return ToGrpcStatus(
+        absl::InvalidArgumentError("destination_ipv4: give an address"));
+  }
+  absl::StatusOr<NicRegistry::RouteInfo> route =
+      nics_->RouteTo(net::Ipv4Address{request->destination_ipv4()},
+                     net::Ipv4Address{request->local_ipv4()});
+  if (!route.ok()) return ToGrpcStatus(route.status());
+  RouteToProto(*route, response);
+  return grpc::Status::OK;
+}
+
 grpc::Status NicServiceImpl::ListNics(grpc::ServerContext* context,
                                       const v1::ListNicsRequest*,
                                       v1::ListNicsResponse* response) {

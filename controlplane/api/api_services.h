@@ -36,6 +36,12 @@ class NicServiceImpl final : public v1::NicService::Service {
   grpc::Status SetFaults(grpc::ServerContext* context,
                          const v1::SetFaultsRequest* request,
                          v1::SetFaultsResponse* response) override;
+  grpc::Status ListRoutes(grpc::ServerContext* context,
+                          const v1::ListRoutesRequest* request,
+                          v1::ListRoutesResponse* response) override;
+  grpc::Status GetRoute(grpc::ServerContext* context,
+                        const v1::GetRouteRequest* request,
+                        v1::Route* response) override;
 
  private:
   NicRegistry* nics_;

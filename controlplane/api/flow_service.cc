@@ -21,6 +21,7 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
   out->set_channel(f.channel_id);
   out->set_accepted(f.accepted);
   out->set_local_ip(net::Ipv4Address{r.local_ip}.ToString());
+  out->set_via_nic(r.via_nic);
   out->set_local_port(f.local_port);
   out->set_remote_ip(net::Ipv4Address{f.remote_ip}.ToString());
   out->set_remote_port(f.remote_port);
@@ -50,9 +51,9 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
 grpc::Status FlowServiceImpl::Listen(grpc::ServerContext*,
                                      const v1::ListenRequest* request,
                                      v1::ListenResponse* response) {
-  absl::StatusOr<net::Ipv4Address> ip =
-      opener_->Listen(request->session().id(), request->session().token(),
-                      request->channel(), request->port());
+  absl::StatusOr<net::Ipv4Address> ip = opener_->Listen(
+      request->session().id(), request->session().token(), request->channel(),
+      request->port(), net::Ipv4Address{request->local_ipv4()});
   if (ip.ok()) response->set_local_ipv4(ip->value);
   return ToGrpcStatus(ip.status());
 }
@@ -101,6 +102,7 @@ class ConnectReactor final : public grpc::ServerUnaryReactor {
     target.remote_ip = request.remote_ipv4();
     target.remote_port = request.remote_port();
     target.local_port = request.local_port();
+    target.local_ip = request.local_ipv4();
     opener_->Connect(
         target, timeout, &cancelled_,
         [this](absl::StatusOr<OpenedFlow> flow) { Answered(std::move(flow)); });

@@ -121,6 +121,11 @@ absl::Status Daemon::Start() {
   if (config_.nic.has_value() && dpdk::IsPciAddress(config_.nic->device)) {
     eal.pci_allowlist.push_back(config_.nic->device);
   }
+  for (const NicSpec& spec : config_.more_nics) {
+    if (dpdk::IsPciAddress(spec.device)) {
+      eal.pci_allowlist.push_back(spec.device);
+    }
+  }
   if (absl::Status s = dpdk::StartEal(eal); !s.ok()) {
     const std::string message = absl::StrCat(
         "--hugepages=", HugepageModeName(config_.hugepages), ": ", s.message());
@@ -138,6 +143,17 @@ absl::Status Daemon::Start() {
                                                     : RuntimeError(message);
     }
     first_nic_ = *name;
+  }
+  for (const NicSpec& spec : config_.more_nics) {
+    absl::StatusOr<std::string> name = nics_->Attach(spec);
+    if (!name.ok()) {
+      const std::string message = absl::StrFormat(
+          "--nics_file (%s): %s", spec.device, name.status().message());
+      return absl::IsInvalidArgument(name.status()) ? BadConfig(message)
+                                                    : RuntimeError(message);
+    }
+    if (first_nic_.empty()) first_nic_ = *name;
+    FERRY_LOG(Info, "NIC %s: %s", *name, spec.ip);
   }
   absl::StatusOr<std::unique_ptr<SessionRegistry>> sessions =
       SessionRegistry::Create(config_.session_limits);
@@ -272,11 +288,17 @@ void Daemon::StartPing() {
 }
 
 void Daemon::LogAllStats() {
-  nics_->ForEach([](Nic& nic) {
+  // The first NIC's lines are "stats engine=N", as they were before there
+  // could be several; every other NIC's name theirs first.
+  bool first = true;
+  nics_->ForEach([&](Nic& nic) {
+    const std::string prefix =
+        first ? "" : absl::StrCat("nic=", nic.port().name(), " ");
     for (size_t i = 0; i < nic.num_engines(); ++i) {
-      FERRY_LOG(Info, "stats engine=%d %s", i,
+      FERRY_LOG(Info, "stats %sengine=%d %s", prefix, i,
                 FormatEngineStats(nic.engine(i).ReadStats()));
     }
+    first = false;
   });
   channels_->Reap();
   FERRY_LOG(Info, "stats channels %s",

@@ -67,10 +67,29 @@ absl::Status VerifyDevices(const DaemonFlags& flags, int num_cpus,
     }
     config->api_devices.files.insert(std::string(path));
   }
-  // A NIC from flags is optional, but a partial one is a mistake.
-  if (flags.nic.device.empty() && flags.nic.ip.empty()) return absl::OkStatus();
   DevicePolicy operator_devices;
   operator_devices.any_host_resource = true;
+  if (!flags.nics_file_text.empty()) {
+    absl::StatusOr<std::vector<NicSpec>> nics =
+        ParseNicFile(flags.nics_file_text);
+    if (!nics.ok()) {
+      return Bad(absl::StrFormat("--nics_file %s: %s", flags.nics_file,
+                                 nics.status().message()));
+    }
+    for (size_t i = 0; i < nics->size(); ++i) {
+      const NicSpec& spec = (*nics)[i];
+      absl::Status s = CheckDeviceSpec(spec.device, operator_devices);
+      if (s.ok()) s = ValidateNicSpec(spec, num_cpus).status();
+      if (!s.ok()) {
+        return Bad(absl::StrFormat("--nics_file %s: NIC %d (%s): %s",
+                                   flags.nics_file, i + 1, spec.device,
+                                   s.message()));
+      }
+    }
+    config->more_nics = *std::move(nics);
+  }
+  // A NIC from flags is optional, but a partial one is a mistake.
+  if (flags.nic.device.empty() && flags.nic.ip.empty()) return absl::OkStatus();
   if (absl::Status s = CheckDeviceSpec(flags.nic.device, operator_devices);
       !s.ok()) {
     return Bad(absl::StrCat("--device: ", s.message()));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -25,7 +26,9 @@ namespace ferry::controlplane {
 // Every flag of ferryd, as text and numbers (see ferryd_main.cc for each
 // flag's meaning and default).
 struct DaemonFlags {
-  NicSpec nic;  // --device, --ip and the NIC's other flags
+  NicSpec nic;                 // --device, --ip and the NIC's other flags
+  std::string nics_file;       // its path, for messages
+  std::string nics_file_text;  // --nics_file's contents (ParseNicFile)
   std::string allow_device_interfaces;
   std::string allow_device_files;
   std::string hugepages = "auto";
@@ -66,6 +69,8 @@ struct DaemonConfig {
   // NIC registry attaches from the spec).
   std::optional<NicSpec> nic_spec;
   std::optional<NicConfig> nic;
+  // The NICs of --nics_file, checked, attached after the flags' NIC.
+  std::vector<NicSpec> more_nics;
   // What device specs from the API may name besides the harmless keys.
   DevicePolicy api_devices;
   dpdk::HugepageMode hugepages = dpdk::HugepageMode::kAuto;

@@ -58,6 +58,30 @@ TEST(DaemonConfigTest, ANicFromFlagsIsCheckedWhole) {
   EXPECT_EQ(Refusal(flags).rfind("--device: ", 0), 0u) << Refusal(flags);
 }
 
+TEST(DaemonConfigTest, ANicsFileAddsCheckedNics) {
+  DaemonFlags flags = Defaults();
+  flags.nics_file = "/etc/ferry/nics.conf";
+  flags.nics_file_text =
+      "device=net_ring0 ip=10.70.0.1/24\n"
+      "# the second\n"
+      "device=net_ring1 ip=10.71.0.1/24 gateway=10.71.0.254 engines=2\n";
+  absl::StatusOr<DaemonConfig> config = VerifyDaemonConfig(flags, 2, NoGroups);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->nic.has_value());  // the file alone is enough
+  ASSERT_EQ(config->more_nics.size(), 2u);
+  EXPECT_EQ(config->more_nics[1].device, "net_ring1");
+  EXPECT_EQ(config->more_nics[1].engines, 2);
+  // Expect: a bad NIC is named by the file, its number and its field.
+  flags.nics_file_text = "device=net_ring0 ip=10.70.0.1/24 mtu=99999\n";
+  EXPECT_EQ(Refusal(flags).rfind(
+                "--nics_file /etc/ferry/nics.conf: NIC 1 (net_ring0): --mtu", 0),
+            0u)
+      << Refusal(flags);
+  flags.nics_file_text = "device=net_ring0 address=10.70.0.1/24\n";
+  EXPECT_EQ(Refusal(flags),
+            "--nics_file /etc/ferry/nics.conf: line 1: unknown key 'address'");
+}
+
 TEST(DaemonConfigTest, RangesNameTheirFlag) {
   DaemonFlags flags = Defaults();
   flags.max_sessions = 0;

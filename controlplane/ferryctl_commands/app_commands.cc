@@ -110,9 +110,9 @@ int ConnectCommand(const std::string& address, const AppCommandOptions& o) {
   v1::ConnectResponse flow;
   std::string error;
   const auto start = std::chrono::steady_clock::now();
-  int rc =
-      app.session()->Connect(ferry_channel_id(app.channel()), ntohl(ip.s_addr),
-                             port, 0, o.timeout_ms, &flow, &error);
+  int rc = app.session()->Connect(ferry_channel_id(app.channel()), 0,
+                                  ntohl(ip.s_addr), port, 0, o.timeout_ms,
+                                  &flow, &error);
   const double connect_us = MicrosSince(start);
   if (rc != 0) return Failed("connect to " + address, rc, error);
   const double bare_us = BareCallMicros(o.socket);

@@ -16,6 +16,8 @@ int NicGet(const Ctl& ctl, const Args& args);  // NAME
 int NicAttach(const Ctl& ctl, const Args& args);
 int NicDetach(const Ctl& ctl, const Args& args);  // NAME
 int NicFaults(const Ctl& ctl, const Args& args);  // NAME
+int RouteList(const Ctl& ctl, const Args& args);
+int RouteGet(const Ctl& ctl, const Args& args);  // DESTINATION
 // The NIC table, for stats too.
 void PrintNicTable(const std::vector<const v1::Nic*>& nics);
 

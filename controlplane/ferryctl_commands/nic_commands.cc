@@ -1,6 +1,10 @@
-// ferryctl nic list | get NAME | attach --device --ip ... | detach NAME
+// ferryctl nic list | get NAME | attach --device --ip ... | detach NAME,
+// and the routes the NICs make: routes | route DESTINATION
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <string>
 
 #include "absl/flags/flag.h"
 #include "controlplane/ferryctl_commands/ferryctl_commands.h"
@@ -61,6 +65,47 @@ int NicList(const Ctl& ctl, const Args&) {
         std::vector<const v1::Nic*> list;
         for (const v1::Nic& nic : response.nics()) list.push_back(&nic);
         PrintNicTable(list);
+      });
+}
+
+int RouteList(const Ctl& ctl, const Args&) {
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  return CallAndPrint<v1::ListRoutesResponse>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::ListRoutesResponse* response) {
+        return nics->ListRoutes(context, v1::ListRoutesRequest(), response);
+      },
+      [](const v1::ListRoutesResponse& response) {
+        std::printf("%-18s %-18s %-15s %s\n", "DESTINATION", "NIC", "SOURCE",
+                    "GATEWAY");
+        for (const v1::Route& route : response.routes()) {
+          std::printf("%-18s %-18s %-15s %s\n", route.destination().c_str(),
+                      route.nic().c_str(), route.local_ip().c_str(),
+                      route.gateway().empty() ? "-" : route.gateway().c_str());
+        }
+      });
+}
+
+int RouteGet(const Ctl& ctl, const Args& args) {
+  in_addr ip;
+  if (inet_pton(AF_INET, args[0].c_str(), &ip) != 1) {
+    return Usage("route: '" + args[0] + "' is not an IPv4 address");
+  }
+  auto nics = v1::NicService::NewStub(ctl.channel);
+  v1::GetRouteRequest request;
+  request.set_destination_ipv4(ntohl(ip.s_addr));
+  return CallAndPrint<v1::Route>(
+      ctl,
+      [&](grpc::ClientContext* context, v1::Route* route) {
+        return nics->GetRoute(context, request, route);
+      },
+      [&](const v1::Route& route) {
+        // As `ip route get` says it.
+        std::printf(
+            "%s %s%svia %s src %s\n", args[0].c_str(),
+            route.gateway().empty() ? "" : "gateway ",
+            route.gateway().empty() ? "" : (route.gateway() + " ").c_str(),
+            route.nic().c_str(), route.local_ip().c_str());
       });
 }
 

@@ -149,6 +149,12 @@ TEST_F(EngineTransportTest, ConnectFailuresSayWhy) {
   EXPECT_EQ(ferry_unlisten(app_b_, kPort, kWaitMs), 0);
   EXPECT_EQ(ferry_unlisten(app_b_, kPort, kWaitMs), -EINVAL);
   EXPECT_EQ(ferry_close(app_a_, 12345, kWaitMs), -ENOTCONN);
+  // Expect: a local address no NIC has, to listen on or connect from.
+  const uint32_t nobody = 0x0a580063;  // 10.88.0.99
+  EXPECT_EQ(ferry_listen_on(app_b_, nobody, kPort, kWaitMs), -EADDRNOTAVAIL);
+  EXPECT_EQ(ferry_connect_from(app_a_, nobody, kHostB, kPort, 0, kWaitMs, &flow,
+                               nullptr),
+            -EADDRNOTAVAIL);
   pair_->StopStepper();
   EXPECT_EQ(pair_->a().ReadStats().transport_handshake_refused, 1u);
   EXPECT_EQ(pair_->a().ReadStats().transport_handshake_unreachable, 1u);

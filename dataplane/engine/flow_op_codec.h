@@ -38,6 +38,7 @@ inline std::optional<FlowOp> DecodeFlowOp(const ferry_ctrl& request) {
       return std::nullopt;
   }
   op.local_port = args.local_port;
+  op.local_ip = net::Ipv4Address{args.local_ip};
   op.remote_ip = net::Ipv4Address{args.remote_ip};
   op.remote_port = args.remote_port;
   op.flow = args.flow;
