@@ -79,13 +79,21 @@ verified() {  # verified JSON MIN: no failure, at least MIN round trips
 echo "== 1. one channel on A, flows to B and C at once (twice: the two"
 echo "   channels land on the engines of different NICs)"
 for run in 1 2; do
-  client $grpc_a 10.70.0.2:7500,10.71.0.2:7500 2000 "$dir/fanout$run.json" \
+  client $grpc_a 10.70.0.2:7500,10.71.0.2:7500 4000 "$dir/fanout$run.json" \
     >"$dir/fanout$run.log" 2>&1 || {
     cat "$dir/fanout$run.log"
     fail "the client to B and C failed (run $run)"
   }
-  verified "$dir/fanout$run.json" 2000
+  verified "$dir/fanout$run.json" 4000
 done
+# Expect: each peer carried its share, 1,000 messages each way per run at
+# least (so far only these runs reached B and C; their stats lines come
+# every second).
+sleep 1.5
+expect_stat_ge "$dir/ferryd_b.log" 0 transport_messages_rx 2000
+expect_stat_ge "$dir/ferryd_b.log" 0 transport_messages_tx 2000
+expect_stat_ge "$dir/ferryd_c.log" 0 transport_messages_rx 2000
+expect_stat_ge "$dir/ferryd_c.log" 0 transport_messages_tx 2000
 
 echo "== 2. one listener on A, clients on B and C at the same time"
 client $grpc_b 10.70.0.1:7600 1000 "$dir/from_b.json" >"$dir/from_b.log" 2>&1 &
