@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <thread>
 #include <vector>
 
@@ -29,9 +30,27 @@ struct ClientFlow {
   std::vector<uint64_t> seqs;
   uint32_t head = 0;
   uint32_t count = 0;
+  bool waiting = false;  // in the queue of flows the full channel refused
 };
 
 std::string Errno(int rc) { return std::strerror(-rc); }
+
+// The channel's options: ferryd's defaults unless the run needs more
+// buffers than they give (a client's flows x window, each request and its
+// response in a buffer of its own, and room for one 8 MiB message).
+ferry_channel_options ChannelOptions(const MsgGenOptions& o) {
+  ferry_channel_options options = {};
+  uint64_t buffers = o.channel_buffers;
+  if (buffers == 0 && o.role == Role::kClient) {
+    const uint64_t needed = 2ull * o.flows * o.window + 4096;
+    if (needed > 8192) {
+      buffers = 1;
+      while (buffers < needed) buffers <<= 1;
+    }
+  }
+  options.buffer_count = static_cast<uint32_t>(buffers);
+  return options;
+}
 
 // Sends on `flow` until its window is full; -EAGAIN (the channel is full)
 // is not an error: the caller tries again after receiving.
@@ -147,13 +166,21 @@ class FerryClientRun {
   }
 
  private:
+  // Every flow's window, the first time; flows the channel refuses then
+  // wait in order. Later (an idle poll), the waiting ones.
   std::string TopUpAll() {
-    for (uint32_t i = 0; i < o_.flows; ++i) {
-      if (const int rc = TopUp(ch_, flows_[i], i, o_, request_); rc != 0) {
-        return Errno(rc);
+    if (!started_) {
+      started_ = true;
+      for (uint32_t i = 0; i < o_.flows; ++i) {
+        if (const int rc = TopUp(ch_, flows_[i], i, o_, request_); rc != 0) {
+          return Errno(rc);
+        }
+        if (flows_[i].count < flows_[i].sent_ns.size()) Wait(i);
       }
+      return "";
     }
-    return "";
+    const int rc = TopUpWaiting();
+    return rc == 0 ? "" : Errno(rc);
   }
 
   // A response of `n` bytes on `handle`: the oldest request of its flow
@@ -175,14 +202,43 @@ class FerryClientRun {
     }
     *done = stats.Tick(now);
     if (*done) return "";
+    // Flows the full channel refused go first, oldest first, then this
+    // one: a flow refused once must not wait until the channel is idle
+    // (with thousands of flows it never is).
+    if (const int rc = TopUpWaiting(); rc != 0) return Errno(rc);
+    if (flow.waiting) return "";
     const int rc = TopUp(ch_, flow, it->second, o_, request_);
-    return rc == 0 ? "" : Errno(rc);
+    if (rc != 0) return Errno(rc);
+    if (flow.count < window) Wait(it->second);
+    return "";
+  }
+
+  void Wait(uint32_t index) {
+    flows_[index].waiting = true;
+    waiting_.push_back(index);
+  }
+
+  // Tops up waiting flows in order until one is refused again.
+  int TopUpWaiting() {
+    while (!waiting_.empty()) {
+      const uint32_t index = waiting_.front();
+      ClientFlow& flow = flows_[index];
+      if (const int rc = TopUp(ch_, flow, index, o_, request_); rc != 0) {
+        return rc;
+      }
+      if (flow.count < flow.sent_ns.size()) return 0;  // refused: stays
+      flow.waiting = false;
+      waiting_.pop_front();
+    }
+    return 0;
   }
 
   ferry_channel* const ch_;
   const MsgGenOptions& o_;
   std::vector<ClientFlow> flows_;
   absl::flat_hash_map<uint64_t, uint32_t> by_handle_;
+  std::deque<uint32_t> waiting_;  // flows refused by the full channel
+  bool started_ = false;
   std::vector<uint8_t> request_;
   std::vector<uint8_t> response_;
 };
@@ -191,7 +247,8 @@ class FerryClientRun {
 
 absl::Status RunFerryClient(const MsgGenOptions& o) {
   ferry_channel* ch = nullptr;
-  const int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
+  const ferry_channel_options options = ChannelOptions(o);
+  const int rc = ferry_attach(o.ferryd_socket.c_str(), &options, &ch);
   if (rc != 0) {
     return absl::UnavailableError(absl::StrFormat(
         "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));
@@ -217,7 +274,8 @@ absl::Status RunFerryClient(const MsgGenOptions& o) {
 absl::Status RunFerryServer(const MsgGenOptions& o,
                             const std::atomic<bool>& stop) {
   ferry_channel* ch = nullptr;
-  int rc = ferry_attach(o.ferryd_socket.c_str(), nullptr, &ch);
+  const ferry_channel_options options = ChannelOptions(o);
+  int rc = ferry_attach(o.ferryd_socket.c_str(), &options, &ch);
   if (rc != 0) {
     return absl::UnavailableError(absl::StrFormat(
         "cannot attach to ferryd at %s: %s", o.ferryd_socket, Errno(rc)));

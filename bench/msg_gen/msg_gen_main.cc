@@ -53,6 +53,10 @@ ABSL_FLAG(bool, spin, false,
 ABSL_FLAG(uint32_t, report_interval_ms, 1000, "interval lines every ms");
 ABSL_FLAG(std::string, json_out, "", "client: write the summary as JSON");
 ABSL_FLAG(bool, quiet, false, "no interval lines");
+ABSL_FLAG(uint32_t, channel_buffers, 0,
+          "ferry: buffers of the channel (a power of two; 0: enough for the "
+          "client's flows x window both ways, ferryd's default for a "
+          "server)");
 ABSL_FLAG(uint32_t, think_us, 0,
           "server: microseconds to pause before each answer (ferry: a slow "
           "reader, whose sender the transport must hold back)");
@@ -124,6 +128,7 @@ absl::Status Load(MsgGenOptions* o) {
         "--duration_s must be > 0 and --warmup_s >= 0");
   }
   o->think_us = absl::GetFlag(FLAGS_think_us);
+  o->channel_buffers = absl::GetFlag(FLAGS_channel_buffers);
   return absl::OkStatus();
 }
 

@@ -40,6 +40,10 @@ struct MsgGenOptions {
   std::string json_out;   // client: write the summary here
   bool quiet = false;     // no per-interval lines
   uint32_t think_us = 0;  // server: pause before answering (a slow reader)
+  // ferry: the channel's buffers; 0: enough for the client's flows x
+  // window both ways (ferryd's default when that is more), ferryd's
+  // default for a server.
+  uint32_t channel_buffers = 0;
 };
 
 const char* TransportName(TransportKind kind);

@@ -54,6 +54,8 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
   rx_next_.assign(buffer_count_, FERRY_BUFFER_NONE);
   // At most one message in reassembly per rx ring slot.
   rx_slots_.resize(view_.layout.rings[FERRY_RING_RX].capacity);
+  rx_backlog_capacity_ = buffer_count_;
+  rx_backlog_.reset(new ferry_desc[rx_backlog_capacity_]);
   for (uint32_t i = static_cast<uint32_t>(rx_slots_.size()); i > 0; --i) {
     rx_slots_[i - 1].next_free = rx_free_slot_;
     rx_free_slot_ = i - 1;

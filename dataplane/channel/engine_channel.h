@@ -32,6 +32,8 @@ namespace ferry::channel {
   X(rx_bytes, "Bytes delivered to the application")                        \
   X(rx_no_buffers, "Deliveries refused: no free buffer from the app")      \
   X(rx_ring_full, "Deliveries refused: the app's receive ring was full")   \
+  X(rx_backlogged,                                                         \
+    "Deliveries that waited in the engine for room in the app's ring")     \
   X(bad_descriptors, "Descriptors with a bad index, length or chain")      \
   X(bad_free_indices, "Out-of-range buffer indices returned by the app")   \
   X(ring_corruptions, "Ring index values that cannot be right")            \
@@ -135,6 +137,8 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // Bytes of free buffers not yet reserved (for receive windows).
   uint64_t RxRoomBytes_st();
   uint32_t rx_open() const { return rx_open_; }
+  // Deliveries waiting for room in the app's receive ring.
+  uint32_t rx_backlog() const { return rx_backlog_count_; }
 
   // Queues an event descriptor on the rx ring (FLOW_ACCEPTED,
   // FLOW_CLOSED). False (and counted) when the ring is full.
@@ -213,9 +217,24 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
                       uint32_t head, uint32_t length);
   bool RefillSpare_st(uint32_t needed);
   void NoteCorruption_st();
+  // Whether `slots` more deliveries fit, beside those reserved: in the
+  // app's ring or, behind what already waits there, in the backlog.
   bool RxHasRoom_st(uint32_t slots) {
-    return rx_.HasRoom(rx_reserved_slots_ + slots);
+    const uint64_t wanted =
+        uint64_t{rx_reserved_slots_} + rx_backlog_count_ + slots;
+    if (wanted > rx_backlog_capacity_) {
+      return rx_.HasRoom(static_cast<uint32_t>(wanted - rx_backlog_capacity_));
+    }
+    // Room in the backlog; but a ring the app corrupted takes nothing more
+    // (HasRoom notices).
+    rx_.HasRoom(1);
+    return !rx_.corrupt();
   }
+  // Queues a descriptor for the app: on its ring, unless older ones wait
+  // in the backlog (order is kept) or the ring is full.
+  void RxWrite_st(const ferry_desc& desc);
+  // Moves what the backlog holds onto the ring while it has room.
+  void DrainBacklog_st();
   uint32_t Queued(int ring) const {
     const ferry_ring_indices* indices = view_.ring_indices(ring);
     const uint32_t queued =
@@ -295,6 +314,15 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t rx_open_ = 0;
   uint32_t rx_reserved_buffers_ = 0;
   uint32_t rx_reserved_slots_ = 0;
+  // Deliveries and events the app's ring had no room for, oldest first:
+  // with thousands of flows, answers arrive in bursts larger than any
+  // ring, and dropping one costs its flow a retransmission timeout. At
+  // most one per buffer of the channel (past that, the ring's room is the
+  // receive window, as before); the memory is touched only when used.
+  std::unique_ptr<ferry_desc[]> rx_backlog_;
+  uint32_t rx_backlog_capacity_ = 0;
+  uint32_t rx_backlog_head_ = 0;
+  uint32_t rx_backlog_count_ = 0;
   Gauge held_buffers_;  // tx_kept_buffers_ + reserved + taken by open slots
   uint32_t ctrl_reserved_ = 0;
   bool draining_ = false;

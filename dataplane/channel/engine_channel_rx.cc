@@ -144,8 +144,32 @@ bool EngineChannel::PostEvent_st(uint16_t type, uint64_t flow, uint64_t cookie,
   event.head = FERRY_BUFFER_NONE;
   event.type = type;
   event.status = static_cast<uint16_t>(status);
-  rx_.Write(event);
+  RxWrite_st(event);
   return true;
+}
+
+void EngineChannel::RxWrite_st(const ferry_desc& desc) {
+  // Older ones first; then the ring if it still has room (RxHasRoom_st
+  // counted its room and the backlog's together).
+  if (rx_backlog_count_ > 0) DrainBacklog_st();
+  if (rx_backlog_count_ == 0 && rx_.HasRoom(1)) {
+    rx_.Write(desc);
+    return;
+  }
+  // RxHasRoom_st admitted it: the backlog has room.
+  FERRY_DCHECK(rx_backlog_count_ < rx_backlog_capacity_);
+  rx_backlog_[(rx_backlog_head_ + rx_backlog_count_) % rx_backlog_capacity_] =
+      desc;
+  ++rx_backlog_count_;
+  counters_.rx_backlogged.Inc();
+}
+
+void EngineChannel::DrainBacklog_st() {
+  while (rx_backlog_count_ > 0 && rx_.HasRoom(1)) {
+    rx_.Write(rx_backlog_[rx_backlog_head_]);
+    rx_backlog_head_ = (rx_backlog_head_ + 1) % rx_backlog_capacity_;
+    --rx_backlog_count_;
+  }
 }
 
 void EngineChannel::CompleteCtrl_st(const ferry_ctrl& reply) {
@@ -166,7 +190,7 @@ void EngineChannel::ReportSendError_st(const ferry_desc& desc,
   event.head = FERRY_BUFFER_NONE;
   event.type = FERRY_DESC_SEND_ERROR;
   event.status = static_cast<uint16_t>(status);
-  rx_.Write(event);
+  RxWrite_st(event);
 }
 
 bool EngineChannel::RefillSpare_st(uint32_t needed) {
@@ -256,12 +280,13 @@ void EngineChannel::PostMessage_st(ferry_desc* desc, uint64_t flow,
   desc->length = length;
   desc->type = FERRY_DESC_MESSAGE;
   desc->status = FERRY_STATUS_OK;
-  rx_.Write(*desc);
+  RxWrite_st(*desc);
   counters_.rx_messages.Inc();
   counters_.rx_bytes.Add(length);
 }
 
 void EngineChannel::Flush_st() {
+  if (rx_backlog_count_ > 0) DrainBacklog_st();
   // Nobody sleeps on a free ring: publish it without the doorbell fence.
   app_free_.PublishQuiet();
   const bool wake_rx = rx_.Publish();
@@ -275,6 +300,9 @@ void EngineChannel::Flush_st() {
 }
 
 bool EngineChannel::PrepareToSleep_st() {
+  // The app frees ring room without a kick: keep polling while deliveries
+  // wait for it.
+  if (rx_backlog_count_ > 0) return false;
   if (!tx_.PrepareToSleep()) return false;
   if (!ctrl_sq_.PrepareToSleep()) {
     tx_.DoneSleeping();

@@ -546,6 +546,57 @@ TEST_F(ChannelTest, ZeroCopyReceiveOfInlineMessages) {
   ExpectEachSideHoldsHalf(client, engine);
 }
 
+// A burst larger than the app's receive ring waits in the engine, in
+// order, instead of being refused (which would cost each message a
+// retransmission timeout); past the backlog's room it is refused.
+TEST_F(ChannelTest, DeliveriesBeyondTheRingWaitInOrder) {
+  ferry_channel_options options = {};
+  options.buffer_count = 4096;  // 16 MiB: the backlog's room
+  options.ring_capacity = 64;
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client, &options);
+  ASSERT_NE(engine, nullptr);
+  // Inline messages: no buffers, so only the ring and backlog bound them.
+  std::vector<uint8_t> message(16);
+  const uint32_t burst = 64 + 4096;
+  for (uint32_t i = 0; i < burst; ++i) {
+    std::memcpy(message.data(), &i, sizeof(i));
+    MessagePiece piece{message.data(), static_cast<uint32_t>(message.size())};
+    ASSERT_EQ(engine->Deliver_st(7, absl::MakeConstSpan(&piece, 1)),
+              FERRY_STATUS_OK)
+        << i;
+    if (i % 1000 == 0) engine->Flush_st();
+  }
+  engine->Flush_st();
+  // Expect: ring and backlog are full now, and say so.
+  MessagePiece piece{message.data(), static_cast<uint32_t>(message.size())};
+  EXPECT_EQ(engine->Deliver_st(7, absl::MakeConstSpan(&piece, 1)),
+            FERRY_STATUS_NO_BUFFERS);
+  EXPECT_EQ(engine->counters().rx_ring_full.Get(), 1u);
+  EXPECT_EQ(engine->counters().rx_backlogged.Get(), burst - 64);
+  EXPECT_EQ(engine->rx_backlog(), burst - 64);
+  // Expect: every message, in order, as the app makes room (each flush
+  // moves what fits onto the ring).
+  std::vector<uint8_t> out(128);
+  for (uint32_t i = 0; i < burst; ++i) {
+    ferry_recv_info info;
+    ssize_t n = ferry_recv(client, out.data(), out.size(), &info);
+    if (n == -EAGAIN) {
+      engine->Flush_st();
+      n = ferry_recv(client, out.data(), out.size(), &info);
+    }
+    ASSERT_EQ(n, 16) << i;
+    uint32_t seq;
+    std::memcpy(&seq, out.data(), sizeof(seq));
+    ASSERT_EQ(seq, i);
+  }
+  EXPECT_EQ(engine->rx_backlog(), 0u);
+  // Expect: the engine does not sleep while deliveries wait (the app
+  // frees ring room without a kick), and may once they are all out.
+  EXPECT_TRUE(engine->PrepareToSleep_st());
+  engine->DoneSleeping_st();
+}
+
 TEST_F(ChannelTest, CorruptRingIndicesAreDetected) {
   ferry_channel* client;
   EngineChannel* engine = Attach(&client);

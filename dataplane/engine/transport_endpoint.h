@@ -188,9 +188,10 @@ class TransportEndpoint : public transport::FlowEnv {
   void RstRefused(transport::Flow& flow, bool challenged) override;
   void SegmentRefused(transport::Flow& flow) override;
   void PathSuspect(transport::Flow& flow) override;
-  void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override {
+  void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override;
+  uint64_t RtoFloorNs(const transport::Flow& flow) override {
     (void)flow;
-    counters_.RecordRtt(rtt_ns);
+    return rto_floor_ns_;
   }
 
  private:
@@ -352,6 +353,12 @@ class TransportEndpoint : public transport::FlowEnv {
   uint64_t next_audit_ns_ = 0;
   uint64_t next_timer_ns_ = UINT64_MAX;
   uint32_t held_packets_ = 0;
+  // Every flow's round trips smoothed together (RFC 6298's estimator with
+  // gains of 1/64 and 1/32: thousands of samples a second), and the RTO
+  // floor they give each flow (see FlowEnv::RtoFloorNs).
+  uint64_t engine_srtt_ns_ = 0;
+  uint64_t engine_rttvar_ns_ = 0;
+  uint64_t rto_floor_ns_ = 0;
   uint16_t next_ephemeral_;
   uint16_t ip_id_ = 0;
   uint64_t now_ns_ = 0;

@@ -181,6 +181,22 @@ void TransportEndpoint::EndReceive(Flow& flow, uint64_t handle, bool complete) {
   }
 }
 
+void TransportEndpoint::RttSampled(Flow& flow, uint64_t rtt_ns) {
+  (void)flow;
+  counters_.RecordRtt(rtt_ns);
+  if (engine_srtt_ns_ == 0) {
+    engine_srtt_ns_ = rtt_ns;
+    engine_rttvar_ns_ = rtt_ns / 2;
+  } else {
+    const uint64_t deviation = engine_srtt_ns_ > rtt_ns
+                                   ? engine_srtt_ns_ - rtt_ns
+                                   : rtt_ns - engine_srtt_ns_;
+    engine_rttvar_ns_ = (31 * engine_rttvar_ns_ + deviation) / 32;
+    engine_srtt_ns_ = (63 * engine_srtt_ns_ + rtt_ns) / 64;
+  }
+  rto_floor_ns_ = engine_srtt_ns_ + 4 * engine_rttvar_ns_;
+}
+
 uint32_t TransportEndpoint::ReceiveRoom(Flow& flow) {
   channel::EngineChannel& channel = *EntryOf(flow).channel;
   if (channel.draining()) return config_.flow.receive_window;

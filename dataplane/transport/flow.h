@@ -21,6 +21,7 @@
 #ifndef FERRY_DATAPLANE_TRANSPORT_FLOW_H_
 #define FERRY_DATAPLANE_TRANSPORT_FLOW_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -115,6 +116,15 @@ class FlowEnv {
   virtual void RttSampled(Flow& flow, uint64_t rtt_ns) {
     (void)flow;
     (void)rtt_ns;
+  }
+  // The least retransmission timeout for the flow's next segments, before
+  // backoff: what the round trips of the flow's neighbours say (0: no
+  // floor). A flow sending one message at a time measures its round trip
+  // rarely; thousands of such flows share the engine's queues, and each
+  // alone would time out spuriously whenever those queues grow.
+  virtual uint64_t RtoFloorNs(const Flow& flow) {
+    (void)flow;
+    return 0;
   }
   // A segment acknowledging what this side never sent was dropped.
   virtual void SegmentRefused(Flow& flow) { (void)flow; }
@@ -259,8 +269,16 @@ class Flow {
   uint32_t AckThreshold() const;
   void ReleaseEverything();
   void ArmRto(uint64_t now_ns) {
-    rto_deadline_ns_ = now_ns + rtt_.rto_ns();
+    rto_deadline_ns_ = now_ns + RtoNs();
     Awaiting(now_ns);
+  }
+  // The flow's own RTO, or the floor its environment sets, backed off as
+  // the own one is (doubled per timeout since the peer last answered).
+  uint64_t RtoNs() {
+    const uint64_t floor = env_.RtoFloorNs(*this);
+    if (floor <= rtt_.rto_ns()) return rtt_.rto_ns();
+    const uint64_t backed_off = floor << std::min<uint32_t>(backoffs_, 16);
+    return std::min(backed_off, config_.rtt.max_rto_ns);
   }
   // Something was sent that the peer must answer: the wait for an answer
   // starts now, unless one is already under way.
