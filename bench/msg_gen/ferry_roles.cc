@@ -49,6 +49,20 @@ ferry_channel_options ChannelOptions(const MsgGenOptions& o) {
     }
   }
   options.buffer_count = static_cast<uint32_t>(buffers);
+  if (buffers > 8192) {
+    // Many buffers: each as small as the messages allow (a power of two of
+    // 1 to 4 KiB), so that the pool the copies cycle through stays as
+    // small as it can (its whole size is touched, at 4 KiB a buffer
+    // mostly empty), while still holding an 8 MiB message twice.
+    uint32_t size = 1024;
+    while (size < 4096 && size < std::max(o.request_size, o.response_size)) {
+      size <<= 1;
+    }
+    while (uint64_t{options.buffer_count} * size < (16u << 20)) {
+      options.buffer_count <<= 1;
+    }
+    options.buffer_size = size;
+  }
   return options;
 }
 
