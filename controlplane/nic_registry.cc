@@ -177,14 +177,22 @@ std::vector<NicSummary> NicRegistry::Nics() {
   return nics;
 }
 
+namespace {
+
+// "10.70.0.0/24" for 10.70.0.1/24.
+std::string SubnetOf(net::Ipv4Prefix prefix) {
+  prefix.address.value &= prefix.Mask();
+  return prefix.ToString();
+}
+
+}  // namespace
+
 std::vector<NicRegistry::RouteInfo> NicRegistry::Routes() {
   absl::MutexLock lock(&mu_);
   std::vector<RouteInfo> routes;
   for (const Entry& entry : nics_) {
     const NicConfig& c = entry.nic->config();
-    net::Ipv4Prefix subnet = c.ip;
-    subnet.address.value &= subnet.Mask();
-    routes.push_back(RouteInfo{subnet.ToString(), entry.nic->port().name(),
+    routes.push_back(RouteInfo{SubnetOf(c.ip), entry.nic->port().name(),
                                c.ip.address, std::nullopt});
   }
   for (const Entry& entry : nics_) {
@@ -209,9 +217,7 @@ absl::StatusOr<NicRegistry::RouteInfo> NicRegistry::RouteTo(
     const NicConfig& c = entry.nic->config();
     RouteInfo route{"", entry.nic->port().name(), c.ip.address, std::nullopt};
     if (c.ip.Contains(dst)) {
-      net::Ipv4Prefix subnet = c.ip;
-      subnet.address.value &= subnet.Mask();
-      route.destination = subnet.ToString();
+      route.destination = SubnetOf(c.ip);
     } else {
       route.destination = "default";
       route.gateway = c.gateway;

@@ -53,14 +53,10 @@ pid_c=$LAST_PID
 wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 wait_for_line "$dir/ferryd_c.log" "ferryd ready" 60
 
-start_bg "$dir/server_b.log" "$MSG_GEN" --role=server --socket=$grpc_b \
-  --port=7500 --size=1024 --verify
-start_bg "$dir/server_c.log" "$MSG_GEN" --role=server --socket=$grpc_c \
-  --port=7500 --size=1024 --verify
-start_bg "$dir/server_a.log" "$MSG_GEN" --role=server --socket=$grpc_a \
-  --port=7600 --size=1024 --verify
+msg_gen_server "$dir/server_b.log" $grpc_b 7500 --size=1024 --verify
+msg_gen_server "$dir/server_c.log" $grpc_c 7500 --size=1024 --verify
+msg_gen_server "$dir/server_a.log" $grpc_a 7600 --size=1024 --verify
 pid_server_a=$LAST_PID
-for s in a b c; do wait_for_line "$dir/server_$s.log" "listening" 30; done
 
 # client HOST_GRPC REMOTES MESSAGES JSON: one msg_gen client (one channel)
 # with a flow to each remote, verified.
@@ -116,10 +112,9 @@ for i in $(seq 100); do
 done
 
 echo "== 4. a listener on 10.70.0.1 only: B reaches it, C is refused"
-start_bg "$dir/server_a1.log" "$MSG_GEN" --role=server --socket=$grpc_a \
-  --port=7700 --bind=10.70.0.1 --size=1024 --verify
+msg_gen_server "$dir/server_a1.log" $grpc_a 7700 --bind=10.70.0.1 \
+  --size=1024 --verify
 pid_server_a1=$LAST_PID
-wait_for_line "$dir/server_a1.log" "listening" 30
 client $grpc_b 10.70.0.1:7700 100 "$dir/bound_b.json" >"$dir/bound_b.log" 2>&1 ||
   { cat "$dir/bound_b.log"; fail "B could not reach the listener on its NIC"; }
 verified "$dir/bound_b.json" 100

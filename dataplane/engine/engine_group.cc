@@ -37,10 +37,9 @@ EngineGroup::~EngineGroup() {
 
 void EngineGroup::Register(int index, Wakeable* engine) {
   FERRY_DCHECK(index >= 0 && index < size_);
-  for (int other = 0; other < size_; ++other) {
-    Drain(RingFor(index, other));
-    Drain(TxRingFor(index, other));
-  }
+  // Only the rings this engine consumes: it does not run yet. What an
+  // earlier holder of the index handed to others, they freed themselves
+  // (kInterfaceGone), and they alone may pop their rings.
   DrainRingsTo(index);
   members_[static_cast<size_t>(index)].store(engine, std::memory_order_release);
   if (active_.load(std::memory_order_relaxed) < index + 1) {

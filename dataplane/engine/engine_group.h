@@ -53,7 +53,7 @@ class EngineGroup {
   // One past the highest index ever registered: the rings worth polling.
   int active() const { return active_.load(std::memory_order_acquire); }
   // Control thread, before the engine starts. Packets left in the rings
-  // to and from `index` by an engine that had it before are freed first.
+  // to `index` (for an engine that had it before) are freed first.
   void Register(int index, Wakeable* engine);
   // Control thread, once the engine has stopped: nothing is handed to it
   // from now on (Hand and HandTx fail). Packets already in its rings stay

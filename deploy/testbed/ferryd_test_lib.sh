@@ -95,6 +95,16 @@ wait_for_line() {
   fail "no line matching '$regex' in $log within ${seconds}s"
 }
 
+# msg_gen_server LOG SOCKET PORT ARGS...: a ferry msg_gen server ($MSG_GEN)
+# on ferryd's API socket SOCKET, listening on PORT once this returns;
+# LAST_PID is its pid.
+msg_gen_server() {
+  local log=$1 socket=$2 port=$3
+  shift 3
+  start_bg "$log" "$MSG_GEN" --role=server --socket="$socket" --port="$port" "$@"
+  wait_for_line "$log" listening 30
+}
+
 # stop_and_wait PID SECONDS: SIGTERM, then wait for a clean exit (status 0).
 stop_and_wait() {
   local pid=$1 seconds=$2
