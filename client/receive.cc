@@ -71,7 +71,7 @@ size_t ScatterInto(const uint8_t* data, size_t length, const struct iovec* iov,
 
 ssize_t RecvInto(ferry_channel* ch, const struct iovec* iov, int iovcnt,
                  ferry_recv_info* info) {
-  if (ch->rx.Available() == 0) return -EAGAIN;
+  if (ch->rx.Available(1) == 0) return -EAGAIN;
   const ferry_desc desc = ch->rx.Peek(0);
   FillInfo(desc, info);
   if (desc.type != FERRY_DESC_MESSAGE) {
@@ -218,7 +218,7 @@ ssize_t ferry_recv_wait(ferry_channel* channel, void* buffer, size_t capacity,
   {
     CallGuard guard(channel);
     const int rc = WaitFor(
-        channel, channel->rx, [&] { return channel->rx.Available() > 0; },
+        channel, channel->rx, [&] { return channel->rx.Available(1) > 0; },
         timeout_ms);
     if (rc != 0) return rc;
   }
@@ -229,7 +229,7 @@ int ferry_zc_recv(ferry_channel* channel, struct iovec* iov, int max_iov,
                   ferry_recv_info* info, ferry_zc_buf* buf) {
   if (channel == nullptr || buf == nullptr || max_iov < 0) return -EINVAL;
   CallGuard guard(channel);
-  if (channel->rx.Available() == 0) {
+  if (channel->rx.Available(1) == 0) {
     return static_cast<int>(NothingReceived(channel));
   }
   SomethingReceived(channel);

@@ -16,6 +16,7 @@
 #ifndef FERRY_CLIENT_SHM_RING_H_
 #define FERRY_CLIENT_SHM_RING_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -161,11 +162,16 @@ class RingConsumer {
         head_(start) {}
 
   // Entries ready now (reads the producer's tail, or the slots themselves
-  // for descriptor rings).
-  uint32_t Available() {
+  // for descriptor rings). A descriptor ring is read slot by slot, so a
+  // caller that needs at most `limit` entries says so: a ring with thousands
+  // ready (ten thousand flows) would otherwise be scanned whole on every
+  // call, and a receive loop that asks "anything?" per message would touch
+  // every ready slot per message.
+  uint32_t Available(uint32_t limit = UINT32_MAX) {
     if constexpr (kSlotSequenced<T>) {
+      const uint32_t most = std::min(limit, mask_ + 1);
       uint32_t ready = 0;
-      while (ready <= mask_ &&
+      while (ready < most &&
              __atomic_load_n(&entries_[(head_ + ready) & mask_].seq,
                              __ATOMIC_ACQUIRE) == head_ + ready + 1) {
         ++ready;
@@ -178,7 +184,7 @@ class RingConsumer {
       corrupt_ = true;
       return 0;
     }
-    return ready;
+    return std::min(ready, limit);
   }
 
   // A copy of the i-th ready entry (i < Available()).
@@ -195,7 +201,7 @@ class RingConsumer {
   }
 
   bool TryPop(T* value) {
-    if (Available() == 0) return false;
+    if (Available(1) == 0) return false;
     *value = Peek(0);
     Consume(1);
     return true;
@@ -207,7 +213,7 @@ class RingConsumer {
   bool PrepareToSleep() {
     StoreRelaxed(&indices_->consumer_waiting, 1);
     FullBarrier();
-    if (Available() != 0) {
+    if (Available(1) != 0) {
       DoneSleeping();
       return false;
     }

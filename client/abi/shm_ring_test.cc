@@ -96,6 +96,25 @@ TEST(ShmRingTest, DescriptorRingsAreSlotSequenced) {
   }
 }
 
+TEST(ShmRingTest, AvailableStopsAtTheLimit) {
+  TestRing<ferry_desc> ring(8);
+  auto producer = ring.Producer();
+  auto consumer = ring.Consumer();
+  for (uint32_t i = 0; i < 6; ++i) ASSERT_TRUE(producer.TryPush(ferry_desc{}));
+  producer.Publish();
+  EXPECT_EQ(consumer.Available(1), 1u);
+  EXPECT_EQ(consumer.Available(4), 4u);
+  EXPECT_EQ(consumer.Available(100), 6u);
+  EXPECT_EQ(consumer.Available(), 6u);
+  TestRing<uint32_t> words(8);
+  auto word_producer = words.Producer();
+  auto word_consumer = words.Consumer();
+  for (uint32_t i = 0; i < 6; ++i) word_producer.Write(i);
+  word_producer.Publish();
+  EXPECT_EQ(word_consumer.Available(2), 2u);
+  EXPECT_EQ(word_consumer.Available(), 6u);
+}
+
 TEST(ShmRingTest, BatchEdges) {
   TestRing<uint32_t> ring(8);
   auto producer = ring.Producer();

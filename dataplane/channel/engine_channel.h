@@ -183,7 +183,7 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   bool draining() const { return draining_; }
   uint64_t drain_deadline_ns() const { return drain_deadline_ns_; }
   // Whether the tx ring holds nothing more to take (engine's view).
-  bool TxEmpty_st() { return tx_.Available() == 0; }
+  bool TxEmpty_st() { return tx_.Available(1) == 0; }
 
   // Takes every buffer the app has given back and returns how many the
   // engine now holds for future deliveries (leak checks).
@@ -331,7 +331,7 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
 
 template <typename Sink>
 uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
-  const uint32_t n = std::min(tx_.Available(), max);
+  const uint32_t n = tx_.Available(max);
   if (tx_.corrupt()) NoteCorruption_st();
   uint32_t taken = 0;
   for (; taken < n; ++taken) {
