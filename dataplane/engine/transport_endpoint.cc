@@ -83,6 +83,16 @@ void TransportEndpoint::Shutdown_st(uint64_t now_ns) {
   reap_list_.clear();
 }
 
+void TransportEndpoint::PrefetchFlow(uint32_t flow_id) const {
+  const uint32_t slot = flow_id & kSlotMask;
+  if (slot >= entries_.size()) return;
+  const auto* flow = reinterpret_cast<const char*>(entries_[slot].flow.get());
+  if (flow == nullptr) return;
+  for (size_t line = 0; line < sizeof(transport::Flow); line += 64) {
+    __builtin_prefetch(flow + line);
+  }
+}
+
 TransportEndpoint::Entry* TransportEndpoint::Lookup(uint64_t flow_id) {
   if (flow_id > UINT32_MAX) return nullptr;
   const uint32_t slot = static_cast<uint32_t>(flow_id) & kSlotMask;

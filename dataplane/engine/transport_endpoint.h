@@ -122,6 +122,15 @@ class TransportEndpoint : public transport::FlowEnv {
   TransportEndpoint(const TransportEndpoint&) = delete;
   TransportEndpoint& operator=(const TransportEndpoint&) = delete;
 
+  // Prefetch hints for a burst of received segments (see
+  // Engine::HandleBurst_st): the table entry of a flow id, then, once that
+  // has arrived, the flow it points to. Ids that name nothing are ignored.
+  void PrefetchEntry(uint32_t flow_id) const {
+    const uint32_t slot = flow_id & kSlotMask;
+    if (slot < entries_.size()) __builtin_prefetch(&entries_[slot]);
+  }
+  void PrefetchFlow(uint32_t flow_id) const;
+
   // A UDP datagram for our address. Takes the packet (hands it to the
   // engine that owns its flow when that is another one).
   void OnUdp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,

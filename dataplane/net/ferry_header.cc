@@ -91,6 +91,18 @@ FerryHeaderError ParseFerryHeader(absl::Span<const uint8_t> udp_payload,
   return FerryHeaderError::kNone;
 }
 
+uint32_t PeekFerryDstFlow(absl::Span<const uint8_t> frame) {
+  constexpr size_t kEthernetHeader = 14;
+  constexpr size_t kUdpHeader = 8;
+  if (frame.size() < kEthernetHeader + 20) return 0;
+  const uint8_t* p = frame.data();
+  if (LoadBe16(p + 12) != 0x0800 || p[kEthernetHeader + 9] != 17) return 0;
+  const size_t ip_header = size_t{p[kEthernetHeader] & 0x0fu} * 4;
+  const size_t offset = kEthernetHeader + ip_header + kUdpHeader;
+  if (frame.size() < offset + kDstFlowOffset + 4) return 0;
+  return LoadBe32(p + offset + kDstFlowOffset);
+}
+
 size_t WriteFerryHeader(absl::Span<uint8_t> out, const FerryHeader& header) {
   if (out.size() < kFerryHeaderSize) return 0;
   uint8_t* p = out.data();

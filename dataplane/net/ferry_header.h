@@ -91,6 +91,12 @@ const char* FerryHeaderErrorName(FerryHeaderError error);
 FerryHeaderError ParseFerryHeader(absl::Span<const uint8_t> udp_payload,
                                   FerryHeader* header, size_t* payload_offset);
 
+// The destination flow id of an Ethernet frame that looks like an IPv4/UDP
+// Ferry segment, read at fixed offsets without validating anything else; 0
+// when the frame is too short or not IPv4/UDP. Only a hint for prefetching:
+// the frame is parsed and checked properly afterwards.
+uint32_t PeekFerryDstFlow(absl::Span<const uint8_t> frame);
+
 // Writes the 48-byte header; returns kFerryHeaderSize, or 0 when `out` is
 // too small.
 size_t WriteFerryHeader(absl::Span<uint8_t> out, const FerryHeader& header);

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "dataplane/net/ferry_header.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/net/wire.h"
 #include "gtest/gtest.h"
@@ -51,6 +52,16 @@ TEST(FerrySegmentBuilderTest, ParsesBackWithAValidChecksum) {
   EXPECT_EQ(back.src_flow, header.src_flow);
   EXPECT_EQ(back.seq, header.seq);
   EXPECT_EQ(parsed.payload_length - payload_offset, payload.size());
+
+  // Expect: the prefetch hint reads the same destination flow.
+  EXPECT_EQ(PeekFerryDstFlow(absl::MakeConstSpan(frame)), header.dst_flow);
+  // Expect: a frame cut inside the Ferry header, or not IPv4/UDP, reads 0.
+  EXPECT_EQ(PeekFerryDstFlow(absl::MakeConstSpan(frame).first(
+                kEtherHeaderSize + kIpv4HeaderSize + kUdpHeaderSize + 15)),
+            0u);
+  std::vector<uint8_t> not_udp = frame;
+  not_udp[kEtherHeaderSize + 9] = 6;  // TCP
+  EXPECT_EQ(PeekFerryDstFlow(absl::MakeConstSpan(not_udp)), 0u);
 
   // Expect: one flipped payload bit fails the UDP checksum.
   frame.back() ^= 1;
