@@ -30,6 +30,8 @@
 //                         round trips (default 1; --message='': none)
 //   listen PORT [--count=N --duration_ms=T]
 //                         as an application: accepts flows, echoes messages
+//   config check FILE     checks a ferryd configuration (a flag file such as
+//                         /etc/ferry/ferryd.conf) without starting anything
 //
 // Exit status: 0 success; 1 the call failed (the line says the gRPC code and
 // ferryd's message); 2 bad usage.
@@ -52,6 +54,7 @@
 #include "absl/strings/str_split.h"
 #include "client/session_client.h"
 #include "controlplane/api/admin_socket.h"
+#include "controlplane/ferryctl_commands/config_commands.h"
 #include "controlplane/ferryctl_commands/ferryctl_commands.h"
 #include "controlplane/ferryctl_commands/ferryctl_flags.h"
 #include "grpcpp/grpcpp.h"
@@ -101,8 +104,8 @@ ABSL_FLAG(int, duration_ms, 0, "listen: stop after this long (0: never)");
 namespace ferry::ferryctl {
 namespace {
 
-// Which socket a command goes to (with --as=auto).
-enum class Surface { kAdmin, kApplication };
+// Which socket a command goes to (with --as=auto); kLocal: none.
+enum class Surface { kAdmin, kApplication, kLocal };
 
 struct Command {
   const char* words;  // "nic get": the command's own words
@@ -127,6 +130,7 @@ const Command kCommands[] = {
     {"health", 0, Surface::kApplication, Health},
     {"connect", 1, Surface::kApplication, Connect},
     {"listen", 1, Surface::kApplication, Listen},
+    {"config check", 1, Surface::kLocal, ConfigCheck},
 };
 
 // The command the words name, with its arguments; null when none does.
@@ -160,7 +164,7 @@ int Main(int argc, char** argv) {
       "routes | route A.B.C.D | flow list | flow get ID "
       "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health | "
       "session list | connect IP:PORT [--message --count] | listen PORT "
-      "[--count --duration_ms]");
+      "[--count --duration_ms] | config check FILE");
   std::vector<char*> argv_left = absl::ParseCommandLine(argc, argv);
   const std::vector<std::string> words(argv_left.begin() + 1, argv_left.end());
   Ctl ctl;
@@ -182,6 +186,7 @@ int Main(int argc, char** argv) {
     return Usage(text.empty() ? "no command"
                               : absl::StrFormat("unknown command '%s'", text));
   }
+  if (command->surface == Surface::kLocal) return command->run(ctl, args);
   std::string admin_socket = absl::GetFlag(FLAGS_admin_socket);
   if (admin_socket.empty()) {
     admin_socket =

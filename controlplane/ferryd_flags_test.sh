@@ -3,6 +3,7 @@
 # exit, never a crash or a hang.
 set -euo pipefail
 FERRYD=$(realpath "$1")
+FERRYCTL=$(realpath "$2")
 source deploy/testbed/ferryd_test_lib.sh
 
 good=(--device=net_null0 --ip=10.0.0.2/24 --hugepages=off --memory_mb=128)
@@ -99,5 +100,26 @@ expect_error "Illegal value 'many' specified for flag 'mtu'" \
 flagfile=${TEST_TMPDIR:-/tmp}/ferryd-$$.flags
 printf '%s\n' --device=net_null0 --ip=10.0.0.2/24 --mtu=70000 >"$flagfile"
 expect_error "--mtu: 70000 is out of range" --flagfile="$flagfile"
+
+# ferryctl config check FILE runs ferryd --check_config on the file: the same
+# checks, nothing started (a ferryd that started would not exit by itself).
+printf '%s\n' --device=net_null0 --ip=10.0.0.2/24 --engines=1 \
+  --hugepages=off >"$flagfile"
+out=$(FERRYD=$FERRYD timeout 30 "$FERRYCTL" config check "$flagfile" 2>&1) ||
+  fail "config check of a good file: $out"
+[[ $out == "ferryd: configuration OK" ]] || fail "config check said: $out"
+echo "ok: config check: $out"
+printf '%s\n' --device=net_null0 --ip=10.0.0.2/33 >"$flagfile"
+rc=0
+out=$(FERRYD=$FERRYD timeout 30 "$FERRYCTL" config check "$flagfile" 2>&1) ||
+  rc=$?
+((rc == 2)) || fail "config check of a bad file: exit $rc: $out"
+[[ $out == *"--ip: '10.0.0.2/33': prefix length must be 1..32"* ]] ||
+  fail "config check of a bad file said: $out"
+echo "ok (exit $rc): config check: $out"
 rm -f "$flagfile"
+rc=0
+out=$("$FERRYCTL" config check "$flagfile" 2>&1) || rc=$?
+((rc == 2)) && [[ $out == *"cannot read $flagfile"* ]] ||
+  fail "config check of a missing file: exit $rc: $out"
 echo "PASS: every bad flag ends with one clear line and a non-zero exit"

@@ -4,10 +4,11 @@
 //
 //   ferryd --device=net_af_packet0,iface=veth0 --ip=10.77.0.2/24
 //
-// Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.flags
-// (one --flag=value per line). Bad configuration ends with one line
-// "ferryd: error: ..." and exit status 2 (a failure at run time: 1);
-// nothing is attached.
+// Every flag can also come from a file: --flagfile=/etc/ferry/ferryd.conf
+// (one --flag=value per line; the packaged unit starts ferryd that way), and
+// --check_config checks them without starting anything. Bad configuration ends
+// with one line "ferryd: error: ..." and exit status 2 (a failure at run time:
+// 1); nothing is attached.
 #include <unistd.h>
 
 #include <cstdio>
@@ -63,6 +64,10 @@ ABSL_FLAG(std::string, dpdk_log_level, "error",
           "Lowest DPDK log level printed: debug, info, notice, warning, "
           "error, critical");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error");
+ABSL_FLAG(bool, check_config, false,
+          "Check the configuration (flags, --flagfile, --nics_file) and exit: "
+          "status 0 and 'configuration OK', or 2 and the first error; "
+          "nothing is attached or started (ferryctl config check FILE)");
 ABSL_FLAG(std::string, ping, "",
           "Debug: send ICMP echo requests to this IPv4 address from engine 0");
 ABSL_FLAG(int, ping_count, 5, "Debug: echo requests to send with --ping");
@@ -265,6 +270,10 @@ int Main(int argc, char** argv) {
           ReadFlags(), static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN)),
           controlplane::SystemGroupId);
   if (!config.ok()) Fail(config.status());
+  if (absl::GetFlag(FLAGS_check_config)) {
+    std::printf("ferryd: configuration OK\n");
+    return 0;
+  }
   SetMinLogSeverity(config->log_severity);
   if (absl::Status s =
           dpdk::InstallDpdkLog(absl::GetFlag(FLAGS_dpdk_log_level));

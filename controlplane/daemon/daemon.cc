@@ -20,6 +20,7 @@
 #include "controlplane/channel_registry.h"
 #include "controlplane/channel_totals_snapshot.h"
 #include "controlplane/completion_waiter.h"
+#include "controlplane/daemon/service_notify.h"
 #include "controlplane/flow_directory.h"
 #include "controlplane/flow_opener.h"
 #include "controlplane/metrics/ferry_collector.h"
@@ -191,6 +192,13 @@ absl::Status Daemon::Start() {
                                               completion_waiter_.get());
   if (absl::Status s = StartApi(); !s.ok()) return s;
   LogReady();
+  // Under systemd (Type=notify) the unit becomes active only now: every
+  // socket is listening and the NICs given at start are attached.
+  if (absl::Status s = NotifyServiceManager(absl::StrCat(
+          "READY=1\nSTATUS=serving channels at ", config_.channel_socket));
+      !s.ok()) {
+    FERRY_LOG(Warning, "service manager: %s", s.message());
+  }
   if (config_.ping.has_value()) StartPing();
   return absl::OkStatus();
 }
@@ -348,6 +356,7 @@ void Daemon::Run() {
 }
 
 void Daemon::Shutdown() {
+  NotifyServiceManager("STOPPING=1").IgnoreError();
   // No scrape or RPC may read an engine being stopped.
   api_.clear();
   exposer_.reset();

@@ -1,9 +1,12 @@
 #include "dataplane/base/logging.h"
 
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -30,9 +33,36 @@ bool LogSeverityEnabled(LogSeverity severity) {
          min_severity.load(std::memory_order_relaxed);
 }
 
+bool StderrIsJournal() {
+  // systemd sets JOURNAL_STREAM to "device:inode" of the stream it connects
+  // to stderr; a child whose stderr was redirected elsewhere inherits the
+  // variable, so the stream itself is compared (see systemd.exec(5)).
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (stream == nullptr) return false;
+  unsigned long long device = 0, inode = 0;
+  if (std::sscanf(stream, "%llu:%llu", &device, &inode) != 2) return false;
+  struct stat st;
+  return fstat(STDERR_FILENO, &st) == 0 &&
+         static_cast<unsigned long long>(st.st_dev) == device &&
+         static_cast<unsigned long long>(st.st_ino) == inode;
+}
+
 void WriteLogLine(LogSeverity severity, const char* file, int line,
                   absl::string_view message) {
   static constexpr char kLetters[] = {'I', 'W', 'E'};
+  // syslog priorities: info, warning, err.
+  static constexpr int kJournalLevels[] = {6, 4, 3};
+  static const bool journal = StderrIsJournal();
+  if (journal) {
+    // The journal stamps each line itself and reads its level from the
+    // "<N>" prefix (sd-daemon(3)).
+    const std::string out = absl::StrFormat(
+        "<%d>%s:%d] %s\n", kJournalLevels[static_cast<int>(severity)],
+        Basename(file), line, message);
+    ssize_t ignored = write(STDERR_FILENO, out.data(), out.size());
+    (void)ignored;
+    return;
+  }
   timeval tv;
   gettimeofday(&tv, nullptr);
   tm local;

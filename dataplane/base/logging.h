@@ -18,7 +18,12 @@ namespace ferry {
 
 enum class LogSeverity { kInfo = 0, kWarning = 1, kError = 2 };
 
-// Writes "I1125 14:03:07.123456 file.cc:42] message\n" to stderr.
+// Whether stderr is the stream systemd connected to its journal.
+bool StderrIsJournal();
+
+// Writes "I1125 14:03:07.123456 file.cc:42] message\n" to stderr; when
+// stderr is systemd's journal stream, "<6>file.cc:42] message\n" instead
+// (the level as a syslog priority, no time: the journal keeps its own).
 void WriteLogLine(LogSeverity severity, const char* file, int line,
                   absl::string_view message);
 
