@@ -30,6 +30,9 @@ PACKAGES=(
   clang-14 libclang-rt-14-dev
   # The trust-boundary test runs an application as a user it creates.
   passwd util-linux
+  # The Debian package (dpkg-shlibdeps) and its test: a fresh Debian 12
+  # root (debootstrap) booted with systemd-nspawn.
+  dpkg-dev debootstrap systemd-container
 )
 
 if [[ $(id -u) -ne 0 ]]; then
