@@ -33,6 +33,8 @@ PACKAGES=(
   # The Debian package (dpkg-shlibdeps) and its test: a fresh Debian 12
   # root (debootstrap) booted with systemd-nspawn.
   dpkg-dev debootstrap systemd-container
+  # The container image's test (runc: crun cannot run on hybrid cgroups).
+  podman runc
 )
 
 if [[ $(id -u) -ne 0 ]]; then
