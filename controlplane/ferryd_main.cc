@@ -148,8 +148,8 @@ ABSL_FLAG(std::string, grpc_socket_mode, "0660",
           "Permissions of the application socket (octal): who may be an "
           "application");
 ABSL_FLAG(std::string, grpc_socket_group, "",
-          "Group of the application and channel sockets (empty: root's): "
-          "its members may run applications");
+          "Group of the application and channel sockets, by name or "
+          "number (empty: root's): its members may run applications");
 ABSL_FLAG(std::string, admin_socket, "",
           "Unix socket of the gRPC admin API: NICs, stats, every session's "
           "flows (empty: admin.sock next to --grpc_socket, or "

@@ -35,6 +35,9 @@ PACKAGES=(
   dpkg-dev debootstrap systemd-container
   # The container image's test (runc: crun cannot run on hybrid cgroups).
   podman runc
+  # The Kubernetes manifests' check: the API schema as the Python client
+  # carries it.
+  python3-kubernetes python3-yaml
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -224,6 +224,10 @@ absl::Status VerifySockets(const DaemonFlags& f, const GroupLookup& groups,
 }  // namespace
 
 std::optional<int> SystemGroupId(const std::string& name) {
+  if (!name.empty() && name.size() <= 9 &&
+      name.find_first_not_of("0123456789") == std::string::npos) {
+    return std::stoi(name);  // at most 999,999,999: fits
+  }
   const struct group* entry = getgrnam(name.c_str());
   if (entry == nullptr) return std::nullopt;
   return static_cast<int>(entry->gr_gid);

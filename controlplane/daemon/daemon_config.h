@@ -105,7 +105,9 @@ struct DaemonConfig {
 // A group's id by name, or nothing when there is no such group.
 using GroupLookup = std::function<std::optional<int>(const std::string&)>;
 
-// The system's group database (getgrnam).
+// The system's group database (getgrnam), or a numeric group id as given
+// (a container's group database need not know the host's groups: a
+// Kubernetes pod shares the socket's group by number).
 std::optional<int> SystemGroupId(const std::string& name);
 
 // Checks every flag; INVALID_ARGUMENT names the first bad one

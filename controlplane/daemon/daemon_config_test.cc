@@ -73,9 +73,10 @@ TEST(DaemonConfigTest, ANicsFileAddsCheckedNics) {
   EXPECT_EQ(config->more_nics[1].engines, 2);
   // Expect: a bad NIC is named by the file, its number and its field.
   flags.nics_file_text = "device=net_ring0 ip=10.70.0.1/24 mtu=99999\n";
-  EXPECT_EQ(Refusal(flags).rfind(
-                "--nics_file /etc/ferry/nics.conf: NIC 1 (net_ring0): --mtu", 0),
-            0u)
+  EXPECT_EQ(
+      Refusal(flags).rfind(
+          "--nics_file /etc/ferry/nics.conf: NIC 1 (net_ring0): --mtu", 0),
+      0u)
       << Refusal(flags);
   flags.nics_file_text = "device=net_ring0 address=10.70.0.1/24\n";
   EXPECT_EQ(Refusal(flags),
@@ -102,6 +103,17 @@ TEST(DaemonConfigTest, RangesNameTheirFlag) {
   flags = Defaults();
   flags.hugepages = "maybe";
   EXPECT_EQ(Refusal(flags), "--hugepages: 'maybe' is not auto, require or off");
+}
+
+TEST(DaemonConfigTest, SystemGroupIdTakesNamesAndNumbers) {
+  EXPECT_EQ(SystemGroupId("root"), 0);
+  EXPECT_EQ(SystemGroupId("0"), 0);
+  EXPECT_EQ(SystemGroupId("2100"), 2100);  // known or not to this host
+  EXPECT_EQ(SystemGroupId("no-such-group-here"), std::nullopt);
+  EXPECT_EQ(SystemGroupId("21x"), std::nullopt);
+  EXPECT_EQ(SystemGroupId("-1"), std::nullopt);
+  EXPECT_EQ(SystemGroupId("99999999999"), std::nullopt);
+  EXPECT_EQ(SystemGroupId(""), std::nullopt);
 }
 
 TEST(DaemonConfigTest, Sockets) {
