@@ -269,6 +269,11 @@ SessionInfo SessionRegistry::InfoOf(uint64_t id, const Session& s) {
   return info;
 }
 
+SessionRegistry::Occupancy SessionRegistry::Count() {
+  absl::MutexLock lock(&mu_);
+  return {sessions_.size(), limits_.max_sessions};
+}
+
 std::vector<SessionInfo> SessionRegistry::List() {
   absl::MutexLock lock(&mu_);
   std::vector<SessionInfo> out;

@@ -151,6 +151,12 @@ class SessionRegistry {
   absl::Status DestroyChannel(uint64_t id, const std::string& token,
                               uint64_t channel_id, bool abort = false);
   std::vector<SessionInfo> List();
+  // Sessions open now and the most allowed (--max_sessions), for metrics.
+  struct Occupancy {
+    size_t sessions = 0;
+    size_t max_sessions = 0;
+  };
+  Occupancy Count();
   // One session, for its own holder: NOT_FOUND for a wrong id or token.
   absl::StatusOr<SessionInfo> Get(uint64_t id, const std::string& token);
 

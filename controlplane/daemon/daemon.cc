@@ -170,8 +170,8 @@ absl::Status Daemon::Start() {
   }
   channels_ = *std::move(channels);
   channel_totals_ = std::make_unique<ChannelTotalsSnapshot>();
-  collector_ =
-      std::make_shared<FerryCollector>(nics_.get(), channel_totals_.get());
+  collector_ = std::make_shared<FerryCollector>(
+      nics_.get(), channel_totals_.get(), sessions_.get());
   if (!config_.metrics_address.empty()) {
     const std::string& address = config_.metrics_address;
     try {

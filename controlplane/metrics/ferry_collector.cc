@@ -7,6 +7,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "client/abi/ferry_channel_abi.h"
+#include "controlplane/metrics/host_hugepages.h"
 #include "controlplane/metrics/process_usage.h"
 
 namespace ferry::controlplane {
@@ -276,6 +277,22 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
     }
   });
   CollectChannels(f, channels_->Read());
+  if (sessions_ != nullptr) {
+    const SessionRegistry::Occupancy sessions = sessions_->Count();
+    f.Add("ferry_sessions", "Application sessions open", MetricType::Gauge, {},
+          static_cast<double>(sessions.sessions));
+    f.Add("ferry_sessions_max",
+          "Sessions ferryd allows at once (--max_sessions)", MetricType::Gauge,
+          {}, static_cast<double>(sessions.max_sessions));
+  }
+  for (const HugepagePool& pool : ReadHugepagePools()) {
+    f.Add("ferry_host_hugepages", "The host's hugepages of this size",
+          MetricType::Gauge, {{"size", pool.size}},
+          static_cast<double>(pool.pages));
+    f.Add("ferry_host_hugepages_free",
+          "The host's hugepages of this size not yet taken", MetricType::Gauge,
+          {{"size", pool.size}}, static_cast<double>(pool.free_pages));
+  }
   CollectProcess(f);
   return f.Take();
 }

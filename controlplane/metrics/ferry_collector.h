@@ -15,6 +15,7 @@
 
 #include "controlplane/channel_totals_snapshot.h"
 #include "controlplane/nic_registry.h"
+#include "controlplane/session_registry.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 
@@ -24,15 +25,18 @@ inline constexpr char kFerryVersion[] = "0.1.0";
 
 class FerryCollector : public prometheus::Collectable {
  public:
-  // Both must outlive the collector's registration with the exposer.
-  FerryCollector(NicRegistry* nics, const ChannelTotalsSnapshot* channels)
-      : nics_(nics), channels_(channels) {}
+  // All must outlive the collector's registration with the exposer;
+  // `sessions` may be null (no session metrics).
+  FerryCollector(NicRegistry* nics, const ChannelTotalsSnapshot* channels,
+                 SessionRegistry* sessions = nullptr)
+      : nics_(nics), channels_(channels), sessions_(sessions) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
   NicRegistry* nics_;
   const ChannelTotalsSnapshot* channels_;
+  SessionRegistry* sessions_;
 };
 
 }  // namespace ferry::controlplane

@@ -56,7 +56,7 @@ namespace ferry::engine {
   X(sleeps, "Times the engine slept (adaptive polling)")                      \
   X(wakeups_rx_interrupt, "Sleeps ended by an RX interrupt")                  \
   X(wakeups_doorbell, "Sleeps ended by the doorbell (commands, channels)")    \
-  X(sleep_ns, "Nanoseconds spent asleep")                                     \
+  X(sleep_ns, "Time spent asleep (adaptive polling)")                         \
   X(transport_segments_rx, "Ferry segments received for a flow")              \
   X(transport_segments_tx, "Ferry segments sent")                             \
   X(transport_messages_rx, "Messages received whole and delivered")           \

@@ -50,6 +50,8 @@ for f in "$@"; do
     deploy/etc/60-ferry-hugepages.conf)
       install -m 0644 "$f" "$pkg/etc/sysctl.d/" ;;
     README.md | docs/*.md) install -m 0644 "$f" "$pkg/usr/share/doc/ferry/" ;;
+    deploy/prometheus/*)
+      install -D -m 0644 "$f" "$pkg/usr/share/ferry/prometheus/${f##*/}" ;;
     deploy/debian/copyright) install -m 0644 "$f" "$pkg/usr/share/doc/ferry/" ;;
     deploy/debian/VERSION | deploy/debian/make_deb.sh) ;;
     *)
