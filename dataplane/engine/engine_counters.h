@@ -33,6 +33,8 @@ namespace ferry::engine {
   X(arp_requests_tx, "ARP requests sent to resolve a next hop")               \
   X(arp_replies_tx, "ARP replies sent")                                       \
   X(arp_ignored, "ARP packets neither for us nor about a known neighbour")    \
+  X(arp_address_conflicts,                                                     \
+    "ARP packets from another MAC claiming our address")                       \
   X(arp_resolved, "Next hops resolved by our ARP request")                    \
   X(arp_learned, "Neighbours learned from their ARP request to us")           \
   X(arp_resolve_failed, "Next hops that never answered ARP")                  \

@@ -47,7 +47,11 @@ void Engine::HandleArp_st(dpdk::Packet* pkt, const net::ParsedFrame& frame,
                          !frame.arp_sender_mac.IsMulticast() &&
                          config_.ip.Contains(sender);
   if (!sender_ok) {
-    if (sender == config_.ip.address) {
+    // Our own announcement seen again (a wire that loops frames back, or
+    // net_null handing out buffers that still hold what we sent) is no
+    // conflict: only another MAC with our address is.
+    if (sender == config_.ip.address && frame.arp_sender_mac != config_.mac) {
+      counters_.arp_address_conflicts.Inc();
       FERRY_LOG_EVERY_SEC(Warning, "engine %d: %s claims our address %s",
                           config_.id, frame.arp_sender_mac.ToString(),
                           sender.ToString());

@@ -173,6 +173,22 @@ TEST_F(EngineTest, IgnoresArpForOtherAddresses) {
   EXPECT_EQ(engine_->ReadStats().arp_ignored, 1u);
 }
 
+TEST_F(EngineTest, CountsAnotherMacClaimingOurAddressButNotOurOwnEcho) {
+  MakeEngine();
+  // Our own gratuitous ARP, looped back by the wire.
+  PeerSends(ArpFrame(net::kArpOpRequest, MacAddress::Broadcast(), kEngineMac,
+                     kEngineIp, MacAddress{}, kEngineIp));
+  engine_->PollOnce(kStart);
+  EXPECT_EQ(engine_->ReadStats().arp_address_conflicts, 0u);
+  EXPECT_EQ(engine_->ReadStats().arp_ignored, 1u);
+  // Another host announcing our address.
+  PeerSends(ArpFrame(net::kArpOpRequest, MacAddress::Broadcast(), kPeerMac,
+                     kEngineIp, MacAddress{}, kEngineIp));
+  engine_->PollOnce(kStart + kMs);
+  EXPECT_EQ(engine_->ReadStats().arp_address_conflicts, 1u);
+  EXPECT_EQ(engine_->ReadStats().arp_ignored, 2u);
+}
+
 TEST_F(EngineTest, AnswersEchoRequest) {
   MakeEngine();
   std::vector<uint8_t> data(200, 0x3c);
