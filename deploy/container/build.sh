@@ -26,9 +26,7 @@ work=$(mktemp -d /var/tmp/ferry-image.XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT
 if ! podman image exists "$base"; then
   echo "container: debootstrap bookworm for $base"
-  debootstrap --variant=minbase --cache-dir=/var/cache/apt/archives bookworm \
-    "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1 ||
-    { tail -20 "$work/debootstrap.log" >&2; exit 1; }
+  "$repo/deploy/debian/debian_root.sh" "$work/root" "$mirror"
   rm -rf "$work/root/var/cache/apt/archives/"*.deb
   tar -C "$work/root" -c . | podman import --quiet - "$base" >/dev/null
 fi

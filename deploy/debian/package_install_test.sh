@@ -8,19 +8,18 @@
 # answer health and stop cleanly; then remove the package: nothing it
 # installed may remain but its configuration, and purge removes that too.
 #
-#   package_install_test.sh FERRY_DEB
+#   package_install_test.sh FERRY_DEB DEBIAN_ROOT_SH
 # Tagged "debootstrap" (skip with --test_tag_filters=-debootstrap where
 # there is no debootstrap or no mirror); deploy/install-deps.sh installs it.
 set -euo pipefail
 deb=$(realpath "$1")
+debian_root=$(realpath "$2")
 mirror=${FERRY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 fail() {
   echo "FAIL: $*" >&2
   exit 1
 }
-command -v debootstrap >/dev/null ||
-  fail "debootstrap is missing (deploy/install-deps.sh installs it)"
 
 root=$(mktemp -d /var/tmp/ferry-package-root.XXXXXX)
 chmod 0755 "$root"  # apt's _apt user reads below it
@@ -61,12 +60,7 @@ in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
   DEBIAN_FRONTEND=noninteractive "$@"; }
 
 echo "== debootstrap bookworm (minbase) from $mirror"
-# The host's package cache serves what it already holds; the rest comes
-# from the mirror.
-debootstrap --variant=minbase --cache-dir=/var/cache/apt/archives bookworm \
-  "$root" "$mirror" >"$root.debootstrap.log" 2>&1 ||
-  { tail -20 "$root.debootstrap.log"; fail "debootstrap failed"; }
-rm -f "$root.debootstrap.log"
+"$debian_root" "$root" "$mirror" || fail "debootstrap failed"
 mount_all
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 cp "$deb" "$root/tmp/ferry_amd64.deb"

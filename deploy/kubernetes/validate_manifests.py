@@ -113,7 +113,7 @@ def check_ferry(docs, package_files, version, problems):
     by_kind = {}
     for where, doc in docs:
         by_kind.setdefault(doc["kind"], []).append((where, doc))
-    if [d for _, d in by_kind.get("DaemonSet", [])] == []:
+    if not by_kind.get("DaemonSet"):
         problems.add("manifests", "no DaemonSet")
         return None
     if not by_kind.get("ConfigMap"):
@@ -151,7 +151,7 @@ def check_ferry(docs, package_files, version, problems):
         image_version = c["image"].rpartition(":")[2]
         if image_version != version:
             problems.add(where, f"image {c['image']} is not version {version}")
-        if f"--flagfile=/etc/ferry/ferryd.conf" not in c.get("command", []):
+        if "--flagfile=/etc/ferry/ferryd.conf" not in c.get("command", []):
             problems.add(where, "ferryd is not started on /etc/ferry/ferryd.conf")
         mounts = {m["mountPath"]: m for m in c.get("volumeMounts", [])}
         config = mounts.get("/etc/ferry")
