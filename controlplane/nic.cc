@@ -1,8 +1,46 @@
 #include "controlplane/nic.h"
 
 #include "dataplane/base/logging.h"
+#include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
+namespace {
+
+// net_af_xdp shares a kernel interface with the kernel: the port carries
+// Ferry's XDP program, which diverts only what is for Ferry's address.
+absl::StatusOr<std::unique_ptr<dpdk::Port>> OpenAfXdpPort(
+    const NicConfig& config, const std::string& iface,
+    dpdk::PortOptions options) {
+  const net::Ipv4Address ip = config.ip.address;
+  if (absl::Status s = xdp::CheckAddressIsNotTheKernels(ip); !s.ok()) {
+    return s;
+  }
+  absl::StatusOr<bool> removed = xdp::RemoveLeftoverProgram(iface);
+  if (!removed.ok()) return removed.status();
+  if (*removed) {
+    FERRY_LOG(Warning,
+              "%s: took off the XDP program an earlier ferryd left attached",
+              iface);
+  }
+  absl::StatusOr<xdp::ProgramFile> program = xdp::ProgramFile::Create();
+  if (!program.ok()) return program.status();
+  options.device =
+      xdp::AfXdpDeviceSpec(config.device, program->path(), config.engines);
+  absl::StatusOr<std::unique_ptr<dpdk::Port>> port = dpdk::Port::Open(options);
+  if (!port.ok()) return port;
+  absl::Status s = xdp::ConfigureAttachedProgram(iface, ip);
+  if (absl::IsNotFound(s) && options.device != config.device) {
+    // Not ours to configure: the operator's own program (xdp_prog=).
+    FERRY_LOG(Info, "%s: %s", iface, s.message());
+  } else if (!s.ok()) {
+    return s;
+  }
+  FERRY_LOG(Info, "%s: Ferry's XDP program diverts frames for %s", iface,
+            ip.ToString());
+  return port;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
     const NicConfig& config, engine::EngineGroup* group,
@@ -14,7 +52,10 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
   options.mtu = config.mtu;
   options.mac = config.mac;
   options.rx_interrupts = config.idle.mode == engine::PollingMode::kAdaptive;
-  absl::StatusOr<std::unique_ptr<dpdk::Port>> port = dpdk::Port::Open(options);
+  const std::string xdp_iface = xdp::AfXdpInterface(config.device);
+  absl::StatusOr<std::unique_ptr<dpdk::Port>> port =
+      xdp_iface.empty() ? dpdk::Port::Open(options)
+                        : OpenAfXdpPort(config, xdp_iface, options);
   if (!port.ok()) return port.status();
   nic->port_ = std::move(*port);
   for (int i = 0; i < config.engines; ++i) {
@@ -87,6 +128,16 @@ void Nic::ReleaseEngines() {
 Nic::~Nic() {
   ReleaseEngines();
   port_.reset();
+  // The PMD detaches the program it attached when the port closes; this
+  // makes sure of it, so that no frame for Ferry's address goes on being
+  // diverted to a socket that is gone.
+  if (const std::string iface = xdp::AfXdpInterface(config_.device);
+      !iface.empty()) {
+    absl::StatusOr<bool> removed = xdp::RemoveLeftoverProgram(iface);
+    if (!removed.ok()) {
+      FERRY_LOG(Warning, "%s: %s", iface, removed.status().message());
+    }
+  }
 }
 
 }  // namespace ferry::controlplane

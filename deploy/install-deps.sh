@@ -9,6 +9,8 @@ PACKAGES=(
   bazel-bootstrap bazel-platforms bazel-skylib g++ pkg-config clang-format
   # Dataplane.
   dpdk dpdk-dev libdpdk-dev
+  # AF_XDP: ferryd's XDP program (clang targets BPF) and libbpf to set it up.
+  clang libbpf-dev libxdp-dev linux-libc-dev
   # Control plane.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev

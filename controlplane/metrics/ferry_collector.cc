@@ -9,6 +9,7 @@
 #include "client/abi/ferry_channel_abi.h"
 #include "controlplane/metrics/host_hugepages.h"
 #include "controlplane/metrics/process_usage.h"
+#include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -134,6 +135,26 @@ void CollectPort(Families& f, Nic& nic, const std::string& port) {
   for (const auto& c : port_counters) {
     f.Add(c.name, c.help, MetricType::Counter, {{"port", port}},
           static_cast<double>(c.value));
+  }
+  // net_af_xdp: what Ferry's XDP program did with the interface's frames.
+  if (const std::string iface = xdp::AfXdpInterface(nic.config().device);
+      !iface.empty()) {
+    absl::StatusOr<xdp::ProgramCounters> xdp = xdp::ReadProgramCounters(iface);
+    if (xdp.ok()) {
+      const struct {
+        const char* verdict;
+        uint64_t value;
+      } verdicts[] = {{"ferry_ipv4", xdp->diverted_ipv4},
+                      {"ferry_arp", xdp->diverted_arp},
+                      {"kernel", xdp->passed}};
+      for (const auto& v : verdicts) {
+        f.Add("ferry_xdp_frames_total",
+              "Frames Ferry's XDP program saw on the port's interface: "
+              "diverted to Ferry (IPv4, ARP) or left to the kernel",
+              MetricType::Counter, {{"port", port}, {"verdict", v.verdict}},
+              static_cast<double>(v.value));
+      }
+    }
   }
   const dpdk::MbufUsage mbufs = nic.port().Mbufs();
   f.Add("ferry_port_mbufs", "Packet buffers in the port's pools",

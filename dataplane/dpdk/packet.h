@@ -7,6 +7,7 @@
 #ifndef FERRY_DATAPLANE_DPDK_PACKET_H_
 #define FERRY_DATAPLANE_DPDK_PACKET_H_
 
+#include <fcntl.h>
 #include <rte_epoll.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -105,6 +106,9 @@ inline bool RxL4ChecksumGood(const Packet* pkt) {
 // has no interrupts.
 inline int ArmRxInterrupts(const PortQueue& q) {
   if (!q.rx_interrupts) return -1;
+  // An AF_XDP socket needs no arming or acknowledging: its own copy, level
+  // triggered, is the source.
+  if (q.rx_poll_fd >= 0) return fcntl(q.rx_poll_fd, F_DUPFD_CLOEXEC, 0);
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) return -1;
   if (rte_eth_dev_rx_intr_ctl_q(q.port_id, q.queue_id, epfd, RTE_INTR_EVENT_ADD,
@@ -117,17 +121,20 @@ inline int ArmRxInterrupts(const PortQueue& q) {
 
 // After `epfd` from ArmRxInterrupts was readable: lets DPDK acknowledge the
 // interrupts, without blocking.
-inline void AcknowledgeRxInterrupts(int epfd) {
+inline void AcknowledgeRxInterrupts(const PortQueue& q, int epfd) {
+  if (q.rx_poll_fd >= 0) return;
   rte_epoll_event events[4];
   rte_epoll_wait(epfd, events, 4, 0);
 }
 
 // RX interrupt arming around an engine's sleep.
 inline bool EnableRxInterrupt(const PortQueue& q) {
+  if (q.rx_poll_fd >= 0) return true;
   return rte_eth_dev_rx_intr_enable(q.port_id, q.queue_id) == 0;
 }
 
 inline void DisableRxInterrupt(const PortQueue& q) {
+  if (q.rx_poll_fd >= 0) return;
   rte_eth_dev_rx_intr_disable(q.port_id, q.queue_id);
 }
 

@@ -1,14 +1,18 @@
 #include "dataplane/dpdk/port.h"
 
+#include <dirent.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -131,6 +135,31 @@ int ConfigureDevice(uint16_t port_id, const PortOptions& options,
   return rc;
 }
 
+// The AF_XDP sockets open in this process. The af_xdp PMD creates one per
+// queue in rte_eth_rx_queue_setup and does not tell its fd: the new one
+// around that call is the queue's.
+std::set<int> AfXdpSocketFds() {
+#ifndef AF_XDP
+  constexpr int AF_XDP = 44;
+#endif
+  std::set<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    const int fd = std::atoi(entry->d_name);
+    int domain = 0;
+    socklen_t length = sizeof(domain);
+    if (fd != dirfd(dir) &&
+        getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) == 0 &&
+        domain == AF_XDP) {
+      fds.insert(fd);
+    }
+  }
+  closedir(dir);
+  return fds;
+}
+
 // A mempool and an RX and TX queue per engine; each buffer holds a whole
 // frame of the chosen MTU (no scatter).
 absl::Status SetUpQueues(uint16_t port_id, const PortOptions& options,
@@ -155,8 +184,18 @@ absl::Status SetUpQueues(uint16_t port_id, const PortOptions& options,
     queues->push_back(PortQueue{port_id, q, pool, false});
     rte_eth_txconf txconf = info.default_txconf;
     txconf.offloads = conf.txmode.offloads;
+    const bool af_xdp = absl::string_view(info.driver_name) == "net_af_xdp";
+    const std::set<int> before =
+        af_xdp && options.rx_interrupts ? AfXdpSocketFds() : std::set<int>();
     rc = rte_eth_rx_queue_setup(port_id, q, rx_desc, socket, nullptr, pool);
     if (rc != 0) return DpdkError("rte_eth_rx_queue_setup", rc);
+    if (af_xdp && options.rx_interrupts) {
+      std::vector<int> created;
+      for (int fd : AfXdpSocketFds()) {
+        if (before.count(fd) == 0) created.push_back(fd);
+      }
+      if (created.size() == 1) queues->back().rx_poll_fd = created[0];
+    }
     rc = rte_eth_tx_queue_setup(port_id, q, tx_desc, socket, &txconf);
     if (rc != 0) return DpdkError("rte_eth_tx_queue_setup", rc);
   }
@@ -170,6 +209,7 @@ bool EveryQueueHasRxInterrupt(uint16_t port_id,
                               const std::vector<PortQueue>& queues) {
   ScopedQuietDpdkLog quiet;
   for (const PortQueue& queue : queues) {
+    if (queue.rx_poll_fd >= 0) continue;
     if (rte_eth_dev_rx_intr_ctl_q_get_fd(port_id, queue.queue_id) < 0) {
       return false;
     }
@@ -332,8 +372,12 @@ absl::Status Port::Configure(const PortOptions& options) {
   }
   if (rc != 0) return DpdkError("rte_eth_dev_start", rc);
   started_ = true;
+  const bool every_queue_polls =
+      std::all_of(queues_.begin(), queues_.end(),
+                  [](const PortQueue& queue) { return queue.rx_poll_fd >= 0; });
   caps_.rx_interrupts =
-      conf.intr_conf.rxq == 1 && EveryQueueHasRxInterrupt(port_id_, queues_);
+      every_queue_polls ||
+      (conf.intr_conf.rxq == 1 && EveryQueueHasRxInterrupt(port_id_, queues_));
   for (PortQueue& queue : queues_) queue.rx_interrupts = caps_.rx_interrupts;
   if (absl::Status s = ApplyMac(port_id_, options.mac, &mac_); !s.ok()) {
     return s;

@@ -89,6 +89,10 @@ struct PortQueue {
   uint16_t queue_id = 0;
   rte_mempool* pool = nullptr;  // TX allocations for this queue
   bool rx_interrupts = false;   // see ArmRxInterrupts in packet.h
+  // net_af_xdp has no RX interrupts, but the fd of the queue's AF_XDP
+  // socket polls readable while frames wait: it stands in for them. Owned
+  // by the PMD; -1 for other ports.
+  int rx_poll_fd = -1;
 };
 
 class Port {

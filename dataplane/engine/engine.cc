@@ -286,7 +286,7 @@ void Engine::IdleWait_st(uint64_t now_ns) {
   const unsigned woken_by = waker_.Sleep(action.sleep_ns);
   if (woken_by & Waker::kRxInterrupt) {
     counters_.wakeups_rx_interrupt.Inc();
-    dpdk::AcknowledgeRxInterrupts(rx_interrupt_epfd_);
+    dpdk::AcknowledgeRxInterrupts(config_.queue, rx_interrupt_epfd_);
   }
   if (woken_by & Waker::kDoorbell) counters_.wakeups_doorbell.Inc();
   if (has_interrupts) dpdk::DisableRxInterrupt(config_.queue);

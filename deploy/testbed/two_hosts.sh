@@ -2,7 +2,7 @@
 # A two-host testbed on one machine: network namespaces ferry-tb-a and
 # ferry-tb-b, each running ferryd.
 #
-#   deploy/testbed/two_hosts.sh up [--wire=memif|af_packet] [--engines=N]
+#   deploy/testbed/two_hosts.sh up [--wire=memif|af_packet|af_xdp] [--engines=N]
 #   deploy/testbed/two_hosts.sh exec a|b COMMAND...   (inside a host)
 #   deploy/testbed/two_hosts.sh down
 #
@@ -11,8 +11,9 @@
 #     b 10.70.1.2/24 on the veth pair tb-a0 <-> tb-b0;
 #   ferry: a 10.70.0.1/24, b 10.70.0.2/24 on the data wire: a DPDK memif
 #     (default; its socket is a file so that it crosses namespaces) or, with
-#     --wire=af_packet, the veth pair itself (then the kernel baseline runs
-#     over the very same wire).
+#     --wire=af_packet or --wire=af_xdp, the veth pair itself (then the
+#     kernel baseline runs over the very same wire; with af_xdp Ferry's XDP
+#     program diverts only the frames for Ferry's addresses).
 # Each host's sockets live under /run/ferry-testbed/<host>/: channels.sock,
 # ferryd.sock and agent.sock (the bench agent, bench/agent/bench_agent.py,
 # which runs msg_gen there for bench/orchestrator.py); ferryd's metrics are
@@ -77,8 +78,8 @@ up() {
       *) echo "unknown option $arg" >&2; exit 2 ;;
     esac
   done
-  [[ $wire == memif || $wire == af_packet ]] ||
-    { echo "--wire is memif or af_packet" >&2; exit 2; }
+  [[ $wire == memif || $wire == af_packet || $wire == af_xdp ]] ||
+    { echo "--wire is memif, af_packet or af_xdp" >&2; exit 2; }
   [[ -x $ferryd ]] || { echo "no ferryd at $ferryd (build it first)" >&2; exit 2; }
   [[ -x $msg_gen ]] || { echo "no msg_gen at $msg_gen (build it first)" >&2; exit 2; }
   ferryd=$(realpath "$ferryd")
@@ -104,9 +105,12 @@ up() {
   if [[ $wire == memif ]]; then
     device_a="net_memif0,role=server,id=0,socket=$STATE/memif.sock,socket-abstract=no"
     device_b="net_memif0,role=client,id=0,socket=$STATE/memif.sock,socket-abstract=no"
-  else
+  elif [[ $wire == af_packet ]]; then
     device_a="net_af_packet0,iface=tb-a0,qdisc_bypass=0"
     device_b="net_af_packet0,iface=tb-b0,qdisc_bypass=0"
+  else
+    device_a="net_af_xdp0,iface=tb-a0${AF_XDP_ARGS:-}"
+    device_b="net_af_xdp0,iface=tb-b0${AF_XDP_ARGS:-}"
   fi
   local host ns ip device
   for host in a b; do
