@@ -14,8 +14,10 @@
 #    RUN_DIR gets report.html (plots), report.md,
 #    results.json and results.csv.
 # 2. The operator's view of host A: ferryctl and Prometheus metrics.
-# 3. ferryd's idle CPU in adaptive and busy polling.
-# 4. The shared-memory channel between an application and an engine.
+# 3. The runs of 1 again with Ferry and kernel TCP on one veth: ferryd
+#    attaches it through AF_XDP with its own XDP program (RUN_DIR/af_xdp).
+# 4. ferryd's idle CPU in adaptive and busy polling.
+# 5. The shared-memory channel between an application and an engine.
 # Everything it creates is removed when it exits.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -69,11 +71,25 @@ print(urllib.request.urlopen("http://127.0.0.1:10960/metrics").read().decode())'
 echo "$metrics"
 deploy/testbed/two_hosts.sh down
 
-section "3. idle ferryd CPU use (5 s per mode)"
+section "3. Ferry and kernel TCP on the very same veth (AF_XDP)"
+FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=af_xdp
+xdp_attached=$(ip -n ferry-tb-a link show dev tb-a0 | grep -o 'prog/xdp.*' || true)
+/usr/bin/python3 bench/orchestrator.py \
+  --client_agent=unix:/run/ferry-testbed/a/agent.sock \
+  --server_agent=unix:/run/ferry-testbed/b/agent.sock \
+  --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
+  --transports=ferry,tcp --sizes=1024 --windows=1,32 \
+  --duration_s="$duration" --warmup_s=1 --repetitions="$repetitions" \
+  --out="$run_dir/af_xdp"
+xdp_table=$(cat "$run_dir/af_xdp/table.md")
+deploy/testbed/two_hosts.sh down
+echo "$xdp_table"
+
+section "4. idle ferryd CPU use (5 s per mode)"
 idle=$(bench/idle_cpu.sh "$ferryd" 5)
 echo "$idle"
 
-section "4. channel hand-off, application <-> engine (Google Benchmark)"
+section "5. channel hand-off, application <-> engine (Google Benchmark)"
 bazel build -c opt //dataplane/channel:channel_bench
 bench=$(taskset -c 0-1 bazel-bin/dataplane/channel/channel_bench \
   --benchmark_min_time=0.2 2>/dev/null | grep '^BM_')
@@ -111,13 +127,25 @@ From its Prometheus endpoint (127.0.0.1:10960 in host A):
 $metrics
 \`\`\`
 
-## 3. Idle CPU
+## 3. Ferry and kernel TCP on the very same veth (AF_XDP)
+
+The runs of section 1 again, but both ferryd attach the veth that kernel
+TCP uses (\`net_af_xdp\`): Ferry's XDP program (\`$xdp_attached\`)
+diverts only the frames for Ferry's addresses (10.70.0.x) into AF_XDP
+sockets and passes the kernel's (10.70.1.x) on, so both transports share
+one wire. A veth has no zero-copy AF_XDP: the kernel copies every frame
+(native XDP, copy mode), and each TX burst is a system call. Plots and raw
+results: af_xdp/.
+
+$xdp_table
+
+## 4. Idle CPU
 
 \`\`\`
 $idle
 \`\`\`
 
-## 4. Channel hand-off (application thread on CPU 0, engine on CPU 1)
+## 5. Channel hand-off (application thread on CPU 0, engine on CPU 1)
 
 \`\`\`
 $bench
@@ -129,6 +157,9 @@ measured in the same run (ratio_to_floor). Doorbell: both sides asleep.
 EOR
 section "results"
 echo "$table"
+echo
+echo "On one veth (AF_XDP):"
+echo "$xdp_table"
 echo
 echo "run folder: $run_dir (report.html, report.md, results.json, results.csv;"
 echo "this demo's other sections: $report)"
