@@ -73,7 +73,7 @@ deploy/testbed/two_hosts.sh down
 
 section "3. Ferry and kernel TCP on the very same veth (AF_XDP)"
 FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=af_xdp
-xdp_attached=$(ip -n ferry-tb-a link show dev tb-a0 | grep -o 'prog/xdp.*' || true)
+xdp_attached=$(ip -n ferry-tb-a link show dev tb-a0 | grep -o 'prog/xdp id [0-9]* name [a-z_]*' || true)
 /usr/bin/python3 bench/orchestrator.py \
   --client_agent=unix:/run/ferry-testbed/a/agent.sock \
   --server_agent=unix:/run/ferry-testbed/b/agent.sock \
