@@ -107,6 +107,7 @@ void Flow::StartConnect(uint64_t now_ns) {
 void Flow::StartAccept(const FerryHeader& syn, uint64_t now_ns) {
   peer_window_ = syn.window;
   echo_us_ = syn.timestamp_us;
+  echo_received_us_ = TimestampUs(now_ns);
   HandshakeSink sink(*this, now_ns);
   handshake_ =
       Handshake::Accept(local_id_, isn_, syn, now_ns, config_.handshake, sink);
@@ -180,7 +181,17 @@ void Flow::FillCommon(FerryHeader& header, uint64_t now_ns) {
   header.window = AdvertisedWindow();
   last_advertised_ = header.window;
   header.timestamp_us = TimestampUs(now_ns);
-  header.echo_timestamp_us = echo_us_;
+  // The echo carries how long we held it too, so that the peer's round
+  // trip leaves out the time an ACK waited to ride on data (a response,
+  // the application's next request): that is the application's time, not
+  // the path's, and Swift would take it for queueing.
+  if (echo_us_ != 0) {
+    const uint32_t held_us = TimestampUs(now_ns) - echo_received_us_;
+    header.echo_timestamp_us = echo_us_ + held_us;
+    if (header.echo_timestamp_us == 0) header.echo_timestamp_us = 1;
+  } else {
+    header.echo_timestamp_us = 0;
+  }
   // Whatever we send carries the acknowledgement.
   ack_pending_ = ack_now_ = false;
   unacked_segments_ = 0;

@@ -316,6 +316,7 @@ class Flow {
   uint32_t peer_window_ = 0;
   uint32_t last_advertised_ = 0;  // the window in our latest header
   uint32_t echo_us_ = 0;          // newest peer timestamp, echoed back
+  uint32_t echo_received_us_ = 0;  // our clock when it arrived
   bool ack_pending_ = false;
   bool ack_now_ = false;
   uint32_t unacked_segments_ = 0;  // received since our last ACK

@@ -166,7 +166,12 @@ class Simulation {
       delivered = true;
     }
     while (b_to_a_.Ready(now_)) {
-      testing::DeliverSegment(env_a_, a_, b_to_a_.Take(), now_);
+      Segment s = b_to_a_.Take();
+      if (a_.state() == FlowState::kClosed) {
+        AnswerForGoneFlow(s);
+      } else {
+        testing::DeliverSegment(env_a_, a_, s, now_);
+      }
       delivered = true;
     }
     a_.Pump(now_);
@@ -189,6 +194,18 @@ class Simulation {
                     << m.size() << ")";
     }
     ++next_expected_;
+  }
+
+  // What A's endpoint does once A's flow is gone (TransportEndpoint::
+  // SendReset): a segment for it gets a RST, so that B, whose last FIN's
+  // ACK was lost, ends its close instead of waiting for a dead peer.
+  void AnswerForGoneFlow(const Segment& s) {
+    if (s.header.type == net::FerryPacketType::kRst) return;
+    Segment rst;
+    rst.header.type = net::FerryPacketType::kRst;
+    rst.header.dst_flow = s.header.src_flow;
+    rst.header.ack = s.header.seq + 1;
+    env_a_.outbox.push_back(std::move(rst));
   }
 
   void Ship() {

@@ -33,7 +33,10 @@ bool Flow::OnSegment(const FerryHeader& header,
                      uint64_t now_ns) {
   if (state_ == FlowState::kClosed) return false;
   ++stats_.segments_received;
-  if (header.timestamp_us != 0) echo_us_ = header.timestamp_us;
+  if (header.timestamp_us != 0) {
+    echo_us_ = header.timestamp_us;
+    echo_received_us_ = TimestampUs(now_ns);
+  }
   keepalives_unanswered_ = 0;
   // Heard from the peer: whatever it still owes us, the wait starts over.
   if (waiting_since_ns_ != UINT64_MAX) waiting_since_ns_ = now_ns;

@@ -55,11 +55,10 @@ void Flow::TransmitSegment(OutMessage& message, uint32_t index, uint32_t seq,
     const SegmentSpan span = SegmentAt(message.length, config_.mss, index);
     h.type = FerryPacketType::kData;
     if (span.first) h.flags |= net::kFerryFlagFirstSegment;
-    // The receiver acknowledges a message's end at once: a request's
-    // sender learns quickly that its buffers are free.
-    if (span.last) {
-      h.flags |= net::kFerryFlagLastSegment | net::kFerryFlagAckNow;
-    }
+    // No ACK-now at a message's end: its ACK waits (ack_delay_ns at most)
+    // to ride on the response a request usually gets, halving the frames
+    // of a request/response exchange.
+    if (span.last) h.flags |= net::kFerryFlagLastSegment;
     offset = span.offset;
     length = span.length;
   }

@@ -220,8 +220,8 @@ TEST_F(FlowPairTest, InOrderMessagesAreDeliveredAndAcknowledged) {
   const uint64_t m = env_a_.AddMessage(Bytes(250, 3));
   ASSERT_TRUE(a_.Enqueue(m, 250));
   a_.Pump(now_);
-  // Expect: three segments (100 + 100 + 50), FIRST on the first, LAST and
-  // ACK-NOW on the last, consecutive sequence numbers from ISN + 1.
+  // Expect: three segments (100 + 100 + 50), FIRST on the first, LAST on
+  // the last, consecutive sequence numbers from ISN + 1.
   ASSERT_EQ(env_a_.outbox.size(), 3u);
   std::vector<Segment> segs;
   for (int i = 0; i < 3; ++i) segs.push_back(Pop(env_a_));
@@ -229,26 +229,52 @@ TEST_F(FlowPairTest, InOrderMessagesAreDeliveredAndAcknowledged) {
   EXPECT_EQ(segs[2].header.seq, kIsnA + 3);
   EXPECT_EQ(segs[0].header.flags, net::kFerryFlagFirstSegment);
   EXPECT_EQ(segs[1].header.flags, 0);
-  EXPECT_EQ(segs[2].header.flags,
-            net::kFerryFlagLastSegment | net::kFerryFlagAckNow);
+  EXPECT_EQ(segs[2].header.flags, net::kFerryFlagLastSegment);
   EXPECT_EQ(segs[2].payload.size(), 50u);
   for (const Segment& s : segs) DeliverSegment(env_b_, b_, s, now_);
-  // Expect: the message whole at B, and one ACK for all three.
+  // Expect: the message whole at B; its ACK waits (for a response to ride
+  // on) until ack_delay_ns, then one ACK covers all three.
   ASSERT_EQ(env_b_.received.size(), 1u);
   EXPECT_EQ(env_b_.received[0], Bytes(250, 3));
   b_.Pump(now_);
+  EXPECT_TRUE(env_b_.outbox.empty());
+  EXPECT_EQ(b_.next_timer_ns(), now_ + config_.ack_delay_ns);
+  b_.OnTimer(now_ + config_.ack_delay_ns);
   ASSERT_EQ(env_b_.outbox.size(), 1u);
   Segment ack = Pop(env_b_);
   EXPECT_EQ(ack.header.type, FerryPacketType::kAck);
   EXPECT_EQ(ack.header.ack, kIsnA + 4);
   EXPECT_EQ(ack.header.sack, 0u);
   // Expect: A frees the message once acknowledged.
-  DeliverSegment(env_a_, a_, ack, now_ + 20 * kUs);
+  DeliverSegment(env_a_, a_, ack, now_ + config_.ack_delay_ns + 20 * kUs);
   ASSERT_EQ(env_a_.done.size(), 1u);
   EXPECT_EQ(env_a_.done[0], std::make_pair(m, true));
   EXPECT_EQ(a_.in_flight(), 0u);
-  // Expect: the echoed timestamp gave an RTT sample of about 20 us.
+  // Expect: the RTT sample is the 20 us of the path: the echo carried the
+  // time B held the ACK.
   EXPECT_EQ(a_.srtt_ns(), 20 * kUs);
+}
+
+TEST_F(FlowPairTest, TheAckOfARequestRidesOnItsResponse) {
+  Establish();
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 4)), 60));
+  a_.Pump(now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  b_.Pump(now_);
+  EXPECT_TRUE(env_b_.outbox.empty());
+  // Expect: B's response 7 us later is the only frame, and acknowledges
+  // the request.
+  ASSERT_TRUE(b_.Enqueue(env_b_.AddMessage(Bytes(60, 6)), 60));
+  b_.Pump(now_ + 7 * kUs);
+  ASSERT_EQ(env_b_.outbox.size(), 1u);
+  Segment response = Pop(env_b_);
+  EXPECT_EQ(response.header.type, FerryPacketType::kData);
+  EXPECT_EQ(response.header.ack, kIsnA + 2);
+  DeliverSegment(env_a_, a_, response, now_ + 30 * kUs);
+  EXPECT_EQ(a_.in_flight(), 0u);
+  ASSERT_EQ(env_a_.received.size(), 1u);
+  // Expect: A's RTT leaves out the 7 us B's application took.
+  EXPECT_EQ(a_.srtt_ns(), 23 * kUs);
 }
 
 TEST_F(FlowPairTest, DuplicateAndOldSegmentsAreDroppedAndReacknowledged) {
@@ -258,7 +284,8 @@ TEST_F(FlowPairTest, DuplicateAndOldSegmentsAreDroppedAndReacknowledged) {
   Segment s = Pop(env_a_);
   DeliverSegment(env_b_, b_, s, now_);
   b_.Pump(now_);
-  Pop(env_b_);  // the ACK is lost
+  b_.OnTimer(now_ + config_.ack_delay_ns);
+  Pop(env_b_);  // the (delayed) ACK is lost
   // Expect: the repeated segment is not delivered again, but re-ACKed.
   DeliverSegment(env_b_, b_, s, now_);
   EXPECT_EQ(env_b_.received.size(), 1u);
