@@ -51,15 +51,21 @@ id=$$
 section() { printf '\n== %s\n' "$*"; }
 host() { deploy/testbed/two_hosts.sh exec "$@"; }
 
+# compare WIRE OUT: the testbed up on WIRE, then Ferry against kernel TCP
+# through the orchestrator, results in OUT; the testbed stays up.
+compare() {
+  FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire="$1"
+  /usr/bin/python3 bench/orchestrator.py \
+    --client_agent=unix:/run/ferry-testbed/a/agent.sock \
+    --server_agent=unix:/run/ferry-testbed/b/agent.sock \
+    --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
+    --transports=ferry,tcp --sizes=1024 --windows=1,32 \
+    --duration_s="$duration" --warmup_s=1 --repetitions="$repetitions" \
+    --out="$2"
+}
+
 section "1. Ferry and kernel TCP between two hosts (1 KiB request/response)"
-FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=memif
-/usr/bin/python3 bench/orchestrator.py \
-  --client_agent=unix:/run/ferry-testbed/a/agent.sock \
-  --server_agent=unix:/run/ferry-testbed/b/agent.sock \
-  --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
-  --transports=ferry,tcp --sizes=1024 --windows=1,32 \
-  --duration_s="$duration" --warmup_s=1 --repetitions="$repetitions" \
-  --out="$run_dir"
+compare memif "$run_dir"
 table=$(cat "$run_dir/table.md")
 
 section "2. The operator's view of host A"
@@ -72,15 +78,8 @@ echo "$metrics"
 deploy/testbed/two_hosts.sh down
 
 section "3. Ferry and kernel TCP on the very same veth (AF_XDP)"
-FERRYD=$ferryd MSG_GEN=$msg_gen deploy/testbed/two_hosts.sh up --wire=af_xdp
+compare af_xdp "$run_dir/af_xdp"
 xdp_attached=$(ip -n ferry-tb-a link show dev tb-a0 | grep -o 'prog/xdp id [0-9]* name [a-z_]*' || true)
-/usr/bin/python3 bench/orchestrator.py \
-  --client_agent=unix:/run/ferry-testbed/a/agent.sock \
-  --server_agent=unix:/run/ferry-testbed/b/agent.sock \
-  --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \
-  --transports=ferry,tcp --sizes=1024 --windows=1,32 \
-  --duration_s="$duration" --warmup_s=1 --repetitions="$repetitions" \
-  --out="$run_dir/af_xdp"
 xdp_table=$(cat "$run_dir/af_xdp/table.md")
 deploy/testbed/two_hosts.sh down
 echo "$xdp_table"

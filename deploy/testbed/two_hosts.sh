@@ -19,7 +19,8 @@
 # which runs msg_gen there for bench/orchestrator.py); ferryd's metrics are
 # on each host's 127.0.0.1:10960. Binaries: $FERRYD and $MSG_GEN, default
 # bazel-bin/controlplane/ferryd and bazel-bin/bench/msg_gen; $FERRYD_ARGS
-# adds flags to both ferryd (e.g. "--cc=none").
+# adds flags to both ferryd (e.g. "--cc=none"); $AF_XDP_ARGS adds devargs to
+# both af_xdp devices (e.g. ",busy_budget=0").
 # `up` is idempotent (it takes down what an earlier run left first); every
 # step that fails takes the testbed down again.
 set -euo pipefail
