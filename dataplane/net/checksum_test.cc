@@ -40,6 +40,18 @@ TEST(ChecksumTest, MatchesTheWordByWordSumForAnyLengthAndAlignment) {
             ChecksumFinish(ReferenceAdd(0, data.data(), data.size())));
 }
 
+TEST(ChecksumTest, AllOnesCarryEverywhere) {
+  // Every word 0xffff: the most carries any data makes, over sizes that
+  // take every path (scalar, wide blocks and their tails) up to 9 MiB.
+  std::vector<uint8_t> ones(9u << 20, 0xff);
+  for (size_t length : {63u, 64u, 65u, 95u, 1024u, 1111u, 65537u, 9u << 20}) {
+    ASSERT_EQ(ChecksumFinish(
+                  ChecksumAdd(7, absl::MakeConstSpan(ones.data(), length))),
+              ChecksumFinish(ReferenceAdd(7, ones.data(), length)))
+        << "length " << length;
+  }
+}
+
 TEST(ChecksumTest, KnownVector) {
   // RFC 1071's example: 00 01 f2 03 f4 f5 f6 f7 sums to ddf2.
   const uint8_t bytes[] = {0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7};
