@@ -3,13 +3,15 @@
 # program), between two namespaces. Checks:
 #   - 10,000 verified round trips between the two ferryd, while over the
 #     same veth the kernel answers ping and carries a verified TCP transfer;
-#   - the program diverted Ferry's frames and passed the kernel's;
+#   - the program diverted Ferry's frames and passed the kernel's (metrics,
+#     and `ferryctl nic get`, which names the program and its mode);
 #   - ferryd refuses an address the kernel holds;
 #   - a ferryd killed with SIGKILL leaves the program; the next one takes
 #     it off and works; after a clean exit `ip link` shows no program.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
+FERRYCTL=$(realpath "$3")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
@@ -89,6 +91,12 @@ diverted=$(metric_sum 'ferry_xdp_frames_total{port="net_af_xdp0",verdict="ferry_
 passed=$(metric_sum 'ferry_xdp_frames_total{port="net_af_xdp0",verdict="kernel"}' "$page")
 [[ $diverted -ge 10000 ]] || fail "the program diverted $diverted frames to Ferry"
 [[ $passed -ge 100 ]] || fail "the program passed $passed frames to the kernel"
+
+detail=$(ip netns exec "$ns_b" "$FERRYCTL" --socket=@ferry-xdp-grpc-b-$id \
+  nic get net_af_xdp0)
+echo "$detail" | grep "^xdp:"
+echo "$detail" | grep -Eq "^xdp: +ferry_xdp id [0-9]+ \(native\) on $if_b: [0-9]+ IPv4" ||
+  fail "ferryctl nic get does not show the program"
 
 # A ferryd killed outright leaves its program; the next one takes it off.
 kill -KILL "$pid_a"

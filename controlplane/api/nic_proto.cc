@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
 
@@ -39,6 +40,27 @@ v1::Nic NicToProto(Nic& nic) {
   p->set_rx_errors(stats.rx_errors);
   p->set_tx_errors(stats.tx_errors);
   p->set_rx_no_mbuf(stats.rx_no_mbuf);
+  if (const std::string iface = xdp::AfXdpInterface(config.device);
+      !iface.empty()) {
+    v1::XdpProgram* x = out.mutable_xdp();
+    x->set_interface(iface);
+    // A program that is gone (taken off by hand) leaves id 0: the answer
+    // says so rather than failing the whole call.
+    if (absl::StatusOr<xdp::AttachedProgram> program =
+            xdp::DescribeAttachedProgram(iface);
+        program.ok()) {
+      x->set_id(program->id);
+      x->set_name(program->name);
+      x->set_mode(program->mode);
+    }
+    if (absl::StatusOr<xdp::ProgramCounters> counters =
+            xdp::ReadProgramCounters(iface);
+        counters.ok()) {
+      x->set_frames_ferry_ipv4(counters->diverted_ipv4);
+      x->set_frames_ferry_arp(counters->diverted_arp);
+      x->set_frames_kernel(counters->passed);
+    }
+  }
   for (size_t i = 0; i < nic.num_engines(); ++i) {
     const engine::Engine& engine = nic.engine(i);
     v1::Engine* e = out.add_engines();

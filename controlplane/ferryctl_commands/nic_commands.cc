@@ -36,6 +36,20 @@ void PrintNicDetail(const v1::Nic& nic) {
       nic.mac().c_str(), nic.ip().c_str(),
       nic.gateway().empty() ? "-" : nic.gateway().c_str(), nic.mtu(),
       nic.link().up() ? "up" : "down");
+  if (nic.has_xdp()) {
+    const v1::XdpProgram& x = nic.xdp();
+    if (x.id() == 0) {
+      std::printf("xdp:      none on %s\n", x.interface().c_str());
+    } else {
+      std::printf(
+          "xdp:      %s id %u (%s) on %s: %lu IPv4 and %lu ARP frames to "
+          "Ferry, %lu to the kernel\n",
+          x.name().c_str(), x.id(), x.mode().c_str(), x.interface().c_str(),
+          static_cast<unsigned long>(x.frames_ferry_ipv4()),
+          static_cast<unsigned long>(x.frames_ferry_arp()),
+          static_cast<unsigned long>(x.frames_kernel()));
+    }
+  }
   for (const v1::Engine& engine : nic.engines()) {
     std::printf("engine %u (core %d, %s polling):\n", engine.id(),
                 engine.core(), engine.polling().c_str());

@@ -266,6 +266,40 @@ absl::StatusOr<ProgramCounters> ReadProgramCounters(const std::string& iface) {
   return counters;
 }
 
+absl::StatusOr<AttachedProgram> DescribeAttachedProgram(
+    const std::string& iface) {
+  absl::StatusOr<int> ifindex = InterfaceIndex(iface);
+  if (!ifindex.ok()) return ifindex.status();
+  absl::StatusOr<Attached> attached = QueryAttached(*ifindex);
+  if (!attached.ok()) return attached.status();
+  if (attached->id == 0) {
+    return absl::NotFoundError(
+        absl::StrFormat("no XDP program is attached to %s", iface));
+  }
+  Fd prog(bpf_prog_get_fd_by_id(attached->id));
+  if (prog.get() < 0) return Errno("bpf_prog_get_fd_by_id", errno);
+  absl::StatusOr<bpf_prog_info> info = ProgramInfo(prog.get(), nullptr);
+  if (!info.ok()) return info.status();
+  AttachedProgram out;
+  out.id = attached->id;
+  out.name = info->name;
+  switch (attached->mode) {
+    case XDP_ATTACHED_DRV:
+      out.mode = "native";
+      break;
+    case XDP_ATTACHED_SKB:
+      out.mode = "generic";
+      break;
+    case XDP_ATTACHED_HW:
+      out.mode = "offload";
+      break;
+    default:
+      out.mode = "multi";
+      break;
+  }
+  return out;
+}
+
 absl::StatusOr<uint32_t> AttachedProgramId(const std::string& iface) {
   absl::StatusOr<int> ifindex = InterfaceIndex(iface);
   if (!ifindex.ok()) return ifindex.status();

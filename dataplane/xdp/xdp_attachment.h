@@ -71,6 +71,15 @@ absl::StatusOr<ProgramCounters> ReadProgramCounters(const std::string& iface);
 // The id of the XDP program attached to `iface`, 0 for none.
 absl::StatusOr<uint32_t> AttachedProgramId(const std::string& iface);
 
+struct AttachedProgram {
+  uint32_t id = 0;
+  std::string name;
+  std::string mode;  // "native", "generic", "offload" or "multi"
+};
+// NotFound when no program is attached to `iface`.
+absl::StatusOr<AttachedProgram> DescribeAttachedProgram(
+    const std::string& iface);
+
 }  // namespace ferry::xdp
 
 #endif  // FERRY_DATAPLANE_XDP_XDP_ATTACHMENT_H_
