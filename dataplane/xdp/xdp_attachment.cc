@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -101,22 +102,46 @@ absl::StatusOr<bpf_prog_info> ProgramInfo(int prog_fd,
   return info;
 }
 
+// The program attached to an interface; `prog` is open when `attached.id`
+// is not 0 (no program: not an error here).
+struct OpenProgram {
+  int ifindex = 0;
+  Attached attached;
+  std::unique_ptr<Fd> prog;
+  bpf_prog_info info;
+};
+
+absl::StatusOr<OpenProgram> OpenAttachedProgram(
+    const std::string& iface, std::vector<uint32_t>* map_ids = nullptr) {
+  OpenProgram out;
+  std::memset(&out.info, 0, sizeof(out.info));
+  absl::StatusOr<int> ifindex = InterfaceIndex(iface);
+  if (!ifindex.ok()) return ifindex.status();
+  out.ifindex = *ifindex;
+  absl::StatusOr<Attached> attached = QueryAttached(out.ifindex);
+  if (!attached.ok()) return attached.status();
+  out.attached = *attached;
+  if (out.attached.id == 0) return out;
+  out.prog = std::make_unique<Fd>(bpf_prog_get_fd_by_id(out.attached.id));
+  if (out.prog->get() < 0) return Errno("bpf_prog_get_fd_by_id", errno);
+  absl::StatusOr<bpf_prog_info> info = ProgramInfo(out.prog->get(), map_ids);
+  if (!info.ok()) return info.status();
+  out.info = *info;
+  return out;
+}
+
+absl::Status NoProgram(const std::string& iface) {
+  return absl::NotFoundError(
+      absl::StrFormat("no XDP program is attached to %s", iface));
+}
+
 // An fd for the map named `name` of the program attached to `iface`.
 absl::StatusOr<int> AttachedProgramMap(const std::string& iface,
                                        absl::string_view name) {
-  absl::StatusOr<int> ifindex = InterfaceIndex(iface);
-  if (!ifindex.ok()) return ifindex.status();
-  absl::StatusOr<Attached> attached = QueryAttached(*ifindex);
-  if (!attached.ok()) return attached.status();
-  if (attached->id == 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("no XDP program is attached to %s", iface));
-  }
-  Fd prog(bpf_prog_get_fd_by_id(attached->id));
-  if (prog.get() < 0) return Errno("bpf_prog_get_fd_by_id", errno);
   std::vector<uint32_t> map_ids;
-  absl::StatusOr<bpf_prog_info> info = ProgramInfo(prog.get(), &map_ids);
-  if (!info.ok()) return info.status();
+  absl::StatusOr<OpenProgram> program = OpenAttachedProgram(iface, &map_ids);
+  if (!program.ok()) return program.status();
+  if (program->attached.id == 0) return NoProgram(iface);
   for (uint32_t id : map_ids) {
     const int fd = bpf_map_get_fd_by_id(id);
     if (fd < 0) continue;
@@ -128,8 +153,22 @@ absl::StatusOr<int> AttachedProgramMap(const std::string& iface,
     }
     close(fd);
   }
-  return absl::NotFoundError(absl::StrFormat(
-      "the XDP program on %s (%s) has no map '%s'", iface, info->name, name));
+  return absl::NotFoundError(
+      absl::StrFormat("the XDP program on %s (%s) has no map '%s'", iface,
+                      program->info.name, name));
+}
+
+const char* ModeName(uint8_t mode) {
+  switch (mode) {
+    case XDP_ATTACHED_DRV:
+      return "native";
+    case XDP_ATTACHED_SKB:
+      return "generic";
+    case XDP_ATTACHED_HW:
+      return "offload";
+    default:
+      return "multi";
+  }
 }
 
 }  // namespace
@@ -206,26 +245,21 @@ absl::Status CheckAddressIsNotTheKernels(net::Ipv4Address ip) {
 }
 
 absl::StatusOr<bool> RemoveLeftoverProgram(const std::string& iface) {
-  absl::StatusOr<int> ifindex = InterfaceIndex(iface);
-  if (!ifindex.ok()) return ifindex.status();
-  absl::StatusOr<Attached> attached = QueryAttached(*ifindex);
-  if (!attached.ok()) return attached.status();
-  if (attached->id == 0) return false;
-  Fd prog(bpf_prog_get_fd_by_id(attached->id));
-  if (prog.get() < 0) return Errno("bpf_prog_get_fd_by_id", errno);
-  absl::StatusOr<bpf_prog_info> info = ProgramInfo(prog.get(), nullptr);
-  if (!info.ok()) return info.status();
-  if (std::strcmp(info->name, kFerryXdpProgramName) != 0) {
+  absl::StatusOr<OpenProgram> program = OpenAttachedProgram(iface);
+  if (!program.ok()) return program.status();
+  const Attached& attached = program->attached;
+  if (attached.id == 0) return false;
+  if (std::strcmp(program->info.name, kFerryXdpProgramName) != 0) {
     return absl::FailedPreconditionError(absl::StrFormat(
         "%s already has an XDP program (id %u, '%s'): detach it (ip link set "
         "dev %s xdp off) or name it with xdp_prog=",
-        iface, attached->id, info->name, iface));
+        iface, attached.id, program->info.name, iface));
   }
   uint32_t flags = XDP_FLAGS_REPLACE;
-  if (attached->mode == XDP_ATTACHED_SKB) flags |= XDP_FLAGS_SKB_MODE;
-  if (attached->mode == XDP_ATTACHED_DRV) flags |= XDP_FLAGS_DRV_MODE;
-  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = prog.get());
-  const int rc = bpf_xdp_detach(*ifindex, flags, &opts);
+  if (attached.mode == XDP_ATTACHED_SKB) flags |= XDP_FLAGS_SKB_MODE;
+  if (attached.mode == XDP_ATTACHED_DRV) flags |= XDP_FLAGS_DRV_MODE;
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts, .old_prog_fd = program->prog->get());
+  const int rc = bpf_xdp_detach(program->ifindex, flags, &opts);
   if (rc != 0) return Errno("bpf_xdp_detach", -rc);
   return true;
 }
@@ -268,35 +302,13 @@ absl::StatusOr<ProgramCounters> ReadProgramCounters(const std::string& iface) {
 
 absl::StatusOr<AttachedProgram> DescribeAttachedProgram(
     const std::string& iface) {
-  absl::StatusOr<int> ifindex = InterfaceIndex(iface);
-  if (!ifindex.ok()) return ifindex.status();
-  absl::StatusOr<Attached> attached = QueryAttached(*ifindex);
-  if (!attached.ok()) return attached.status();
-  if (attached->id == 0) {
-    return absl::NotFoundError(
-        absl::StrFormat("no XDP program is attached to %s", iface));
-  }
-  Fd prog(bpf_prog_get_fd_by_id(attached->id));
-  if (prog.get() < 0) return Errno("bpf_prog_get_fd_by_id", errno);
-  absl::StatusOr<bpf_prog_info> info = ProgramInfo(prog.get(), nullptr);
-  if (!info.ok()) return info.status();
+  absl::StatusOr<OpenProgram> program = OpenAttachedProgram(iface);
+  if (!program.ok()) return program.status();
+  if (program->attached.id == 0) return NoProgram(iface);
   AttachedProgram out;
-  out.id = attached->id;
-  out.name = info->name;
-  switch (attached->mode) {
-    case XDP_ATTACHED_DRV:
-      out.mode = "native";
-      break;
-    case XDP_ATTACHED_SKB:
-      out.mode = "generic";
-      break;
-    case XDP_ATTACHED_HW:
-      out.mode = "offload";
-      break;
-    default:
-      out.mode = "multi";
-      break;
-  }
+  out.id = program->attached.id;
+  out.name = program->info.name;
+  out.mode = ModeName(program->attached.mode);
   return out;
 }
 
