@@ -24,6 +24,7 @@ dir=$(mktemp -d /tmp/ferry-wire-ceiling.XXXXXX)
 cleanup() {
   deploy/testbed/two_hosts.sh down >/dev/null 2>&1 || true
   testbed_cleanup
+  rm -rf "$dir"
 }
 trap cleanup EXIT
 id=$$
@@ -93,4 +94,3 @@ for wire in "${wires[@]}"; do
   awk -v w="$wire" -v c="$ceiling" -v r="$rpcs" 'BEGIN {
     printf "| %s | %.0fK | %.0fK | %.2f |\n", w, c / 1e3, r / 1e3, r / c }'
 done
-rm -rf "$dir"
