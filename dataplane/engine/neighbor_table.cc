@@ -14,17 +14,23 @@ NeighborTable::NeighborTable(size_t capacity, const NeighborTimings& timings)
 
 std::optional<net::MacAddress> NeighborTable::Lookup(net::Ipv4Address ip,
                                                      uint64_t now_ns) const {
+  if (hot_.valid && hot_.ip == ip.value) {
+    if (now_ns >= hot_.deadline_ns) return std::nullopt;
+    return hot_.mac;
+  }
   auto it = entries_.find(ip.value);
   if (it == entries_.end() || it->second.state != State::kReachable ||
       now_ns >= it->second.deadline_ns) {
     return std::nullopt;
   }
+  hot_ = Hot{true, ip.value, it->second.mac, it->second.deadline_ns};
   return it->second.mac;
 }
 
 NeighborTable::QueueResult NeighborTable::QueuePending(net::Ipv4Address ip,
                                                        rte_mbuf* pkt,
                                                        uint64_t now_ns) {
+  Forget();
   auto it = entries_.find(ip.value);
   if (it != entries_.end() && it->second.state == State::kReachable) {
     // Expired but not yet swept by Tick: resolve it afresh.
@@ -53,6 +59,7 @@ NeighborTable::LearnResult NeighborTable::Learn(net::Ipv4Address ip,
                                                 rte_mbuf** released,
                                                 size_t* released_count) {
   *released_count = 0;
+  Forget();
   LearnResult result;
   auto it = entries_.find(ip.value);
   if (it == entries_.end()) {

@@ -100,9 +100,21 @@ class NeighborTable {
     std::array<rte_mbuf*, kMaxPendingPerEntry> pending{};
   };
 
+  // The last next hop Lookup found, so that a run of frames to one peer
+  // (every frame, with one peer per subnet) skips the hash and the entry's
+  // cold cache lines. Forgotten whenever an entry changes.
+  struct Hot {
+    bool valid = false;
+    uint32_t ip = 0;
+    net::MacAddress mac;
+    uint64_t deadline_ns = 0;
+  };
+  void Forget() { hot_.valid = false; }
+
   size_t capacity_;
   NeighborTimings timings_;
   absl::flat_hash_map<uint32_t, Entry> entries_;
+  mutable Hot hot_;
 };
 
 template <typename SendProbe, typename DropPending, typename Failed>
@@ -115,6 +127,7 @@ void NeighborTable::Tick(uint64_t now_ns, SendProbe&& send_probe,
       ++it;
       continue;
     }
+    Forget();
     if (entry.state == State::kReachable) {
       entries_.erase(it++);
       continue;

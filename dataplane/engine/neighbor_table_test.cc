@@ -56,6 +56,34 @@ TEST(NeighborTableTest, UnsolicitedLearnDoesNotCreate) {
             NeighborTable::LearnResult::kUpdated);
 }
 
+// Lookup remembers the last next hop it found; every change to the table
+// must show through that memory at once.
+TEST(NeighborTableTest, ARememberedLookupFollowsChanges) {
+  NeighborTable table(8, Timings());
+  rte_mbuf* released[NeighborTable::kMaxPendingPerEntry];
+  size_t n;
+  const net::MacAddress moved{{0x02, 0, 0, 0, 0, 9}};
+  table.Learn(kPeer, kPeerMac, true, 0, released, &n);
+  EXPECT_EQ(table.Lookup(kPeer, 1 * kMs), kPeerMac);
+  EXPECT_EQ(table.Lookup(kPeer, 2 * kMs), kPeerMac);
+  // Expect: a new MAC (the peer restarted) is seen by the next lookup.
+  table.Learn(kPeer, moved, false, 3 * kMs, released, &n);
+  EXPECT_EQ(table.Lookup(kPeer, 4 * kMs), moved);
+  // Expect: past its lifetime the entry is gone, remembered or not.
+  EXPECT_FALSE(table.Lookup(kPeer, 3 * kMs + 1000 * kMs).has_value());
+  // Expect: swept by Tick, and asked for again, it is unresolved.
+  table.Tick(
+      2000 * kMs, [](net::Ipv4Address) {}, [](rte_mbuf*) {},
+      [](net::Ipv4Address) {});
+  EXPECT_EQ(table.QueuePending(kPeer, Token(1), 2000 * kMs),
+            NeighborTable::QueueResult::kQueuedSendRequest);
+  EXPECT_FALSE(table.Lookup(kPeer, 2000 * kMs).has_value());
+  // Expect: another next hop is not answered from the memory of this one.
+  table.Learn(kPeer, kPeerMac, false, 2001 * kMs, released, &n);
+  EXPECT_EQ(table.Lookup(kPeer, 2002 * kMs), kPeerMac);
+  EXPECT_FALSE(table.Lookup(net::Ipv4Address{0x0a000003}, 2002 * kMs));
+}
+
 TEST(NeighborTableTest, ProbesThenFailsAndDropsParked) {
   NeighborTable table(8, Timings());
   table.QueuePending(kPeer, Token(1), 0);
