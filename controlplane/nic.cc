@@ -52,6 +52,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
   options.mtu = config.mtu;
   options.mac = config.mac;
   options.rx_interrupts = config.idle.mode == engine::PollingMode::kAdaptive;
+  options.tx_external = config.tx_zero_copy_min_bytes != 0;
   const std::string xdp_iface = xdp::AfXdpInterface(config.device);
   absl::StatusOr<std::unique_ptr<dpdk::Port>> port =
       xdp_iface.empty() ? dpdk::Port::Open(options)
@@ -83,6 +84,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
     ec.transport.max_flows = config.max_flows_per_engine;
     ec.transport.max_flows_per_session = config.max_flows_per_session;
     ec.transport.flow.peer_timeout_ns = config.peer_timeout_ns;
+    ec.transport.zero_copy_min_bytes = config.tx_zero_copy_min_bytes;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

@@ -70,6 +70,8 @@ bool SetNicKey(absl::string_view key, absl::string_view value, NicSpec* spec,
     return ParseInt(value, &spec->max_flows_per_session);
   else if (key == "peer_timeout_ms")
     return ParseInt(value, &spec->peer_timeout_ms);
+  else if (key == "tx_zero_copy_min_bytes")
+    return ParseInt(value, &spec->tx_zero_copy_min_bytes);
   else if (key == "fault_drop")
     return ParseDouble(value, &spec->fault_drop);
   else if (key == "fault_duplicate")
@@ -294,6 +296,11 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   }
   config->peer_timeout_ns =
       static_cast<uint64_t>(spec.peer_timeout_ms) * 1'000'000;
+  if (spec.tx_zero_copy_min_bytes < 0 || spec.tx_zero_copy_min_bytes > 65535) {
+    return FieldError("tx_zero_copy_min_bytes", "must be 0..65535");
+  }
+  config->tx_zero_copy_min_bytes =
+      static_cast<uint32_t>(spec.tx_zero_copy_min_bytes);
   return absl::OkStatus();
 }
 

@@ -53,6 +53,11 @@ struct NicSpec {
   // A flow whose peer has been silent this long while it waits for an
   // answer ends ("the peer stopped answering").
   int peer_timeout_ms = 2000;
+  // Segments with this many payload bytes or more are sent from the
+  // application's buffers without a copy where the port allows it; 0:
+  // always copy (the default: see docs/ARCHITECTURE.md, "Zero-copy
+  // transmit", for what it costs and saves on each port).
+  int tx_zero_copy_min_bytes = 0;
 };
 
 struct NicConfig {
@@ -70,6 +75,7 @@ struct NicConfig {
   uint32_t max_flows_per_engine = 16384;
   uint32_t max_flows_per_session = 12288;
   uint64_t peer_timeout_ns = 2'000'000'000;
+  uint32_t tx_zero_copy_min_bytes = 0;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

@@ -63,6 +63,10 @@ TEST(NicConfigTest, RejectsEachBadField) {
       {[](NicSpec& s) { s.cc_target_delay_us = 0; }, "--cc_target_delay_us"},
       {[](NicSpec& s) { s.peer_timeout_ms = 9; }, "--peer_timeout_ms"},
       {[](NicSpec& s) { s.peer_timeout_ms = 3'600'001; }, "--peer_timeout_ms"},
+      {[](NicSpec& s) { s.tx_zero_copy_min_bytes = -1; },
+       "--tx_zero_copy_min_bytes"},
+      {[](NicSpec& s) { s.tx_zero_copy_min_bytes = 65536; },
+       "--tx_zero_copy_min_bytes"},
   };
   for (const Case& c : cases) {
     NicSpec spec = GoodSpec();

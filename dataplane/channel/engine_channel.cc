@@ -207,21 +207,47 @@ void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
                 std::min(length, kept.length - offset));
     return;
   }
-  // Resume from where the previous copy of this message ended when we can.
+  WalkTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
+    std::memcpy(out, data, n);
+    out += n;
+    return true;
+  });
+}
+
+uint32_t EngineChannel::TxPieces_st(uint32_t head, uint32_t offset,
+                                    uint32_t length, MessagePiece* out,
+                                    uint32_t max) {
+  if (length == 0 || head >= buffer_count_) return 0;
+  uint32_t count = 0;
+  const uint32_t walked =
+      WalkTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
+        if (count == max) return false;
+        out[count++] = MessagePiece{data, n};
+        return true;
+      });
+  return walked == length ? count : 0;
+}
+
+template <typename Visit>
+uint32_t EngineChannel::WalkTx_st(uint32_t head, uint32_t offset,
+                                  uint32_t length, Visit&& visit) {
+  // Resume from where the previous walk of this message ended when we can:
+  // a message's segments go out in order.
   uint32_t buffer = head;
   uint32_t start = 0;
   if (tx_cursor_.head == head && tx_cursor_.start <= offset) {
     buffer = tx_cursor_.buffer;
     start = tx_cursor_.start;
   }
+  uint32_t walked = 0;
   for (uint32_t hops = 0;
        length > 0 && buffer < buffer_count_ && hops <= max_pieces_; ++hops) {
     const uint32_t piece = tx_length_[buffer];
     if (offset < start + piece) {
       const uint32_t skip = offset - start;
       const uint32_t n = std::min(piece - skip, length);
-      std::memcpy(out, view_.buffer(buffer) + skip, n);
-      out += n;
+      if (!visit(view_.buffer(buffer) + skip, n)) break;
+      walked += n;
       offset += n;
       length -= n;
       if (length == 0) break;
@@ -230,6 +256,7 @@ void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
     buffer = tx_next_[buffer];
   }
   tx_cursor_ = TxCursor{head, buffer, start};
+  return walked;
 }
 
 uint64_t EngineChannel::ReleaseTx_st(uint32_t head) {

@@ -109,6 +109,12 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // the buffer count naming the engine's private copy of its bytes.
   // Copies `length` bytes from `offset` of the message into `out`.
   void CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out, uint32_t length);
+  // The same bytes as pieces that point into the segment, for sending them
+  // without a copy: at most `max`, in order. Returns their number, or 0
+  // when they do not fit in `max` or the message is the engine's private
+  // copy (inline): the caller then copies.
+  uint32_t TxPieces_st(uint32_t head, uint32_t offset, uint32_t length,
+                       MessagePiece* out, uint32_t max);
   // Gives the message's buffers back to the app; returns its bytes.
   uint64_t ReleaseTx_st(uint32_t head);
   uint32_t tx_kept_buffers() const { return tx_kept_buffers_; }
@@ -287,7 +293,12 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   std::vector<KeptInline> tx_inline_;
   uint32_t tx_inline_free_ = FERRY_BUFFER_NONE;
   uint32_t tx_kept_inline_ = 0;
-  struct TxCursor {  // where the last CopyTx_st ended: sends are sequential
+  // Visits the pieces of bytes [offset, offset + length) of kept chain
+  // `head` while `visit(data, n)` returns true; returns the bytes visited.
+  template <typename Visit>
+  uint32_t WalkTx_st(uint32_t head, uint32_t offset, uint32_t length,
+                     Visit&& visit);
+  struct TxCursor {  // where the last walk ended: sends are sequential
     uint32_t head = FERRY_BUFFER_NONE;
     uint32_t buffer = FERRY_BUFFER_NONE;
     uint32_t start = 0;  // message offset of `buffer`'s first byte

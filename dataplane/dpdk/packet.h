@@ -81,6 +81,78 @@ inline void RequestIpv4ChecksumOffload(Packet* pkt) {
   pkt->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
 }
 
+// Zero-copy transmit: payload bytes that stay where they lie (an
+// application's channel buffers) go out as extra segments of a frame that
+// point at them. The bytes must outlive every frame that points at them:
+// the holder counts those frames, and a frame that is to wait anywhere
+// (behind a full port, for ARP, held back by the fault injector) is first
+// made private (Privatize). Engine thread only.
+class ExternalPayloads {
+ public:
+  ExternalPayloads() = default;
+  ExternalPayloads(const ExternalPayloads&) = delete;
+  ExternalPayloads& operator=(const ExternalPayloads&) = delete;
+
+  // Appends `length` bytes at `data` to `head` as a segment from `q`'s
+  // pool; false (nothing changed) when the pool is empty.
+  bool Append(const PortQueue& q, Packet* head, const uint8_t* data,
+              uint16_t length) {
+    Packet* seg = rte_pktmbuf_alloc(q.pool);
+    if (seg == nullptr) return false;
+    // The segment's own buffer is idle while it points out: its shared
+    // info goes there, one per segment with a count of 1, so that freeing
+    // it takes no atomic operation (a shared count would take two per
+    // segment) and calls Freed.
+    auto* info = static_cast<rte_mbuf_ext_shared_info*>(seg->buf_addr);
+    info->free_cb = &Freed;
+    info->fcb_opaque = this;
+    rte_mbuf_ext_refcnt_set(info, 1);
+    void* addr = const_cast<uint8_t*>(data);
+    // Software ports read it by address; no device DMAs from it.
+    const rte_iova_t iova =
+        rte_eal_iova_mode() == RTE_IOVA_VA
+            ? static_cast<rte_iova_t>(reinterpret_cast<uintptr_t>(addr))
+            : RTE_BAD_IOVA;
+    rte_pktmbuf_attach_extbuf(seg, addr, iova, length, info);
+    seg->data_len = length;
+    seg->pkt_len = length;
+    Packet* last = rte_pktmbuf_lastseg(head);
+    last->next = seg;
+    head->nb_segs = static_cast<uint16_t>(head->nb_segs + 1);
+    head->pkt_len += length;
+    ++in_flight_;
+    return true;
+  }
+
+  // Segments that point at payloads now (freed ones are counted back by
+  // DPDK's free path, on the thread that frees them: the engine's).
+  uint64_t in_flight() const { return in_flight_; }
+
+ private:
+  static void Freed(void* addr, void* self) {
+    (void)addr;
+    --static_cast<ExternalPayloads*>(self)->in_flight_;
+  }
+  uint64_t in_flight_ = 0;
+};
+
+// Whether a frame is more than one buffer of its pool (it has segments
+// that may point at application memory).
+inline bool IsPlainFrame(const Packet* pkt) {
+  return pkt->nb_segs == 1 && RTE_MBUF_DIRECT(pkt);
+}
+
+// A frame safe to keep for later: `pkt` itself when it is plain, else a
+// one-buffer copy (and `pkt` is freed). Null, `pkt` freed, when the pool
+// is empty.
+inline Packet* Privatize(const PortQueue& q, Packet* pkt) {
+  if (IsPlainFrame(pkt)) return pkt;
+  Packet* copy = rte_pktmbuf_copy(pkt, q.pool, 0, UINT32_MAX);
+  if (copy != nullptr) copy->ol_flags = pkt->ol_flags & ~RTE_MBUF_F_EXTERNAL;
+  rte_pktmbuf_free(pkt);
+  return copy;
+}
+
 // Takes back a checksum offload request: the frame goes out as it is (a
 // frame corrupted on purpose must not have its checksums made right).
 inline void CancelChecksumOffload(Packet* pkt) {

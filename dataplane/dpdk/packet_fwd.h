@@ -7,6 +7,7 @@ struct rte_mbuf;
 
 namespace ferry::dpdk {
 using Packet = rte_mbuf;
+class ExternalPayloads;  // packet.h
 }  // namespace ferry::dpdk
 
 #endif  // FERRY_DATAPLANE_DPDK_PACKET_FWD_H_

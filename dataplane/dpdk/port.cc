@@ -115,6 +115,16 @@ PortCapabilities OffloadsAndRss(const rte_eth_dev_info& info,
   return caps;
 }
 
+// Drivers that copy a frame out within rte_eth_tx_burst and free it there
+// (see PortCapabilities::tx_external). memif with zero-copy=yes keeps the
+// frames until its peer is done with them.
+bool TransmitCopiesOut(absl::string_view driver, absl::string_view device) {
+  if (driver == "net_memif") {
+    return !absl::StrContains(device, "zero-copy=yes");
+  }
+  return driver == "net_af_packet" || driver == "net_tap";
+}
+
 // rte_eth_dev_configure, with RX interrupts when asked for. They let idle
 // engines sleep; not every PMD has them, and some refuse the whole
 // configuration when asked: then it is configured again without.
@@ -357,6 +367,11 @@ absl::Status Port::Configure(const PortOptions& options) {
   std::memset(&conf, 0, sizeof(conf));
   conf.rxmode.mtu = options.mtu;
   caps_ = OffloadsAndRss(info, options.num_queues, &conf);
+  caps_.tx_external =
+      options.tx_external &&
+      (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0 &&
+      TransmitCopiesOut(driver_, options.device);
+  if (caps_.tx_external) conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
   rc = ConfigureDevice(port_id_, options, &conf);
   if (rc != 0) return DpdkError("rte_eth_dev_configure", rc);
   if (absl::Status s = SetUpQueues(port_id_, options, info, conf, &queues_);
@@ -378,17 +393,20 @@ absl::Status Port::Configure(const PortOptions& options) {
   caps_.rx_interrupts =
       every_queue_polls ||
       (conf.intr_conf.rxq == 1 && EveryQueueHasRxInterrupt(port_id_, queues_));
-  for (PortQueue& queue : queues_) queue.rx_interrupts = caps_.rx_interrupts;
+  for (PortQueue& queue : queues_) {
+    queue.rx_interrupts = caps_.rx_interrupts;
+    queue.tx_external = caps_.tx_external;
+  }
   if (absl::Status s = ApplyMac(port_id_, options.mac, &mac_); !s.ok()) {
     return s;
   }
   mtu_ = options.mtu;
   FERRY_LOG(Info,
             "port %u '%s' (%s) up: mac %s mtu %d queues %u rss %d rx-intr %d "
-            "tx-csum ipv4 %d udp %d",
+            "tx-csum ipv4 %d udp %d tx-external %d",
             port_id_, name_, driver_, mac_.ToString(), mtu_, options.num_queues,
             caps_.rss, caps_.rx_interrupts, caps_.tx_ipv4_checksum,
-            caps_.tx_udp_checksum);
+            caps_.tx_udp_checksum, caps_.tx_external);
   return absl::OkStatus();
 }
 

@@ -43,6 +43,9 @@ struct PortOptions {
   // Ask for RX interrupts so idle engines can sleep; granted only where the
   // PMD supports them.
   bool rx_interrupts = true;
+  // Allow frames whose payload points into application buffers (zero-copy
+  // transmit); granted only where it is safe (PortCapabilities).
+  bool tx_external = true;
 };
 
 // Syntax check only (no DPDK needed): a PCI address or net_<driver><n>[,k=v].
@@ -56,6 +59,13 @@ struct PortCapabilities {
   bool tx_ipv4_checksum = false;
   bool tx_udp_checksum = false;
   bool rx_interrupts = false;
+  // Frames may carry segments that point at memory outside the pools (an
+  // application's buffers): the port takes chains, and its driver is done
+  // with a frame when rte_eth_tx_burst returns (it copies it out: memif
+  // without zero-copy, af_packet, tap), so no frame outlives the buffers
+  // it points at. A NIC that DMAs later would need those buffers
+  // registered and waited for; none here is such.
+  bool tx_external = false;
 };
 
 // Basic port statistics (rte_eth_stats), summed over queues.
@@ -93,6 +103,7 @@ struct PortQueue {
   // socket polls readable while frames wait: it stands in for them. Owned
   // by the PMD; -1 for other ports.
   int rx_poll_fd = -1;
+  bool tx_external = false;  // PortCapabilities::tx_external
 };
 
 class Port {

@@ -33,6 +33,9 @@ Engine::Engine(const EngineConfig& config)
       rx_checksum_offload_(config.capabilities.rx_ipv4_checksum),
       neighbors_(config.neighbor_capacity, config.neighbor_timings),
       faults_(config.faults) {
+  if (config.queue.tx_external && config.transport.zero_copy_min_bytes != 0) {
+    external_ = std::make_unique<dpdk::ExternalPayloads>();
+  }
   // Channels need the doorbell before the thread starts.
   init_status_ = waker_.Init();
   TransportConfig transport = config.transport;
@@ -324,6 +327,7 @@ bool Engine::ApplyChannelChanges_st(uint64_t now_ns) {
       now_ns,
       [&](channel::EngineChannel& gone) {
         transport_->DetachChannel_st(gone, now_ns);
+        ReleaseExternal_st();
       },
       [&](channel::EngineChannel& draining) {
         transport_->BeginDrain_st(draining, now_ns);
@@ -356,6 +360,7 @@ bool Engine::ServeChannels_st() {
                             },
                             [&](channel::EngineChannel& gone) {
                               transport_->DetachChannel_st(gone, now);
+                              ReleaseExternal_st();
                             }));
   }
   channels_.Flush_st();

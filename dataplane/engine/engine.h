@@ -195,6 +195,15 @@ class Engine : private PacketIo, public Wakeable {
   bool TxBackedUp_st() const override {
     return tx_overflow_count_ >= kTxOverflow / 4;
   }
+  bool TxExternal_st() const override { return external_ != nullptr; }
+  bool AppendExternal_st(dpdk::Packet* pkt, const uint8_t* data,
+                         uint32_t length) override;
+  // A frame that is to wait (see dpdk::ExternalPayloads): itself, or a
+  // private copy; null (and counted) when the pool is empty.
+  dpdk::Packet* Privatize_st(dpdk::Packet* pkt);
+  // Before a channel's segment may go: no frame may point into it. Sends
+  // the TX batch (the port copies it out, or it is made private to wait).
+  void ReleaseExternal_st();
   // Sends the next gratuitous ARP announcement of our address when due.
   void AnnounceAddress_st(uint64_t now_ns);
   std::optional<net::Ipv4Address> NextHop(net::Ipv4Address dst) const;
@@ -207,6 +216,9 @@ class Engine : private PacketIo, public Wakeable {
 
   const EngineConfig config_;
   const bool rx_checksum_offload_;
+  // Counts the frames that point at channel buffers (zero-copy transmit);
+  // null when the port cannot take them. Outlives every such frame.
+  std::unique_ptr<dpdk::ExternalPayloads> external_;
 
   // Engine-thread state.
   alignas(kCacheLineSize) EngineCounters counters_;

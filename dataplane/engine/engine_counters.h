@@ -33,8 +33,8 @@ namespace ferry::engine {
   X(arp_requests_tx, "ARP requests sent to resolve a next hop")               \
   X(arp_replies_tx, "ARP replies sent")                                       \
   X(arp_ignored, "ARP packets neither for us nor about a known neighbour")    \
-  X(arp_address_conflicts,                                                     \
-    "ARP packets from another MAC claiming our address")                       \
+  X(arp_address_conflicts,                                                    \
+    "ARP packets from another MAC claiming our address")                      \
   X(arp_resolved, "Next hops resolved by our ARP request")                    \
   X(arp_learned, "Neighbours learned from their ARP request to us")           \
   X(arp_resolve_failed, "Next hops that never answered ARP")                  \
@@ -110,7 +110,15 @@ namespace ferry::engine {
   X(transport_rst_challenged,                                                 \
     "RSTs inside the window but not exact: answered with a challenge ACK")    \
   X(transport_syn_listener_full,                                              \
-    "SYNs refused: the listener already had its half-open flows")
+    "SYNs refused: the listener already had its half-open flows")             \
+  X(tx_payload_copies, "Segment payloads copied into a frame to send")        \
+  X(tx_payload_copied_bytes, "Payload bytes copied into frames to send")      \
+  X(tx_payload_zero_copy,                                                     \
+    "Segment payloads sent from the application's buffers, not copied")       \
+  X(tx_payload_zero_copy_bytes,                                               \
+    "Payload bytes sent from the application's buffers, not copied")          \
+  X(tx_privatized,                                                            \
+    "Zero-copy frames copied after all, to wait (full port, ARP, faults)")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

@@ -215,6 +215,9 @@ void Engine::SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
     Transmit_st(pkt);
     return;
   }
+  // It waits for ARP: it must not point into a channel meanwhile.
+  pkt = Privatize_st(pkt);
+  if (pkt == nullptr) return;
   switch (neighbors_.QueuePending(next_hop, pkt, now_ns)) {
     case NeighborTable::QueueResult::kQueuedSendRequest:
       SendArpRequest_st(next_hop);

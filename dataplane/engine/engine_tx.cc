@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/engine/engine.h"
 #include "dataplane/net/byte_order.h"
@@ -50,6 +51,37 @@ void Engine::SendForOther_st(dpdk::Packet* pkt, uint64_t now_ns) {
   SendIpv4_st(copy, dst, now_ns);
 }
 
+bool Engine::AppendExternal_st(dpdk::Packet* pkt, const uint8_t* data,
+                               uint32_t length) {
+  if (external_ == nullptr || length > UINT16_MAX) return false;
+  return external_->Append(config_.queue, pkt, data,
+                           static_cast<uint16_t>(length));
+}
+
+dpdk::Packet* Engine::Privatize_st(dpdk::Packet* pkt) {
+  if (dpdk::IsPlainFrame(pkt)) return pkt;
+  dpdk::Packet* copy = dpdk::Privatize(config_.queue, pkt);
+  if (copy == nullptr) {
+    counters_.tx_alloc_failed.Inc();
+  } else {
+    counters_.tx_privatized.Inc();
+  }
+  return copy;
+}
+
+void Engine::ReleaseExternal_st() {
+  if (external_ == nullptr) return;
+  FlushTx_st();
+  // The port copied out what it took, and what waits was made private:
+  // nothing points into any channel now.
+  if (const uint64_t left = external_->in_flight(); left != 0) {
+    FERRY_LOG(Error,
+              "engine %u: %u segments still point into channel buffers "
+              "after a flush (a port that keeps frames?)",
+              config_.id, left);
+  }
+}
+
 uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
   uint16_t n = 0;
   // Frames held back earlier whose time has come go first.
@@ -73,6 +105,8 @@ uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
         }
         break;
       case FaultInjector::Verdict::kDelay:
+        pkt = Privatize_st(pkt);
+        if (pkt == nullptr) continue;
         if (Hold_st(pkt, now_ns_ + faults_.delay_ns())) {
           counters_.fault_delayed.Inc();
           continue;
@@ -80,12 +114,18 @@ uint16_t Engine::InjectFaults_st(dpdk::Packet** out) {
         break;
       case FaultInjector::Verdict::kReorder:
         // Held until the next flush: the rest of this batch goes first.
+        pkt = Privatize_st(pkt);
+        if (pkt == nullptr) continue;
         if (Hold_st(pkt, now_ns_)) {
           counters_.fault_reordered.Inc();
           continue;
         }
         break;
       case FaultInjector::Verdict::kCorrupt: {
+        // A copy takes the flip: the payload of a zero-copy frame is the
+        // application's message, which a retransmission sends again.
+        pkt = Privatize_st(pkt);
+        if (pkt == nullptr) continue;
         const absl::Span<uint8_t> bytes = dpdk::MutableFrameBytes(pkt);
         if (!bytes.empty()) {
           const uint64_t bit = faults_.BitToFlip(bytes.size());
@@ -156,8 +196,10 @@ void Engine::FlushTx_st() {
   // is room.
   for (uint16_t i = sent; i < count; ++i) {
     if (tx_overflow_count_ < kTxOverflow) {
+      dpdk::Packet* pkt = Privatize_st(pkts[i]);
+      if (pkt == nullptr) continue;
       tx_overflow_[(tx_overflow_head_ + tx_overflow_count_) % kTxOverflow] =
-          pkts[i];
+          pkt;
       ++tx_overflow_count_;
       counters_.tx_deferred.Inc();
     } else {

@@ -69,6 +69,18 @@ class PacketIo {
   // Hands an Ethernet/IPv4 frame to engine `engine` (of another NIC) to
   // send there. Takes the packet.
   virtual void SendVia_st(dpdk::Packet* pkt, int engine) = 0;
+  // Zero-copy transmit (dpdk::ExternalPayloads): whether frames may carry
+  // payload that stays in an application's buffers, and appending such a
+  // piece to a frame this engine sends itself (false: nothing appended,
+  // the caller copies instead).
+  virtual bool TxExternal_st() const { return false; }
+  virtual bool AppendExternal_st(dpdk::Packet* pkt, const uint8_t* data,
+                                 uint32_t length) {
+    (void)pkt;
+    (void)data;
+    (void)length;
+    return false;
+  }
 };
 
 struct TransportConfig {
@@ -102,6 +114,12 @@ struct TransportConfig {
   // the ones already in a tx ring when their flow was blocked. Past this
   // a full flow holds its channel's ring back.
   uint32_t max_parked_messages = 16384;
+  // Segments with at least this many payload bytes go out without a copy
+  // where the port allows it (PacketIo::TxExternal_st): their payload is
+  // attached to the frame where it lies in the channel. 0: always copy
+  // (ferryd's default; docs/ARCHITECTURE.md, "Zero-copy transmit", has the
+  // measurements).
+  uint32_t zero_copy_min_bytes = 0;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -298,6 +316,13 @@ class TransportEndpoint : public transport::FlowEnv {
   void SendSegment(const Route& route, net::Ipv4Address dst, uint16_t dst_port,
                    uint16_t src_port, const net::FerryHeader& header,
                    uint32_t length, Fill&& fill);
+  // Zero-copy: one segment of flow `e` whose payload is `pieces` (in the
+  // channel), attached, not copied. False when it could not be built
+  // (nothing sent; the caller copies instead).
+  static constexpr uint32_t kMaxZeroCopyPieces = 4;
+  bool SendSegmentBeside(const Entry& e, const net::FerryHeader& header,
+                         uint32_t length, const channel::MessagePiece* pieces,
+                         uint32_t count);
   uint16_t NextEphemeralPort();
   // ApplyFlowOp_st's steps.
   ferry_status Listen(channel::EngineChannel& channel, uint16_t port,

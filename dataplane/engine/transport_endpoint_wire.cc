@@ -196,16 +196,78 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
   Touch(e->flow->owner);
 }
 
+bool TransportEndpoint::SendSegmentBeside(const Entry& e,
+                                          const FerryHeader& header,
+                                          uint32_t length,
+                                          const channel::MessagePiece* pieces,
+                                          uint32_t count) {
+  if (!sending_) return true;
+  dpdk::Packet* pkt = io_.AllocPacket_st();
+  if (pkt == nullptr) {
+    counters_.tx_alloc_failed.Inc();
+    return true;  // the flow's retransmission timer covers it
+  }
+  const absl::Span<uint8_t> room = dpdk::FrameRoom(pkt);
+  const bool offload = tx_ipv4_checksum_offload_;
+  const net::FerrySegmentAddress address = {
+      {e.route.mac, net::MacAddress{}, e.route.ip, e.remote_ip},
+      e.local_port,
+      e.remote_port,
+      static_cast<uint16_t>(ip_id_ + 1),
+      !offload};
+  const size_t at = net::StartFerrySegment(room, address, header, length);
+  if (at == 0) {
+    dpdk::FreePacket(pkt);
+    return false;
+  }
+  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(at));
+  uint32_t sum = 0;
+  uint32_t offset = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!io_.AppendExternal_st(pkt, pieces[i].data, pieces[i].length)) {
+      dpdk::FreePacket(pkt);  // with the pieces appended so far
+      return false;
+    }
+    sum = net::ChecksumAddAt(
+        sum, absl::MakeConstSpan(pieces[i].data, pieces[i].length), offset);
+    offset += pieces[i].length;
+  }
+  ++ip_id_;
+  net::FinishFerrySegmentBeside(room, address, length, sum);
+  if (offload) dpdk::RequestIpv4ChecksumOffload(pkt);
+  counters_.transport_segments_tx.Inc();
+  counters_.tx_payload_zero_copy.Inc();
+  counters_.tx_payload_zero_copy_bytes.Add(length);
+  io_.SendIpv4_st(pkt, e.remote_ip, now_ns_);
+  return true;
+}
+
 void TransportEndpoint::Transmit(Flow& flow, const FerryHeader& header,
                                  uint64_t message, uint32_t offset,
                                  uint32_t length) {
   Entry& e = EntryOf(flow);
   channel::EngineChannel* channel = e.channel;
+  const bool has_payload = length > 0 && message != kEmptyMessage;
+  // Zero-copy only for frames this engine sends itself: another NIC's
+  // engine copies what it is handed (Engine::SendForOther_st).
+  if (has_payload && config_.zero_copy_min_bytes != 0 &&
+      length >= config_.zero_copy_min_bytes && e.route.via < 0 &&
+      io_.TxExternal_st()) {
+    channel::MessagePiece pieces[kMaxZeroCopyPieces];
+    const uint32_t count =
+        channel->TxPieces_st(static_cast<uint32_t>(message - 1), offset, length,
+                             pieces, kMaxZeroCopyPieces);
+    if (count > 0 && SendSegmentBeside(e, header, length, pieces, count)) {
+      return;
+    }
+  }
   SendSegment(e.route, e.remote_ip, e.remote_port, e.local_port, header, length,
               [&](uint8_t* payload) {
-                if (length == 0 || message == kEmptyMessage) return;
+                if (!has_payload) return;
                 channel->CopyTx_st(static_cast<uint32_t>(message - 1), offset,
                                    payload, length);
+                counters_.tx_payload_copies.Inc();
+                counters_.tx_payload_copied_bytes.Add(length);
               });
 }
 

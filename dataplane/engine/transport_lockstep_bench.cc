@@ -1,12 +1,17 @@
 // Request/response over the whole dataplane, stepped in lockstep in one
 // thread: two engines joined by a ring-backed port pair (a wire with no
 // scheduler in it), a client application on A and an echo server on B, both
-// on the real client library and channels. One thread runs everything, so
-// the figures are the CPU cost of both hosts' work together, free of
-// cross-core wake-ups:
+// on the real client library and channels. The "wire" argument: 0 the ring
+// pair; 1 a memif pair in this process (the driver copies each frame
+// through shared memory, as between two ferryd); 2 the same memif pair with
+// zero-copy transmit off (every payload copied into its frame first). One
+// thread runs everything, so the figures are the CPU cost of both hosts' work
+// together, free of cross-core wake-ups:
 //   rpc_per_s       round trips completed per second of this thread
 //   cpu_ns_per_rpc  thread CPU time per round trip (both sides' engines and
 //                   applications)
+//   copied_per_msg  payload bytes the engines copied into frames per message
+//                   (the rest went out from the channel without a copy)
 //
 //   connect_us/rtt_us (BM_ConnectVersusRoundTrip): a connect's latency next
 //                   to a 1-byte round trip on the same engines
@@ -44,8 +49,11 @@ struct Setup {
 
 // Two engines, two applications, one flow; the stepper thread is stopped
 // before returning: from here on the caller steps.
-bool MakeSetup(Setup* s) {
-  auto pair = EnginePair::Create();
+bool MakeSetup(Setup* s, int wire = 0) {
+  testing::EnginePairOptions options;
+  if (wire != 0) options.wire = testing::EnginePairOptions::Wire::kMemif;
+  options.tx_external = wire != 2;
+  auto pair = EnginePair::Create(options);
   if (!pair.ok()) {
     std::fprintf(stderr, "%s\n", pair.status().ToString().c_str());
     return false;
@@ -75,8 +83,9 @@ bool MakeSetup(Setup* s) {
 void BM_LockstepRequestResponse(benchmark::State& state) {
   const size_t size = static_cast<size_t>(state.range(0));
   const int window = static_cast<int>(state.range(1));
+  const int wire = static_cast<int>(state.range(2));
   Setup s;
-  if (!MakeSetup(&s)) {
+  if (!MakeSetup(&s, wire)) {
     state.SkipWithError("setup failed");
     return;
   }
@@ -120,6 +129,13 @@ void BM_LockstepRequestResponse(benchmark::State& state) {
   state.counters["cpu_ns_per_rpc"] =
       completed == 0 ? 0 : static_cast<double>(cpu_ns) / completed;
   const EngineStats a = s.pair->a().ReadStats();
+  const EngineStats b = s.pair->b().ReadStats();
+  const uint64_t messages = a.transport_messages_tx + b.transport_messages_tx;
+  state.counters["copied_per_msg"] =
+      messages == 0 ? 0
+                    : static_cast<double>(a.tx_payload_copied_bytes +
+                                          b.tx_payload_copied_bytes) /
+                          messages;
   state.counters["retransmits"] = static_cast<double>(
       a.transport_retransmits_fast + a.transport_retransmits_timeout);
   state.counters["segments_per_rpc"] =
@@ -194,11 +210,18 @@ void BM_ConnectVersusRoundTrip(benchmark::State& state) {
 BENCHMARK(BM_ConnectVersusRoundTrip)->Iterations(2000)->UseRealTime();
 
 BENCHMARK(BM_LockstepRequestResponse)
-    ->ArgNames({"bytes", "window"})
-    ->Args({1024, 1})
-    ->Args({1024, 32})
-    ->Args({64, 32})
-    ->Args({64 * 1024, 8})
+    ->ArgNames({"bytes", "window", "wire"})
+    ->Args({1024, 1, 0})
+    ->Args({1024, 32, 0})
+    ->Args({64, 32, 0})
+    ->Args({64 * 1024, 8, 0})
+    // memif: zero-copy transmit (1) against copying (2).
+    ->Args({1024, 32, 1})
+    ->Args({1024, 32, 2})
+    ->Args({64 * 1024, 8, 1})
+    ->Args({64 * 1024, 8, 2})
+    ->Args({1024 * 1024, 8, 1})
+    ->Args({1024 * 1024, 8, 2})
     ->UseRealTime();
 
 }  // namespace

@@ -122,6 +122,17 @@ uint32_t ChecksumAdd(uint32_t sum, absl::Span<const uint8_t> data) {
   return ChecksumAddScalar(sum, data.data(), data.size());
 }
 
+uint32_t ChecksumAddAt(uint32_t sum, absl::Span<const uint8_t> data,
+                       size_t offset) {
+  if ((offset & 1) == 0) return ChecksumAdd(sum, data);
+  uint32_t alone = ChecksumAdd(0, data);
+  while (alone >> 16) alone = (alone & 0xffff) + (alone >> 16);
+  const uint32_t swapped = ((alone & 0xff) << 8) | (alone >> 8);
+  uint64_t total = uint64_t{sum} + swapped;
+  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
+  return static_cast<uint32_t>(total);
+}
+
 uint16_t ChecksumFinish(uint32_t sum) {
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
   return static_cast<uint16_t>(~sum);

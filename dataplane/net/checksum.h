@@ -13,6 +13,12 @@ namespace ferry::net {
 // odd length are padded with a zero byte, as RFC 1071 says.
 uint32_t ChecksumAdd(uint32_t sum, absl::Span<const uint8_t> data);
 
+// Adds `data` as if `offset` bytes had been added before it: after an odd
+// count its bytes fall in the other halves of the 16-bit words, and the sum
+// is the byte-swapped one (RFC 1071 section 2(B)). For data in pieces.
+uint32_t ChecksumAddAt(uint32_t sum, absl::Span<const uint8_t> data,
+                       size_t offset);
+
 // Folds the accumulator and complements it: the value to store in a header.
 uint16_t ChecksumFinish(uint32_t sum);
 

@@ -7,6 +7,7 @@
 // between: StartFerrySegment writes the headers and returns where the
 // payload goes; the caller writes `payload_length` bytes there;
 // FinishFerrySegment sets the UDP checksum and returns the frame length.
+// FinishFerrySegmentBeside does it for a payload kept elsewhere.
 // BuildFerrySegment does both around a payload it is given (tests, tools).
 #ifndef FERRY_DATAPLANE_NET_FERRY_SEGMENT_BUILDER_H_
 #define FERRY_DATAPLANE_NET_FERRY_SEGMENT_BUILDER_H_
@@ -38,6 +39,13 @@ size_t StartFerrySegment(absl::Span<uint8_t> out,
 size_t FinishFerrySegment(absl::Span<uint8_t> out,
                           const FerrySegmentAddress& address,
                           uint32_t payload_length);
+
+// The same when the payload is not in `out` but goes out beside it (the
+// engine's zero-copy transmit): `payload_sum` is the payload's ChecksumAdd
+// from 0. Returns the frame length, payload included.
+size_t FinishFerrySegmentBeside(absl::Span<uint8_t> out,
+                                const FerrySegmentAddress& address,
+                                uint32_t payload_length, uint32_t payload_sum);
 
 // Both steps around `payload`; 0 when it does not fit.
 size_t BuildFerrySegment(absl::Span<uint8_t> out,

@@ -1,7 +1,9 @@
 #include "dataplane/net/ferry_segment_builder.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "dataplane/net/checksum.h"
 #include "dataplane/net/ferry_header.h"
 #include "dataplane/net/frame_parser.h"
 #include "dataplane/net/wire.h"
@@ -67,6 +69,38 @@ TEST(FerrySegmentBuilderTest, ParsesBackWithAValidChecksum) {
   frame.back() ^= 1;
   EXPECT_NE(ParseFrame(absl::MakeConstSpan(frame), {}, &parsed),
             DropReason::kNone);
+}
+
+// A payload summed in pieces beside the headers gives the checksum of the
+// whole frame built in one place.
+TEST(FerrySegmentBuilderTest, PayloadBesideTheHeadersChecksumsTheSame) {
+  FerryHeader header;
+  header.type = FerryPacketType::kData;
+  header.seq = 77;
+  header.message_length = 1001;
+  std::vector<uint8_t> payload(1001);
+  for (size_t i = 0; i < payload.size(); ++i) {
+    payload[i] = static_cast<uint8_t>(i * 7 + 3);
+  }
+  std::vector<uint8_t> whole(2048);
+  const size_t n = BuildFerrySegment(absl::MakeSpan(whole), kAddress, header,
+                                     absl::MakeConstSpan(payload));
+  ASSERT_GT(n, 0u);
+  std::vector<uint8_t> beside(2048);
+  const size_t at =
+      StartFerrySegment(absl::MakeSpan(beside), kAddress, header, 1001);
+  ASSERT_GT(at, 0u);
+  // Pieces of 333, 1 and 667 bytes: odd offsets on the way.
+  uint32_t sum = 0;
+  size_t offset = 0;
+  for (size_t piece : {333u, 1u, 667u}) {
+    sum = ChecksumAddAt(
+        sum, absl::MakeConstSpan(payload.data() + offset, piece), offset);
+    offset += piece;
+  }
+  EXPECT_EQ(
+      FinishFerrySegmentBeside(absl::MakeSpan(beside), kAddress, 1001, sum), n);
+  EXPECT_TRUE(std::equal(whole.begin(), whole.begin() + at, beside.begin()));
 }
 
 TEST(FerrySegmentBuilderTest, RefusesWhatDoesNotFit) {

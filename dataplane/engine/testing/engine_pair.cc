@@ -23,11 +23,17 @@ absl::StatusOr<std::unique_ptr<EnginePair>> EnginePair::Create(
     eal_started = true;
   }
   static int pair_index = 0;
-  absl::StatusOr<dpdk::RingPortPair> pair = dpdk::CreateRingPortPair(
-      absl::StrFormat("ep%d_%d", getpid(), pair_index++));
-  if (!pair.ok()) return pair.status();
+  const int index = pair_index++;
+  const bool memif = options.wire == EnginePairOptions::Wire::kMemif;
+  uint16_t port_ids[2] = {0, 0};
+  if (!memif) {
+    absl::StatusOr<dpdk::RingPortPair> pair =
+        dpdk::CreateRingPortPair(absl::StrFormat("ep%d_%d", getpid(), index));
+    if (!pair.ok()) return pair.status();
+    port_ids[0] = pair->a;
+    port_ids[1] = pair->b;
+  }
   std::unique_ptr<EnginePair> p(new EnginePair());
-  const uint16_t port_ids[2] = {pair->a, pair->b};
   const uint32_t ips[2] = {kHostA, kHostB};
   const std::random_device::result_type salt = std::random_device{}();
   for (int i = 0; i < 2; ++i) {
@@ -35,8 +41,18 @@ absl::StatusOr<std::unique_ptr<EnginePair>> EnginePair::Create(
     port_options.mbufs_per_queue = options.mbufs_per_queue;
     port_options.mac =
         net::MacAddress{{0x02, 0xfe, 0x88, 0, 0, static_cast<uint8_t>(i + 1)}};
-    absl::StatusOr<std::unique_ptr<dpdk::Port>> port =
-        dpdk::Port::Adopt(port_ids[i], port_options);
+    port_options.tx_external = options.tx_external;
+    absl::StatusOr<std::unique_ptr<dpdk::Port>> port;
+    if (memif) {
+      // The server first: the client's start needs its socket.
+      port_options.device = absl::StrFormat(
+          "net_memif%d,role=%s,id=0,socket=@ferry-ep-memif-%d-%x-%d",
+          100 + 2 * index + i, i == 0 ? "server" : "client", getpid(), salt,
+          index);
+      port = dpdk::Port::Open(port_options);
+    } else {
+      port = dpdk::Port::Adopt(port_ids[i], port_options);
+    }
     if (!port.ok()) return port.status();
     p->ports_[i] = std::move(*port);
     EngineConfig config;
@@ -48,6 +64,10 @@ absl::StatusOr<std::unique_ptr<EnginePair>> EnginePair::Create(
     config.idle.mode = PollingMode::kBusy;
     config.faults = i == 0 ? options.faults_a : options.faults_b;
     config.transport = options.transport;
+    if (memif && options.tx_external &&
+        config.transport.zero_copy_min_bytes == 0) {
+      config.transport.zero_copy_min_bytes = 1024;
+    }
     p->engines_[i] = std::make_unique<Engine>(config);
     p->paths_[i] =
         absl::StrFormat("@ferry-engine-pair-%d-%x-%d", getpid(), salt, i);

@@ -1,4 +1,5 @@
-// Two engines joined by a ring-backed port pair in one process, each with a
+// Two engines joined by a ring-backed port pair in one process (or a memif
+// pair, whose driver copies every frame as between two hosts), each with a
 // channel socket that the real client library attaches to. Host A is
 // 10.88.0.1, host B 10.88.0.2. The engines are not started: the caller
 // steps them (Step, or StartStepper for a background thread that does),
@@ -24,7 +25,13 @@ inline constexpr uint32_t kHostA = 0x0a580001;  // 10.88.0.1
 inline constexpr uint32_t kHostB = 0x0a580002;  // 10.88.0.2
 
 struct EnginePairOptions {
-  FaultConfig faults_a;  // on A's transmit path
+  // kRing hands each frame's buffer to the other port; kMemif copies it
+  // through a shared ring, as two ferryd processes over memif do (and lets
+  // frames point into channels: zero-copy transmit).
+  enum class Wire { kRing, kMemif };
+  Wire wire = Wire::kRing;
+  bool tx_external = true;  // with kMemif: allow zero-copy transmit
+  FaultConfig faults_a;     // on A's transmit path
   FaultConfig faults_b;
   TransportConfig transport;
   uint32_t mbufs_per_queue = 8191;
