@@ -1,0 +1,81 @@
+// AES-GCM for one direction of one flow's segments: the header goes in as
+// associated data, the payload is encrypted on its way into the frame
+// (possibly from several pieces), and a 16-byte tag follows it.
+//
+// The 96-bit nonce is a 4-byte salt from the key schedule followed by the
+// segment's 64-bit packet number, big-endian. A packet number is used once
+// per key (a retransmission gets a new one), so a nonce never repeats
+// under a key; the receiver's replay window (replay_window.h) rejects a
+// number it has seen.
+//
+// The key is set once, on the control path (SetKey allocates OpenSSL's
+// context); sealing and opening then only set the nonce, so they allocate
+// nothing. The key is wiped when it is replaced and when the object goes.
+//
+// Threading: one thread (the engine that owns the flow).
+#ifndef FERRY_DATAPLANE_CRYPTO_SEGMENT_AEAD_H_
+#define FERRY_DATAPLANE_CRYPTO_SEGMENT_AEAD_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/types/span.h"
+
+typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+
+namespace ferry::crypto {
+
+enum class AeadCipher : uint8_t { kAes128Gcm, kAes256Gcm };
+
+// "aes-128-gcm" / "aes-256-gcm", for flow details and metrics.
+const char* AeadCipherName(AeadCipher cipher);
+size_t AeadKeySize(AeadCipher cipher);
+
+class SegmentAead {
+ public:
+  static constexpr size_t kTagSize = 16;
+  static constexpr size_t kSaltSize = 4;
+
+  SegmentAead() = default;
+  ~SegmentAead();
+  SegmentAead(const SegmentAead&) = delete;
+  SegmentAead& operator=(const SegmentAead&) = delete;
+
+  // `key` is AeadKeySize(cipher) bytes. For sealing (`seal`) or opening.
+  absl::Status SetKey(AeadCipher cipher, absl::Span<const uint8_t> key,
+                      uint32_t salt, bool seal);
+  bool has_key() const { return ctx_ != nullptr; }
+
+  // Sealing, in steps so that a payload in pieces is encrypted straight
+  // into the frame: Begin, then Encrypt for each piece in order (`out`
+  // may equal `in`), then Finish writes the tag. False on a failure of the
+  // library (the segment must not be sent).
+  bool Begin(uint64_t packet_number, absl::Span<const uint8_t> aad);
+  bool Encrypt(const uint8_t* in, uint8_t* out, size_t length);
+  bool Finish(uint8_t tag[kTagSize]);
+
+  // The whole of it for a payload in one piece.
+  bool Seal(uint64_t packet_number, absl::Span<const uint8_t> aad,
+            const uint8_t* in, uint8_t* out, size_t length,
+            uint8_t tag[kTagSize]);
+
+  // Decrypts `length` bytes from `in` to `out` (may be equal) and checks
+  // the tag: false for a forged or corrupted segment, whose decrypted
+  // bytes must then be thrown away.
+  bool Open(uint64_t packet_number, absl::Span<const uint8_t> aad,
+            const uint8_t* in, uint8_t* out, size_t length,
+            const uint8_t tag[kTagSize]);
+
+ private:
+  void Wipe();
+  void Nonce(uint64_t packet_number, uint8_t nonce[12]) const;
+
+  EVP_CIPHER_CTX* ctx_ = nullptr;
+  uint32_t salt_ = 0;
+  bool seal_ = true;
+};
+
+}  // namespace ferry::crypto
+
+#endif  // FERRY_DATAPLANE_CRYPTO_SEGMENT_AEAD_H_
