@@ -1,0 +1,148 @@
+#include "controlplane/node_identity.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+
+namespace ferry::controlplane {
+namespace {
+
+absl::Status Errno(absl::string_view what, const std::string& path) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// The key's text without its line end; the caller wipes it.
+absl::StatusOr<std::string> ReadKeyFile(int fd, const std::string& path) {
+  struct stat st;
+  if (fstat(fd, &st) != 0) return Errno("cannot stat", path);
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("node key ", path, " is not a regular file"));
+  }
+  if ((st.st_mode & 077) != 0 || st.st_uid != geteuid()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("node key ", path,
+                     " must belong to this user and be readable by it "
+                     "alone (chmod 600)"));
+  }
+  std::string text(128, '\0');
+  const ssize_t n = read(fd, text.data(), text.size());
+  if (n < 0) return Errno("cannot read", path);
+  text.resize(static_cast<size_t>(n));
+  return text;
+}
+
+}  // namespace
+
+absl::StatusOr<crypto::KeyPair> LoadOrCreateNodeKey(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ENOENT) {
+    // First start: the directory (root's alone if we make it), then the
+    // file, created exclusively so that a racing writer is noticed.
+    const size_t slash = path.rfind('/');
+    if (slash != std::string::npos && slash > 0) {
+      const std::string dir = path.substr(0, slash);
+      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+        return Errno("cannot make the directory of", path);
+      }
+    }
+    absl::StatusOr<crypto::KeyPair> key = crypto::KeyPair::Generate();
+    if (!key.ok()) return key.status();
+    std::string text = absl::StrCat(
+        absl::Base64Escape(absl::string_view(
+            reinterpret_cast<const char*>(key->private_key().data()),
+            key->private_key().size())),
+        "\n");
+    const int out =
+        open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) return Errno("cannot create", path);
+    const ssize_t written = write(out, text.data(), text.size());
+    const bool synced = fsync(out) == 0;
+    close(out);
+    std::fill(text.begin(), text.end(), '\0');
+    if (written != static_cast<ssize_t>(text.size()) || !synced) {
+      unlink(path.c_str());
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot write the node key to ", path));
+    }
+    return key;
+  }
+  if (fd < 0) return Errno("cannot open", path);
+  absl::StatusOr<std::string> text = ReadKeyFile(fd, path);
+  close(fd);
+  if (!text.ok()) return text.status();
+  std::string raw;
+  const bool decoded =
+      absl::Base64Unescape(absl::StripAsciiWhitespace(*text), &raw);
+  std::fill(text->begin(), text->end(), '\0');
+  absl::StatusOr<crypto::KeyPair> key =
+      decoded && raw.size() == crypto::kKeySize
+          ? crypto::KeyPair::FromPrivate(absl::MakeConstSpan(
+                reinterpret_cast<const uint8_t*>(raw.data()), raw.size()))
+          : absl::InvalidArgumentError(absl::StrCat(
+                "node key ", path,
+                " is not 32 bytes of base64 (delete it to make a new one)"));
+  std::fill(raw.begin(), raw.end(), '\0');
+  return key;
+}
+
+std::string PublicKeyToText(const crypto::PublicKey& key) {
+  return absl::Base64Escape(
+      absl::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+}
+
+absl::StatusOr<crypto::PublicKey> PublicKeyFromText(absl::string_view text) {
+  std::string raw;
+  if (text.size() != 44 || !absl::Base64Unescape(text, &raw) ||
+      raw.size() != crypto::kKeySize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("'", text.substr(0, 60),
+                     "' is not a public key (44 characters of base64)"));
+  }
+  crypto::PublicKey key;
+  std::memcpy(key.data(), raw.data(), key.size());
+  return key;
+}
+
+absl::StatusOr<std::vector<TrustedPeer>> ParseTrustedPeers(
+    absl::string_view text) {
+  std::vector<TrustedPeer> peers;
+  int line_number = 0;
+  for (absl::string_view line : absl::StrSplit(text, '\n')) {
+    ++line_number;
+    line = line.substr(0, line.find('#'));
+    line = absl::StripAsciiWhitespace(line);
+    if (line.empty()) continue;
+    const size_t space = line.find_first_of(" \t");
+    absl::StatusOr<crypto::PublicKey> key =
+        PublicKeyFromText(line.substr(0, space));
+    if (!key.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "trusted peers, line ", line_number, ": ", key.status().message()));
+    }
+    for (const TrustedPeer& peer : peers) {
+      if (peer.key == *key) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "trusted peers, line ", line_number, ": key listed twice"));
+      }
+    }
+    TrustedPeer peer;
+    peer.key = *key;
+    if (space != absl::string_view::npos) {
+      peer.name = std::string(absl::StripAsciiWhitespace(line.substr(space)));
+    }
+    peers.push_back(std::move(peer));
+  }
+  return peers;
+}
+
+}  // namespace ferry::controlplane
