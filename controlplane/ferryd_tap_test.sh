@@ -34,6 +34,16 @@ expect_stat_ge "$log" 0 wakeups_rx_interrupt 1
 # ferryd's own pings carry offloaded IPv4 checksums; the kernel only answers
 # them if TAP filled the checksum in.
 stop_and_wait "$ferryd" 20
+# The kernel removes the tap device after its last fd closes; a ferryd
+# started before that would find the old one (and then lose it).
+wait_tap_gone() {
+  for _ in $(seq 100); do
+    ip -n "$ns" link show "$tap" >/dev/null 2>&1 || return 0
+    sleep 0.1
+  done
+  fail "$tap outlived the ferryd that made it"
+}
+wait_tap_gone
 start_bg "$log" ip netns exec "$ns" "$FERRYD" \
   --device=net_tap0,iface=$tap --ip=10.55.0.2/24 --channel_socket=@ferry-tap-test-$id --grpc_socket=@ferry-tap-grpc-$id --stats_interval_s=1 \
   --memory_mb=256 --ping=10.55.0.1 --ping_count=3 --ping_interval_ms=100
@@ -45,6 +55,7 @@ wait_for_line "$log" "stats engine=0 .*icmp_echo_replies_rx=3 " 60
 stop_and_wait "$ferryd" 20
 expect_stat_eq "$log" 0 icmp_echo_replies_rx 3
 expect_stat_ge "$log" 0 arp_resolved 1
+wait_tap_gone
 
 # Two engines on a port with RSS: two queues, each engine pinned to its CPU.
 start_bg "$log" ip netns exec "$ns" "$FERRYD" \
