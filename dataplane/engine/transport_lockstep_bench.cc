@@ -41,32 +41,50 @@ uint64_t ThreadCpuNanos() {
 }
 
 struct Setup {
-  std::unique_ptr<EnginePair> pair;
+  EnginePair* pair = nullptr;
+  std::unique_ptr<EnginePair> owned;  // a ring pair; memif pairs are shared
   ferry_channel* client = nullptr;
   ferry_channel* server = nullptr;
   uint64_t flow = 0;
+  uint16_t port = 0;  // the server's listener
 };
 
 // Two engines, two applications, one flow; the stepper thread is stopped
 // before returning: from here on the caller steps.
 bool MakeSetup(Setup* s, int wire = 0) {
-  testing::EnginePairOptions options;
-  if (wire != 0) options.wire = testing::EnginePairOptions::Wire::kMemif;
-  options.tx_external = wire != 2;
-  auto pair = EnginePair::Create(options);
-  if (!pair.ok()) {
-    std::fprintf(stderr, "%s\n", pair.status().ToString().c_str());
-    return false;
+  // One memif pair of each kind for the whole process, never torn down:
+  // DPDK's memif driver crashed now and then when ports were made and
+  // removed in one process (a ring pair is made per case).
+  static EnginePair* memif_pairs[3] = {};
+  if (wire == 0 || memif_pairs[wire] == nullptr) {
+    testing::EnginePairOptions options;
+    if (wire != 0) options.wire = testing::EnginePairOptions::Wire::kMemif;
+    options.tx_external = wire != 2;
+    auto pair = EnginePair::Create(options);
+    if (!pair.ok()) {
+      std::fprintf(stderr, "%s\n", pair.status().ToString().c_str());
+      return false;
+    }
+    if (wire == 0) {
+      s->owned = std::move(*pair);
+    } else {
+      memif_pairs[wire] = pair->release();
+    }
   }
-  s->pair = std::move(*pair);
+  s->pair = wire == 0 ? s->owned.get() : memif_pairs[wire];
+  // A port of its own per setup: a shared pair may not have dropped the
+  // last one's listener yet.
+  static uint16_t next_port = 7000;
+  const uint16_t port = next_port++;
+  s->port = port;
   s->pair->StartStepper();
   auto a = s->pair->Attach(0);
   auto b = s->pair->Attach(1);
   if (!a.ok() || !b.ok()) return false;
   s->client = *a;
   s->server = *b;
-  if (ferry_listen(s->server, 7000, 10000) != 0) return false;
-  if (ferry_connect(s->client, testing::kHostB, 7000, 0, 10000, &s->flow) !=
+  if (ferry_listen(s->server, port, 10000) != 0) return false;
+  if (ferry_connect(s->client, testing::kHostB, port, 0, 10000, &s->flow) !=
       0) {
     return false;
   }
@@ -109,6 +127,9 @@ void BM_LockstepRequestResponse(benchmark::State& state) {
     }
   };
   uint64_t completed = 0;
+  // A shared pair's counters go on from earlier cases: count from here.
+  const EngineStats a0 = s.pair->a().ReadStats();
+  const EngineStats b0 = s.pair->b().ReadStats();
   top_up();
   const uint64_t cpu_start = ThreadCpuNanos();
   for (auto _ : state) {
@@ -130,22 +151,28 @@ void BM_LockstepRequestResponse(benchmark::State& state) {
       completed == 0 ? 0 : static_cast<double>(cpu_ns) / completed;
   const EngineStats a = s.pair->a().ReadStats();
   const EngineStats b = s.pair->b().ReadStats();
-  const uint64_t messages = a.transport_messages_tx + b.transport_messages_tx;
+  const uint64_t messages = a.transport_messages_tx - a0.transport_messages_tx +
+                            b.transport_messages_tx - b0.transport_messages_tx;
   state.counters["copied_per_msg"] =
-      messages == 0 ? 0
-                    : static_cast<double>(a.tx_payload_copied_bytes +
-                                          b.tx_payload_copied_bytes) /
-                          messages;
-  state.counters["retransmits"] = static_cast<double>(
-      a.transport_retransmits_fast + a.transport_retransmits_timeout);
-  state.counters["segments_per_rpc"] =
-      completed == 0
+      messages == 0
           ? 0
-          : static_cast<double>(a.transport_segments_tx +
-                                s.pair->b().ReadStats().transport_segments_tx) /
-                completed;
+          : static_cast<double>(
+                a.tx_payload_copied_bytes - a0.tx_payload_copied_bytes +
+                b.tx_payload_copied_bytes - b0.tx_payload_copied_bytes) /
+                messages;
+  state.counters["retransmits"] = static_cast<double>(
+      a.transport_retransmits_fast - a0.transport_retransmits_fast +
+      a.transport_retransmits_timeout - a0.transport_retransmits_timeout);
+  state.counters["segments_per_rpc"] =
+      completed == 0 ? 0
+                     : static_cast<double>(
+                           a.transport_segments_tx - a0.transport_segments_tx +
+                           b.transport_segments_tx - b0.transport_segments_tx) /
+                           completed;
   ferry_detach(s.client);
   ferry_detach(s.server);
+  // The next case steps a shared pair from the stepper thread first.
+  if (s.owned == nullptr) s.pair->ReleaseThreads();
 }
 
 // Connect latency against a round trip on the same engines: a stepper
@@ -179,7 +206,8 @@ void BM_ConnectVersusRoundTrip(benchmark::State& state) {
   for (auto _ : state) {
     uint64_t flow = 0;
     const uint64_t t0 = MonotonicNanos();
-    if (ferry_connect(s.client, testing::kHostB, 7000, 0, 10000, &flow) != 0) {
+    if (ferry_connect(s.client, testing::kHostB, s.port, 0, 10000, &flow) !=
+        0) {
       state.SkipWithError("connect failed");
       break;
     }
@@ -218,10 +246,8 @@ BENCHMARK(BM_LockstepRequestResponse)
     ->UseRealTime();
 
 // memif: zero-copy transmit (1) against copying (2). A fixed number of
-// round trips (about a second each), so that each case sets up one memif
-// pair: the library runs a case several times to size it otherwise, and
-// DPDK's memif driver crashed after some hundred ports made and removed
-// in one process.
+// round trips (about a second each): each run of a case connects a flow
+// afresh, and the library would run a case several times to size it.
 BENCHMARK(BM_LockstepRequestResponse)
     ->ArgNames({"bytes", "window", "wire"})
     ->Args({1024, 32, 1})

@@ -51,6 +51,12 @@ class EnginePair {
   // A thread that steps both engines until StopStepper.
   void StartStepper();
   void StopStepper();
+  // After stepping from this thread: lets another thread (the stepper)
+  // step next.
+  void ReleaseThreads() {
+    engines_[0]->ReleaseThread();
+    engines_[1]->ReleaseThread();
+  }
 
   // Attaches a client channel to engine `side` (0: A, 1: B). Needs the
   // engines stepping (the attach handshake goes through the listener here
