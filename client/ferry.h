@@ -234,7 +234,10 @@ int ferry_ping_engine(ferry_channel* channel, int timeout_ms);
  * listens there). ferry_connect: a flow to remote_ip:remote_port from
  * `local_port` (0: any); on success *flow is its handle. Failures:
  * -ECONNREFUSED (nobody listens), -ETIMEDOUT (no answer), -EHOSTUNREACH
- * (no ARP answer), -EMFILE (flow table full), -EINVAL. ferry_close: an
+ * (no ARP answer), -EMFILE (flow table full), -EINVAL; with encrypted
+ * flows, -EACCES (this host and the peer do not trust each other's node
+ * key) and -EPROTONOSUPPORT (one side requires encryption, the other has
+ * it off). ferry_close: an
  * orderly close after what was already sent; the FLOW_CLOSED event follows
  * when the peer has confirmed.
  *

@@ -24,6 +24,7 @@
 #include "client/abi/ferry_attach_abi.h"
 #include "controlplane/daemon/daemon.h"
 #include "controlplane/daemon/daemon_config.h"
+#include "controlplane/node_identity.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/dpdk_log.h"
 
@@ -64,6 +65,10 @@ ABSL_FLAG(std::string, dpdk_log_level, "error",
           "Lowest DPDK log level printed: debug, info, notice, warning, "
           "error, critical");
 ABSL_FLAG(std::string, log_level, "info", "info, warning or error");
+ABSL_FLAG(bool, print_node_key, false,
+          "Print this ferryd's public node key (making --node_key_file when "
+          "there is none) and exit: what other hosts put in their "
+          "--trusted_peers_file");
 ABSL_FLAG(bool, check_config, false,
           "Check the configuration (flags, --flagfile, --nics_file) and exit: "
           "status 0 and 'configuration OK', or 2 and the first error; "
@@ -106,6 +111,17 @@ ABSL_FLAG(int, peer_timeout_ms, 2000,
           "A flow whose peer has been silent this long while the flow waits "
           "for an answer (data unacknowledged, keepalives unanswered) ends "
           "with \"peer stopped answering\" (10..3600000)");
+ABSL_FLAG(std::string, encryption, "off",
+          "Encrypted flows on the NIC: off, preferred (when the peer "
+          "encrypts too) or required (a peer that does not is refused). "
+          "Needs --node_key_file and --trusted_peers_file "
+          "(docs/SECURITY.md)");
+ABSL_FLAG(std::string, node_key_file, "/var/lib/ferry/node.key",
+          "This ferryd's X25519 key for encrypted flows, made there (0600) "
+          "when a NIC first needs it; its public key is logged");
+ABSL_FLAG(std::string, trusted_peers_file, "",
+          "The node keys this ferryd trusts: one base64 public key per line, "
+          "optionally followed by a name; '#' comments");
 ABSL_FLAG(int, tx_zero_copy_min_bytes, 0,
           "Segments carrying at least this many payload bytes go out from "
           "the application's buffers without a copy, where the port allows "
@@ -216,6 +232,9 @@ controlplane::DaemonFlags ReadFlags() {
   nic.max_flows_per_session = absl::GetFlag(FLAGS_max_flows_per_session);
   nic.peer_timeout_ms = absl::GetFlag(FLAGS_peer_timeout_ms);
   nic.tx_zero_copy_min_bytes = absl::GetFlag(FLAGS_tx_zero_copy_min_bytes);
+  nic.encryption = absl::GetFlag(FLAGS_encryption);
+  f.node_key_file = absl::GetFlag(FLAGS_node_key_file);
+  f.trusted_peers_file = absl::GetFlag(FLAGS_trusted_peers_file);
   f.allow_device_interfaces = absl::GetFlag(FLAGS_allow_device_interfaces);
   f.allow_device_files = absl::GetFlag(FLAGS_allow_device_files);
   f.nics_file = absl::GetFlag(FLAGS_nics_file);
@@ -271,6 +290,17 @@ int Main(int argc, char** argv) {
       "  ferryd [--device=SPEC --ip=A.B.C.D/LEN] [flags]\n"
       "Without --device, NICs are attached through the gRPC API.");
   absl::ParseCommandLine(argc, argv);
+  if (absl::GetFlag(FLAGS_print_node_key)) {
+    absl::StatusOr<crypto::KeyPair> key =
+        controlplane::LoadOrCreateNodeKey(absl::GetFlag(FLAGS_node_key_file));
+    if (!key.ok()) {
+      Fail(absl::FailedPreconditionError(
+          absl::StrCat("--node_key_file: ", key.status().message())));
+    }
+    std::printf("%s\n",
+                controlplane::PublicKeyToText(key->public_key()).c_str());
+    return 0;
+  }
   // Everything is checked before anything is started.
   absl::StatusOr<controlplane::DaemonConfig> config =
       controlplane::VerifyDaemonConfig(

@@ -264,6 +264,16 @@ absl::Status FlowOpener::ConnectFailure(const ConnectTarget& t,
           "cannot connect to %s (this host's own address?)", peer));
     case FERRY_STATUS_ABORTED:
       return absl::AbortedError("the channel went away during the handshake");
+    case FERRY_STATUS_UNTRUSTED:
+      return absl::UnauthenticatedError(absl::StrFormat(
+          "%s and this host do not trust each other's node key (add it to "
+          "the trust list: docs/SECURITY.md)",
+          peer));
+    case FERRY_STATUS_ENCRYPTION_REQUIRED:
+      return absl::FailedPreconditionError(absl::StrFormat(
+          "%s and this host disagree on encryption: one requires it, the "
+          "other has it off (--encryption)",
+          peer));
     case FERRY_STATUS_NO_ADDRESS:
       return absl::InvalidArgumentError(
           absl::StrFormat("no NIC of ferryd has the local address %s",

@@ -85,6 +85,8 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
     ec.transport.max_flows_per_session = config.max_flows_per_session;
     ec.transport.flow.peer_timeout_ns = config.peer_timeout_ns;
     ec.transport.zero_copy_min_bytes = config.tx_zero_copy_min_bytes;
+    ec.transport.encryption = config.encryption;
+    ec.transport.trust = config.trust;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

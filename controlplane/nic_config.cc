@@ -72,6 +72,8 @@ bool SetNicKey(absl::string_view key, absl::string_view value, NicSpec* spec,
     return ParseInt(value, &spec->peer_timeout_ms);
   else if (key == "tx_zero_copy_min_bytes")
     return ParseInt(value, &spec->tx_zero_copy_min_bytes);
+  else if (key == "encryption")
+    spec->encryption = v;
   else if (key == "fault_drop")
     return ParseDouble(value, &spec->fault_drop);
   else if (key == "fault_duplicate")
@@ -301,6 +303,15 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   }
   config->tx_zero_copy_min_bytes =
       static_cast<uint32_t>(spec.tx_zero_copy_min_bytes);
+  if (spec.encryption == "off") {
+    config->encryption = engine::Encryption::kOff;
+  } else if (spec.encryption == "preferred") {
+    config->encryption = engine::Encryption::kPreferred;
+  } else if (spec.encryption == "required") {
+    config->encryption = engine::Encryption::kRequired;
+  } else {
+    return FieldError("encryption", "must be off, preferred or required");
+  }
   return absl::OkStatus();
 }
 

@@ -11,6 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/crypto/flow_crypto.h"
+#include "dataplane/engine/encryption_mode.h"
 #include "dataplane/engine/fault_injector.h"
 #include "dataplane/engine/idle_policy.h"
 #include "dataplane/net/addresses.h"
@@ -58,6 +60,8 @@ struct NicSpec {
   // always copy (the default: see docs/ARCHITECTURE.md, "Zero-copy
   // transmit", for what it costs and saves on each port).
   int tx_zero_copy_min_bytes = 0;
+  // Encrypted flows: "off", "preferred" or "required".
+  std::string encryption = "off";
 };
 
 struct NicConfig {
@@ -76,6 +80,10 @@ struct NicConfig {
   uint32_t max_flows_per_session = 12288;
   uint64_t peer_timeout_ns = 2'000'000'000;
   uint32_t tx_zero_copy_min_bytes = 0;
+  engine::Encryption encryption = engine::Encryption::kOff;
+  // The node key and trust list, set by the NIC registry when the flows
+  // are encrypted (null otherwise).
+  const crypto::TrustConfig* trust = nullptr;
 };
 
 // "0,2-3" -> {0, 2, 3}. Each CPU must be below `num_cpus`; no repeats.

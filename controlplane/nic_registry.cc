@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
 
@@ -27,6 +28,19 @@ absl::StatusOr<std::string> NicRegistry::Attach(const NicSpec& spec) {
   absl::StatusOr<NicConfig> config = ValidateNicSpec(spec, num_cpus_);
   if (!config.ok()) return config.status();
   absl::MutexLock lock(&mu_);
+  if (config->encryption != engine::Encryption::kOff) {
+    if (trust_ == nullptr) {
+      return absl::FailedPreconditionError(
+          "--encryption: this ferryd has no node key configured");
+    }
+    absl::StatusOr<const crypto::TrustConfig*> trust = trust_->Get();
+    if (!trust.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("--encryption needs the node key and trust list: ",
+                       trust.status().message()));
+    }
+    config->trust = *trust;
+  }
   for (const Entry& entry : nics_) {
     const NicConfig& other = entry.nic->config();
     if (other.device == config->device) {

@@ -20,13 +20,16 @@
 #include "controlplane/engine_commands.h"
 #include "controlplane/nic.h"
 #include "controlplane/nic_config.h"
+#include "controlplane/node_identity.h"
 
 namespace ferry::controlplane {
 
 class NicRegistry : public EngineCommands {
  public:
-  explicit NicRegistry(int num_cpus)
+  // `trust` (may be null: no NIC may encrypt) must outlive the registry.
+  explicit NicRegistry(int num_cpus, NodeTrust* trust = nullptr)
       : num_cpus_(num_cpus),
+        trust_(trust),
         group_(std::make_unique<engine::EngineGroup>(
             engine::EngineGroup::kMaxEngines)) {}
   ~NicRegistry() override;  // detaches every NIC (engines stopped, ports
@@ -102,6 +105,7 @@ class NicRegistry : public EngineCommands {
   Entry* FindLocked(const std::string& name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const int num_cpus_;
+  NodeTrust* const trust_;
   // Every engine of every NIC (see engine_group.h); outlives the NICs.
   const std::unique_ptr<engine::EngineGroup> group_;
   absl::Mutex mu_;

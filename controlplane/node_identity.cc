@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "dataplane/base/logging.h"
 
 namespace ferry::controlplane {
 namespace {
@@ -143,6 +144,39 @@ absl::StatusOr<std::vector<TrustedPeer>> ParseTrustedPeers(
     peers.push_back(std::move(peer));
   }
   return peers;
+}
+
+absl::StatusOr<const crypto::TrustConfig*> NodeTrust::Get() {
+  if (loaded_) return &config_;
+  absl::StatusOr<crypto::KeyPair> key = LoadOrCreateNodeKey(key_file_);
+  if (!key.ok()) return key.status();
+  crypto::TrustConfig config;
+  config.node_key = *key;
+  if (!trusted_peers_file_.empty()) {
+    std::string text;
+    const int fd = open(trusted_peers_file_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Errno("cannot open", trusted_peers_file_);
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+      text.append(chunk, static_cast<size_t>(n));
+      if (text.size() > (1u << 20)) break;
+    }
+    close(fd);
+    if (n < 0) return Errno("cannot read", trusted_peers_file_);
+    absl::StatusOr<std::vector<TrustedPeer>> peers = ParseTrustedPeers(text);
+    if (!peers.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(trusted_peers_file_, ": ", peers.status().message()));
+    }
+    for (const TrustedPeer& peer : *peers) config.trusted.insert(peer.key);
+  }
+  config_ = std::move(config);
+  loaded_ = true;
+  FERRY_LOG(Info, "node key %s (%s); %u trusted peers",
+            PublicKeyToText(config_.node_key->public_key()), key_file_,
+            static_cast<unsigned>(config_.trusted.size()));
+  return &config_;
 }
 
 }  // namespace ferry::controlplane

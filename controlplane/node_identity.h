@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "dataplane/crypto/flow_crypto.h"
 #include "dataplane/crypto/noise_handshake.h"
 
 namespace ferry::controlplane {
@@ -35,6 +36,25 @@ struct TrustedPeer {
 // an error (two names for one node would be ambiguous in logs).
 absl::StatusOr<std::vector<TrustedPeer>> ParseTrustedPeers(
     absl::string_view text);
+
+// This ferryd's key and trust list, read when a NIC first needs them (a
+// NIC whose flows are encrypted). The engines of such NICs keep a pointer
+// to the TrustConfig: it lives as long as this object and is not changed
+// once handed out. Not thread-safe (the NIC registry's lock covers it).
+class NodeTrust {
+ public:
+  // `trusted_peers_file` empty: nobody is trusted.
+  NodeTrust(std::string key_file, std::string trusted_peers_file)
+      : key_file_(std::move(key_file)),
+        trusted_peers_file_(std::move(trusted_peers_file)) {}
+  absl::StatusOr<const crypto::TrustConfig*> Get();
+
+ private:
+  std::string key_file_;
+  std::string trusted_peers_file_;
+  bool loaded_ = false;
+  crypto::TrustConfig config_;
+};
 
 }  // namespace ferry::controlplane
 

@@ -35,6 +35,19 @@ struct ClientFlow {
 
 std::string Errno(int rc) { return std::strerror(-rc); }
 
+// A connect's failure, with what the two encryption refusals mean.
+std::string ConnectError(int rc) {
+  if (rc == -EACCES) {
+    return "untrusted: this host and the peer do not trust each other's "
+           "node key (--trusted_peers_file, docs/SECURITY.md)";
+  }
+  if (rc == -EPROTONOSUPPORT) {
+    return "encryption: one side requires it and the other has it off "
+           "(--encryption)";
+  }
+  return Errno(rc);
+}
+
 // The channel's options: ferryd's defaults unless the run needs more
 // buffers than they give (a client's flows x window, each request and its
 // response in a buffer of its own, and room for one 8 MiB message).
@@ -118,7 +131,7 @@ class FerryClientRun {
       connect_ns.push_back(MonotonicNanos() - connect_start);
       if (rc != 0) {
         return absl::UnavailableError(absl::StrFormat(
-            "connect %d of %d failed: %s", i + 1, o_.flows, Errno(rc)));
+            "connect %d of %d failed: %s", i + 1, o_.flows, ConnectError(rc)));
       }
       flows_[i].sent_ns.resize(o_.window);
       flows_[i].seqs.resize(o_.window);

@@ -131,7 +131,12 @@ extern "C" {
   /* the peer (or gateway) never answered ARP */                          \
   X(UNREACHABLE, 16, EHOSTUNREACH, "unreachable (no ARP answer)")         \
   /* no NIC of ferryd has the local address asked for */                  \
-  X(NO_ADDRESS, 17, EADDRNOTAVAIL, "no NIC has that local address")
+  X(NO_ADDRESS, 17, EADDRNOTAVAIL, "no NIC has that local address")       \
+  /* the peer's node key is not trusted here, or ours not there */        \
+  X(UNTRUSTED, 18, EACCES, "untrusted (node key not in the trust list)")  \
+  /* one side requires encryption and the other does not encrypt */       \
+  X(ENCRYPTION_REQUIRED, 19, EPROTONOSUPPORT,                             \
+    "encryption required by one side, off on the other")
 
 enum ferry_status {
 #define FERRY_STATUS_ENUM(name, value, error, text) FERRY_STATUS_##name = value,

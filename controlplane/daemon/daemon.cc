@@ -134,7 +134,9 @@ absl::Status Daemon::Start() {
                                          : RuntimeError(message);
   }
   eal_started_ = true;
-  nics_ = std::make_unique<NicRegistry>(num_cpus_);
+  trust_ = std::make_unique<NodeTrust>(config_.node_key_file,
+                                       config_.trusted_peers_file);
+  nics_ = std::make_unique<NicRegistry>(num_cpus_, trust_.get());
   if (config_.nic_spec.has_value()) {
     absl::StatusOr<std::string> name = nics_->Attach(*config_.nic_spec);
     if (!name.ok()) {

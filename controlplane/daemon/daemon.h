@@ -43,6 +43,7 @@ class FerryCollector;
 class FlowDirectory;
 class FlowOpener;
 class NicRegistry;
+class NodeTrust;
 class SessionRegistry;
 
 class Daemon {
@@ -73,6 +74,7 @@ class Daemon {
   bool ran_ = false;  // Run was called: Shutdown logs the last stats
   std::string first_nic_;
   // In the order Start creates them; Shutdown releases them backwards.
+  std::unique_ptr<NodeTrust> trust_;
   std::unique_ptr<NicRegistry> nics_;
   std::unique_ptr<SessionRegistry> sessions_;
   std::unique_ptr<ChannelRegistry> channels_;

@@ -189,6 +189,8 @@ absl::Status VerifySockets(const DaemonFlags& f, const GroupLookup& groups,
     config->socket_gid = *gid;
   }
   config->channel_socket = f.channel_socket;
+  config->node_key_file = f.node_key_file;
+  config->trusted_peers_file = f.trusted_peers_file;
   config->grpc_socket = f.grpc_socket;
   config->admin_socket = f.admin_socket.empty()
                              ? DefaultAdminSocket(f.grpc_socket)

@@ -48,6 +48,8 @@ struct DaemonFlags {
   int session_heartbeat_timeout_ms = 1000;
   int session_linger_ms = 5000;
   std::string channel_socket;
+  std::string node_key_file;
+  std::string trusted_peers_file;
   std::string channel_socket_mode = "0660";
   std::string channel_pages = "auto";
   std::string metrics_address;
@@ -85,6 +87,10 @@ struct DaemonConfig {
   SessionLimits session_limits;
   uint32_t max_connections_per_user = 128;
   std::string channel_socket;
+  // Encrypted flows: the node key (made there on first need) and the
+  // trust list (empty: nobody).
+  std::string node_key_file;
+  std::string trusted_peers_file;
   int channel_socket_mode = 0660;
   channel::SegmentMemory channel_pages = channel::SegmentMemory::kAuto;
   std::string metrics_address;  // empty: no Prometheus endpoint

@@ -118,7 +118,17 @@ namespace ferry::engine {
   X(tx_payload_zero_copy_bytes,                                               \
     "Payload bytes sent from the application's buffers, not copied")          \
   X(tx_privatized,                                                            \
-    "Zero-copy frames copied after all, to wait (full port, ARP, faults)")
+    "Zero-copy frames copied after all, to wait (full port, ARP, faults)")    \
+  X(transport_flows_secured,                                                  \
+    "Encrypted flows whose handshake set up keys (either side)")              \
+  X(transport_rx_auth_failed,                                                 \
+    "Segments dropped before any flow state: forged, corrupted or replayed")  \
+  X(transport_syn_untrusted,                                                  \
+    "SYNs refused: the initiator's node key is not trusted")                  \
+  X(transport_syn_plain_refused,                                              \
+    "SYNs refused: not encrypted, and encryption is required")                \
+  X(transport_handshake_untrusted,                                            \
+    "Connects failed: the responder's node key is not trusted")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

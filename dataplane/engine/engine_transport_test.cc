@@ -27,15 +27,7 @@ using testing::kHostB;
 constexpr uint16_t kPort = 7000;
 constexpr int kWaitMs = 20000;
 
-std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
-  std::vector<uint8_t> v(n);
-  uint32_t x = seed * 2654435761u + 1;
-  for (size_t i = 0; i < n; ++i) {
-    x = x * 1664525u + 1013904223u;
-    v[i] = static_cast<uint8_t>(x >> 24);
-  }
-  return v;
-}
+using testing::Pattern;
 
 // The next event or message on `ch` (waits).
 struct Received {

@@ -159,7 +159,8 @@ bool TransportEndpoint::IsLocalAddress(net::Ipv4Address ip) {
 
 TransportEndpoint::Entry* TransportEndpoint::NewFlow(
     channel::EngineChannel& channel, const Route& route,
-    net::Ipv4Address remote_ip, uint16_t remote_port, uint16_t local_port) {
+    net::Ipv4Address remote_ip, uint16_t remote_port, uint16_t local_port,
+    bool secure) {
   if (free_slots_.empty()) return nullptr;
   uint32_t& channel_flows = flows_per_channel_[&channel];
   if (channel_flows >= config_.max_flows_per_channel) return nullptr;
@@ -193,6 +194,10 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
     flow_config.mss =
         std::min(flow_config.mss,
                  transport::MssForMtu(static_cast<uint32_t>(route.mtu)));
+  }
+  if (secure) {
+    flow_config.mss -= static_cast<uint32_t>(crypto::kSecureHeaderSize +
+                                             crypto::FlowCrypto::kTagSize);
   }
   e.flow =
       std::make_unique<Flow>(FlowId(slot), random_.Next(), flow_config, *this);
@@ -293,6 +298,7 @@ void TransportEndpoint::Reap(uint32_t slot) {
   }
   timers_.Cancel(slot);
   e.flow.reset();
+  e.crypto.reset();  // wipes its keys
   e.channel = nullptr;
   e.reaping = false;
   e.in_pump_list = false;

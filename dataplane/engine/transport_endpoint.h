@@ -34,8 +34,10 @@
 #include "client/abi/ferry_channel_abi.h"
 #include "dataplane/base/kernel_random.h"
 #include "dataplane/channel/engine_channel.h"
+#include "dataplane/crypto/flow_crypto.h"
 #include "dataplane/dpdk/packet_fwd.h"
 #include "dataplane/engine/command.h"
+#include "dataplane/engine/encryption_mode.h"
 #include "dataplane/engine/engine_counters.h"
 #include "dataplane/engine/engine_group.h"
 #include "dataplane/engine/flow_list.h"
@@ -120,6 +122,10 @@ struct TransportConfig {
   // (ferryd's default; docs/ARCHITECTURE.md, "Zero-copy transmit", has the
   // measurements).
   uint32_t zero_copy_min_bytes = 0;
+  // Encrypted flows: the mode, and this node's key and trust list (must
+  // outlive the engine; needed unless the mode is kOff).
+  Encryption encryption = Encryption::kOff;
+  const crypto::TrustConfig* trust = nullptr;
 };
 
 class TransportEndpoint : public transport::FlowEnv {
@@ -250,6 +256,9 @@ class TransportEndpoint : public transport::FlowEnv {
     bool close_when_unparked = false;  // a close waits for parked messages
     ConnectAnswer connect_answer;      // while connect_pending
     ParkedMessages::List parked;       // taken while its queue was full
+    // Its keys when the flow is encrypted (made with the flow: its SYN or
+    // the peer's carries the handshake).
+    std::unique_ptr<crypto::FlowCrypto> crypto;
   };
   // Identifies a peer's SYN, so that a repeated one finds its flow.
   struct SynKey {
@@ -289,9 +298,11 @@ class TransportEndpoint : public transport::FlowEnv {
     return FERRY_PEER_COOKIE(e.remote_ip.value, e.remote_port, e.local_port);
   }
   // A new flow in a free slot, or null when every slot is taken.
+  // `secure`: its segments will be sealed, so each carries less payload
+  // (the secure header and the tag fit in the same MTU).
   Entry* NewFlow(channel::EngineChannel& channel, const Route& route,
                  net::Ipv4Address remote_ip, uint16_t remote_port,
-                 uint16_t local_port);
+                 uint16_t local_port, bool secure = false);
   Route OwnRoute() const {
     return Route{static_cast<int8_t>(interface_), -1, mac_, ip_, 0};
   }
@@ -309,8 +320,26 @@ class TransportEndpoint : public transport::FlowEnv {
   void Reap(uint32_t slot);
   void OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
              const net::FerryHeader& header, uint64_t now_ns);
-  // A RST for a segment that has no flow here.
-  void SendReset(const net::ParsedFrame& frame, const net::FerryHeader& header);
+  // A RST for a segment that has no flow here (or a handshake refused:
+  // `flags` say why).
+  void SendReset(const net::ParsedFrame& frame, const net::FerryHeader& header,
+                 uint8_t flags = 0);
+  // Encrypted flows. The handshake's payload goes out in clear, every
+  // other segment sealed.
+  void TransmitSecure(Entry& e, const net::FerryHeader& header,
+                      uint64_t message, uint32_t offset, uint32_t length);
+  // A segment for encrypted flow `e` (or a secured one for a plain flow):
+  // reads the handshake or opens it in place, setting `payload` to what
+  // the flow gets. False: dropped (counted), or the flow failed.
+  bool SecureIn_st(Entry& e, dpdk::Packet* pkt, const net::ParsedFrame& frame,
+                   const net::FerryHeader& header, size_t payload_offset,
+                   absl::Span<const uint8_t>* payload);
+  // The listener's side of a SYN: the crypto the new flow gets (null for a
+  // plain one); false when the SYN is refused (answered and counted).
+  bool SecureSyn_st(const net::ParsedFrame& frame,
+                    const net::FerryHeader& header,
+                    absl::Span<const uint8_t> payload,
+                    std::unique_ptr<crypto::FlowCrypto>* crypto);
   // Builds and sends one segment; `fill(payload)` writes its payload.
   template <typename Fill>
   void SendSegment(const Route& route, net::Ipv4Address dst, uint16_t dst_port,

@@ -111,13 +111,17 @@ bool TransportEndpoint::Connect(channel::EngineChannel& channel,
   result->local_ip = route.ip;
   const uint16_t local_port =
       op.local_port != 0 ? op.local_port : NextEphemeralPort();
-  Entry* e = NewFlow(channel, route, remote, op.remote_port, local_port);
+  const bool secure =
+      config_.encryption != Encryption::kOff && config_.trust != nullptr;
+  Entry* e =
+      NewFlow(channel, route, remote, op.remote_port, local_port, secure);
   if (e == nullptr) {
     result->status = FERRY_STATUS_LIMIT;
     return true;
   }
   e->connect_pending = true;
   e->connect_answer = answer;
+  if (secure) e->crypto = std::make_unique<crypto::FlowCrypto>(*config_.trust);
   e->flow->StartConnect(now_ns_);
   Touch(e->flow->owner);
   return false;  // answered when the handshake ends

@@ -7,6 +7,7 @@
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/engine/transport_endpoint.h"
+#include "dataplane/engine/transport_endpoint_send_segment.h"
 #include "dataplane/net/byte_order.h"
 #include "dataplane/net/checksum.h"
 #include "dataplane/net/ferry_header.h"
@@ -22,48 +23,11 @@ using transport::Flow;
 using transport::FlowEndReason;
 using transport::FlowState;
 
-template <typename Fill>
-void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
-                                    uint16_t dst_port, uint16_t src_port,
-                                    const FerryHeader& header, uint32_t length,
-                                    Fill&& fill) {
-  if (!sending_) return;
-  dpdk::Packet* pkt = io_.AllocPacket_st();
-  if (pkt == nullptr) {
-    counters_.tx_alloc_failed.Inc();
-    return;  // the flow's retransmission timer covers it
-  }
-  const absl::Span<uint8_t> room = dpdk::FrameRoom(pkt);
-  // Another NIC's engine sends it as it is: no offload there.
-  const bool offload = tx_ipv4_checksum_offload_ && route.via < 0;
-  const net::FerrySegmentAddress address = {
-      {route.mac, net::MacAddress{}, route.ip, dst},
-      src_port,
-      dst_port,
-      ++ip_id_,
-      !offload};
-  const size_t at = net::StartFerrySegment(room, address, header, length);
-  if (at == 0) {
-    dpdk::FreePacket(pkt);
-    counters_.tx_alloc_failed.Inc();
-    return;
-  }
-  fill(room.data() + at);
-  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
-                                room, address, length)));
-  if (offload) dpdk::RequestIpv4ChecksumOffload(pkt);
-  counters_.transport_segments_tx.Inc();
-  if (route.via >= 0) {
-    io_.SendVia_st(pkt, route.via);
-  } else {
-    io_.SendIpv4_st(pkt, dst, now_ns_);
-  }
-}
-
 void TransportEndpoint::SendReset(const net::ParsedFrame& frame,
-                                  const FerryHeader& header) {
+                                  const FerryHeader& header, uint8_t flags) {
   FerryHeader rst;
   rst.type = FerryPacketType::kRst;
+  rst.flags = flags;
   rst.dst_flow = header.src_flow;
   rst.ack = header.seq + 1;
   SendSegment(RouteFrom(frame.ip_dst), frame.ip_src, frame.udp_src_port,
@@ -128,13 +92,18 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
     dpdk::FreePacket(pkt);
     return;
   }
+  absl::Span<const uint8_t> payload = udp_payload.subspan(payload_offset);
+  if ((e->crypto != nullptr || (header.flags & net::kFerryFlagSecure) != 0) &&
+      !SecureIn_st(*e, pkt, frame, header, payload_offset, &payload)) {
+    dpdk::FreePacket(pkt);
+    return;
+  }
   counters_.transport_segments_rx.Inc();
   const uint32_t slot = e->flow->owner;
   const bool can_hold = held_packets_ < config_.max_held_packets;
   const uint64_t handle =
       can_hold ? reinterpret_cast<uint64_t>(pkt) : kNoHandle;
-  const bool kept = e->flow->OnSegment(
-      header, udp_payload.subspan(payload_offset), handle, now_ns);
+  const bool kept = e->flow->OnSegment(header, payload, handle, now_ns);
   if (kept) {
     ++held_packets_;
   } else {
@@ -176,8 +145,23 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     dpdk::FreePacket(pkt);
     return;
   }
-  Entry* e = NewFlow(*listener, RouteFrom(frame.ip_dst), frame.ip_src,
-                     frame.udp_src_port, frame.udp_dst_port);
+  std::unique_ptr<crypto::FlowCrypto> flow_crypto;
+  {
+    const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
+    size_t payload_offset = 0;
+    FerryHeader parsed;
+    const absl::Span<const uint8_t> udp_payload =
+        bytes.subspan(frame.payload_offset, frame.payload_length);
+    net::ParseFerryHeader(udp_payload, &parsed, &payload_offset);
+    if (!SecureSyn_st(frame, header, udp_payload.subspan(payload_offset),
+                      &flow_crypto)) {
+      dpdk::FreePacket(pkt);
+      return;
+    }
+  }
+  Entry* e =
+      NewFlow(*listener, RouteFrom(frame.ip_dst), frame.ip_src,
+              frame.udp_src_port, frame.udp_dst_port, flow_crypto != nullptr);
   if (e == nullptr) {
     // No RST: the peer retries, and a slot may free up meanwhile.
     counters_.transport_syn_no_slot.Inc();
@@ -185,6 +169,7 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     return;
   }
   dpdk::FreePacket(pkt);
+  e->crypto = std::move(flow_crypto);
   e->remote_flow = header.src_flow;
   syn_index_.emplace(key, e->flow->owner);
   e->half_open = true;
@@ -246,6 +231,10 @@ void TransportEndpoint::Transmit(Flow& flow, const FerryHeader& header,
                                  uint64_t message, uint32_t offset,
                                  uint32_t length) {
   Entry& e = EntryOf(flow);
+  if (e.crypto != nullptr) {
+    TransmitSecure(e, header, message, offset, length);
+    return;
+  }
   channel::EngineChannel* channel = e.channel;
   const bool has_payload = length > 0 && message != kEmptyMessage;
   // Zero-copy only for frames this engine sends itself: another NIC's

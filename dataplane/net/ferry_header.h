@@ -58,7 +58,14 @@ enum class FerryPacketType : uint8_t {
 inline constexpr uint8_t kFerryFlagFirstSegment = 0x01;
 inline constexpr uint8_t kFerryFlagLastSegment = 0x02;
 inline constexpr uint8_t kFerryFlagAckNow = 0x04;  // ask for an immediate ACK
-inline constexpr uint8_t kFerryKnownFlags = 0x07;
+// An encrypted flow (dataplane/crypto/flow_crypto.h): a SYN or SYN-ACK
+// carries the Noise handshake message as its payload; any other segment
+// is sealed (8 more header bytes, then ciphertext and tag).
+inline constexpr uint8_t kFerryFlagSecure = 0x08;
+// On a RST that refuses a SYN: why.
+inline constexpr uint8_t kFerryFlagUntrusted = 0x10;  // your key: not trusted
+inline constexpr uint8_t kFerryFlagSecureRequired = 0x20;  // encrypt, or no
+inline constexpr uint8_t kFerryKnownFlags = 0x3f;
 
 struct FerryHeader {
   FerryPacketType type = FerryPacketType::kData;

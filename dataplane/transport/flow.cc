@@ -73,6 +73,10 @@ FlowEndReason EndReasonOf(HandshakeError error) {
       return FlowEndReason::kRefused;
     case HandshakeError::kReset:
       return FlowEndReason::kReset;
+    case HandshakeError::kUntrusted:
+      return FlowEndReason::kUntrusted;
+    case HandshakeError::kEncryptionRequired:
+      return FlowEndReason::kEncryptionRequired;
     case HandshakeError::kNone:
       break;
   }

@@ -57,7 +57,12 @@ enum class FlowState : uint8_t {
   X(kPeerDead, "peer_dead", "the peer stopped answering", PEER_DEAD)         \
   X(kProtocolError, "protocol_error", "the peer broke the protocol",         \
     PROTOCOL_ERROR)                                                          \
-  X(kAborted, "aborted", "reset locally (the application went away)", ABORTED)
+  X(kAborted, "aborted", "reset locally (the application went away)", ABORTED) \
+  X(kUntrusted, "untrusted",                                                 \
+    "the peer's node key is not trusted here, or ours not there", UNTRUSTED) \
+  X(kEncryptionRequired, "encryption_required",                             \
+    "one side requires encryption, the other does not encrypt",            \
+    ENCRYPTION_REQUIRED)
 
 enum class FlowEndReason : uint8_t {
 #define FERRY_FLOW_END_ENUM(name, text, help, status) name,
@@ -194,6 +199,9 @@ class Flow {
   // Ends the flow without a word to the peer (a half-open flow that a
   // SYN flood pushed out).
   void Drop();
+  // Ends the flow with `reason` and no word to the peer: its environment
+  // refused the handshake and answers for it (an untrusted key).
+  void Fail(FlowEndReason reason) { End(reason); }
 
   // Whether Pump has something to do (new data the window allows,
   // retransmissions, an ACK to send).

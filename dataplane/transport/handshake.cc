@@ -17,6 +17,10 @@ const char* HandshakeErrorName(HandshakeError error) {
       return "refused";
     case HandshakeError::kReset:
       return "reset";
+    case HandshakeError::kUntrusted:
+      return "untrusted";
+    case HandshakeError::kEncryptionRequired:
+      return "encryption_required";
   }
   return "unknown";
 }
@@ -94,8 +98,15 @@ bool Handshake::OnSegment(const FerryHeader& header, uint64_t now_ns,
     if (state_ != HandshakeState::kEstablished && header.ack != isn_ + 1) {
       return true;
     }
-    Fail(state_ == HandshakeState::kEstablished ? HandshakeError::kReset
-                                                : HandshakeError::kRefused);
+    if (state_ == HandshakeState::kEstablished) {
+      Fail(HandshakeError::kReset);
+    } else if (header.flags & net::kFerryFlagUntrusted) {
+      Fail(HandshakeError::kUntrusted);
+    } else if (header.flags & net::kFerryFlagSecureRequired) {
+      Fail(HandshakeError::kEncryptionRequired);
+    } else {
+      Fail(HandshakeError::kRefused);
+    }
     return true;
   }
   switch (state_) {

@@ -38,6 +38,8 @@ enum class HandshakeError : uint8_t {
   kTimedOut,  // no answer after every retransmission
   kRefused,   // the peer answered RST (nobody listens there)
   kReset,     // RST after establishment
+  kUntrusted,           // RST: the peer does not trust our node key
+  kEncryptionRequired,  // RST: the peer requires encryption
 };
 
 const char* HandshakeErrorName(HandshakeError error);

@@ -63,7 +63,9 @@ absl::StatusOr<std::unique_ptr<EnginePair>> EnginePair::Create(
     config.capabilities = p->ports_[i]->capabilities();
     config.idle.mode = PollingMode::kBusy;
     config.faults = i == 0 ? options.faults_a : options.faults_b;
-    config.transport = options.transport;
+    config.transport = i == 1 && options.transport_b.has_value()
+                           ? *options.transport_b
+                           : options.transport;
     if (memif && options.tx_external &&
         config.transport.zero_copy_min_bytes == 0) {
       config.transport.zero_copy_min_bytes = 1024;

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,18 @@ namespace ferry::engine::testing {
 inline constexpr uint32_t kHostA = 0x0a580001;  // 10.88.0.1
 inline constexpr uint32_t kHostB = 0x0a580002;  // 10.88.0.2
 
+// Message `seed` of `n` bytes: pseudo-random, so that a byte out of place
+// shows.
+inline std::vector<uint8_t> Pattern(size_t n, uint32_t seed) {
+  std::vector<uint8_t> v(n);
+  uint32_t x = seed * 2654435761u + 1;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 1664525u + 1013904223u;
+    v[i] = static_cast<uint8_t>(x >> 24);
+  }
+  return v;
+}
+
 struct EnginePairOptions {
   // kRing hands each frame's buffer to the other port; kMemif copies it
   // through a shared ring, as two ferryd processes over memif do (and lets
@@ -34,6 +47,8 @@ struct EnginePairOptions {
   FaultConfig faults_a;     // on A's transmit path
   FaultConfig faults_b;
   TransportConfig transport;
+  // B's, when it differs from A's (encryption modes, trust).
+  std::optional<TransportConfig> transport_b;
   uint32_t mbufs_per_queue = 8191;
 };
 
