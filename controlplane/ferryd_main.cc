@@ -116,6 +116,9 @@ ABSL_FLAG(std::string, encryption, "off",
           "encrypts too) or required (a peer that does not is refused). "
           "Needs --node_key_file and --trusted_peers_file "
           "(docs/SECURITY.md)");
+ABSL_FLAG(int, key_rotation_ms, 60000,
+          "Encrypted flows move their keys to the next epoch this often "
+          "(0: never; 0..86400000)");
 ABSL_FLAG(std::string, node_key_file, "/var/lib/ferry/node.key",
           "This ferryd's X25519 key for encrypted flows, made there (0600) "
           "when a NIC first needs it; its public key is logged");
@@ -233,6 +236,7 @@ controlplane::DaemonFlags ReadFlags() {
   nic.peer_timeout_ms = absl::GetFlag(FLAGS_peer_timeout_ms);
   nic.tx_zero_copy_min_bytes = absl::GetFlag(FLAGS_tx_zero_copy_min_bytes);
   nic.encryption = absl::GetFlag(FLAGS_encryption);
+  nic.key_rotation_ms = absl::GetFlag(FLAGS_key_rotation_ms);
   f.node_key_file = absl::GetFlag(FLAGS_node_key_file);
   f.trusted_peers_file = absl::GetFlag(FLAGS_trusted_peers_file);
   f.allow_device_interfaces = absl::GetFlag(FLAGS_allow_device_interfaces);

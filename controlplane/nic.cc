@@ -87,6 +87,7 @@ absl::StatusOr<std::unique_ptr<Nic>> Nic::Attach(
     ec.transport.zero_copy_min_bytes = config.tx_zero_copy_min_bytes;
     ec.transport.encryption = config.encryption;
     ec.transport.trust = config.trust;
+    ec.transport.key_rotation_ns = config.key_rotation_ns;
     nic->engines_.push_back(std::make_unique<engine::Engine>(ec));
     if (absl::Status s = nic->engines_.back()->Start(); !s.ok()) return s;
   }

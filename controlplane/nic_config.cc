@@ -74,6 +74,8 @@ bool SetNicKey(absl::string_view key, absl::string_view value, NicSpec* spec,
     return ParseInt(value, &spec->tx_zero_copy_min_bytes);
   else if (key == "encryption")
     spec->encryption = v;
+  else if (key == "key_rotation_ms")
+    return ParseInt(value, &spec->key_rotation_ms);
   else if (key == "fault_drop")
     return ParseDouble(value, &spec->fault_drop);
   else if (key == "fault_duplicate")
@@ -312,6 +314,11 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   } else {
     return FieldError("encryption", "must be off, preferred or required");
   }
+  if (spec.key_rotation_ms < 0 || spec.key_rotation_ms > 86'400'000) {
+    return FieldError("key_rotation_ms", "must be 0..86400000");
+  }
+  config->key_rotation_ns =
+      static_cast<uint64_t>(spec.key_rotation_ms) * 1'000'000;
   return absl::OkStatus();
 }
 

@@ -60,8 +60,10 @@ struct NicSpec {
   // always copy (the default: see docs/ARCHITECTURE.md, "Zero-copy
   // transmit", for what it costs and saves on each port).
   int tx_zero_copy_min_bytes = 0;
-  // Encrypted flows: "off", "preferred" or "required".
+  // Encrypted flows: "off", "preferred" or "required", and how often each
+  // flow's keys move to the next epoch (0: never).
   std::string encryption = "off";
+  int key_rotation_ms = 60000;
 };
 
 struct NicConfig {
@@ -81,6 +83,7 @@ struct NicConfig {
   uint64_t peer_timeout_ns = 2'000'000'000;
   uint32_t tx_zero_copy_min_bytes = 0;
   engine::Encryption encryption = engine::Encryption::kOff;
+  uint64_t key_rotation_ns = 60'000'000'000;
   // The node key and trust list, set by the NIC registry when the flows
   // are encrypted (null otherwise).
   const crypto::TrustConfig* trust = nullptr;

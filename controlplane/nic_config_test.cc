@@ -67,6 +67,8 @@ TEST(NicConfigTest, RejectsEachBadField) {
        "--tx_zero_copy_min_bytes"},
       {[](NicSpec& s) { s.tx_zero_copy_min_bytes = 65536; },
        "--tx_zero_copy_min_bytes"},
+      {[](NicSpec& s) { s.encryption = "sometimes"; }, "--encryption"},
+      {[](NicSpec& s) { s.key_rotation_ms = -1; }, "--key_rotation_ms"},
   };
   for (const Case& c : cases) {
     NicSpec spec = GoodSpec();

@@ -71,7 +71,10 @@ absl::Status FlowCrypto::SetKeys(const NoiseHandshake::SessionKeys& keys) {
   tx_secret_.bytes = keys.send;
   rx_secret_.bytes = keys.receive;
   if (absl::Status s = Install(tx_secret_, true, &tx_); !s.ok()) return s;
-  if (absl::Status s = Install(rx_secret_, false, &rx_); !s.ok()) return s;
+  if (absl::Status s = Install(rx_secret_, false, &rx_slots_[rx_current_]);
+      !s.ok()) {
+    return s;
+  }
   ready_ = true;
   // The handshake's secrets are no longer needed.
   handshake_.reset();
@@ -89,7 +92,8 @@ absl::Span<const uint8_t> FlowCrypto::SynPayload() {
       config_.node_key.has_value()) {
     handshake_ = std::make_unique<NoiseHandshake>(
         NoiseHandshake::Pattern::kIX, true, kPrologue, config_.node_key);
-    absl::StatusOr<size_t> n = handshake_->WriteMessage({}, absl::MakeSpan(syn_));
+    absl::StatusOr<size_t> n =
+        handshake_->WriteMessage({}, absl::MakeSpan(syn_));
     if (n.ok()) syn_length_ = *n;
   }
   return absl::MakeConstSpan(syn_.data(), syn_length_);
@@ -108,7 +112,8 @@ FlowCrypto::Verdict FlowCrypto::AcceptSyn(absl::Span<const uint8_t> payload) {
   }
   // The initiator's key is in clear in its SYN: refuse before any work.
   if (const Verdict v = Trust(*handshake); v != Verdict::kOk) return v;
-  absl::StatusOr<size_t> n = handshake->WriteMessage({}, absl::MakeSpan(synack_));
+  absl::StatusOr<size_t> n =
+      handshake->WriteMessage({}, absl::MakeSpan(synack_));
   if (!n.ok()) return Verdict::kBadMessage;
   synack_length_ = *n;
   absl::StatusOr<NoiseHandshake::SessionKeys> keys = handshake->Split();
@@ -152,31 +157,27 @@ FlowCrypto::OpenResult FlowCrypto::Open(absl::Span<const uint8_t> aad,
       ReadSecureHeader(aad.data() + aad.size() - kSecureHeaderSize);
   const uint64_t pn = secure.packet_number;
   if (!replay_.Check(pn)) return OpenResult::kReplayed;
+  const int previous = (rx_current_ + 2) % 3;
+  const int spare = (rx_current_ + 1) % 3;
   if (secure.epoch == rx_epoch_) {
-    if (!rx_.Open(pn, aad, payload, payload, length, tag)) {
+    if (!rx_slots_[rx_current_].Open(pn, aad, payload, payload, length, tag)) {
       return OpenResult::kForged;
     }
   } else if (secure.epoch == static_cast<uint8_t>(rx_epoch_ - 1) &&
              has_previous_) {
     // Sent before the peer moved on, arriving after the first of the new.
-    if (!rx_previous_.Open(pn, aad, payload, payload, length, tag)) {
+    if (!rx_slots_[previous].Open(pn, aad, payload, payload, length, tag)) {
       return OpenResult::kForged;
     }
   } else if (secure.epoch == static_cast<uint8_t>(rx_epoch_ + 1)) {
-    // The peer rotated: the next key must open it before we follow.
+    // The peer rotated: the next key, in the spare slot, must open it
+    // before we follow; the current key then becomes the previous one.
     Secret next = Next(rx_secret_);
-    SegmentAead candidate;
-    if (!Install(next, false, &candidate).ok() ||
-        !candidate.Open(pn, aad, payload, payload, length, tag)) {
+    if (!Install(next, false, &rx_slots_[spare]).ok() ||
+        !rx_slots_[spare].Open(pn, aad, payload, payload, length, tag)) {
       return OpenResult::kForged;
     }
-    // previous <- current, current <- next: re-key both from secrets
-    // (SegmentAead is not movable; keys are cheap to set up, and this
-    // happens once per epoch).
-    if (!Install(rx_secret_, false, &rx_previous_).ok() ||
-        !Install(next, false, &rx_).ok()) {
-      return OpenResult::kForged;
-    }
+    rx_current_ = spare;
     has_previous_ = true;
     rx_secret_.bytes = next.bytes;
     rx_epoch_ = secure.epoch;
@@ -185,6 +186,17 @@ FlowCrypto::OpenResult FlowCrypto::Open(absl::Span<const uint8_t> aad,
   }
   replay_.Accept(pn);
   return OpenResult::kOk;
+}
+
+bool FlowCrypto::MaybeRotate(uint64_t now_ns, uint64_t interval_ns) {
+  if (!ready_ || interval_ns == 0) return false;
+  if (next_rotation_ns_ == 0) {
+    next_rotation_ns_ = now_ns + interval_ns;
+    return false;
+  }
+  if (now_ns < next_rotation_ns_) return false;
+  next_rotation_ns_ = now_ns + interval_ns;
+  return Rotate().ok();
 }
 
 absl::Status FlowCrypto::Rotate() {

@@ -108,6 +108,9 @@ class FlowCrypto {
 
   // Moves our sending side to the next key epoch.
   absl::Status Rotate();
+  // Rotates when `interval_ns` has passed since the last rotation (or, on
+  // the first call, since now); true when it rotated.
+  bool MaybeRotate(uint64_t now_ns, uint64_t interval_ns);
   uint8_t tx_epoch() const { return tx_epoch_; }
   uint8_t rx_epoch() const { return rx_epoch_; }
   uint64_t packets_sealed() const { return next_pn_; }
@@ -138,12 +141,16 @@ class FlowCrypto {
   uint8_t tx_epoch_ = 0;
   uint64_t next_pn_ = 0;
 
+  // Opening keys in three slots: the current epoch's, the previous one's,
+  // and a spare that takes the next epoch's on trial, then becomes the
+  // current one (no allocation after the first epochs).
   Secret rx_secret_;
-  SegmentAead rx_;
-  SegmentAead rx_previous_;
+  SegmentAead rx_slots_[3];
+  int rx_current_ = 0;
   bool has_previous_ = false;
   uint8_t rx_epoch_ = 0;
   ReplayWindow replay_;
+  uint64_t next_rotation_ns_ = 0;
 };
 
 }  // namespace ferry::crypto

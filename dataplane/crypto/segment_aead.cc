@@ -26,10 +26,24 @@ void SegmentAead::Wipe() {
 absl::Status SegmentAead::SetKey(AeadCipher cipher,
                                  absl::Span<const uint8_t> key, uint32_t salt,
                                  bool seal) {
-  Wipe();
   if (key.size() != AeadKeySize(cipher)) {
+    Wipe();
     return absl::InvalidArgumentError("AEAD key of the wrong size");
   }
+  if (ctx_ != nullptr && cipher == cipher_ && seal == seal_) {
+    // A new key for the same use (a key epoch): the context stays, so the
+    // engine allocates nothing; the old key schedule is overwritten.
+    const int ok =
+        seal ? EVP_EncryptInit_ex(ctx_, nullptr, nullptr, key.data(), nullptr)
+             : EVP_DecryptInit_ex(ctx_, nullptr, nullptr, key.data(), nullptr);
+    if (ok != 1) {
+      Wipe();
+      return absl::InternalError("AES-GCM key set-up failed");
+    }
+    salt_ = salt;
+    return absl::OkStatus();
+  }
+  Wipe();
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
   if (ctx == nullptr) return absl::ResourceExhaustedError("EVP_CIPHER_CTX_new");
   const EVP_CIPHER* evp =
@@ -45,6 +59,7 @@ absl::Status SegmentAead::SetKey(AeadCipher cipher,
   ctx_ = ctx;
   salt_ = salt;
   seal_ = seal;
+  cipher_ = cipher;
   return absl::OkStatus();
 }
 

@@ -43,6 +43,8 @@ class SegmentAead {
   SegmentAead& operator=(const SegmentAead&) = delete;
 
   // `key` is AeadKeySize(cipher) bytes. For sealing (`seal`) or opening.
+  // Setting a key again for the same cipher and direction reuses the
+  // library's context (no allocation).
   absl::Status SetKey(AeadCipher cipher, absl::Span<const uint8_t> key,
                       uint32_t salt, bool seal);
   bool has_key() const { return ctx_ != nullptr; }
@@ -74,6 +76,7 @@ class SegmentAead {
   EVP_CIPHER_CTX* ctx_ = nullptr;
   uint32_t salt_ = 0;
   bool seal_ = true;
+  AeadCipher cipher_ = AeadCipher::kAes128Gcm;
 };
 
 }  // namespace ferry::crypto

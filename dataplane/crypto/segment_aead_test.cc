@@ -97,6 +97,33 @@ INSTANTIATE_TEST_SUITE_P(Ciphers, SegmentAeadRoundTrip,
                          ::testing::Values(AeadCipher::kAes128Gcm,
                                            AeadCipher::kAes256Gcm));
 
+// A new key for the same use replaces the old one in place.
+TEST(SegmentAeadTest, ANewKeyReplacesTheOld) {
+  const std::vector<uint8_t> one(16, 1);
+  const std::vector<uint8_t> two(16, 2);
+  SegmentAead seal;
+  SegmentAead open;
+  ASSERT_TRUE(seal.SetKey(AeadCipher::kAes128Gcm, one, 9, true).ok());
+  ASSERT_TRUE(open.SetKey(AeadCipher::kAes128Gcm, one, 9, false).ok());
+  const std::vector<uint8_t> message(100, 0x61);
+  std::vector<uint8_t> wire(100);
+  uint8_t tag[16];
+  ASSERT_TRUE(seal.Seal(1, {}, message.data(), wire.data(), 100, tag));
+  ASSERT_TRUE(open.Open(1, {}, wire.data(), wire.data(), 100, tag));
+  ASSERT_TRUE(seal.SetKey(AeadCipher::kAes128Gcm, two, 9, true).ok());
+  ASSERT_TRUE(seal.Seal(2, {}, message.data(), wire.data(), 100, tag));
+  std::vector<uint8_t> copy = wire;
+  EXPECT_FALSE(open.Open(2, {}, copy.data(), copy.data(), 100, tag));
+  ASSERT_TRUE(open.SetKey(AeadCipher::kAes128Gcm, two, 9, false).ok());
+  ASSERT_TRUE(open.Open(2, {}, wire.data(), wire.data(), 100, tag));
+  EXPECT_EQ(wire, message);
+  // Another cipher or direction: a context of its own.
+  ASSERT_TRUE(
+      seal.SetKey(AeadCipher::kAes256Gcm, std::vector<uint8_t>(32, 3), 9, true)
+          .ok());
+  EXPECT_TRUE(seal.Seal(3, {}, message.data(), wire.data(), 100, tag));
+}
+
 TEST(SegmentAeadTest, RefusesAKeyOfTheWrongSizeAndWorksWithoutNone) {
   SegmentAead aead;
   const std::vector<uint8_t> key(20, 1);

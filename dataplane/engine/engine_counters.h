@@ -128,7 +128,9 @@ namespace ferry::engine {
   X(transport_syn_plain_refused,                                              \
     "SYNs refused: not encrypted, and encryption is required")                \
   X(transport_handshake_untrusted,                                            \
-    "Connects failed: the responder's node key is not trusted")
+    "Connects failed: the responder's node key is not trusted")               \
+  X(transport_key_rotations,                                                  \
+    "Encrypted flows' sending keys moved to the next epoch")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

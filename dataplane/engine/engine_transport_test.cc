@@ -15,6 +15,7 @@
 #include "client/ferry_cpp.h"
 #include "dataplane/base/clock.h"
 #include "dataplane/engine/testing/engine_pair.h"
+#include "dataplane/engine/testing/stream_verified.h"
 #include "gtest/gtest.h"
 
 namespace ferry::engine {
@@ -75,46 +76,13 @@ class EngineTransportTest : public ::testing::Test {
     *at_b = accepted.info.flow;
   }
 
-  // Sends `count` messages from A on `flow_a` as fast as A's channel takes
-  // them, message i of size_of(i) bytes holding Pattern(size, seed + i),
-  // and checks each one B receives.
+  // Verified messages from A to B on `flow_a` (testing::StreamVerified).
   template <typename SizeOf>
   void StreamVerified(uint64_t flow_a, int count, uint32_t seed,
                       size_t max_size, SizeOf&& size_of) {
-    int sent = 0;
-    int received = 0;
-    std::vector<uint8_t> buffer(max_size);
-    while (received < count) {
-      while (sent < count) {
-        const std::vector<uint8_t> m = Pattern(size_of(sent), seed + sent);
-        const int rc = ferry_send(app_a_, flow_a, m.data(), m.size());
-        if (rc == -EAGAIN) break;
-        ASSERT_EQ(rc, 0);
-        ++sent;
-      }
-      ferry_recv_info info{};
-      const ssize_t n =
-          ferry_recv_wait(app_b_, buffer.data(), buffer.size(), &info, kWaitMs);
-      if (n < 0 || info.flags != 0) {
-        const EngineStats a = pair_->a().ReadStats();
-        const EngineStats b = pair_->b().ReadStats();
-        ADD_FAILURE() << "after " << received << " messages: rc " << n
-                      << " flags " << info.flags << " status " << info.status
-                      << "; A: reset " << a.transport_flows_reset << " rto "
-                      << a.transport_retransmits_timeout << " fast "
-                      << a.transport_retransmits_fast << " seg_tx "
-                      << a.transport_segments_tx << "; B: reset "
-                      << b.transport_flows_reset << " seg_rx "
-                      << b.transport_segments_rx << " msgs_rx "
-                      << b.transport_messages_rx;
-        return;
-      }
-      const std::vector<uint8_t> expected(
-          Pattern(static_cast<size_t>(n), seed + received));
-      ASSERT_TRUE(std::equal(expected.begin(), expected.end(), buffer.begin()))
-          << "message " << received;
-      ++received;
-    }
+    testing::StreamVerified(*pair_, app_a_, flow_a, app_b_, count, seed,
+                            max_size, kWaitMs, size_of,
+                            [](const ferry_recv_info&) {});
   }
 
   std::unique_ptr<EnginePair> pair_;

@@ -126,6 +126,9 @@ struct TransportConfig {
   // outlive the engine; needed unless the mode is kOff).
   Encryption encryption = Encryption::kOff;
   const crypto::TrustConfig* trust = nullptr;
+  // Each encrypted flow moves its sending key to the next epoch this often
+  // (0: never).
+  uint64_t key_rotation_ns = 60'000'000'000;
 };
 
 class TransportEndpoint : public transport::FlowEnv {

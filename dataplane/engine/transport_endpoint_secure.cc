@@ -51,6 +51,9 @@ void TransportEndpoint::TransmitSecure(Entry& e, const FerryHeader& plain,
     return;
   }
   header.flags |= net::kFerryFlagSecure;
+  if (c.MaybeRotate(now_ns_, config_.key_rotation_ns)) {
+    counters_.transport_key_rotations.Inc();
+  }
   const bool has_payload = length > 0 && message != kEmptyMessage;
   const uint32_t body = has_payload ? length : 0;
   channel::EngineChannel* channel = e.channel;
