@@ -27,6 +27,10 @@ duration=${FERRY_DEMO_SECONDS:-4}
 # Each configuration runs this often, the transports taking turns; the table
 # shows medians (one run's tail on this shared machine says little).
 repetitions=${FERRY_DEMO_REPETITIONS:-3}
+# FERRYD_ARGS reaches both testbed ferryd (e.g. --encryption=required).
+encryption=$( (grep -o -- '--encryption=[a-z]*' <<<"${FERRYD_ARGS:-}" || true) |
+  tail -1 | cut -d= -f2)
+encryption=${encryption:-off}
 
 deploy/install-deps.sh
 # Optimized binaries, copied out so that later builds cannot swap them.
@@ -107,6 +111,7 @@ table shows each one's median), from msg_gen on host A to msg_gen on host B (two
 machine). Ferry runs over a DPDK memif between the two ferryd; kernel TCP
 (TCP_NODELAY) over a veth pair. Every process shares this machine's $(nproc)
 CPUs, so both columns include scheduling between the two hosts' processes.
+Ferry's encryption: ${encryption}$( [[ $encryption == off ]] || echo " (Noise IX handshake, AES-128-GCM segments; docs/SECURITY.md)").
 
 $table
 

@@ -113,14 +113,25 @@ up() {
     device_a="net_af_xdp0,iface=tb-a0${AF_XDP_ARGS:-}"
     device_b="net_af_xdp0,iface=tb-b0${AF_XDP_ARGS:-}"
   fi
+  # Each host's node key, and each trusting the other's: encrypted flows
+  # (FERRYD_ARGS=--encryption=required) work as on two real hosts, and
+  # with encryption off nothing reads them.
   local host ns ip device
+  for host in a b; do
+    "$ferryd" --node_key_file="$STATE/$host/node.key" --print_node_key \
+      >"$STATE/$host/node.pub"
+  done
+  echo "$(cat "$STATE/b/node.pub") host-b" >"$STATE/a/trusted_peers"
+  echo "$(cat "$STATE/a/node.pub") host-a" >"$STATE/b/trusted_peers"
   for host in a b; do
     if [[ $host == a ]]; then ns=$NS_A ip=10.70.0.1 device=$device_a
     else ns=$NS_B ip=10.70.0.2 device=$device_b; fi
     ip netns exec $ns "$ferryd" --device="$device" --ip=$ip/24 \
       --engines="$engines" --memory_mb=512 --stats_interval_s=1 \
       --channel_socket=$STATE/$host/channels.sock \
-      --grpc_socket=$STATE/$host/ferryd.sock ${FERRYD_ARGS:-} \
+      --grpc_socket=$STATE/$host/ferryd.sock \
+      --node_key_file="$STATE/$host/node.key" \
+      --trusted_peers_file="$STATE/$host/trusted_peers" ${FERRYD_ARGS:-} \
       >"$STATE/$host/ferryd.log" 2>&1 &
     echo $! >"$STATE/$host/ferryd.pid"
     # memif: the client side needs the server's socket to exist.
