@@ -321,8 +321,11 @@ class TransportEndpoint : public transport::FlowEnv {
   bool IsLocalAddress(net::Ipv4Address ip);
   void Touch(uint32_t slot);
   void Reap(uint32_t slot);
+  // `payload`: the SYN's, after the Ferry header (a Noise message when the
+  // initiator encrypts).
   void OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
-             const net::FerryHeader& header, uint64_t now_ns);
+             const net::FerryHeader& header, absl::Span<const uint8_t> payload,
+             uint64_t now_ns);
   // A RST for a segment that has no flow here (or a handshake refused:
   // `flags` say why).
   void SendReset(const net::ParsedFrame& frame, const net::FerryHeader& header,

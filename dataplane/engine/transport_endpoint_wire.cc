@@ -78,7 +78,7 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
     }
   }
   if (syn) {
-    OnSyn(pkt, frame, header, now_ns);
+    OnSyn(pkt, frame, header, udp_payload.subspan(payload_offset), now_ns);
     return;
   }
   Entry* e = Lookup(header.dst_flow);
@@ -116,7 +116,9 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
 }
 
 void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
-                              const FerryHeader& header, uint64_t now_ns) {
+                              const FerryHeader& header,
+                              absl::Span<const uint8_t> payload,
+                              uint64_t now_ns) {
   const SynKey key{frame.ip_src.value, header.src_flow, frame.udp_src_port,
                    frame.udp_dst_port};
   if (auto it = syn_index_.find(key); it != syn_index_.end()) {
@@ -146,18 +148,9 @@ void TransportEndpoint::OnSyn(dpdk::Packet* pkt, const net::ParsedFrame& frame,
     return;
   }
   std::unique_ptr<crypto::FlowCrypto> flow_crypto;
-  {
-    const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
-    size_t payload_offset = 0;
-    FerryHeader parsed;
-    const absl::Span<const uint8_t> udp_payload =
-        bytes.subspan(frame.payload_offset, frame.payload_length);
-    net::ParseFerryHeader(udp_payload, &parsed, &payload_offset);
-    if (!SecureSyn_st(frame, header, udp_payload.subspan(payload_offset),
-                      &flow_crypto)) {
-      dpdk::FreePacket(pkt);
-      return;
-    }
+  if (!SecureSyn_st(frame, header, payload, &flow_crypto)) {
+    dpdk::FreePacket(pkt);
+    return;
   }
   Entry* e =
       NewFlow(*listener, RouteFrom(frame.ip_dst), frame.ip_src,

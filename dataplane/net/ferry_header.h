@@ -43,6 +43,8 @@ namespace ferry::net {
 inline constexpr uint16_t kFerryMagic = 0x4652;
 inline constexpr uint8_t kFerryVersion = 1;
 inline constexpr size_t kFerryHeaderSize = 48;
+// Where the header keeps its own length (a sealed segment says 56).
+inline constexpr size_t kFerryHeaderLengthOffset = 5;
 
 enum class FerryPacketType : uint8_t {
   kSyn = 1,
