@@ -207,46 +207,6 @@ TEST_F(EngineTransportTest, LossyWireStillDeliversEverythingInOrder) {
             static_cast<uint64_t>(kMessages));
 }
 
-// Zero-copy transmit over a memif pair (whose driver copies frames out as
-// between two hosts): messages of every size, with frames dropped, held
-// back, reordered and corrupted on A's way out, arrive exact; the held and
-// corrupted ones were made private first, and once the application goes,
-// no frame points into its channel.
-TEST_F(EngineTransportTest, ZeroCopyTransmitOverMemifSurvivesEveryFault) {
-  testing::EnginePairOptions options;
-  options.wire = testing::EnginePairOptions::Wire::kMemif;
-  options.faults_a.drop = 0.02;
-  options.faults_a.delay = 0.03;
-  options.faults_a.reorder = 0.03;
-  options.faults_a.corrupt = 0.03;
-  options.faults_a.duplicate = 0.02;
-  options.faults_a.delay_ns = 50'000;
-  Start(options);
-  uint64_t flow_a = 0, flow_b = 0;
-  Connect(&flow_a, &flow_b);
-  constexpr int kMessages = 300;
-  std::mt19937 rng(9);
-  StreamVerified(flow_a, kMessages, 1000, 300000, [&](int i) -> size_t {
-    return 1 + rng() % (i % 3 == 0 ? 2000 : 300000);
-  });
-  if (HasFailure()) return;
-  // The application leaves with its flow open: its channel goes.
-  ferry_detach(app_a_);
-  app_a_ = nullptr;
-  pair_->a().DetachChannel(1);
-  Received reset = Next(app_b_);
-  EXPECT_EQ(reset.info.flags, FERRY_RECV_FLOW_CLOSED);
-  pair_->StopStepper();
-  const EngineStats a = pair_->a().ReadStats();
-  EXPECT_GT(a.tx_payload_zero_copy, 0u);
-  EXPECT_GT(a.tx_payload_zero_copy_bytes, a.tx_payload_copied_bytes);
-  EXPECT_GT(a.fault_corrupted, 0u);
-  EXPECT_GT(a.fault_delayed + a.fault_reordered, 0u);
-  EXPECT_GT(a.tx_privatized, 0u);
-  EXPECT_EQ(pair_->b().ReadStats().transport_messages_rx,
-            static_cast<uint64_t>(kMessages));
-}
-
 // Each inline message the transport keeps for retransmission takes a slot
 // of the channel's private store until it is acknowledged: three times as
 // many messages as the store holds go through, so none can leak.
