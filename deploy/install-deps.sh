@@ -11,8 +11,9 @@ PACKAGES=(
   dpdk dpdk-dev libdpdk-dev
   # AF_XDP: ferryd's XDP program (clang targets BPF) and libbpf to set it up.
   clang libbpf-dev libxdp-dev linux-libc-dev
-  # Encrypted flows: X25519, HKDF, AES-GCM; tcpdump checks the wire.
-  libssl-dev tcpdump
+  # Encrypted flows: X25519 and HKDF (OpenSSL), AES-GCM (intel-ipsec-mb);
+  # tcpdump checks the wire.
+  libssl-dev libipsec-mb-dev tcpdump
   # Control plane.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev prometheus-cpp-dev

@@ -198,7 +198,9 @@ TEST(FlowCryptoTest, RotationUnderReorderingLosesAndRepeatsNothing) {
   std::vector<Segment> sent;
   std::vector<std::vector<uint8_t>> messages;
   for (int i = 0; i < 1000; ++i) {
-    if (i > 0 && i % 50 == 0) ASSERT_TRUE(p.initiator->Rotate().ok());
+    if (i > 0 && i % 50 == 0) {
+      ASSERT_TRUE(p.initiator->Rotate().ok());
+    }
     messages.push_back(std::vector<uint8_t>(64, static_cast<uint8_t>(i)));
     sent.push_back(Seal(*p.initiator, messages.back()));
   }

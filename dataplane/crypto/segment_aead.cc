@@ -1,10 +1,26 @@
 #include "dataplane/crypto/segment_aead.h"
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
 
-#include <climits>
+#include <cstring>
 
 namespace ferry::crypto {
+namespace {
+
+// The library's table of the functions for this CPU. Made once, on the
+// first SetKey (the control path); after that it is only read, and the
+// direct GCM functions it points to keep no state in it, so every engine
+// thread shares it.
+IMB_MGR* Library() {
+  static IMB_MGR* const manager = [] {
+    IMB_MGR* m = alloc_mb_mgr(0);
+    if (m != nullptr) init_mb_mgr_auto(m, nullptr);
+    return m;
+  }();
+  return manager;
+}
+
+}  // namespace
 
 const char* AeadCipherName(AeadCipher cipher) {
   return cipher == AeadCipher::kAes128Gcm ? "aes-128-gcm" : "aes-256-gcm";
@@ -17,49 +33,33 @@ size_t AeadKeySize(AeadCipher cipher) {
 SegmentAead::~SegmentAead() { Wipe(); }
 
 void SegmentAead::Wipe() {
-  // EVP_CIPHER_CTX_free cleanses the expanded key schedule it holds.
-  if (ctx_ != nullptr) EVP_CIPHER_CTX_free(ctx_);
-  ctx_ = nullptr;
+  // OPENSSL_cleanse is a store the compiler may not drop as dead.
+  OPENSSL_cleanse(&key_, sizeof(key_));
+  OPENSSL_cleanse(&context_, sizeof(context_));
   salt_ = 0;
+  has_key_ = false;
 }
 
 absl::Status SegmentAead::SetKey(AeadCipher cipher,
                                  absl::Span<const uint8_t> key, uint32_t salt,
                                  bool seal) {
+  Wipe();
   if (key.size() != AeadKeySize(cipher)) {
-    Wipe();
     return absl::InvalidArgumentError("AEAD key of the wrong size");
   }
-  if (ctx_ != nullptr && cipher == cipher_ && seal == seal_) {
-    // A new key for the same use (a key epoch): the context stays, so the
-    // engine allocates nothing; the old key schedule is overwritten.
-    const int ok =
-        seal ? EVP_EncryptInit_ex(ctx_, nullptr, nullptr, key.data(), nullptr)
-             : EVP_DecryptInit_ex(ctx_, nullptr, nullptr, key.data(), nullptr);
-    if (ok != 1) {
-      Wipe();
-      return absl::InternalError("AES-GCM key set-up failed");
-    }
-    salt_ = salt;
-    return absl::OkStatus();
+  IMB_MGR* library = Library();
+  if (library == nullptr) {
+    return absl::ResourceExhaustedError("intel-ipsec-mb: no manager");
   }
-  Wipe();
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  if (ctx == nullptr) return absl::ResourceExhaustedError("EVP_CIPHER_CTX_new");
-  const EVP_CIPHER* evp =
-      cipher == AeadCipher::kAes128Gcm ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
-  // The key now, once; each segment then only sets its nonce.
-  const int ok =
-      seal ? EVP_EncryptInit_ex(ctx, evp, nullptr, key.data(), nullptr)
-           : EVP_DecryptInit_ex(ctx, evp, nullptr, key.data(), nullptr);
-  if (ok != 1) {
-    EVP_CIPHER_CTX_free(ctx);
-    return absl::InternalError("AES-GCM key set-up failed");
+  if (cipher == AeadCipher::kAes128Gcm) {
+    IMB_AES128_GCM_PRE(library, key.data(), &key_);
+  } else {
+    IMB_AES256_GCM_PRE(library, key.data(), &key_);
   }
-  ctx_ = ctx;
   salt_ = salt;
   seal_ = seal;
   cipher_ = cipher;
+  has_key_ = true;
   return absl::OkStatus();
 }
 
@@ -72,30 +72,47 @@ void SegmentAead::Nonce(uint64_t packet_number, uint8_t nonce[12]) const {
   }
 }
 
-bool SegmentAead::Begin(uint64_t packet_number, absl::Span<const uint8_t> aad) {
-  if (ctx_ == nullptr || !seal_ || aad.size() > INT_MAX) return false;
+void SegmentAead::Start(uint64_t packet_number,
+                        absl::Span<const uint8_t> aad) {
   uint8_t nonce[12];
   Nonce(packet_number, nonce);
-  int n = 0;
-  return EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) == 1 &&
-         (aad.empty() || EVP_EncryptUpdate(ctx_, nullptr, &n, aad.data(),
-                                           static_cast<int>(aad.size())) == 1);
+  IMB_MGR* library = Library();
+  if (cipher_ == AeadCipher::kAes128Gcm) {
+    IMB_AES128_GCM_INIT(library, &key_, &context_, nonce, aad.data(),
+                        aad.size());
+  } else {
+    IMB_AES256_GCM_INIT(library, &key_, &context_, nonce, aad.data(),
+                        aad.size());
+  }
+}
+
+bool SegmentAead::Begin(uint64_t packet_number, absl::Span<const uint8_t> aad) {
+  if (!has_key_ || !seal_) return false;
+  Start(packet_number, aad);
+  return true;
 }
 
 bool SegmentAead::Encrypt(const uint8_t* in, uint8_t* out, size_t length) {
   if (length == 0) return true;
-  if (length > INT_MAX) return false;
-  int n = 0;
-  // GCM is a stream mode: every byte in gives a byte out at once.
-  return EVP_EncryptUpdate(ctx_, out, &n, in, static_cast<int>(length)) == 1 &&
-         static_cast<size_t>(n) == length;
+  // GCM is a stream mode: every byte in gives a byte out at once, and the
+  // context carries a partial block over to the next piece.
+  IMB_MGR* library = Library();
+  if (cipher_ == AeadCipher::kAes128Gcm) {
+    IMB_AES128_GCM_ENC_UPDATE(library, &key_, &context_, out, in, length);
+  } else {
+    IMB_AES256_GCM_ENC_UPDATE(library, &key_, &context_, out, in, length);
+  }
+  return true;
 }
 
 bool SegmentAead::Finish(uint8_t tag[kTagSize]) {
-  int n = 0;
-  uint8_t none[16];
-  return EVP_EncryptFinal_ex(ctx_, none, &n) == 1 &&
-         EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_GET_TAG, kTagSize, tag) == 1;
+  IMB_MGR* library = Library();
+  if (cipher_ == AeadCipher::kAes128Gcm) {
+    IMB_AES128_GCM_ENC_FINALIZE(library, &key_, &context_, tag, kTagSize);
+  } else {
+    IMB_AES256_GCM_ENC_FINALIZE(library, &key_, &context_, tag, kTagSize);
+  }
+  return true;
 }
 
 bool SegmentAead::Seal(uint64_t packet_number, absl::Span<const uint8_t> aad,
@@ -107,30 +124,26 @@ bool SegmentAead::Seal(uint64_t packet_number, absl::Span<const uint8_t> aad,
 bool SegmentAead::Open(uint64_t packet_number, absl::Span<const uint8_t> aad,
                        const uint8_t* in, uint8_t* out, size_t length,
                        const uint8_t tag[kTagSize]) {
-  if (ctx_ == nullptr || seal_ || aad.size() > INT_MAX || length > INT_MAX) {
-    return false;
+  if (!has_key_ || seal_) return false;
+  Start(packet_number, aad);
+  IMB_MGR* library = Library();
+  uint8_t expected[kTagSize];
+  if (cipher_ == AeadCipher::kAes128Gcm) {
+    if (length > 0) {
+      IMB_AES128_GCM_DEC_UPDATE(library, &key_, &context_, out, in, length);
+    }
+    IMB_AES128_GCM_DEC_FINALIZE(library, &key_, &context_, expected,
+                                kTagSize);
+  } else {
+    if (length > 0) {
+      IMB_AES256_GCM_DEC_UPDATE(library, &key_, &context_, out, in, length);
+    }
+    IMB_AES256_GCM_DEC_FINALIZE(library, &key_, &context_, expected,
+                                kTagSize);
   }
-  uint8_t nonce[12];
-  Nonce(packet_number, nonce);
-  int n = 0;
-  if (EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1) {
-    return false;
-  }
-  if (!aad.empty() && EVP_DecryptUpdate(ctx_, nullptr, &n, aad.data(),
-                                        static_cast<int>(aad.size())) != 1) {
-    return false;
-  }
-  if (length > 0 &&
-      EVP_DecryptUpdate(ctx_, out, &n, in, static_cast<int>(length)) != 1) {
-    return false;
-  }
-  // The library reads the expected tag; it does not keep the pointer.
-  if (EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kTagSize,
-                          const_cast<uint8_t*>(tag)) != 1) {
-    return false;
-  }
-  uint8_t none[16];
-  return EVP_DecryptFinal_ex(ctx_, none, &n) == 1;
+  // In constant time, so that a forger learns nothing from how long a
+  // wrong tag took to refuse.
+  return CRYPTO_memcmp(expected, tag, kTagSize) == 0;
 }
 
 }  // namespace ferry::crypto
