@@ -72,8 +72,7 @@ void SegmentAead::Nonce(uint64_t packet_number, uint8_t nonce[12]) const {
   }
 }
 
-void SegmentAead::Start(uint64_t packet_number,
-                        absl::Span<const uint8_t> aad) {
+void SegmentAead::Start(uint64_t packet_number, absl::Span<const uint8_t> aad) {
   uint8_t nonce[12];
   Nonce(packet_number, nonce);
   IMB_MGR* library = Library();
@@ -132,14 +131,12 @@ bool SegmentAead::Open(uint64_t packet_number, absl::Span<const uint8_t> aad,
     if (length > 0) {
       IMB_AES128_GCM_DEC_UPDATE(library, &key_, &context_, out, in, length);
     }
-    IMB_AES128_GCM_DEC_FINALIZE(library, &key_, &context_, expected,
-                                kTagSize);
+    IMB_AES128_GCM_DEC_FINALIZE(library, &key_, &context_, expected, kTagSize);
   } else {
     if (length > 0) {
       IMB_AES256_GCM_DEC_UPDATE(library, &key_, &context_, out, in, length);
     }
-    IMB_AES256_GCM_DEC_FINALIZE(library, &key_, &context_, expected,
-                                kTagSize);
+    IMB_AES256_GCM_DEC_FINALIZE(library, &key_, &context_, expected, kTagSize);
   }
   // In constant time, so that a forger learns nothing from how long a
   // wrong tag took to refuse.

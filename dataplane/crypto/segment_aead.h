@@ -24,13 +24,13 @@
 #ifndef FERRY_DATAPLANE_CRYPTO_SEGMENT_AEAD_H_
 #define FERRY_DATAPLANE_CRYPTO_SEGMENT_AEAD_H_
 
+#include <intel-ipsec-mb.h>
+
 #include <cstddef>
 #include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/types/span.h"
-
-#include <intel-ipsec-mb.h>
 
 namespace ferry::crypto {
 
