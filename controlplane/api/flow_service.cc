@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "controlplane/api/status_convert.h"
 #include "controlplane/flow_status.h"
+#include "controlplane/node_identity.h"
 #include "dataplane/net/addresses.h"
 
 namespace ferry::controlplane {
@@ -44,6 +45,12 @@ void ToProto(const FlowRecord& r, v1::Flow* out) {
   out->set_retransmits_timeout(f.stats.retransmits_timeout);
   out->set_duplicates_received(f.stats.duplicates_received);
   out->set_out_of_order_received(f.stats.out_of_order_received);
+  out->set_encryption(f.encrypted ? crypto::AeadCipherName(f.cipher) : "none");
+  if (f.encrypted) {
+    out->set_tx_key_epoch(f.tx_epoch);
+    out->set_rx_key_epoch(f.rx_epoch);
+    out->set_peer_node_key(PublicKeyToText(f.peer_node_key));
+  }
 }
 
 }  // namespace

@@ -48,6 +48,14 @@ void PrintFlowDetail(const v1::Flow& flow) {
       static_cast<unsigned long>(flow.retransmits_timeout()),
       static_cast<unsigned long>(flow.duplicates_received()),
       static_cast<unsigned long>(flow.out_of_order_received()));
+  if (flow.encryption() == "none" || flow.encryption().empty()) {
+    std::printf("encryption none (in clear)\n");
+  } else {
+    std::printf(
+        "encryption %s, key epochs %u sending / %u receiving, peer %s\n",
+        flow.encryption().c_str(), flow.tx_key_epoch(), flow.rx_key_epoch(),
+        flow.peer_node_key().c_str());
+  }
 }
 
 // A flow id argument; false when it is not a number.

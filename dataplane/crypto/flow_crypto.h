@@ -85,6 +85,7 @@ class FlowCrypto {
   Verdict CompleteSynAck(absl::Span<const uint8_t> payload);
 
   bool ready() const { return ready_; }
+  AeadCipher cipher() const { return config_.cipher; }
   // The peer's node key, once its handshake message was read.
   const std::optional<PublicKey>& peer() const { return peer_; }
 

@@ -122,7 +122,9 @@ namespace ferry::engine {
   X(transport_flows_secured,                                                  \
     "Encrypted flows whose handshake set up keys (either side)")              \
   X(transport_rx_auth_failed,                                                 \
-    "Segments dropped before any flow state: forged, corrupted or replayed")  \
+    "Segments dropped before any flow state: forged or corrupted")            \
+  X(transport_rx_replayed,                                                    \
+    "Sealed segments dropped as replays (a packet number already seen)")      \
   X(transport_syn_untrusted,                                                  \
     "SYNs refused: the initiator's node key is not trusted")                  \
   X(transport_syn_plain_refused,                                              \

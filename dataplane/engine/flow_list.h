@@ -3,9 +3,11 @@
 #ifndef FERRY_DATAPLANE_ENGINE_FLOW_LIST_H_
 #define FERRY_DATAPLANE_ENGINE_FLOW_LIST_H_
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/crypto/segment_aead.h"
 #include "dataplane/engine/command.h"
 #include "dataplane/transport/flow.h"
 
@@ -31,6 +33,12 @@ struct FlowInfo {
   bool blocked = false;          // the app's sends on it are refused
   uint32_t held_segments = 0;
   transport::FlowStats stats;
+  // Sealed flows: the cipher, the key epochs and the peer's node key.
+  bool encrypted = false;
+  crypto::AeadCipher cipher = crypto::AeadCipher::kAes128Gcm;
+  uint8_t tx_epoch = 0;
+  uint8_t rx_epoch = 0;
+  std::array<uint8_t, 32> peer_node_key{};
 };
 
 // Filled by the engine for a kListFlows command; `flows` is sized by the

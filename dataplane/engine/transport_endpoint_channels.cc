@@ -333,6 +333,13 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
     info.blocked = e.blocked;
     info.held_segments = flow.held_segments();
     info.stats = flow.stats();
+    info.encrypted = e.crypto != nullptr && e.crypto->ready();
+    if (info.encrypted) {
+      info.cipher = e.crypto->cipher();
+      info.tx_epoch = e.crypto->tx_epoch();
+      info.rx_epoch = e.crypto->rx_epoch();
+      if (e.crypto->peer().has_value()) info.peer_node_key = *e.crypto->peer();
+    }
   }
 }
 

@@ -160,10 +160,17 @@ bool TransportEndpoint::SecureIn_st(Entry& e, dpdk::Packet* pkt,
   uint8_t* udp = dpdk::MutableFrameBytes(pkt).data() + frame.payload_offset;
   const size_t length = payload->size() - FlowCrypto::kTagSize;
   uint8_t* cipher = udp + kSecuredHeaderSize;
-  if (c.Open(absl::MakeConstSpan(udp, kSecuredHeaderSize), cipher, length,
-             cipher + length) != FlowCrypto::OpenResult::kOk) {
-    counters_.transport_rx_auth_failed.Inc();
-    return false;
+  switch (c.Open(absl::MakeConstSpan(udp, kSecuredHeaderSize), cipher,
+                 length, cipher + length)) {
+    case FlowCrypto::OpenResult::kOk:
+      break;
+    case FlowCrypto::OpenResult::kReplayed:
+      counters_.transport_rx_replayed.Inc();
+      return false;
+    case FlowCrypto::OpenResult::kBadEpoch:
+    case FlowCrypto::OpenResult::kForged:
+      counters_.transport_rx_auth_failed.Inc();
+      return false;
   }
   *payload = absl::MakeConstSpan(cipher, length);
   return true;
