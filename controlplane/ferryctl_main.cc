@@ -11,10 +11,14 @@
 //   nic list              every attached NIC
 //   nic get NAME          one NIC, with its engines' counters
 //   nic attach --device=SPEC --ip=A.B.C.D/LEN [--gateway --mac --mtu
-//              --engines --cores --polling]
+//              --engines --cores --polling --encryption --key_rotation_ms]
 //   nic detach NAME
 //   nic faults NAME [--drop --duplicate --delay --delay_us --corrupt
 //              --reorder]   fault injection on its transmit path (none: off)
+//   node                  this ferryd's node key and trusted peers
+//   node trust KEY [--name=N]
+//                         trust a peer's node key (until ferryd stops)
+//   node distrust KEY     stop trusting it (its flows already up go on)
 //   flow list [--nic=NAME --state=S --remote_ip=A.B.C.D --page_size=N]
 //                         flows (every page), with RTT, window, counters
 //   flow get ID --nic=NAME one flow in detail
@@ -85,6 +89,11 @@ ABSL_FLAG(int, mtu, 0, "nic attach: MTU (0: 1500)");
 ABSL_FLAG(int, engines, 0, "nic attach: engines (0: 1)");
 ABSL_FLAG(std::string, cores, "", "nic attach: CPUs, one per engine");
 ABSL_FLAG(std::string, polling, "", "nic attach: busy or adaptive");
+ABSL_FLAG(std::string, encryption, "",
+          "nic attach: off (default), preferred or required");
+ABSL_FLAG(int, key_rotation_ms, 0,
+          "nic attach: encrypted flows' key epoch length (0: 60000)");
+ABSL_FLAG(std::string, name, "", "node trust: the peer's name, for listings");
 ABSL_FLAG(double, drop, 0, "nic faults: probability a frame is dropped");
 ABSL_FLAG(double, duplicate, 0, "nic faults: ... sent twice");
 ABSL_FLAG(double, delay, 0, "nic faults: ... held back --delay_us");
@@ -120,6 +129,9 @@ const Command kCommands[] = {
     {"nic attach", 0, Surface::kAdmin, NicAttach},
     {"nic detach", 1, Surface::kAdmin, NicDetach},
     {"nic faults", 1, Surface::kAdmin, NicFaults},
+    {"node", 0, Surface::kAdmin, NodeGet},
+    {"node trust", 1, Surface::kAdmin, NodeTrust},
+    {"node distrust", 1, Surface::kAdmin, NodeDistrust},
     {"routes", 0, Surface::kAdmin, RouteList},
     {"route", 1, Surface::kAdmin, RouteGet},
     {"flow list", 0, Surface::kAdmin, FlowList},
@@ -161,6 +173,7 @@ int Main(int argc, char** argv) {
       "Operate ferryd through its gRPC API.\n"
       "  ferryctl [flags] nic list | nic get NAME | nic attach --device=SPEC "
       "--ip=A.B.C.D/LEN | nic detach NAME | nic faults NAME [--drop ...] | "
+      "node | node trust KEY [--name=N] | node distrust KEY | "
       "routes | route A.B.C.D | flow list | flow get ID "
       "--nic=NAME | flow close ID --nic=NAME [--reset] | stats | health | "
       "session list | connect IP:PORT [--message --count] | listen PORT "

@@ -7,17 +7,21 @@
 #     payload pattern: runs of bytes 7 apart) and every Ferry segment but
 #     the handshake is sealed;
 #  2. a ferryd with a key the other does not trust is refused, connecting
-#     and listening, with the reason;
+#     and listening, with the reason; once the other trusts it through the
+#     admin API (ferryctl node trust) it connects, and once distrusted it
+#     is refused again; ferryctl node and nic get show the key, the trust
+#     list and the mode, and bad requests get clear errors;
 #  3. a ferryd with encryption off cannot reach one that requires it, and
 #     says why;
 #  4. keys rotated every second for 60 s under traffic (1 KiB at window 32
 #     and 64 KiB at window 4, verified): nothing lost, repeated or refused;
 #  5. the capture check finds the plaintext in a capture in clear.
 #
-#   ferryd_encryption_test.sh FERRYD MSG_GEN
+#   ferryd_encryption_test.sh FERRYD MSG_GEN FERRYCTL
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
+FERRYCTL=$(realpath "$3")
 source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 command -v tcpdump >/dev/null || fail "tcpdump is not installed"
@@ -173,6 +177,35 @@ grep -q "do not trust each other's node key" <<<"$out" ||
   fail "no clear reason for the untrusted listener"
 wait_for_line "$dir/ferryd_b.log" \
   "stats engine=0 .*transport_handshake_untrusted=[1-9]" 10
+
+echo "### 2b. trust changed through the admin API while both run"
+ctl_b() { ip netns exec "$ns_b" "$FERRYCTL" --socket=@ferry-enc-grpc-b-$id "$@"; }
+out=$(ctl_b node)
+echo "$out"
+grep -q "node key: *$key_b" <<<"$out" || fail "ferryctl node: not B's key"
+grep -q "trusted peers: 1" <<<"$out" || fail "ferryctl node: B trusts one"
+grep -q "$key_a host-a" <<<"$out" || fail "ferryctl node: host-a missing"
+ctl_b nic get net_af_packet0 | grep "^encryption: required, aes-128-gcm" ||
+  fail "nic get does not show the encryption"
+ctl_b node trust "$key_c" --name=host-c || fail "node trust failed"
+client --remote=10.91.0.2:7101 --size=1 --messages=10 ||
+  fail "a node trusted through the API was refused"
+ctl_b node | grep -q "$key_c host-c" || fail "host-c not listed"
+out=$(ctl_b node trust "$key_c" 2>&1) && fail "trusted twice"
+grep -q "ALREADY_EXISTS" <<<"$out" || fail "trusting twice: $out"
+out=$(ctl_b node trust not-a-key 2>&1) && fail "trusted a bad key"
+grep -q "INVALID_ARGUMENT.*is not a public key" <<<"$out" ||
+  fail "a bad key: $out"
+out=$(ctl_b --as=application node 2>&1) && fail "an application read the node"
+grep -q "PERMISSION_DENIED" <<<"$out" || fail "application: $out"
+ctl_b node distrust "$key_c" || fail "node distrust failed"
+out=$(ctl_b node distrust "$key_c" 2>&1) && fail "distrusted twice"
+grep -q "NOT_FOUND" <<<"$out" || fail "distrusting twice: $out"
+out=$(client --remote=10.91.0.2:7101 --size=1 --messages=10 2>&1) &&
+  fail "a distrusted node connected"
+grep -q "do not trust each other's node key" <<<"$out" ||
+  fail "no clear reason after distrust"
+echo "ok: trust granted and withdrawn through the API"
 stop_and_wait "$pid_a" 20
 
 echo "### 3. encryption off cannot reach required"

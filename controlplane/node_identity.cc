@@ -147,11 +147,16 @@ absl::StatusOr<std::vector<TrustedPeer>> ParseTrustedPeers(
 }
 
 absl::StatusOr<const crypto::TrustConfig*> NodeTrust::Get() {
-  if (loaded_) return &config_;
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = LoadLocked(); !s.ok()) return s;
+  return &config_;
+}
+
+absl::Status NodeTrust::LoadLocked() {
+  if (loaded_) return absl::OkStatus();
   absl::StatusOr<crypto::KeyPair> key = LoadOrCreateNodeKey(key_file_);
   if (!key.ok()) return key.status();
-  crypto::TrustConfig config;
-  config.node_key = *key;
+  std::vector<TrustedPeer> peers;
   if (!trusted_peers_file_.empty()) {
     std::string text;
     const int fd = open(trusted_peers_file_.c_str(), O_RDONLY | O_CLOEXEC);
@@ -164,19 +169,77 @@ absl::StatusOr<const crypto::TrustConfig*> NodeTrust::Get() {
     }
     close(fd);
     if (n < 0) return Errno("cannot read", trusted_peers_file_);
-    absl::StatusOr<std::vector<TrustedPeer>> peers = ParseTrustedPeers(text);
-    if (!peers.ok()) {
+    absl::StatusOr<std::vector<TrustedPeer>> parsed = ParseTrustedPeers(text);
+    if (!parsed.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat(trusted_peers_file_, ": ", peers.status().message()));
+          absl::StrCat(trusted_peers_file_, ": ", parsed.status().message()));
     }
-    for (const TrustedPeer& peer : *peers) config.trusted.insert(peer.key);
+    peers = *std::move(parsed);
   }
-  config_ = std::move(config);
+  config_.node_key = *key;
+  peers_ = std::move(peers);
+  PublishLocked();
   loaded_ = true;
   FERRY_LOG(Info, "node key %s (%s); %u trusted peers",
             PublicKeyToText(config_.node_key->public_key()), key_file_,
-            static_cast<unsigned>(config_.trusted.size()));
-  return &config_;
+            static_cast<unsigned>(peers_.size()));
+  return absl::OkStatus();
+}
+
+void NodeTrust::PublishLocked() {
+  crypto::TrustList::Keys keys;
+  for (const TrustedPeer& peer : peers_) keys.insert(peer.key);
+  config_.trusted.Replace(std::move(keys));
+}
+
+absl::StatusOr<NodeTrust::Description> NodeTrust::Describe() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = LoadLocked(); !s.ok()) return s;
+  Description d;
+  d.public_key = config_.node_key->public_key();
+  d.key_file = key_file_;
+  d.trusted_peers_file = trusted_peers_file_;
+  d.peers = peers_;
+  return d;
+}
+
+absl::Status NodeTrust::Trust(const crypto::PublicKey& key, std::string name) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = LoadLocked(); !s.ok()) return s;
+  for (const TrustedPeer& peer : peers_) {
+    if (peer.key == key) {
+      return absl::AlreadyExistsError(absl::StrCat(
+          "node key ", PublicKeyToText(key), " is trusted already",
+          peer.name.empty() ? "" : absl::StrCat(" (", peer.name, ")")));
+    }
+  }
+  if (key == config_.node_key->public_key()) {
+    // Harmless, but a sign of a pasted wrong key: say so.
+    FERRY_LOG(Warning, "trusting this node's own key %s", PublicKeyToText(key));
+  }
+  peers_.push_back(TrustedPeer{key, std::move(name)});
+  PublishLocked();
+  FERRY_LOG(
+      Info, "trusted node key %s%s (%u trusted peers)", PublicKeyToText(key),
+      peers_.back().name.empty() ? ""
+                                 : absl::StrCat(" (", peers_.back().name, ")"),
+      static_cast<unsigned>(peers_.size()));
+  return absl::OkStatus();
+}
+
+absl::Status NodeTrust::Distrust(const crypto::PublicKey& key) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = LoadLocked(); !s.ok()) return s;
+  for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+    if (it->key != key) continue;
+    peers_.erase(it);
+    PublishLocked();
+    FERRY_LOG(Info, "no longer trusting node key %s (%u trusted peers)",
+              PublicKeyToText(key), static_cast<unsigned>(peers_.size()));
+    return absl::OkStatus();
+  }
+  return absl::NotFoundError(
+      absl::StrCat("node key ", PublicKeyToText(key), " is not trusted"));
 }
 
 }  // namespace ferry::controlplane

@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "dataplane/crypto/flow_crypto.h"
 #include "dataplane/crypto/noise_handshake.h"
 
@@ -37,22 +39,46 @@ struct TrustedPeer {
 absl::StatusOr<std::vector<TrustedPeer>> ParseTrustedPeers(
     absl::string_view text);
 
-// This ferryd's key and trust list, read when a NIC first needs them (a
-// NIC whose flows are encrypted). The engines of such NICs keep a pointer
-// to the TrustConfig: it lives as long as this object and is not changed
-// once handed out. Not thread-safe (the NIC registry's lock covers it).
+// This ferryd's key and trust list, read when first needed (a NIC whose
+// flows are encrypted, or the admin API). The engines of such NICs keep a
+// pointer to the TrustConfig: it lives as long as this object; its key
+// never changes, and its trust list is replaced (never edited in place)
+// when the operator trusts or distrusts a peer through the API. Such a
+// change holds until ferryd stops: the file is ferryd's configuration and
+// ferryd does not rewrite it. Thread-safe.
 class NodeTrust {
  public:
-  // `trusted_peers_file` empty: nobody is trusted.
+  // `trusted_peers_file` empty: nobody is trusted until the API says.
   NodeTrust(std::string key_file, std::string trusted_peers_file)
       : key_file_(std::move(key_file)),
         trusted_peers_file_(std::move(trusted_peers_file)) {}
   absl::StatusOr<const crypto::TrustConfig*> Get();
 
+  struct Description {
+    crypto::PublicKey public_key{};
+    std::string key_file;
+    std::string trusted_peers_file;
+    std::vector<TrustedPeer> peers;  // in the order they were added
+  };
+  absl::StatusOr<Description> Describe();
+
+  // New handshakes with `key` succeed (flows already refused stay so).
+  // ALREADY_EXISTS when it is trusted already.
+  absl::Status Trust(const crypto::PublicKey& key, std::string name);
+  // New handshakes with `key` are refused; its flows already up go on
+  // (close them with the flow API). NOT_FOUND when it is not trusted.
+  absl::Status Distrust(const crypto::PublicKey& key);
+
  private:
-  std::string key_file_;
-  std::string trusted_peers_file_;
-  bool loaded_ = false;
+  absl::Status LoadLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PublishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const std::string key_file_;
+  const std::string trusted_peers_file_;
+  absl::Mutex mu_;
+  bool loaded_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<TrustedPeer> peers_ ABSL_GUARDED_BY(mu_);
+  // Its address is handed out; the key is set once, under mu_.
   crypto::TrustConfig config_;
 };
 

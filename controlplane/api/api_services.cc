@@ -34,6 +34,11 @@ grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext* context,
   }
   spec.cores = request->cores();
   if (!request->polling().empty()) spec.polling = request->polling();
+  if (!request->encryption().empty()) spec.encryption = request->encryption();
+  if (request->key_rotation_ms() != 0) {
+    spec.key_rotation_ms =
+        static_cast<int>(std::min(request->key_rotation_ms(), 86'400'000u));
+  }
   absl::StatusOr<std::string> name = nics_->Attach(spec);
   if (!name.ok()) return ToGrpcStatus(name.status());
   return ToGrpcStatus(

@@ -3,6 +3,8 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "dataplane/crypto/segment_aead.h"
+#include "dataplane/engine/encryption_mode.h"
 #include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
@@ -18,6 +20,12 @@ v1::Nic NicToProto(Nic& nic) {
   out.set_ip(config.ip.ToString());
   if (config.gateway.has_value()) out.set_gateway(config.gateway->ToString());
   out.set_mtu(static_cast<uint32_t>(port.mtu()));
+  v1::NicEncryption* encryption = out.mutable_encryption();
+  encryption->set_mode(engine::EncryptionName(config.encryption));
+  if (config.trust != nullptr) {
+    encryption->set_cipher(crypto::AeadCipherName(config.trust->cipher));
+  }
+  encryption->set_key_rotation_ms(config.key_rotation_ns / 1'000'000);
   const dpdk::LinkState link = port.Link();
   out.mutable_link()->set_up(link.up);
   out.mutable_link()->set_speed_mbps(link.speed_mbps);

@@ -15,6 +15,7 @@
 #include "controlplane/api/api_services.h"
 #include "controlplane/api/caller_role.h"
 #include "controlplane/api/flow_service.h"
+#include "controlplane/api/node_service.h"
 #include "controlplane/api/peer_table.h"
 #include "controlplane/api/session_service.h"
 #include "controlplane/channel_registry.h"
@@ -74,21 +75,23 @@ sigset_t StopSignals() {
 struct Daemon::Surface {
   Surface(CallerRole role, uint32_t connections, NicRegistry* nics,
           ChannelTotalsSnapshot* totals, FlowDirectory* flows,
-          FlowOpener* opener, SessionRegistry* sessions,
+          FlowOpener* opener, SessionRegistry* sessions, NodeTrust* trust,
           const std::string& channel_socket, const DevicePolicy& devices)
       : peers(connections),
         nic(nics, role, devices),
         stats(nics, totals, role),
         flow(flows, opener, sessions, role),
-        session(sessions, nics, channel_socket, role, &peers) {}
+        session(sessions, nics, channel_socket, role, &peers),
+        node(trust, role) {}
   std::vector<grpc::Service*> services() {
-    return {&nic, &stats, &flow, &session};
+    return {&nic, &stats, &flow, &session, &node};
   }
   PeerTable peers;
   NicServiceImpl nic;
   StatsServiceImpl stats;
   FlowServiceImpl flow;
   SessionServiceImpl session;
+  NodeServiceImpl node;
 };
 
 Daemon::Daemon(const DaemonConfig& config) : config_(config) {}
@@ -210,7 +213,8 @@ absl::Status Daemon::StartApi() {
     return std::make_unique<Surface>(
         std::move(role), config_.max_connections_per_user, nics_.get(),
         channel_totals_.get(), flow_directory_.get(), flow_opener_.get(),
-        sessions_.get(), config_.channel_socket, config_.api_devices);
+        sessions_.get(), trust_.get(), config_.channel_socket,
+        config_.api_devices);
   };
   admin_surface_ = surface(CallerRole::Fixed(ApiRole::kAdmin));
   app_surface_ = surface(CallerRole::Fixed(ApiRole::kApplication));

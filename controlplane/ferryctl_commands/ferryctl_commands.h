@@ -26,6 +26,11 @@ int FlowList(const Ctl& ctl, const Args& args);
 int FlowGet(const Ctl& ctl, const Args& args);    // ID
 int FlowClose(const Ctl& ctl, const Args& args);  // ID
 
+// node_commands.cc (administrators): the node key and trust list
+int NodeGet(const Ctl& ctl, const Args& args);
+int NodeTrust(const Ctl& ctl, const Args& args);     // PUBLIC_KEY
+int NodeDistrust(const Ctl& ctl, const Args& args);  // PUBLIC_KEY
+
 // status_commands.cc: stats and session list (administrators), health
 int Stats(const Ctl& ctl, const Args& args);
 int SessionList(const Ctl& ctl, const Args& args);

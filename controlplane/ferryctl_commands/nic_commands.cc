@@ -36,6 +36,14 @@ void PrintNicDetail(const v1::Nic& nic) {
       nic.mac().c_str(), nic.ip().c_str(),
       nic.gateway().empty() ? "-" : nic.gateway().c_str(), nic.mtu(),
       nic.link().up() ? "up" : "down");
+  const v1::NicEncryption& e = nic.encryption();
+  if (e.mode() == "off" || e.mode().empty()) {
+    std::printf("encryption: off\n");
+  } else {
+    std::printf("encryption: %s, %s, keys move every %lu ms\n",
+                e.mode().c_str(), e.cipher().c_str(),
+                static_cast<unsigned long>(e.key_rotation_ms()));
+  }
   if (nic.has_xdp()) {
     const v1::XdpProgram& x = nic.xdp();
     if (x.id() == 0) {
@@ -149,6 +157,12 @@ int NicAttach(const Ctl& ctl, const Args&) {
   request.set_engines(static_cast<uint32_t>(absl::GetFlag(FLAGS_engines)));
   request.set_cores(absl::GetFlag(FLAGS_cores));
   request.set_polling(absl::GetFlag(FLAGS_polling));
+  request.set_encryption(absl::GetFlag(FLAGS_encryption));
+  if (absl::GetFlag(FLAGS_key_rotation_ms) < 0) {
+    return Usage("--key_rotation_ms must not be negative");
+  }
+  request.set_key_rotation_ms(
+      static_cast<uint32_t>(absl::GetFlag(FLAGS_key_rotation_ms)));
   // Attaching probes a device: allow it more than a query.
   return CallAndPrint<v1::Nic>(
       ctl, ctl.Context(std::chrono::seconds(60)),

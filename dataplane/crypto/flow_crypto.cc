@@ -84,7 +84,7 @@ absl::Status FlowCrypto::SetKeys(const NoiseHandshake::SessionKeys& keys) {
 FlowCrypto::Verdict FlowCrypto::Trust(const NoiseHandshake& handshake) {
   if (!handshake.remote_static().has_value()) return Verdict::kBadMessage;
   peer_ = *handshake.remote_static();
-  return config_.trusted.contains(*peer_) ? Verdict::kOk : Verdict::kUntrusted;
+  return config_.trusted.Contains(*peer_) ? Verdict::kOk : Verdict::kUntrusted;
 }
 
 absl::Span<const uint8_t> FlowCrypto::SynPayload() {

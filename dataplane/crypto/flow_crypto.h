@@ -28,20 +28,21 @@
 #include <optional>
 #include <vector>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "dataplane/crypto/noise_handshake.h"
 #include "dataplane/crypto/replay_window.h"
 #include "dataplane/crypto/segment_aead.h"
+#include "dataplane/crypto/trust_list.h"
 
 namespace ferry::crypto {
 
 // What every flow of an engine shares: this node's key, whom it trusts,
-// and the cipher for data. Read-only once flows use it.
+// and the cipher for data. The key and cipher are read-only once flows
+// use them; the trust list may be replaced while they run (trust_list.h).
 struct TrustConfig {
   std::optional<KeyPair> node_key;
-  absl::flat_hash_set<PublicKey> trusted;
+  TrustList trusted;
   AeadCipher cipher = AeadCipher::kAes128Gcm;
 };
 

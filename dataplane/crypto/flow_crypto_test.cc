@@ -16,7 +16,7 @@ TrustConfig Node() {
 }
 
 void Trust(TrustConfig& a, const TrustConfig& b) {
-  a.trusted.insert(b.node_key->public_key());
+  a.trusted.Insert(b.node_key->public_key());
 }
 
 // Two nodes that trust each other, and one flow's ends, handshake done.

@@ -36,8 +36,8 @@ class EngineSecureTransportTest : public ::testing::Test {
   // A and B with their modes; each trusts the other unless told not to.
   void Start(Encryption mode_a, Encryption mode_b, bool a_trusts_b = true,
              bool b_trusts_a = true, testing::EnginePairOptions options = {}) {
-    if (a_trusts_b) trust_a_.trusted.insert(trust_b_.node_key->public_key());
-    if (b_trusts_a) trust_b_.trusted.insert(trust_a_.node_key->public_key());
+    if (a_trusts_b) trust_a_.trusted.Insert(trust_b_.node_key->public_key());
+    if (b_trusts_a) trust_b_.trusted.Insert(trust_a_.node_key->public_key());
     options.transport.encryption = mode_a;
     options.transport.trust = &trust_a_;
     TransportConfig b = options.transport;
