@@ -32,7 +32,7 @@ for family in ferry_build_info ferry_port_link_up ferry_port_rx_packets_total \
   ferry_engine_rx_packets_total ferry_engine_sleep_seconds_total \
   ferry_engine_rx_malformed_drops_total ferry_channels_attached_total \
   ferry_channel_tx_errors_total ferry_port_mbufs ferry_port_mbufs_in_use \
-  process_resident_memory_bytes process_open_fds; do
+  process_resident_memory_bytes process_open_fds ferry_port_encryption_info; do
   grep -q "^# TYPE $family " "$dir/before.txt" || fail "no $family family"
 done
 # The process and pool levels are real readings: a resident set, open fds
@@ -44,6 +44,8 @@ done
 (($(value ferry_port_mbufs "$dir/before.txt") > 0)) || fail "no mbufs"
 (($(value ferry_port_mbufs_in_use "$dir/before.txt") <= \
   $(value ferry_port_mbufs "$dir/before.txt"))) || fail "more mbufs in use than exist"
+grep -q '^ferry_port_encryption_info{port="net_ring0",mode="off",cipher="none"} 1' \
+  "$dir/before.txt" || fail "encryption info: not off on a NIC without it"
 
 # A channel held open shows up with its own series.
 "$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=hold --hold_ms=60000 \

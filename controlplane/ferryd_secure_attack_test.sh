@@ -47,7 +47,7 @@ start_host() {  # start_host a|b
     --grpc_socket=@ferry-sa-$side-$id --channel_socket=@ferry-sa-ch-$side-$id \
     --node_key_file="$dir/$side.key" --trusted_peers_file="$dir/$side.trust" \
     --encryption=required --key_rotation_ms=1000 \
-    --memory_mb=256 --metrics_address= --stats_interval_s=1
+    --memory_mb=256 --metrics_address=127.0.0.1:0 --stats_interval_s=1
   wait_for_line "$dir/ferryd_$side.log" "ferryd ready" 60
 }
 start_host a
@@ -91,6 +91,12 @@ detail=$(on_a "$FERRYCTL" --socket=@ferry-sa-a-$id flow list | tail -1 |
 on_a "$FERRYCTL" --socket=@ferry-sa-a-$id flow get "$detail" \
   --nic=net_af_packet0 | grep "^encryption aes-128-gcm, key epochs" ||
   fail "ferryctl flow get does not show the encryption"
+# And the metrics name the mode and cipher.
+url=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$dir/ferryd_a.log")
+on_a /usr/bin/python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' \
+  "$url" | grep 'ferry_port_encryption_info{.*mode="required"' |
+  grep 'cipher="aes-128-gcm"' || fail "no encryption info in the metrics"
 start_bg "$dir/attack_a.log" on_a /usr/bin/python3 \
   controlplane/wire_replay_attack.py saa$id 17 "$dir/attack_a.json"
 attack_a=$LAST_PID

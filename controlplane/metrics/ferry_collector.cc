@@ -9,6 +9,8 @@
 #include "client/abi/ferry_channel_abi.h"
 #include "controlplane/metrics/host_hugepages.h"
 #include "controlplane/metrics/process_usage.h"
+#include "dataplane/crypto/segment_aead.h"
+#include "dataplane/engine/encryption_mode.h"
 #include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
@@ -111,6 +113,17 @@ void CollectPort(Families& f, Nic& nic, const std::string& port) {
   const dpdk::LinkState link = nic.port().Link();
   f.Add("ferry_port_link_up", "1 when the port's link is up", MetricType::Gauge,
         {{"port", port}}, link.up ? 1 : 0);
+  const NicConfig& config = nic.config();
+  f.Add("ferry_port_encryption_info",
+        "How the port's flows are encrypted: mode (off, preferred, "
+        "required) and cipher",
+        MetricType::Gauge,
+        {{"port", port},
+         {"mode", engine::EncryptionName(config.encryption)},
+         {"cipher", config.trust != nullptr
+                        ? crypto::AeadCipherName(config.trust->cipher)
+                        : "none"}},
+        1);
   const dpdk::PortStats stats = nic.port().Stats();
   const struct {
     const char* name;
