@@ -178,6 +178,7 @@ for wire in memif af_packet; do
     --remote_ip=10.97.0.2 --port=889 --run=9999 --count=100000 \
     --max_size=32 --give_up_ms=5000 >"$dir/sender.log" 2>&1 ||
     { cat "$dir/sender.log"; fail "the sender to a stalled peer failed"; }
+  exited=$(date +%s%N)
   grep -q "then the channel stayed full" "$dir/sender.log" ||
     fail "the sender to a stalled peer never found its channel full"
   stalled_flows() {
@@ -186,9 +187,16 @@ for wire in memif af_packet; do
     ip netns exec "$ns_a" "$FERRYCTL" --socket=@eas-grpc-a-$id --output=json flow list >&2 || true
     ip netns exec "$ns_b" "$FERRYCTL" --socket=@eas-grpc-b-$id --output=json flow list >&2 || true
   }
-  # Expect: while the linger time runs the flow is still there.
-  (($(metric "$ns_a" ferry_transport_flows_active) == 1)) ||
-    { stalled_flows; fail "$wire: the flow to the stalled peer ended before its linger time"; }
+  # Expect: while the linger time runs the flow is still there. Only a
+  # reading that ended inside the linger time says so: on a loaded machine
+  # the scrape itself may end after it, and the flow is rightly gone.
+  active=$(metric "$ns_a" ferry_transport_flows_active)
+  read_ms=$((($(date +%s%N) - exited) / 1000000))
+  if ((active != 1)); then
+    ((read_ms >= 1000)) ||
+      { stalled_flows; fail "$wire: the flow to the stalled peer ended before its linger time"; }
+    echo "note: $wire: the flow count was read ${read_ms} ms after the sender exited, past the linger time"
+  fi
   for _ in $(seq 100); do
     (($(metric "$ns_a" ferry_engine_transport_linger_resets_total) >= 1)) && break
     sleep 0.1
