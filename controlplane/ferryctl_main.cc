@@ -90,7 +90,7 @@ ABSL_FLAG(int, engines, 0, "nic attach: engines (0: 1)");
 ABSL_FLAG(std::string, cores, "", "nic attach: CPUs, one per engine");
 ABSL_FLAG(std::string, polling, "", "nic attach: busy or adaptive");
 ABSL_FLAG(std::string, encryption, "",
-          "nic attach: off (default), preferred or required");
+          "nic attach: off, preferred or required (default: ferryd's)");
 ABSL_FLAG(int, key_rotation_ms, 0,
           "nic attach: encrypted flows' key epoch length (0: 60000)");
 ABSL_FLAG(std::string, name, "", "node trust: the peer's name, for listings");

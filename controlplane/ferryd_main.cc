@@ -112,10 +112,12 @@ ABSL_FLAG(int, peer_timeout_ms, 2000,
           "for an answer (data unacknowledged, keepalives unanswered) ends "
           "with \"peer stopped answering\" (10..3600000)");
 ABSL_FLAG(std::string, encryption, "off",
-          "Encrypted flows on the NIC: off, preferred (when the peer "
-          "encrypts too) or required (a peer that does not is refused). "
-          "Needs --node_key_file and --trusted_peers_file "
-          "(docs/SECURITY.md)");
+          "Encrypted flows: off, preferred (when the peer encrypts too) or "
+          "required (a peer that does not is refused), for the --device NIC "
+          "and every NIC that names no mode of its own (--nics_file lines, "
+          "API attaches). Needs the node key and trusted peers "
+          "(--node_key_file, --trusted_peers_file or ferryctl node trust; "
+          "docs/SECURITY.md)");
 ABSL_FLAG(int, key_rotation_ms, 60000,
           "Encrypted flows move their keys to the next epoch this often "
           "(0: never; 0..86400000)");

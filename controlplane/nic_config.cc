@@ -305,7 +305,7 @@ absl::Status ValidateTransport(const NicSpec& spec, NicConfig* config) {
   }
   config->tx_zero_copy_min_bytes =
       static_cast<uint32_t>(spec.tx_zero_copy_min_bytes);
-  if (spec.encryption == "off") {
+  if (spec.encryption == "off" || spec.encryption.empty()) {
     config->encryption = engine::Encryption::kOff;
   } else if (spec.encryption == "preferred") {
     config->encryption = engine::Encryption::kPreferred;

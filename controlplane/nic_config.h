@@ -61,8 +61,9 @@ struct NicSpec {
   // transmit", for what it costs and saves on each port).
   int tx_zero_copy_min_bytes = 0;
   // Encrypted flows: "off", "preferred" or "required", and how often each
-  // flow's keys move to the next epoch (0: never).
-  std::string encryption = "off";
+  // flow's keys move to the next epoch (0: never). Empty: the daemon's
+  // default (ferryd --encryption; the NIC registry fills it in), else off.
+  std::string encryption;
   int key_rotation_ms = 60000;
 };
 

@@ -24,7 +24,9 @@ NicRegistry::Entry* NicRegistry::FindLocked(const std::string& name) {
   return nullptr;
 }
 
-absl::StatusOr<std::string> NicRegistry::Attach(const NicSpec& spec) {
+absl::StatusOr<std::string> NicRegistry::Attach(const NicSpec& given) {
+  NicSpec spec = given;
+  if (spec.encryption.empty()) spec.encryption = default_encryption_;
   absl::StatusOr<NicConfig> config = ValidateNicSpec(spec, num_cpus_);
   if (!config.ok()) return config.status();
   absl::MutexLock lock(&mu_);

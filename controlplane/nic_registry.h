@@ -35,6 +35,11 @@ class NicRegistry : public EngineCommands {
   ~NicRegistry() override;  // detaches every NIC (engines stopped, ports
                             // closed)
 
+  // The encryption mode of NICs whose spec names none (before any Attach).
+  void set_default_encryption(std::string mode) {
+    default_encryption_ = std::move(mode);
+  }
+
   // Validates `spec` and attaches the NIC. INVALID_ARGUMENT for a bad spec
   // or a device DPDK refuses, ALREADY_EXISTS for a device or IPv4 address
   // already in use; nothing is left behind on failure. Returns its name.
@@ -106,6 +111,7 @@ class NicRegistry : public EngineCommands {
 
   const int num_cpus_;
   NodeTrust* const trust_;
+  std::string default_encryption_ = "off";
   // Every engine of every NIC (see engine_group.h); outlives the NICs.
   const std::unique_ptr<engine::EngineGroup> group_;
   absl::Mutex mu_;

@@ -140,6 +140,7 @@ absl::Status Daemon::Start() {
   trust_ = std::make_unique<NodeTrust>(config_.node_key_file,
                                        config_.trusted_peers_file);
   nics_ = std::make_unique<NicRegistry>(num_cpus_, trust_.get());
+  nics_->set_default_encryption(config_.default_encryption);
   if (config_.nic_spec.has_value()) {
     absl::StatusOr<std::string> name = nics_->Attach(*config_.nic_spec);
     if (!name.ok()) {

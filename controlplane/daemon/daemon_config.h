@@ -91,6 +91,8 @@ struct DaemonConfig {
   // trust list (empty: nobody).
   std::string node_key_file;
   std::string trusted_peers_file;
+  // The mode of every NIC that names none (--encryption).
+  std::string default_encryption = "off";
   int channel_socket_mode = 0660;
   channel::SegmentMemory channel_pages = channel::SegmentMemory::kAuto;
   std::string metrics_address;  // empty: no Prometheus endpoint

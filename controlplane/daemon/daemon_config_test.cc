@@ -42,6 +42,21 @@ TEST(DaemonConfigTest, DefaultsNeedNoNic) {
   EXPECT_EQ(config->stats_interval, absl::ZeroDuration());
 }
 
+// --encryption is every NIC's mode unless it names its own, so it is
+// checked with no --device too.
+TEST(DaemonConfigTest, EncryptionIsTheDefaultOfEveryNic) {
+  DaemonFlags flags = Defaults();
+  absl::StatusOr<DaemonConfig> config = VerifyDaemonConfig(flags, 2, NoGroups);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->default_encryption, "off");
+  flags.nic.encryption = "required";
+  config = VerifyDaemonConfig(flags, 2, NoGroups);
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->default_encryption, "required");
+  flags.nic.encryption = "sometimes";
+  EXPECT_EQ(Refusal(flags).rfind("--encryption: ", 0), 0u) << Refusal(flags);
+}
+
 TEST(DaemonConfigTest, ANicFromFlagsIsCheckedWhole) {
   DaemonFlags flags = Defaults();
   flags.nic.device = "net_ring0";

@@ -46,7 +46,8 @@ for f in "$@"; do
       install -D -m 0644 "$f" "$pkg/usr/lib/ferry/python/$f" ;;
     deploy/systemd/ferryd.service)
       install -m 0644 "$f" "$pkg/lib/systemd/system/" ;;
-    deploy/etc/ferryd.conf) install -m 0644 "$f" "$pkg/etc/ferry/" ;;
+    deploy/etc/ferryd.conf | deploy/etc/trusted_peers)
+      install -m 0644 "$f" "$pkg/etc/ferry/" ;;
     deploy/etc/60-ferry-hugepages.conf)
       install -m 0644 "$f" "$pkg/etc/sysctl.d/" ;;
     README.md | docs/*.md) install -m 0644 "$f" "$pkg/usr/share/doc/ferry/" ;;
@@ -150,6 +151,7 @@ Description: kernel-bypass messaging between hosts
 CONTROL
 cat >"$pkg/DEBIAN/conffiles" <<'CONFFILES'
 /etc/ferry/ferryd.conf
+/etc/ferry/trusted_peers
 /etc/sysctl.d/60-ferry-hugepages.conf
 CONFFILES
 # The loader's cache is rebuilt by dpkg's ldconfig trigger.
@@ -204,6 +206,11 @@ if command -v deb-systemd-helper >/dev/null; then
     deb-systemd-helper purge ferryd.service >/dev/null || true
     deb-systemd-helper unmask ferryd.service >/dev/null || true
   fi
+fi
+# The node key ferryd made: purge forgets this node's identity, as
+# openssh-server's purge removes its host keys.
+if [ "$1" = purge ]; then
+  rm -rf /var/lib/ferry
 fi
 POSTRM
 chmod 0755 "$pkg/DEBIAN/postinst" "$pkg/DEBIAN/prerm" "$pkg/DEBIAN/postrm"

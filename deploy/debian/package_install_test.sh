@@ -115,6 +115,19 @@ echo "ferryctl health: $health"
 # The application socket belongs to the ferry group, as configured.
 group=$(in_root stat -c %G /run/ferry/ferryd.sock)
 [[ $group == ferry ]] || fail "ferryd.sock's group is $group"
+# The packaged configuration encrypts: the NIC requires it, and ferryd made
+# its node key (root only) and trusts nobody yet.
+node=$(in_root ferryctl --socket=/run/ferry/ferryd.sock \
+  --admin_socket=/run/ferry/admin-ferry-package-test.sock node 2>&1) ||
+  fail "ferryctl node: $node"
+echo "$node"
+grep -q "trusted peers: 0" <<<"$node" || fail "ferryctl node: $node"
+[[ $(in_root stat -c %a /var/lib/ferry/node.key) == 600 ]] ||
+  fail "node key mode: $(in_root stat -c %a /var/lib/ferry/node.key)"
+in_root ferryctl --socket=/run/ferry/ferryd.sock \
+  --admin_socket=/run/ferry/admin-ferry-package-test.sock nic get net_null0 |
+  grep "^encryption: required, aes-128-gcm" ||
+  fail "the packaged NIC does not require encryption"
 kill -TERM "$ferryd_pid"
 wait "$ferryd_pid" || fail "ferryd exited $? on SIGTERM: $(tail -5 "$root/tmp/ferryd.log")"
 
@@ -206,7 +219,8 @@ left=()
 while read -r path; do
   [[ -e $root$path && ! -d $root$path ]] || continue
   case $path in
-    /etc/ferry/ferryd.conf | /etc/sysctl.d/60-ferry-hugepages.conf) ;;
+    /etc/ferry/ferryd.conf | /etc/ferry/trusted_peers) ;;
+    /etc/sysctl.d/60-ferry-hugepages.conf) ;;
     *) left+=("$path") ;;
   esac
 done <"$root/tmp/files.before"
@@ -216,6 +230,7 @@ listed=$(in_root dpkg -L ferry 2>/dev/null | grep -v '^/etc' | grep -v '^/\.$' |
 [[ -z $listed ]] || fail "dpkg -L still lists: $listed"
 in_root apt-get purge -y -qq ferry >/dev/null
 [[ ! -e $root/etc/ferry/ferryd.conf ]] || fail "purge left ferryd.conf"
+[[ ! -e $root/var/lib/ferry ]] || fail "purge left the node key"
 [[ ! -e $root/usr/lib/x86_64-linux-gnu/libferryclient.so ]] ||
   fail "purge left the library"
 echo "PASS: installed, served, verified, removed"
