@@ -4,7 +4,9 @@
 // on the real client library and channels. The "wire" argument: 0 the ring
 // pair; 1 a memif pair in this process (the driver copies each frame
 // through shared memory, as between two ferryd); 2 the same memif pair with
-// zero-copy transmit off (every payload copied into its frame first). One
+// zero-copy transmit off (every payload copied into its frame first); 3 the
+// ring pair with encryption required on both sides (each segment sealed and
+// opened, docs/SECURITY.md), beside 0 for its cost. One
 // thread runs everything, so the figures are the CPU cost of both hosts' work
 // together, free of cross-core wake-ups:
 //   rpc_per_s       round trips completed per second of this thread
@@ -27,6 +29,7 @@
 #include "benchmark/benchmark.h"
 #include "client/ferry.h"
 #include "dataplane/base/clock.h"
+#include "dataplane/crypto/flow_crypto.h"
 #include "dataplane/engine/testing/engine_pair.h"
 
 namespace ferry::engine {
@@ -56,22 +59,39 @@ bool MakeSetup(Setup* s, int wire = 0) {
   // DPDK's memif driver crashed now and then when ports were made and
   // removed in one process (a ring pair is made per case).
   static EnginePair* memif_pairs[3] = {};
-  if (wire == 0 || memif_pairs[wire] == nullptr) {
+  const bool ring = wire == 0 || wire == 3;
+  if (ring || memif_pairs[wire] == nullptr) {
     testing::EnginePairOptions options;
-    if (wire != 0) options.wire = testing::EnginePairOptions::Wire::kMemif;
+    if (!ring) options.wire = testing::EnginePairOptions::Wire::kMemif;
     options.tx_external = wire != 2;
+    if (wire == 3) {
+      // Two nodes that trust each other, for the whole process.
+      static crypto::TrustConfig* const trust = [] {
+        auto* t = new crypto::TrustConfig[2];
+        for (int i = 0; i < 2; ++i)
+          t[i].node_key = *crypto::KeyPair::Generate();
+        t[0].trusted.Insert(t[1].node_key->public_key());
+        t[1].trusted.Insert(t[0].node_key->public_key());
+        return t;
+      }();
+      options.transport.encryption = Encryption::kRequired;
+      options.transport.trust = &trust[0];
+      TransportConfig b = options.transport;
+      b.trust = &trust[1];
+      options.transport_b = b;
+    }
     auto pair = EnginePair::Create(options);
     if (!pair.ok()) {
       std::fprintf(stderr, "%s\n", pair.status().ToString().c_str());
       return false;
     }
-    if (wire == 0) {
+    if (ring) {
       s->owned = std::move(*pair);
     } else {
       memif_pairs[wire] = pair->release();
     }
   }
-  s->pair = wire == 0 ? s->owned.get() : memif_pairs[wire];
+  s->pair = ring ? s->owned.get() : memif_pairs[wire];
   // A port of its own per setup: a shared pair may not have dropped the
   // last one's listener yet.
   static uint16_t next_port = 7000;
@@ -243,6 +263,10 @@ BENCHMARK(BM_LockstepRequestResponse)
     ->Args({1024, 32, 0})
     ->Args({64, 32, 0})
     ->Args({64 * 1024, 8, 0})
+    ->Args({1024, 1, 3})
+    ->Args({1024, 32, 3})
+    ->Args({64, 32, 3})
+    ->Args({64 * 1024, 8, 3})
     ->UseRealTime();
 
 // memif: zero-copy transmit (1) against copying (2). A fixed number of
