@@ -68,8 +68,8 @@ client() {  # client ARGS...: msg_gen on A against B
 }
 
 # check_capture PCAP sealed|clear: every Ferry segment of the capture is
-# sealed and none holds msg_gen's plaintext, or (the check's own check) the
-# plaintext is there.
+# sealed (with no UDP checksum) and none holds msg_gen's plaintext, or (the
+# check's own check) the plaintext is there.
 check_capture() {
 /usr/bin/python3 - "$1" "$2" <<'EOF'
 import struct, sys
@@ -94,6 +94,9 @@ while at + 16 <= len(data):
         continue
     if flags & 0x08 and ferry[5] == 56:
         sealed += 1
+        # Sealed segments carry no UDP checksum (the tag vouches for them).
+        if frame[14 + ihl + 6:14 + ihl + 8] != b"\0\0":
+            sys.exit("a sealed segment with a UDP checksum")
 # msg_gen's payload: byte i is (seq * 131 + i * 7 + k) mod 256, so any 24
 # bytes of it are one of 256 runs stepping by 7; ciphertext holds one with
 # odds of 2^-184 per place.

@@ -10,8 +10,9 @@ taps) and sends the peer, for every segment it picks:
   flipped  a copy under a packet number far ahead, with one bit
            flipped in the authenticated part (the Ferry header from its
            sequence number on, the secure header's epoch, the ciphertext
-           or the tag), its UDP checksum made right again so that only
-           the AEAD can tell;
+           or the tag), its UDP checksum made right again or left out
+           (as engines send sealed segments), so that only the AEAD can
+           tell;
   clear    a copy in clear (no Secure flag, no secure header) turned into
            a RST, a FIN or a data segment, checksum right.
 Replays and stale frames are exact copies: the peer must count them as
@@ -42,9 +43,10 @@ SECURED = 56        # and the secure header (epoch, 56-bit packet number)
 STALE_DISTANCE = 4000
 
 
-def with_udp(frame, payload):
+def with_udp(frame, payload, udp_checksum=True):
     """The frame with its UDP payload replaced and every length and
-    checksum made right."""
+    checksum made right (the UDP checksum 0, "none", if not
+    `udp_checksum`: as engines send sealed segments)."""
     ip = bytearray(frame[14:34])
     udp = bytearray(frame[34:42])
     udp_len = 8 + len(payload)
@@ -53,8 +55,9 @@ def with_udp(frame, payload):
     struct.pack_into("!H", ip, 10, checksum(bytes(ip)))
     struct.pack_into("!HH", udp, 4, udp_len, 0)
     pseudo = bytes(ip[12:20]) + struct.pack("!BBH", 0, 17, udp_len)
-    udp_sum = checksum(pseudo + bytes(udp) + payload) or 0xffff
-    struct.pack_into("!H", udp, 6, udp_sum)
+    if udp_checksum:
+        udp_sum = checksum(pseudo + bytes(udp) + payload) or 0xffff
+        struct.pack_into("!H", udp, 6, udp_sum)
     return frame[:14] + bytes(ip) + bytes(udp) + payload
 
 
@@ -147,7 +150,8 @@ def main():
                 continue
             attack = history[0]
         elif kind == "flipped":
-            attack = with_udp(frame, flipped(payload, rnd))
+            attack = with_udp(frame, flipped(payload, rnd),
+                              udp_checksum=step % 32 < 16)
         else:
             attack = with_udp(frame, in_clear(payload, rnd))
         ours[hashlib.blake2b(attack, digest_size=16).digest()] += 1

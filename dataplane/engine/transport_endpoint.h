@@ -347,10 +347,11 @@ class TransportEndpoint : public transport::FlowEnv {
                     absl::Span<const uint8_t> payload,
                     std::unique_ptr<crypto::FlowCrypto>* crypto);
   // Builds and sends one segment; `fill(payload)` writes its payload.
+  // `udp_checksum` false: none (a sealed segment, TransmitSecure).
   template <typename Fill>
   void SendSegment(const Route& route, net::Ipv4Address dst, uint16_t dst_port,
                    uint16_t src_port, const net::FerryHeader& header,
-                   uint32_t length, Fill&& fill);
+                   uint32_t length, Fill&& fill, bool udp_checksum = true);
   // Zero-copy: one segment of flow `e` whose payload is `pieces` (in the
   // channel), attached, not copied. False when it could not be built
   // (nothing sent; the caller copies instead).

@@ -55,48 +55,53 @@ void TransportEndpoint::TransmitSecure(Entry& e, const FerryHeader& plain,
   const bool has_payload = length > 0 && message != kEmptyMessage;
   const uint32_t body = has_payload ? length : 0;
   channel::EngineChannel* channel = e.channel;
-  SendSegment(e.route, e.remote_ip, e.remote_port, e.local_port, header,
-              static_cast<uint32_t>(crypto::kSecureHeaderSize + body +
-                                    FlowCrypto::kTagSize),
-              [&](uint8_t* out) {
-                // `out` follows the Ferry header: the secure header goes there,
-                // and the header's length field says so.
-                uint8_t* ferry = out - net::kFerryHeaderSize;
-                ferry[net::kFerryHeaderLengthOffset] =
-                    static_cast<uint8_t>(kSecuredHeaderSize);
-                uint8_t* cipher = out + crypto::kSecureHeaderSize;
-                bool ok =
-                    c.BeginSeal(absl::MakeSpan(ferry, kSecuredHeaderSize));
-                if (ok && has_payload) {
-                  // Encrypting is the copy: straight from the channel's buffers
-                  // into the frame, or (an inline message, a chain of many
-                  // small buffers) copied first and encrypted in place.
-                  channel::MessagePiece pieces[kMaxSealPieces];
-                  const uint32_t count = channel->TxPieces_st(
-                      static_cast<uint32_t>(message - 1), offset, length,
-                      pieces, kMaxSealPieces);
-                  if (count > 0) {
-                    uint8_t* at = cipher;
-                    for (uint32_t i = 0; ok && i < count; ++i) {
-                      ok = c.Encrypt(pieces[i].data, at, pieces[i].length);
-                      at += pieces[i].length;
-                    }
-                  } else {
-                    channel->CopyTx_st(static_cast<uint32_t>(message - 1),
-                                       offset, cipher, length);
-                    ok = c.Encrypt(cipher, cipher, length);
-                  }
-                  counters_.tx_payload_copies.Inc();
-                  counters_.tx_payload_copied_bytes.Add(length);
-                }
-                uint8_t* tag = cipher + body;
-                if (!ok || !c.FinishSeal(tag)) {
-                  // Cannot happen short of the library failing; a zero tag
-                  // makes the peer drop the segment, and the flow sends it
-                  // again.
-                  std::memset(tag, 0, FlowCrypto::kTagSize);
-                }
-              });
+  SendSegment(
+      e.route, e.remote_ip, e.remote_port, e.local_port, header,
+      static_cast<uint32_t>(crypto::kSecureHeaderSize + body +
+                            FlowCrypto::kTagSize),
+      [&](uint8_t* out) {
+        // `out` follows the Ferry header: the secure header goes there,
+        // and the header's length field says so.
+        uint8_t* ferry = out - net::kFerryHeaderSize;
+        ferry[net::kFerryHeaderLengthOffset] =
+            static_cast<uint8_t>(kSecuredHeaderSize);
+        uint8_t* cipher = out + crypto::kSecureHeaderSize;
+        bool ok = c.BeginSeal(absl::MakeSpan(ferry, kSecuredHeaderSize));
+        if (ok && has_payload) {
+          // Encrypting is the copy: straight from the channel's buffers
+          // into the frame, or (an inline message, a chain of many
+          // small buffers) copied first and encrypted in place.
+          channel::MessagePiece pieces[kMaxSealPieces];
+          const uint32_t count =
+              channel->TxPieces_st(static_cast<uint32_t>(message - 1), offset,
+                                   length, pieces, kMaxSealPieces);
+          if (count > 0) {
+            uint8_t* at = cipher;
+            for (uint32_t i = 0; ok && i < count; ++i) {
+              ok = c.Encrypt(pieces[i].data, at, pieces[i].length);
+              at += pieces[i].length;
+            }
+          } else {
+            channel->CopyTx_st(static_cast<uint32_t>(message - 1), offset,
+                               cipher, length);
+            ok = c.Encrypt(cipher, cipher, length);
+          }
+          counters_.tx_payload_copies.Inc();
+          counters_.tx_payload_copied_bytes.Add(length);
+        }
+        uint8_t* tag = cipher + body;
+        if (!ok || !c.FinishSeal(tag)) {
+          // Cannot happen short of the library failing; a zero tag
+          // makes the peer drop the segment, and the flow sends it
+          // again.
+          std::memset(tag, 0, FlowCrypto::kTagSize);
+        }
+      },
+      // No UDP checksum: the tag covers the Ferry header and the
+      // payload, and a damaged address or port sends the segment
+      // to no flow or to one whose key refuses it. Summing would
+      // cost another pass over the payload on both hosts.
+      /*udp_checksum=*/false);
 }
 
 bool TransportEndpoint::SecureIn_st(Entry& e, dpdk::Packet* pkt,
@@ -160,8 +165,8 @@ bool TransportEndpoint::SecureIn_st(Entry& e, dpdk::Packet* pkt,
   uint8_t* udp = dpdk::MutableFrameBytes(pkt).data() + frame.payload_offset;
   const size_t length = payload->size() - FlowCrypto::kTagSize;
   uint8_t* cipher = udp + kSecuredHeaderSize;
-  switch (c.Open(absl::MakeConstSpan(udp, kSecuredHeaderSize), cipher,
-                 length, cipher + length)) {
+  switch (c.Open(absl::MakeConstSpan(udp, kSecuredHeaderSize), cipher, length,
+                 cipher + length)) {
     case FlowCrypto::OpenResult::kOk:
       break;
     case FlowCrypto::OpenResult::kReplayed:

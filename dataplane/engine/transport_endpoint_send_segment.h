@@ -13,7 +13,8 @@ template <typename Fill>
 void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
                                     uint16_t dst_port, uint16_t src_port,
                                     const net::FerryHeader& header,
-                                    uint32_t length, Fill&& fill) {
+                                    uint32_t length, Fill&& fill,
+                                    bool udp_checksum) {
   if (!sending_) return;
   dpdk::Packet* pkt = io_.AllocPacket_st();
   if (pkt == nullptr) {
@@ -28,7 +29,8 @@ void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
       src_port,
       dst_port,
       ++ip_id_,
-      !offload};
+      !offload,
+      udp_checksum};
   const size_t at = net::StartFerrySegment(room, address, header, length);
   if (at == 0) {
     dpdk::FreePacket(pkt);

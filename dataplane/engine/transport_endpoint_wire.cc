@@ -23,6 +23,19 @@ using transport::Flow;
 using transport::FlowEndReason;
 using transport::FlowState;
 
+namespace {
+
+// A segment sealed under a flow's keys (TransmitSecure sends these without
+// a UDP checksum). The handshake's SYN and SYN-ACK are not: their key
+// shares travel in clear and need the checksum.
+bool SealedAfterHandshake(const FerryHeader& header) {
+  return (header.flags & net::kFerryFlagSecure) != 0 &&
+         header.type != FerryPacketType::kSyn &&
+         header.type != FerryPacketType::kSynAck;
+}
+
+}  // namespace
+
 void TransportEndpoint::SendReset(const net::ParsedFrame& frame,
                                   const FerryHeader& header, uint8_t flags) {
   FerryHeader rst;
@@ -38,20 +51,23 @@ void TransportEndpoint::OnUdp_st(dpdk::Packet* pkt,
                                  const net::ParsedFrame& frame,
                                  uint64_t now_ns) {
   now_ns_ = now_ns;
-  // Ferry always checksums its segments: one with none was not sent by an
-  // engine, and nothing vouches for its bytes.
-  if (frame.udp_unchecked) {
-    counters_.transport_rx_no_checksum.Inc();
-    dpdk::FreePacket(pkt);
-    return;
-  }
   const absl::Span<const uint8_t> bytes = dpdk::FrameBytes(pkt);
   const absl::Span<const uint8_t> udp_payload =
       bytes.subspan(frame.payload_offset, frame.payload_length);
   FerryHeader header;
   size_t payload_offset = 0;
-  if (net::ParseFerryHeader(udp_payload, &header, &payload_offset) !=
-      net::FerryHeaderError::kNone) {
+  const net::FerryHeaderError header_error =
+      net::ParseFerryHeader(udp_payload, &header, &payload_offset);
+  // Ferry checksums every segment but the sealed ones after a handshake,
+  // whose tag vouches for them (SecureIn_st opens them before anything
+  // else): any other without a checksum was not sent by an engine.
+  if (frame.udp_unchecked && (header_error != net::FerryHeaderError::kNone ||
+                              !SealedAfterHandshake(header))) {
+    counters_.transport_rx_no_checksum.Inc();
+    dpdk::FreePacket(pkt);
+    return;
+  }
+  if (header_error != net::FerryHeaderError::kNone) {
     counters_.transport_rx_bad_header.Inc();
     dpdk::FreePacket(pkt);
     return;

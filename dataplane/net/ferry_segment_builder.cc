@@ -41,9 +41,11 @@ size_t FinishFerrySegment(absl::Span<uint8_t> out,
                           uint32_t payload_length) {
   const size_t udp_length = UdpLength(payload_length);
   uint8_t* udp = out.data() + kUdpOffset;
-  StoreBe16(udp + kUdpChecksumOffset,
-            UdpChecksum(address.ends.ip_src, address.ends.ip_dst,
-                        absl::MakeConstSpan(udp, udp_length)));
+  if (address.udp_checksum) {
+    StoreBe16(udp + kUdpChecksumOffset,
+              UdpChecksum(address.ends.ip_src, address.ends.ip_dst,
+                          absl::MakeConstSpan(udp, udp_length)));
+  }
   return kUdpOffset + udp_length;
 }
 

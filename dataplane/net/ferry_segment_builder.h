@@ -28,6 +28,9 @@ struct FerrySegmentAddress {
   uint16_t ip_id = 0;
   // False when the port fills in the IPv4 header checksum (TX offload).
   bool ipv4_checksum_in_software = true;
+  // False: the UDP checksum stays 0 ("none", allowed over IPv4), for a
+  // sealed segment whose AEAD tag covers more than the checksum would.
+  bool udp_checksum = true;
 };
 
 // Returns the payload's offset in `out`, or 0 when the segment does not fit.

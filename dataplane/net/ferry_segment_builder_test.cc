@@ -71,6 +71,28 @@ TEST(FerrySegmentBuilderTest, ParsesBackWithAValidChecksum) {
             DropReason::kNone);
 }
 
+// A sealed segment goes without a UDP checksum: 0, which the parser
+// reports as unchecked rather than as a bad checksum.
+TEST(FerrySegmentBuilderTest, NoChecksumWhenAskedForNone) {
+  FerrySegmentAddress address = kAddress;
+  address.udp_checksum = false;
+  FerryHeader header;
+  header.type = FerryPacketType::kData;
+  const std::vector<uint8_t> payload(100, 0x33);
+  std::vector<uint8_t> frame(256);
+  const size_t n = BuildFerrySegment(absl::MakeSpan(frame), address, header,
+                                     absl::MakeConstSpan(payload));
+  ASSERT_GT(n, 0u);
+  frame.resize(n);
+  const size_t checksum_at = kEtherHeaderSize + kIpv4HeaderSize + 6;
+  EXPECT_EQ(frame[checksum_at], 0);
+  EXPECT_EQ(frame[checksum_at + 1], 0);
+  ParsedFrame parsed;
+  ASSERT_EQ(ParseFrame(absl::MakeConstSpan(frame), {}, &parsed),
+            DropReason::kNone);
+  EXPECT_TRUE(parsed.udp_unchecked);
+}
+
 // A payload summed in pieces beside the headers gives the checksum of the
 // whole frame built in one place.
 TEST(FerrySegmentBuilderTest, PayloadBesideTheHeadersChecksumsTheSame) {
