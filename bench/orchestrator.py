@@ -104,26 +104,65 @@ def run_one(client, spec, label, done, total):
     return flat, ""
 
 
+def build_parser():
+    """The command line, with a sentence for every flag (--help)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--client_agent", required=True,
+        help="The agent that runs msg_gen clients: unix:PATH, or HOST:PORT "
+             "over TLS.")
+    add("--server_agent", required=True,
+        help="The agent that runs msg_gen servers, the same way.")
+    add("--ferry_remote", default="",
+        help="The server host's Ferry address (its NIC's IPv4) that clients "
+             "connect to.")
+    add("--tcp_remote", default="",
+        help="The server host's kernel address for the TCP and UDP "
+             "baselines.")
+    add("--tcp_bind", default="",
+        help="The client host's kernel address that baseline clients bind "
+             "to (default: any).")
+    add("--transports", default="ferry,tcp",
+        help="Comma-separated transports to measure: ferry, tcp, udp "
+             "(default %(default)s).")
+    add("--sizes", default="1024",
+        help="Comma-separated request and response sizes in bytes "
+             "(default %(default)s).")
+    add("--windows", default="1,32",
+        help="Comma-separated windows (requests in flight per flow): 1 "
+             "measures latency, 32 throughput (default %(default)s).")
+    add("--flows", type=int, default=1,
+        help="Flows (connections) each client opens (default %(default)s).")
+    add("--duration_s", type=float, default=5,
+        help="Measured seconds of each run, after its warm-up "
+             "(default %(default)s).")
+    add("--warmup_s", type=float, default=1,
+        help="Seconds of each run before measuring starts "
+             "(default %(default)s).")
+    add("--repetitions", type=int, default=1,
+        help="How many times the whole matrix runs; the report shows the "
+             "spread (default %(default)s).")
+    add("--verify", action="store_true",
+        help="Have msg_gen check every payload byte on both sides.")
+    add("--matrix",
+        help="A JSON file whose keys (named like these flags) override "
+             "them; lists become comma-separated values.")
+    add("--out", default="",
+        help="The run folder to write (default: ferry-bench-DATE-TIME in "
+             "the current directory).")
+    add("--tls_ca",
+        help="PEM CA certificate that TCP agents' certificates must chain "
+             "to (needed for HOST:PORT agents).")
+    add("--tls_cert",
+        help="PEM client certificate, for agents that check their clients.")
+    add("--tls_key", help="PEM private key of --tls_cert.")
+    return parser
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--client_agent", required=True)
-    parser.add_argument("--server_agent", required=True)
-    parser.add_argument("--ferry_remote", default="")
-    parser.add_argument("--tcp_remote", default="")
-    parser.add_argument("--tcp_bind", default="")
-    parser.add_argument("--transports", default="ferry,tcp")
-    parser.add_argument("--sizes", default="1024")
-    parser.add_argument("--windows", default="1,32")
-    parser.add_argument("--flows", type=int, default=1)
-    parser.add_argument("--duration_s", type=float, default=5)
-    parser.add_argument("--warmup_s", type=float, default=1)
-    parser.add_argument("--repetitions", type=int, default=1)
-    parser.add_argument("--verify", action="store_true")
-    parser.add_argument("--matrix", help="JSON file overriding these flags")
-    parser.add_argument("--out", default="")
-    parser.add_argument("--tls_ca")
-    parser.add_argument("--tls_cert")
-    parser.add_argument("--tls_key")
+    parser = build_parser()
     args = parser.parse_args()
     if args.matrix:
         with open(args.matrix) as f:

@@ -255,19 +255,39 @@ class Agent(pb_grpc.BenchAgentServicer):
             self.servers.clear()
 
 
+def build_parser():
+    """The command line, with a sentence for every flag (--help)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add = parser.add_argument
+    add("--listen", required=True,
+        help="Where to serve: unix:PATH, or HOST:PORT over TLS (plaintext "
+             "TCP is refused).")
+    add("--msg_gen", required=True,
+        help="The msg_gen binary to run (ferry-msg-gen when installed).")
+    add("--ferryd_socket", default="/run/ferry/ferryd.sock",
+        help="ferryd's API socket, where msg_gen opens its session "
+             "(default %(default)s).")
+    add("--ferryd_pidfile",
+        help="A file with ferryd's pid, to report ferryd's CPU time per "
+             "run (default: not reported).")
+    add("--ferryd_metrics", default="http://127.0.0.1:10960/metrics",
+        help="ferryd's Prometheus endpoint, read for host facts "
+             "(default %(default)s).")
+    add("--max_duration_s", type=float, default=600,
+        help="The longest run the agent accepts, in seconds "
+             "(default %(default)s).")
+    add("--tls_cert", help="PEM server certificate for a TCP listener.")
+    add("--tls_key", help="PEM private key of --tls_cert.")
+    add("--tls_client_ca",
+        help="PEM CA that clients' certificates must chain to; given, "
+             "clients without one are refused (mutual TLS).")
+    return parser
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--listen", required=True)
-    parser.add_argument("--msg_gen", required=True)
-    parser.add_argument("--ferryd_socket", default="/run/ferry/ferryd.sock",
-                        help="ferryd's API socket (msg_gen opens its session there)")
-    parser.add_argument("--ferryd_pidfile")
-    parser.add_argument("--ferryd_metrics",
-                        default="http://127.0.0.1:10960/metrics")
-    parser.add_argument("--max_duration_s", type=float, default=600)
-    parser.add_argument("--tls_cert")
-    parser.add_argument("--tls_key")
-    parser.add_argument("--tls_client_ca")
+    parser = build_parser()
     args = parser.parse_args()
     agent = Agent(args)
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
