@@ -13,18 +13,23 @@ run folder: results.json, results.csv, report.md and report.html.
 
 A run that fails (an agent dies, msg_gen fails) becomes a failed row with
 its reason; the rest of the matrix goes on.
+
+  orchestrator.py compare OLD/results.json NEW/results.json
+  prints each configuration's change and flags regressions beyond the
+  run-to-run spread (bench/report/compare.py; exit status 1 when one is).
 """
 import argparse
 import datetime
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import grpc  # noqa: E402
 
 from bench import pyproto  # noqa: E402
-from bench.report import html_report, summarize_runs  # noqa: E402
+from bench.report import compare, html_report, summarize_runs  # noqa: E402
 
 pb, pb_grpc = pyproto.load("bench")
 
@@ -56,7 +61,8 @@ def host_facts(agent):
     return {"host": info.hostname, "cpu": info.cpu_model,
             "cores": info.cores, "kernel": info.kernel,
             "ferry": info.ferry_version, "nic": info.nic,
-            "driver": info.driver}
+            "driver": info.driver, "polling": info.polling,
+            "pinning": info.pinning, "encryption": info.encryption}
 
 
 def failed_row(transport, size, window, flows, reason):
@@ -161,7 +167,21 @@ def build_parser():
     return parser
 
 
+def source_commit():
+    """The commit of the checkout this orchestrator runs from, if any."""
+    try:
+        out = subprocess.run(
+            ["git", "-C", os.path.dirname(os.path.abspath(__file__)),
+             "describe", "--always", "--dirty"],
+            capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
 def main():
+    if sys.argv[1:2] == ["compare"]:
+        return compare.main(sys.argv[2:])
     parser = build_parser()
     args = parser.parse_args()
     if args.matrix:
@@ -246,9 +266,23 @@ def main():
                 pass
     print()
     table = summarize_runs.write(run_dir, rows)
-    html_report.write(os.path.join(run_dir, "report.html"), rows, table, hosts)
+    environment = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"),
+        "commit": source_commit() or "(not a git checkout)",
+        "parameters": (f"transports {','.join(transports)}; sizes "
+                       f"{','.join(map(str, sizes))} B; windows "
+                       f"{','.join(map(str, windows))}; {args.flows} flow(s); "
+                       f"{args.duration_s} s measured after {args.warmup_s} s "
+                       f"warm-up; {args.repetitions} repetition(s)"
+                       + ("; payloads verified" if args.verify else "")),
+    }
+    html_report.write(os.path.join(run_dir, "report.html"), rows, table, hosts,
+                      environment)
     with open(os.path.join(run_dir, "report.md"), "w") as f:
         f.write("# Ferry benchmark report\n\n")
+        for name, value in environment.items():
+            f.write(f"- {name}: {value}\n")
         for role, facts in hosts.items():
             f.write(f"- {role}: " + ", ".join(
                 f"{k}: {v}" for k, v in facts.items() if v) + "\n")

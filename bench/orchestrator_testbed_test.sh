@@ -54,6 +54,16 @@ fi
 svgs=$(timeout 120 "${browser[@]}" --dump-dom "file://$dir/run/report.html" \
   2>/dev/null | grep -c "<svg" || true)
 ((svgs == 4)) || fail "$svgs plots rendered, expected 4"
+# Read at a glance: the environment echoed, ticks in human units.
+grep -q '<section id="environment">' "$dir/run/report.html" ||
+  fail "report.html has no environment block"
+grep -q 'polling: ' "$dir/run/report.html" || fail "no polling mode in the report"
+ticks=$(grep -o 'class="tick [xy]"[^>]*>[^<]*<' "$dir/run/report.html" |
+  sed 's/.*>\(.*\)</\1/')
+[[ -n $ticks ]] || fail "no tick labels"
+if grep -vqE '^(0|[0-9]+(\.[0-9]+)?)( ?[KMG]| (µs|ms|s))?$' <<<"$ticks"; then
+  fail "tick labels not in human units: $(grep -vE '^(0|[0-9.]+)( ?[KMG]| (µs|ms|s))?$' <<<"$ticks" | head -3)"
+fi
 echo "ok: report.html renders offline with 4 plots and no console messages"
 
 # A server agent that dies mid-run.

@@ -44,6 +44,8 @@ done
 (($(value ferry_port_mbufs "$dir/before.txt") > 0)) || fail "no mbufs"
 (($(value ferry_port_mbufs_in_use "$dir/before.txt") <= \
   $(value ferry_port_mbufs "$dir/before.txt"))) || fail "more mbufs in use than exist"
+grep -q '^ferry_engine_info{port="net_ring0",engine="0",core="-1",polling="adaptive"} 1' \
+  "$dir/before.txt" || fail "no engine info (core, polling)"
 grep -q '^ferry_port_encryption_info{port="net_ring0",mode="off",cipher="none"} 1' \
   "$dir/before.txt" || fail "encryption info: not off on a NIC without it"
 

@@ -121,6 +121,18 @@ class Agent(pb_grpc.BenchAgentServicer):
                 port = re.search(r'ferry_port_link_up\{port="([^"]+)"', page)
                 info.nic = port.group(1) if port else ""
                 info.driver = re.sub(r"\d+$", "", info.nic)
+                engines = re.findall(
+                    r'ferry_engine_info\{[^}]*core="(-?\d+)",'
+                    r'polling="([^"]+)"', page)
+                info.polling = ",".join(sorted({p for _, p in engines}))
+                info.pinning = ",".join(
+                    "core " + c if c != "-1" else "none" for c, _ in engines)
+                mode = re.search(r'ferry_port_encryption_info\{[^}]*'
+                                 r'mode="([^"]+)",cipher="([^"]+)"', page)
+                if mode:
+                    info.encryption = mode.group(1) + (
+                        f" ({mode.group(2)})" if mode.group(1) != "off"
+                        else "")
             except OSError:
                 pass
         return info

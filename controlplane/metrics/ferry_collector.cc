@@ -11,6 +11,7 @@
 #include "controlplane/metrics/process_usage.h"
 #include "dataplane/crypto/segment_aead.h"
 #include "dataplane/engine/encryption_mode.h"
+#include "dataplane/engine/idle_policy.h"
 #include "dataplane/xdp/xdp_attachment.h"
 
 namespace ferry::controlplane {
@@ -307,6 +308,16 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
     const std::string port = nic.port().name();
     CollectPort(f, nic, port);
     for (size_t e = 0; e < nic.num_engines(); ++e) {
+      const engine::EngineConfig& config = nic.engine(e).config();
+      f.Add("ferry_engine_info",
+            "An engine: the core it is pinned to (-1: none) and its "
+            "polling mode",
+            MetricType::Gauge,
+            {{"port", port},
+             {"engine", std::to_string(e)},
+             {"core", std::to_string(config.core)},
+             {"polling", engine::PollingModeName(config.idle.mode)}},
+            1);
       CollectEngine(f, port, e, nic.engine(e).ReadStats());
     }
   });
