@@ -5,11 +5,11 @@ ms, K, M) and legends below the plots, clear of the curves.
 Self-contained: no scripts, no external resources."""
 import html
 import math
-import statistics
 
 try:
-    from bench.report import units
+    from bench.report import summarize_runs, units
 except ImportError:  # run from bench/report itself
+    import summarize_runs
     import units
 
 COLORS = {"ferry": "#1f77b4", "tcp": "#d62728", "udp": "#2ca02c"}
@@ -93,32 +93,27 @@ def _svg(title, series, x_label, y_label, log_x, y_max=None,
 
 
 def _summary(runs):
-    """One line: each transport's median P50, P99 and RPC/s, and Ferry
-    against TCP where both ran."""
+    """One line: each transport's median P50, P99 and RPC/s (over its
+    successful repetitions, as the table takes them), and Ferry against TCP
+    where both ran."""
     by = {}
     for r in runs:
-        if not r.get("error"):
-            by.setdefault(r["transport"], []).append(r)
-
-    facts, med = [], {}
-    for transport in ("ferry", "tcp", "udp"):
-        if transport not in by:
-            continue
-        m = {k: statistics.median([r[k] for r in by[transport]])
-             for k in ("p50_us", "p99_us", "rpc_per_s")}
-        med[transport] = m
-        facts.append(f"{transport}: P50 {units.micros(m['p50_us'])}, "
-                     f"P99 {units.micros(m['p99_us'])}, "
-                     f"{units.count(m['rpc_per_s'])} RPC/s")
-    if "ferry" in med and "tcp" in med and med["tcp"]["rpc_per_s"]:
+        by.setdefault(r["transport"], []).append(r)
+    med = {t: summarize_runs.aggregate(rs) for t, rs in by.items()}
+    med = {t: m for t, m in med.items() if m["runs_ok"]}
+    facts = [f"{t}: P50 {units.micros(med[t]['p50_us'])}, "
+             f"P99 {units.micros(med[t]['p99_us'])}, "
+             f"{units.count(med[t]['rpc_per_s'])} RPC/s"
+             for t in ("ferry", "tcp", "udp") if t in med]
+    if "ferry" in med and "tcp" in med and med["tcp"]["rpc_per_s"] and \
+            med["tcp"]["p50_us"]:
         f, t = med["ferry"], med["tcp"]
         facts.append(f"ferry/tcp: {f['rpc_per_s'] / t['rpc_per_s']:.2f}x "
-                     f"RPC/s, {f['p50_us'] / t['p50_us']:.2f}x P50"
-                     if t["p50_us"] else "")
-    failed = len(runs) - sum(len(v) for v in by.values())
+                     f"RPC/s, {f['p50_us'] / t['p50_us']:.2f}x P50")
+    failed = sum(1 for r in runs if r.get("error"))
     if failed:
         facts.append(f"{failed} run(s) failed")
-    return "; ".join(x for x in facts if x) or "no successful run"
+    return "; ".join(facts) or "no successful run"
 
 
 def _environment(environment, hosts):

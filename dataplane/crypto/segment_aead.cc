@@ -51,6 +51,7 @@ absl::Status SegmentAead::SetKey(AeadCipher cipher,
   if (library == nullptr) {
     return absl::ResourceExhaustedError("intel-ipsec-mb: no manager");
   }
+  library_ = library;
   if (cipher == AeadCipher::kAes128Gcm) {
     IMB_AES128_GCM_PRE(library, key.data(), &key_);
   } else {
@@ -75,7 +76,7 @@ void SegmentAead::Nonce(uint64_t packet_number, uint8_t nonce[12]) const {
 void SegmentAead::Start(uint64_t packet_number, absl::Span<const uint8_t> aad) {
   uint8_t nonce[12];
   Nonce(packet_number, nonce);
-  IMB_MGR* library = Library();
+  IMB_MGR* library = library_;
   if (cipher_ == AeadCipher::kAes128Gcm) {
     IMB_AES128_GCM_INIT(library, &key_, &context_, nonce, aad.data(),
                         aad.size());
@@ -95,7 +96,7 @@ bool SegmentAead::Encrypt(const uint8_t* in, uint8_t* out, size_t length) {
   if (length == 0) return true;
   // GCM is a stream mode: every byte in gives a byte out at once, and the
   // context carries a partial block over to the next piece.
-  IMB_MGR* library = Library();
+  IMB_MGR* library = library_;
   if (cipher_ == AeadCipher::kAes128Gcm) {
     IMB_AES128_GCM_ENC_UPDATE(library, &key_, &context_, out, in, length);
   } else {
@@ -105,7 +106,7 @@ bool SegmentAead::Encrypt(const uint8_t* in, uint8_t* out, size_t length) {
 }
 
 bool SegmentAead::Finish(uint8_t tag[kTagSize]) {
-  IMB_MGR* library = Library();
+  IMB_MGR* library = library_;
   if (cipher_ == AeadCipher::kAes128Gcm) {
     IMB_AES128_GCM_ENC_FINALIZE(library, &key_, &context_, tag, kTagSize);
   } else {
@@ -125,7 +126,7 @@ bool SegmentAead::Open(uint64_t packet_number, absl::Span<const uint8_t> aad,
                        const uint8_t tag[kTagSize]) {
   if (!has_key_ || seal_) return false;
   Start(packet_number, aad);
-  IMB_MGR* library = Library();
+  IMB_MGR* library = library_;
   uint8_t expected[kTagSize];
   if (cipher_ == AeadCipher::kAes128Gcm) {
     if (length > 0) {

@@ -87,6 +87,8 @@ class SegmentAead {
   alignas(64) struct gcm_key_data key_ {};
   // One segment's running state between Begin and Finish.
   struct gcm_context_data context_ {};
+  // The library's function table (one per process), set with the key.
+  IMB_MGR* library_ = nullptr;
   uint32_t salt_ = 0;
   bool has_key_ = false;
   bool seal_ = true;
