@@ -7,9 +7,17 @@ run folder: results.json, results.csv, report.md and report.html.
       --ferry_remote=10.70.0.2 --tcp_remote=10.70.1.2 --tcp_bind=10.70.1.1 \\
       --transports=ferry,tcp --sizes=1024 --windows=1,32 --duration_s=5 \\
       --out=RUN_DIR
-  Agents over TCP: host:port with --tls_ca (and --tls_cert/--tls_key when
-  the agent checks clients). A matrix file (--matrix=FILE, JSON with the
-  same keys as the flags) overrides the flags it names.
+  Agents over TCP: HOST:PORT with --tls_ca (and --tls_cert/--tls_key when
+  the agent checks clients, as agents of a fleet should: mutual TLS;
+  bench/agent/make_test_ca.sh makes a test CA). A matrix file
+  (--matrix=FILE, JSON with the same keys as the flags) overrides the flags
+  it names.
+
+Before the first run it asks each agent what it is: an agent it cannot
+reach, whose certificate does not verify or that refuses this
+orchestrator's, or that speaks another bench API version stops it with
+the reason (exit status 2); an agent whose ferryd does not answer gives
+failed Ferry rows with that reason while the other transports run.
 
 A run that fails (an agent dies, msg_gen fails) becomes a failed row with
 its reason; the rest of the matrix goes on.
@@ -26,9 +34,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# gRPC's core logs a failed TLS handshake itself; this tool says why in one
+# line of its own (GRPC_VERBOSITY set by the user still wins).
+os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
-from bench import pyproto  # noqa: E402
+from bench import api_version, pyproto  # noqa: E402
 from bench.report import compare, html_report, summarize_runs  # noqa: E402
 
 pb, pb_grpc = pyproto.load("bench")
@@ -36,33 +47,98 @@ pb, pb_grpc = pyproto.load("bench")
 SERVER_PORTS = {"ferry": 7000, "tcp": 7001, "udp": 7002}
 
 
+# Every call but GetHostInfo states this orchestrator's bench API version.
+VERSION_METADATA = ((api_version.METADATA_KEY,
+                     str(api_version.BENCH_API_VERSION)),)
+
+
+class AgentError(Exception):
+    """An agent this orchestrator cannot drive, and why."""
+
+
+def read_pem(path, flag):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as e:
+        raise AgentError(f"{flag}={path}: {e.strerror}")
+
+
 def channel_to(target, args):
     if target.startswith("unix:"):
         return grpc.insecure_channel(target)
     if not args.tls_ca:
-        raise SystemExit(f"{target}: TCP agents need --tls_ca (TLS only)")
-    with open(args.tls_ca, "rb") as f:
-        ca = f.read()
+        raise AgentError("a TCP agent needs --tls_ca (agents speak TLS only)")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise AgentError("--tls_cert and --tls_key go together")
+    ca = read_pem(args.tls_ca, "--tls_ca")
     key = cert = None
     if args.tls_cert:
-        with open(args.tls_key, "rb") as f:
-            key = f.read()
-        with open(args.tls_cert, "rb") as f:
-            cert = f.read()
+        key = read_pem(args.tls_key, "--tls_key")
+        cert = read_pem(args.tls_cert, "--tls_cert")
+    options = []
+    if args.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", args.tls_server_name))
     return grpc.secure_channel(target, grpc.ssl_channel_credentials(
-        ca, private_key=key, certificate_chain=cert))
+        ca, private_key=key, certificate_chain=cert), options=options)
 
 
-def host_facts(agent):
+def why_unreachable(target, error):
+    """A sentence for a failed first call to an agent, from gRPC's status
+    (its details keep the transport's own words, appended)."""
+    details = error.details() or ""
+    lowered = details.lower()
+    if "certificate_verify_failed" in lowered or \
+            "certificate verify failed" in lowered:
+        reason = ("its certificate does not verify against --tls_ca (another "
+                  "CA, expired, or not issued for this address: see "
+                  "--tls_server_name)")
+    elif "peer name" in lowered or "hostname" in lowered:
+        reason = ("its certificate is not issued for this address (see "
+                  "--tls_server_name)")
+    elif any(w in lowered for w in ("alert", "handshake", "socket closed",
+                                     "connection reset", "end of file",
+                                     "ssl")):
+        reason = ("the TLS handshake failed: the agent refused this "
+                  "orchestrator (no client certificate, or one from a CA it "
+                  "does not trust: --tls_cert/--tls_key), or it does not "
+                  "speak TLS")
+    elif "connection refused" in lowered or "no such file" in lowered:
+        reason = "nothing listens there (is the agent running?)"
+    elif error.code() == grpc.StatusCode.DEADLINE_EXCEEDED or \
+            "timed out" in lowered or "no route" in lowered or \
+            "unreachable" in lowered:
+        reason = "no answer (host unreachable, or a firewall drops it)"
+    else:
+        reason = "it did not answer"
+    return f"{reason} [{error.code().name}: {details}]"
+
+
+def connect_agent(role, target, args):
+    """The agent's stub and its host facts, once it has answered, speaks
+    this orchestrator's bench API version; AgentError otherwise."""
+    stub = pb_grpc.BenchAgentStub(channel_to(target, args))
     try:
-        info = agent.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
+        info = stub.GetHostInfo(pb.GetHostInfoRequest(),
+                                timeout=args.connect_timeout_s)
     except grpc.RpcError as e:
-        return {"error": e.details()}
-    return {"host": info.hostname, "cpu": info.cpu_model,
-            "cores": info.cores, "kernel": info.kernel,
-            "ferry": info.ferry_version, "nic": info.nic,
-            "driver": info.driver, "polling": info.polling,
-            "pinning": info.pinning, "encryption": info.encryption}
+        raise AgentError(why_unreachable(target, e))
+    if info.bench_api_version != api_version.BENCH_API_VERSION:
+        theirs = (f"v{info.bench_api_version}" if info.bench_api_version
+                  else "a version from before v2")
+        raise AgentError(
+            f"version skew: the agent speaks bench API {theirs}, this "
+            f"orchestrator v{api_version.BENCH_API_VERSION}; run the "
+            f"orchestrator and agents of one Ferry release")
+    facts = {"host": info.hostname, "cpu": info.cpu_model,
+             "cores": info.cores, "kernel": info.kernel,
+             "ferry": info.ferry_version, "nic": info.nic,
+             "driver": info.driver, "polling": info.polling,
+             "pinning": info.pinning, "encryption": info.encryption,
+             "agent": target}
+    if info.ferryd_status:
+        facts["ferryd"] = info.ferryd_status
+    return stub, facts
 
 
 def failed_row(transport, size, window, flows, reason):
@@ -89,7 +165,8 @@ def run_one(client, spec, label, done, total):
     result = None
     try:
         for message in client.RunClient(spec, timeout=spec.duration_s +
-                                        spec.warmup_s + 120):
+                                        spec.warmup_s + 120,
+                                        metadata=VERSION_METADATA):
             if message.done:
                 result = message
             elif message.line:
@@ -164,6 +241,12 @@ def build_parser():
     add("--tls_cert",
         help="PEM client certificate, for agents that check their clients.")
     add("--tls_key", help="PEM private key of --tls_cert.")
+    add("--tls_server_name", default="",
+        help="The name the agents' certificates must carry, when it is not "
+             "the address dialled (default: the address).")
+    add("--connect_timeout_s", type=float, default=10,
+        help="How long each agent has to answer the first call "
+             "(default %(default)s).")
     return parser
 
 
@@ -196,12 +279,28 @@ def main():
     windows = [int(w) for w in str(args.windows).split(",") if w]
     run_dir = args.out or datetime.datetime.now().strftime(
         "ferry-bench-%Y%m%d-%H%M%S")
-    os.makedirs(os.path.join(run_dir, "raw"), exist_ok=True)
 
-    client = pb_grpc.BenchAgentStub(channel_to(args.client_agent, args))
-    server = pb_grpc.BenchAgentStub(channel_to(args.server_agent, args))
-    hosts = {"client host": host_facts(client),
-             "server host": host_facts(server)}
+    agents = {}
+    for role, target in (("client", args.client_agent),
+                         ("server", args.server_agent)):
+        try:
+            agents[role] = connect_agent(role, target, args)
+        except AgentError as e:
+            print(f"orchestrator: the {role} agent {target}: {e}",
+                  file=sys.stderr)
+            return 2
+    (client, client_facts), (server, server_facts) = (agents["client"],
+                                                      agents["server"])
+    hosts = {"client host": client_facts, "server host": server_facts}
+    os.makedirs(os.path.join(run_dir, "raw"), exist_ok=True)
+    # Ferry runs need ferryd on both hosts: say why they cannot run, once.
+    ferryd_down = "; ".join(
+        f"{role} host: {facts['ferryd']}" for role, facts in
+        (("client", client_facts), ("server", server_facts))
+        if facts.get("ferryd"))
+    if ferryd_down and "ferry" in transports:
+        print(f"orchestrator: Ferry runs will fail: {ferryd_down}",
+              file=sys.stderr)
     total = len(transports) * len(sizes) * len(windows) * args.repetitions
     done = 0
     rows = []
@@ -212,12 +311,15 @@ def main():
         servers = {}
         for transport in transports:
             port = SERVER_PORTS.get(transport, 7003)
+            if transport == "ferry" and ferryd_down:
+                servers[transport] = (port, None, ferryd_down)
+                continue
             try:
                 handle = server.StartServer(pb.ServerSpec(
                     transport=transport, port=port, response_size=size,
                     verify=args.verify,
                     bind_ip="" if transport == "ferry" else args.tcp_remote),
-                    timeout=30)
+                    timeout=30, metadata=VERSION_METADATA)
                 servers[transport] = (port, handle, "")
             except grpc.RpcError as e:
                 servers[transport] = (port, None,
@@ -261,7 +363,8 @@ def main():
             if handle is None:
                 continue
             try:
-                server.StopServer(handle, timeout=30)
+                server.StopServer(handle, timeout=30,
+                                  metadata=VERSION_METADATA)
             except grpc.RpcError:
                 pass
     print()

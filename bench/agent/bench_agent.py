@@ -7,7 +7,10 @@ parameter, and bounds every run in time.
       --ferryd_socket=PATH [--ferryd_pidfile=PATH]
       [--ferryd_metrics=http://127.0.0.1:10960/metrics] [--max_duration_s=600]
   Over TCP: --listen=HOST:PORT --tls_cert=PEM --tls_key=PEM
-      [--tls_client_ca=PEM]  (plaintext TCP is refused)
+      [--tls_client_ca=PEM]  (plaintext TCP is refused; with
+      --tls_client_ca, so is a client without a certificate from that CA)
+  --listen may be given more than once (a Unix socket and a TCP address).
+  bench/agent/make_test_ca.sh makes a test CA and the certificates.
 """
 import argparse
 import ipaddress
@@ -30,7 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 import grpc  # noqa: E402
 
-from bench import pyproto  # noqa: E402
+from bench import api_version, pyproto  # noqa: E402
 
 pb, pb_grpc = pyproto.load("bench")
 
@@ -92,6 +95,35 @@ class Agent(pb_grpc.BenchAgentServicer):
         except (OSError, ValueError, TypeError):
             return None
 
+    def ferryd_status(self):
+        """Empty when ferryd's API socket accepts a connection, else why
+        not."""
+        path = self.args.ferryd_socket
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(path)
+        except OSError as e:
+            return f"ferryd does not answer at {path}: {e.strerror or e}"
+        return ""
+
+    def check_caller(self, context, transport=""):
+        """Aborts a call from an orchestrator of another bench API version,
+        or a Ferry run while ferryd does not answer."""
+        theirs = dict(context.invocation_metadata()).get(
+            api_version.METADATA_KEY, "")
+        if theirs != str(self.args.api_version):
+            context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"version skew: this agent speaks bench API "
+                f"v{self.args.api_version}, the caller "
+                f"{'v' + theirs if theirs else 'states none (older than v2)'}"
+                f"; run the orchestrator and agents of one Ferry release")
+        if transport == "ferry":
+            status = self.ferryd_status()
+            if status:
+                context.abort(grpc.StatusCode.FAILED_PRECONDITION, status)
+
     def transport_args(self, transport):
         if transport == "ferry":
             return [f"--transport=ferry",
@@ -102,7 +134,9 @@ class Agent(pb_grpc.BenchAgentServicer):
     def GetHostInfo(self, request, context):
         info = pb.HostInfo(hostname=socket.gethostname(),
                            cores=os.cpu_count() or 0,
-                           kernel=platform.release())
+                           kernel=platform.release(),
+                           bench_api_version=self.args.api_version,
+                           ferryd_status=self.ferryd_status())
         try:
             with open("/proc/cpuinfo") as f:
                 for line in f:
@@ -138,6 +172,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return info
 
     def StartServer(self, request, context):
+        self.check_caller(context)
         try:
             check_common(request.transport, request.response_size,
                          request.bind_ip)
@@ -145,6 +180,7 @@ class Agent(pb_grpc.BenchAgentServicer):
                 raise BadRequest(f"port: {request.port} is out of range")
         except BadRequest as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        self.check_caller(context, request.transport)
         key = (request.transport, request.port)
         with self.lock:
             if any(k == key and p.poll() is None
@@ -175,6 +211,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return pb.ServerHandle(id=server_id)
 
     def StopServer(self, request, context):
+        self.check_caller(context)
         with self.lock:
             entry = self.servers.pop(request.id, None)
         if entry is None:
@@ -189,6 +226,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return pb.StopServerResponse()
 
     def RunClient(self, request, context):
+        self.check_caller(context)
         flows = request.flows or 1
         try:
             check_common(request.transport, request.response_size,
@@ -209,6 +247,7 @@ class Agent(pb_grpc.BenchAgentServicer):
                     f"{self.args.max_duration_s}] s, not {total}")
         except BadRequest as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
+        self.check_caller(context, request.transport)
         out = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
         out.close()
         cmd = [self.args.msg_gen, "--role=client", f"--remote={request.remote}",
@@ -273,9 +312,9 @@ def build_parser():
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--listen", required=True,
+    add("--listen", required=True, action="append",
         help="Where to serve: unix:PATH, or HOST:PORT over TLS (plaintext "
-             "TCP is refused).")
+             "TCP is refused); give it again to serve at several places.")
     add("--msg_gen", required=True,
         help="The msg_gen binary to run (ferry-msg-gen when installed).")
     add("--ferryd_socket", default="/run/ferry/ferryd.sock",
@@ -295,18 +334,16 @@ def build_parser():
     add("--tls_client_ca",
         help="PEM CA that clients' certificates must chain to; given, "
              "clients without one are refused (mutual TLS).")
+    add("--api_version", type=int, default=api_version.BENCH_API_VERSION,
+        help="The bench API version this agent speaks (default "
+             "%(default)s, this source's); another value only to test an "
+             "orchestrator's version check.")
     return parser
 
 
-def main():
-    parser = build_parser()
-    args = parser.parse_args()
-    agent = Agent(args)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    pb_grpc.add_BenchAgentServicer_to_server(agent, server)
-    if args.listen.startswith("unix:"):
-        server.add_insecure_port(args.listen)
-    elif args.tls_cert and args.tls_key:
+def tls_credentials(args):
+    """The server's TLS credentials; with --tls_client_ca, mutual TLS."""
+    try:
         with open(args.tls_key, "rb") as f:
             key = f.read()
         with open(args.tls_cert, "rb") as f:
@@ -315,13 +352,39 @@ def main():
         if args.tls_client_ca:
             with open(args.tls_client_ca, "rb") as f:
                 ca = f.read()
-        server.add_secure_port(args.listen, grpc.ssl_server_credentials(
-            [(key, cert)], root_certificates=ca,
-            require_client_auth=ca is not None))
-    else:
-        parser.error("a TCP listener needs --tls_cert and --tls_key")
+    except OSError as e:
+        raise SystemExit(f"bench agent: {e.filename}: {e.strerror}")
+    return grpc.ssl_server_credentials(
+        [(key, cert)], root_certificates=ca,
+        require_client_auth=ca is not None)
+
+
+def main():
+    parser = build_parser()
+    args = parser.parse_args()
+    agent = Agent(args)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    pb_grpc.add_BenchAgentServicer_to_server(agent, server)
+    credentials = None
+    for address in args.listen:
+        if address.startswith("unix:"):
+            try:
+                bound = server.add_insecure_port(address)
+            except RuntimeError:
+                bound = 0
+        else:
+            if not (args.tls_cert and args.tls_key):
+                parser.error(f"--listen={address}: a TCP listener needs "
+                             "--tls_cert and --tls_key")
+            credentials = credentials or tls_credentials(args)
+            try:
+                bound = server.add_secure_port(address, credentials)
+            except RuntimeError:
+                bound = 0
+        if not bound:
+            parser.error(f"--listen={address}: cannot listen there")
     server.start()
-    print(f"bench agent on {args.listen}", flush=True)
+    print(f"bench agent on {' and '.join(args.listen)}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
-"""The bench agent refuses bad parameters with clear errors, runs a kernel
-UDP client and server pair on loopback, and ends a run at its time limit.
+"""The bench agent refuses bad parameters with clear errors, refuses
+callers of another bench API version and Ferry runs while ferryd does not
+answer, runs a kernel UDP client and server pair on loopback, and ends a
+run at its time limit.
 
 Usage: bench_agent_test.py MSG_GEN"""
 import os
@@ -13,9 +15,10 @@ import time
 sys.path.insert(0, os.getcwd())
 import grpc  # noqa: E402
 
-from bench import pyproto  # noqa: E402
+from bench import api_version, pyproto  # noqa: E402
 
 pb, pb_grpc = pyproto.load("bench")
+MD = ((api_version.METADATA_KEY, str(api_version.BENCH_API_VERSION)),)
 
 
 def main():
@@ -26,14 +29,37 @@ def main():
     agent = subprocess.Popen(
         ["/usr/bin/python3", "bench/agent/bench_agent.py", f"--listen={sock}",
          f"--msg_gen={msg_gen}", "--max_duration_s=20",
-         "--ferryd_metrics="], stdout=log, stderr=subprocess.STDOUT)
+         f"--ferryd_socket={work}/no-ferryd.sock", "--ferryd_metrics="], stdout=log, stderr=subprocess.STDOUT)
     try:
         channel = grpc.insecure_channel(sock)
         grpc.channel_ready_future(channel).result(timeout=30)
         stub = pb_grpc.BenchAgentStub(channel)
         info = stub.GetHostInfo(pb.GetHostInfoRequest(), timeout=10)
         assert info.cores >= 1 and info.kernel, info
-        print(f"ok: host {info.hostname}, {info.cores} cores, {info.kernel}")
+        assert info.bench_api_version == api_version.BENCH_API_VERSION, info
+        assert "ferryd does not answer" in info.ferryd_status, info
+        print(f"ok: host {info.hostname}, {info.cores} cores, {info.kernel}; "
+              f"{info.ferryd_status}")
+
+        # Calls from an orchestrator of another version, or of none.
+        for metadata in ((), ((api_version.METADATA_KEY, "1"),)):
+            try:
+                stub.StartServer(pb.ServerSpec(transport="udp", port=7000),
+                                 timeout=10, metadata=metadata)
+                raise AssertionError(f"accepted a call with {metadata}")
+            except grpc.RpcError as e:
+                assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e
+                assert "version skew" in e.details(), e.details()
+                print(f"ok: FAILED_PRECONDITION: {e.details()}")
+        # A Ferry run while ferryd does not answer.
+        try:
+            stub.StartServer(pb.ServerSpec(transport="ferry", port=7000),
+                             timeout=10, metadata=MD)
+            raise AssertionError("a Ferry server without ferryd")
+        except grpc.RpcError as e:
+            assert e.code() == grpc.StatusCode.FAILED_PRECONDITION, e
+            assert "ferryd does not answer" in e.details(), e.details()
+            print(f"ok: FAILED_PRECONDITION: {e.details()}")
 
         good = dict(transport="udp", remote="127.0.0.1:7", request_size=64,
                     response_size=64, window=1, flows=1, duration_s=1)
@@ -53,7 +79,7 @@ def main():
         for change, field in bad_clients:
             spec = pb.ClientSpec(**{**good, **change})
             try:
-                list(stub.RunClient(spec, timeout=10))
+                list(stub.RunClient(spec, timeout=10, metadata=MD))
                 raise AssertionError(f"accepted {change}")
             except grpc.RpcError as e:
                 assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, (change, e)
@@ -65,7 +91,7 @@ def main():
                 (pb.ServerSpec(transport="udp", port=7000,
                                response_size=9 << 20), "response_size")]:
             try:
-                stub.StartServer(spec, timeout=10)
+                stub.StartServer(spec, timeout=10, metadata=MD)
                 raise AssertionError(f"accepted {spec}")
             except grpc.RpcError as e:
                 assert e.code() == grpc.StatusCode.INVALID_ARGUMENT, e
@@ -76,10 +102,10 @@ def main():
         port = random.randrange(20000, 40000)
         handle = stub.StartServer(pb.ServerSpec(
             transport="udp", port=port, response_size=64, verify=True,
-            bind_ip="127.0.0.1"), timeout=10)
+            bind_ip="127.0.0.1"), timeout=10, metadata=MD)
         try:
             stub.StartServer(pb.ServerSpec(transport="udp", port=port),
-                             timeout=10)
+                             timeout=10, metadata=MD)
             raise AssertionError("a second server on the same port")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.ALREADY_EXISTS, e
@@ -87,7 +113,7 @@ def main():
         lines, final = [], None
         for message in stub.RunClient(pb.ClientSpec(
                 **{**good, "remote": f"127.0.0.1:{port}", "verify": True,
-                   "warmup_s": 0}), timeout=60):
+                   "warmup_s": 0}), timeout=60, metadata=MD):
             if message.done:
                 final = message
             else:
@@ -98,9 +124,9 @@ def main():
         assert any("RPC/s" in line for line in lines), lines
         print(f"ok: a run streamed {len(lines)} lines and returned its "
               f"result ({final.client_cpu_seconds:.2f} s of CPU)")
-        stub.StopServer(handle, timeout=10)
+        stub.StopServer(handle, timeout=10, metadata=MD)
         try:
-            stub.StopServer(handle, timeout=10)
+            stub.StopServer(handle, timeout=10, metadata=MD)
             raise AssertionError("stopped twice")
         except grpc.RpcError as e:
             assert e.code() == grpc.StatusCode.NOT_FOUND, e

@@ -42,6 +42,8 @@ for f in "$@"; do
       install -m 0644 "$f" "$pkg/usr/include/" ;;
     client/python/ferry/*.py)
       install -m 0644 "$f" "$pkg/usr/lib/python3/dist-packages/ferry/" ;;
+    bench/agent/make_test_ca.sh)
+      install -m 0755 "$f" "$pkg/usr/bin/ferry-bench-test-ca" ;;
     bench/*.py | proto/*.proto)
       install -D -m 0644 "$f" "$pkg/usr/lib/ferry/python/$f" ;;
     deploy/systemd/ferryd.service)
@@ -134,7 +136,7 @@ Architecture: amd64
 Maintainer: Ferry developers <ferry@localhost>
 Installed-Size: $installed_kb
 Depends: $shlibs, librte-bus-pci23, librte-bus-vdev23, librte-mempool-ring23, librte-net-af-packet23, librte-net-af-xdp23, librte-net-memif23, librte-net-null23, librte-net-ring23, librte-net-tap23, dpdk (>= 22.11), adduser
-Recommends: python3, python3-grpcio, python3-grpc-tools, python3-pkg-resources
+Recommends: python3, python3-grpcio, python3-grpc-tools, python3-pkg-resources, openssl
 Section: net
 Priority: optional
 Homepage: https://github.com/ferry-net/ferry
@@ -147,7 +149,7 @@ Description: kernel-bypass messaging between hosts
  This package holds ferryd with its systemd unit and configuration,
  ferryctl, the client libraries with headers and pkg-config files, the
  Python binding, and the benchmark tools (ferry-msg-gen, ferry-bench-agent,
- ferry-orchestrator).
+ ferry-orchestrator, ferry-bench-test-ca).
 CONTROL
 cat >"$pkg/DEBIAN/conffiles" <<'CONFFILES'
 /etc/ferry/ferryd.conf

@@ -3,6 +3,7 @@
 # ferry-tb-b, each running ferryd.
 #
 #   deploy/testbed/two_hosts.sh up [--wire=memif|af_packet|af_xdp] [--engines=N]
+#                                  [--agents=unix|tls]
 #   deploy/testbed/two_hosts.sh exec a|b COMMAND...   (inside a host)
 #   deploy/testbed/two_hosts.sh down
 #
@@ -17,7 +18,12 @@
 # Each host's sockets live under /run/ferry-testbed/<host>/: channels.sock,
 # ferryd.sock and agent.sock (the bench agent, bench/agent/bench_agent.py,
 # which runs msg_gen there for bench/orchestrator.py); ferryd's metrics are
-# on each host's 127.0.0.1:10960. Binaries: $FERRYD and $MSG_GEN, default
+# on each host's 127.0.0.1:10960. With --agents=tls the agents also listen
+# on TCP with mutual TLS, as on real hosts: a management network (bridge
+# tb-mgmt, this machine 10.70.2.254/24) reaches a at 10.70.2.1:7100 and b
+# at 10.70.2.2:7100, with a test CA and certificates made by
+# bench/agent/make_test_ca.sh in /run/ferry-testbed/tls (the orchestrator's:
+# orchestrator.pem and .key). Binaries: $FERRYD and $MSG_GEN, default
 # bazel-bin/controlplane/ferryd and bazel-bin/bench/msg_gen; $FERRYD_ARGS
 # adds flags to both ferryd (e.g. "--cc=none"); $AF_XDP_ARGS adds devargs to
 # both af_xdp devices (e.g. ",busy_budget=0").
@@ -52,6 +58,7 @@ down() {
     ip netns pids $ns 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip netns del $ns 2>/dev/null || true
   done
+  ip link del tb-mgmt 2>/dev/null || true
   rm -rf "$STATE"
 }
 
@@ -70,17 +77,21 @@ wait_ready() {
 }
 
 up() {
-  local wire=memif engines=1 ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
+  local wire=memif engines=1 agents=unix
+  local ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
   local msg_gen=${MSG_GEN:-bazel-bin/bench/msg_gen}
   for arg in "$@"; do
     case $arg in
       --wire=*) wire=${arg#--wire=} ;;
       --engines=*) engines=${arg#--engines=} ;;
+      --agents=*) agents=${arg#--agents=} ;;
       *) echo "unknown option $arg" >&2; exit 2 ;;
     esac
   done
   [[ $wire == memif || $wire == af_packet || $wire == af_xdp ]] ||
     { echo "--wire is memif, af_packet or af_xdp" >&2; exit 2; }
+  [[ $agents == unix || $agents == tls ]] ||
+    { echo "--agents is unix or tls" >&2; exit 2; }
   [[ -x $ferryd ]] || { echo "no ferryd at $ferryd (build it first)" >&2; exit 2; }
   [[ -x $msg_gen ]] || { echo "no msg_gen at $msg_gen (build it first)" >&2; exit 2; }
   ferryd=$(realpath "$ferryd")
@@ -101,6 +112,25 @@ up() {
   ip -n $NS_B addr add 10.70.1.2/24 dev tb-b0
   ip -n $NS_A link set tb-a0 up
   ip -n $NS_B link set tb-b0 up
+  local agent_tls=()
+  if [[ $agents == tls ]]; then
+    # The management network: this machine (the orchestrator's) and both
+    # hosts on a bridge, apart from the wires under test.
+    ip link add tb-mgmt type bridge
+    ip addr add 10.70.2.254/24 dev tb-mgmt
+    ip link set tb-mgmt up
+    local h
+    for h in a b; do
+      ip link add tb-m$h type veth peer name mgmt0 netns ferry-tb-$h
+      ip link set tb-m$h master tb-mgmt
+      ip link set tb-m$h up
+      ip -n ferry-tb-$h link set mgmt0 up
+    done
+    ip -n $NS_A addr add 10.70.2.1/24 dev mgmt0
+    ip -n $NS_B addr add 10.70.2.2/24 dev mgmt0
+    bench/agent/make_test_ca.sh "$STATE/tls" a=10.70.2.1 b=10.70.2.2 >/dev/null
+    agent_tls=(--tls_client_ca="$STATE/tls/ca.pem")
+  fi
 
   local device_a device_b
   if [[ $wire == memif ]]; then
@@ -124,8 +154,14 @@ up() {
   echo "$(cat "$STATE/b/node.pub") host-b" >"$STATE/a/trusted_peers"
   echo "$(cat "$STATE/a/node.pub") host-a" >"$STATE/b/trusted_peers"
   for host in a b; do
+    local listen_tcp=()
     if [[ $host == a ]]; then ns=$NS_A ip=10.70.0.1 device=$device_a
     else ns=$NS_B ip=10.70.0.2 device=$device_b; fi
+    if [[ $agents == tls ]]; then
+      listen_tcp=(--listen=10.70.2.$([[ $host == a ]] && echo 1 || echo 2):7100
+                  --tls_cert="$STATE/tls/agent-$host.pem"
+                  --tls_key="$STATE/tls/agent-$host.key" "${agent_tls[@]}")
+    fi
     ip netns exec $ns "$ferryd" --device="$device" --ip=$ip/24 \
       --engines="$engines" --memory_mb=512 --stats_interval_s=1 \
       --channel_socket=$STATE/$host/channels.sock \
@@ -137,7 +173,8 @@ up() {
     # memif: the client side needs the server's socket to exist.
     wait_ready "$STATE/$host/ferryd.log" "$(cat "$STATE/$host/ferryd.pid")"
     ip netns exec $ns /usr/bin/python3 bench/agent/bench_agent.py \
-      --listen=unix:$STATE/$host/agent.sock --msg_gen="$msg_gen" \
+      --listen=unix:$STATE/$host/agent.sock "${listen_tcp[@]}" \
+      --msg_gen="$msg_gen" \
       --ferryd_socket=$STATE/$host/ferryd.sock \
       --ferryd_pidfile=$STATE/$host/ferryd.pid \
       >"$STATE/$host/agent.log" 2>&1 &
@@ -156,7 +193,9 @@ up() {
   trap - ERR
   echo "testbed up: ferry 10.70.0.1 <-> 10.70.0.2 over $wire," \
     "kernel 10.70.1.1 <-> 10.70.1.2 over veth; agents at" \
-    "$STATE/{a,b}/agent.sock; logs in $STATE"
+    "$STATE/{a,b}/agent.sock$([[ $agents == tls ]] &&
+      echo " and 10.70.2.{1,2}:7100 (mutual TLS, CA in $STATE/tls)");" \
+    "logs in $STATE"
 }
 
 case ${1:-} in
@@ -169,5 +208,5 @@ case ${1:-} in
     ns=$NS_A; [[ $host == b ]] && ns=$NS_B
     exec ip netns exec $ns "$@"
     ;;
-  *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  *) sed -n '2,/^set /p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
