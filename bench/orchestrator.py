@@ -39,7 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 import grpc  # noqa: E402
 
-from bench import api_version, pyproto  # noqa: E402
+from bench import api_version, pyproto, scenarios  # noqa: E402
 from bench.report import compare, html_report, summarize_runs  # noqa: E402
 
 pb, pb_grpc = pyproto.load("bench")
@@ -177,14 +177,7 @@ def run_one(client, spec, label, done, total):
         return None, "the agent ended the run without a result"
     if result.error:
         return None, result.error
-    row = json.loads(result.result_json)
-    flat = dict(row["parameters"])
-    flat.update(row["results"])
-    flat["latency_cdf_us"] = row.get("latency_cdf_us", [])
-    flat["rpc_per_s_series"] = row.get("rpc_per_s_series", [])
-    flat["client_cpu_seconds"] = result.client_cpu_seconds
-    flat["ferryd_cpu_seconds"] = result.ferryd_cpu_seconds
-    return flat, ""
+    return scenarios.result_row(result), ""
 
 
 def build_parser():
@@ -193,11 +186,31 @@ def build_parser():
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add = parser.add_argument
-    add("--client_agent", required=True,
-        help="The agent that runs msg_gen clients: unix:PATH, or HOST:PORT "
-             "over TLS.")
-    add("--server_agent", required=True,
-        help="The agent that runs msg_gen servers, the same way.")
+    add("--client_agent", default="",
+        help="pairs: the agent that runs msg_gen clients: unix:PATH, or "
+             "HOST:PORT over TLS.")
+    add("--server_agent", default="",
+        help="pairs: the agent that runs msg_gen servers, the same way.")
+    add("--scenario", default="pairs",
+        choices=("pairs", "incast", "all_to_all"),
+        help="pairs: --client_agent to --server_agent; incast: every host "
+             "of --agents but the first to the first, at once; all_to_all: "
+             "every host of --agents to every other (default %(default)s).")
+    add("--agents", default="",
+        help="incast and all_to_all: comma-separated agents, one per host, "
+             "in host order (the first is the incast receiver).")
+    add("--ferry_addresses", default="",
+        help="incast and all_to_all: each host's Ferry address, in the "
+             "order of --agents.")
+    add("--kernel_addresses", default="",
+        help="incast and all_to_all: each host's kernel address (the TCP "
+             "and UDP baselines), in the order of --agents.")
+    add("--response_size", type=int, default=0,
+        help="Response bytes (default: the request's size; incast tests "
+             "use small responses so that requests carry the load).")
+    add("--probe", action="store_true",
+        help="incast: also run a 64 B window-1 client from the last host, "
+             "alone and then beside the incast.")
     add("--ferry_remote", default="",
         help="The server host's Ferry address (its NIC's IPv4) that clients "
              "connect to.")
@@ -250,6 +263,19 @@ def build_parser():
     return parser
 
 
+def scenario_text(args):
+    if args.scenario == "pairs":
+        return "pairs (one client host, one server host)"
+    n = len([a for a in args.agents.split(",") if a])
+    text = (f"incast: {n - 1} client hosts to host 1" if args.scenario ==
+            "incast" else f"all-to-all over {n} hosts")
+    if args.response_size:
+        text += f", {args.response_size} B responses"
+    if args.scenario == "incast" and args.probe:
+        text += f", a {scenarios.PROBE_SIZE} B probe alone and beside it"
+    return text
+
+
 def source_commit():
     """The commit of the checkout this orchestrator runs from, if any."""
     try:
@@ -279,7 +305,24 @@ def main():
     windows = [int(w) for w in str(args.windows).split(",") if w]
     run_dir = args.out or datetime.datetime.now().strftime(
         "ferry-bench-%Y%m%d-%H%M%S")
+    if args.scenario != "pairs":
+        outcome = run_scenario(args, transports, sizes, windows, run_dir)
+    else:
+        outcome = run_pairs(args, transports, sizes, windows, run_dir)
+    if isinstance(outcome, int):
+        return outcome
+    rows, hosts = outcome
+    return write_report(args, run_dir, rows, hosts, transports, sizes,
+                        windows)
 
+
+def run_pairs(args, transports, sizes, windows, run_dir):
+    """One client host and one server host: (rows, hosts), or the exit
+    status when an agent cannot be driven."""
+    if not (args.client_agent and args.server_agent):
+        print("orchestrator: pairs needs --client_agent and --server_agent "
+              "(or --scenario with --agents)", file=sys.stderr)
+        return 2
     agents = {}
     for role, target in (("client", args.client_agent),
                          ("server", args.server_agent)):
@@ -316,7 +359,8 @@ def main():
                 continue
             try:
                 handle = server.StartServer(pb.ServerSpec(
-                    transport=transport, port=port, response_size=size,
+                    transport=transport, port=port,
+                    response_size=args.response_size or size,
                     verify=args.verify,
                     bind_ip="" if transport == "ferry" else args.tcp_remote),
                     timeout=30, metadata=VERSION_METADATA)
@@ -339,7 +383,8 @@ def main():
                         row, error = run_one(client, pb.ClientSpec(
                             transport=transport,
                             remote=f"{remote_ip}:{port}",
-                            request_size=size, response_size=size,
+                            request_size=size,
+                            response_size=args.response_size or size,
                             window=window, flows=args.flows,
                             duration_s=args.duration_s,
                             warmup_s=args.warmup_s, verify=args.verify,
@@ -368,12 +413,54 @@ def main():
             except grpc.RpcError:
                 pass
     print()
+    return rows, hosts
+
+
+def run_scenario(args, transports, sizes, windows, run_dir):
+    """Incast or all-to-all over --agents: (rows, hosts), or the exit
+    status when an agent cannot be driven."""
+    targets = [a for a in args.agents.split(",") if a]
+    ferry_ips = [a for a in args.ferry_addresses.split(",") if a]
+    kernel_ips = [a for a in args.kernel_addresses.split(",") if a]
+    if len(targets) < 2 or not (len(targets) == len(ferry_ips) ==
+                                len(kernel_ips)):
+        print("orchestrator: --scenario needs --agents, --ferry_addresses "
+              "and --kernel_addresses, one per host, at least two",
+              file=sys.stderr)
+        return 2
+    hosts = []
+    for i, target in enumerate(targets):
+        label = f"host {i + 1}"
+        try:
+            stub, facts = connect_agent(label, target, args)
+        except AgentError as e:
+            print(f"orchestrator: the agent of {label}, {target}: {e}",
+                  file=sys.stderr)
+            return 2
+        hosts.append(scenarios.Host(label, stub, facts, ferry_ips[i],
+                                    kernel_ips[i]))
+    down = "; ".join(f"{h.label}: {h.facts['ferryd']}" for h in hosts
+                     if h.facts.get("ferryd"))
+    if down and "ferry" in transports:
+        print(f"orchestrator: Ferry runs will fail: {down}", file=sys.stderr)
+    os.makedirs(run_dir, exist_ok=True)
+    rows = scenarios.Runner(pb, hosts, args, VERSION_METADATA, SERVER_PORTS,
+                            progress).run(args.scenario, transports, sizes,
+                                          windows, args.repetitions)
+    print()
+    return rows, {h.label: h.facts for h in hosts}
+
+
+def write_report(args, run_dir, rows, hosts, transports, sizes, windows):
+    """results.json and .csv, report.md and report.html; the exit status
+    (1 when every run failed)."""
     table = summarize_runs.write(run_dir, rows)
     environment = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"),
         "commit": source_commit() or "(not a git checkout)",
-        "parameters": (f"transports {','.join(transports)}; sizes "
+        "parameters": (f"{scenario_text(args)}; "
+                       f"transports {','.join(transports)}; sizes "
                        f"{','.join(map(str, sizes))} B; windows "
                        f"{','.join(map(str, windows))}; {args.flows} flow(s); "
                        f"{args.duration_s} s measured after {args.warmup_s} s "

@@ -40,19 +40,9 @@ PY
 grep -q "ferry / tcp" "$dir/run/report.md" || fail "report.md has no ratios"
 
 # report.html in a headless browser, offline.
-command -v chromium >/dev/null || fail "chromium missing (deploy/install-deps.sh)"
-browser=(chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage
-         --no-first-run --user-data-dir="$dir/chromium" --proxy-server=127.0.0.1:9)
-timeout 120 "${browser[@]}" --enable-logging=stderr --v=0 \
-  --screenshot="$dir/run/report.png" --window-size=1200,2400 \
-  "file://$dir/run/report.html" 2>"$dir/chromium.log" || fail "chromium failed"
-[[ -s $dir/run/report.png ]] || fail "no screenshot"
-if grep -q "CONSOLE" "$dir/chromium.log"; then
-  grep "CONSOLE" "$dir/chromium.log"
-  fail "console messages while rendering report.html"
-fi
-svgs=$(timeout 120 "${browser[@]}" --dump-dom "file://$dir/run/report.html" \
-  2>/dev/null | grep -c "<svg" || true)
+source bench/report/headless_render.sh
+render_report "$dir/run/report.html" "$dir"
+svgs=$REPORT_SVGS
 ((svgs == 4)) || fail "$svgs plots rendered, expected 4"
 # Read at a glance: the environment echoed, ticks in human units.
 grep -q '<section id="environment">' "$dir/run/report.html" ||

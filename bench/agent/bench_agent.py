@@ -57,16 +57,34 @@ def check_common(transport, response_size, bind_ip):
             raise BadRequest(f"bind_ip: '{bind_ip}' is not an IPv4 address")
 
 
+MAX_REMOTES = 64
+
+# ferryd's counters a client run reports the growth of: the name in the
+# result, and the metric (summed over its labels: engines, reasons).
+FERRYD_COUNTERS = {
+    "segments_tx": "ferry_engine_transport_segments_tx_total",
+    "retransmits": "ferry_transport_retransmits_total",
+    "bytes_tx": "ferry_engine_transport_bytes_tx_total",
+    "tx_drop_full": "ferry_engine_tx_drop_full_total",
+}
+
+
 def check_remote(remote):
-    match = re.fullmatch(r"(\d+\.\d+\.\d+\.\d+):(\d+)", remote)
-    if not match:
-        raise BadRequest(f"remote: '{remote}' is not IPv4:port")
-    try:
-        ipaddress.IPv4Address(match.group(1))
-    except ValueError:
-        raise BadRequest(f"remote: '{match.group(1)}' is not an IPv4 address")
-    if not 0 < int(match.group(2)) < 65536:
-        raise BadRequest(f"remote: port {match.group(2)} is out of range")
+    remotes = remote.split(",")
+    if len(remotes) > MAX_REMOTES:
+        raise BadRequest(f"remote: {len(remotes)} servers, at most "
+                         f"{MAX_REMOTES}")
+    for one in remotes:
+        match = re.fullmatch(r"(\d+\.\d+\.\d+\.\d+):(\d+)", one)
+        if not match:
+            raise BadRequest(f"remote: '{one}' is not IPv4:port")
+        try:
+            ipaddress.IPv4Address(match.group(1))
+        except ValueError:
+            raise BadRequest(
+                f"remote: '{match.group(1)}' is not an IPv4 address")
+        if not 0 < int(match.group(2)) < 65536:
+            raise BadRequest(f"remote: port {match.group(2)} is out of range")
 
 
 def cpu_seconds_of(pid):
@@ -94,6 +112,28 @@ class Agent(pb_grpc.BenchAgentServicer):
                 return int(f.read().strip())
         except (OSError, ValueError, TypeError):
             return None
+
+    def metrics_page(self):
+        """ferryd's Prometheus page, or "" when it does not answer."""
+        if not self.args.ferryd_metrics:
+            return ""
+        try:
+            return urllib.request.urlopen(self.args.ferryd_metrics,
+                                          timeout=2).read().decode()
+        except OSError:
+            return ""
+
+    def ferryd_counters(self):
+        """FERRYD_COUNTERS' values now ({} when ferryd does not answer)."""
+        page = self.metrics_page()
+        if not page:
+            return {}
+        values = {}
+        for name, metric in FERRYD_COUNTERS.items():
+            values[name] = sum(
+                float(v) for v in re.findall(
+                    rf"^{metric}(?:{{[^}}]*}})? (\S+)$", page, re.M))
+        return values
 
     def ferryd_status(self):
         """Empty when ferryd's API socket accepts a connection, else why
@@ -145,30 +185,26 @@ class Agent(pb_grpc.BenchAgentServicer):
                         break
         except OSError:
             pass
-        if self.args.ferryd_metrics:
-            try:
-                page = urllib.request.urlopen(self.args.ferryd_metrics,
-                                              timeout=2).read().decode()
-                version = re.search(r'ferry_build_info\{[^}]*version="([^"]+)"',
-                                    page)
-                info.ferry_version = version.group(1) if version else ""
-                port = re.search(r'ferry_port_link_up\{port="([^"]+)"', page)
-                info.nic = port.group(1) if port else ""
-                info.driver = re.sub(r"\d+$", "", info.nic)
-                engines = re.findall(
-                    r'ferry_engine_info\{[^}]*core="(-?\d+)",'
-                    r'polling="([^"]+)"', page)
-                info.polling = ",".join(sorted({p for _, p in engines}))
-                info.pinning = ",".join(
-                    "core " + c if c != "-1" else "none" for c, _ in engines)
-                mode = re.search(r'ferry_port_encryption_info\{[^}]*'
-                                 r'mode="([^"]+)",cipher="([^"]+)"', page)
-                if mode:
-                    info.encryption = mode.group(1) + (
-                        f" ({mode.group(2)})" if mode.group(1) != "off"
-                        else "")
-            except OSError:
-                pass
+        page = self.metrics_page()
+        if page:
+            version = re.search(r'ferry_build_info\{[^}]*version="([^"]+)"',
+                                page)
+            info.ferry_version = version.group(1) if version else ""
+            port = re.search(r'ferry_port_link_up\{port="([^"]+)"', page)
+            info.nic = port.group(1) if port else ""
+            info.driver = re.sub(r"\d+$", "", info.nic)
+            engines = re.findall(
+                r'ferry_engine_info\{[^}]*core="(-?\d+)",'
+                r'polling="([^"]+)"', page)
+            info.polling = ",".join(sorted({p for _, p in engines}))
+            info.pinning = ",".join(
+                "core " + c if c != "-1" else "none" for c, _ in engines)
+            mode = re.search(r'ferry_port_encryption_info\{[^}]*'
+                             r'mode="([^"]+)",cipher="([^"]+)"', page)
+            if mode:
+                info.encryption = mode.group(1) + (
+                    f" ({mode.group(2)})" if mode.group(1) != "off"
+                    else "")
         return info
 
     def StartServer(self, request, context):
@@ -263,6 +299,8 @@ class Agent(pb_grpc.BenchAgentServicer):
             cmd.append(f"--bind={request.bind_ip}")
         pid = self.ferryd_pid()
         ferryd_before = cpu_seconds_of(pid) if pid else 0.0
+        counters_before = self.ferryd_counters() \
+            if request.transport == "ferry" else {}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True)
         limit = time.monotonic() + total + 30  # connect and teardown slack
@@ -282,6 +320,9 @@ class Agent(pb_grpc.BenchAgentServicer):
         finally:
             timer.cancel()
         ferryd_cpu = (cpu_seconds_of(pid) - ferryd_before) if pid else 0.0
+        counters_after = self.ferryd_counters() if counters_before else {}
+        counters = {name: counters_after[name] - before for name, before in
+                    counters_before.items() if name in counters_after}
         if proc.returncode != 0:
             error = (f"msg_gen exited with {proc.returncode}: {last}"
                      if proc.returncode > 0 else
@@ -297,7 +338,8 @@ class Agent(pb_grpc.BenchAgentServicer):
             error = "msg_gen wrote no result"
         yield pb.RunProgress(done=True, result_json=result, error=error,
                              client_cpu_seconds=usage.ru_utime + usage.ru_stime,
-                             ferryd_cpu_seconds=ferryd_cpu)
+                             ferryd_cpu_seconds=ferryd_cpu,
+                             ferryd_counters=counters)
 
     def stop_all(self):
         with self.lock:

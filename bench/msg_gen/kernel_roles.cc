@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -19,12 +20,14 @@
 #include "bench/msg_gen/payload.h"
 #include "bench/msg_gen/roles.h"
 #include "bench/msg_gen/run_stats.h"
+#include "client/abi/ferry_channel_abi.h"
 #include "dataplane/base/clock.h"
 
 namespace ferry::bench {
 namespace {
 
 constexpr uint32_t kMaxUdpPayload = 65507;
+constexpr size_t kInitialFrame = 64 << 10;
 
 absl::Status Sys(const char* what) {
   return absl::UnavailableError(
@@ -72,11 +75,13 @@ bool WriteFrame(int fd, const uint8_t* p, uint32_t n) {
   return WriteAll(fd, p + (done - 4), n - (done - 4));
 }
 
-// Reassembles length-prefixed frames from a TCP byte stream.
+// Reassembles length-prefixed frames from a TCP byte stream. The buffer
+// starts small and grows to the largest frame seen, so that a server that
+// accepts any size up to 8 MiB does not hold 8 MiB per connection.
 class FrameReader {
  public:
   explicit FrameReader(size_t max_frame) : max_frame_(max_frame) {
-    buffer_.resize(4 + max_frame + 65536);
+    buffer_.resize(4 + std::min<size_t>(max_frame, kInitialFrame) + 65536);
   }
   // Reads what the socket has; false on EOF or error.
   bool Fill(int fd) {
@@ -103,6 +108,7 @@ class FrameReader {
     }
     if (end_ - start_ < 4 + size_t{n}) {
       Compact();
+      if (buffer_.size() < 4 + size_t{n}) buffer_.resize(4 + size_t{n} + 65536);
       return nullptr;
     }
     const uint8_t* p = buffer_.data() + start_ + 4;
@@ -316,7 +322,9 @@ absl::Status RunTcpServer(const MsgGenOptions& o,
       if (fd >= 0) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         pfds.push_back({fd, POLLIN, 0});
-        readers.emplace_back(o.request_size);
+        // Any request size a client sends (up to 8 MiB): the server
+        // does not know the clients' sizes.
+        readers.emplace_back(FERRY_MAX_MESSAGE_SIZE);
       }
     }
     for (size_t i = 1; i < pfds.size(); ++i) {

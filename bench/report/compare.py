@@ -24,7 +24,10 @@ FLOOR = 0.05
 
 
 def _key(row):
-    return (row["transport"], row["request_size"], row["response_size"],
+    scenario = row.get("scenario") or "pairs"
+    transport = row["transport"] + (f" ({scenario})" if scenario != "pairs"
+                                    else "")
+    return (transport, row["request_size"], row["response_size"],
             row["window"], row["flows"])
 
 

@@ -134,8 +134,8 @@ def write(path, rows, table_md, hosts, environment=None):
     environment: {name: value} about the run (date, commit, parameters)."""
     configs = {}
     for row in rows:
-        key = (row.get("request_size"), row.get("response_size"),
-               row.get("window"), row.get("flows"))
+        key = (summarize_runs.scenario_of(row), row.get("request_size"),
+               row.get("response_size"), row.get("window"), row.get("flows"))
         configs.setdefault(key, []).append(row)
     parts = ["<!DOCTYPE html>", "<html><head><meta charset=\"utf-8\">",
              "<title>Ferry benchmark report</title>",
@@ -148,9 +148,10 @@ def write(path, rows, table_md, hosts, environment=None):
              _environment(environment, hosts), "<h2>Results</h2>",
              _table_html(table_md)]
     for key in sorted(configs, key=lambda k: tuple(x or 0 for x in k)):
-        req, resp, window, flows = key
+        scenario, req, resp, window, flows = key
         runs = configs[key]
-        parts.append(f"<h2>{req} B / {resp} B, window {window}, "
+        where = "" if scenario == "pairs" else f"{html.escape(scenario)}: "
+        parts.append(f"<h2>{where}{req} B / {resp} B, window {window}, "
                      f"{flows} flow(s)</h2>")
         parts.append(f'<p class="summary">{html.escape(_summary(runs))}</p>'
                      '<div class="plots">')
@@ -176,6 +177,12 @@ def write(path, rows, table_md, hosts, environment=None):
 
 
 def _table_html(table_md):
+    """Each Markdown table of table_md (blank-line separated) as HTML."""
+    return "".join(_one_table_html(block)
+                   for block in table_md.split("\n\n"))
+
+
+def _one_table_html(table_md):
     lines = [l for l in table_md.splitlines() if l.startswith("|")]
     if len(lines) < 2:
         return ""

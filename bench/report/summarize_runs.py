@@ -12,9 +12,10 @@ import json
 import os
 import sys
 
-COLUMNS = ["transport", "request_size", "response_size", "window", "flows",
-           "round_trips", "seconds", "rpc_per_s", "gbps", "p50_us", "p99_us",
-           "p999_us", "max_us", "verify_failures", "error"]
+COLUMNS = ["scenario", "transport", "request_size", "response_size",
+           "window", "flows", "round_trips", "seconds", "rpc_per_s", "gbps",
+           "p50_us", "p99_us", "p999_us", "max_us", "verify_failures",
+           "goodput_gbps", "retransmit_fraction", "error"]
 
 
 def load(paths):
@@ -30,9 +31,15 @@ def load(paths):
     return rows
 
 
+def scenario_of(row):
+    """"pairs" for one client and one server host, else what ran
+    ("incast 3→1", "probe, idle", ...: bench/scenarios.py)."""
+    return row.get("scenario") or "pairs"
+
+
 def key(row):
-    return (row["request_size"], row["response_size"], row["window"],
-            row["flows"])
+    return (scenario_of(row), row["request_size"], row["response_size"],
+            row["window"], row["flows"])
 
 
 METRICS = ("p50_us", "p99_us", "p999_us", "rpc_per_s")
@@ -76,6 +83,8 @@ def table(rows):
             if transport not in runs:
                 continue
             r = runs[transport]
+            label = (transport if config[0] == "pairs" else
+                     f"{transport}, {config[0]}")
             size = (str(r["request_size"]) if r["request_size"] ==
                     r["response_size"] else
                     "%d/%d" % (r["request_size"], r["response_size"]))
@@ -85,7 +94,7 @@ def table(rows):
                      "%d of %d" % (r["runs_ok"], r["runs"]))
             lines.append(
                 "| %s%s | %s | %d | %d | %s | %.1f | %.1f | %.1f | %.0f |" % (
-                    transport, note, size, r["window"], r["flows"], count,
+                    label, note, size, r["window"], r["flows"], count,
                     r["p50_us"], r["p99_us"], r["p999_us"], r["rpc_per_s"]))
         if "ferry" in runs and "tcp" in runs:
             f, t = runs["ferry"], runs["tcp"]
@@ -98,6 +107,42 @@ def table(rows):
                     ratio(f["p99_us"], t["p99_us"]),
                     ratio(f["p999_us"], t["p999_us"]),
                     ratio(f["rpc_per_s"], t["rpc_per_s"])))
+    extra = scenario_table(rows)
+    return "\n".join(lines) + ("\n\n" + extra if extra else "")
+
+
+def scenario_table(rows):
+    """Markdown for rows of several clients at once (incast, all-to-all):
+    goodput, fairness between clients and Ferry's retransmissions, the
+    median over repetitions; "" when there are none."""
+    groups = {}
+    for row in rows:
+        if scenario_of(row) != "pairs" and row.get("clients"):
+            groups.setdefault((key(row), row["transport"]), []).append(row)
+    if not groups:
+        return ""
+    lines = ["| scenario | transport | size (B) | window | clients | "
+             "goodput (Gbit/s) | slowest / fastest client (RPC/s) | "
+             "retransmitted | dropped at a full TX queue |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for (config, transport), runs in sorted(groups.items()):
+        ok = [r for r in runs if not r.get("error")] or runs
+        r = ok[len(ok) // 2] if len(ok) % 2 else sorted(
+            ok, key=lambda x: x["rpc_per_s"])[len(ok) // 2]
+        counters = r.get("ferryd_counters") or {}
+        retrans = ("%.2f%% of %d segments" % (
+            100 * r.get("retransmit_fraction", 0),
+            counters.get("segments_tx", 0)) if counters else "n/a")
+        drops = "%d" % counters.get("tx_drop_full", 0) if counters else "n/a"
+        size = (str(r["request_size"]) if r["request_size"] ==
+                r["response_size"] else
+                "%d/%d" % (r["request_size"], r["response_size"]))
+        lines.append("| %s | %s | %s | %d | %d | %.3f | %.0f / %.0f | %s | "
+                     "%s |" % (config[0], transport, size, r["window"],
+                               r["clients"], r.get("goodput_gbps", 0),
+                               r.get("slowest_client_rpc_per_s", 0),
+                               r.get("fastest_client_rpc_per_s", 0), retrans,
+                               drops))
     return "\n".join(lines)
 
 
