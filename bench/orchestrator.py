@@ -30,6 +30,7 @@ import argparse
 import datetime
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -208,6 +209,11 @@ def build_parser():
     add("--response_size", type=int, default=0,
         help="Response bytes (default: the request's size; incast tests "
              "use small responses so that requests carry the load).")
+    add("--size_dist", default="",
+        help="Request sizes drawn from SIZE:WEIGHT,... (e.g. "
+             "64:50,1024:30,65536:15,1048576:5; ferry and tcp) instead of "
+             "--sizes; latency is reported per size, and all_to_all gives "
+             "each size's slowdown against an unloaded reference run.")
     add("--probe", action="store_true",
         help="incast: also run a 64 B window-1 client from the last host, "
              "alone and then beside the incast.")
@@ -264,13 +270,14 @@ def build_parser():
 
 
 def scenario_text(args):
-    if args.scenario == "pairs":
-        return "pairs (one client host, one server host)"
     n = len([a for a in args.agents.split(",") if a])
-    text = (f"incast: {n - 1} client hosts to host 1" if args.scenario ==
-            "incast" else f"all-to-all over {n} hosts")
+    text = {"pairs": "pairs (one client host, one server host)",
+            "incast": f"incast: {n - 1} client hosts to host 1",
+            "all_to_all": f"all-to-all over {n} hosts"}[args.scenario]
     if args.response_size:
         text += f", {args.response_size} B responses"
+    if args.size_dist:
+        text += f", request sizes drawn from {args.size_dist} (size:weight)"
     if args.scenario == "incast" and args.probe:
         text += f", a {scenarios.PROBE_SIZE} B probe alone and beside it"
     return text
@@ -303,6 +310,12 @@ def main():
     transports = [t for t in args.transports.split(",") if t]
     sizes = [int(s) for s in str(args.sizes).split(",") if s]
     windows = [int(w) for w in str(args.windows).split(",") if w]
+    if args.size_dist:
+        if not re.fullmatch(r"\d+:\d+(,\d+:\d+)*", args.size_dist):
+            parser.error(f"--size_dist={args.size_dist} is not "
+                         "SIZE:WEIGHT,...")
+        # One configuration: its request_size is the mix's largest.
+        sizes = [max(int(e.split(":")[0]) for e in args.size_dist.split(","))]
     run_dir = args.out or datetime.datetime.now().strftime(
         "ferry-bench-%Y%m%d-%H%M%S")
     if args.scenario != "pairs":
@@ -386,6 +399,7 @@ def run_pairs(args, transports, sizes, windows, run_dir):
                             request_size=size,
                             response_size=args.response_size or size,
                             window=window, flows=args.flows,
+                            request_size_dist=args.size_dist,
                             duration_s=args.duration_s,
                             warmup_s=args.warmup_s, verify=args.verify,
                             bind_ip="" if transport == "ferry"

@@ -5,7 +5,11 @@
               1) runs from the last host alone first and then beside the
               load: how much the incast delays a latency-sensitive request.
   all_to_all: every host runs the servers and a client whose flows go to
-              every other host in turn (flows per peer x peers).
+              every other host in turn (flows per peer x peers). With a
+              request size distribution (--size_dist), a reference run
+              first (host 2 to host 1, window 1, unloaded), and each
+              size's slowdown: its P50 and P99 under all-to-all over its
+              unloaded P50.
 
 Each transport runs on the same hosts in turn. A configuration gives one
 row: the clients' rates summed, their latency distributions merged
@@ -80,7 +84,11 @@ def combine(rows, scenario, senders):
     row["seconds"] = max((r.get("seconds", 0) for r in ok), default=0)
     row["rpc_per_s"] = sum(r.get("rpc_per_s", 0) for r in ok)
     row["gbps"] = sum(r.get("gbps", 0) for r in ok)
-    row["goodput_gbps"] = (row["rpc_per_s"] * row["request_size"] * 8 / 1e9)
+    by_size = combine_by_size(ok)
+    measured = sum(e["round_trips"] for e in by_size)
+    mean_request = (sum(e["round_trips"] * e["size"] for e in by_size) /
+                    measured if measured else row["request_size"])
+    row["goodput_gbps"] = row["rpc_per_s"] * mean_request * 8 / 1e9
     row["verify_failures"] = sum(r.get("verify_failures", 0) for r in rows)
     rates = [r.get("rpc_per_s", 0) for r in ok]
     row["slowest_client_rpc_per_s"] = min(rates, default=0)
@@ -105,7 +113,35 @@ def combine(rows, scenario, senders):
                                       if sent else 0.0)
     row["client_cpu_seconds"] = sum(r.get("client_cpu_seconds", 0)
                                     for r in ok)
+    row["by_size"] = by_size
     return row
+
+
+def combine_by_size(rows):
+    """Per request size (mixed sizes): the clients' distributions merged."""
+    by = {}
+    for r in rows:
+        for entry in r.get("by_size", []):
+            by.setdefault(entry["size"], []).append(entry)
+    out = []
+    for size in sorted(by):
+        cdf = merge_cdfs([(e["round_trips"], e.get("latency_cdf_us", []))
+                          for e in by[size]])
+        out.append({"size": size,
+                    "round_trips": sum(e["round_trips"] for e in by[size]),
+                    "p50_us": percentile(cdf, 0.5),
+                    "p99_us": percentile(cdf, 0.99),
+                    "latency_cdf_us": cdf})
+    return out
+
+
+def slowdown(loaded, reference):
+    """Each size's P50 and P99 under load over its unloaded P50."""
+    ideal = {e["size"]: e["p50_us"] for e in reference.get("by_size", [])
+             if e["p50_us"] > 0}
+    return [{"size": e["size"], "p50": e["p50_us"] / ideal[e["size"]],
+             "p99": e["p99_us"] / ideal[e["size"]]}
+            for e in loaded.get("by_size", []) if e["size"] in ideal]
 
 
 def run_client(host, spec, metadata):
@@ -136,17 +172,23 @@ def result_row(result):
     row["rpc_per_s_series"] = doc.get("rpc_per_s_series", [])
     row["client_cpu_seconds"] = result.client_cpu_seconds
     row["ferryd_cpu_seconds"] = result.ferryd_cpu_seconds
+    row["by_size"] = doc.get("by_size", [])
     if result.ferryd_counters:
         row["ferryd_counters"] = dict(result.ferryd_counters)
     return row
 
 
 def run_together(jobs, metadata):
-    """[(host, spec), ...] started at once; their rows in that order."""
+    """[(host, spec), ...] started at once; their rows in that order (a
+    failed one with its parameters and the reason)."""
     with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
         futures = [pool.submit(run_client, host, spec, metadata)
                    for host, spec in jobs]
-        return [f.result() for f in futures]
+        rows = [f.result() for f in futures]
+    for row, (_, spec) in zip(rows, jobs):
+        if "transport" not in row:
+            row.update(failed(spec, row["error"]))
+    return rows
 
 
 def failed(spec, reason):
@@ -193,6 +235,7 @@ class Runner:
              flows):
         port = self.ports[transport]
         return self.pb.ClientSpec(
+            request_size_dist=self.args.size_dist,
             transport=transport,
             remote=",".join(f"{s.ip(transport)}:{port}" for s in servers),
             request_size=size, response_size=response_size, window=window,
@@ -236,6 +279,19 @@ class Runner:
                         probe_spec = self.spec(
                             transport, hosts[-1], hosts[:1], PROBE_SIZE,
                             response_size, 1, 1) if probe else None
+                        if probe_spec:
+                            probe_spec.request_size_dist = ""
+                        reference = None
+                        if scenario == "all_to_all" and self.args.size_dist \
+                                and not error:
+                            # The mix unloaded: each size's ideal latency.
+                            reference = combine(run_together(
+                                [(hosts[1], self.spec(
+                                    transport, hosts[1], hosts[:1], size,
+                                    response_size, 1, 1))], self.metadata),
+                                "all-to-all reference, unloaded", 1)
+                            reference["repetition"] = rep
+                            rows.append(reference)
                         if error:
                             results = [failed(spec, error) for _, spec in jobs]
                             probe_rows = [failed(probe_spec, error)] * 2 \
@@ -255,17 +311,13 @@ class Runner:
                                 probe_rows.append(results.pop())
                                 done += 1
                         self.stop_servers(started)
-                        for result, (_, spec) in zip(results, jobs):
-                            if "transport" not in result:
-                                result.update(failed(spec, result["error"]))
                         row = combine(results, name, len(jobs))
                         row["repetition"] = rep
+                        if reference is not None and not reference["error"]:
+                            row["slowdown"] = slowdown(row, reference)
                         rows.append(row)
                         for probe_row, when in zip(probe_rows,
                                                    ("idle", "under incast")):
-                            if "transport" not in probe_row:
-                                probe_row.update(failed(probe_spec,
-                                                        probe_row["error"]))
                             # ferryd's counters are the host's: under
                             # incast they hold the sender's traffic too.
                             probe_row.pop("ferryd_counters", None)

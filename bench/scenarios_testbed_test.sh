@@ -28,11 +28,12 @@ orchestrate() {
 deploy/testbed/n_hosts.sh up --hosts=4
 orchestrate --scenario=incast --sizes=16384 --response_size=64 --windows=4 \
   --probe --out="$dir/incast"
-orchestrate --scenario=all_to_all --sizes=1024 --windows=4 --out="$dir/all"
+orchestrate --scenario=all_to_all --size_dist=64:50,1024:30,16384:20 \
+  --response_size=64 --windows=4 --out="$dir/all"
 /usr/bin/python3 - "$dir/incast/results.json" "$dir/all/results.json" <<'PY' ||
 import json, sys
 incast, everyone = (json.load(open(p)) for p in sys.argv[1:])
-assert len(incast) == 6 and len(everyone) == 2, (len(incast), len(everyone))
+assert len(incast) == 6 and len(everyone) == 4, (len(incast), len(everyone))
 for r in incast + everyone:
     assert not r["error"], r["error"]
     assert r["verify_failures"] == 0 and r["rpc_per_s"] > 0, r
@@ -49,11 +50,22 @@ assert ferry["ferryd_counters"]["segments_tx"] > 0, ferry
 assert 0 <= ferry["retransmit_fraction"] < 1, ferry
 probes = sorted(r["scenario"] for r in incast if r["scenario"].startswith("probe"))
 assert probes == ["probe, idle"] * 2 + ["probe, under incast"] * 2, probes
+sizes = [64, 1024, 16384]
 for r in everyone:
-    assert r["scenario"] == "all-to-all 4" and r["clients"] == 4, r
-    assert r["flows"] == 3, r  # one per peer
-print("ok: incast 3→1 with its probe and all-to-all over 4 hosts, "
-      "Ferry and TCP, every payload verified")
+    assert [e["size"] for e in r["by_size"]] == sizes, r["by_size"]
+    assert all(e["round_trips"] > 0 for e in r["by_size"]), r["by_size"]
+loaded = [r for r in everyone if r["scenario"] == "all-to-all 4"]
+assert {r["transport"] for r in loaded} == {"ferry", "tcp"}, loaded
+for r in loaded:
+    assert r["clients"] == 4 and r["flows"] == 3, r  # a flow per peer
+    assert [e["size"] for e in r["slowdown"]] == sizes, r["slowdown"]
+    assert all(e["p99"] >= e["p50"] > 0 for e in r["slowdown"]), r["slowdown"]
+references = [r for r in everyone
+              if r["scenario"] == "all-to-all reference, unloaded"]
+assert len(references) == 2 and all(r["window"] == 1 for r in references)
+print("ok: incast 3→1 with its probe, and all-to-all over 4 hosts with a "
+      "size mix and its slowdown per size; Ferry and TCP, every payload "
+      "verified")
 PY
   fail "bad scenario results"
 for run in incast all; do
@@ -63,13 +75,19 @@ for run in incast all; do
 done
 grep -q "| incast 3→1 | ferry |" "$dir/incast/report.md" ||
   fail "report.md has no incast line"
-grep -q "all-to-all 4: 1024 B" "$dir/all/report.html" ||
+grep -q "all-to-all 4: 16384 B" "$dir/all/report.html" ||
   fail "report.html has no all-to-all section"
+grep -q 'aria-label="slowdown by request size"' "$dir/all/report.html" ||
+  fail "report.html has no slowdown plot"
+grep -q '>16 KiB</text>' "$dir/all/report.html" ||
+  fail "the slowdown plot's ticks are not the sizes"
 grep -q "10.71.1.4:7100" "$dir/incast/report.md" || fail "report.md names no agent"
 
 source bench/report/headless_render.sh
 render_report "$dir/incast/report.html" "$dir"
 ((REPORT_SVGS >= 4)) || fail "$REPORT_SVGS plots in the incast report"
+render_report "$dir/all/report.html" "$dir"
+((REPORT_SVGS == 5)) || fail "$REPORT_SVGS plots in the all-to-all report, not 5"
 echo "ok: the reports are written and render"
 
 deploy/testbed/n_hosts.sh shape 1 100mbit

@@ -69,6 +69,26 @@ FERRYD_COUNTERS = {
 }
 
 
+def check_size_dist(spec):
+    """A request size distribution, SIZE:WEIGHT,... (what msg_gen takes)."""
+    entries = spec.split(",")
+    if len(entries) > 16:
+        raise BadRequest(f"request_size_dist: {len(entries)} sizes, at most 16")
+    sizes = set()
+    for entry in entries:
+        match = re.fullmatch(r"(\d{1,8}):(\d{1,7})", entry)
+        if not match:
+            raise BadRequest(f"request_size_dist: '{entry}' is not SIZE:WEIGHT")
+        size, weight = int(match.group(1)), int(match.group(2))
+        if not 8 <= size <= MAX_MESSAGE or size in sizes:
+            raise BadRequest(f"request_size_dist: size {size} is repeated or "
+                             f"not 8..{MAX_MESSAGE}")
+        if not 1 <= weight <= 1 << 20:
+            raise BadRequest(f"request_size_dist: weight {weight} is not "
+                             f"1..1048576")
+        sizes.add(size)
+
+
 def check_remote(remote):
     remotes = remote.split(",")
     if len(remotes) > MAX_REMOTES:
@@ -268,6 +288,10 @@ class Agent(pb_grpc.BenchAgentServicer):
             check_common(request.transport, request.response_size,
                          request.bind_ip)
             check_remote(request.remote)
+            if request.request_size_dist:
+                if request.transport == "udp":
+                    raise BadRequest("request_size_dist: not for udp")
+                check_size_dist(request.request_size_dist)
             if request.request_size > MAX_MESSAGE:
                 raise BadRequest(
                     f"request_size: {request.request_size} is over 8 MiB")
@@ -293,6 +317,8 @@ class Agent(pb_grpc.BenchAgentServicer):
                f"--duration_s={request.duration_s}",
                f"--warmup_s={request.warmup_s}", f"--json_out={out.name}"]
         cmd += self.transport_args(request.transport)
+        if request.request_size_dist:
+            cmd.append(f"--request_size_dist={request.request_size_dist}")
         if request.verify:
             cmd.append("--verify")
         if request.bind_ip:

@@ -75,6 +75,15 @@ def main():
             (dict(remote="localhost:7"), "remote"),
             (dict(remote="127.0.0.1:70000"), "remote"),
             (dict(bind_ip="not-an-ip"), "bind_ip"),
+            (dict(transport="tcp", request_size_dist="64"), "request_size_dist"),
+            (dict(transport="tcp", request_size_dist="4:1"), "request_size_dist"),
+            (dict(transport="tcp", request_size_dist="64:1,64:2"), "request_size_dist"),
+            (dict(transport="tcp", request_size_dist="64:0"), "request_size_dist"),
+            (dict(transport="tcp",
+                  request_size_dist=",".join(f"{8 + i}:1" for i in range(17))),
+             "request_size_dist"),
+            (dict(transport="tcp", request_size_dist="64:1;rm -rf /"), "request_size_dist"),
+            (dict(request_size_dist="64:1"), "not for udp"),
         ]
         for change, field in bad_clients:
             spec = pb.ClientSpec(**{**good, **change})

@@ -28,6 +28,7 @@ struct ClientFlow {
   uint64_t next_seq = 0;
   std::vector<uint64_t> sent_ns;
   std::vector<uint64_t> seqs;
+  std::vector<uint8_t> size_classes;  // of each request in flight
   uint32_t head = 0;
   uint32_t count = 0;
   bool waiting = false;  // in the queue of flows the full channel refused
@@ -81,8 +82,10 @@ ferry_channel_options ChannelOptions(const MsgGenOptions& o) {
 
 // Sends on `flow` until its window is full; -EAGAIN (the channel is full)
 // is not an error: the caller tries again after receiving.
+// `rng`: the request size distribution's generator state.
 int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
-          const MsgGenOptions& o, std::vector<uint8_t>& request) {
+          const MsgGenOptions& o, std::vector<uint8_t>& request,
+          uint64_t* rng) {
   const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
   while (flow.count < window) {
     // A request too short to carry its sequence number carries 0 (the
@@ -90,17 +93,25 @@ int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
     const uint64_t seq = o.request_size >= sizeof(uint64_t)
                              ? (uint64_t{index} << 40) | flow.next_seq
                              : 0;
+    // A refused send keeps its draw: the retry sends the same size.
+    uint64_t draw = *rng;
+    const size_t size_class = o.request_sizes.Draw(&draw);
+    const size_t size = o.request_sizes.mixed()
+                            ? o.request_sizes.size(size_class)
+                            : request.size();
     if (o.verify) {
-      FillPayload(request.data(), request.size(), seq, false);
-    } else if (request.size() >= sizeof(seq)) {
+      FillPayload(request.data(), size, seq, false);
+    } else if (size >= sizeof(seq)) {
       std::memcpy(request.data(), &seq, sizeof(seq));
     }
-    const int rc = ferry_send(ch, flow.handle, request.data(), request.size());
+    const int rc = ferry_send(ch, flow.handle, request.data(), size);
     if (rc == -EAGAIN) return 0;
     if (rc != 0) return rc;
+    *rng = draw;
     const uint32_t slot = (flow.head + flow.count) % window;
     flow.sent_ns[slot] = MonotonicNanos();
     flow.seqs[slot] = seq;
+    flow.size_classes[slot] = static_cast<uint8_t>(size_class);
     ++flow.count;
     ++flow.next_seq;
   }
@@ -135,6 +146,7 @@ class FerryClientRun {
       }
       flows_[i].sent_ns.resize(o_.window);
       flows_[i].seqs.resize(o_.window);
+      flows_[i].size_classes.resize(o_.window);
       by_handle_[flows_[i].handle] = i;
     }
     std::sort(connect_ns.begin(), connect_ns.end());
@@ -199,7 +211,8 @@ class FerryClientRun {
     if (!started_) {
       started_ = true;
       for (uint32_t i = 0; i < o_.flows; ++i) {
-        if (const int rc = TopUp(ch_, flows_[i], i, o_, request_); rc != 0) {
+        if (const int rc = TopUp(ch_, flows_[i], i, o_, request_, &rng_);
+            rc != 0) {
           return Errno(rc);
         }
         if (flows_[i].count < flows_[i].sent_ns.size()) Wait(i);
@@ -220,7 +233,8 @@ class FerryClientRun {
     if (flow.count == 0) return "a response nobody asked for";
     const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
     const uint64_t seq = flow.seqs[flow.head];
-    stats.OnRoundTrip(now, now - flow.sent_ns[flow.head]);
+    stats.OnRoundTrip(now, now - flow.sent_ns[flow.head],
+                      flow.size_classes[flow.head]);
     flow.head = (flow.head + 1) % window;
     --flow.count;
     if (o_.verify && (n != o_.response_size ||
@@ -234,7 +248,7 @@ class FerryClientRun {
     // (with thousands of flows it never is).
     if (const int rc = TopUpWaiting(); rc != 0) return Errno(rc);
     if (flow.waiting) return "";
-    const int rc = TopUp(ch_, flow, it->second, o_, request_);
+    const int rc = TopUp(ch_, flow, it->second, o_, request_, &rng_);
     if (rc != 0) return Errno(rc);
     if (flow.count < window) Wait(it->second);
     return "";
@@ -250,7 +264,8 @@ class FerryClientRun {
     while (!waiting_.empty()) {
       const uint32_t index = waiting_.front();
       ClientFlow& flow = flows_[index];
-      if (const int rc = TopUp(ch_, flow, index, o_, request_); rc != 0) {
+      if (const int rc = TopUp(ch_, flow, index, o_, request_, &rng_);
+          rc != 0) {
         return rc;
       }
       if (flow.count < flow.sent_ns.size()) return 0;  // refused: stays
@@ -268,6 +283,7 @@ class FerryClientRun {
   bool started_ = false;
   std::vector<uint8_t> request_;
   std::vector<uint8_t> response_;
+  uint64_t rng_ = 0x9E3779B97F4A7C15ull;  // request sizes' draws
 };
 
 }  // namespace

@@ -10,9 +10,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
-#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -135,29 +135,37 @@ class FrameReader {
 struct Outstanding {
   std::vector<uint64_t> sent_ns;
   std::vector<uint64_t> seqs;
+  std::vector<uint8_t> size_classes;
   uint32_t head = 0;
   uint32_t count = 0;
   uint64_t next_seq = 0;
+  uint64_t rng = 0x9E3779B97F4A7C15ull;  // request sizes' draws
 };
 
-uint64_t NextRequest(Outstanding& out, uint32_t index, const MsgGenOptions& o,
+// Fills the next request into `request`; returns its size.
+uint32_t NextRequest(Outstanding& out, uint32_t index, const MsgGenOptions& o,
                      std::vector<uint8_t>& request) {
   // A request too short to carry its sequence number carries 0 (the
   // server answers with the pattern of what it read).
   const uint64_t seq = o.request_size >= sizeof(uint64_t)
                            ? (uint64_t{index} << 40) | out.next_seq++
                            : 0;
+  const size_t size_class = o.request_sizes.Draw(&out.rng);
+  const uint32_t size = o.request_sizes.mixed()
+                            ? o.request_sizes.size(size_class)
+                            : static_cast<uint32_t>(request.size());
   if (o.verify) {
-    FillPayload(request.data(), request.size(), seq, false);
-  } else if (request.size() >= sizeof(seq)) {
+    FillPayload(request.data(), size, seq, false);
+  } else if (size >= sizeof(seq)) {
     std::memcpy(request.data(), &seq, sizeof(seq));
   }
   const uint32_t window = static_cast<uint32_t>(out.sent_ns.size());
   const uint32_t slot = (out.head + out.count) % window;
   out.sent_ns[slot] = MonotonicNanos();
   out.seqs[slot] = seq;
+  out.size_classes[slot] = static_cast<uint8_t>(size_class);
   ++out.count;
-  return seq;
+  return size;
 }
 
 // Takes the oldest outstanding request for a response that arrived now.
@@ -165,7 +173,8 @@ void Complete(Outstanding& out, RunStats& stats, const MsgGenOptions& o,
               const uint8_t* response, size_t n, uint64_t now) {
   const uint32_t window = static_cast<uint32_t>(out.sent_ns.size());
   const uint64_t seq = out.seqs[out.head];
-  stats.OnRoundTrip(now, now - out.sent_ns[out.head]);
+  stats.OnRoundTrip(now, now - out.sent_ns[out.head],
+                    out.size_classes[out.head]);
   out.head = (out.head + 1) % window;
   --out.count;
   if (o.verify &&
@@ -245,14 +254,15 @@ absl::Status RunTcpClient(const MsgGenOptions& o) {
     readers.emplace_back(o.response_size);
     outs[i].sent_ns.resize(o.window);
     outs[i].seqs.resize(o.window);
+    outs[i].size_classes.resize(o.window);
   }
   std::vector<uint8_t> request(o.request_size);
   RunStats stats(o, MonotonicNanos());
   std::string error;
   for (uint32_t i = 0; i < o.flows && error.empty(); ++i) {
     while (outs[i].count < o.window) {
-      NextRequest(outs[i], i, o, request);
-      if (!WriteFrame(fds[i], request.data(), o.request_size)) {
+      const uint32_t size = NextRequest(outs[i], i, o, request);
+      if (!WriteFrame(fds[i], request.data(), size)) {
         error = std::strerror(errno);
         break;
       }
@@ -282,8 +292,8 @@ absl::Status RunTcpClient(const MsgGenOptions& o) {
         Complete(outs[i], stats, o, frame, n, at);
         done = stats.Tick(at);
         if (done) break;
-        NextRequest(outs[i], i, o, request);
-        if (!WriteFrame(fds[i], request.data(), o.request_size)) {
+        const uint32_t size = NextRequest(outs[i], i, o, request);
+        if (!WriteFrame(fds[i], request.data(), size)) {
           error = std::strerror(errno);
           break;
         }
@@ -371,6 +381,7 @@ absl::Status RunUdpClient(const MsgGenOptions& o) {
     }
     outs[i].sent_ns.resize(o.window);
     outs[i].seqs.resize(o.window);
+    outs[i].size_classes.resize(o.window);
   }
   std::vector<uint8_t> request(o.request_size);
   std::vector<uint8_t> response(o.response_size + 1);

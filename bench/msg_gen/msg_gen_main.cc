@@ -39,6 +39,10 @@ ABSL_FLAG(std::string, bind, "",
 ABSL_FLAG(uint32_t, size, 0, "sets both --request_size and --response_size");
 ABSL_FLAG(uint32_t, request_size, 1024, "request bytes");
 ABSL_FLAG(uint32_t, response_size, 1024, "response bytes");
+ABSL_FLAG(std::string, request_size_dist, "",
+          "client: request sizes drawn from SIZE:WEIGHT,... (e.g. "
+          "64:50,1024:30,65536:20; sizes 8 B..8 MiB, up to 16), latency "
+          "reported per size; ferry and tcp (empty: --request_size)");
 ABSL_FLAG(uint32_t, window, 1, "requests in flight per flow");
 ABSL_FLAG(uint32_t, flows, 1, "flows (connections) the client opens");
 ABSL_FLAG(uint64_t, messages, 0,
@@ -74,6 +78,7 @@ int Usage(const std::string& message) {
 
 using ferry::bench::MsgGenOptions;
 using ferry::bench::Role;
+using ferry::bench::SizeDistribution;
 using ferry::bench::TransportKind;
 
 absl::Status RoleAndTransport(MsgGenOptions* o) {
@@ -111,6 +116,20 @@ absl::Status Load(MsgGenOptions* o) {
       o->response_size > FERRY_MAX_MESSAGE_SIZE) {
     return absl::InvalidArgumentError(
         "message sizes are at most 8 MiB (8388608 bytes)");
+  }
+  o->request_sizes = SizeDistribution::Fixed(o->request_size);
+  if (const std::string dist = absl::GetFlag(FLAGS_request_size_dist);
+      !dist.empty()) {
+    absl::StatusOr<SizeDistribution> parsed =
+        SizeDistribution::Parse(dist, FERRY_MAX_MESSAGE_SIZE);
+    if (!parsed.ok()) return parsed.status();
+    if (o->transport == TransportKind::kUdp) {
+      return absl::InvalidArgumentError(
+          "--request_size_dist is for ferry and tcp");
+    }
+    o->request_sizes = *std::move(parsed);
+    // Buffers and frames are sized by the largest request.
+    o->request_size = o->request_sizes.max_size();
   }
   o->window = absl::GetFlag(FLAGS_window);
   o->flows = absl::GetFlag(FLAGS_flows);

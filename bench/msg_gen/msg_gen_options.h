@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/msg_gen/size_distribution.h"
+
 namespace ferry::bench {
 
 enum class Role { kClient, kServer };
@@ -25,9 +27,12 @@ struct MsgGenOptions {
   const Server& ServerOfFlow(uint32_t flow) const {
     return servers[flow % servers.size()];
   }
-  uint32_t local_ip = 0;    // kernel transports: address to bind (0: any)
-  uint16_t local_port = 0;  // server: where to listen
-  uint32_t request_size = 1024;
+  uint32_t local_ip = 0;         // kernel transports: address to bind (0: any)
+  uint16_t local_port = 0;       // server: where to listen
+  uint32_t request_size = 1024;  // the largest when sizes are mixed
+  // client: each request's size; Fixed(request_size) unless
+  // --request_size_dist.
+  SizeDistribution request_sizes = SizeDistribution::Fixed(1024);
   uint32_t response_size = 1024;
   uint32_t window = 1;  // requests in flight per flow
   uint32_t flows = 1;

@@ -13,6 +13,16 @@ constexpr uint64_t kNsPerSec = 1'000'000'000;
 
 double Us(uint64_t ns) { return static_cast<double>(ns) / 1000.0; }
 
+// "[us,fraction],..." of a histogram's distribution.
+std::string CdfJson(const LatencyHistogram& h) {
+  std::string cdf;
+  for (const auto& [value, fraction] : h.Cdf()) {
+    absl::StrAppend(&cdf, cdf.empty() ? "" : ",",
+                    absl::StrFormat("[%.3f,%.6f]", Us(value), fraction));
+  }
+  return cdf;
+}
+
 std::string IpString(uint32_t ip) {
   return absl::StrFormat("%d.%d.%d.%d", ip >> 24, (ip >> 16) & 0xff,
                          (ip >> 8) & 0xff, ip & 0xff);
@@ -39,13 +49,30 @@ RunStats::RunStats(const MsgGenOptions& options, uint64_t start_ns)
                        static_cast<uint64_t>(options.warmup_s * kNsPerSec)),
       interval_start_ns_(start_ns) {
   series_.reserve(4096);
+  if (options.request_sizes.mixed()) {
+    by_size_.resize(options.request_sizes.classes());
+  }
 }
 
-void RunStats::OnRoundTrip(uint64_t now_ns, uint64_t latency_ns) {
+void RunStats::OnRoundTrip(uint64_t now_ns, uint64_t latency_ns,
+                           size_t size_class) {
   ++completed_;
   ++interval_count_;
   interval_.Record(latency_ns);
-  if (now_ns >= measure_from_ns_) total_.Record(latency_ns);
+  if (now_ns >= measure_from_ns_) {
+    total_.Record(latency_ns);
+    if (!by_size_.empty()) by_size_[size_class].Record(latency_ns);
+  }
+}
+
+double RunStats::MeanRequestSize() const {
+  if (by_size_.empty() || total_.count() == 0) return options_.request_size;
+  double bytes = 0;
+  for (size_t c = 0; c < by_size_.size(); ++c) {
+    bytes += static_cast<double>(by_size_[c].count()) *
+             options_.request_sizes.size(c);
+  }
+  return bytes / static_cast<double>(total_.count());
 }
 
 bool RunStats::Done(uint64_t now_ns) const {
@@ -62,7 +89,7 @@ bool RunStats::Tick(uint64_t now_ns) {
     const double rate = interval_count_ / seconds;
     series_.emplace_back((now_ns - start_ns_) / 1e9, rate);
     const double gbps =
-        rate * (options_.request_size + options_.response_size) * 8 / 1e9;
+        rate * (MeanRequestSize() + options_.response_size) * 8 / 1e9;
     if (!options_.quiet) {
       std::printf(
           "[%6.1f s]%s %10.0f RPC/s %7.3f Gb/s  p50 %8.1f us  p99 %8.1f us  "
@@ -87,12 +114,16 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
   const uint64_t n = total_.count();
   const double rate = seconds > 0 ? n / seconds : 0;
   const double gbps =
-      rate * (options_.request_size + options_.response_size) * 8 / 1e9;
+      rate * (MeanRequestSize() + options_.response_size) * 8 / 1e9;
   std::printf(
-      "summary: %s, %u B request / %u B response, %u flow(s) x window %u: "
+      "summary: %s, %s request / %u B response, %u flow(s) x window %u: "
       "%lu round trips in %.2f s: %.0f RPC/s, %.3f Gb/s; latency p50 %.1f "
       "us, p99 %.1f us, p99.9 %.1f us, max %.1f us%s%s\n",
-      TransportName(options_.transport), options_.request_size,
+      TransportName(options_.transport),
+      (options_.request_sizes.mixed()
+           ? absl::StrFormat("mixed (mean %.0f B)", MeanRequestSize())
+           : absl::StrFormat("%u B", options_.request_size))
+          .c_str(),
       options_.response_size, options_.flows, options_.window,
       static_cast<unsigned long>(n), seconds, rate, gbps,
       Us(total_.Quantile(0.5)), Us(total_.Quantile(0.99)),
@@ -101,13 +132,25 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
           ? absl::StrFormat("; %d VERIFY FAILURES", verify_failures_).c_str()
           : "",
       error.empty() ? "" : absl::StrCat("; error: ", error).c_str());
+  std::string by_size;
+  for (size_t c = 0; c < by_size_.size(); ++c) {
+    const LatencyHistogram& h = by_size_[c];
+    const uint32_t size = options_.request_sizes.size(c);
+    std::printf("  %8u B requests: %lu round trips, p50 %.1f us, p99 %.1f us\n",
+                size, static_cast<unsigned long>(h.count()),
+                Us(h.Quantile(0.5)), Us(h.Quantile(0.99)));
+    absl::StrAppend(
+        &by_size, by_size.empty() ? "" : ",\n    ",
+        absl::StrFormat("{\"size\": %u, \"round_trips\": %lu, \"p50_us\": "
+                        "%.3f, \"p99_us\": %.3f, \"p999_us\": %.3f, "
+                        "\"latency_cdf_us\": [%s]}",
+                        size, static_cast<unsigned long>(h.count()),
+                        Us(h.Quantile(0.5)), Us(h.Quantile(0.99)),
+                        Us(h.Quantile(0.999)), CdfJson(h)));
+  }
   std::fflush(stdout);
   if (options_.json_out.empty()) return absl::OkStatus();
-  std::string cdf;
-  for (const auto& [value, fraction] : total_.Cdf()) {
-    absl::StrAppend(&cdf, cdf.empty() ? "" : ",",
-                    absl::StrFormat("[%.3f,%.6f]", Us(value), fraction));
-  }
+  const std::string cdf = CdfJson(total_);
   std::string series;
   for (const auto& [t, rate] : series_) {
     absl::StrAppend(&series, series.empty() ? "" : ",",
@@ -130,7 +173,8 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "\"max_us\": %.3f, \"mean_us\": %.3f, \"verify_failures\": %lu, "
       "\"error\": \"%s\"},\n"
       "  \"latency_cdf_us\": [%s],\n"
-      "  \"rpc_per_s_series\": [%s]\n"
+      "  \"rpc_per_s_series\": [%s],\n"
+      "  \"by_size\": [%s]\n"
       "}\n",
       TransportName(options_.transport), remotes, options_.request_size,
       options_.response_size, options_.window, options_.flows,
@@ -140,7 +184,7 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       rate, gbps, Us(total_.Quantile(0.5)), Us(total_.Quantile(0.99)),
       Us(total_.Quantile(0.999)), Us(total_.min_ns()), Us(total_.max_ns()),
       total_.mean_ns() / 1000.0, static_cast<unsigned long>(verify_failures_),
-      error, cdf, series);
+      error, cdf, series, by_size);
   std::ofstream out(options_.json_out);
   out << json;
   out.close();

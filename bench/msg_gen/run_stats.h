@@ -19,8 +19,9 @@ class RunStats {
  public:
   RunStats(const MsgGenOptions& options, uint64_t start_ns);
 
-  // A response arrived `latency_ns` after its request was sent.
-  void OnRoundTrip(uint64_t now_ns, uint64_t latency_ns);
+  // A response arrived `latency_ns` after its request (of the request
+  // size distribution's class `size_class`) was sent.
+  void OnRoundTrip(uint64_t now_ns, uint64_t latency_ns, size_t size_class = 0);
   void OnVerifyFailure() { ++verify_failures_; }
   // Prints the interval line when one is due. Returns whether the run is
   // over (duration or message count reached).
@@ -30,6 +31,9 @@ class RunStats {
   uint64_t measured() const { return total_.count(); }
   uint64_t verify_failures() const { return verify_failures_; }
   const LatencyHistogram& total() const { return total_; }
+
+  // Bytes per measured request (the distribution's mean as drawn).
+  double MeanRequestSize() const;
 
   // The final summary on stdout, and as JSON to options.json_out if set.
   absl::Status Finish(uint64_t now_ns, const std::string& error);
@@ -45,6 +49,8 @@ class RunStats {
   uint64_t verify_failures_ = 0;
   LatencyHistogram interval_;
   LatencyHistogram total_;
+  // With mixed request sizes: the measured round trips of each size.
+  std::vector<LatencyHistogram> by_size_;
   // (seconds since start, RPC/s) per interval, for time-series plots.
   std::vector<std::pair<double, double>> series_;
 };

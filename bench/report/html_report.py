@@ -19,10 +19,10 @@ LEGEND_ROW = 15
 
 
 def _svg(title, series, x_label, y_label, log_x, y_max=None,
-         x_fmt=units.count, y_fmt=units.count):
+         x_fmt=units.count, y_fmt=units.count, x_ticks=None):
     """series: [(name, [(x, y), ...])]. Returns an <svg> element whose
-    ticks sit at round values, labelled by x_fmt/y_fmt, and whose legend
-    is under the x axis."""
+    ticks sit at round values (or at x_ticks), labelled by x_fmt/y_fmt,
+    and whose legend is under the x axis."""
     points = [p for _, pts in series for p in pts]
     xs = [p[0] for p in points if not log_x or p[0] > 0]
     if not xs:
@@ -32,10 +32,10 @@ def _svg(title, series, x_label, y_label, log_x, y_max=None,
     if hi <= lo:
         hi = lo * 10 if log_x else lo + 1
     if log_x:
-        x_ticks = units.log_ticks(lo, hi)
+        x_ticks = x_ticks or units.log_ticks(lo, hi)
         fx = (lambda x: math.log10(max(x, 1e-9)))
     else:
-        x_ticks = units.linear_ticks(lo, hi)
+        x_ticks = x_ticks or units.linear_ticks(lo, hi)
         fx = (lambda x: x)
     x0, x1 = fx(lo), fx(hi)
     top = y_max if y_max is not None else (max(ys) * 1.1 or 1.0)
@@ -78,14 +78,16 @@ def _svg(title, series, x_label, y_label, log_x, y_max=None,
     for n, (name, pts) in enumerate(series):
         pts = [p for p in pts if not log_x or p[0] > 0]
         color = COLORS.get(name.split(" ")[0], "#555")  # "ferry run 2"
+        # A transport's median next to its tail: dashed ("ferry p50").
+        dash = ' stroke-dasharray="6 3"' if name.endswith(" p50") else ""
         if pts:
             path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in pts)
-            out.append(f'<polyline fill="none" stroke="{color}" '
+            out.append(f'<polyline fill="none" stroke="{color}"{dash} '
                        f'stroke-width="2" points="{path}"/>')
         # The legend: under the axis label, one row per series.
         ly = PLOT_HEIGHT + LEGEND_ROW * n
         out.append(f'<line x1="{LEFT}" y1="{ly - 4}" x2="{LEFT + 18}" '
-                   f'y2="{ly - 4}" stroke="{color}" stroke-width="3"/>')
+                   f'y2="{ly - 4}" stroke="{color}"{dash} stroke-width="3"/>')
         out.append(f'<text class="legend" x="{LEFT + 24}" y="{ly}" '
                    f'font-size="12" fill="{color}">{html.escape(name)}</text>')
     out.append("</svg>")
@@ -170,6 +172,18 @@ def write(path, rows, table_md, hosts, environment=None):
                 for r in runs]
         parts.append(_svg("RPC/s over time", rate, "time", "RPC/s", False,
                           x_fmt=units.seconds, y_fmt=units.count))
+        # Mixed request sizes under load: each size's slowdown against
+        # its unloaded latency (bench/scenarios.py).
+        slow = [(f"{name(r)} {which}", [(e["size"], e[which])
+                                        for e in r["slowdown"]])
+                for r in runs if r.get("slowdown") for which in ("p50", "p99")]
+        if slow:
+            parts.append(_svg("slowdown by request size", slow,
+                              "request size (log)",
+                              "latency / unloaded P50", True,
+                              x_fmt=units.size, y_fmt=units.times,
+                              x_ticks=sorted({x for _, pts in slow
+                                              for x, _ in pts})))
         parts.append("</div>")
     parts.append("</body></html>")
     with open(path, "w") as f:

@@ -41,6 +41,19 @@ def fraction(value):
     return _trim(value)
 
 
+def size(value):
+    """Bytes: 64 B, 1 KiB, 64 KiB, 1 MiB."""
+    for scale, suffix in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if abs(value) >= scale:
+            return _trim(value / scale) + " " + suffix
+    return _trim(value) + " B"
+
+
+def times(value):
+    """A ratio: 1x, 2.5x."""
+    return _trim(value) + "x"
+
+
 def linear_ticks(lo, hi, want=5):
     """Round tick values (1, 2, 2.5 or 5 times a power of ten apart) covering
     [lo, hi]."""
