@@ -116,6 +116,10 @@ ATTACH_ROWS = [
     (["--ip=10.99.0.{h}"], REFUSED), (["--ip=0.0.0.{h}/24"], REFUSED),
     (["--gateway=10.99.0.254"], EXCHANGES), (["--gateway=1.2.3.4"], REFUSED),
     (["--mac=02:00:00:00:01:0{h}"], EXCHANGES), (["--mac=zz"], REFUSED),
+    (["--encryption=off"], EXCHANGES), (["--encryption=maybe"], REFUSED),
+    (["--key_rotation_ms=86400000"], EXCHANGES),
+    (["--key_rotation_ms=86400001"], REFUSED),
+    (["--key_rotation_ms=2147483647"], REFUSED),
 ]
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "runtime error:",

@@ -1,5 +1,7 @@
 #include "controlplane/api/api_services.h"
 
+#include <algorithm>
+#include <limits>
 #include <memory>
 
 #include "absl/status/status.h"
@@ -36,8 +38,11 @@ grpc::Status NicServiceImpl::AttachNic(grpc::ServerContext* context,
   if (!request->polling().empty()) spec.polling = request->polling();
   if (!request->encryption().empty()) spec.encryption = request->encryption();
   if (request->key_rotation_ms() != 0) {
-    spec.key_rotation_ms =
-        static_cast<int>(std::min(request->key_rotation_ms(), 86'400'000u));
+    // Kept out of range when it is (the check below refuses it), never
+    // clamped into range: an operator asking for a rotation every 50 days
+    // must not silently get one a day.
+    spec.key_rotation_ms = static_cast<int>(std::min<uint32_t>(
+        request->key_rotation_ms(), std::numeric_limits<int>::max()));
   }
   absl::StatusOr<std::string> name = nics_->Attach(spec);
   if (!name.ok()) return ToGrpcStatus(name.status());
