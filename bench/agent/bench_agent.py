@@ -15,7 +15,6 @@ parameter, and bounds every run in time.
 import argparse
 import ipaddress
 import itertools
-import json
 import os
 import platform
 import re
@@ -66,6 +65,10 @@ FERRYD_COUNTERS = {
     "retransmits": "ferry_transport_retransmits_total",
     "bytes_tx": "ferry_engine_transport_bytes_tx_total",
     "tx_drop_full": "ferry_engine_tx_drop_full_total",
+    "queueing_s": "ferry_engine_transport_queueing_seconds_total",
+    "rtt_samples": "ferry_transport_rtt_seconds_count",
+    "cc_cuts_delay": "ferry_engine_transport_cc_cuts_delay_total",
+    "cc_cuts_loss": "ferry_engine_transport_cc_cuts_loss_total",
 }
 
 
@@ -186,7 +189,7 @@ class Agent(pb_grpc.BenchAgentServicer):
 
     def transport_args(self, transport):
         if transport == "ferry":
-            return [f"--transport=ferry",
+            return ["--transport=ferry",
                     f"--socket={self.args.ferryd_socket}"]
         return [f"--transport={transport}"]
 

@@ -123,8 +123,9 @@ def scenario_table(rows):
         return ""
     lines = ["| scenario | transport | size (B) | window | clients | "
              "goodput (Gbit/s) | slowest / fastest client (RPC/s) | "
-             "retransmitted | dropped at a full TX queue |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "retransmitted | dropped at a full TX queue | queueing per "
+             "round trip (us) | window cuts (delay / loss) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (config, transport), runs in sorted(groups.items()):
         ok = [r for r in runs if not r.get("error")] or runs
         r = ok[len(ok) // 2] if len(ok) % 2 else sorted(
@@ -134,15 +135,22 @@ def scenario_table(rows):
             100 * r.get("retransmit_fraction", 0),
             counters.get("segments_tx", 0)) if counters else "n/a")
         drops = "%d" % counters.get("tx_drop_full", 0) if counters else "n/a"
+        samples = counters.get("rtt_samples", 0)
+        queueing = ("%.1f" % (counters.get("queueing_s", 0) / samples * 1e6)
+                    if samples else "n/a")
+        cuts = ("%d / %d" % (counters.get("cc_cuts_delay", 0),
+                             counters.get("cc_cuts_loss", 0))
+                if counters else "n/a")
         size = (str(r["request_size"]) if r["request_size"] ==
                 r["response_size"] else
                 "%d/%d" % (r["request_size"], r["response_size"]))
         lines.append("| %s | %s | %s | %d | %d | %.3f | %.0f / %.0f | %s | "
-                     "%s |" % (config[0], transport, size, r["window"],
-                               r["clients"], r.get("goodput_gbps", 0),
-                               r.get("slowest_client_rpc_per_s", 0),
-                               r.get("fastest_client_rpc_per_s", 0), retrans,
-                               drops))
+                     "%s | %s | %s |" % (
+                         config[0], transport, size, r["window"],
+                         r["clients"], r.get("goodput_gbps", 0),
+                         r.get("slowest_client_rpc_per_s", 0),
+                         r.get("fastest_client_rpc_per_s", 0), retrans,
+                         drops, queueing, cuts))
     return "\n".join(lines)
 
 

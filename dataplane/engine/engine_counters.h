@@ -132,7 +132,12 @@ namespace ferry::engine {
   X(transport_handshake_untrusted,                                            \
     "Connects failed: the responder's node key is not trusted")               \
   X(transport_key_rotations,                                                  \
-    "Encrypted flows' sending keys moved to the next epoch")
+    "Encrypted flows' sending keys moved to the next epoch")                  \
+  X(transport_queueing_ns,                                                    \
+    "Round trips above their flow's base RTT, summed (queueing on the path)") \
+  X(transport_cc_cuts_delay,                                                  \
+    "Congestion windows cut: a round trip above the delay target")            \
+  X(transport_cc_cuts_loss, "Congestion windows cut: segments were lost")
 
 // Upper bounds (microseconds) of the flow RTT histogram's buckets; one more
 // bucket takes everything above the last.

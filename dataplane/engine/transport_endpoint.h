@@ -224,7 +224,9 @@ class TransportEndpoint : public transport::FlowEnv {
   void RstRefused(transport::Flow& flow, bool challenged) override;
   void SegmentRefused(transport::Flow& flow) override;
   void PathSuspect(transport::Flow& flow) override;
-  void RttSampled(transport::Flow& flow, uint64_t rtt_ns) override;
+  void RttSampled(transport::Flow& flow, uint64_t rtt_ns,
+                  uint64_t queueing_ns) override;
+  void WindowCut(transport::Flow& flow, bool for_loss) override;
   uint64_t RtoFloorNs(const transport::Flow& flow) override {
     (void)flow;
     return rto_floor_ns_;

@@ -181,9 +181,19 @@ void TransportEndpoint::EndReceive(Flow& flow, uint64_t handle, bool complete) {
   }
 }
 
-void TransportEndpoint::RttSampled(Flow& flow, uint64_t rtt_ns) {
+void TransportEndpoint::WindowCut(Flow&, bool for_loss) {
+  if (for_loss) {
+    counters_.transport_cc_cuts_loss.Inc();
+  } else {
+    counters_.transport_cc_cuts_delay.Inc();
+  }
+}
+
+void TransportEndpoint::RttSampled(Flow& flow, uint64_t rtt_ns,
+                                   uint64_t queueing_ns) {
   (void)flow;
   counters_.RecordRtt(rtt_ns);
+  counters_.transport_queueing_ns.Add(queueing_ns);
   if (engine_srtt_ns_ == 0) {
     engine_srtt_ns_ = rtt_ns;
     engine_rttvar_ns_ = rtt_ns / 2;

@@ -117,10 +117,18 @@ class FlowEnv {
     (void)flow;
     (void)after_timeout;
   }
-  // A round trip was measured (for histograms).
-  virtual void RttSampled(Flow& flow, uint64_t rtt_ns) {
+  // A round trip was measured (for histograms); `queueing_ns` is how far
+  // it was above the flow's base round trip.
+  virtual void RttSampled(Flow& flow, uint64_t rtt_ns, uint64_t queueing_ns) {
     (void)flow;
     (void)rtt_ns;
+    (void)queueing_ns;
+  }
+  // Congestion control cut the flow's window: for delay above its target,
+  // or for loss (timeouts are counted as retransmissions).
+  virtual void WindowCut(Flow& flow, bool for_loss) {
+    (void)flow;
+    (void)for_loss;
   }
   // The least retransmission timeout for the flow's next segments, before
   // backoff: what the round trips of the flow's neighbours say (0: no

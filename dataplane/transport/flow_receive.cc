@@ -171,10 +171,15 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
       if (elapsed_us < 1'000'000) {
         rtt_ns = uint64_t{elapsed_us} * 1000;
         rtt_.AddSample(rtt_ns);
-        env_.RttSampled(*this, rtt_ns);
+        const uint64_t base = cc_.base_rtt_ns();
+        env_.RttSampled(
+            *this, rtt_ns,
+            base != UINT64_MAX && rtt_ns > base ? rtt_ns - base : 0);
       }
     }
+    const double window = cc_.window();
     cc_.OnAck(result.newly_acked + result.newly_sacked, rtt_ns, now_ns);
+    if (cc_.window() < window) env_.WindowCut(*this, false);
   }
   if (result.newly_acked > 0) {
     RetireAcked(now_ns);
@@ -186,7 +191,11 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
   }
   uint32_t lost[64];
   const uint32_t n = sender_.TakeLost(lost, 64);
-  if (n > 0) cc_.OnLoss(now_ns, rtt_ns);
+  if (n > 0) {
+    const double window = cc_.window();
+    cc_.OnLoss(now_ns, rtt_ns);
+    if (cc_.window() < window) env_.WindowCut(*this, true);
+  }
   for (uint32_t i = 0; i < n; ++i) {
     ++stats_.retransmits_fast;
     env_.Retransmitting(*this, false);

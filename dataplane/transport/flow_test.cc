@@ -359,9 +359,46 @@ TEST_F(FlowPairTest, SackHolesTriggerOneFastRetransmit) {
   EXPECT_EQ(resent[0].header.seq, segs[1].header.seq);
   EXPECT_EQ(resent[0].payload, segs[1].payload);
   EXPECT_EQ(a_.stats().retransmits_fast, 1u);
+  EXPECT_EQ(env_a_.window_cuts_loss, 1u);  // the loss cut A's window once
   DeliverSegment(env_b_, b_, resent[0], now_);
   ASSERT_EQ(env_b_.received.size(), 1u);
   EXPECT_EQ(env_b_.received[0], Bytes(600, 2));
+}
+
+TEST_F(FlowPairTest, ARoundTripAboveTheDelayTargetCutsTheWindow) {
+  Establish();
+  // One message from A and B's ACK, which spends `back_ns` on the wire
+  // (B's own hold time is not part of a round-trip sample; the wire's is).
+  auto round_trip = [&](uint8_t fill, uint64_t back_ns) {
+    ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(100, fill)), 100));
+    a_.Pump(now_);
+    while (!env_a_.outbox.empty()) {
+      DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+    }
+    b_.Pump(now_);
+    if (env_b_.outbox.empty()) {  // B's delayed ACK
+      now_ = b_.next_timer_ns();
+      b_.OnTimer(now_);
+      b_.Pump(now_);
+    }
+    ASSERT_FALSE(env_b_.outbox.empty());
+    now_ += back_ns;
+    while (!env_b_.outbox.empty()) {
+      DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+    }
+  };
+  round_trip(1, 20 * kUs);  // the base round trip
+  round_trip(2, 20 * kUs);
+  EXPECT_EQ(env_a_.window_cuts_delay, 0u);
+  EXPECT_LT(env_a_.queueing_ns, 5 * kUs);
+  const double window = a_.congestion_window();
+  round_trip(3, 2 * kMs);  // the ACK waited in a queue on its way back
+  EXPECT_EQ(env_a_.window_cuts_delay, 1u);
+  EXPECT_EQ(env_a_.window_cuts_loss, 0u);
+  EXPECT_LT(a_.congestion_window(), window);
+  // About 2 ms above the base round trip of 20 us.
+  EXPECT_GT(env_a_.queueing_ns, 1900 * kUs);
+  EXPECT_LT(env_a_.queueing_ns, 2100 * kUs);
 }
 
 TEST_F(FlowPairTest, RetransmissionTimeoutBacksOffThenDeclaresThePeerDead) {

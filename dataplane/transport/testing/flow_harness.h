@@ -36,6 +36,10 @@ class HarnessEnv : public FlowEnv {
   uint32_t room = 1024;
   // When false, BeginReceive refuses (the app has no free buffers).
   bool accept_messages = true;
+  // What the flow reported of its congestion control.
+  uint64_t window_cuts_delay = 0;
+  uint64_t window_cuts_loss = 0;
+  uint64_t queueing_ns = 0;
 
   // Registers an outgoing message's bytes; returns its handle.
   uint64_t AddMessage(std::vector<uint8_t> bytes) {
@@ -93,6 +97,12 @@ class HarnessEnv : public FlowEnv {
   }
   uint32_t ReceiveRoom(Flow&) override { return room; }
   void ReleasePacket(uint64_t packet) override { packets_.erase(packet); }
+  void RttSampled(Flow&, uint64_t, uint64_t queueing) override {
+    queueing_ns += queueing;
+  }
+  void WindowCut(Flow&, bool for_loss) override {
+    ++(for_loss ? window_cuts_loss : window_cuts_delay);
+  }
   void StateChanged(Flow& flow) override {
     state_changes.push_back(flow.state());
   }
