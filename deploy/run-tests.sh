@@ -15,10 +15,12 @@ bazel test //... --nocache_test_results --test_output=errors "$@" 2>&1 |
 # Then everything again under AddressSanitizer (ferryd included, facing the
 # same malformed and hostile input), except measurements and the Debian
 # package (its binaries would need the sanitizer's runtime in a bare root),
-# and the tests of the Python bench tools ("driver": the ferryd and msg_gen
-# paths they take are the ones the other tests take under the sanitizer).
+# the tests of the Python bench tools ("driver": the ferryd and msg_gen
+# paths they take are the ones the other tests take under the sanitizer),
+# and the soak ("plain_only": a minute whose faults msg_gen_faults_test
+# takes under the sanitizer).
 bazel test //... --config=asan \
-  --test_tag_filters=-benchmark,-fuzz,-debootstrap,-driver \
+  --test_tag_filters=-benchmark,-fuzz,-debootstrap,-driver,-plain_only \
   --nocache_test_results --test_output=errors "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
   status=$?
 # And the untrusted-input tests under UndefinedBehaviorSanitizer (which
