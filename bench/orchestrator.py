@@ -142,13 +142,10 @@ def connect_agent(role, target, args):
     return stub, facts
 
 
-def failed_row(transport, size, window, flows, reason):
-    return {"transport": transport, "request_size": size,
-            "response_size": size, "window": window, "flows": flows,
-            "round_trips": 0, "seconds": 0, "rpc_per_s": 0, "gbps": 0,
-            "p50_us": 0, "p99_us": 0, "p999_us": 0, "max_us": 0,
-            "verify_failures": 0, "error": reason, "latency_cdf_us": [],
-            "rpc_per_s_series": []}
+def warn_ferryd_down(reason, transports):
+    if reason and "ferry" in transports:
+        print(f"orchestrator: Ferry runs will fail: {reason}",
+              file=sys.stderr)
 
 
 def progress(done, total, label, line=""):
@@ -350,13 +347,8 @@ def run_pairs(args, transports, sizes, windows, run_dir):
     hosts = {"client host": client_facts, "server host": server_facts}
     os.makedirs(os.path.join(run_dir, "raw"), exist_ok=True)
     # Ferry runs need ferryd on both hosts: say why they cannot run, once.
-    ferryd_down = "; ".join(
-        f"{role} host: {facts['ferryd']}" for role, facts in
-        (("client", client_facts), ("server", server_facts))
-        if facts.get("ferryd"))
-    if ferryd_down and "ferry" in transports:
-        print(f"orchestrator: Ferry runs will fail: {ferryd_down}",
-              file=sys.stderr)
+    ferryd_down = scenarios.ferryd_down(hosts.items())
+    warn_ferryd_down(ferryd_down, transports)
     total = len(transports) * len(sizes) * len(windows) * args.repetitions
     done = 0
     rows = []
@@ -405,8 +397,9 @@ def run_pairs(args, transports, sizes, windows, run_dir):
                             bind_ip="" if transport == "ferry"
                             else args.tcp_bind), label, done, total)
                     if row is None:
-                        row = failed_row(transport, size, window, args.flows,
-                                         error)
+                        row = scenarios.failed_row(
+                            transport, size, args.response_size or size,
+                            window, args.flows, error)
                     row["repetition"] = rep
                     rows.append(row)
                     with open(os.path.join(
@@ -453,10 +446,8 @@ def run_scenario(args, transports, sizes, windows, run_dir):
             return 2
         hosts.append(scenarios.Host(label, stub, facts, ferry_ips[i],
                                     kernel_ips[i]))
-    down = "; ".join(f"{h.label}: {h.facts['ferryd']}" for h in hosts
-                     if h.facts.get("ferryd"))
-    if down and "ferry" in transports:
-        print(f"orchestrator: Ferry runs will fail: {down}", file=sys.stderr)
+    warn_ferryd_down(scenarios.ferryd_down((h.label, h.facts) for h in hosts),
+                     transports)
     os.makedirs(run_dir, exist_ok=True)
     rows = scenarios.Runner(pb, hosts, args, VERSION_METADATA, SERVER_PORTS,
                             progress).run(args.scenario, transports, sizes,

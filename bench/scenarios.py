@@ -191,10 +191,28 @@ def run_together(jobs, metadata):
     return rows
 
 
+def failed_row(transport, request_size, response_size, window, flows,
+               reason):
+    """A run that did not happen or ended early: its parameters, zero
+    results and the reason."""
+    return {"transport": transport, "request_size": request_size,
+            "response_size": response_size, "window": window, "flows": flows,
+            "round_trips": 0, "seconds": 0, "rpc_per_s": 0, "gbps": 0,
+            "p50_us": 0, "p99_us": 0, "p999_us": 0, "max_us": 0,
+            "verify_failures": 0, "error": reason, "latency_cdf_us": [],
+            "rpc_per_s_series": []}
+
+
 def failed(spec, reason):
-    return {"transport": spec.transport, "request_size": spec.request_size,
-            "response_size": spec.response_size, "window": spec.window,
-            "flows": spec.flows, "error": reason}
+    return failed_row(spec.transport, spec.request_size, spec.response_size,
+                      spec.window, spec.flows, reason)
+
+
+def ferryd_down(labelled_facts):
+    """Why Ferry runs cannot run ("" when every host's ferryd answers):
+    labelled_facts is [(label, host facts), ...]."""
+    return "; ".join(f"{label}: {facts['ferryd']}"
+                     for label, facts in labelled_facts if facts.get("ferryd"))
 
 
 class Runner:

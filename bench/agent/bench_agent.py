@@ -170,9 +170,9 @@ class Agent(pb_grpc.BenchAgentServicer):
             return f"ferryd does not answer at {path}: {e.strerror or e}"
         return ""
 
-    def check_caller(self, context, transport=""):
-        """Aborts a call from an orchestrator of another bench API version,
-        or a Ferry run while ferryd does not answer."""
+    def check_version(self, context):
+        """Aborts a call from an orchestrator of another bench API
+        version."""
         theirs = dict(context.invocation_metadata()).get(
             api_version.METADATA_KEY, "")
         if theirs != str(self.args.api_version):
@@ -182,6 +182,9 @@ class Agent(pb_grpc.BenchAgentServicer):
                 f"v{self.args.api_version}, the caller "
                 f"{'v' + theirs if theirs else 'states none (older than v2)'}"
                 f"; run the orchestrator and agents of one Ferry release")
+
+    def check_ferryd(self, context, transport):
+        """Aborts a Ferry run while ferryd does not answer."""
         if transport == "ferry":
             status = self.ferryd_status()
             if status:
@@ -231,7 +234,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return info
 
     def StartServer(self, request, context):
-        self.check_caller(context)
+        self.check_version(context)
         try:
             check_common(request.transport, request.response_size,
                          request.bind_ip)
@@ -239,7 +242,7 @@ class Agent(pb_grpc.BenchAgentServicer):
                 raise BadRequest(f"port: {request.port} is out of range")
         except BadRequest as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        self.check_caller(context, request.transport)
+        self.check_ferryd(context, request.transport)
         key = (request.transport, request.port)
         with self.lock:
             if any(k == key and p.poll() is None
@@ -270,7 +273,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return pb.ServerHandle(id=server_id)
 
     def StopServer(self, request, context):
-        self.check_caller(context)
+        self.check_version(context)
         with self.lock:
             entry = self.servers.pop(request.id, None)
         if entry is None:
@@ -285,7 +288,7 @@ class Agent(pb_grpc.BenchAgentServicer):
         return pb.StopServerResponse()
 
     def RunClient(self, request, context):
-        self.check_caller(context)
+        self.check_version(context)
         flows = request.flows or 1
         try:
             check_common(request.transport, request.response_size,
@@ -310,7 +313,7 @@ class Agent(pb_grpc.BenchAgentServicer):
                     f"{self.args.max_duration_s}] s, not {total}")
         except BadRequest as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(e))
-        self.check_caller(context, request.transport)
+        self.check_ferryd(context, request.transport)
         out = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
         out.close()
         cmd = [self.args.msg_gen, "--role=client", f"--remote={request.remote}",
