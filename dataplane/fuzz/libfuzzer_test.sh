@@ -63,6 +63,43 @@ trap 'rm -rf "$work"' EXIT
 read -r -a absl <<<"$(pkg-config --libs absl_status absl_statusor absl_str_format absl_strings)"
 flags=(-std=c++17 -O1 -g -I. -DFERRY_FUZZ_NO_CHECKSUMS)
 
+# Builds TARGET from FILES (the seeds file last) and fuzzes it; writes its
+# result line to $work/TARGET.result, or prints the crash and fails.
+fuzz_one() {
+  local target=$1
+  shift
+  local files=("$@")
+  # The seeds file defines FerryFuzzSeeds for fuzz_driver; libFuzzer has
+  # its own main and reads the corpus instead.
+  unset 'files[${#files[@]}-1]'
+  clang++-14 "${flags[@]}" -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined "${files[@]}" "${absl[@]}" \
+    -o "$work/$target" || { echo "FAIL: $target: does not build" >&2; return 1; }
+  mkdir -p "$work/corpus-$target"
+  cp "${corpus[$target]}"/* "$work/corpus-$target/"
+  local log=$work/$target.log
+  if ! "$work/$target" -max_total_time="$seconds" -print_final_stats=1 \
+    -artifact_prefix="$work/$target-" -max_len=4096 \
+    "$work/corpus-$target" >"$log" 2>&1; then
+    tail -40 "$log"
+    for crash in "$work/$target"-*; do
+      [[ -f $crash ]] || continue
+      echo "crash input ($crash), as hex; add it to ${corpus[$target]}:"
+      od -An -tx1 -v "$crash" | tr -d ' \n'
+      echo
+    done
+    echo "FAIL: $target: libFuzzer found a crash" >&2
+    return 1
+  fi
+  local runs speed cov
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
+  echo "ok: $target: ${runs:-?} runs in ${seconds} s, ${speed:-?} exec/s, $cov, corpus $(ls "$work/corpus-$target" | wc -l) inputs (from $(ls "${corpus[$target]}" | wc -l) seeds)" >"$work/$target.result"
+}
+
+jobs_max=2
+failed=0
 for target in "${targets[@]}"; do
   [[ -n ${sources[$target]:-} ]] || fail "no target '$target'"
   read -r -a files <<<"$(echo ${sources[$target]})"
@@ -94,30 +131,15 @@ CC
     echo "$target: wrote $(ls "${corpus[$target]}" | wc -l) seeds to ${corpus[$target]}"
     continue
   fi
-  # The seeds file defines FerryFuzzSeeds for fuzz_driver; libFuzzer has
-  # its own main and reads the corpus instead.
-  unset 'files[${#files[@]}-1]'
-  clang++-14 "${flags[@]}" -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined "${files[@]}" "${absl[@]}" \
-    -o "$work/$target" || fail "$target: does not build"
-  mkdir -p "$work/corpus-$target"
-  cp "${corpus[$target]}"/* "$work/corpus-$target/"
-  log=$work/$target.log
-  if ! "$work/$target" -max_total_time="$seconds" -print_final_stats=1 \
-    -artifact_prefix="$work/$target-" -max_len=4096 \
-    "$work/corpus-$target" >"$log" 2>&1; then
-    tail -40 "$log"
-    for crash in "$work/$target"-*; do
-      [[ -f $crash ]] || continue
-      echo "crash input ($crash), as hex; add it to ${corpus[$target]}:"
-      od -An -tx1 -v "$crash" | tr -d ' \n'
-      echo
-    done
-    fail "$target: libFuzzer found a crash"
-  fi
-  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-  speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
-  cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -1)
-  echo "ok: $target: ${runs:-?} runs in ${seconds} s, ${speed:-?} exec/s, $cov, corpus $(ls "$work/corpus-$target" | wc -l) inputs (from $(ls "${corpus[$target]}" | wc -l) seeds)"
+  fuzz_one "$target" "${files[@]}" &
+  # Two targets at a time: building with clang and fuzzing each take one
+  # core, and the test has the machine to itself.
+  while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || failed=1; done
 done
+while (($(jobs -rp | wc -l))); do wait -n || failed=1; done
+((failed == 0)) || fail "a target failed (above)"
+for target in "${targets[@]}"; do
+  ((write_seeds)) || cat "$work/$target.result"
+done
+((write_seeds)) && exit 0
 echo "PASS: libFuzzer found no crash in ${targets[*]}"
