@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# Measures how much CPU an idle ferryd uses, in adaptive and in busy polling.
+# Measures how much CPU an idle ferryd uses, in adaptive and in busy polling,
+# and in adaptive polling on a port whose link is down.
 #
 #   bench/idle_cpu.sh FERRYD [SECONDS]
 #
 # ferryd runs on one end of a silent veth pair (af_packet) in a namespace of
 # its own; its CPU time (user + system, from /proc/PID/stat) is sampled over
-# SECONDS (default 10) once it is ready. Prints one line per mode:
+# SECONDS (default 10) once it is ready. The link-down case is a memif
+# server whose client never comes (a peer not started yet, or gone): the
+# frames ferryd sends at start wait in its queue all along. Prints one line
+# per case:
 #   idle_cpu polling=adaptive seconds=10 cpu_percent=0.8
+#   idle_cpu polling=busy seconds=10 cpu_percent=99.6
+#   idle_cpu polling=adaptive link=down seconds=10 cpu_percent=1.1
 set -euo pipefail
 FERRYD=$(realpath "$1")
 SECONDS_TO_MEASURE=${2:-10}
@@ -26,11 +32,16 @@ cpu_ticks() {
   sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'
 }
 
-for mode in adaptive busy; do
-  log=${TEST_TMPDIR:-/tmp}/idle_cpu_$mode.log
+for case in adaptive busy adaptive_down; do
+  mode=${case%_down} device=net_af_packet0,iface=fvi$id label=""
+  if [[ $case == *_down ]]; then
+    device=net_memif0,role=server,id=0,socket=/ferry-idle-memif-$id
+    label=" link=down"
+  fi
+  log=${TEST_TMPDIR:-/tmp}/idle_cpu_$case.log
   start_bg "$log" ip netns exec fi$id "$FERRYD" \
-    --device=net_af_packet0,iface=fvi$id --ip=10.66.0.2/24 --polling=$mode \
-    --channel_socket=@ferry-idle-cpu-$id-$mode --grpc_socket=@ferry-idle-grpc-$id-$mode \
+    --device=$device --ip=10.66.0.2/24 --polling=$mode \
+    --channel_socket=@ferry-idle-cpu-$id-$case --grpc_socket=@ferry-idle-grpc-$id-$case \
     --memory_mb=256
   pid=$LAST_PID
   wait_for_line "$log" "ferryd ready" 60
@@ -42,5 +53,5 @@ for mode in adaptive busy; do
   stop_and_wait "$pid" 20
   percent=$(awk -v t=$((after - before)) -v hz="$tick" -v s="$SECONDS_TO_MEASURE" \
     'BEGIN { printf "%.1f", 100 * t / hz / s }')
-  echo "idle_cpu polling=$mode seconds=$SECONDS_TO_MEASURE cpu_percent=$percent"
+  echo "idle_cpu polling=$mode$label seconds=$SECONDS_TO_MEASURE cpu_percent=$percent"
 done

@@ -316,8 +316,23 @@ bool Engine::PollOnce(uint64_t now_ns) {
     next_timer_ns_ = std::min(next_timer_ns_, held_[held_head_].release_ns);
   }
   if (tx_count_ > 0 || held_count_ > 0 || tx_overflow_count_ > 0) {
-    work |= tx_count_ > 0 || tx_overflow_count_ > 0;
+    work |= tx_count_ > 0;
+    const uint64_t sent_before = counters_.tx_packets.Get();
     FlushTx_st();
+    if (tx_overflow_count_ > 0) {
+      // Frames the queue refused are work while it takes some. A port
+      // whose link is down (its peer not there yet, or gone) takes none
+      // for as long as that lasts: retry on a timer, backing off, so that
+      // the idle policy can sleep in between instead of spinning a core
+      // on it.
+      if (counters_.tx_packets.Get() != sent_before) {
+        work = true;
+        tx_retry_ns_ = kTxRetryMinNs;
+      } else {
+        next_timer_ns_ = std::min(next_timer_ns_, now_ns + tx_retry_ns_);
+        tx_retry_ns_ = std::min(2 * tx_retry_ns_, kTxRetryMaxNs);
+      }
+    }
   }
   return work;
 }

@@ -240,6 +240,11 @@ class Engine : private PacketIo, public Wakeable {
   // the queue holds, and a dropped segment of a window-1 flow waits for
   // its RTO. Dropped (tx_drop_full) only when this is full too.
   static constexpr uint32_t kTxOverflow = 2048;
+  // How soon a queue that took nothing is tried again, doubling while it
+  // takes nothing (a link that is down).
+  static constexpr uint64_t kTxRetryMinNs = 50'000;
+  static constexpr uint64_t kTxRetryMaxNs = 20'000'000;
+  uint64_t tx_retry_ns_ = kTxRetryMinNs;
   dpdk::Packet* tx_overflow_[kTxOverflow];
   uint32_t tx_overflow_head_ = 0;
   uint32_t tx_overflow_count_ = 0;
