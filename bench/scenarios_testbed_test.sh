@@ -5,7 +5,9 @@
 # beside the load) and all-to-all for Ferry and kernel TCP with every
 # payload verified, and writes the report (rendered in headless Chromium
 # with no console messages); the receiver's downlink takes a tbf shaper and
-# gives it back; the teardown leaves no namespace, link or process.
+# gives it back; the teardown leaves no namespace, link or process. Then a
+# 3-host testbed over net_af_xdp runs incast 2→1 the same way, with the
+# kernel's ping beside it.
 set -euo pipefail
 export FERRYD=$(realpath "$1")
 export MSG_GEN=$(realpath "$2")
@@ -98,8 +100,42 @@ qdisc=$(tc qdisc show dev nh-v1)
 [[ $qdisc != *tbf* ]] || fail "the shaper stayed: $qdisc"
 echo "ok: host 1's downlink shaped and unshaped"
 
-deploy/testbed/n_hosts.sh down
-ip netns list | grep -q ferry-nh && fail "a testbed namespace is left"
-ip -br link | grep -qE "^nh-(br|v)" && fail "a testbed link is left"
-pgrep -f "bench_agent.py|--role=server" >/dev/null && fail "a process is left"
-echo "PASS: incast and all-to-all on a 4-host bridge testbed"
+check_down() {
+  deploy/testbed/n_hosts.sh down
+  ip netns list | grep -q ferry-nh && fail "a testbed namespace is left"
+  ip -br link | grep -qE "^nh-(br|v)" && fail "a testbed link is left"
+  pgrep -f "bench_agent.py|--role=server" >/dev/null && fail "a process is left"
+  return 0
+}
+check_down
+
+# The same over net_af_xdp: Ferry's XDP program on each host's eth0 takes
+# Ferry's frames, and the kernel's TCP and ping pass it on the same wire.
+deploy/testbed/n_hosts.sh up --hosts=3 --wire=af_xdp
+link=$(ip -n ferry-nh-1 link show eth0)
+[[ $link == *"prog/xdp"*"ferry_xdp"* ]] || fail "no Ferry XDP program on eth0: $link"
+/usr/bin/python3 bench/orchestrator.py \
+  --agents=10.71.1.1:7100,10.71.1.2:7100,10.71.1.3:7100 \
+  --ferry_addresses=10.71.0.1,10.71.0.2,10.71.0.3 \
+  --kernel_addresses=10.71.1.1,10.71.1.2,10.71.1.3 \
+  --tls_ca=$tls/ca.pem --tls_cert=$tls/orchestrator.pem \
+  --tls_key=$tls/orchestrator.key --transports=ferry,tcp --duration_s=1 \
+  --warmup_s=0.2 --verify --scenario=incast --sizes=16384 --response_size=64 \
+  --windows=4 --out="$dir/xdp" | tr '\r' '\n' | tail -n 5
+/usr/bin/python3 - "$dir/xdp/results.json" <<'PY' || fail "bad af_xdp results"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert {r["transport"] for r in rows} == {"ferry", "tcp"}, rows
+for r in rows:
+    assert not r["error"] and r["verify_failures"] == 0, r
+    assert r["scenario"] == "incast 2→1" and r["rpc_per_s"] > 0, r
+ferry = next(r for r in rows if r["transport"] == "ferry")
+assert ferry["ferryd_counters"]["segments_tx"] > 0, ferry
+print("ok: incast 2→1 over af_xdp for Ferry and TCP on the same wires, "
+      "verified")
+PY
+ip netns exec ferry-nh-1 ping -c 2 -W 2 10.71.1.3 >/dev/null ||
+  fail "kernel ping across the af_xdp hosts failed"
+echo "ok: kernel ping through eth0 beside Ferry's XDP program"
+check_down
+echo "PASS: incast and all-to-all on a 4-host bridge testbed, incast over af_xdp"

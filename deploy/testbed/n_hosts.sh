@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # An N-host testbed on one machine: network namespaces ferry-nh-1..N on a
-# Linux bridge, each running ferryd over net_af_packet and a bench agent on
-# TCP with mutual TLS, as a rack of real hosts would.
+# Linux bridge, each running ferryd over net_af_packet (or net_af_xdp) and a
+# bench agent on TCP with mutual TLS, as a rack of real hosts would.
 #
-#   deploy/testbed/n_hosts.sh up [--hosts=N] [--encryption=off|required]
+#   deploy/testbed/n_hosts.sh up [--hosts=N] [--wire=af_packet|af_xdp]
+#                                [--encryption=off|required]
 #   deploy/testbed/n_hosts.sh shape I RATE|off   (tbf on host I's downlink)
 #   deploy/testbed/n_hosts.sh exec I COMMAND...  (inside host I)
 #   deploy/testbed/n_hosts.sh down
@@ -11,11 +12,14 @@
 # Host I (1..N, N from 2 to 8, default 4) has one interface, eth0, joined
 # to the bridge nh-br on this machine by the veth nh-vI: the kernel (the
 # TCP baseline and the agents) at 10.71.1.I/24, Ferry at 10.71.0.I/24 on
-# the very same wire (net_af_packet). This machine is 10.71.1.254 on the
-# bridge: the orchestrator reaches the agents at 10.71.1.I:7100 with the
-# test CA and certificates in /run/ferry-nhosts/tls (orchestrator.pem,
-# orchestrator.key, ca.pem; made by bench/agent/make_test_ca.sh). Every
-# ferryd trusts every other's node key, so --encryption=required works.
+# the very same wire: net_af_packet, or with --wire=af_xdp net_af_xdp, whose
+# XDP program takes only Ferry's frames from eth0 and passes the kernel's
+# on ($AF_XDP_ARGS appends devargs, e.g. ",busy_budget=0"). This machine
+# is 10.71.1.254 on the bridge: the orchestrator reaches the agents at
+# 10.71.1.I:7100 with the test CA and certificates in /run/ferry-nhosts/tls
+# (orchestrator.pem, orchestrator.key, ca.pem; made by
+# bench/agent/make_test_ca.sh). Every ferryd trusts every other's node key,
+# so --encryption=required works.
 # `shape I RATE` puts a token bucket (tbf, e.g. 100mbit) on the bridge's
 # port towards host I: everything sent to host I passes that bottleneck.
 # Binaries: $FERRYD and $MSG_GEN as for two_hosts.sh; $FERRYD_ARGS adds
@@ -64,17 +68,20 @@ wait_for() {  # wait_for FILE WORDS PID WHAT: until WORDS is in FILE
 }
 
 up() {
-  local hosts=4 encryption=off
+  local hosts=4 encryption=off wire=af_packet
   local ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
   local msg_gen=${MSG_GEN:-bazel-bin/bench/msg_gen}
   for arg in "$@"; do
     case $arg in
       --hosts=*) hosts=${arg#--hosts=} ;;
       --encryption=*) encryption=${arg#--encryption=} ;;
+      --wire=*) wire=${arg#--wire=} ;;
       *) echo "unknown option $arg" >&2; exit 2 ;;
     esac
   done
   [[ $hosts =~ ^[2-8]$ ]] || { echo "--hosts is 2..8" >&2; exit 2; }
+  [[ $wire == af_packet || $wire == af_xdp ]] ||
+    { echo "--wire is af_packet or af_xdp" >&2; exit 2; }
   [[ $encryption == off || $encryption == required ]] ||
     { echo "--encryption is off or required" >&2; exit 2; }
   [[ -x $ferryd ]] || { echo "no ferryd at $ferryd (build it first)" >&2; exit 2; }
@@ -113,9 +120,11 @@ up() {
   done
   # 256 MiB of hugepages each: eight hosts fit in the 2 GiB that
   # deploy/setup-hugepages.sh reserves.
+  local device="net_af_packet0,iface=eth0,qdisc_bypass=0"
+  [[ $wire == af_xdp ]] && device="net_af_xdp0,iface=eth0${AF_XDP_ARGS:-}"
   for ((i = 1; i <= hosts; i++)); do
     ns=$PREFIX$i
-    ip netns exec $ns "$ferryd" --device="net_af_packet0,iface=eth0,qdisc_bypass=0" \
+    ip netns exec $ns "$ferryd" --device="$device" \
       --ip=10.71.0.$i/24 --engines=1 --memory_mb=256 --stats_interval_s=1 \
       --channel_socket=$STATE/$i/channels.sock --grpc_socket=$STATE/$i/ferryd.sock \
       --node_key_file="$STATE/$i/node.key" --trusted_peers_file="$STATE/$i/trusted_peers" \
@@ -142,7 +151,7 @@ up() {
   done
   trap - ERR
   echo "testbed up: $hosts hosts on bridge nh-br; host I: kernel 10.71.1.I," \
-    "ferry 10.71.0.I (af_packet, encryption $encryption), agent" \
+    "ferry 10.71.0.I ($wire, encryption $encryption), agent" \
     "10.71.1.I:7100 (mutual TLS, certificates in $STATE/tls); logs in $STATE"
 }
 
