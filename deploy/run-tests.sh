@@ -12,28 +12,18 @@ status=0
 # Tests run every time: a cached pass from an older tree proves nothing.
 bazel test //... --nocache_test_results --test_output=errors "$@" 2>&1 |
   tee /tmp/ferry-test-output.txt || status=$?
-# Then everything again under AddressSanitizer (ferryd included, facing the
-# same malformed and hostile input), except measurements and the Debian
-# package (its binaries would need the sanitizer's runtime in a bare root),
-# the tests of the Python bench tools ("driver": the ferryd and msg_gen
-# paths they take are the ones the other tests take under the sanitizer),
-# and the soak ("plain_only": a minute whose faults msg_gen_faults_test
-# takes under the sanitizer).
+# Then everything again under AddressSanitizer and UndefinedBehaviorSanitizer
+# (--config=asan carries both; ferryd included, facing the same malformed
+# and hostile input), except measurements and the Debian package (its
+# binaries would need the sanitizers' runtime in a bare root), the tests of
+# the Python bench tools ("driver": the ferryd and msg_gen paths they take
+# are the ones the other tests take under the sanitizers), and the soak
+# ("plain_only": a minute whose faults msg_gen_faults_test takes under the
+# sanitizers). libfuzzer_test builds its targets with both as well.
 bazel test //... --config=asan \
   --test_tag_filters=-benchmark,-fuzz,-debootstrap,-driver,-plain_only \
   --nocache_test_results --test_output=errors "$@" 2>&1 | tee -a /tmp/ferry-test-output.txt ||
   status=$?
-# And the untrusted-input tests under UndefinedBehaviorSanitizer (which
-# aborts at the first report): the boundary values of every flag and
-# AttachNic field, the raw-socket flood, the protocol tests of the endpoint
-# and the fuzz targets as tests (libfuzzer_test runs them with UBSan too).
-bazel test --config=ubsan --nocache_test_results --test_output=errors "$@" \
-  //controlplane:boundary_table_test //controlplane:wire_flood_test \
-  //dataplane/engine:transport_endpoint_test //dataplane/net:frame_parser_fuzz \
-  //dataplane/transport:flow_fuzz //client/abi:channel_header_fuzz \
-  //dataplane/channel:engine_channel_fuzz \
-  //dataplane/channel:channel_attach_fuzz 2>&1 |
-  tee -a /tmp/ferry-test-output.txt || status=$?
 
 passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' /tmp/ferry-test-output.txt || true)
 failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' \
