@@ -8,7 +8,7 @@
 # is exact and every level is back where it was before the soak.
 #
 #   bench/soak_test.sh FERRYD MSG_GEN [DURATION_S (60)] [SAMPLES_TSV]
-# The CI runs 60 s (//bench:soak_test); //bench:soak_long_test (manual)
+# The CI runs 40 s (//bench:soak_test); //bench:soak_long_test (manual)
 # runs 15 minutes.
 set -euo pipefail
 FERRYD=$(realpath "$1")

@@ -2,7 +2,7 @@
 # Coverage-guided fuzzing with libFuzzer (Debian's clang 14): each target is
 # built with -fsanitize=fuzzer,address,undefined (and checksums not
 # verified, FERRY_FUZZ_NO_CHECKSUMS, so that mutations reach the layers
-# above them) and runs for FUZZ_SECONDS (15) from its seed corpus kept
+# above them) and runs for FUZZ_SECONDS (10) from its seed corpus kept
 # next to it in the repository. A crash fails the test and prints the
 # input as hex: add it to the corpus as a regression input. Prints each
 # target's executions per second and the coverage it reached.
@@ -14,7 +14,7 @@ set -euo pipefail
 # Bazel runs this from its runfiles: the sources are in the workspace the
 # script's link points into.
 cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.."
-seconds=${FUZZ_SECONDS:-15}
+seconds=${FUZZ_SECONDS:-10}
 write_seeds=0
 targets=()
 for arg in "$@"; do
