@@ -19,9 +19,10 @@ bazel test //... --test_tag_filters=-hostile_input --nocache_test_results \
 # and hostile input), except measurements and the Debian package (its
 # binaries would need the sanitizers' runtime in a bare root), the tests of
 # the Python bench tools ("driver": the ferryd and msg_gen paths they take
-# are the ones the other tests take under the sanitizers), and the soak
-# ("plain_only": a minute whose faults msg_gen_faults_test takes under the
-# sanitizers). libfuzzer_test builds its targets with both as well.
+# are the ones the other tests take under the sanitizers), and the tests
+# tagged "plain_only": the soak (its faults msg_gen_faults_test takes under
+# the sanitizers), and tests of rules, manifests and netem whose traffic
+# other tests take there. libfuzzer_test builds its targets with both too.
 # --build_tests_only: what no test of this pass needs (the Debian package,
 # the benchmarks) is not built again.
 bazel test //... --config=asan --build_tests_only \
