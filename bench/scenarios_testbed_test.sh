@@ -17,17 +17,22 @@ dir=${TEST_TMPDIR:-/tmp}/scenarios
 rm -rf "$dir"
 mkdir -p "$dir"
 tls=/run/ferry-nhosts/tls
-orchestrate() {
+hosts=4
+orchestrate() {  # over hosts 1..$hosts
+  local agents=() ferry=() kernel=() i
+  for ((i = 1; i <= hosts; i++)); do
+    agents+=(10.71.1.$i:7100) ferry+=(10.71.0.$i) kernel+=(10.71.1.$i)
+  done
   /usr/bin/python3 bench/orchestrator.py \
-    --agents=10.71.1.1:7100,10.71.1.2:7100,10.71.1.3:7100,10.71.1.4:7100 \
-    --ferry_addresses=10.71.0.1,10.71.0.2,10.71.0.3,10.71.0.4 \
-    --kernel_addresses=10.71.1.1,10.71.1.2,10.71.1.3,10.71.1.4 \
+    --agents="$(IFS=,; echo "${agents[*]}")" \
+    --ferry_addresses="$(IFS=,; echo "${ferry[*]}")" \
+    --kernel_addresses="$(IFS=,; echo "${kernel[*]}")" \
     --tls_ca=$tls/ca.pem --tls_cert=$tls/orchestrator.pem \
     --tls_key=$tls/orchestrator.key --transports=ferry,tcp --duration_s=1 \
     --warmup_s=0.2 --verify "$@" | tr '\r' '\n' | tail -n 14
 }
 
-deploy/testbed/n_hosts.sh up --hosts=4
+deploy/testbed/n_hosts.sh up --hosts=$hosts
 orchestrate --scenario=incast --sizes=16384 --response_size=64 --windows=4 \
   --probe --out="$dir/incast"
 orchestrate --scenario=all_to_all --size_dist=64:50,1024:30,16384:20 \
@@ -111,17 +116,12 @@ check_down
 
 # The same over net_af_xdp: Ferry's XDP program on each host's eth0 takes
 # Ferry's frames, and the kernel's TCP and ping pass it on the same wire.
-deploy/testbed/n_hosts.sh up --hosts=3 --wire=af_xdp
+hosts=3
+deploy/testbed/n_hosts.sh up --hosts=$hosts --wire=af_xdp
 link=$(ip -n ferry-nh-1 link show eth0)
 [[ $link == *"prog/xdp"*"ferry_xdp"* ]] || fail "no Ferry XDP program on eth0: $link"
-/usr/bin/python3 bench/orchestrator.py \
-  --agents=10.71.1.1:7100,10.71.1.2:7100,10.71.1.3:7100 \
-  --ferry_addresses=10.71.0.1,10.71.0.2,10.71.0.3 \
-  --kernel_addresses=10.71.1.1,10.71.1.2,10.71.1.3 \
-  --tls_ca=$tls/ca.pem --tls_cert=$tls/orchestrator.pem \
-  --tls_key=$tls/orchestrator.key --transports=ferry,tcp --duration_s=1 \
-  --warmup_s=0.2 --verify --scenario=incast --sizes=16384 --response_size=64 \
-  --windows=4 --out="$dir/xdp" | tr '\r' '\n' | tail -n 5
+orchestrate --scenario=incast --sizes=16384 --response_size=64 --windows=4 \
+  --out="$dir/xdp"
 /usr/bin/python3 - "$dir/xdp/results.json" <<'PY' || fail "bad af_xdp results"
 import json, sys
 rows = json.load(open(sys.argv[1]))

@@ -15,7 +15,8 @@ root=$1
 mirror=${2:-http://deb.debian.org/debian}
 cache_dir=/var/cache/ferry
 cache=$cache_dir/bookworm-minbase-$(echo "$mirror" | md5sum | cut -c1-12).tar
-if [[ ${FERRY_DEBIAN_ROOT_CACHE:-on} != off && -f $cache &&
+use_cache=${FERRY_DEBIAN_ROOT_CACHE:-on}
+if [[ $use_cache != off && -f $cache &&
   -n $(find "$cache" -mmin -1440) ]]; then
   mkdir -p "$root"
   tar --numeric-owner --xattrs -xpf "$cache" -C "$root"
@@ -32,7 +33,7 @@ debootstrap --variant=minbase --cache-dir=/var/cache/apt/archives bookworm \
   tail -20 "$log" >&2
   exit 1
 }
-if [[ ${FERRY_DEBIAN_ROOT_CACHE:-on} != off ]]; then
+if [[ $use_cache != off ]]; then
   # Written aside and renamed: a test unpacking it meanwhile sees the old
   # one or the new one, never half of one.
   mkdir -p "$cache_dir"
