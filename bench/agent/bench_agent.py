@@ -63,6 +63,7 @@ MAX_REMOTES = 64
 FERRYD_COUNTERS = {
     "segments_tx": "ferry_engine_transport_segments_tx_total",
     "retransmits": "ferry_transport_retransmits_total",
+    "timeouts_spurious": "ferry_engine_transport_timeouts_spurious_total",
     "bytes_tx": "ferry_engine_transport_bytes_tx_total",
     "tx_drop_full": "ferry_engine_tx_drop_full_total",
     "queueing_s": "ferry_engine_transport_queueing_seconds_total",

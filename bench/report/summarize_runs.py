@@ -134,6 +134,9 @@ def scenario_table(rows):
         retrans = ("%.2f%% of %d segments" % (
             100 * r.get("retransmit_fraction", 0),
             counters.get("segments_tx", 0)) if counters else "n/a")
+        if counters.get("timeouts_spurious"):
+            retrans += " (%d timeouts spurious)" % (
+                counters["timeouts_spurious"])
         drops = "%d" % counters.get("tx_drop_full", 0) if counters else "n/a"
         samples = counters.get("rtt_samples", 0)
         queueing = ("%.1f" % (counters.get("queueing_s", 0) / samples * 1e6)

@@ -67,6 +67,13 @@ namespace ferry::engine {
   X(transport_bytes_tx, "Message bytes sent and acknowledged by the peer")    \
   X(transport_retransmits_fast, "Segments resent on SACK evidence")           \
   X(transport_retransmits_timeout, "Segments resent after a timeout")         \
+  X(transport_timeouts_spurious,                                              \
+    "Timeouts whose first transmission the peer had after all (undone)")      \
+  X(transport_rx_duplicates, "Data segments received again (dropped)")        \
+  X(transport_rx_no_room,                                                     \
+    "In-order segments refused: no room in the application's channel")        \
+  X(transport_rx_beyond_window,                                               \
+    "Data segments beyond the window advertised (dropped)")                   \
   X(transport_flows_opened, "Flows established (either side)")                \
   X(transport_flows_closed, "Flows closed in order")                          \
   X(transport_flows_reset, "Flows ended by a reset, dead peer or error")      \

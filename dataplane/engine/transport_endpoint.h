@@ -226,6 +226,10 @@ class TransportEndpoint : public transport::FlowEnv {
   void PathSuspect(transport::Flow& flow) override;
   void RttSampled(transport::Flow& flow, uint64_t rtt_ns,
                   uint64_t queueing_ns) override;
+  void SpuriousTimeout(transport::Flow&) override {
+    counters_.transport_timeouts_spurious.Inc();
+  }
+  void SegmentNotTaken(transport::Flow& flow, NotTaken why) override;
   void WindowCut(transport::Flow& flow, bool for_loss) override;
   uint64_t RtoFloorNs(const transport::Flow& flow) override {
     (void)flow;

@@ -137,6 +137,20 @@ void TransportEndpoint::RstRefused(Flow&, bool challenged) {
   }
 }
 
+void TransportEndpoint::SegmentNotTaken(Flow&, NotTaken why) {
+  switch (why) {
+    case NotTaken::kDuplicate:
+      counters_.transport_rx_duplicates.Inc();
+      break;
+    case NotTaken::kNoRoom:
+      counters_.transport_rx_no_room.Inc();
+      break;
+    case NotTaken::kBeyondWindow:
+      counters_.transport_rx_beyond_window.Inc();
+      break;
+  }
+}
+
 void TransportEndpoint::Retransmitting(Flow&, bool after_timeout) {
   if (after_timeout) {
     counters_.transport_retransmits_timeout.Inc();

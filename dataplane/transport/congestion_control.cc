@@ -50,6 +50,12 @@ void CongestionControl::OnLoss(uint64_t now_ns, uint64_t rtt_ns) {
   Clamp();
 }
 
+void CongestionControl::UndoTimeout(double window_before) {
+  if (config_.algorithm == CongestionAlgorithm::kNone) return;
+  window_ = std::max(window_, window_before);
+  Clamp();
+}
+
 void CongestionControl::OnTimeout(uint32_t consecutive) {
   if (config_.algorithm == CongestionAlgorithm::kNone) return;
   if (consecutive >= config_.timeouts_to_minimum) {

@@ -58,6 +58,9 @@ class CongestionControl {
   // A retransmission timeout, the `consecutive`-th in a row (1 for the
   // first one after progress).
   void OnTimeout(uint32_t consecutive);
+  // The timeouts since `window_before` were spurious (the peer had the
+  // segment all along): their cuts are undone.
+  void UndoTimeout(double window_before);
 
   double window() const { return window_; }
   uint64_t base_rtt_ns() const { return base_rtt_ns_; }

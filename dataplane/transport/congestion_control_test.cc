@@ -54,6 +54,20 @@ TEST(CongestionControlTest, LossAndTimeout) {
   EXPECT_EQ(cc.pacing_interval_ns(30 * kUs), 3000 * kUs);
 }
 
+TEST(CongestionControlTest, ASpuriousTimeoutIsUndone) {
+  CongestionControl cc(Config());
+  const double before = cc.window();
+  cc.OnTimeout(1);
+  cc.OnTimeout(2);
+  ASSERT_LT(cc.window(), before);
+  cc.UndoTimeout(before);
+  // Expect: the window the timeouts found, not less.
+  EXPECT_DOUBLE_EQ(cc.window(), before);
+  // Expect: an undo never shrinks a window that grew since.
+  cc.UndoTimeout(before / 4);
+  EXPECT_DOUBLE_EQ(cc.window(), before);
+}
+
 TEST(CongestionControlTest, SlowHostsAreNotCongestion) {
   CongestionControl cc(Config());
   // Every round trip takes a millisecond (hosts waking from sleep), none

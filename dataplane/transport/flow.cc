@@ -304,6 +304,12 @@ void Flow::OnTimer(uint64_t now_ns) {
       rto_deadline_ns_ = UINT64_MAX;
     } else {
       ++backoffs_;
+      if (backoffs_ == 1) {
+        timeout_check_ = true;
+        timeout_seq_ = sender_.oldest_unacked();
+        timeout_resent_us_ = TimestampUs(now_ns);
+        window_before_timeout_ = cc_.window();
+      }
       rtt_.OnTimeout();
       cc_.OnTimeout(backoffs_);
       ++stats_.retransmits_timeout;

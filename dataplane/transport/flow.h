@@ -124,6 +124,16 @@ class FlowEnv {
     (void)rtt_ns;
     (void)queueing_ns;
   }
+  // A retransmission timeout turned out spurious (its window cut undone).
+  virtual void SpuriousTimeout(Flow& flow) { (void)flow; }
+  // A data segment was not taken (for counters): a copy of one we had, no
+  // room in the application's channel (the sender must send it again), or
+  // beyond the window we advertised.
+  enum class NotTaken { kDuplicate, kNoRoom, kBeyondWindow };
+  virtual void SegmentNotTaken(Flow& flow, NotTaken why) {
+    (void)flow;
+    (void)why;
+  }
   // Congestion control cut the flow's window: for delay above its target,
   // or for loss (timeouts are counted as retransmissions).
   virtual void WindowCut(Flow& flow, bool for_loss) {
@@ -162,6 +172,7 @@ struct FlowStats {
   uint64_t segments_received = 0;
   uint64_t retransmits_fast = 0;     // on SACK evidence
   uint64_t retransmits_timeout = 0;  // after the RTO
+  uint64_t spurious_timeouts = 0;    // RTOs the peer's ACK showed needless
   uint64_t duplicates_received = 0;
   uint64_t out_of_order_received = 0;
   uint64_t refused_no_room = 0;  // in-order segments the app had no room for
@@ -339,6 +350,15 @@ class Flow {
   uint64_t ack_deadline_ns_ = UINT64_MAX;
   uint64_t rto_deadline_ns_ = UINT64_MAX;
   uint32_t backoffs_ = 0;      // RTOs since the peer last made progress
+  // Telling a spurious timeout (RFC 3522, with our timestamps): the first
+  // timeout of a series resent `timeout_seq_` at `timeout_resent_us_`. An
+  // ACK that covers it while echoing an older timestamp answers the first
+  // transmission, so nothing was lost: the peer or the path was only
+  // slower than the RTO (a host's queues, a descheduled engine).
+  bool timeout_check_ = false;
+  uint32_t timeout_seq_ = 0;
+  uint32_t timeout_resent_us_ = 0;
+  double window_before_timeout_ = 0;
   uint64_t next_send_ns_ = 0;  // pacing below one segment per RTT
   uint64_t probe_deadline_ns_ = UINT64_MAX;  // zero-window probe
   uint64_t keepalive_ns_ = UINT64_MAX;

@@ -102,6 +102,7 @@ bool Flow::OnSegment(const FerryHeader& header,
         // We already hold this very segment (it arrived early and found no
         // room when its turn came): deliver that copy, never both.
         ++stats_.duplicates_received;
+        env_.SegmentNotTaken(*this, FlowEnv::NotTaken::kDuplicate);
         ack_now_ = true;
         DeliverHeld(now_ns);
         return false;
@@ -109,6 +110,7 @@ bool Flow::OnSegment(const FerryHeader& header,
       if (!Consume(header.type, header.flags, header.message_length, payload,
                    now_ns)) {
         ++stats_.refused_no_room;
+        env_.SegmentNotTaken(*this, FlowEnv::NotTaken::kNoRoom);
         ack_now_ = true;  // tell the sender our (small) window now
         return false;
       }
@@ -122,6 +124,7 @@ bool Flow::OnSegment(const FerryHeader& header,
       ack_now_ = true;  // the SACK tells the sender about the hole
       if (packet == FlowEnv::kNoHandle) {
         ++stats_.beyond_window;
+        env_.SegmentNotTaken(*this, FlowEnv::NotTaken::kBeyondWindow);
         return false;
       }
       ++stats_.out_of_order_received;
@@ -137,6 +140,7 @@ bool Flow::OnSegment(const FerryHeader& header,
     }
     case Arrival::kDuplicate:
       ++stats_.duplicates_received;
+      env_.SegmentNotTaken(*this, FlowEnv::NotTaken::kDuplicate);
       ack_now_ = true;  // our ACK may have been lost
       // The sender repeats the segment we refused for lack of room while
       // later ones wait here: deliver if the app made room since.
@@ -144,6 +148,7 @@ bool Flow::OnSegment(const FerryHeader& header,
       return false;
     case Arrival::kBeyondWindow:
       ++stats_.beyond_window;
+      env_.SegmentNotTaken(*this, FlowEnv::NotTaken::kBeyondWindow);
       ack_now_ = true;
       return false;
   }
@@ -175,6 +180,21 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
         env_.RttSampled(
             *this, rtt_ns,
             base != UINT64_MAX && rtt_ns > base ? rtt_ns - base : 0);
+      }
+    }
+    if (timeout_check_ && result.newly_acked > 0 &&
+        static_cast<int32_t>(header.ack - timeout_seq_) > 0) {
+      timeout_check_ = false;
+      // The echo is the timestamp of the newest segment the peer had
+      // (plus its hold time), never older than what it answers: one older
+      // than the resend proves the first transmission arrived.
+      if (header.echo_timestamp_us != 0 &&
+          static_cast<int32_t>(timeout_resent_us_ - header.echo_timestamp_us) >
+              0) {
+        ++stats_.spurious_timeouts;
+        cc_.UndoTimeout(window_before_timeout_);
+        rtt_.OnSpuriousTimeout(rtt_ns);
+        env_.SpuriousTimeout(*this);
       }
     }
     const double window = cc_.window();

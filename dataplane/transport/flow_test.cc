@@ -448,6 +448,85 @@ TEST_F(FlowPairTest, RetransmissionTimeoutBacksOffThenDeclaresThePeerDead) {
   EXPECT_EQ(env_a_.outgoing_messages(), 0u);
 }
 
+// One message from A whose first transmission reaches B at once; B's ACK
+// goes out after B's ACK delay and spends 2 ms in queues on its way back,
+// during which A's RTO fires. With `first_lost` the first transmission is
+// lost instead, and B acknowledges the resend.
+struct TimeoutOutcome {
+  uint64_t retransmits = 0;
+  uint64_t spurious = 0;
+  double window_after_timeout = 0;
+  uint64_t rto_after_ack = 0;
+};
+
+class SpuriousTimeoutTest : public FlowPairTest {
+ protected:
+  TimeoutOutcome Run(bool first_lost) {
+    Establish();
+    // A few quick round trips: an RTO of a few hundred microseconds.
+    for (uint8_t i = 0; i < 4; ++i) {
+      EXPECT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(50, i)), 50));
+      Exchange();
+    }
+    TimeoutOutcome out;
+    EXPECT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(50, 9)), 50));
+    a_.Pump(now_);
+    Segment first = Pop(env_a_);
+    // B's ACK, sent after its ACK delay, for the segment B just had.
+    auto b_acks = [&] {
+      b_.Pump(now_);
+      if (env_b_.outbox.empty()) {
+        now_ = b_.next_timer_ns();
+        b_.OnTimer(now_);
+        b_.Pump(now_);
+      }
+      EXPECT_FALSE(env_b_.outbox.empty());
+    };
+    const uint64_t sent_at = now_;
+    if (!first_lost) {
+      DeliverSegment(env_b_, b_, first, now_);
+      b_acks();
+    }
+    now_ = a_.next_timer_ns();
+    EXPECT_LT(now_, sent_at + kMs);
+    a_.OnTimer(now_);  // the RTO: the same segment again
+    Segment resent = Pop(env_a_);
+    EXPECT_EQ(resent.header.seq, first.header.seq);
+    out.window_after_timeout = a_.congestion_window();
+    if (first_lost) {
+      DeliverSegment(env_b_, b_, resent, now_);
+      b_acks();
+    }
+    now_ += 2 * kMs;
+    while (!env_b_.outbox.empty()) {
+      DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+    }
+    out.retransmits = a_.stats().retransmits_timeout;
+    out.spurious = a_.stats().spurious_timeouts;
+    out.rto_after_ack = a_.rto_ns();
+    return out;
+  }
+};
+
+TEST_F(SpuriousTimeoutTest, AnAckForTheFirstTransmissionUndoesTheTimeout) {
+  const double window = a_.congestion_window();
+  const TimeoutOutcome out = Run(/*first_lost=*/false);
+  EXPECT_EQ(out.retransmits, 1u);
+  EXPECT_LT(out.window_after_timeout, window);
+  // Expect: counted as spurious; the RTO now covers the slow round trip
+  // (about 2.1 ms since the first transmission) with room to spare.
+  EXPECT_EQ(out.spurious, 1u);
+  EXPECT_GT(out.rto_after_ack, 6 * kMs);
+}
+
+TEST_F(SpuriousTimeoutTest, AnAckForTheResendIsARealLoss) {
+  const TimeoutOutcome out = Run(/*first_lost=*/true);
+  EXPECT_EQ(out.retransmits, 1u);
+  // Expect: not spurious; the RTO follows the resend's round trip only.
+  EXPECT_EQ(out.spurious, 0u);
+  EXPECT_LT(out.rto_after_ack, 6 * kMs);
+}
+
 TEST_F(FlowPairTest, TheWaitForAnAnswerStartsWithTheSendThatNeedsIt) {
   Establish();
   // A request, and B's answer, which acknowledges it.

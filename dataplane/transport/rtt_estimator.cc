@@ -20,6 +20,14 @@ void RttEstimator::AddSample(uint64_t rtt_ns) {
                        bounds_.max_rto_ns);
 }
 
+void RttEstimator::OnSpuriousTimeout(uint64_t rtt_ns) {
+  srtt_ns_ = std::max(srtt_ns_, rtt_ns);
+  rttvar_ns_ = std::max(rttvar_ns_, rtt_ns / 2);
+  has_sample_ = true;
+  rto_ns_ = std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns,
+                       bounds_.max_rto_ns);
+}
+
 void RttEstimator::OnTimeout() {
   rto_ns_ = std::min(rto_ns_ * 2, bounds_.max_rto_ns);
 }

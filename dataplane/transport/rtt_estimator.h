@@ -25,6 +25,10 @@ class RttEstimator {
   void AddSample(uint64_t rtt_ns);
   // A retransmission timeout fired: back off.
   void OnTimeout();
+  // The timeout was spurious: the answer to the first transmission came
+  // after `rtt_ns`. As RFC 4015 responds, the estimate takes in at least
+  // that round trip, so that the next timeout does not come as early.
+  void OnSpuriousTimeout(uint64_t rtt_ns);
 
   uint64_t rto_ns() const { return rto_ns_; }
   uint64_t srtt_ns() const { return srtt_ns_; }

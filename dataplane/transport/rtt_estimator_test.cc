@@ -37,5 +37,17 @@ TEST(RttEstimatorTest, TimeoutsBackOffAndASampleRecovers) {
   EXPECT_LT(e.rto_ns(), 1000 * kUs);
 }
 
+TEST(RttEstimatorTest, ASpuriousTimeoutTakesInItsRoundTrip) {
+  RttEstimator e;
+  for (int i = 0; i < 20; ++i) e.AddSample(100 * kUs);
+  e.OnTimeout();
+  e.OnSpuriousTimeout(5000 * kUs);
+  // Expect: srtt at least that round trip, rttvar at least half of it, so
+  // the next RTO is 5 + 4 * 2.5 ms.
+  EXPECT_EQ(e.srtt_ns(), 5000 * kUs);
+  EXPECT_EQ(e.rttvar_ns(), 2500 * kUs);
+  EXPECT_EQ(e.rto_ns(), 15000 * kUs);
+}
+
 }  // namespace
 }  // namespace ferry::transport
