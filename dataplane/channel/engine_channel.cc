@@ -13,6 +13,7 @@
 
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
+#include "dataplane/net/checksum.h"
 
 namespace ferry::channel {
 
@@ -212,6 +213,35 @@ void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
     out += n;
     return true;
   });
+}
+
+uint32_t EngineChannel::CopyTxSummed_st(uint32_t head, uint32_t offset,
+                                        uint8_t* out, uint32_t length) {
+  uint32_t sum = 0;
+  uint32_t copied = 0;
+  if (head >= buffer_count_) {
+    const uint32_t slot = head - buffer_count_;
+    if (slot < tx_inline_.size() && tx_inline_[slot].kept &&
+        offset < tx_inline_[slot].length) {
+      const KeptInline& kept = tx_inline_[slot];
+      copied = std::min(length, kept.length - offset);
+      sum = net::ChecksumCopyAt(
+          0, out, absl::MakeConstSpan(kept.data + offset, copied), 0);
+    }
+  } else if (length > 0) {
+    WalkTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
+      sum = net::ChecksumCopyAt(sum, out + copied, absl::MakeConstSpan(data, n),
+                                copied);
+      copied += n;
+      return true;
+    });
+  }
+  // Whatever the frame holds goes out and must be in the sum.
+  if (copied < length) {
+    sum = net::ChecksumAddAt(
+        sum, absl::MakeConstSpan(out + copied, length - copied), copied);
+  }
+  return sum;
 }
 
 uint32_t EngineChannel::TxPieces_st(uint32_t head, uint32_t offset,

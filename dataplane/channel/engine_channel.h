@@ -109,6 +109,11 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // the buffer count naming the engine's private copy of its bytes.
   // Copies `length` bytes from `offset` of the message into `out`.
   void CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out, uint32_t length);
+  // The same, summing the bytes for the UDP checksum as they are copied
+  // (net::ChecksumCopyAt): returns their ones'-complement sum from 0, the
+  // bytes of `out` that a message shorter than asked left alone included.
+  uint32_t CopyTxSummed_st(uint32_t head, uint32_t offset, uint8_t* out,
+                           uint32_t length);
   // The same bytes as pieces that point into the segment, for sending them
   // without a copy: at most `max`, in order. Returns their number, or 0
   // when they do not fit in `max` or the message is the engine's private

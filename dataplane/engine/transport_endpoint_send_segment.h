@@ -3,6 +3,8 @@
 #ifndef FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_SEND_SEGMENT_H_
 #define FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_SEND_SEGMENT_H_
 
+#include <type_traits>
+
 #include "dataplane/dpdk/packet.h"
 #include "dataplane/engine/transport_endpoint.h"
 #include "dataplane/net/ferry_segment_builder.h"
@@ -37,9 +39,21 @@ void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
     counters_.tx_alloc_failed.Inc();
     return;
   }
-  fill(room.data() + at);
-  dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
-                                room, address, length)));
+  if constexpr (std::is_same_v<decltype(fill(room.data() + at)), uint32_t>) {
+    // The fill summed the payload as it wrote it: only the headers are
+    // left to sum.
+    const uint32_t payload_sum = fill(room.data() + at);
+    dpdk::SetFrameLength(
+        pkt,
+        static_cast<uint32_t>(
+            udp_checksum ? net::FinishFerrySegmentBeside(room, address, length,
+                                                         payload_sum)
+                         : net::FinishFerrySegment(room, address, length)));
+  } else {
+    fill(room.data() + at);
+    dpdk::SetFrameLength(pkt, static_cast<uint32_t>(net::FinishFerrySegment(
+                                  room, address, length)));
+  }
   if (offload) dpdk::RequestIpv4ChecksumOffload(pkt);
   counters_.transport_segments_tx.Inc();
   if (route.via >= 0) {

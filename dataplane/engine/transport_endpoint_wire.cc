@@ -260,12 +260,13 @@ void TransportEndpoint::Transmit(Flow& flow, const FerryHeader& header,
     }
   }
   SendSegment(e.route, e.remote_ip, e.remote_port, e.local_port, header, length,
-              [&](uint8_t* payload) {
-                if (!has_payload) return;
-                channel->CopyTx_st(static_cast<uint32_t>(message - 1), offset,
-                                   payload, length);
+              [&](uint8_t* payload) -> uint32_t {
+                if (!has_payload) return 0;
                 counters_.tx_payload_copies.Inc();
                 counters_.tx_payload_copied_bytes.Add(length);
+                return channel->CopyTxSummed_st(
+                    static_cast<uint32_t>(message - 1), offset, payload,
+                    length);
               });
 }
 

@@ -19,6 +19,16 @@ uint32_t ChecksumAdd(uint32_t sum, absl::Span<const uint8_t> data);
 uint32_t ChecksumAddAt(uint32_t sum, absl::Span<const uint8_t> data,
                        size_t offset);
 
+// Copies `src` to `dst` (which must not overlap it) and returns what
+// ChecksumAddAt(sum, src, offset) would: with AVX-512 in one pass over the
+// bytes, so that a payload copied into a frame is summed as it goes.
+uint32_t ChecksumCopyAt(uint32_t sum, uint8_t* dst,
+                        absl::Span<const uint8_t> src, size_t offset);
+
+// Testing: the widest instructions the sums may use (0 scalar, 1 AVX2,
+// 2 AVX-512BW), where the CPU has them. Returns the limit before.
+int LimitChecksumKernelForTesting(int widest);
+
 // Folds the accumulator and complements it: the value to store in a header.
 uint16_t ChecksumFinish(uint32_t sum);
 
