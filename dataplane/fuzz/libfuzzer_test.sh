@@ -50,12 +50,14 @@ corpus[engine_channel]=dataplane/channel/fuzz_corpus/engine_channel
 sources[engine_channel]="dataplane/channel/engine_channel_fuzz.cc
   dataplane/channel/engine_channel.cc dataplane/channel/engine_channel_rx.cc
   dataplane/channel/channel_segment.cc client/abi/channel_layout.cc dataplane/base/logging.cc
+  dataplane/net/checksum.cc dataplane/net/addresses.cc
   dataplane/channel/engine_channel_fuzz_seeds.cc"
 corpus[channel_attach]=dataplane/channel/fuzz_corpus/channel_attach
 sources[channel_attach]="dataplane/channel/channel_attach_fuzz.cc
   dataplane/channel/channel_listener.cc dataplane/channel/engine_channel.cc
   dataplane/channel/engine_channel_rx.cc dataplane/channel/channel_segment.cc client/abi/channel_layout.cc
   client/abi/fd_passing.cc dataplane/base/logging.cc
+  dataplane/net/checksum.cc dataplane/net/addresses.cc
   dataplane/channel/channel_attach_fuzz_seeds.cc"
 
 work=$(mktemp -d /tmp/ferry-libfuzzer.XXXXXX)
