@@ -196,19 +196,23 @@ void EngineChannel::KeepInline_st(const ferry_desc& desc) {
   ++tx_kept_inline_;
 }
 
+template <typename Visit>
+uint32_t EngineChannel::VisitTx_st(uint32_t head, uint32_t offset,
+                                   uint32_t length, Visit&& visit) {
+  if (length == 0) return 0;
+  if (head < buffer_count_) return WalkTx_st(head, offset, length, visit);
+  const uint32_t slot = head - buffer_count_;
+  if (slot >= tx_inline_.size()) return 0;
+  const KeptInline& kept = tx_inline_[slot];
+  if (!kept.kept || offset >= kept.length) return 0;
+  const uint32_t n = std::min(length, kept.length - offset);
+  visit(kept.data + offset, n);
+  return n;
+}
+
 void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
                               uint32_t length) {
-  if (length == 0) return;
-  if (head >= buffer_count_) {
-    const uint32_t slot = head - buffer_count_;
-    if (slot >= tx_inline_.size()) return;
-    const KeptInline& kept = tx_inline_[slot];
-    if (!kept.kept || offset >= kept.length) return;
-    std::memcpy(out, kept.data + offset,
-                std::min(length, kept.length - offset));
-    return;
-  }
-  WalkTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
+  VisitTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
     std::memcpy(out, data, n);
     out += n;
     return true;
@@ -218,24 +222,14 @@ void EngineChannel::CopyTx_st(uint32_t head, uint32_t offset, uint8_t* out,
 uint32_t EngineChannel::CopyTxSummed_st(uint32_t head, uint32_t offset,
                                         uint8_t* out, uint32_t length) {
   uint32_t sum = 0;
-  uint32_t copied = 0;
-  if (head >= buffer_count_) {
-    const uint32_t slot = head - buffer_count_;
-    if (slot < tx_inline_.size() && tx_inline_[slot].kept &&
-        offset < tx_inline_[slot].length) {
-      const KeptInline& kept = tx_inline_[slot];
-      copied = std::min(length, kept.length - offset);
-      sum = net::ChecksumCopyAt(
-          0, out, absl::MakeConstSpan(kept.data + offset, copied), 0);
-    }
-  } else if (length > 0) {
-    WalkTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
-      sum = net::ChecksumCopyAt(sum, out + copied, absl::MakeConstSpan(data, n),
-                                copied);
-      copied += n;
-      return true;
-    });
-  }
+  uint32_t at = 0;
+  const uint32_t copied =
+      VisitTx_st(head, offset, length, [&](const uint8_t* data, uint32_t n) {
+        sum = net::ChecksumCopyAt(sum, out + at, absl::MakeConstSpan(data, n),
+                                  at);
+        at += n;
+        return true;
+      });
   // Whatever the frame holds goes out and must be in the sum.
   if (copied < length) {
     sum = net::ChecksumAddAt(

@@ -303,6 +303,11 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   template <typename Visit>
   uint32_t WalkTx_st(uint32_t head, uint32_t offset, uint32_t length,
                      Visit&& visit);
+  // The same for any kept message: a chain, or the engine's private copy
+  // of an inline one (one piece).
+  template <typename Visit>
+  uint32_t VisitTx_st(uint32_t head, uint32_t offset, uint32_t length,
+                      Visit&& visit);
   struct TxCursor {  // where the last walk ended: sends are sequential
     uint32_t head = FERRY_BUFFER_NONE;
     uint32_t buffer = FERRY_BUFFER_NONE;

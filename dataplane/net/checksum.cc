@@ -13,6 +13,21 @@ namespace ferry::net {
 
 namespace {
 
+// Adds `value` (at most 48 bits) to a 32-bit accumulator, end-around carry.
+uint32_t AddToSum(uint32_t sum, uint64_t value) {
+  uint64_t total = uint64_t{sum} + value;
+  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
+  return static_cast<uint32_t>(total);
+}
+
+// Adds the big-endian words whose high bytes sum to `even` and low bytes
+// to `odd` (what the vector kernels gather).
+uint32_t AddByteSums(uint32_t sum, uint64_t even, uint64_t odd) {
+  uint64_t acc = (even << 8) + odd;
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return AddToSum(sum, acc);
+}
+
 // RFC 1071 section 2: the ones'-complement sum does not depend on byte
 // order, so native words are summed wide (eight bytes per step, carries
 // kept in the upper half of a 64-bit accumulator) and the folded result is
@@ -61,9 +76,7 @@ uint32_t ChecksumAddScalar(uint32_t sum, const uint8_t* p, size_t n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
   folded = ((folded & 0xff) << 8) | (folded >> 8);
 #endif
-  uint64_t total = uint64_t{sum} + folded;
-  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
-  return static_cast<uint32_t>(total);
+  return AddToSum(sum, folded);
 }
 
 #if defined(__x86_64__)
@@ -97,11 +110,7 @@ __attribute__((target("avx2"))) uint32_t ChecksumAddAvx2(uint32_t sum,
   // Offsets keep their parity: the loop took whole 32-byte blocks. An odd
   // last byte is the high half of a zero-padded word: an even offset.
   for (size_t i = 0; i < n; ++i) (i & 1 ? o : e) += p[i];
-  uint64_t acc = (e << 8) + o;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  uint64_t total = uint64_t{sum} + acc;
-  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
-  return static_cast<uint32_t>(total);
+  return AddByteSums(sum, e, o);
 }
 
 // The same with 64-byte vectors (AVX-512BW): half the instructions per
@@ -134,13 +143,8 @@ __attribute__((target("avx512bw"))) uint32_t ChecksumAddAvx512(uint32_t sum,
   }
   // Each 64-byte block starts at an even offset, so parities hold; a
   // masked-off odd tail is the zero padding RFC 1071 asks for.
-  const uint64_t e = static_cast<uint64_t>(_mm512_reduce_add_epi64(even));
-  const uint64_t o = static_cast<uint64_t>(_mm512_reduce_add_epi64(odd));
-  uint64_t acc = (e << 8) + o;
-  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
-  uint64_t total = uint64_t{sum} + acc;
-  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
-  return static_cast<uint32_t>(total);
+  return AddByteSums(sum, static_cast<uint64_t>(_mm512_reduce_add_epi64(even)),
+                     static_cast<uint64_t>(_mm512_reduce_add_epi64(odd)));
 }
 
 const bool kHasAvx2 = [] {
@@ -160,10 +164,7 @@ int widest_kernel = 2;
 // bytes sit in the other halves of the words (RFC 1071 section 2(B)).
 uint32_t AddSwapped(uint32_t sum, uint32_t alone) {
   while (alone >> 16) alone = (alone & 0xffff) + (alone >> 16);
-  const uint32_t swapped = ((alone & 0xff) << 8) | (alone >> 8);
-  uint64_t total = uint64_t{sum} + swapped;
-  while (total >> 32) total = (total & 0xffffffff) + (total >> 32);
-  return static_cast<uint32_t>(total);
+  return AddToSum(sum, ((alone & 0xff) << 8) | (alone >> 8));
 }
 
 }  // namespace
