@@ -96,11 +96,18 @@ class RingProducer {
     if constexpr (kSlotSequenced<T>) {
       // Everything but seq, then seq: until that store the slot still holds
       // the previous lap's seq, which no consumer mistakes for this one.
-      constexpr size_t kAfterSeq = offsetof(T, seq) + sizeof(uint32_t);
-      std::memcpy(slot, &value, offsetof(T, seq));
-      std::memcpy(reinterpret_cast<char*>(slot) + kAfterSeq,
-                  reinterpret_cast<const char*>(&value) + kAfterSeq,
-                  sizeof(T) - kAfterSeq);
+      // Field by field: a descriptor is mostly built just before, by
+      // stores of its fields, and a 16-byte load across several of them
+      // cannot take their values from the store buffer; it waits for them
+      // to retire (a fifth of a message's send in the client's profile).
+      slot->flow = value.flow;
+      slot->cookie = value.cookie;
+      slot->head = value.head;
+      slot->length = value.length;
+      slot->type = value.type;
+      slot->status = value.status;
+      std::memcpy(slot->inline_data, value.inline_data,
+                  sizeof(value.inline_data));
       __atomic_store_n(&slot->seq, tail_ + 1, __ATOMIC_RELEASE);
     } else {
       std::memcpy(slot, &value, sizeof(T));

@@ -206,7 +206,10 @@ class Engine : private PacketIo, public Wakeable {
   void ReleaseExternal_st();
   // Sends the next gratuitous ARP announcement of our address when due.
   void AnnounceAddress_st(uint64_t now_ns);
-  std::optional<net::Ipv4Address> NextHop(net::Ipv4Address dst) const;
+  // 0.0.0.0 (never a next hop) when there is none. Not an optional: GCC
+  // returns one through the stack by parts and reads it back whole, a
+  // store-forwarding stall on every segment sent.
+  net::Ipv4Address NextHop(net::Ipv4Address dst) const;
   void Transmit_st(dpdk::Packet* pkt);
   void FlushTx_st();
   // Applies fault injection to the TX batch, writing what is to be sent now

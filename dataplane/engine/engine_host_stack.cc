@@ -11,21 +11,21 @@
 
 namespace ferry::engine {
 
-std::optional<net::Ipv4Address> Engine::NextHop(net::Ipv4Address dst) const {
+net::Ipv4Address Engine::NextHop(net::Ipv4Address dst) const {
   if (config_.ip.Contains(dst)) return dst;
-  return config_.gateway;
+  return config_.gateway.value_or(net::Ipv4Address{});
 }
 
 bool Engine::NextHopResolved_st(net::Ipv4Address dst, uint64_t now_ns) {
-  const std::optional<net::Ipv4Address> hop = NextHop(dst);
-  return hop.has_value() && neighbors_.Lookup(*hop, now_ns).has_value();
+  const net::Ipv4Address hop = NextHop(dst);
+  return hop.value != 0 && neighbors_.Find(hop, now_ns) != nullptr;
 }
 
 void Engine::ConfirmNextHop_st(net::Ipv4Address dst, uint64_t now_ns) {
-  const std::optional<net::Ipv4Address> hop = NextHop(dst);
-  if (!hop.has_value() || !neighbors_.ShouldReprobe(*hop, now_ns)) return;
+  const net::Ipv4Address hop = NextHop(dst);
+  if (hop.value == 0 || !neighbors_.ShouldReprobe(hop, now_ns)) return;
   counters_.arp_reprobes.Inc();
-  SendArpRequest_st(*hop);
+  SendArpRequest_st(hop);
 }
 
 void Engine::AnnounceAddress_st(uint64_t now_ns) {
@@ -201,15 +201,13 @@ bool Engine::SendArp_st(net::Ipv4Address target) {
 
 void Engine::SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
                          uint64_t now_ns) {
-  const std::optional<net::Ipv4Address> hop = NextHop(dst);
-  if (!hop.has_value()) {
+  const net::Ipv4Address next_hop = NextHop(dst);
+  if (next_hop.value == 0) {
     counters_.tx_drop_no_route.Inc();
     dpdk::FreePacket(pkt);
     return;
   }
-  const net::Ipv4Address next_hop = *hop;
-  if (std::optional<net::MacAddress> mac =
-          neighbors_.Lookup(next_hop, now_ns)) {
+  if (const net::MacAddress* mac = neighbors_.Find(next_hop, now_ns)) {
     std::memcpy(dpdk::MutableFrameBytes(pkt).data() + net::kEtherDstOffset,
                 mac->bytes.data(), 6);
     Transmit_st(pkt);

@@ -14,17 +14,23 @@ NeighborTable::NeighborTable(size_t capacity, const NeighborTimings& timings)
 
 std::optional<net::MacAddress> NeighborTable::Lookup(net::Ipv4Address ip,
                                                      uint64_t now_ns) const {
+  const net::MacAddress* mac = Find(ip, now_ns);
+  if (mac == nullptr) return std::nullopt;
+  return *mac;
+}
+
+const net::MacAddress* NeighborTable::Find(net::Ipv4Address ip,
+                                           uint64_t now_ns) const {
   if (hot_.valid && hot_.ip == ip.value) {
-    if (now_ns >= hot_.deadline_ns) return std::nullopt;
-    return hot_.mac;
+    return now_ns < hot_.deadline_ns ? &hot_.mac : nullptr;
   }
   auto it = entries_.find(ip.value);
   if (it == entries_.end() || it->second.state != State::kReachable ||
       now_ns >= it->second.deadline_ns) {
-    return std::nullopt;
+    return nullptr;
   }
   hot_ = Hot{true, ip.value, it->second.mac, it->second.deadline_ns};
-  return it->second.mac;
+  return &hot_.mac;
 }
 
 NeighborTable::QueueResult NeighborTable::QueuePending(net::Ipv4Address ip,

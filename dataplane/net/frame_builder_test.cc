@@ -76,6 +76,34 @@ TEST(FrameBuilderTest, RefusesBuffersTooSmall) {
             0u);
 }
 
+TEST(FrameBuilderTest, Ipv4ChecksumSummedFromValuesMatchesTheHeader) {
+  // The checksum is summed from the field values, not read back from the
+  // frame; it must equal the sum over the written header, carries and all.
+  const Ipv4Address highs = {0xfffefdfc};
+  const Ipv4Address lows = {0x01000203};
+  for (const Ipv4Endpoints& ends : {Ipv4Endpoints{kMacA, kMacB, kIpA, kIpB},
+                                    Ipv4Endpoints{kMacA, kMacB, highs, highs},
+                                    Ipv4Endpoints{kMacA, kMacB, lows, highs}}) {
+    for (uint16_t id : {0, 1, 0x8000, 0xffff}) {
+      for (size_t l4_length : {size_t{8}, size_t{1500}, size_t{65515}}) {
+        std::vector<uint8_t> frame(kEtherHeaderSize + kIpv4HeaderSize +
+                                   l4_length);
+        ASSERT_NE(WriteEtherIpv4(absl::MakeSpan(frame), ends, kIpProtoUdp, id,
+                                 l4_length, /*checksum_in_software=*/true),
+                  0u);
+        std::vector<uint8_t> header(
+            frame.begin() + kEtherHeaderSize,
+            frame.begin() + kEtherHeaderSize + kIpv4HeaderSize);
+        const uint16_t written = LoadBe16(&header[kIpv4ChecksumOffset]);
+        header[kIpv4ChecksumOffset] = 0;
+        header[kIpv4ChecksumOffset + 1] = 0;
+        EXPECT_EQ(written, InternetChecksum(header))
+            << "id " << id << " length " << l4_length;
+      }
+    }
+  }
+}
+
 TEST(FrameBuilderTest, Ipv4ChecksumLeftForOffload) {
   std::vector<uint8_t> frame(100);
   ASSERT_NE(WriteEtherIpv4(absl::MakeSpan(frame), {kMacA, kMacB, kIpA, kIpB},

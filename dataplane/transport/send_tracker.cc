@@ -32,32 +32,6 @@ void SendTracker::OnRetransmit(uint32_t seq, uint64_t now_ns) {
   slot.retransmitted = true;
 }
 
-SendTracker::AckResult SendTracker::OnAck(uint32_t cumulative_ack,
-                                          uint64_t sack_bitmap) {
-  AckResult result;
-  const uint32_t advance = cumulative_ack - una_;
-  // An ACK below una_ (reordered, old) or beyond what was sent (corrupt or
-  // forged) teaches nothing.
-  if (advance > in_flight()) {
-    result.stale = true;
-    return result;
-  }
-  una_ = cumulative_ack;
-  result.newly_acked = advance;
-  for (uint32_t i = 0; i < 64 && sack_bitmap != 0; ++i, sack_bitmap >>= 1) {
-    if ((sack_bitmap & 1) == 0) continue;
-    const uint32_t seq = una_ + 1 + i;
-    if (seq - una_ >= in_flight()) break;  // beyond what was sent
-    Slot& slot = At(seq);
-    if (!slot.sacked) {
-      slot.sacked = true;
-      ++result.newly_sacked;
-    }
-  }
-  if (result.newly_sacked > 0 || result.newly_acked > 0) MarkLost();
-  return result;
-}
-
 void SendTracker::MarkLost() {
   // Walk back from the newest SACKed segment: an unSACKed segment with at
   // least kDupThresh SACKed segments after it is lost. A segment already

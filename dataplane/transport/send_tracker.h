@@ -45,7 +45,10 @@ class SendTracker {
     uint32_t newly_sacked = 0;  // segments newly reported held
     bool stale = false;         // older than what we know: ignored
   };
-  AckResult OnAck(uint32_t cumulative_ack, uint64_t sack_bitmap);
+  // Inline (below): returned from a call, the result is packed through the
+  // stack by stores of its parts and read back by loads across them, which
+  // the store buffer cannot forward (a stall on every ACK).
+  inline AckResult OnAck(uint32_t cumulative_ack, uint64_t sack_bitmap);
 
   // Segments newly inferred lost (SACK evidence) since the last call,
   // oldest first, written to `out` (at most `max`); returns how many.
@@ -71,6 +74,32 @@ class SendTracker {
   std::vector<Slot> slots_;
   std::vector<uint32_t> lost_;  // marked lost, not yet taken (reserved)
 };
+
+inline SendTracker::AckResult SendTracker::OnAck(uint32_t cumulative_ack,
+                                                 uint64_t sack_bitmap) {
+  AckResult result;
+  const uint32_t advance = cumulative_ack - una_;
+  // An ACK below una_ (reordered, old) or beyond what was sent (corrupt or
+  // forged) teaches nothing.
+  if (advance > in_flight()) {
+    result.stale = true;
+    return result;
+  }
+  una_ = cumulative_ack;
+  result.newly_acked = advance;
+  for (uint32_t i = 0; i < 64 && sack_bitmap != 0; ++i, sack_bitmap >>= 1) {
+    if ((sack_bitmap & 1) == 0) continue;
+    const uint32_t seq = una_ + 1 + i;
+    if (seq - una_ >= in_flight()) break;  // beyond what was sent
+    Slot& slot = At(seq);
+    if (!slot.sacked) {
+      slot.sacked = true;
+      ++result.newly_sacked;
+    }
+  }
+  if (result.newly_sacked > 0 || result.newly_acked > 0) MarkLost();
+  return result;
+}
 
 }  // namespace ferry::transport
 
