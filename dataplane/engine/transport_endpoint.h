@@ -217,7 +217,7 @@ class TransportEndpoint : public transport::FlowEnv {
                     absl::Span<const uint8_t> bytes) override;
   void EndReceive(transport::Flow& flow, uint64_t handle,
                   bool complete) override;
-  uint32_t ReceiveRoom(transport::Flow& flow) override;
+  uint32_t ReceiveRoom(transport::Flow& flow, uint32_t most) override;
   void ReleasePacket(uint64_t packet) override;
   void StateChanged(transport::Flow& flow) override;
   void Retransmitting(transport::Flow& flow, bool after_timeout) override;

@@ -160,7 +160,7 @@ bool Flow::AwaitingAnswer() const {
 }
 
 uint32_t Flow::AdvertisedWindow() {
-  return std::min(receiver_.window(), env_.ReceiveRoom(*this));
+  return env_.ReceiveRoom(*this, receiver_.window());
 }
 
 uint32_t Flow::AckThreshold() const {

@@ -47,21 +47,21 @@ enum class FlowState : uint8_t {
 // X(name, description): why a flow ended.
 // X(name, text, help, status): `status` is the ferry_status an application
 // hears (FERRY_STATUS_<status>, in FLOW_CLOSED events and failed connects).
-#define FERRY_FLOW_END_REASONS(X)                                            \
-  X(kNone, "none", "still open", OK)                                         \
-  X(kClosed, "closed", "closed by either side after a FIN exchange", CLOSED) \
-  X(kRefused, "refused", "nobody listens at the peer's address and port",    \
-    REFUSED)                                                                 \
-  X(kTimedOut, "timed_out", "the handshake got no answer", TIMED_OUT)        \
-  X(kReset, "reset", "the peer reset the flow", RESET)                       \
-  X(kPeerDead, "peer_dead", "the peer stopped answering", PEER_DEAD)         \
-  X(kProtocolError, "protocol_error", "the peer broke the protocol",         \
-    PROTOCOL_ERROR)                                                          \
+#define FERRY_FLOW_END_REASONS(X)                                              \
+  X(kNone, "none", "still open", OK)                                           \
+  X(kClosed, "closed", "closed by either side after a FIN exchange", CLOSED)   \
+  X(kRefused, "refused", "nobody listens at the peer's address and port",      \
+    REFUSED)                                                                   \
+  X(kTimedOut, "timed_out", "the handshake got no answer", TIMED_OUT)          \
+  X(kReset, "reset", "the peer reset the flow", RESET)                         \
+  X(kPeerDead, "peer_dead", "the peer stopped answering", PEER_DEAD)           \
+  X(kProtocolError, "protocol_error", "the peer broke the protocol",           \
+    PROTOCOL_ERROR)                                                            \
   X(kAborted, "aborted", "reset locally (the application went away)", ABORTED) \
-  X(kUntrusted, "untrusted",                                                 \
-    "the peer's node key is not trusted here, or ours not there", UNTRUSTED) \
-  X(kEncryptionRequired, "encryption_required",                             \
-    "one side requires encryption, the other does not encrypt",            \
+  X(kUntrusted, "untrusted",                                                   \
+    "the peer's node key is not trusted here, or ours not there", UNTRUSTED)   \
+  X(kEncryptionRequired, "encryption_required",                                \
+    "one side requires encryption, the other does not encrypt",                \
     ENCRYPTION_REQUIRED)
 
 enum class FlowEndReason : uint8_t {
@@ -106,8 +106,10 @@ class FlowEnv {
                             absl::Span<const uint8_t> bytes) = 0;
   // Hands the message to the application (`complete`) or drops it.
   virtual void EndReceive(Flow& flow, uint64_t handle, bool complete) = 0;
-  // Segments the application could take now (its free receive buffers).
-  virtual uint32_t ReceiveRoom(Flow& flow) = 0;
+  // Segments the application could take now (its free receive buffers),
+  // or `most` if it could take at least that many: a channel with room to
+  // spare answers without dividing its bytes by the segment size.
+  virtual uint32_t ReceiveRoom(Flow& flow, uint32_t most) = 0;
   // A packet the flow held (out of order) is no longer needed.
   virtual void ReleasePacket(uint64_t packet) = 0;
   // The flow changed state (established, closed).
@@ -341,15 +343,15 @@ class Flow {
   std::vector<HeldSegment> held_;  // out-of-order packets, by seq & mask
 
   uint32_t peer_window_ = 0;
-  uint32_t last_advertised_ = 0;  // the window in our latest header
-  uint32_t echo_us_ = 0;          // newest peer timestamp, echoed back
+  uint32_t last_advertised_ = 0;   // the window in our latest header
+  uint32_t echo_us_ = 0;           // newest peer timestamp, echoed back
   uint32_t echo_received_us_ = 0;  // our clock when it arrived
   bool ack_pending_ = false;
   bool ack_now_ = false;
   uint32_t unacked_segments_ = 0;  // received since our last ACK
   uint64_t ack_deadline_ns_ = UINT64_MAX;
   uint64_t rto_deadline_ns_ = UINT64_MAX;
-  uint32_t backoffs_ = 0;      // RTOs since the peer last made progress
+  uint32_t backoffs_ = 0;  // RTOs since the peer last made progress
   // Telling a spurious timeout (RFC 3522, with our timestamps): the first
   // timeout of a series resent `timeout_seq_` at `timeout_resent_us_`. An
   // ACK that covers it while echoing an older timestamp answers the first
@@ -359,7 +361,7 @@ class Flow {
   uint32_t timeout_seq_ = 0;
   uint32_t timeout_resent_us_ = 0;
   double window_before_timeout_ = 0;
-  uint64_t next_send_ns_ = 0;  // pacing below one segment per RTT
+  uint64_t next_send_ns_ = 0;                // pacing below one segment per RTT
   uint64_t probe_deadline_ns_ = UINT64_MAX;  // zero-window probe
   uint64_t keepalive_ns_ = UINT64_MAX;
   uint32_t keepalives_unanswered_ = 0;

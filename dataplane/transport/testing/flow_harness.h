@@ -5,6 +5,7 @@
 #ifndef FERRY_DATAPLANE_TRANSPORT_TESTING_FLOW_HARNESS_H_
 #define FERRY_DATAPLANE_TRANSPORT_TESTING_FLOW_HARNESS_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <deque>
@@ -95,7 +96,9 @@ class HarnessEnv : public FlowEnv {
     }
     receiving_.erase(handle);
   }
-  uint32_t ReceiveRoom(Flow&) override { return room; }
+  uint32_t ReceiveRoom(Flow&, uint32_t most) override {
+    return std::min(room, most);
+  }
   void ReleasePacket(uint64_t packet) override { packets_.erase(packet); }
   void RttSampled(Flow&, uint64_t, uint64_t queueing) override {
     queueing_ns += queueing;
