@@ -99,7 +99,16 @@ class RingProducer {
       // Field by field: a descriptor is mostly built just before, by
       // stores of its fields, and a 16-byte load across several of them
       // cannot take their values from the store buffer; it waits for them
-      // to retire (a fifth of a message's send in the client's profile).
+      // to retire (in the lockstep profile, the client's send went from
+      // 7.5% to 5% of the CPU with this).
+      static_assert(
+          offsetof(T, seq) == sizeof(value.flow) + sizeof(value.cookie) +
+                                  sizeof(value.head) + sizeof(value.length) +
+                                  sizeof(value.type) + sizeof(value.status) &&
+              offsetof(T, inline_data) ==
+                  offsetof(T, seq) + sizeof(value.seq) &&
+              sizeof(T) == offsetof(T, inline_data) + sizeof(value.inline_data),
+          "every field of ferry_desc is copied below");
       slot->flow = value.flow;
       slot->cookie = value.cookie;
       slot->head = value.head;
