@@ -12,13 +12,6 @@ NeighborTable::NeighborTable(size_t capacity, const NeighborTimings& timings)
   entries_.reserve(capacity);
 }
 
-std::optional<net::MacAddress> NeighborTable::Lookup(net::Ipv4Address ip,
-                                                     uint64_t now_ns) const {
-  const net::MacAddress* mac = Find(ip, now_ns);
-  if (mac == nullptr) return std::nullopt;
-  return *mac;
-}
-
 const net::MacAddress* NeighborTable::Find(net::Ipv4Address ip,
                                            uint64_t now_ns) const {
   if (hot_.valid && hot_.ip == ip.value) {

@@ -17,7 +17,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/types/span.h"
@@ -40,13 +39,11 @@ class NeighborTable {
 
   NeighborTable(size_t capacity, const NeighborTimings& timings);
 
-  // The MAC of a REACHABLE, unexpired next hop.
-  std::optional<net::MacAddress> Lookup(net::Ipv4Address ip,
-                                        uint64_t now_ns) const;
-  // The same for the transmit path, as a pointer valid until the table
-  // next changes: a 6-byte MAC inside an optional is packed by byte and
-  // half-word stores and read back by a word load that cannot be forwarded
-  // from them, a stall on every segment sent.
+  // The MAC of a REACHABLE, unexpired next hop, or null; valid until the
+  // table next changes. A pointer, not an optional: a 6-byte MAC inside an
+  // optional is packed by byte and half-word stores and read back by a
+  // word load that cannot be forwarded from them, a stall on every segment
+  // sent.
   const net::MacAddress* Find(net::Ipv4Address ip, uint64_t now_ns) const;
 
   enum class QueueResult {
