@@ -14,6 +14,7 @@
 #include "client/ferry.h"
 #include "client/ferry_cpp.h"
 #include "dataplane/base/clock.h"
+#include "dataplane/engine/command.h"
 #include "dataplane/engine/testing/engine_pair.h"
 #include "dataplane/engine/testing/stream_verified.h"
 #include "gtest/gtest.h"
@@ -205,6 +206,68 @@ TEST_F(EngineTransportTest, LossyWireStillDeliversEverythingInOrder) {
   EXPECT_GT(a.transport_retransmits_fast + a.transport_retransmits_timeout, 0u);
   EXPECT_EQ(pair_->b().ReadStats().transport_messages_rx,
             static_cast<uint64_t>(kMessages));
+}
+
+// The peer's answers stall (every frame it sends held back 20 ms, as when
+// its engine is descheduled): A times out for nothing on one flow. What
+// that taught keeps A's other flow, whose own round trips are short, from
+// timing out at the next stall. The engines run on a simulated clock.
+TEST_F(EngineTransportTest,
+       ASpuriousTimeoutTeachesEveryFlowHowLateAnswersCome) {
+  Start();
+  uint64_t first_a = 0, first_b = 0;
+  Connect(&first_a, &first_b);
+  uint64_t second_a = 0;
+  ASSERT_EQ(ferry_connect(app_a_, kHostB, kPort, 0, kWaitMs, &second_a), 0);
+  ASSERT_EQ(Next(app_b_).info.flags, FERRY_RECV_FLOW_ACCEPTED);
+  pair_->StopStepper();
+  uint64_t now = MonotonicNanos();
+  auto run = [&](uint64_t ns) {
+    for (const uint64_t end = now + ns; now < end; now += 50'000) {
+      pair_->Step(now);
+    }
+  };
+  auto set_stall = [&](bool on) {
+    EngineCommand command;
+    command.type = CommandType::kSetFaults;
+    command.faults.delay = on ? 1.0 : 0.0;
+    command.faults.delay_ns = 20'000'000;
+    ASSERT_TRUE(pair_->b().Post(command).ok());
+    run(100'000);
+  };
+  const uint8_t byte = 7;
+  auto exchange = [&](uint64_t flow, uint64_t wait_ns) {
+    ASSERT_EQ(ferry_send(app_a_, flow, &byte, 1), 0);
+    run(wait_ns);
+  };
+  for (int i = 0; i < 20; ++i) {
+    exchange(first_a, 2'000'000);
+    exchange(second_a, 2'000'000);
+  }
+  set_stall(true);
+  exchange(first_a, 60'000'000);
+  const EngineStats stalled = pair_->a().ReadStats();
+  ASSERT_GT(stalled.transport_retransmits_timeout, 0u);
+  ASSERT_GT(stalled.transport_timeouts_spurious, 0u);
+  // Short round trips again, on the second flow above all.
+  set_stall(false);
+  for (int i = 0; i < 40; ++i) exchange(second_a, 2'000'000);
+  set_stall(true);
+  exchange(second_a, 60'000'000);
+  const EngineStats again = pair_->a().ReadStats();
+  EXPECT_EQ(again.transport_retransmits_timeout,
+            stalled.transport_retransmits_timeout);
+  set_stall(false);
+  run(5'000'000);
+  // Every byte arrived, in order, on each flow.
+  int delivered = 0;
+  Received r;
+  while ((r = Next(app_b_, 16)).rc == 1) {
+    EXPECT_EQ(r.data[0], byte);
+    ++delivered;
+    if (delivered == 20 + 1 + 20 + 40 + 1) break;
+  }
+  EXPECT_EQ(delivered, 82);
 }
 
 // Each inline message the transport keeps for retransmission takes a slot

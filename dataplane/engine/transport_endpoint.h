@@ -26,6 +26,7 @@
 #ifndef FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_H_
 #define FERRY_DATAPLANE_ENGINE_TRANSPORT_ENDPOINT_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -42,6 +43,7 @@
 #include "dataplane/engine/engine_group.h"
 #include "dataplane/engine/flow_list.h"
 #include "dataplane/engine/half_open_queue.h"
+#include "dataplane/engine/late_answer_floor.h"
 #include "dataplane/engine/parked_messages.h"
 #include "dataplane/engine/timer_wheel.h"
 #include "dataplane/net/addresses.h"
@@ -226,14 +228,15 @@ class TransportEndpoint : public transport::FlowEnv {
   void PathSuspect(transport::Flow& flow) override;
   void RttSampled(transport::Flow& flow, uint64_t rtt_ns,
                   uint64_t queueing_ns) override;
-  void SpuriousTimeout(transport::Flow&) override {
+  void SpuriousTimeout(transport::Flow&, uint64_t answer_ns) override {
     counters_.transport_timeouts_spurious.Inc();
+    late_answers_.Learn(answer_ns, now_ns_);
   }
   void SegmentNotTaken(transport::Flow& flow, NotTaken why) override;
   void WindowCut(transport::Flow& flow, bool for_loss) override;
   uint64_t RtoFloorNs(const transport::Flow& flow) override {
     (void)flow;
-    return rto_floor_ns_;
+    return std::max(rto_floor_ns_, late_answers_.FloorNs(now_ns_));
   }
 
  private:
@@ -435,6 +438,8 @@ class TransportEndpoint : public transport::FlowEnv {
   uint64_t engine_srtt_ns_ = 0;
   uint64_t engine_rttvar_ns_ = 0;
   uint64_t rto_floor_ns_ = 0;
+  // What spurious timeouts showed about late answers (late_answer_floor.h).
+  LateAnswerFloor late_answers_;
   uint16_t next_ephemeral_;
   uint16_t ip_id_ = 0;
   uint64_t now_ns_ = 0;

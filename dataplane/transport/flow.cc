@@ -303,13 +303,15 @@ void Flow::OnTimer(uint64_t now_ns) {
     if (sender_.in_flight() == 0) {
       rto_deadline_ns_ = UINT64_MAX;
     } else {
-      ++backoffs_;
-      if (backoffs_ == 1) {
+      if (backoffs_ == 0) {
         timeout_check_ = true;
         timeout_seq_ = sender_.oldest_unacked();
         timeout_resent_us_ = TimestampUs(now_ns);
+        timeout_resent_ns_ = now_ns;
+        timeout_expired_rto_ns_ = RtoNs();
         window_before_timeout_ = cc_.window();
       }
+      ++backoffs_;
       rtt_.OnTimeout();
       cc_.OnTimeout(backoffs_);
       ++stats_.retransmits_timeout;

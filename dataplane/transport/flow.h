@@ -126,8 +126,13 @@ class FlowEnv {
     (void)rtt_ns;
     (void)queueing_ns;
   }
-  // A retransmission timeout turned out spurious (its window cut undone).
-  virtual void SpuriousTimeout(Flow& flow) { (void)flow; }
+  // A retransmission timeout turned out spurious (its window cut undone):
+  // the first transmission was answered at least `answer_ns` after it was
+  // sent.
+  virtual void SpuriousTimeout(Flow& flow, uint64_t answer_ns) {
+    (void)flow;
+    (void)answer_ns;
+  }
   // A data segment was not taken (for counters): a copy of one we had, no
   // room in the application's channel (the sender must send it again), or
   // beyond the window we advertised.
@@ -357,9 +362,13 @@ class Flow {
   // ACK that covers it while echoing an older timestamp answers the first
   // transmission, so nothing was lost: the peer or the path was only
   // slower than the RTO (a host's queues, a descheduled engine).
+  // The RTO that expired is kept too: the first transmission was sent at
+  // least that long before the resend.
   bool timeout_check_ = false;
   uint32_t timeout_seq_ = 0;
   uint32_t timeout_resent_us_ = 0;
+  uint64_t timeout_resent_ns_ = 0;
+  uint64_t timeout_expired_rto_ns_ = 0;
   double window_before_timeout_ = 0;
   uint64_t next_send_ns_ = 0;                // pacing below one segment per RTT
   uint64_t probe_deadline_ns_ = UINT64_MAX;  // zero-window probe

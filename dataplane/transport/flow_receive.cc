@@ -194,7 +194,8 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
         ++stats_.spurious_timeouts;
         cc_.UndoTimeout(window_before_timeout_);
         rtt_.OnSpuriousTimeout(rtt_ns);
-        env_.SpuriousTimeout(*this);
+        env_.SpuriousTimeout(
+            *this, now_ns - timeout_resent_ns_ + timeout_expired_rto_ns_);
       }
     }
     const double window = cc_.window();

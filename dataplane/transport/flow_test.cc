@@ -457,6 +457,8 @@ struct TimeoutOutcome {
   uint64_t spurious = 0;
   double window_after_timeout = 0;
   uint64_t rto_after_ack = 0;
+  uint64_t first_sent_ns = 0;  // when the segment that timed out was sent
+  uint64_t acked_ns = 0;       // when the ACK for it came
 };
 
 class SpuriousTimeoutTest : public FlowPairTest {
@@ -483,6 +485,7 @@ class SpuriousTimeoutTest : public FlowPairTest {
       EXPECT_FALSE(env_b_.outbox.empty());
     };
     const uint64_t sent_at = now_;
+    out.first_sent_ns = sent_at;
     if (!first_lost) {
       DeliverSegment(env_b_, b_, first, now_);
       b_acks();
@@ -498,6 +501,7 @@ class SpuriousTimeoutTest : public FlowPairTest {
       b_acks();
     }
     now_ += 2 * kMs;
+    out.acked_ns = now_;
     while (!env_b_.outbox.empty()) {
       DeliverSegment(env_a_, a_, Pop(env_b_), now_);
     }
@@ -517,6 +521,12 @@ TEST_F(SpuriousTimeoutTest, AnAckForTheFirstTransmissionUndoesTheTimeout) {
   // (about 2.1 ms since the first transmission) with room to spare.
   EXPECT_EQ(out.spurious, 1u);
   EXPECT_GT(out.rto_after_ack, 6 * kMs);
+  // The environment hears how late the first transmission was answered:
+  // at least the RTO that expired plus the wait after the resend, and no
+  // more than the whole wait since the first transmission.
+  ASSERT_EQ(env_a_.spurious_answers_ns.size(), 1u);
+  EXPECT_GE(env_a_.spurious_answers_ns[0], 2 * kMs);
+  EXPECT_LE(env_a_.spurious_answers_ns[0], out.acked_ns - out.first_sent_ns);
 }
 
 TEST_F(SpuriousTimeoutTest, AnAckForTheResendIsARealLoss) {
@@ -525,6 +535,7 @@ TEST_F(SpuriousTimeoutTest, AnAckForTheResendIsARealLoss) {
   // Expect: not spurious; the RTO follows the resend's round trip only.
   EXPECT_EQ(out.spurious, 0u);
   EXPECT_LT(out.rto_after_ack, 6 * kMs);
+  EXPECT_TRUE(env_a_.spurious_answers_ns.empty());
 }
 
 TEST_F(FlowPairTest, TheWaitForAnAnswerStartsWithTheSendThatNeedsIt) {

@@ -41,6 +41,7 @@ class HarnessEnv : public FlowEnv {
   uint64_t window_cuts_delay = 0;
   uint64_t window_cuts_loss = 0;
   uint64_t queueing_ns = 0;
+  std::vector<uint64_t> spurious_answers_ns;  // SpuriousTimeout's answers
 
   // Registers an outgoing message's bytes; returns its handle.
   uint64_t AddMessage(std::vector<uint8_t> bytes) {
@@ -102,6 +103,9 @@ class HarnessEnv : public FlowEnv {
   void ReleasePacket(uint64_t packet) override { packets_.erase(packet); }
   void RttSampled(Flow&, uint64_t, uint64_t queueing) override {
     queueing_ns += queueing;
+  }
+  void SpuriousTimeout(Flow&, uint64_t answer_ns) override {
+    spurious_answers_ns.push_back(answer_ns);
   }
   void WindowCut(Flow&, bool for_loss) override {
     ++(for_loss ? window_cuts_loss : window_cuts_delay);
