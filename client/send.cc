@@ -93,13 +93,15 @@ uint32_t FillChain(ferry_channel* ch, const struct iovec* iov, int iovcnt,
 
 void QueueMessage(ferry_channel* ch, uint64_t flow, uint64_t cookie,
                   uint32_t head, uint32_t length) {
-  ferry_desc desc = {};
-  desc.flow = flow;
-  desc.cookie = cookie;
-  desc.head = head;
-  desc.length = length;
-  desc.type = FERRY_DESC_MESSAGE;
-  ch->tx.Write(desc);
+  // In place: the engine reads no inline bytes of a buffered message.
+  ch->tx.WriteInPlace([&](ferry_desc* desc) {
+    desc->flow = flow;
+    desc->cookie = cookie;
+    desc->head = head;
+    desc->length = length;
+    desc->type = FERRY_DESC_MESSAGE;
+    desc->status = 0;
+  });
 }
 
 void PublishTx(ferry_channel* ch) {
@@ -122,20 +124,23 @@ int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
   if (length > FERRY_MAX_MESSAGE_SIZE) return -EMSGSIZE;
   if (!ch->tx.HasRoom(1) || FlowBlocked(ch, flow)) return -EAGAIN;
   if (length <= FERRY_INLINE_MAX) {
-    // Rides in the descriptor: no buffer, one cache line to the engine.
-    ferry_desc desc = {};
-    size_t used = 0;
-    for (int i = 0; i < iovcnt; ++i) {
-      if (iov[i].iov_len == 0) continue;
-      std::memcpy(desc.inline_data + used, iov[i].iov_base, iov[i].iov_len);
-      used += iov[i].iov_len;
-    }
-    desc.flow = flow;
-    desc.cookie = cookie;
-    desc.head = FERRY_BUFFER_NONE;
-    desc.length = static_cast<uint32_t>(length);
-    desc.type = FERRY_DESC_MESSAGE;
-    ch->tx.Write(desc);
+    // Rides in the descriptor: no buffer, one cache line to the engine,
+    // which reads only `length` of its inline bytes.
+    ch->tx.WriteInPlace([&](ferry_desc* desc) {
+      size_t used = 0;
+      for (int i = 0; i < iovcnt; ++i) {
+        if (iov[i].iov_len == 0) continue;
+        std::memcpy(desc->inline_data + used, iov[i].iov_base,
+                    iov[i].iov_len);
+        used += iov[i].iov_len;
+      }
+      desc->flow = flow;
+      desc->cookie = cookie;
+      desc->head = FERRY_BUFFER_NONE;
+      desc->length = static_cast<uint32_t>(length);
+      desc->type = FERRY_DESC_MESSAGE;
+      desc->status = 0;
+    });
     return 0;
   }
   if (!TakeBuffers(ch, BuffersFor(ch, length))) return -EAGAIN;

@@ -125,6 +125,24 @@ class RingProducer {
     if (cached_free_ > 0) --cached_free_;
   }
 
+  // Writes an entry in place: `fill(T* slot)` stores its fields (for a
+  // sequenced slot, all but seq, which is stored after it); invisible to
+  // the consumer until Publish(). For entries built from a few values: a
+  // copy from the stack would load what was just stored there by narrower
+  // stores, and such a load waits for them to retire. Fields that `fill`
+  // leaves alone keep what this producer wrote there on an earlier lap
+  // (a descriptor's unused inline bytes).
+  template <typename Fill>
+  void WriteInPlace(Fill&& fill) {
+    T* slot = &entries_[tail_ & mask_];
+    fill(slot);
+    if constexpr (kSlotSequenced<T>) {
+      __atomic_store_n(&slot->seq, tail_ + 1, __ATOMIC_RELEASE);
+    }
+    ++tail_;
+    if (cached_free_ > 0) --cached_free_;
+  }
+
   bool TryPush(const T& value) {
     if (!HasRoom(1)) return false;
     Write(value);
