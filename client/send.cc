@@ -130,8 +130,7 @@ int QueueCopy(ferry_channel* ch, uint64_t flow, const struct iovec* iov,
       size_t used = 0;
       for (int i = 0; i < iovcnt; ++i) {
         if (iov[i].iov_len == 0) continue;
-        std::memcpy(desc->inline_data + used, iov[i].iov_base,
-                    iov[i].iov_len);
+        std::memcpy(desc->inline_data + used, iov[i].iov_base, iov[i].iov_len);
         used += iov[i].iov_len;
       }
       desc->flow = flow;
