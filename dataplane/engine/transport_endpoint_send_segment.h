@@ -46,8 +46,8 @@ void TransportEndpoint::SendSegment(const Route& route, net::Ipv4Address dst,
     dpdk::SetFrameLength(
         pkt,
         static_cast<uint32_t>(
-            udp_checksum ? net::FinishFerrySegmentBeside(room, address, length,
-                                                         payload_sum)
+            udp_checksum ? net::FinishFerrySegmentBeside(room, address, header,
+                                                         length, payload_sum)
                          : net::FinishFerrySegment(room, address, length)));
   } else {
     fill(room.data() + at);

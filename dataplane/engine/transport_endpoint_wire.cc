@@ -227,7 +227,7 @@ bool TransportEndpoint::SendSegmentBeside(const Entry& e,
     offset += pieces[i].length;
   }
   ++ip_id_;
-  net::FinishFerrySegmentBeside(room, address, length, sum);
+  net::FinishFerrySegmentBeside(room, address, header, length, sum);
   if (offload) dpdk::RequestIpv4ChecksumOffload(pkt);
   counters_.transport_segments_tx.Inc();
   counters_.tx_payload_zero_copy.Inc();

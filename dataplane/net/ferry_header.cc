@@ -124,4 +124,20 @@ size_t WriteFerryHeader(absl::Span<uint8_t> out, const FerryHeader& header) {
   return kFerryHeaderSize;
 }
 
+uint32_t FerryHeaderSum(const FerryHeader& header) {
+  const auto words = [](uint32_t value) {
+    return (value >> 16) + (value & 0xffff);
+  };
+  // The words in WriteFerryHeader's order; 24 of them cannot carry out of
+  // 32 bits.
+  return kFerryMagic +
+         ((uint32_t{kFerryVersion} << 8) | static_cast<uint8_t>(header.type)) +
+         ((uint32_t{header.flags} << 8) | kFerryHeaderSize) + 0 +
+         words(header.src_flow) + words(header.dst_flow) + words(header.seq) +
+         words(header.ack) + words(static_cast<uint32_t>(header.sack >> 32)) +
+         words(static_cast<uint32_t>(header.sack)) +
+         words(header.message_length) + words(header.window) +
+         words(header.timestamp_us) + words(header.echo_timestamp_us);
+}
+
 }  // namespace ferry::net

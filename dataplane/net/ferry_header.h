@@ -110,6 +110,12 @@ uint32_t PeekFerryDstFlow(absl::Span<const uint8_t> frame);
 // too small.
 size_t WriteFerryHeader(absl::Span<uint8_t> out, const FerryHeader& header);
 
+// The ones'-complement sum of the 48 bytes WriteFerryHeader writes for
+// `header` (ChecksumAdd from 0, up to folding), from the values: summing
+// the bytes right after writing them would load them back before the
+// narrower stores that wrote them retire, and such a load waits.
+uint32_t FerryHeaderSum(const FerryHeader& header);
+
 }  // namespace ferry::net
 
 #endif  // FERRY_DATAPLANE_NET_FERRY_HEADER_H_

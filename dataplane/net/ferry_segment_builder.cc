@@ -51,19 +51,22 @@ size_t FinishFerrySegment(absl::Span<uint8_t> out,
 
 size_t FinishFerrySegmentBeside(absl::Span<uint8_t> out,
                                 const FerrySegmentAddress& address,
+                                const FerryHeader& header,
                                 uint32_t payload_length, uint32_t payload_sum) {
   const size_t udp_length = UdpLength(payload_length);
-  constexpr size_t kHeaders = kUdpHeaderSize + kFerryHeaderSize;
+  static_assert((kUdpHeaderSize + kFerryHeaderSize) % 2 == 0,
+                "the payload starts at an even offset of the datagram");
   uint8_t* udp = out.data() + kUdpOffset;
-  uint32_t sum = UdpPseudoHeaderSum(address.ends.ip_src, address.ends.ip_dst,
-                                    static_cast<uint16_t>(udp_length));
-  sum = ChecksumAdd(sum, absl::MakeConstSpan(udp, kHeaders));
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  // The payload's sum, as if it had been added right after the headers.
-  uint32_t folded = payload_sum;
-  while (folded >> 16) folded = (folded & 0xffff) + (folded >> 16);
-  if (kHeaders % 2 != 0) folded = ((folded & 0xff) << 8) | (folded >> 8);
-  const uint16_t checksum = ChecksumFinish(sum + folded);
+  // The UDP header's words (its checksum still 0) and the Ferry header's,
+  // from the values StartFerrySegment wrote: each term is under 2^21.
+  uint64_t sum =
+      uint64_t{UdpPseudoHeaderSum(address.ends.ip_src, address.ends.ip_dst,
+                                  static_cast<uint16_t>(udp_length))} +
+      address.src_port + address.dst_port + udp_length +
+      FerryHeaderSum(header) + payload_sum;
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  sum = (sum & 0xffffffff) + (sum >> 32);
+  const uint16_t checksum = ChecksumFinish(static_cast<uint32_t>(sum));
   StoreBe16(udp + kUdpChecksumOffset, checksum == 0 ? 0xffff : checksum);
   return kUdpOffset + udp_length;
 }

@@ -44,10 +44,13 @@ size_t FinishFerrySegment(absl::Span<uint8_t> out,
                           uint32_t payload_length);
 
 // The same when the payload is not in `out` but goes out beside it (the
-// engine's zero-copy transmit): `payload_sum` is the payload's ChecksumAdd
-// from 0. Returns the frame length, payload included.
+// engine's zero-copy transmit) or was summed as it was written:
+// `payload_sum` is the payload's ChecksumAdd from 0, and `header` the one
+// StartFerrySegment wrote (the headers are summed from their values).
+// Returns the frame length, payload included.
 size_t FinishFerrySegmentBeside(absl::Span<uint8_t> out,
                                 const FerrySegmentAddress& address,
+                                const FerryHeader& header,
                                 uint32_t payload_length, uint32_t payload_sum);
 
 // Both steps around `payload`; 0 when it does not fit.

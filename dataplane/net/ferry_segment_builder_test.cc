@@ -93,13 +93,7 @@ TEST(FerrySegmentBuilderTest, NoChecksumWhenAskedForNone) {
   EXPECT_TRUE(parsed.udp_unchecked);
 }
 
-// A payload summed in pieces beside the headers gives the checksum of the
-// whole frame built in one place.
-TEST(FerrySegmentBuilderTest, PayloadBesideTheHeadersChecksumsTheSame) {
-  FerryHeader header;
-  header.type = FerryPacketType::kData;
-  header.seq = 77;
-  header.message_length = 1001;
+void ExpectBesideChecksumsTheSame(const FerryHeader& header) {
   std::vector<uint8_t> payload(1001);
   for (size_t i = 0; i < payload.size(); ++i) {
     payload[i] = static_cast<uint8_t>(i * 7 + 3);
@@ -120,9 +114,31 @@ TEST(FerrySegmentBuilderTest, PayloadBesideTheHeadersChecksumsTheSame) {
         sum, absl::MakeConstSpan(payload.data() + offset, piece), offset);
     offset += piece;
   }
-  EXPECT_EQ(
-      FinishFerrySegmentBeside(absl::MakeSpan(beside), kAddress, 1001, sum), n);
+  EXPECT_EQ(FinishFerrySegmentBeside(absl::MakeSpan(beside), kAddress, header,
+                                     1001, sum),
+            n);
   EXPECT_TRUE(std::equal(whole.begin(), whole.begin() + at, beside.begin()));
+}
+
+// A payload summed in pieces beside the headers gives the checksum of the
+// whole frame built in one place, with header fields that carry.
+TEST(FerrySegmentBuilderTest, PayloadBesideTheHeadersChecksumsTheSame) {
+  for (uint32_t seed : {77u, 0xffffffffu, 0x8001fffeu}) {
+    SCOPED_TRACE(seed);
+    FerryHeader header;
+    header.type = FerryPacketType::kData;
+    header.flags = static_cast<uint8_t>(seed);
+    header.src_flow = seed * 3;
+    header.dst_flow = ~seed;
+    header.seq = seed;
+    header.ack = seed ^ 0x5555aaaa;
+    header.sack = uint64_t{seed} << 31 | seed;
+    header.message_length = 1001;
+    header.window = seed >> 7;
+    header.timestamp_us = seed * 7;
+    header.echo_timestamp_us = seed;
+    ExpectBesideChecksumsTheSame(header);
+  }
 }
 
 TEST(FerrySegmentBuilderTest, RefusesWhatDoesNotFit) {
