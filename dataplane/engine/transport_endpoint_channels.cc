@@ -324,7 +324,9 @@ void TransportEndpoint::ListFlows_st(uint32_t start, FlowListResult* result) {
     info.remote_port = e.remote_port;
     info.state = flow.state();
     info.srtt_ns = flow.srtt_ns();
-    info.rto_ns = flow.rto_ns();
+    // What the flow waits before its next timeout (backoff aside): its
+    // own estimate, or the engine's floor when that is higher.
+    info.rto_ns = std::max(flow.rto_ns(), RtoFloorNs(flow));
     info.congestion_window = flow.congestion_window();
     info.peer_window = flow.peer_window();
     info.in_flight = flow.in_flight();
