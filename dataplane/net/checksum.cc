@@ -117,17 +117,10 @@ __attribute__((target("avx2"))) uint32_t ChecksumAddAvx2(uint32_t sum,
   uint64_t lanes[4];
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(lanes),
                       _mm256_add_epi64(low, high));
-  // The rest (under 32 bytes) in native words, as the scalar loop does;
-  // its offset is a multiple of 32, so word boundaries hold.
-  uint8_t tail[32] = {};
-  std::memcpy(tail, p, n);
-  uint64_t acc = lanes[0] + lanes[1] + lanes[2] + lanes[3];
-  for (size_t i = 0; i < n; i += 4) {
-    uint32_t w;
-    std::memcpy(&w, tail + i, sizeof(w));
-    acc += w;
-  }
-  return AddNativeSum(sum, acc);
+  // The rest (under 32 bytes) by the scalar loop: it starts at an even
+  // offset, so its words line up with the ones summed here.
+  return ChecksumAddScalar(
+      AddNativeSum(sum, lanes[0] + lanes[1] + lanes[2] + lanes[3]), p, n);
 }
 
 // The same with 64-byte vectors (AVX-512BW), two per step (independent

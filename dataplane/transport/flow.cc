@@ -306,7 +306,6 @@ void Flow::OnTimer(uint64_t now_ns) {
       if (backoffs_ == 0) {
         timeout_check_ = true;
         timeout_seq_ = sender_.oldest_unacked();
-        timeout_resent_us_ = TimestampUs(now_ns);
         timeout_resent_ns_ = now_ns;
         timeout_expired_rto_ns_ = RtoNs();
         window_before_timeout_ = cc_.window();

@@ -358,7 +358,7 @@ class Flow {
   uint64_t rto_deadline_ns_ = UINT64_MAX;
   uint32_t backoffs_ = 0;  // RTOs since the peer last made progress
   // Telling a spurious timeout (RFC 3522, with our timestamps): the first
-  // timeout of a series resent `timeout_seq_` at `timeout_resent_us_`. An
+  // timeout of a series resent `timeout_seq_` at `timeout_resent_ns_`. An
   // ACK that covers it while echoing an older timestamp answers the first
   // transmission, so nothing was lost: the peer or the path was only
   // slower than the RTO (a host's queues, a descheduled engine).
@@ -366,7 +366,6 @@ class Flow {
   // least that long before the resend.
   bool timeout_check_ = false;
   uint32_t timeout_seq_ = 0;
-  uint32_t timeout_resent_us_ = 0;
   uint64_t timeout_resent_ns_ = 0;
   uint64_t timeout_expired_rto_ns_ = 0;
   double window_before_timeout_ = 0;

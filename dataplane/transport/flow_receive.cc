@@ -189,8 +189,8 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
       // (plus its hold time), never older than what it answers: one older
       // than the resend proves the first transmission arrived.
       if (header.echo_timestamp_us != 0 &&
-          static_cast<int32_t>(timeout_resent_us_ - header.echo_timestamp_us) >
-              0) {
+          static_cast<int32_t>(TimestampUs(timeout_resent_ns_) -
+                               header.echo_timestamp_us) > 0) {
         ++stats_.spurious_timeouts;
         cc_.UndoTimeout(window_before_timeout_);
         rtt_.OnSpuriousTimeout(rtt_ns);
