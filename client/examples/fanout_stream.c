@@ -9,6 +9,10 @@
  *   fanout_stream source FERRYD_SOCKET REMOTE_IP SIZE SECONDS PORT:FLOWS...
  *   fanout_stream sink FERRYD_SOCKET PORT
  *
+ * SECONDS 0 streams until SIGTERM or SIGINT: a test that checks the flows
+ * while they stream stops the source when it is done, instead of racing a
+ * fixed duration on a machine whose speed drifts.
+ *
  * A sink prints "received=N errors=E" every 100 ms and at SIGTERM; the
  * source prints "sent=N" per second and at the end, then closes its flows
  * in order (so everything sent is delivered first).
@@ -17,6 +21,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +81,7 @@ static int run_source(int argc, char** argv) {
   if (inet_pton(AF_INET, argv[3], &remote) != 1) return 2;
   const size_t size = (size_t)atoi(argv[4]);
   const int seconds = atoi(argv[5]);
-  if (size < HEADER || size > 65536 || seconds <= 0) return 2;
+  if (size < HEADER || size > 65536 || seconds < 0) return 2;
   static uint64_t flows[MAX_FLOWS];
   static uint64_t seq[MAX_FLOWS];
   int count = 0;
@@ -98,7 +103,8 @@ static int run_source(int argc, char** argv) {
   fflush(stdout);
   static uint8_t message[65536];
   uint64_t sent = 0;
-  const uint64_t end = now_ms() + (uint64_t)seconds * 1000;
+  const uint64_t end =
+      seconds == 0 ? UINT64_MAX : now_ms() + (uint64_t)seconds * 1000;
   uint64_t next_print = now_ms() + 1000;
   int rc = 0;
   while (rc == 0 && !stop_requested) {
