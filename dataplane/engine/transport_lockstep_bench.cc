@@ -291,6 +291,129 @@ BENCHMARK(BM_LockstepRequestResponse)
     ->Iterations(1'000)
     ->UseRealTime();
 
+// Many flows, one message in flight on each (msg_gen --flows=N --window=1,
+// as bench/flow_scale.sh runs it between two ferryd), stepped in lockstep
+// like the case above: the CPU each round trip costs as the flows' state
+// outgrows the caches, without the scheduler noise of two processes on
+// shared cores. The client answers each response with the flow's next
+// request; the server echoes.
+void BM_LockstepManyFlows(benchmark::State& state) {
+  const uint32_t flows = static_cast<uint32_t>(state.range(0));
+  const size_t size = static_cast<size_t>(state.range(1));
+  auto pair = EnginePair::Create();
+  if (!pair.ok()) {
+    state.SkipWithError(pair.status().ToString().c_str());
+    return;
+  }
+  EnginePair& p = **pair;
+  // Room for a request and a response of every flow on each side.
+  ferry_channel_options options = {};
+  options.buffer_count = 32768;
+  options.buffer_size = 2048;
+  options.ring_capacity = 16384;
+  p.StartStepper();
+  auto a = p.Attach(0, &options);
+  auto b = p.Attach(1, &options);
+  if (!a.ok() || !b.ok()) {
+    state.SkipWithError("attach failed");
+    return;
+  }
+  ferry_channel* client = *a;
+  ferry_channel* server = *b;
+  constexpr uint16_t kPort = 7000;
+  if (ferry_listen(server, kPort, 10000) != 0) {
+    state.SkipWithError("listen failed");
+    return;
+  }
+  std::vector<uint64_t> ids(flows);
+  for (uint32_t i = 0; i < flows; ++i) {
+    if (ferry_connect(client, testing::kHostB, kPort, 0, 10000, &ids[i]) != 0) {
+      state.SkipWithError("connect failed");
+      return;
+    }
+  }
+  p.StopStepper();
+  std::vector<uint8_t> request(size, 0x5a);
+  std::vector<uint8_t> buffer(size);
+  // Flows whose next request the channel had no room for yet.
+  std::vector<uint64_t> unsent(ids.begin(), ids.end());
+  auto send_unsent = [&] {
+    size_t kept = 0;
+    for (uint64_t flow : unsent) {
+      if (ferry_send(client, flow, request.data(), size) != 0) {
+        unsent[kept++] = flow;
+      }
+    }
+    unsent.resize(kept);
+  };
+  // The server echoes every request (and passes over the accept events).
+  std::vector<std::pair<uint64_t, size_t>> unanswered;
+  auto serve = [&] {
+    size_t kept = 0;
+    for (const auto& [flow, n] : unanswered) {
+      if (ferry_send(server, flow, buffer.data(), n) != 0) {
+        unanswered[kept++] = {flow, n};
+      }
+    }
+    unanswered.resize(kept);
+    ferry_recv_info info{};
+    ssize_t n;
+    while ((n = ferry_recv(server, buffer.data(), buffer.size(), &info)) >= 0) {
+      if (info.flags & FERRY_RECV_EVENT_MASK) continue;
+      if (ferry_send(server, info.flow, buffer.data(),
+                     static_cast<size_t>(n)) != 0) {
+        unanswered.push_back({info.flow, static_cast<size_t>(n)});
+      }
+    }
+  };
+  // Warm up: every flow's first round trip, connects' stragglers and
+  // accept events out of the way.
+  auto round_trip = [&] {
+    ferry_recv_info info{};
+    for (;;) {
+      const ssize_t n = ferry_recv(client, buffer.data(), buffer.size(), &info);
+      if (n >= 0 && (info.flags & FERRY_RECV_EVENT_MASK) == 0) break;
+      if (n < 0) {
+        send_unsent();
+        p.Step(MonotonicNanos());
+        serve();
+      }
+    }
+    if (ferry_send(client, info.flow, request.data(), size) != 0) {
+      unsent.push_back(info.flow);
+    }
+  };
+  for (uint32_t i = 0; i < flows; ++i) round_trip();
+  const EngineStats a0 = p.a().ReadStats();
+  const uint64_t cpu_start = ThreadCpuNanos();
+  uint64_t completed = 0;
+  for (auto _ : state) {
+    round_trip();
+    ++completed;
+  }
+  const uint64_t cpu_ns = ThreadCpuNanos() - cpu_start;
+  const EngineStats a1 = p.a().ReadStats();
+  state.counters["rpc_per_s"] = benchmark::Counter(
+      static_cast<double>(completed), benchmark::Counter::kIsRate);
+  state.counters["cpu_ns_per_rpc"] =
+      completed == 0 ? 0 : static_cast<double>(cpu_ns) / completed;
+  state.counters["retransmits"] = static_cast<double>(
+      a1.transport_retransmits_fast - a0.transport_retransmits_fast +
+      a1.transport_retransmits_timeout - a0.transport_retransmits_timeout);
+  ferry_detach(client);
+  ferry_detach(server);
+}
+
+BENCHMARK(BM_LockstepManyFlows)
+    ->ArgNames({"flows", "bytes"})
+    ->Args({100, 1024})
+    ->Args({1000, 1024})
+    ->Args({10000, 1024})
+    // Connecting 10,000 flows takes seconds: a fixed count, so that they
+    // are connected once, not once per trial run.
+    ->Iterations(1'000'000)
+    ->UseRealTime();
+
 }  // namespace
 }  // namespace ferry::engine
 

@@ -112,11 +112,12 @@ void EnginePair::StopStepper() {
   engines_[1]->ReleaseThread();
 }
 
-absl::StatusOr<ferry_channel*> EnginePair::Attach(int side) {
+absl::StatusOr<ferry_channel*> EnginePair::Attach(
+    int side, const ferry_channel_options* options) {
   ferry_channel* channel = nullptr;
   int rc = 0;
   std::thread app([&] {
-    rc = ferry_attach_channel_socket(paths_[side].c_str(), nullptr, &channel);
+    rc = ferry_attach_channel_socket(paths_[side].c_str(), options, &channel);
   });
   const absl::Status accepted = AcceptOne(side);
   app.join();

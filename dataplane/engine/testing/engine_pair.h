@@ -76,7 +76,8 @@ class EnginePair {
   // Attaches a client channel to engine `side` (0: A, 1: B). Needs the
   // engines stepping (the attach handshake goes through the listener here
   // and the engine's command path).
-  absl::StatusOr<ferry_channel*> Attach(int side);
+  absl::StatusOr<ferry_channel*> Attach(
+      int side, const ferry_channel_options* options = nullptr);
   // For applications that attach by themselves (another thread, another
   // API): where to attach, and accepting one attach on that side.
   const std::string& socket_path(int side) const { return paths_[side]; }
