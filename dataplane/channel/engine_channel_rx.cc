@@ -158,8 +158,11 @@ void EngineChannel::RxWrite_st(const ferry_desc& desc) {
   }
   // RxHasRoom_st admitted it: the backlog has room.
   FERRY_DCHECK(rx_backlog_count_ < rx_backlog_capacity_);
-  rx_backlog_[(rx_backlog_head_ + rx_backlog_count_) % rx_backlog_capacity_] =
-      desc;
+  // Wrapped by a compare, not `%`: a division per message showed in
+  // profiles of 10,000 flows, whose deliveries mostly wait here.
+  uint32_t tail = rx_backlog_head_ + rx_backlog_count_;
+  if (tail >= rx_backlog_capacity_) tail -= rx_backlog_capacity_;
+  rx_backlog_[tail] = desc;
   ++rx_backlog_count_;
   counters_.rx_backlogged.Inc();
 }
@@ -167,7 +170,7 @@ void EngineChannel::RxWrite_st(const ferry_desc& desc) {
 void EngineChannel::DrainBacklog_st() {
   while (rx_backlog_count_ > 0 && rx_.HasRoom(1)) {
     rx_.Write(rx_backlog_[rx_backlog_head_]);
-    rx_backlog_head_ = (rx_backlog_head_ + 1) % rx_backlog_capacity_;
+    if (++rx_backlog_head_ == rx_backlog_capacity_) rx_backlog_head_ = 0;
     --rx_backlog_count_;
   }
 }

@@ -597,6 +597,58 @@ TEST_F(ChannelTest, DeliveriesBeyondTheRingWaitInOrder) {
   engine->DoneSleeping_st();
 }
 
+// The backlog is a ring as long as the channel's buffer count: deliveries
+// that wrap around its end still come out whole and in order.
+TEST_F(ChannelTest, TheBacklogWrapsAroundInOrder) {
+  ferry_channel_options options = {};
+  options.buffer_count = 128;     // the backlog's room
+  options.buffer_size = 1 << 17;  // 16 MiB in all, the least allowed
+  options.ring_capacity = 64;
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client, &options);
+  ASSERT_NE(engine, nullptr);
+  std::vector<uint8_t> message(16);
+  uint32_t delivered = 0;
+  uint32_t received = 0;
+  auto deliver = [&](uint32_t n) {
+    for (uint32_t i = 0; i < n; ++i, ++delivered) {
+      std::memcpy(message.data(), &delivered, sizeof(delivered));
+      MessagePiece piece{message.data(), static_cast<uint32_t>(message.size())};
+      ASSERT_EQ(engine->Deliver_st(7, absl::MakeConstSpan(&piece, 1)),
+                FERRY_STATUS_OK)
+          << delivered;
+    }
+    engine->Flush_st();
+  };
+  auto receive = [&](uint32_t n) {
+    std::vector<uint8_t> out(128);
+    for (uint32_t i = 0; i < n; ++i, ++received) {
+      ferry_recv_info info;
+      ssize_t got = ferry_recv(client, out.data(), out.size(), &info);
+      if (got == -EAGAIN) {
+        engine->Flush_st();
+        got = ferry_recv(client, out.data(), out.size(), &info);
+      }
+      ASSERT_EQ(got, 16) << received;
+      uint32_t seq;
+      std::memcpy(&seq, out.data(), sizeof(seq));
+      ASSERT_EQ(seq, received);
+    }
+  };
+  // The ring fills, then 120 wait. Taking 180 moves them all onto the
+  // ring: the backlog's head is at 120 of 128. Of the next 80, 60 fill the
+  // ring and 20 wait, in slots 120 to 127 and then 0 to 11.
+  deliver(64 + 120);
+  EXPECT_EQ(engine->rx_backlog(), 120u);
+  receive(180);
+  EXPECT_EQ(engine->rx_backlog(), 0u);
+  deliver(80);
+  EXPECT_EQ(engine->rx_backlog(), 20u);
+  receive(delivered - received);
+  EXPECT_EQ(engine->rx_backlog(), 0u);
+  EXPECT_EQ(engine->counters().rx_backlogged.Get(), 120u + 20);
+}
+
 TEST_F(ChannelTest, CorruptRingIndicesAreDetected) {
   ferry_channel* client;
   EngineChannel* engine = Attach(&client);

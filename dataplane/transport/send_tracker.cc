@@ -5,7 +5,7 @@
 namespace ferry::transport {
 
 SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
-    : una_(first_seq), next_seq_(first_seq) {
+    : una_(first_seq), next_seq_(first_seq), base_(first_seq) {
   uint32_t size = 2;
   while (size < capacity && size < (1u << 20)) size *= 2;
   mask_ = size - 1;
@@ -14,11 +14,12 @@ SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
 }
 
 void SendTracker::Restart(uint32_t first_seq) {
-  una_ = next_seq_ = first_seq;
+  una_ = next_seq_ = base_ = first_seq;
   lost_.clear();
 }
 
 uint32_t SendTracker::OnSend(uint64_t now_ns) {
+  if (next_seq_ == una_) base_ = next_seq_;
   const uint32_t seq = next_seq_++;
   At(seq) = Slot{now_ns, false, false, false};
   return seq;

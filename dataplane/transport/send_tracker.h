@@ -64,13 +64,18 @@ class SendTracker {
     bool lost = false;  // marked, waiting to be retransmitted
     bool retransmitted = false;
   };
-  Slot& At(uint32_t seq) { return slots_[seq & mask_]; }
-  const Slot& At(uint32_t seq) const { return slots_[seq & mask_]; }
+  Slot& At(uint32_t seq) { return slots_[(seq - base_) & mask_]; }
+  const Slot& At(uint32_t seq) const { return slots_[(seq - base_) & mask_]; }
   void MarkLost();
 
   uint32_t una_;       // oldest unacknowledged
   uint32_t next_seq_;  // next new segment
   uint32_t mask_;
+  // The sequence number in slot 0. Moved to the next segment whenever
+  // nothing is in flight (no slot in use): a flow with one segment in
+  // flight at a time keeps using one slot instead of walking the ring,
+  // which with thousands of flows is a miss to memory per segment.
+  uint32_t base_;
   std::vector<Slot> slots_;
   std::vector<uint32_t> lost_;  // marked lost, not yet taken (reserved)
 };

@@ -47,6 +47,37 @@ TEST(SendTrackerTest, ThreeSackedAfterAHoleMarkItLost) {
   EXPECT_EQ(t.TakeLost(lost, 8), 0u);
 }
 
+// Slots are counted from the first segment sent after the tracker last
+// ran empty (a flow with one segment in flight at a time keeps to one
+// slot): the records of what is in flight must not depend on where that
+// count started.
+TEST(SendTrackerTest, RecordsHoldWhereverTheSlotsStartedAgain) {
+  SendTracker t(0xfffffffau, 8);  // wraps the sequence space too
+  uint64_t now = 0;
+  for (int round = 0; round < 11; ++round) {
+    // One at a time: in flight, acknowledged, empty again.
+    const uint32_t seq = t.OnSend(++now);
+    EXPECT_EQ(t.oldest_send_time_ns(), now);
+    EXPECT_EQ(t.OnAck(seq + 1, 0).newly_acked, 1u);
+    EXPECT_EQ(t.in_flight(), 0u);
+  }
+  // Then a full window from wherever the slots start now: hole at the
+  // first, the next three held.
+  const uint32_t first = t.next_seq();
+  for (int i = 0; i < 8; ++i) t.OnSend(100 + i);
+  EXPECT_EQ(t.oldest_send_time_ns(), 100u);
+  EXPECT_EQ(t.OnAck(first, 0b111).newly_sacked, 3u);
+  uint32_t lost[8];
+  ASSERT_EQ(t.TakeLost(lost, 8), 1u);
+  EXPECT_EQ(lost[0], first);
+  t.OnRetransmit(first, 200);
+  EXPECT_EQ(t.oldest_send_time_ns(), 200u);
+  // The rest acknowledged: the next send starts the slots again.
+  EXPECT_EQ(t.OnAck(first + 8, 0).newly_acked, 8u);
+  t.OnSend(300);
+  EXPECT_EQ(t.oldest_send_time_ns(), 300u);
+}
+
 TEST(SendTrackerTest, SeveralHolesComeOutOldestFirst) {
   SendTracker t(1000, 32);
   for (int i = 0; i < 12; ++i) t.OnSend(i);
