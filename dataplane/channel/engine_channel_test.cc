@@ -546,6 +546,22 @@ TEST_F(ChannelTest, ZeroCopyReceiveOfInlineMessages) {
   ExpectEachSideHoldsHalf(client, engine);
 }
 
+// Receives the next message, flushing the engine once if none was ready
+// (a flush moves waiting deliveries onto the ring); `seq` gets the number
+// in its first 4 bytes. Returns what ferry_recv returned.
+ssize_t RecvNumbered(ferry_channel* client, EngineChannel* engine,
+                     uint32_t* seq) {
+  uint8_t out[128];
+  ferry_recv_info info;
+  ssize_t n = ferry_recv(client, out, sizeof(out), &info);
+  if (n == -EAGAIN) {
+    engine->Flush_st();
+    n = ferry_recv(client, out, sizeof(out), &info);
+  }
+  if (n >= 4) std::memcpy(seq, out, sizeof(*seq));
+  return n;
+}
+
 // A burst larger than the app's receive ring waits in the engine, in
 // order, instead of being refused (which would cost each message a
 // retransmission timeout); past the backlog's room it is refused.
@@ -577,17 +593,9 @@ TEST_F(ChannelTest, DeliveriesBeyondTheRingWaitInOrder) {
   EXPECT_EQ(engine->rx_backlog(), burst - 64);
   // Expect: every message, in order, as the app makes room (each flush
   // moves what fits onto the ring).
-  std::vector<uint8_t> out(128);
   for (uint32_t i = 0; i < burst; ++i) {
-    ferry_recv_info info;
-    ssize_t n = ferry_recv(client, out.data(), out.size(), &info);
-    if (n == -EAGAIN) {
-      engine->Flush_st();
-      n = ferry_recv(client, out.data(), out.size(), &info);
-    }
-    ASSERT_EQ(n, 16) << i;
-    uint32_t seq;
-    std::memcpy(&seq, out.data(), sizeof(seq));
+    uint32_t seq = 0;
+    ASSERT_EQ(RecvNumbered(client, engine, &seq), 16) << i;
     ASSERT_EQ(seq, i);
   }
   EXPECT_EQ(engine->rx_backlog(), 0u);
@@ -621,17 +629,9 @@ TEST_F(ChannelTest, TheBacklogWrapsAroundInOrder) {
     engine->Flush_st();
   };
   auto receive = [&](uint32_t n) {
-    std::vector<uint8_t> out(128);
     for (uint32_t i = 0; i < n; ++i, ++received) {
-      ferry_recv_info info;
-      ssize_t got = ferry_recv(client, out.data(), out.size(), &info);
-      if (got == -EAGAIN) {
-        engine->Flush_st();
-        got = ferry_recv(client, out.data(), out.size(), &info);
-      }
-      ASSERT_EQ(got, 16) << received;
-      uint32_t seq;
-      std::memcpy(&seq, out.data(), sizeof(seq));
+      uint32_t seq = 0;
+      ASSERT_EQ(RecvNumbered(client, engine, &seq), 16) << received;
       ASSERT_EQ(seq, received);
     }
   };

@@ -43,6 +43,14 @@ uint64_t ThreadCpuNanos() {
   return uint64_t(ts.tv_sec) * 1'000'000'000ull + uint64_t(ts.tv_nsec);
 }
 
+// A's retransmissions (fast and by timeout) from `before` to `after`.
+uint64_t RetransmitsBetween(const EngineStats& before,
+                            const EngineStats& after) {
+  return after.transport_retransmits_fast - before.transport_retransmits_fast +
+         after.transport_retransmits_timeout -
+         before.transport_retransmits_timeout;
+}
+
 struct Setup {
   EnginePair* pair = nullptr;
   std::unique_ptr<EnginePair> owned;  // a ring pair; memif pairs are shared
@@ -180,9 +188,8 @@ void BM_LockstepRequestResponse(benchmark::State& state) {
                 a.tx_payload_copied_bytes - a0.tx_payload_copied_bytes +
                 b.tx_payload_copied_bytes - b0.tx_payload_copied_bytes) /
                 messages;
-  state.counters["retransmits"] = static_cast<double>(
-      a.transport_retransmits_fast - a0.transport_retransmits_fast +
-      a.transport_retransmits_timeout - a0.transport_retransmits_timeout);
+  state.counters["retransmits"] =
+      static_cast<double>(RetransmitsBetween(a0, a));
   state.counters["segments_per_rpc"] =
       completed == 0 ? 0
                      : static_cast<double>(
@@ -366,8 +373,7 @@ void BM_LockstepManyFlows(benchmark::State& state) {
       }
     }
   };
-  // Warm up: every flow's first round trip, connects' stragglers and
-  // accept events out of the way.
+  // One response at the client, answered with its flow's next request.
   auto round_trip = [&] {
     ferry_recv_info info{};
     for (;;) {
@@ -383,6 +389,8 @@ void BM_LockstepManyFlows(benchmark::State& state) {
       unsent.push_back(info.flow);
     }
   };
+  // Warm up: every flow's first round trip, connects' stragglers and
+  // accept events out of the way.
   for (uint32_t i = 0; i < flows; ++i) round_trip();
   const EngineStats a0 = p.a().ReadStats();
   const uint64_t cpu_start = ThreadCpuNanos();
@@ -397,9 +405,8 @@ void BM_LockstepManyFlows(benchmark::State& state) {
       static_cast<double>(completed), benchmark::Counter::kIsRate);
   state.counters["cpu_ns_per_rpc"] =
       completed == 0 ? 0 : static_cast<double>(cpu_ns) / completed;
-  state.counters["retransmits"] = static_cast<double>(
-      a1.transport_retransmits_fast - a0.transport_retransmits_fast +
-      a1.transport_retransmits_timeout - a0.transport_retransmits_timeout);
+  state.counters["retransmits"] =
+      static_cast<double>(RetransmitsBetween(a0, a1));
   ferry_detach(client);
   ferry_detach(server);
 }
