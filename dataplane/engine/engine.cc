@@ -226,6 +226,7 @@ void Engine::Run() {
     announcements_left_ = 3;
     next_announcement_ns_ = last_work_ns_;
     next_timer_ns_ = last_work_ns_;
+    housekeeping_ns_ = last_work_ns_;
   }
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = MonotonicNanos();
@@ -308,7 +309,10 @@ bool Engine::PollOnce(uint64_t now_ns) {
     work = true;
   }
   if (config_.group != nullptr) work |= TakeSteered_st(now_ns);
-  if (now_ns >= next_timer_ns_) RunTimers_st(now_ns);
+  if (now_ns >= next_timer_ns_) {
+    if (now_ns >= housekeeping_ns_) RunTimers_st(now_ns);
+    next_timer_ns_ = housekeeping_ns_;
+  }
   work |= ServeChannels_st();
   next_timer_ns_ = std::min(next_timer_ns_, transport_->NextTimerNs());
   if (held_count_ > 0) {
@@ -463,7 +467,7 @@ void Engine::RunTimers_st(uint64_t now_ns) {
   uint64_t next = std::min(neighbors_.NextDeadline(), now_ns + kHousekeepingNs);
   if (pinger_.active) next = std::min(next, pinger_.next_send_ns);
   if (announcements_left_ > 0) next = std::min(next, next_announcement_ns_);
-  next_timer_ns_ = next;
+  housekeeping_ns_ = next;
 }
 
 }  // namespace ferry::engine

@@ -227,7 +227,14 @@ class Engine : private PacketIo, public Wakeable {
   alignas(kCacheLineSize) EngineCounters counters_;
   NeighborTable neighbors_;
   Pinger pinger_;
+  // When the engine must poll (or wake) next: the earliest of its own
+  // housekeeping, the transport's timers, held frames and retries.
   uint64_t next_timer_ns_ = 0;
+  // When RunTimers_st has work (neighbour probes, pings, announcements).
+  // The transport's deadlines bring next_timer_ns_ forward every few
+  // microseconds under load, and its timers run in its own poll: the
+  // housekeeping (a walk of the neighbour table) waits for its own time.
+  uint64_t housekeeping_ns_ = 0;
   // Gratuitous ARP when the engine starts (engine 0 of a NIC speaks for
   // the NIC): three announcements, a second apart, as RFC 5227 does, so
   // that one lost frame does not leave a neighbour with our old MAC.
