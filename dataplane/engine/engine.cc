@@ -225,8 +225,7 @@ void Engine::Run() {
   if (config_.id == 0) {
     announcements_left_ = 3;
     next_announcement_ns_ = last_work_ns_;
-    next_timer_ns_ = last_work_ns_;
-    housekeeping_ns_ = last_work_ns_;
+    HousekeepingDue_st(last_work_ns_);
   }
   while (!stop_.load(std::memory_order_relaxed)) {
     const uint64_t now = MonotonicNanos();

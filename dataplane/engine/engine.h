@@ -13,6 +13,7 @@
 #ifndef FERRY_DATAPLANE_ENGINE_ENGINE_H_
 #define FERRY_DATAPLANE_ENGINE_ENGINE_H_
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -179,6 +180,12 @@ class Engine : private PacketIo, public Wakeable {
     return config_.group_index >= 0 ? config_.group_index : config_.id;
   }
   void RunTimers_st(uint64_t now_ns);
+  // Housekeeping has work at `when_ns` (or sooner): the poll loop runs it
+  // then, and an idle engine wakes for it.
+  void HousekeepingDue_st(uint64_t when_ns) {
+    housekeeping_ns_ = std::min(housekeeping_ns_, when_ns);
+    next_timer_ns_ = std::min(next_timer_ns_, housekeeping_ns_);
+  }
   void SendPing_st(uint64_t now_ns);
   void SendArpRequest_st(net::Ipv4Address target);
   // A broadcast ARP request for `target` from our address (a gratuitous

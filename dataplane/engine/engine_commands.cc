@@ -39,8 +39,7 @@ void Engine::ExecuteCommand_st(const EngineCommand& command, uint64_t now_ns) {
       pinger_.payload_size = command.payload_size;
       pinger_.next_send_ns = now_ns;
       pinger_.id = static_cast<uint16_t>(0xfe00 | config_.id);
-      next_timer_ns_ = now_ns;
-      housekeeping_ns_ = now_ns;
+      HousekeepingDue_st(now_ns);
       break;
     case CommandType::kStopPing:
       pinger_.active = false;

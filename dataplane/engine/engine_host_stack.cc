@@ -219,8 +219,7 @@ void Engine::SendIpv4_st(dpdk::Packet* pkt, net::Ipv4Address dst,
   switch (neighbors_.QueuePending(next_hop, pkt, now_ns)) {
     case NeighborTable::QueueResult::kQueuedSendRequest:
       SendArpRequest_st(next_hop);
-      housekeeping_ns_ = std::min(housekeeping_ns_, neighbors_.NextDeadline());
-      next_timer_ns_ = std::min(next_timer_ns_, housekeeping_ns_);
+      HousekeepingDue_st(neighbors_.NextDeadline());
       break;
     case NeighborTable::QueueResult::kQueued:
       break;
