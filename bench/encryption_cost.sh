@@ -2,7 +2,9 @@
 # What encryption costs end to end: a ferryd pair over memif with
 # --encryption=required and with it off, taking turns, msg_gen 1 KiB at
 # window 1 (P50) and window 32 (RPC/s), a fixed number of round trips per
-# run. Prints each run and the medians side by side.
+# run. Prints each run, the medians side by side, and the median of the
+# pairwise ratios (each run against the other mode's run beside it:
+# robust to the VM's speed drifting during the sitting).
 #
 #   bench/encryption_cost.sh [FERRYD MSG_GEN] [RUNS]
 # Defaults: the builds under bazel-bin (bazel build -c opt
@@ -56,11 +58,18 @@ done
 /usr/bin/python3 - "${results[required,1]}" "${results[off,1]}" \
   "${results[required,32]}" "${results[off,32]}" <<'EOF'
 import statistics, sys
-def parse(s):
-    rows = [tuple(map(float, x.split())) for x in s.split(";") if x]
-    return statistics.median(r[0] for r in rows), statistics.median(r[1] for r in rows)
-enc1, off1, enc32, off32 = map(parse, sys.argv[1:5])
-print("1 KiB over memif, medians      required      off     ratio")
-print(f"window 1  P50 (us)          {enc1[1]:9.1f} {off1[1]:8.1f}   {enc1[1] - off1[1]:+.1f} us")
-print(f"window 32 RPC/s             {enc32[0]:9.0f} {off32[0]:8.0f}   {enc32[0] / off32[0]:.2f}x")
+def rows(s):
+    return [tuple(map(float, x.split())) for x in s.split(";") if x]
+enc1, off1, enc32, off32 = map(rows, sys.argv[1:5])
+def med(rs, i):
+    return statistics.median(r[i] for r in rs)
+# Run i of each mode ran back to back, so their ratio (or difference) is
+# taken while the VM's speed was about the same (as compare_builds.sh).
+p50_pairs = statistics.median(e[1] - o[1] for e, o in zip(enc1, off1))
+rate_pairs = statistics.median(e[0] / o[0] for e, o in zip(enc32, off32))
+print("1 KiB over memif        required      off   medians   median of pairs")
+print(f"window 1  P50 (us)    {med(enc1, 1):9.1f} {med(off1, 1):8.1f}  "
+      f"{med(enc1, 1) - med(off1, 1):+6.1f} us   {p50_pairs:+.1f} us")
+print(f"window 32 RPC/s       {med(enc32, 0):9.0f} {med(off32, 0):8.0f}  "
+      f"{med(enc32, 0) / med(off32, 0):6.2f}x      {rate_pairs:.2f}x")
 EOF
