@@ -11,86 +11,12 @@
 
 namespace ferry::net {
 
+using checksum_internal::AddNativeSum;
+using checksum_internal::AddToSum;
+using checksum_internal::ChecksumAddScalar;
+using checksum_internal::Fold64To16;
+
 namespace {
-
-// The folds below take a fixed number of steps, each enough for the
-// largest value it can get, instead of looping while a carry is left: no
-// branch that depends on the data.
-
-// Folds a 64-bit end-around sum to 16 bits.
-inline uint32_t Fold64To16(uint64_t acc) {
-  acc = (acc & 0xffffffff) + (acc >> 32);  // < 2^33
-  acc = (acc & 0xffffffff) + (acc >> 32);  // <= 2^32
-  acc = (acc & 0xffff) + (acc >> 16);      // < 2^17
-  acc = (acc & 0xffff) + (acc >> 16);      // <= 2^16
-  acc = (acc & 0xffff) + (acc >> 16);      // < 2^16
-  return static_cast<uint32_t>(acc);
-}
-
-// Adds `value` (at most 48 bits) to a 32-bit accumulator, end-around carry.
-inline uint32_t AddToSum(uint32_t sum, uint64_t value) {
-  uint64_t total = uint64_t{sum} + value;        // < 2^49
-  total = (total & 0xffffffff) + (total >> 32);  // < 2^32 + 2^17
-  total = (total & 0xffffffff) + (total >> 32);  // < 2^32
-  return static_cast<uint32_t>(total);
-}
-
-// Folds a 64-bit sum of native-order words to 16 bits, end-around, and
-// adds it to `sum` as a big-endian word sum (RFC 1071 section 2(B): the
-// byte order is fixed once, at the end).
-inline uint32_t AddNativeSum(uint32_t sum, uint64_t acc) {
-  uint32_t folded = Fold64To16(acc);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  folded = ((folded & 0xff) << 8) | (folded >> 8);
-#endif
-  return AddToSum(sum, folded);
-}
-
-// RFC 1071 section 2: the ones'-complement sum does not depend on byte
-// order, so native words are summed wide (eight bytes per step, carries
-// kept in the upper half of a 64-bit accumulator) and the folded result is
-// byte-swapped once at the end on a little-endian host.
-uint32_t ChecksumAddScalar(uint32_t sum, const uint8_t* p, size_t n) {
-  uint64_t acc = 0;
-  while (n >= 32) {
-    uint64_t w[4];
-    std::memcpy(w, p, sizeof(w));
-    acc += (w[0] & 0xffffffff) + (w[0] >> 32) + (w[1] & 0xffffffff) +
-           (w[1] >> 32) + (w[2] & 0xffffffff) + (w[2] >> 32) +
-           (w[3] & 0xffffffff) + (w[3] >> 32);
-    p += 32;
-    n -= 32;
-  }
-  while (n >= 8) {
-    uint64_t w;
-    std::memcpy(&w, p, sizeof(w));
-    acc += (w & 0xffffffff) + (w >> 32);
-    p += 8;
-    n -= 8;
-  }
-  if (n >= 4) {
-    uint32_t w;
-    std::memcpy(&w, p, sizeof(w));
-    acc += w;
-    p += 4;
-    n -= 4;
-  }
-  if (n >= 2) {
-    uint16_t w;
-    std::memcpy(&w, p, sizeof(w));
-    acc += w;
-    p += 2;
-    n -= 2;
-  }
-  if (n == 1) {
-    // The odd byte is the high half of a zero-padded big-endian word.
-    uint8_t padded[2] = {*p, 0};
-    uint16_t w;
-    std::memcpy(&w, padded, sizeof(w));
-    acc += w;
-  }
-  return AddNativeSum(sum, acc);
-}
 
 #if defined(__x86_64__)
 // The vector kernels sum the bytes as native 32-bit words into 64-bit
@@ -193,18 +119,19 @@ uint32_t AddSwapped(uint32_t sum, uint32_t alone) {
 
 }  // namespace
 
-uint32_t ChecksumAdd(uint32_t sum, absl::Span<const uint8_t> data) {
+namespace checksum_internal {
+
+uint32_t ChecksumAddWide(uint32_t sum, const uint8_t* p, size_t n) {
 #if defined(__x86_64__)
-  // Headers (20-48 bytes) stay scalar: the vector set-up would not pay.
-  if (data.size() >= 64 && kHasAvx512 && widest_kernel >= 2) {
-    return ChecksumAddAvx512(sum, nullptr, data.data(), data.size());
+  if (kHasAvx512 && widest_kernel >= 2) {
+    return ChecksumAddAvx512(sum, nullptr, p, n);
   }
-  if (data.size() >= 64 && kHasAvx2 && widest_kernel >= 1) {
-    return ChecksumAddAvx2(sum, data.data(), data.size());
-  }
+  if (kHasAvx2 && widest_kernel >= 1) return ChecksumAddAvx2(sum, p, n);
 #endif
-  return ChecksumAddScalar(sum, data.data(), data.size());
+  return ChecksumAddScalar(sum, p, n);
 }
+
+}  // namespace checksum_internal
 
 uint32_t ChecksumAddAt(uint32_t sum, absl::Span<const uint8_t> data,
                        size_t offset) {
@@ -230,18 +157,6 @@ int LimitChecksumKernelForTesting(int widest) {
   const int before = widest_kernel;
   widest_kernel = widest;
   return before;
-}
-
-uint16_t ChecksumFinish(uint32_t sum) {
-  sum = (sum & 0xffff) + (sum >> 16);  // < 2^17
-  sum = (sum & 0xffff) + (sum >> 16);  // < 2^16
-  return static_cast<uint16_t>(~sum);
-}
-
-uint32_t UdpPseudoHeaderSum(Ipv4Address src, Ipv4Address dst,
-                            uint16_t udp_length) {
-  return (src.value >> 16) + (src.value & 0xffff) + (dst.value >> 16) +
-         (dst.value & 0xffff) + kIpProtoUdp + udp_length;
 }
 
 uint16_t UdpChecksum(Ipv4Address src, Ipv4Address dst,
