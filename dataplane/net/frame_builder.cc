@@ -10,16 +10,8 @@
 namespace ferry::net {
 namespace {
 
-void StoreMac(uint8_t* p, const MacAddress& mac) {
-  std::memcpy(p, mac.bytes.data(), mac.bytes.size());
-}
-
-void WriteEther(uint8_t* p, const MacAddress& dst, const MacAddress& src,
-                uint16_t ether_type) {
-  StoreMac(p + kEtherDstOffset, dst);
-  StoreMac(p + kEtherSrcOffset, src);
-  StoreBe16(p + kEtherTypeOffset, ether_type);
-}
+using frame_builder_internal::StoreMac;
+using frame_builder_internal::WriteEther;
 
 // Pads a frame of `length` bytes to the Ethernet minimum; returns the padded
 // length, or 0 when `out` cannot hold it.
@@ -54,42 +46,6 @@ size_t BuildArp(absl::Span<uint8_t> out, const ArpFrame& arp) {
   StoreMac(a + kArpTargetMacOffset, arp.target_mac);
   StoreBe32(a + kArpTargetIpOffset, arp.target_ip.value);
   return PadFrame(out, length);
-}
-
-size_t WriteEtherIpv4(absl::Span<uint8_t> out, const Ipv4Endpoints& ends,
-                      uint8_t protocol, uint16_t ip_id, size_t l4_length,
-                      bool checksum_in_software) {
-  const size_t ip_length = kIpv4HeaderSize + l4_length;
-  if (ip_length > 0xffff || out.size() < kEtherHeaderSize + ip_length) {
-    return 0;
-  }
-  uint8_t* p = out.data();
-  WriteEther(p, ends.eth_dst, ends.eth_src, kEtherTypeIpv4);
-  uint8_t* ip = p + kEtherHeaderSize;
-  ip[kIpv4VersionIhlOffset] = 0x45;
-  ip[kIpv4TosOffset] = 0;
-  StoreBe16(ip + kIpv4TotalLengthOffset, static_cast<uint16_t>(ip_length));
-  StoreBe16(ip + kIpv4IdOffset, ip_id);
-  StoreBe16(ip + kIpv4FlagsFragOffset, kIpv4FlagDontFragment);
-  ip[kIpv4TtlOffset] = kIpv4DefaultTtl;
-  ip[kIpv4ProtocolOffset] = protocol;
-  StoreBe32(ip + kIpv4SrcOffset, ends.ip_src.value);
-  StoreBe32(ip + kIpv4DstOffset, ends.ip_dst.value);
-  uint16_t checksum = 0;
-  if (checksum_in_software) {
-    // Summed from the values just written, not read back from the frame:
-    // 8-byte loads across those 1- and 2-byte stores cannot be forwarded
-    // from the store buffer and wait for them to retire, which made this
-    // header's checksum cost as much as summing 1 KiB of payload.
-    const uint32_t sum =
-        (0x45 << 8) + static_cast<uint32_t>(ip_length) + ip_id +
-        kIpv4FlagDontFragment + (uint32_t{kIpv4DefaultTtl} << 8) + protocol +
-        (ends.ip_src.value >> 16) + (ends.ip_src.value & 0xffff) +
-        (ends.ip_dst.value >> 16) + (ends.ip_dst.value & 0xffff);
-    checksum = ChecksumFinish(sum);
-  }
-  StoreBe16(ip + kIpv4ChecksumOffset, checksum);
-  return kEtherHeaderSize + kIpv4HeaderSize;
 }
 
 size_t BuildIcmpEcho(absl::Span<uint8_t> out, const Ipv4Endpoints& ends,
