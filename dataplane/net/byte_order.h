@@ -32,6 +32,17 @@ inline void StoreBe32(uint8_t* p, uint32_t v) {
   std::memcpy(p, &v, sizeof(v));
 }
 
+inline uint64_t LoadBe64(const uint8_t* p) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return __builtin_bswap64(v);
+}
+
+inline void StoreBe64(uint8_t* p, uint64_t v) {
+  v = __builtin_bswap64(v);
+  std::memcpy(p, &v, sizeof(v));
+}
+
 }  // namespace ferry::net
 
 #endif  // FERRY_DATAPLANE_NET_BYTE_ORDER_H_

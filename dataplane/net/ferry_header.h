@@ -99,74 +99,62 @@ const char* FerryHeaderErrorName(FerryHeaderError error);
 // What follows runs for every segment, called from other translation
 // units: defined here so that the callers inline it (a call costs about as
 // much as the work).
-namespace ferry_header_layout {
 
-// Byte offsets, as in the diagram above.
-inline constexpr size_t kMagicOffset = 0;
-inline constexpr size_t kVersionOffset = 2;
-inline constexpr size_t kTypeOffset = 3;
-inline constexpr size_t kFlagsOffset = 4;
-inline constexpr size_t kHeaderLengthOffset = kFerryHeaderLengthOffset;
-inline constexpr size_t kSrcFlowOffset = 8;
-inline constexpr size_t kDstFlowOffset = 12;
-inline constexpr size_t kSeqOffset = 16;
-inline constexpr size_t kAckOffset = 20;
-inline constexpr size_t kSackOffset = 24;
-inline constexpr size_t kMessageLengthOffset = 32;
-inline constexpr size_t kWindowOffset = 36;
-inline constexpr size_t kTimestampOffset = 40;
-inline constexpr size_t kEchoTimestampOffset = 44;
-static_assert(kEchoTimestampOffset + 4 == kFerryHeaderSize);
-
-inline uint64_t LoadBe64(const uint8_t* p) {
-  return (uint64_t{LoadBe32(p)} << 32) | LoadBe32(p + 4);
-}
-
-inline void StoreBe64(uint8_t* p, uint64_t v) {
-  StoreBe32(p, static_cast<uint32_t>(v >> 32));
-  StoreBe32(p + 4, static_cast<uint32_t>(v));
-}
-
-}  // namespace ferry_header_layout
+// Byte offsets of the fields, as in the diagram above.
+inline constexpr size_t kFerryMagicOffset = 0;
+inline constexpr size_t kFerryVersionOffset = 2;
+inline constexpr size_t kFerryTypeOffset = 3;
+inline constexpr size_t kFerryFlagsOffset = 4;
+inline constexpr size_t kFerrySrcFlowOffset = 8;
+inline constexpr size_t kFerryDstFlowOffset = 12;
+inline constexpr size_t kFerrySeqOffset = 16;
+inline constexpr size_t kFerryAckOffset = 20;
+inline constexpr size_t kFerrySackOffset = 24;
+inline constexpr size_t kFerryMessageLengthOffset = 32;
+inline constexpr size_t kFerryWindowOffset = 36;
+inline constexpr size_t kFerryTimestampOffset = 40;
+inline constexpr size_t kFerryEchoTimestampOffset = 44;
+static_assert(kFerryEchoTimestampOffset + 4 == kFerryHeaderSize);
 
 // Parses the header at the start of a UDP payload. On success sets
 // *payload_offset to the first byte after the header (header length).
 inline FerryHeaderError ParseFerryHeader(absl::Span<const uint8_t> udp_payload,
                                          FerryHeader* header,
                                          size_t* payload_offset) {
-  using namespace ferry_header_layout;
   // Magic and version first, so that a foreign packet is named as such.
   if (udp_payload.size() < 4) return FerryHeaderError::kTruncated;
   const uint8_t* p = udp_payload.data();
-  if (LoadBe16(p + kMagicOffset) != kFerryMagic) {
+  if (LoadBe16(p + kFerryMagicOffset) != kFerryMagic) {
     return FerryHeaderError::kBadMagic;
   }
-  if (p[kVersionOffset] != kFerryVersion) return FerryHeaderError::kBadVersion;
+  if (p[kFerryVersionOffset] != kFerryVersion) {
+    return FerryHeaderError::kBadVersion;
+  }
   if (udp_payload.size() < kFerryHeaderSize) {
     return FerryHeaderError::kTruncated;
   }
-  const uint8_t type = p[kTypeOffset];
+  const uint8_t type = p[kFerryTypeOffset];
   if (type < static_cast<uint8_t>(FerryPacketType::kSyn) ||
       type > static_cast<uint8_t>(FerryPacketType::kKeepalive)) {
     return FerryHeaderError::kBadType;
   }
-  const size_t header_length = p[kHeaderLengthOffset];
+  const size_t header_length = p[kFerryHeaderLengthOffset];
   if (header_length < kFerryHeaderSize) return FerryHeaderError::kBadLength;
   if (header_length > udp_payload.size()) return FerryHeaderError::kTruncated;
-  if ((p[kFlagsOffset] & ~kFerryKnownFlags) != 0) {
+  if ((p[kFerryFlagsOffset] & ~kFerryKnownFlags) != 0) {
     return FerryHeaderError::kUnknownFlags;
   }
   header->type = static_cast<FerryPacketType>(type);
-  header->flags = p[kFlagsOffset];
-  header->src_flow = LoadBe32(p + kSrcFlowOffset);
-  header->dst_flow = LoadBe32(p + kDstFlowOffset);
-  header->seq = LoadBe32(p + kSeqOffset);
-  header->ack = LoadBe32(p + kAckOffset);
-  header->sack = LoadBe64(p + kSackOffset);
-  header->message_length = LoadBe32(p + kMessageLengthOffset);
-  header->window = LoadBe32(p + kWindowOffset);
-  header->timestamp_us = LoadBe32(p + kTimestampOffset);
-  header->echo_timestamp_us = LoadBe32(p + kEchoTimestampOffset);
+  header->flags = p[kFerryFlagsOffset];
+  header->src_flow = LoadBe32(p + kFerrySrcFlowOffset);
+  header->dst_flow = LoadBe32(p + kFerryDstFlowOffset);
+  header->seq = LoadBe32(p + kFerrySeqOffset);
+  header->ack = LoadBe32(p + kFerryAckOffset);
+  header->sack = LoadBe64(p + kFerrySackOffset);
+  header->message_length = LoadBe32(p + kFerryMessageLengthOffset);
+  header->window = LoadBe32(p + kFerryWindowOffset);
+  header->timestamp_us = LoadBe32(p + kFerryTimestampOffset);
+  header->echo_timestamp_us = LoadBe32(p + kFerryEchoTimestampOffset);
   *payload_offset = header_length;
   return FerryHeaderError::kNone;
 }
@@ -176,7 +164,6 @@ inline FerryHeaderError ParseFerryHeader(absl::Span<const uint8_t> udp_payload,
 // when the frame is too short or not IPv4/UDP. Only a hint for prefetching:
 // the frame is parsed and checked properly afterwards.
 inline uint32_t PeekFerryDstFlow(absl::Span<const uint8_t> frame) {
-  using namespace ferry_header_layout;
   constexpr size_t kEthernetHeader = 14;
   constexpr size_t kUdpHeader = 8;
   if (frame.size() < kEthernetHeader + 20) return 0;
@@ -184,32 +171,31 @@ inline uint32_t PeekFerryDstFlow(absl::Span<const uint8_t> frame) {
   if (LoadBe16(p + 12) != 0x0800 || p[kEthernetHeader + 9] != 17) return 0;
   const size_t ip_header = size_t{p[kEthernetHeader] & 0x0fu} * 4;
   const size_t offset = kEthernetHeader + ip_header + kUdpHeader;
-  if (frame.size() < offset + kDstFlowOffset + 4) return 0;
-  return LoadBe32(p + offset + kDstFlowOffset);
+  if (frame.size() < offset + kFerryDstFlowOffset + 4) return 0;
+  return LoadBe32(p + offset + kFerryDstFlowOffset);
 }
 
 // Writes the 48-byte header; returns kFerryHeaderSize, or 0 when `out` is
 // too small.
 inline size_t WriteFerryHeader(absl::Span<uint8_t> out,
                                const FerryHeader& header) {
-  using namespace ferry_header_layout;
   if (out.size() < kFerryHeaderSize) return 0;
   uint8_t* p = out.data();
-  StoreBe16(p + kMagicOffset, kFerryMagic);
-  p[kVersionOffset] = kFerryVersion;
-  p[kTypeOffset] = static_cast<uint8_t>(header.type);
-  p[kFlagsOffset] = header.flags;
-  p[kHeaderLengthOffset] = static_cast<uint8_t>(kFerryHeaderSize);
+  StoreBe16(p + kFerryMagicOffset, kFerryMagic);
+  p[kFerryVersionOffset] = kFerryVersion;
+  p[kFerryTypeOffset] = static_cast<uint8_t>(header.type);
+  p[kFerryFlagsOffset] = header.flags;
+  p[kFerryHeaderLengthOffset] = static_cast<uint8_t>(kFerryHeaderSize);
   StoreBe16(p + 6, 0);
-  StoreBe32(p + kSrcFlowOffset, header.src_flow);
-  StoreBe32(p + kDstFlowOffset, header.dst_flow);
-  StoreBe32(p + kSeqOffset, header.seq);
-  StoreBe32(p + kAckOffset, header.ack);
-  StoreBe64(p + kSackOffset, header.sack);
-  StoreBe32(p + kMessageLengthOffset, header.message_length);
-  StoreBe32(p + kWindowOffset, header.window);
-  StoreBe32(p + kTimestampOffset, header.timestamp_us);
-  StoreBe32(p + kEchoTimestampOffset, header.echo_timestamp_us);
+  StoreBe32(p + kFerrySrcFlowOffset, header.src_flow);
+  StoreBe32(p + kFerryDstFlowOffset, header.dst_flow);
+  StoreBe32(p + kFerrySeqOffset, header.seq);
+  StoreBe32(p + kFerryAckOffset, header.ack);
+  StoreBe64(p + kFerrySackOffset, header.sack);
+  StoreBe32(p + kFerryMessageLengthOffset, header.message_length);
+  StoreBe32(p + kFerryWindowOffset, header.window);
+  StoreBe32(p + kFerryTimestampOffset, header.timestamp_us);
+  StoreBe32(p + kFerryEchoTimestampOffset, header.echo_timestamp_us);
   return kFerryHeaderSize;
 }
 
