@@ -257,6 +257,8 @@ class RingConsumer {
 
   uint32_t capacity() const { return mask_ + 1; }
   bool corrupt() const { return corrupt_; }
+  // Entries consumed so far (free-running, as the shared head).
+  uint32_t position() const { return head_; }
 
  private:
   ferry_ring_indices* indices_ = nullptr;

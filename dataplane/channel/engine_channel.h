@@ -165,6 +165,8 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // &reply)`, which fills the reply and returns true, or returns false to
   // answer later with CompleteCtrl_st (a slot stays reserved for it).
   // Without a handler only NOOP is served. Returns how many were taken.
+  // A CLOSE waits (and the requests behind it) until the messages queued on
+  // tx before it have been taken (see CloseMayGo_st).
   template <typename Handler>
   uint32_t PollCtrl_st(Handler&& handler);
   uint32_t PollCtrl_st() {
@@ -206,6 +208,27 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
  private:
   EngineChannel(std::unique_ptr<ChannelSegment> segment, int engine_eventfd,
                 int app_eventfd);
+  // A close must end its flow after the messages the app sent on it before
+  // closing (ferry_close promises an orderly close, like TCP's). The app
+  // queues those on tx and then the request on ctrl_sq, and the engine
+  // polls ctrl_sq first, taking at most a burst from tx per poll: served
+  // at once, a close would overtake them, and they would fail as sent on
+  // a closed flow. So the first time a CLOSE is seen, the descriptors
+  // ready on tx are counted (all that the app queued before it are
+  // visible, as the request is), and the close goes once that many have
+  // been taken. Messages queued after it (another thread's) do not hold
+  // it back beyond that count.
+  bool CloseMayGo_st() {
+    if (!close_waits_) {
+      close_waits_ = true;
+      close_after_tx_ = tx_.position() + tx_.Available(tx_.capacity());
+    }
+    if (static_cast<int32_t>(tx_.position() - close_after_tx_) < 0) {
+      return false;
+    }
+    close_waits_ = false;
+    return true;
+  }
   // Walks a descriptor's chain into pieces_; the status says why not.
   ferry_status GatherTx_st(const ferry_desc& desc, uint32_t* walked);
   // Copies a kept inline message into the private store, under the handle
@@ -346,6 +369,9 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t rx_backlog_count_ = 0;
   Gauge held_buffers_;  // tx_kept_buffers_ + reserved + taken by open slots
   uint32_t ctrl_reserved_ = 0;
+  // While a CLOSE waits for tx: the ring position it waits for.
+  bool close_waits_ = false;
+  uint32_t close_after_tx_ = 0;
   bool draining_ = false;
   uint64_t drain_deadline_ns_ = 0;
 };
@@ -412,6 +438,7 @@ uint32_t EngineChannel::PollCtrl_st(Handler&& handler) {
     // owe more than the ring holds.
     if (!ctrl_cq_.HasRoom(ctrl_reserved_ + 1)) break;
     const ferry_ctrl request = ctrl_sq_.Peek(served);
+    if (request.op == FERRY_CTRL_CLOSE && !CloseMayGo_st()) break;
     ferry_ctrl reply = {};
     reply.id = request.id;
     reply.op = request.op;
