@@ -21,6 +21,7 @@
 //   bazel run -c opt //dataplane/engine:transport_lockstep_bench
 #include <time.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -298,6 +299,40 @@ BENCHMARK(BM_LockstepRequestResponse)
     ->Iterations(1'000)
     ->UseRealTime();
 
+// An echo server on one channel for the many-flow cases: answers every
+// request on its flow (and passes over the accept events); answers the
+// channel had no room for wait for the next Serve.
+class EchoServer {
+ public:
+  EchoServer(ferry_channel* channel, size_t size)
+      : channel_(channel), buffer_(std::max<size_t>(size, 1)) {}
+
+  void Serve() {
+    size_t kept = 0;
+    for (const auto& [flow, n] : unanswered_) {
+      if (ferry_send(channel_, flow, buffer_.data(), n) != 0) {
+        unanswered_[kept++] = {flow, n};
+      }
+    }
+    unanswered_.resize(kept);
+    ferry_recv_info info{};
+    ssize_t n;
+    while ((n = ferry_recv(channel_, buffer_.data(), buffer_.size(), &info)) >=
+           0) {
+      if (info.flags & FERRY_RECV_EVENT_MASK) continue;
+      if (ferry_send(channel_, info.flow, buffer_.data(),
+                     static_cast<size_t>(n)) != 0) {
+        unanswered_.push_back({info.flow, static_cast<size_t>(n)});
+      }
+    }
+  }
+
+ private:
+  ferry_channel* channel_;
+  std::vector<uint8_t> buffer_;
+  std::vector<std::pair<uint64_t, size_t>> unanswered_;
+};
+
 // Many flows, one message in flight on each (msg_gen --flows=N --window=1,
 // as bench/flow_scale.sh runs it between two ferryd), stepped in lockstep
 // like the case above: the CPU each round trip costs as the flows' state
@@ -354,25 +389,7 @@ void BM_LockstepManyFlows(benchmark::State& state) {
     unsent.resize(kept);
   };
   // The server echoes every request (and passes over the accept events).
-  std::vector<std::pair<uint64_t, size_t>> unanswered;
-  auto serve = [&] {
-    size_t kept = 0;
-    for (const auto& [flow, n] : unanswered) {
-      if (ferry_send(server, flow, buffer.data(), n) != 0) {
-        unanswered[kept++] = {flow, n};
-      }
-    }
-    unanswered.resize(kept);
-    ferry_recv_info info{};
-    ssize_t n;
-    while ((n = ferry_recv(server, buffer.data(), buffer.size(), &info)) >= 0) {
-      if (info.flags & FERRY_RECV_EVENT_MASK) continue;
-      if (ferry_send(server, info.flow, buffer.data(),
-                     static_cast<size_t>(n)) != 0) {
-        unanswered.push_back({info.flow, static_cast<size_t>(n)});
-      }
-    }
-  };
+  EchoServer echo(server, size);
   // One response at the client, answered with its flow's next request.
   auto round_trip = [&] {
     ferry_recv_info info{};
@@ -382,7 +399,7 @@ void BM_LockstepManyFlows(benchmark::State& state) {
       if (n < 0) {
         send_unsent();
         p.Step(MonotonicNanos());
-        serve();
+        echo.Serve();
       }
     }
     if (ferry_send(client, info.flow, request.data(), size) != 0) {
@@ -419,6 +436,113 @@ BENCHMARK(BM_LockstepManyFlows)
     // Connecting 10,000 flows takes seconds: a fixed count, so that they
     // are connected once, not once per trial run.
     ->Iterations(300'000)
+    ->UseRealTime();
+
+// Many applications against one: `channels` client channels on A with
+// `flows` flows each at window 1, against one server channel on B that
+// echoes (bench/channel_scale.sh runs 64 msg_gen processes with a channel
+// each against one process with 64 flows on one channel). Stepped in
+// lockstep like the cases above, so the figure is what serving many
+// channels costs the engines and the library, without the context switch
+// that each of many processes on few cores needs per round trip. One
+// iteration is one pass: both engines step, the server answers, then each
+// client channel takes its responses and sends each flow's next request,
+// as its own process would.
+void BM_LockstepManyChannels(benchmark::State& state) {
+  const uint32_t channels = static_cast<uint32_t>(state.range(0));
+  const uint32_t flows_per_channel = static_cast<uint32_t>(state.range(1));
+  const size_t size = static_cast<size_t>(state.range(2));
+  auto pair = EnginePair::Create();
+  if (!pair.ok()) {
+    state.SkipWithError(pair.status().ToString().c_str());
+    return;
+  }
+  EnginePair& p = **pair;
+  p.StartStepper();
+  std::vector<ferry_channel*> clients;
+  for (uint32_t i = 0; i < channels; ++i) {
+    // ferryd's default channel, as msg_gen attaches for these runs.
+    auto a = p.Attach(0);
+    if (!a.ok()) {
+      state.SkipWithError(a.status().ToString().c_str());
+      return;
+    }
+    clients.push_back(*a);
+  }
+  auto b = p.Attach(1);
+  if (!b.ok()) {
+    state.SkipWithError(b.status().ToString().c_str());
+    return;
+  }
+  ferry_channel* server = *b;
+  constexpr uint16_t kPort = 7000;
+  if (ferry_listen(server, kPort, 10000) != 0) {
+    state.SkipWithError("listen failed");
+    return;
+  }
+  // Each flow's first request goes out with its connect.
+  std::vector<uint8_t> request(size, 0x5a);
+  std::vector<uint8_t> buffer(std::max<size_t>(size, 1));
+  for (ferry_channel* client : clients) {
+    for (uint32_t i = 0; i < flows_per_channel; ++i) {
+      uint64_t flow = 0;
+      if (ferry_connect(client, testing::kHostB, kPort, 0, 10000, &flow) != 0 ||
+          ferry_send(client, flow, request.data(), size) != 0) {
+        state.SkipWithError("connect failed");
+        return;
+      }
+    }
+  }
+  p.StopStepper();
+  std::vector<std::pair<ferry_channel*, uint64_t>> unsent;
+  EchoServer echo(server, size);
+  uint64_t completed = 0;
+  auto pass = [&] {
+    p.Step(MonotonicNanos());
+    echo.Serve();
+    size_t kept = 0;
+    for (const auto& [client, flow] : unsent) {
+      if (ferry_send(client, flow, request.data(), size) != 0) {
+        unsent[kept++] = {client, flow};
+      }
+    }
+    unsent.resize(kept);
+    for (ferry_channel* client : clients) {
+      ferry_recv_info info{};
+      while (ferry_recv(client, buffer.data(), buffer.size(), &info) >= 0) {
+        if (info.flags & FERRY_RECV_EVENT_MASK) continue;
+        ++completed;
+        if (ferry_send(client, info.flow, request.data(), size) != 0) {
+          unsent.push_back({client, info.flow});
+        }
+      }
+    }
+  };
+  // Warm up until every flow has had a few round trips.
+  const uint64_t total_flows = uint64_t(channels) * flows_per_channel;
+  while (completed < 4 * total_flows) pass();
+  completed = 0;
+  const EngineStats a0 = p.a().ReadStats();
+  const uint64_t cpu_start = ThreadCpuNanos();
+  for (auto _ : state) pass();
+  const uint64_t cpu_ns = ThreadCpuNanos() - cpu_start;
+  const EngineStats a1 = p.a().ReadStats();
+  state.counters["rpc_per_s"] = benchmark::Counter(
+      static_cast<double>(completed), benchmark::Counter::kIsRate);
+  state.counters["cpu_ns_per_rpc"] =
+      completed == 0 ? 0 : static_cast<double>(cpu_ns) / completed;
+  state.counters["retransmits"] =
+      static_cast<double>(RetransmitsBetween(a0, a1));
+  for (ferry_channel* client : clients) ferry_detach(client);
+  ferry_detach(server);
+}
+
+BENCHMARK(BM_LockstepManyChannels)
+    ->ArgNames({"channels", "flows", "bytes"})
+    ->Args({1, 64, 64})
+    ->Args({64, 1, 64})
+    ->Args({1, 64, 1024})
+    ->Args({64, 1, 1024})
     ->UseRealTime();
 
 }  // namespace
