@@ -47,6 +47,7 @@ EngineChannel::EngineChannel(std::unique_ptr<ChannelSegment> segment,
   engine_free_ = shm::MakeConsumer<uint32_t>(view_, FERRY_RING_ENGINE_FREE, 0);
   ctrl_sq_ = shm::MakeConsumer<ferry_ctrl>(view_, FERRY_RING_CTRL_SQ, 0);
   ctrl_cq_ = shm::MakeProducer<ferry_ctrl>(view_, FERRY_RING_CTRL_CQ, 0);
+  waiting_closes_.resize(ctrl_cq_.capacity());
   pieces_.resize(max_pieces_);
   walked_.resize(max_pieces_);
   tx_next_.assign(buffer_count_, FERRY_BUFFER_NONE);

@@ -165,8 +165,8 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // &reply)`, which fills the reply and returns true, or returns false to
   // answer later with CompleteCtrl_st (a slot stays reserved for it).
   // Without a handler only NOOP is served. Returns how many were taken.
-  // A CLOSE waits (and the requests behind it) until the messages queued on
-  // tx before it have been taken (see CloseMayGo_st).
+  // A CLOSE is served once the messages queued on tx before it have been
+  // taken (see WaitingClose); the requests behind it do not wait for it.
   template <typename Handler>
   uint32_t PollCtrl_st(Handler&& handler);
   uint32_t PollCtrl_st() {
@@ -213,22 +213,20 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   // queues those on tx and then the request on ctrl_sq, and the engine
   // polls ctrl_sq first, taking at most a burst from tx per poll: served
   // at once, a close would overtake them, and they would fail as sent on
-  // a closed flow. So the first time a CLOSE is seen, the descriptors
-  // ready on tx are counted (all that the app queued before it are
-  // visible, as the request is), and the close goes once that many have
-  // been taken. Messages queued after it (another thread's) do not hold
-  // it back beyond that count.
-  bool CloseMayGo_st() {
-    if (!close_waits_) {
-      close_waits_ = true;
-      close_after_tx_ = tx_.position() + tx_.Available(tx_.capacity());
-    }
-    if (static_cast<int32_t>(tx_.position() - close_after_tx_) < 0) {
-      return false;
-    }
-    close_waits_ = false;
-    return true;
-  }
+  // a closed flow. So when a CLOSE is taken, the descriptors ready on tx
+  // are counted (all that the app queued before it are visible, as the
+  // request is), and it is served once the engine has taken that many. In
+  // the meantime it waits here with its answer's slot reserved, so that
+  // the requests behind it are served as they come (the ring may be held
+  // back for long: by a flow still connecting, or by a full flow once the
+  // engine's parking pool is spent); messages queued after it do not hold
+  // it back beyond that count. Oldest first; at most one per ctrl_cq slot.
+  struct WaitingClose {
+    ferry_ctrl request;
+    uint32_t after_tx;  // tx_.position() it waits for
+  };
+  template <typename Handler>
+  void ServeWaitingCloses_st(Handler& handler);
   // Walks a descriptor's chain into pieces_; the status says why not.
   ferry_status GatherTx_st(const ferry_desc& desc, uint32_t* walked);
   // Copies a kept inline message into the private store, under the handle
@@ -369,9 +367,11 @@ class alignas(FERRY_CACHE_LINE) EngineChannel {
   uint32_t rx_backlog_count_ = 0;
   Gauge held_buffers_;  // tx_kept_buffers_ + reserved + taken by open slots
   uint32_t ctrl_reserved_ = 0;
-  // While a CLOSE waits for tx: the ring position it waits for.
-  bool close_waits_ = false;
-  uint32_t close_after_tx_ = 0;
+  // A ring of ctrl_cq's capacity (each waiting close holds a reserved
+  // answer slot, so no more can wait); free-running head and tail.
+  std::vector<WaitingClose> waiting_closes_;
+  uint32_t waiting_head_ = 0;
+  uint32_t waiting_tail_ = 0;
   bool draining_ = false;
   uint64_t drain_deadline_ns_ = 0;
 };
@@ -429,7 +429,24 @@ uint32_t EngineChannel::PollTx_st(uint32_t max, Sink&& sink) {
 }
 
 template <typename Handler>
+void EngineChannel::ServeWaitingCloses_st(Handler& handler) {
+  const uint32_t mask = static_cast<uint32_t>(waiting_closes_.size()) - 1;
+  while (waiting_head_ != waiting_tail_) {
+    const WaitingClose waiting = waiting_closes_[waiting_head_ & mask];
+    if (static_cast<int32_t>(tx_.position() - waiting.after_tx) < 0) return;
+    ++waiting_head_;
+    ferry_ctrl reply = {};
+    reply.id = waiting.request.id;
+    reply.op = waiting.request.op;
+    // Its slot was reserved when it was set aside: the handler answers now
+    // (or, answering later itself, keeps the reservation).
+    if (handler(waiting.request, &reply)) CompleteCtrl_st(reply);
+  }
+}
+
+template <typename Handler>
 uint32_t EngineChannel::PollCtrl_st(Handler&& handler) {
+  if (waiting_head_ != waiting_tail_) ServeWaitingCloses_st(handler);
   const uint32_t n = ctrl_sq_.Available();
   if (ctrl_sq_.corrupt()) NoteCorruption_st();
   uint32_t served = 0;
@@ -438,7 +455,16 @@ uint32_t EngineChannel::PollCtrl_st(Handler&& handler) {
     // owe more than the ring holds.
     if (!ctrl_cq_.HasRoom(ctrl_reserved_ + 1)) break;
     const ferry_ctrl request = ctrl_sq_.Peek(served);
-    if (request.op == FERRY_CTRL_CLOSE && !CloseMayGo_st()) break;
+    if (request.op == FERRY_CTRL_CLOSE) {
+      const uint32_t after_tx = tx_.position() + tx_.Available(tx_.capacity());
+      if (after_tx != tx_.position()) {
+        const uint32_t mask = static_cast<uint32_t>(waiting_closes_.size()) - 1;
+        waiting_closes_[waiting_tail_++ & mask] = {request, after_tx};
+        ++ctrl_reserved_;
+        counters_.ctrl_requests.Inc();
+        continue;
+      }
+    }
     ferry_ctrl reply = {};
     reply.id = request.id;
     reply.op = request.op;

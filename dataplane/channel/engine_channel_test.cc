@@ -446,6 +446,72 @@ TEST_F(ChannelTest, FullInlineStoreHoldsTheRingBack) {
   EXPECT_EQ(engine->counters().bad_descriptors.Get(), 0u);
 }
 
+// A CLOSE is answered after the messages queued on tx before it have been
+// taken (so that its FIN follows them), while the requests behind it are
+// answered at once.
+TEST_F(ChannelTest, ACloseWaitsForEarlierMessagesNotForLaterRequests) {
+  ferry_channel* client;
+  EngineChannel* engine = Attach(&client);
+  ASSERT_NE(engine, nullptr);
+  // Plays the app on the raw rings (the library would wait for each answer).
+  const shm::ChannelView& view = engine->segment().view();
+  auto tx = shm::MakeProducer<ferry_desc>(view, FERRY_RING_TX, 0);
+  auto sq = shm::MakeProducer<ferry_ctrl>(view, FERRY_RING_CTRL_SQ, 0);
+  auto cq = shm::MakeConsumer<ferry_ctrl>(view, FERRY_RING_CTRL_CQ, 0);
+  for (int i = 0; i < 10; ++i) {
+    ferry_desc desc = {};
+    desc.flow = 7;
+    desc.head = FERRY_BUFFER_NONE;
+    desc.length = 1;
+    desc.type = FERRY_DESC_MESSAGE;
+    desc.inline_data[0] = static_cast<uint8_t>(i);
+    tx.Write(desc);
+  }
+  tx.Publish();
+  ferry_ctrl close = {};
+  close.id = 1;
+  close.op = FERRY_CTRL_CLOSE;
+  ferry_ctrl noop = {};
+  noop.id = 2;
+  noop.op = FERRY_CTRL_NOOP;
+  sq.Write(close);
+  sq.Write(noop);
+  sq.Publish();
+  std::vector<uint64_t> served;  // request ids, in the order answered
+  auto handler = [&](const ferry_ctrl& request, ferry_ctrl* reply) {
+    served.push_back(request.id);
+    reply->status = FERRY_STATUS_OK;
+    return true;
+  };
+  auto sink = [](const ferry_desc&, absl::Span<const MessagePiece>) {
+    return static_cast<int>(FERRY_STATUS_OK);
+  };
+  // Expect: both requests taken; the NOOP answered, the CLOSE waiting.
+  EXPECT_EQ(engine->PollCtrl_st(handler), 2u);
+  EXPECT_EQ(served, std::vector<uint64_t>({2}));
+  // Expect: with 4 of the 10 messages taken, the close still waits.
+  EXPECT_EQ(engine->PollTx_st(4, sink), 4u);
+  EXPECT_EQ(engine->PollCtrl_st(handler), 0u);
+  EXPECT_EQ(served, std::vector<uint64_t>({2}));
+  // Expect: once all 10 are taken, the close is answered.
+  EXPECT_EQ(engine->PollTx_st(64, sink), 6u);
+  engine->PollCtrl_st(handler);
+  EXPECT_EQ(served, std::vector<uint64_t>({2, 1}));
+  engine->Flush_st();
+  ferry_ctrl answer;
+  ASSERT_TRUE(cq.TryPop(&answer));
+  EXPECT_EQ(answer.id, 2u);
+  ASSERT_TRUE(cq.TryPop(&answer));
+  EXPECT_EQ(answer.id, 1u);
+  EXPECT_FALSE(cq.TryPop(&answer));
+  // Expect: a close with nothing queued before it is answered at once.
+  close.id = 3;
+  sq.Write(close);
+  sq.Publish();
+  EXPECT_EQ(engine->PollCtrl_st(handler), 1u);
+  EXPECT_EQ(served, std::vector<uint64_t>({2, 1, 3}));
+}
+
 // The engine's held-buffer level follows kept sends and open receives and
 // is 0 again once they all end (what a soak watches for leaks).
 TEST_F(ChannelTest, HeldBuffersReturnToZero) {
