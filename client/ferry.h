@@ -76,8 +76,9 @@ typedef struct ferry_channel_options {
  * "@name": an abstract socket). A library thread keeps it alive with
  * heartbeats; when the process dies or hangs, ferryd ends the session and
  * frees its channels and flows within about a second. Errors: -ENOENT
- * (no socket file there), -ECONNREFUSED (ferryd does not answer within 2
- * s), -EAGAIN (ferryd's session quota), -EPROTO.
+ * (no socket file there), -ECONNREFUSED (nothing listens on the socket, or
+ * ferryd listens but does not answer within 10 s), -EAGAIN (ferryd's
+ * session quota), -EPROTO.
  *
  * ferry_session_attach creates a channel in the session (-EMFILE past the
  * session's channel quota, -ENODEV when ferryd has no NIC). A session may

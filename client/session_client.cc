@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 
+#include "client/abi/fd_passing.h"
 #include "client/ferry.h"
 #include "proto/google/rpc/status.pb.h"
 
@@ -85,9 +86,15 @@ int SessionClient::Open(const std::string& socket_path, const std::string& name,
   std::unique_ptr<SessionClient> s(new SessionClient());
   s->grpc_channel_ = grpc::CreateChannel(GrpcTargetForSocket(socket_path),
                                          grpc::InsecureChannelCredentials());
-  // A daemon that is not there fails fast instead of gRPC's retrying.
-  if (!s->grpc_channel_->WaitForConnected(std::chrono::system_clock::now() +
-                                          std::chrono::seconds(2))) {
+  // A daemon that is not there fails fast instead of gRPC's retrying. One
+  // that listens gets longer: on a loaded machine the connection itself can
+  // take seconds (64 applications attaching at once, under the sanitizers
+  // on two cores, now and then took over 2 s).
+  const bool listens =
+      !socket_path.empty() && ferry::shm::UnixSocketIsLive(socket_path.c_str());
+  if (!s->grpc_channel_->WaitForConnected(
+          std::chrono::system_clock::now() +
+          std::chrono::seconds(listens ? 10 : 2))) {
     if (error != nullptr) {
       *error = "ferryd does not answer on " + socket_path;
     }
