@@ -27,6 +27,8 @@ RttBounds RttBoundsWithin(const FlowConfig& config) {
       std::max(bounds.min_rto_ns,
                std::min(bounds.max_rto_ns,
                         config.peer_timeout_ns / kTriesWithinPeerTimeout));
+  // The peer delays its ACKs as this side does: both run this transport.
+  bounds.peer_ack_delay_ns = config.ack_delay_ns;
   return bounds;
 }
 

@@ -294,7 +294,7 @@ class Flow {
   void RetireAcked(uint64_t now_ns);
   OutMessage* MessageForSeq(uint32_t seq);
   void TransmitSegment(OutMessage& message, uint32_t index, uint32_t seq,
-                       uint64_t now_ns);
+                       uint64_t now_ns, bool ack_now);
   void SendControl(net::FerryPacketType type, uint8_t flags, uint64_t now_ns);
   void FillCommon(net::FerryHeader& header, uint64_t now_ns);
   uint32_t AdvertisedWindow();

@@ -27,10 +27,15 @@ struct FlowConfig {
   // poll iteration.
   uint32_t max_burst = 32;
   // Delayed ACKs: an ACK goes out after this many segments or this long,
-  // whichever first; at once for a message's last segment, a gap, a
-  // duplicate or a probe. ACKs ride on data when there is data.
+  // whichever first; at once when the sender asks (the last segment its
+  // windows let out while it has more to send), for a gap, a duplicate or
+  // a probe. ACKs ride on data when there is data: the delay is how long
+  // a request's ACK waits for the response to carry it. A bare ACK is a
+  // frame each way as costly as the data's, and an application under load
+  // takes hundreds of microseconds to answer. The sender's RTO adds this
+  // delay, as the peer's (RttBounds::peer_ack_delay_ns).
   uint32_t ack_every_segments = 8;
-  uint64_t ack_delay_ns = 25'000;
+  uint64_t ack_delay_ns = 500'000;
   // A flow that waits for an answer (data in flight, a keepalive or a
   // window probe unanswered) and hears nothing at all from its peer for
   // this long ends: the peer is dead (kPeerDead). Retransmissions (at most

@@ -42,7 +42,7 @@ Flow::OutMessage* Flow::MessageForSeq(uint32_t seq) {
 }
 
 void Flow::TransmitSegment(OutMessage& message, uint32_t index, uint32_t seq,
-                           uint64_t now_ns) {
+                           uint64_t now_ns, bool ack_now) {
   FerryHeader h;
   h.seq = seq;
   h.message_length = message.length;
@@ -59,6 +59,7 @@ void Flow::TransmitSegment(OutMessage& message, uint32_t index, uint32_t seq,
     // to ride on the response a request usually gets, halving the frames
     // of a request/response exchange.
     if (span.last) h.flags |= net::kFerryFlagLastSegment;
+    if (ack_now) h.flags |= net::kFerryFlagAckNow;
     offset = span.offset;
     length = span.length;
   }
@@ -71,12 +72,14 @@ void Flow::Retransmit(uint32_t seq, uint64_t now_ns) {
   OutMessage* m = MessageForSeq(seq);
   if (m == nullptr) return;
   sender_.OnRetransmit(seq, now_ns);
-  TransmitSegment(*m, seq - m->first_seq, seq, now_ns);
+  TransmitSegment(*m, seq - m->first_seq, seq, now_ns, false);
 }
 
 void Flow::SendNew(uint64_t now_ns) {
   if (unstarted_ >= queued_) return;
-  uint32_t allowance = std::min(SendAllowance(), config_.max_burst);
+  // What the windows let out now; the burst cap only spreads it over polls.
+  const uint32_t window_left = SendAllowance();
+  uint32_t allowance = std::min(window_left, config_.max_burst);
   if (cc_.window() < 1 && allowance > 0) {
     // Below one segment per round trip: pace single segments.
     if (now_ns < next_send_ns_) return;
@@ -89,17 +92,23 @@ void Flow::SendNew(uint64_t now_ns) {
     probe_deadline_ns_ = now_ns + rtt_.rto_ns();
   }
   const uint32_t mask = static_cast<uint32_t>(messages_.size() - 1);
-  bool sent = false;
+  uint32_t sent_now = 0;
   while (allowance > 0 && unstarted_ < queued_) {
     OutMessage& m = messages_[(messages_head_ + unstarted_) & mask];
     const uint32_t seq = sender_.OnSend(now_ns);
     if (m.next_segment == 0) m.first_seq = seq;
-    TransmitSegment(m, m.next_segment, seq, now_ns);
+    // The window's last segment while more waits to go: from here the
+    // flow waits for an ACK, which must not sit out the peer's ack delay
+    // (meant for an ACK that a response can carry).
+    ++sent_now;
+    const bool more_waits =
+        m.next_segment + 1 < m.segments || unstarted_ + 1 < queued_;
+    TransmitSegment(m, m.next_segment, seq, now_ns,
+                    more_waits && sent_now == window_left);
     if (++m.next_segment == m.segments) ++unstarted_;
     --allowance;
-    sent = true;
   }
-  if (sent && rto_deadline_ns_ == UINT64_MAX) ArmRto(now_ns);
+  if (sent_now > 0 && rto_deadline_ns_ == UINT64_MAX) ArmRto(now_ns);
 }
 
 bool Flow::Enqueue(uint64_t message, uint32_t length) {

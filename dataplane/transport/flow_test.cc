@@ -277,6 +277,47 @@ TEST_F(FlowPairTest, TheAckOfARequestRidesOnItsResponse) {
   EXPECT_EQ(a_.srtt_ns(), 23 * kUs);
 }
 
+TEST_F(FlowPairTest, ASenderOutOfWindowAsksForItsAckAtOnce) {
+  Establish();
+  // A message of 40 segments against a congestion window of fewer.
+  const uint32_t window = static_cast<uint32_t>(a_.congestion_window());
+  ASSERT_LT(window, 40u);
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(4000, 8)), 4000));
+  a_.Pump(now_);
+  // Expect: the window's worth goes out, and only its last segment asks
+  // for an immediate ACK: the rest of the message waits for it.
+  ASSERT_EQ(env_a_.outbox.size(), window);
+  std::vector<Segment> segs;
+  while (!env_a_.outbox.empty()) segs.push_back(Pop(env_a_));
+  for (size_t i = 0; i + 1 < segs.size(); ++i) {
+    EXPECT_EQ(segs[i].header.flags & net::kFerryFlagAckNow, 0) << i;
+  }
+  EXPECT_NE(segs.back().header.flags & net::kFerryFlagAckNow, 0);
+  // Expect: B acknowledges all of it at once, not after its ACK delay,
+  // and A sends on.
+  for (const Segment& seg : segs) DeliverSegment(env_b_, b_, seg, now_);
+  b_.Pump(now_);
+  ASSERT_FALSE(env_b_.outbox.empty());
+  EXPECT_EQ(env_b_.outbox.back().header.ack, segs.back().header.seq + 1);
+  while (!env_b_.outbox.empty()) {
+    DeliverSegment(env_a_, a_, Pop(env_b_), now_ + 20 * kUs);
+  }
+  a_.Pump(now_ + 20 * kUs);
+  EXPECT_FALSE(env_a_.outbox.empty());
+}
+
+TEST_F(FlowPairTest, ALoneRequestDoesNotAskForAnImmediateAck) {
+  Establish();
+  // Two requests, one segment each, well within the windows.
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 1)), 60));
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 2)), 60));
+  a_.Pump(now_);
+  ASSERT_EQ(env_a_.outbox.size(), 2u);
+  // Expect: neither asks: their ACK may wait for a response to carry it.
+  EXPECT_EQ(Pop(env_a_).header.flags & net::kFerryFlagAckNow, 0);
+  EXPECT_EQ(Pop(env_a_).header.flags & net::kFerryFlagAckNow, 0);
+}
+
 TEST_F(FlowPairTest, DuplicateAndOldSegmentsAreDroppedAndReacknowledged) {
   Establish();
   ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 5)), 60));

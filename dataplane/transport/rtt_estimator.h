@@ -15,6 +15,11 @@ struct RttBounds {
   uint64_t min_rto_ns = 200'000;        // 200 us
   uint64_t max_rto_ns = 1'000'000'000;  // 1 s
   uint64_t initial_rto_ns = 1'000'000;  // before any sample: 1 ms
+  // Added to each RTO computed from samples, above min_rto_ns: how long
+  // the peer may hold back an ACK (for a response to carry it). Samples
+  // leave that hold out (the echo carries it), so that they measure the
+  // path; the timeout must still wait for it.
+  uint64_t peer_ack_delay_ns = 0;
 };
 
 class RttEstimator {
@@ -36,6 +41,8 @@ class RttEstimator {
   bool has_sample() const { return has_sample_; }
 
  private:
+  uint64_t RtoFromEstimate() const;
+
   RttBounds bounds_;
   bool has_sample_ = false;
   uint64_t srtt_ns_ = 0;
