@@ -27,8 +27,6 @@ RttBounds RttBoundsWithin(const FlowConfig& config) {
       std::max(bounds.min_rto_ns,
                std::min(bounds.max_rto_ns,
                         config.peer_timeout_ns / kTriesWithinPeerTimeout));
-  // The peer delays its ACKs as this side does: both run this transport.
-  bounds.peer_ack_delay_ns = config.ack_delay_ns;
   return bounds;
 }
 
@@ -95,6 +93,7 @@ Flow::Flow(uint32_t local_id, uint32_t isn, const FlowConfig& config,
       sender_(isn + 1, config.max_in_flight),
       receiver_(0, config.receive_window),
       rtt_(RttBoundsWithin(config)),
+      answer_rtt_(RttBoundsWithin(config)),
       cc_(config.congestion),
       messages_(RoundUpPow2(config.max_queued_messages + 1)),
       held_(receiver_.window()) {
@@ -313,7 +312,7 @@ void Flow::OnTimer(uint64_t now_ns) {
         window_before_timeout_ = cc_.window();
       }
       ++backoffs_;
-      rtt_.OnTimeout();
+      answer_rtt_.OnTimeout();
       cc_.OnTimeout(backoffs_);
       ++stats_.retransmits_timeout;
       env_.Retransmitting(*this, true);
@@ -327,8 +326,8 @@ void Flow::OnTimer(uint64_t now_ns) {
     // opens: ask.
     ++stats_.window_probes;
     SendControl(FerryPacketType::kKeepalive, net::kFerryFlagAckNow, now_ns);
-    rtt_.OnTimeout();
-    probe_deadline_ns_ = now_ns + rtt_.rto_ns();
+    answer_rtt_.OnTimeout();
+    probe_deadline_ns_ = now_ns + answer_rtt_.rto_ns();
     Awaiting(now_ns);
   }
   if (now_ns >= ack_deadline_ns_) {

@@ -246,7 +246,7 @@ class Flow {
   const FlowStats& stats() const { return stats_; }
   double congestion_window() const { return cc_.window(); }
   uint64_t srtt_ns() const { return rtt_.srtt_ns(); }
-  uint64_t rto_ns() const { return rtt_.rto_ns(); }
+  uint64_t rto_ns() const { return answer_rtt_.rto_ns(); }
   uint32_t in_flight() const { return sender_.in_flight(); }
   uint32_t peer_window() const { return peer_window_; }
   uint32_t queued_messages() const { return queued_; }
@@ -310,7 +310,7 @@ class Flow {
   // the own one is (doubled per timeout since the peer last answered).
   uint64_t RtoNs() {
     const uint64_t floor = env_.RtoFloorNs(*this);
-    if (floor <= rtt_.rto_ns()) return rtt_.rto_ns();
+    if (floor <= answer_rtt_.rto_ns()) return answer_rtt_.rto_ns();
     const uint64_t backed_off = floor << std::min<uint32_t>(backoffs_, 16);
     return std::min(backed_off, config_.rtt.max_rto_ns);
   }
@@ -335,7 +335,15 @@ class Flow {
   Handshake handshake_;
   SendTracker sender_;
   ReceiveTracker receiver_;
+  // Two estimates of the round trip. rtt_ measures the path: its samples
+  // leave out how long the peer held the ACK back (the echo carries that),
+  // for Swift and pacing. answer_rtt_ measures how long an answer takes,
+  // the hold included (from the send of the newest segment acknowledged,
+  // if sent once), for the retransmission timeout: a peer that holds its
+  // ACK for a response to carry it (FlowConfig::ack_delay_ns) must not
+  // look lost, and one that answers at once keeps the timeout short.
   RttEstimator rtt_;
+  RttEstimator answer_rtt_;
   CongestionControl cc_;
   MessageReassembler reassembler_;
   uint64_t receiving_ = FlowEnv::kNoHandle;  // message being reassembled

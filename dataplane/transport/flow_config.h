@@ -32,8 +32,8 @@ struct FlowConfig {
   // a probe. ACKs ride on data when there is data: the delay is how long
   // a request's ACK waits for the response to carry it. A bare ACK is a
   // frame each way as costly as the data's, and an application under load
-  // takes hundreds of microseconds to answer. The sender's RTO adds this
-  // delay, as the peer's (RttBounds::peer_ack_delay_ns).
+  // takes hundreds of microseconds to answer. The sender's RTO learns how
+  // long its peer holds ACKs (Flow::answer_rtt_).
   uint32_t ack_every_segments = 8;
   uint64_t ack_delay_ns = 500'000;
   // A flow that waits for an answer (data in flight, a keepalive or a

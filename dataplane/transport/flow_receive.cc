@@ -156,8 +156,17 @@ bool Flow::OnSegment(const FerryHeader& header,
 }
 
 void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
+  // The newest segment this ACK may cover, read before OnAck moves on.
+  const uint64_t newest_sent_ns = sender_.SentOnceNs(header.ack - 1);
   const SendTracker::AckResult result = sender_.OnAck(header.ack, header.sack);
   if (result.stale) return;
+  if (result.newly_acked > 0) {
+    if (newest_sent_ns != 0 && now_ns > newest_sent_ns) {
+      answer_rtt_.AddSample(now_ns - newest_sent_ns);
+    } else {
+      answer_rtt_.EndBackoff();
+    }
+  }
   // The peer answered, so it is alive even when it took nothing new: a
   // receiver whose application stopped reading refuses our segments and
   // says so with every ACK. Only silence counts towards kPeerDead (as with
@@ -194,6 +203,9 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
         ++stats_.spurious_timeouts;
         cc_.UndoTimeout(window_before_timeout_);
         rtt_.OnSpuriousTimeout(rtt_ns);
+        // The first transmission's answer came at least this late.
+        answer_rtt_.OnSpuriousTimeout(now_ns - timeout_resent_ns_ +
+                                      timeout_expired_rto_ns_);
         env_.SpuriousTimeout(
             *this, now_ns - timeout_resent_ns_ + timeout_expired_rto_ns_);
       }

@@ -89,7 +89,7 @@ void Flow::SendNew(uint64_t now_ns) {
   }
   if (allowance == 0 && peer_window_ == 0 && sender_.in_flight() == 0 &&
       probe_deadline_ns_ == UINT64_MAX) {
-    probe_deadline_ns_ = now_ns + rtt_.rto_ns();
+    probe_deadline_ns_ = now_ns + answer_rtt_.rto_ns();
   }
   const uint32_t mask = static_cast<uint32_t>(messages_.size() - 1);
   uint32_t sent_now = 0;

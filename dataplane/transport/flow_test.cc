@@ -318,6 +318,51 @@ TEST_F(FlowPairTest, ALoneRequestDoesNotAskForAnImmediateAck) {
   EXPECT_EQ(Pop(env_a_).header.flags & net::kFerryFlagAckNow, 0);
 }
 
+TEST_F(FlowPairTest, TheTimeoutWaitsForAnAckThePeerHolds) {
+  Establish();
+  // One-way messages: B holds each ACK for its full delay (no response
+  // comes to carry it); the path takes 20 us.
+  for (uint8_t i = 0; i < 8; ++i) {
+    ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, i)), 60));
+    a_.Pump(now_);
+    DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+    b_.Pump(now_);
+    ASSERT_TRUE(env_b_.outbox.empty());
+    now_ = b_.next_timer_ns();
+    b_.OnTimer(now_);
+    now_ += 20 * kUs;
+    DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+    a_.OnTimer(now_);
+  }
+  // Expect: the path's estimate leaves the hold out; the timeout does not:
+  // the next message's retransmission is not due before its ACK.
+  EXPECT_EQ(a_.srtt_ns(), 20 * kUs);
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 9)), 60));
+  a_.Pump(now_);
+  Pop(env_a_);
+  EXPECT_GT(a_.next_timer_ns(), now_ + config_.ack_delay_ns + 20 * kUs);
+  EXPECT_EQ(a_.stats().retransmits_timeout, 0u);
+}
+
+TEST_F(FlowPairTest, TheTimeoutStaysShortWhenThePeerAnswersAtOnce) {
+  Establish();
+  // Requests answered 7 us after they arrive, over a 20 us path.
+  for (uint8_t i = 0; i < 8; ++i) {
+    ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, i)), 60));
+    a_.Pump(now_);
+    DeliverSegment(env_b_, b_, Pop(env_a_), now_ + 10 * kUs);
+    ASSERT_TRUE(b_.Enqueue(env_b_.AddMessage(Bytes(60, i)), 60));
+    b_.Pump(now_ + 17 * kUs);
+    now_ += 27 * kUs;
+    DeliverSegment(env_a_, a_, Pop(env_b_), now_);
+    // A's ACK of the response rides on the next request.
+  }
+  // Expect: the timeout at its floor, far below B's ACK delay: a lost
+  // request is resent as soon as before.
+  EXPECT_EQ(a_.rto_ns(), config_.rtt.min_rto_ns);
+  EXPECT_LT(a_.rto_ns(), config_.ack_delay_ns);
+}
+
 TEST_F(FlowPairTest, DuplicateAndOldSegmentsAreDroppedAndReacknowledged) {
   Establish();
   ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(60, 5)), 60));

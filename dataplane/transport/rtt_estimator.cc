@@ -16,19 +16,22 @@ void RttEstimator::AddSample(uint64_t rtt_ns) {
     rttvar_ns_ = (3 * rttvar_ns_ + deviation) / 4;
     srtt_ns_ = (7 * srtt_ns_ + rtt_ns) / 8;
   }
-  rto_ns_ = RtoFromEstimate();
+  rto_ns_ = std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns,
+                       bounds_.max_rto_ns);
 }
 
 void RttEstimator::OnSpuriousTimeout(uint64_t rtt_ns) {
   srtt_ns_ = std::max(srtt_ns_, rtt_ns);
   rttvar_ns_ = std::max(rttvar_ns_, rtt_ns / 2);
   has_sample_ = true;
-  rto_ns_ = RtoFromEstimate();
+  rto_ns_ = std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns,
+                       bounds_.max_rto_ns);
 }
 
-uint64_t RttEstimator::RtoFromEstimate() const {
-  const uint64_t path = std::max(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns);
-  return std::min(path + bounds_.peer_ack_delay_ns, bounds_.max_rto_ns);
+void RttEstimator::EndBackoff() {
+  if (!has_sample_) return;
+  rto_ns_ = std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns,
+                       bounds_.max_rto_ns);
 }
 
 void RttEstimator::OnTimeout() {

@@ -15,11 +15,6 @@ struct RttBounds {
   uint64_t min_rto_ns = 200'000;        // 200 us
   uint64_t max_rto_ns = 1'000'000'000;  // 1 s
   uint64_t initial_rto_ns = 1'000'000;  // before any sample: 1 ms
-  // Added to each RTO computed from samples, above min_rto_ns: how long
-  // the peer may hold back an ACK (for a response to carry it). Samples
-  // leave that hold out (the echo carries it), so that they measure the
-  // path; the timeout must still wait for it.
-  uint64_t peer_ack_delay_ns = 0;
 };
 
 class RttEstimator {
@@ -30,6 +25,9 @@ class RttEstimator {
   void AddSample(uint64_t rtt_ns);
   // A retransmission timeout fired: back off.
   void OnTimeout();
+  // The peer answers again, but with no sample to take (only resent
+  // segments were answered): the backoff ends, the estimate stands.
+  void EndBackoff();
   // The timeout was spurious: the answer to the first transmission came
   // after `rtt_ns`. As RFC 4015 responds, the estimate takes in at least
   // that round trip, so that the next timeout does not come as early.
@@ -41,8 +39,6 @@ class RttEstimator {
   bool has_sample() const { return has_sample_; }
 
  private:
-  uint64_t RtoFromEstimate() const;
-
   RttBounds bounds_;
   bool has_sample_ = false;
   uint64_t srtt_ns_ = 0;

@@ -49,22 +49,17 @@ TEST(RttEstimatorTest, ASpuriousTimeoutTakesInItsRoundTrip) {
   EXPECT_EQ(e.rto_ns(), 15000 * kUs);
 }
 
-TEST(RttEstimatorTest, TheTimeoutWaitsOutThePeersAckDelay) {
-  RttBounds bounds;
-  bounds.peer_ack_delay_ns = 500 * kUs;
-  RttEstimator e(bounds);
-  // Expect: the peer's delay on top of the path's RTO, the floor included
-  // (a 20 us path: 200 + 500 us).
-  for (int i = 0; i < 100; ++i) e.AddSample(20 * kUs);
-  EXPECT_EQ(e.rto_ns(), bounds.min_rto_ns + 500 * kUs);
-  e.AddSample(400 * kUs);
-  // srtt 67.5 us, rttvar 95 us: 447.5 + 500 us.
-  EXPECT_EQ(e.rto_ns(), 947'500u);
-  // Expect: backed off as a whole, and capped.
+TEST(RttEstimatorTest, AnAnswerWithoutASampleEndsTheBackoff) {
+  RttEstimator e;
+  e.EndBackoff();
+  // Expect: nothing to go back to before a sample.
+  EXPECT_EQ(e.rto_ns(), RttBounds{}.initial_rto_ns);
+  e.AddSample(100 * kUs);
   e.OnTimeout();
-  EXPECT_EQ(e.rto_ns(), 2 * 947'500u);
-  for (int i = 0; i < 40; ++i) e.OnTimeout();
-  EXPECT_EQ(e.rto_ns(), bounds.max_rto_ns);
+  e.OnTimeout();
+  EXPECT_EQ(e.rto_ns(), 1200 * kUs);
+  e.EndBackoff();
+  EXPECT_EQ(e.rto_ns(), 300 * kUs);
 }
 
 }  // namespace

@@ -82,4 +82,10 @@ uint64_t SendTracker::oldest_send_time_ns() const {
   return in_flight() == 0 ? 0 : At(una_).sent_ns;
 }
 
+uint64_t SendTracker::SentOnceNs(uint32_t seq) const {
+  if (seq - una_ >= in_flight()) return 0;
+  const Slot& slot = At(seq);
+  return slot.retransmitted ? 0 : slot.sent_ns;
+}
+
 }  // namespace ferry::transport

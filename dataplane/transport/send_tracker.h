@@ -56,6 +56,10 @@ class SendTracker {
 
   // When the oldest unacknowledged segment was last sent (for the RTO).
   uint64_t oldest_send_time_ns() const;
+  // When `seq`, in flight, was sent, if it was sent once (a sample of how
+  // long its answer took); 0 when it was resent (which transmission an
+  // answer is for is then unknown) or is not in flight.
+  uint64_t SentOnceNs(uint32_t seq) const;
 
  private:
   struct Slot {

@@ -16,6 +16,21 @@ TEST(SendTrackerTest, CumulativeAckFreesTheWindow) {
   EXPECT_EQ(t.oldest_send_time_ns(), 3u);
 }
 
+TEST(SendTrackerTest, KnowsWhenASegmentSentOnceWentOut) {
+  SendTracker t(100, 8);
+  for (uint64_t i = 1; i <= 3; ++i) t.OnSend(i * 10);
+  EXPECT_EQ(t.SentOnceNs(100), 10u);
+  EXPECT_EQ(t.SentOnceNs(102), 30u);
+  // Expect: nothing for a resent segment (which transmission an answer is
+  // for is unknown), nor for what is not in flight.
+  t.OnRetransmit(101, 40);
+  EXPECT_EQ(t.SentOnceNs(101), 0u);
+  EXPECT_EQ(t.SentOnceNs(103), 0u);
+  EXPECT_EQ(t.SentOnceNs(99), 0u);
+  t.OnAck(101, 0);
+  EXPECT_EQ(t.SentOnceNs(100), 0u);
+}
+
 TEST(SendTrackerTest, StaleAndForgedAcksAreIgnored) {
   SendTracker t(100, 8);
   for (int i = 0; i < 4; ++i) t.OnSend(i);
