@@ -204,10 +204,10 @@ void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
         cc_.UndoTimeout(window_before_timeout_);
         rtt_.OnSpuriousTimeout(rtt_ns);
         // The first transmission's answer came at least this late.
-        answer_rtt_.OnSpuriousTimeout(now_ns - timeout_resent_ns_ +
-                                      timeout_expired_rto_ns_);
-        env_.SpuriousTimeout(
-            *this, now_ns - timeout_resent_ns_ + timeout_expired_rto_ns_);
+        const uint64_t answered_after_ns =
+            now_ns - timeout_resent_ns_ + timeout_expired_rto_ns_;
+        answer_rtt_.OnSpuriousTimeout(answered_after_ns);
+        env_.SpuriousTimeout(*this, answered_after_ns);
       }
     }
     const double window = cc_.window();

@@ -39,6 +39,9 @@ class RttEstimator {
   bool has_sample() const { return has_sample_; }
 
  private:
+  // srtt + 4 rttvar within the bounds (RFC 6298), before any backoff.
+  uint64_t RtoFromEstimate() const;
+
   RttBounds bounds_;
   bool has_sample_ = false;
   uint64_t srtt_ns_ = 0;
