@@ -188,23 +188,32 @@ TransportEndpoint::Entry* TransportEndpoint::NewFlow(
   e.blocked = false;
   e.close_when_unparked = false;
   e.parked = {};
-  transport::FlowConfig flow_config = config_.flow;
+  uint32_t mss = config_.flow.mss;
   if (route.mtu > 0) {
     // Another NIC's frames must fit its MTU too.
-    flow_config.mss =
-        std::min(flow_config.mss,
-                 transport::MssForMtu(static_cast<uint32_t>(route.mtu)));
+    mss = std::min(mss, transport::MssForMtu(static_cast<uint32_t>(route.mtu)));
   }
   if (secure) {
-    flow_config.mss -= static_cast<uint32_t>(crypto::kSecureHeaderSize +
-                                             crypto::FlowCrypto::kTagSize);
+    mss -= static_cast<uint32_t>(crypto::kSecureHeaderSize +
+                                 crypto::FlowCrypto::kTagSize);
   }
-  e.flow =
-      std::make_unique<Flow>(FlowId(slot), random_.Next(), flow_config, *this);
+  e.flow = std::make_unique<Flow>(FlowId(slot), random_.Next(), ProfileFor(mss),
+                                  *this);
   e.flow->owner = slot;
   ++active_flows_;
   counters_.transport_flows_active.Set(active_flows_);
   return &e;
+}
+
+const transport::FlowProfile& TransportEndpoint::ProfileFor(uint32_t mss) {
+  for (const auto& profile : flow_profiles_) {
+    if (profile->config().mss == mss) return *profile;
+  }
+  transport::FlowConfig flow_config = config_.flow;
+  flow_config.mss = mss;
+  flow_profiles_.push_back(
+      std::make_unique<transport::FlowProfile>(flow_config));
+  return *flow_profiles_.back();
 }
 
 void TransportEndpoint::Touch(uint32_t slot) {

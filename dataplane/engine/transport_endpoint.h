@@ -315,6 +315,8 @@ class TransportEndpoint : public transport::FlowEnv {
   Entry* NewFlow(channel::EngineChannel& channel, const Route& route,
                  net::Ipv4Address remote_ip, uint16_t remote_port,
                  uint16_t local_port, bool secure = false);
+  // The profile of flows whose segments carry `mss` payload bytes.
+  const transport::FlowProfile& ProfileFor(uint32_t mss);
   Route OwnRoute() const {
     return Route{static_cast<int8_t>(interface_), -1, mac_, ip_, 0};
   }
@@ -403,6 +405,11 @@ class TransportEndpoint : public transport::FlowEnv {
   PacketIo& io_;
   EngineCounters& counters_;
 
+  // The flows' shared constants, one profile per MSS in use (the NIC's, a
+  // smaller one for another NIC's MTU, less the secure header's room):
+  // few, kept for the endpoint's life. Declared before entries_, so that
+  // the flows that point into them go first.
+  std::vector<std::unique_ptr<transport::FlowProfile>> flow_profiles_;
   std::vector<Entry> entries_;
   std::vector<uint32_t> free_slots_;
   uint32_t high_water_ = 0;  // slots below this have been used

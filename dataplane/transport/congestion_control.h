@@ -48,8 +48,11 @@ struct CongestionConfig {
 
 class CongestionControl {
  public:
+  // `config` must outlive the controller: every flow of an engine shares
+  // one copy (see FlowProfile).
   explicit CongestionControl(const CongestionConfig& config)
-      : config_(config), window_(config.initial_window) {}
+      : config_(&config), window_(config.initial_window) {}
+  explicit CongestionControl(const CongestionConfig&& config) = delete;
 
   // An ACK acknowledged `acked` segments and measured `rtt_ns`.
   void OnAck(uint32_t acked, uint64_t rtt_ns, uint64_t now_ns);
@@ -80,7 +83,7 @@ class CongestionControl {
   }
   void Clamp();
 
-  CongestionConfig config_;
+  const CongestionConfig* config_;
   double window_;
   uint64_t last_decrease_ns_ = 0;
   uint64_t base_rtt_ns_ = UINT64_MAX;  // smallest sample seen

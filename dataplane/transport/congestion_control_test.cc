@@ -16,7 +16,8 @@ CongestionConfig Config() {
 }
 
 TEST(CongestionControlTest, LowDelayGrowsAboutOneSegmentPerRoundTrip) {
-  CongestionControl cc(Config());
+  const CongestionConfig config = Config();
+  CongestionControl cc(config);
   // One round trip's worth of ACKs (10 segments) under the target.
   for (int i = 0; i < 10; ++i) cc.OnAck(1, 20 * kUs, i * kUs);
   // Expect: 10 -> about 11.
@@ -24,7 +25,8 @@ TEST(CongestionControlTest, LowDelayGrowsAboutOneSegmentPerRoundTrip) {
 }
 
 TEST(CongestionControlTest, HighDelayShrinksInProportionOncePerRoundTrip) {
-  CongestionControl cc(Config());
+  const CongestionConfig config = Config();
+  CongestionControl cc(config);
   // A base round trip of 20 us: the target is 20 + 50 = 70 us.
   cc.OnAck(0, 20 * kUs, 0);
   EXPECT_EQ(cc.base_rtt_ns(), 20 * kUs);
@@ -39,7 +41,8 @@ TEST(CongestionControlTest, HighDelayShrinksInProportionOncePerRoundTrip) {
 }
 
 TEST(CongestionControlTest, LossAndTimeout) {
-  CongestionControl cc(Config());
+  const CongestionConfig config = Config();
+  CongestionControl cc(config);
   cc.OnLoss(1000 * kUs, 30 * kUs);
   EXPECT_NEAR(cc.window(), 5.0, 0.01);
   cc.OnTimeout(1);
@@ -55,7 +58,8 @@ TEST(CongestionControlTest, LossAndTimeout) {
 }
 
 TEST(CongestionControlTest, ASpuriousTimeoutIsUndone) {
-  CongestionControl cc(Config());
+  const CongestionConfig config = Config();
+  CongestionControl cc(config);
   const double before = cc.window();
   cc.OnTimeout(1);
   cc.OnTimeout(2);
@@ -69,7 +73,8 @@ TEST(CongestionControlTest, ASpuriousTimeoutIsUndone) {
 }
 
 TEST(CongestionControlTest, SlowHostsAreNotCongestion) {
-  CongestionControl cc(Config());
+  const CongestionConfig config = Config();
+  CongestionControl cc(config);
   // Every round trip takes a millisecond (hosts waking from sleep), none
   // longer than the first: nothing queues, so the window still grows.
   for (int i = 0; i < 10; ++i) cc.OnAck(1, 1000 * kUs, i * 1000 * kUs);

@@ -15,21 +15,6 @@ using net::FerryPacketType;
 
 namespace {
 
-// Retransmissions back off, but never so far that fewer than
-// kTriesWithinPeerTimeout fit in peer_timeout_ns: a silent peer is judged
-// on many tries, not two (at 20% loss each way, 16 lost exchanges in a row
-// happen once in 10^7).
-constexpr uint64_t kTriesWithinPeerTimeout = 16;
-
-RttBounds RttBoundsWithin(const FlowConfig& config) {
-  RttBounds bounds = config.rtt;
-  bounds.max_rto_ns =
-      std::max(bounds.min_rto_ns,
-               std::min(bounds.max_rto_ns,
-                        config.peer_timeout_ns / kTriesWithinPeerTimeout));
-  return bounds;
-}
-
 uint32_t RoundUpPow2(uint32_t n) {
   uint32_t size = 2;
   while (size < n) size *= 2;
@@ -83,25 +68,20 @@ FlowEndReason EndReasonOf(HandshakeError error) {
   return FlowEndReason::kProtocolError;
 }
 
-Flow::Flow(uint32_t local_id, uint32_t isn, const FlowConfig& config,
+Flow::Flow(uint32_t local_id, uint32_t isn, const FlowProfile& profile,
            FlowEnv& env)
-    : config_(config),
+    : config_(profile.config()),
       env_(env),
       local_id_(local_id),
       isn_(isn),
-      handshake_(local_id, isn, config.handshake),
-      sender_(isn + 1, config.max_in_flight),
-      receiver_(0, config.receive_window),
-      rtt_(RttBoundsWithin(config)),
-      answer_rtt_(RttBoundsWithin(config)),
-      cc_(config.congestion),
-      messages_(RoundUpPow2(config.max_queued_messages + 1)),
-      held_(receiver_.window()) {
-  // The congestion window never needs to exceed what can be in flight.
-  config_.congestion.max_window =
-      std::min<double>(config_.congestion.max_window, sender_.capacity());
-  cc_ = CongestionControl(config_.congestion);
-}
+      handshake_(local_id, isn, config_.handshake),
+      sender_(isn + 1, config_.max_in_flight),
+      receiver_(0, config_.receive_window),
+      rtt_(profile.rto_bounds()),
+      answer_rtt_(profile.rto_bounds()),
+      cc_(config_.congestion),
+      messages_(RoundUpPow2(config_.max_queued_messages + 1)),
+      held_(receiver_.window()) {}
 
 void Flow::StartConnect(uint64_t now_ns) {
   HandshakeSink sink(*this, now_ns);

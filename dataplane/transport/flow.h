@@ -29,6 +29,7 @@
 #include "dataplane/net/ferry_header.h"
 #include "dataplane/transport/congestion_control.h"
 #include "dataplane/transport/flow_config.h"
+#include "dataplane/transport/flow_profile.h"
 #include "dataplane/transport/handshake.h"
 #include "dataplane/transport/message_segments.h"
 #include "dataplane/transport/receive_tracker.h"
@@ -192,8 +193,12 @@ struct FlowStats {
 
 class Flow {
  public:
-  // `isn`: this side's random initial sequence number.
-  Flow(uint32_t local_id, uint32_t isn, const FlowConfig& config, FlowEnv& env);
+  // `isn`: this side's random initial sequence number. `profile` must
+  // outlive the flow (its owner keeps one for many flows).
+  Flow(uint32_t local_id, uint32_t isn, const FlowProfile& profile,
+       FlowEnv& env);
+  Flow(uint32_t local_id, uint32_t isn, const FlowProfile&& profile,
+       FlowEnv& env) = delete;
   // Starts the flow as initiator (sends the SYN now) or as responder to a
   // SYN that a listener accepted (sends the SYN-ACK now). Call one, once.
   void StartConnect(uint64_t now_ns);
@@ -322,7 +327,7 @@ class Flow {
   // Whether anything sent still awaits the peer's answer.
   bool AwaitingAnswer() const;
 
-  FlowConfig config_;
+  const FlowConfig& config_;  // the profile's
   FlowEnv& env_;
   const uint32_t local_id_;
   const uint32_t isn_;

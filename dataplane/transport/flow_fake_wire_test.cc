@@ -114,8 +114,8 @@ class Simulation {
   Simulation(const Faults& faults, uint64_t seed, FlowConfig config)
       : seed_(seed),
         config_(config),
-        a_(11, static_cast<uint32_t>(seed * 2654435761u), config_, env_a_),
-        b_(22, static_cast<uint32_t>(seed * 40503u + 7), config_, env_b_),
+        a_(11, static_cast<uint32_t>(seed * 2654435761u), profile_, env_a_),
+        b_(22, static_cast<uint32_t>(seed * 40503u + 7), profile_, env_b_),
         a_to_b_(faults, static_cast<uint32_t>(seed)),
         b_to_a_(faults, static_cast<uint32_t>(seed + 1)) {
     env_b_.on_message = [this](std::vector<uint8_t>&& m) { Check(m); };
@@ -221,6 +221,7 @@ class Simulation {
 
   uint64_t seed_;
   FlowConfig config_;
+  FlowProfile profile_{config_};
   HarnessEnv env_a_;
   HarnessEnv env_b_;
   Flow a_;

@@ -53,8 +53,8 @@ class FlowPairTest : public ::testing::Test {
  protected:
   explicit FlowPairTest(FlowConfig config = SmallConfig())
       : config_(config),
-        a_(1, kIsnA, config_, env_a_),
-        b_(2, kIsnB, config_, env_b_) {}
+        a_(1, kIsnA, profile_, env_a_),
+        b_(2, kIsnB, profile_, env_b_) {}
 
   void Establish() {
     a_.StartConnect(now_);
@@ -92,6 +92,7 @@ class FlowPairTest : public ::testing::Test {
   }
 
   FlowConfig config_;
+  FlowProfile profile_{config_};
   HarnessEnv env_a_;
   HarnessEnv env_b_;
   Flow a_;

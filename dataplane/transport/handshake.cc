@@ -128,7 +128,7 @@ bool Handshake::OnSegment(const FerryHeader& header, uint64_t now_ns,
           remote_flow_ = header.src_flow;
           peer_isn_ = header.seq;
           state_ = HandshakeState::kSynReceived;
-          rto_ns_ = timings_.initial_rto_ns;
+          rto_ns_ = timings_->initial_rto_ns;
           retries_ = 0;
           SendSynAck(sink);
           Arm(now_ns);
@@ -167,12 +167,12 @@ bool Handshake::OnSegment(const FerryHeader& header, uint64_t now_ns,
 
 void Handshake::OnTimer(uint64_t now_ns, SegmentSink& sink) {
   if (now_ns < timer_ns_) return;
-  if (retries_ == timings_.max_retries) {
+  if (retries_ == timings_->max_retries) {
     Fail(HandshakeError::kTimedOut);
     return;
   }
   ++retries_;
-  rto_ns_ = std::min(rto_ns_ * 2, timings_.max_rto_ns);
+  rto_ns_ = std::min(rto_ns_ * 2, timings_->max_rto_ns);
   if (state_ == HandshakeState::kSynSent) {
     SendSyn(sink);
   } else if (state_ == HandshakeState::kSynReceived) {

@@ -35,9 +35,9 @@ enum class HandshakeState : uint8_t {
 
 enum class HandshakeError : uint8_t {
   kNone,
-  kTimedOut,  // no answer after every retransmission
-  kRefused,   // the peer answered RST (nobody listens there)
-  kReset,     // RST after establishment
+  kTimedOut,            // no answer after every retransmission
+  kRefused,             // the peer answered RST (nobody listens there)
+  kReset,               // RST after establishment
   kUntrusted,           // RST: the peer does not trust our node key
   kEncryptionRequired,  // RST: the peer requires encryption
 };
@@ -62,15 +62,26 @@ class SegmentSink {
 class Handshake {
  public:
   // Not started: Connect or Accept start a handshake (assign the result).
+  // `timings` must outlive the handshake: every flow of an engine shares
+  // one copy (see FlowProfile).
   Handshake(uint32_t local_flow, uint32_t isn, const HandshakeTimings& timings)
-      : local_flow_(local_flow), isn_(isn), timings_(timings) {}
+      : local_flow_(local_flow), isn_(isn), timings_(&timings) {}
+  Handshake(uint32_t local_flow, uint32_t isn,
+            const HandshakeTimings&& timings) = delete;
   // Initiator: sends SYN now.
   static Handshake Connect(uint32_t local_flow, uint32_t isn, uint64_t now_ns,
                            const HandshakeTimings& timings, SegmentSink& sink);
+  static Handshake Connect(uint32_t local_flow, uint32_t isn, uint64_t now_ns,
+                           const HandshakeTimings&& timings,
+                           SegmentSink& sink) = delete;
   // Responder, for a SYN a listener accepted: sends SYN-ACK now.
   static Handshake Accept(uint32_t local_flow, uint32_t isn,
                           const net::FerryHeader& syn, uint64_t now_ns,
                           const HandshakeTimings& timings, SegmentSink& sink);
+  static Handshake Accept(uint32_t local_flow, uint32_t isn,
+                          const net::FerryHeader& syn, uint64_t now_ns,
+                          const HandshakeTimings&& timings,
+                          SegmentSink& sink) = delete;
 
   // A segment addressed to this flow (the caller matched dst_flow, or for a
   // SYN the 5-tuple). Returns whether the segment was consumed by the
@@ -105,7 +116,7 @@ class Handshake {
   uint32_t remote_flow_ = 0;
   uint32_t isn_;
   uint32_t peer_isn_ = 0;
-  HandshakeTimings timings_;
+  const HandshakeTimings* timings_;
   uint64_t rto_ns_ = 0;
   uint64_t timer_ns_ = UINT64_MAX;
   uint8_t retries_ = 0;

@@ -12,6 +12,7 @@ namespace {
 using net::FerryHeader;
 using net::FerryPacketType;
 
+const HandshakeTimings kTimings{};
 constexpr uint64_t kMs = 1'000'000;
 
 class CapturingSink : public SegmentSink {
@@ -40,7 +41,7 @@ FerryHeader Segment(FerryPacketType type, uint32_t src, uint32_t dst,
 TEST(HandshakeTest, ThreeWayHandshake) {
   CapturingSink a_wire, b_wire;
   Handshake a =
-      Handshake::Connect(/*local_flow=*/7, /*isn=*/1000, 0, {}, a_wire);
+      Handshake::Connect(/*local_flow=*/7, /*isn=*/1000, 0, kTimings, a_wire);
   // Expect: SYN from flow 7 with its initial sequence number.
   FerryHeader syn = a_wire.Pop();
   EXPECT_EQ(syn.type, FerryPacketType::kSyn);
@@ -49,8 +50,8 @@ TEST(HandshakeTest, ThreeWayHandshake) {
   EXPECT_EQ(syn.seq, 1000u);
   EXPECT_EQ(a.state(), HandshakeState::kSynSent);
 
-  Handshake b =
-      Handshake::Accept(/*local_flow=*/42, /*isn=*/5000, syn, 0, {}, b_wire);
+  Handshake b = Handshake::Accept(/*local_flow=*/42, /*isn=*/5000, syn, 0,
+                                  kTimings, b_wire);
   // Expect: SYN-ACK naming both flows, acknowledging the SYN.
   FerryHeader synack = b_wire.Pop();
   EXPECT_EQ(synack.type, FerryPacketType::kSynAck);
@@ -103,9 +104,9 @@ TEST(HandshakeTest, SynRetransmitsWithBackoffThenTimesOut) {
 
 TEST(HandshakeTest, LostSynAckIsRecoveredByTheRepeatedSyn) {
   CapturingSink a_wire, b_wire;
-  Handshake a = Handshake::Connect(7, 1000, 0, {}, a_wire);
+  Handshake a = Handshake::Connect(7, 1000, 0, kTimings, a_wire);
   FerryHeader syn = a_wire.Pop();
-  Handshake b = Handshake::Accept(42, 5000, syn, 0, {}, b_wire);
+  Handshake b = Handshake::Accept(42, 5000, syn, 0, kTimings, b_wire);
   b_wire.Pop();  // the SYN-ACK is lost
   a.OnTimer(1 * kMs, a_wire);
   FerryHeader again = a_wire.Pop();
@@ -123,8 +124,8 @@ TEST(HandshakeTest, LostSynAckIsRecoveredByTheRepeatedSyn) {
 
 TEST(HandshakeTest, LostAckIsRecoveredByTheRepeatedSynAck) {
   CapturingSink a_wire, b_wire;
-  Handshake a = Handshake::Connect(7, 1000, 0, {}, a_wire);
-  Handshake b = Handshake::Accept(42, 5000, a_wire.Pop(), 0, {}, b_wire);
+  Handshake a = Handshake::Connect(7, 1000, 0, kTimings, a_wire);
+  Handshake b = Handshake::Accept(42, 5000, a_wire.Pop(), 0, kTimings, b_wire);
   a.OnSegment(b_wire.Pop(), 10, a_wire);
   a_wire.Pop();  // the ACK is lost
   // Expect: the responder's timer repeats the SYN-ACK...
@@ -139,8 +140,8 @@ TEST(HandshakeTest, LostAckIsRecoveredByTheRepeatedSynAck) {
 
 TEST(HandshakeTest, DataCompletesTheHandshakeAndIsNotConsumed) {
   CapturingSink a_wire, b_wire;
-  Handshake a = Handshake::Connect(7, 1000, 0, {}, a_wire);
-  Handshake b = Handshake::Accept(42, 5000, a_wire.Pop(), 0, {}, b_wire);
+  Handshake a = Handshake::Connect(7, 1000, 0, kTimings, a_wire);
+  Handshake b = Handshake::Accept(42, 5000, a_wire.Pop(), 0, kTimings, b_wire);
   b_wire.Pop();
   // The ACK was lost but the initiator's first DATA segment arrives.
   FerryHeader data = Segment(FerryPacketType::kData, 7, 42, 1001, 5001);
@@ -151,8 +152,8 @@ TEST(HandshakeTest, DataCompletesTheHandshakeAndIsNotConsumed) {
 
 TEST(HandshakeTest, SimultaneousSynsMakeOneFlow) {
   CapturingSink low_wire, high_wire;
-  Handshake low = Handshake::Connect(3, 100, 0, {}, low_wire);
-  Handshake high = Handshake::Connect(9, 900, 0, {}, high_wire);
+  Handshake low = Handshake::Connect(3, 100, 0, kTimings, low_wire);
+  Handshake high = Handshake::Connect(9, 900, 0, kTimings, high_wire);
   FerryHeader syn_low = low_wire.Pop();
   FerryHeader syn_high = high_wire.Pop();
   // Expect: the lower id ignores the other SYN and stays initiator.
@@ -175,7 +176,7 @@ TEST(HandshakeTest, SimultaneousSynsMakeOneFlow) {
 
 TEST(HandshakeTest, ResetRefusesOrResets) {
   CapturingSink wire;
-  Handshake a = Handshake::Connect(7, 1000, 0, {}, wire);
+  Handshake a = Handshake::Connect(7, 1000, 0, kTimings, wire);
   // Expect: a RST for another flow changes nothing.
   a.OnSegment(Segment(FerryPacketType::kRst, 0, 8, 0, 0), 5, wire);
   EXPECT_EQ(a.state(), HandshakeState::kSynSent);
@@ -188,8 +189,8 @@ TEST(HandshakeTest, ResetRefusesOrResets) {
   EXPECT_EQ(a.error(), HandshakeError::kRefused);
 
   CapturingSink a_wire, b_wire;
-  Handshake c = Handshake::Connect(11, 1, 0, {}, a_wire);
-  Handshake d = Handshake::Accept(12, 2, a_wire.Pop(), 0, {}, b_wire);
+  Handshake c = Handshake::Connect(11, 1, 0, kTimings, a_wire);
+  Handshake d = Handshake::Accept(12, 2, a_wire.Pop(), 0, kTimings, b_wire);
   c.OnSegment(b_wire.Pop(), 1, a_wire);
   ASSERT_TRUE(c.established());
   c.OnSegment(Segment(FerryPacketType::kRst, 12, 11, 0, 0), 2, a_wire);
@@ -200,7 +201,7 @@ TEST(HandshakeTest, ResetRefusesOrResets) {
 
 TEST(HandshakeTest, StaleAndForeignSegmentsAreIgnored) {
   CapturingSink wire;
-  Handshake a = Handshake::Connect(7, 1000, 0, {}, wire);
+  Handshake a = Handshake::Connect(7, 1000, 0, kTimings, wire);
   wire.Pop();
   // A SYN-ACK acknowledging the wrong sequence, and one for another flow.
   a.OnSegment(Segment(FerryPacketType::kSynAck, 42, 7, 5000, 999), 1, wire);

@@ -4,6 +4,8 @@
 
 namespace ferry::transport {
 
+const RttBounds RttEstimator::kDefaultBounds{};
+
 void RttEstimator::AddSample(uint64_t rtt_ns) {
   if (!has_sample_) {
     srtt_ns_ = rtt_ns;
@@ -31,12 +33,12 @@ void RttEstimator::EndBackoff() {
 }
 
 uint64_t RttEstimator::RtoFromEstimate() const {
-  return std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_.min_rto_ns,
-                    bounds_.max_rto_ns);
+  return std::clamp(srtt_ns_ + 4 * rttvar_ns_, bounds_->min_rto_ns,
+                    bounds_->max_rto_ns);
 }
 
 void RttEstimator::OnTimeout() {
-  rto_ns_ = std::min(rto_ns_ * 2, bounds_.max_rto_ns);
+  rto_ns_ = std::min(rto_ns_ * 2, bounds_->max_rto_ns);
 }
 
 }  // namespace ferry::transport

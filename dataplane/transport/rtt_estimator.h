@@ -19,8 +19,11 @@ struct RttBounds {
 
 class RttEstimator {
  public:
-  explicit RttEstimator(const RttBounds& bounds = {})
-      : bounds_(bounds), rto_ns_(bounds.initial_rto_ns) {}
+  // `bounds` must outlive the estimator: every flow of an engine shares
+  // one copy (see FlowProfile).
+  explicit RttEstimator(const RttBounds& bounds = kDefaultBounds)
+      : bounds_(&bounds), rto_ns_(bounds.initial_rto_ns) {}
+  explicit RttEstimator(const RttBounds&& bounds) = delete;
 
   void AddSample(uint64_t rtt_ns);
   // A retransmission timeout fired: back off.
@@ -42,7 +45,9 @@ class RttEstimator {
   // srtt + 4 rttvar within the bounds (RFC 6298), before any backoff.
   uint64_t RtoFromEstimate() const;
 
-  RttBounds bounds_;
+  static const RttBounds kDefaultBounds;
+
+  const RttBounds* bounds_;
   bool has_sample_ = false;
   uint64_t srtt_ns_ = 0;
   uint64_t rttvar_ns_ = 0;

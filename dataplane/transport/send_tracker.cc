@@ -4,10 +4,15 @@
 
 namespace ferry::transport {
 
-SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
-    : una_(first_seq), next_seq_(first_seq), base_(first_seq) {
+uint32_t SendTracker::CapacityFor(uint32_t capacity) {
   uint32_t size = 2;
   while (size < capacity && size < (1u << 20)) size *= 2;
+  return size;
+}
+
+SendTracker::SendTracker(uint32_t first_seq, uint32_t capacity)
+    : una_(first_seq), next_seq_(first_seq), base_(first_seq) {
+  const uint32_t size = CapacityFor(capacity);
   mask_ = size - 1;
   slots_.resize(size);
   lost_.reserve(size);

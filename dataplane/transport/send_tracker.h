@@ -23,6 +23,8 @@ class SendTracker {
   // `capacity`: the most segments ever in flight (rounded up to a power of
   // two).
   SendTracker(uint32_t first_seq, uint32_t capacity);
+  // The ring's size for `capacity`: what capacity() will say.
+  static uint32_t CapacityFor(uint32_t capacity);
 
   // Forgets everything: the next segment sent is `first_seq`.
   void Restart(uint32_t first_seq);
