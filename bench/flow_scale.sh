@@ -3,8 +3,9 @@
 # 1,000 and 10,000 flows on one channel, then 10,000 flows spread over 64
 # channels (64 processes), between two ferryd (memif, one engine each), in
 # one sitting. Prints RPC/s, P50, P99.9 and max per run, 10,000 flows'
-# rate as a fraction of the best, and how much longer than the median
-# round trip the slowest one took.
+# rate as a fraction of the best, how much longer than the median round
+# trip the slowest one took, and client-side ferryd's peak resident
+# memory after each run (flow state and the channel buffers it touched).
 #
 #   sudo bench/flow_scale.sh bazel-bin/controlplane/ferryd \
 #     bazel-bin/bench/msg_gen [SIZE (1024)] [SECONDS (5)]
@@ -31,9 +32,11 @@ client() {  # client JSON ARGS...
     --size=$size --window=1 --duration_s=$seconds --warmup_s=2 --quiet \
     --json_out="$json" "$@"
 }
+peak_rss_kib() { awk '/^VmHWM:/ {print $2}' "/proc/$PAIR_PID_A/status"; }
 for f in 1 10 100 1000 10000; do
   client "$dir/f$f.json" --flows=$f >"$dir/f$f.log" 2>&1 ||
     fail "$f flows: $(tail -1 "$dir/f$f.log")"
+  peak_rss_kib >"$dir/rss$f"
 done
 pids=()
 for i in $(seq 64); do
@@ -62,5 +65,10 @@ for name, r in rows:
 best = max(r["rpc_per_s"] for _, r in rows[:4])
 for name, r in rows[4:]:
     print(f"{name}: {r['rpc_per_s'] / best:.2f}x the best of 1-1,000 flows")
+rss = {f: int(open(f"{d}/rss{f}").read()) for f in (1, 10, 100, 1000, 10000)}
+print("ferryd A peak resident after each run: " +
+      ", ".join(f"{f} flows {rss[f] / 1024:.0f} MiB" for f in rss) +
+      f"; {(rss[10000] - rss[1000]) * 1024 / 9000 / 1024:.1f} KiB more per "
+      "flow from 1,000 to 10,000")
 PY
 rm -rf "$dir"
