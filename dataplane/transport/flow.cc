@@ -216,7 +216,7 @@ void Flow::Close(uint64_t now_ns) {
   // everything already queued.
   const uint32_t mask = static_cast<uint32_t>(messages_.size() - 1);
   messages_[(messages_head_ + queued_) & mask] =
-      OutMessage{FlowEnv::kNoHandle, 0, 0, 1, 0, true};
+      OutMessage{FlowEnv::kNoHandle, 0, 0, 1, true, 0};
   ++queued_;
   fin_queued_ = true;
 }

@@ -263,13 +263,14 @@ class Flow {
   uint64_t owner = 0;
 
  private:
+  // 24 bytes: the ring has room for max_queued_messages of each flow.
   struct OutMessage {
     uint64_t handle;
     uint32_t length;
-    uint32_t first_seq;  // valid once its first segment was sent
-    uint32_t segments;
+    uint32_t first_seq;      // valid once its first segment was sent
+    uint32_t segments : 31;  // at most kMaxMessageBytes (one-byte MSS)
+    uint32_t fin : 1;
     uint32_t next_segment;  // first not yet sent
-    bool fin;
   };
   struct HeldSegment {
     uint64_t packet = FlowEnv::kNoHandle;

@@ -120,7 +120,7 @@ bool Flow::Enqueue(uint64_t message, uint32_t length) {
   // 8 KiB, which with thousands of flows is a miss to memory per message.
   if (queued_ == 0) messages_head_ = 0;
   messages_[(messages_head_ + queued_) & mask] = OutMessage{
-      message, length, 0, SegmentCount(length, config_.mss), 0, false};
+      message, length, 0, SegmentCount(length, config_.mss), false, 0};
   ++queued_;
   return true;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dataplane/base/check.h"
+
 namespace ferry::transport {
 
 uint32_t SendTracker::CapacityFor(uint32_t capacity) {
@@ -26,6 +28,7 @@ void SendTracker::Restart(uint32_t first_seq) {
 uint32_t SendTracker::OnSend(uint64_t now_ns) {
   if (next_seq_ == una_) base_ = next_seq_;
   const uint32_t seq = next_seq_++;
+  FERRY_DCHECK(now_ns < (uint64_t{1} << 61));
   At(seq) = Slot{now_ns, false, false, false};
   return seq;
 }
