@@ -263,7 +263,7 @@ class Flow {
   uint64_t owner = 0;
 
  private:
-  // 24 bytes: the ring has room for max_queued_messages of each flow.
+  // 24 bytes: each flow's ring holds max_queued_messages and the FIN.
   struct OutMessage {
     uint64_t handle;
     uint32_t length;
