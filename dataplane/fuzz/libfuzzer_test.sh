@@ -37,6 +37,7 @@ sources[frame_parser]="dataplane/net/frame_parser_fuzz.cc dataplane/net/frame_pa
   dataplane/net/frame_parser_fuzz_seeds.cc"
 corpus[flow]=dataplane/transport/fuzz_corpus/flow
 sources[flow]="dataplane/transport/flow_fuzz.cc dataplane/transport/flow.cc
+  dataplane/transport/flow_profile.cc
   dataplane/transport/flow_receive.cc dataplane/transport/flow_send.cc
   dataplane/transport/handshake.cc dataplane/transport/send_tracker.cc
   dataplane/transport/receive_tracker.cc dataplane/transport/congestion_control.cc
