@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Old against new build, side by side in one sitting: two ferryd joined by
-# memif and msg_gen 1 KiB request/response at --window (default 32), the
-# two builds taking turns PAIRS times; prints each pair and the medians of
-# the new/old ratios (RPC/s, P99). The VM's speed drifts between runs, so
-# only ratios of neighbouring runs mean anything.
+# memif and msg_gen request/response of SIZE bytes (default 1 KiB) at
+# WINDOW (default 32), the two builds taking turns PAIRS times; prints each
+# pair and the medians of the new/old ratios (RPC/s, P99). The VM's speed
+# drifts between runs, so only ratios of neighbouring runs mean anything.
 #
-#   bench/compare_builds.sh OLD_DIR NEW_DIR [PAIRS] [WINDOW]
+#   bench/compare_builds.sh OLD_DIR NEW_DIR [PAIRS] [WINDOW] [SIZE]
+#
+# OLD_FERRYD_ARGS and NEW_FERRYD_ARGS (environment) add flags to each
+# build's two ferryd, e.g. NEW_FERRYD_ARGS=--tx_zero_copy_min_bytes=1024.
 #
 # Each DIR holds a ferryd and a msg_gen (e.g. copied from bazel-bin after
 # `bazel build -c opt //controlplane:ferryd //bench:msg_gen` at each
@@ -15,28 +18,29 @@ old=$(realpath "$1")
 new=$(realpath "$2")
 pairs=${3:-8}
 window=${4:-32}
+size=${5:-1024}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-one_run() {  # one_run DIR JSON
+one_run() {  # one_run DIR JSON FERRYD_ARGS
   FERRYD=$1/ferryd MSG_GEN=$1/msg_gen TEST_TMPDIR=$(mktemp -d -p "$out") \
-    bash -c '
+    EXTRA=$3 bash -c '
     set -euo pipefail
     source deploy/testbed/ferryd_test_lib.sh
     trap testbed_cleanup EXIT
     ferryd_pair cmp 10.86.0 --memory_mb=256 --metrics_address= \
-      --stats_interval_s=0 >/dev/null
+      --stats_interval_s=0 $EXTRA >/dev/null
     start_bg "$TEST_TMPDIR/server.log" "$MSG_GEN" --role=server \
-      --socket=$PAIR_GRPC_B --port=7000 --size=1024
+      --socket=$PAIR_GRPC_B --port=7000 --size='"$size"'
     wait_for_line "$TEST_TMPDIR/server.log" "listening" 30
     "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.86.0.2:7000 \
-      --size=1024 --window='"$window"' --duration_s=4 --warmup_s=1 --quiet \
+      --size='"$size"' --window='"$window"' --duration_s=4 --warmup_s=1 --quiet \
       --json_out="$0" >/dev/null' "$2"
 }
 
 for i in $(seq "$pairs"); do
-  one_run "$old" "$out/old_$i.json"
-  one_run "$new" "$out/new_$i.json"
+  one_run "$old" "$out/old_$i.json" "${OLD_FERRYD_ARGS:-}"
+  one_run "$new" "$out/new_$i.json" "${NEW_FERRYD_ARGS:-}"
 done
 /usr/bin/python3 - "$out" "$pairs" <<'PY'
 import json, statistics, sys
