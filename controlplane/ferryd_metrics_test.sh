@@ -87,5 +87,16 @@ awk -v b="$(value ferry_channel_tx_errors_total "$dir/before.txt")" \
   'BEGIN { exit !(a > b) }' || fail "channel counters did not advance"
 awk -v a="$(value ferry_channels_attached_total "$dir/after.txt")" \
   'BEGIN { exit !(a >= 1) }' || fail "attached channels not counted"
+# The engine thread's context switches come from the kernel: an adaptive
+# engine idle for more than its 500 us sleeps, and every sleep is one.
+switches() {  # switches KIND FILE
+  value "ferry_engine_context_switches_total{port=\"net_ring0\",engine=\"0\",kind=\"$1\"}" "$2"
+}
+[[ -n $(switches involuntary "$dir/after.txt") ]] ||
+  fail "no involuntary context switches series"
+awk -v b="$(switches voluntary "$dir/before.txt")" \
+  -v a="$(switches voluntary "$dir/after.txt")" \
+  'BEGIN { exit !(b != "" && a > b) }' ||
+  fail "the idle engine's voluntary context switches did not advance"
 stop_and_wait "$ferryd" 20
 echo "PASS: /metrics passes promtool and its counters advance"

@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -235,6 +236,31 @@ void CollectEngine(Families& f, const std::string& port, size_t e,
   }
 }
 
+// The engine thread's context switches, from the kernel. On a core of its
+// own a busy engine makes none; many involuntary ones say it shares its
+// core (it yields to, or is preempted by, other threads), which costs
+// latency that no engine counter shows.
+void CollectEngineSwitches(Families& f, const std::string& port, size_t e,
+                           pid_t tid) {
+  if (tid == 0) return;
+  const std::optional<ThreadSwitches> switches = ReadThreadSwitches(tid);
+  if (!switches) return;
+  const struct {
+    const char* kind;
+    uint64_t value;
+  } kinds[] = {{"voluntary", switches->voluntary},
+               {"involuntary", switches->involuntary}};
+  for (const auto& k : kinds) {
+    f.Add("ferry_engine_context_switches_total",
+          "Times the kernel switched the engine's thread off its CPU: "
+          "voluntary (it slept, idle) or involuntary (it yielded to another "
+          "runnable thread or was preempted: a shared core)",
+          MetricType::Counter,
+          {{"port", port}, {"engine", std::to_string(e)}, {"kind", k.kind}},
+          static_cast<double>(k.value));
+  }
+}
+
 // Channel totals, and the queues and drops of each live channel.
 void CollectChannels(Families& f, const ChannelTotals& t) {
   f.Add("ferry_channels_attached_total", "Channels attached since start",
@@ -319,6 +345,7 @@ std::vector<MetricFamily> FerryCollector::Collect() const {
              {"polling", engine::PollingModeName(config.idle.mode)}},
             1);
       CollectEngine(f, port, e, nic.engine(e).ReadStats());
+      CollectEngineSwitches(f, port, e, nic.engine(e).kernel_thread_id());
     }
   });
   CollectChannels(f, channels_->Read());

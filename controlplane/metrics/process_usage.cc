@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 namespace ferry::controlplane {
 
@@ -34,6 +36,29 @@ ProcessUsage ReadProcessUsage() {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) == 0) usage.max_fds = limit.rlim_cur;
   return usage;
+}
+
+std::optional<ThreadSwitches> ReadThreadSwitches(pid_t tid) {
+  const std::string path = "/proc/self/task/" + std::to_string(tid) + "/status";
+  FILE* status = std::fopen(path.c_str(), "r");
+  if (status == nullptr) return std::nullopt;
+  ThreadSwitches switches;
+  int found = 0;
+  char line[256];
+  unsigned long long value = 0;
+  while (std::fgets(line, sizeof(line), status) != nullptr) {
+    if (std::sscanf(line, "voluntary_ctxt_switches: %llu", &value) == 1) {
+      switches.voluntary = value;
+      ++found;
+    } else if (std::sscanf(line, "nonvoluntary_ctxt_switches: %llu", &value) ==
+               1) {
+      switches.involuntary = value;
+      ++found;
+    }
+  }
+  std::fclose(status);
+  if (found != 2) return std::nullopt;
+  return switches;
 }
 
 }  // namespace ferry::controlplane

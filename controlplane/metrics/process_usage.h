@@ -5,7 +5,10 @@
 #ifndef FERRY_CONTROLPLANE_METRICS_PROCESS_USAGE_H_
 #define FERRY_CONTROLPLANE_METRICS_PROCESS_USAGE_H_
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <optional>
 
 namespace ferry::controlplane {
 
@@ -18,6 +21,18 @@ struct ProcessUsage {
 
 // Fields it cannot read stay 0.
 ProcessUsage ReadProcessUsage();
+
+// How often the kernel switched a thread of this process off its CPU:
+// voluntarily (it blocked or slept) and involuntarily (preempted, or it
+// yielded to another runnable thread: sched_yield leaves a thread
+// runnable, so the kernel counts it here).
+struct ThreadSwitches {
+  uint64_t voluntary = 0;
+  uint64_t involuntary = 0;
+};
+
+// nullopt when the thread is gone or its status cannot be read.
+std::optional<ThreadSwitches> ReadThreadSwitches(pid_t tid);
 
 }  // namespace ferry::controlplane
 

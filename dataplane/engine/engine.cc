@@ -194,6 +194,7 @@ absl::Status Engine::Await(std::unique_ptr<Completion>& completion,
 }
 
 void Engine::Run() {
+  kernel_thread_id_.store(gettid(), std::memory_order_relaxed);
   pthread_setname_np(pthread_self(),
                      absl::StrFormat("ferry-eng%d", config_.id).c_str());
   if (config_.core >= 0) {
@@ -244,6 +245,7 @@ void Engine::Run() {
   }
   dpdk::UnregisterEngineThread();
   thread_owner_.Release();
+  kernel_thread_id_.store(0, std::memory_order_relaxed);
 }
 
 void Engine::IdleWait_st(uint64_t now_ns) {

@@ -13,6 +13,8 @@
 #ifndef FERRY_DATAPLANE_ENGINE_ENGINE_H_
 #define FERRY_DATAPLANE_ENGINE_ENGINE_H_
 
+#include <sys/types.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -98,6 +100,11 @@ class Engine : private PacketIo, public Wakeable {
   // Whether the engine thread runs (between Start and Stop).
   bool running() const { return running_.load(); }
   const EngineConfig& config() const { return config_; }
+  // The kernel's id of the engine's thread while it runs (0 otherwise):
+  // the control plane reads the thread's scheduling counters by it.
+  pid_t kernel_thread_id() const {
+    return kernel_thread_id_.load(std::memory_order_relaxed);
+  }
 
   // Control thread: application channels. The engine takes a channel over
   // (it is served from the next loop iteration); to end one, post its id
@@ -292,6 +299,7 @@ class Engine : private PacketIo, public Wakeable {
   alignas(kCacheLineSize) std::atomic<bool> sleeping_{false};
   std::atomic<bool> stop_{false};
   std::atomic<bool> running_{false};
+  std::atomic<pid_t> kernel_thread_id_{0};
   Waker waker_;
   absl::Status init_status_;
   int rx_interrupt_epfd_ = -1;  // engine thread; -1: sleep on timers only
