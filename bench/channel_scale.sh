@@ -2,8 +2,9 @@
 # Many applications against one: N msg_gen processes, each with its own
 # channel and one flow at window 1, against one msg_gen process carrying N
 # flows at window 1 on one channel, between two ferryd (memif, one engine
-# each), in one sitting. Prints both rates and their ratio, and ferryd's
-# resident memory with the N channels attached.
+# each), in one sitting. Prints both rates and their ratio, the client
+# processes' context switches per round trip, and ferryd's resident memory
+# with the N channels attached.
 #
 #   sudo bench/channel_scale.sh bazel-bin/controlplane/ferryd \
 #     bazel-bin/bench/msg_gen [N (64)] [SIZE (64)]
@@ -29,6 +30,17 @@ client() {  # client JSON ARGS...
     --json_out="$json" "$@"
 }
 rate() { grep -o '"rpc_per_s": [0-9.]*' "$1" | cut -d' ' -f2; }
+# Context switches of the client processes per round trip (a switch costs
+# microseconds on a VM, and N processes cannot share a few cores without
+# them): the round trips and the switches of each JSON FILE.
+switches_per_rpc() {  # switches_per_rpc FILE...
+  /usr/bin/python3 -c '
+import json, sys
+rows = [json.load(open(p))["results"] for p in sys.argv[1:]]
+trips = sum(r["round_trips"] for r in rows)
+switches = sum(r["voluntary_switches"] + r["involuntary_switches"] for r in rows)
+print("%.2f" % (switches / trips if trips else 0))' "$@"
+}
 
 client "$dir/one.json" --flows=$n >"$dir/one.log" 2>&1 || fail "one process failed"
 one=$(rate "$dir/one.json")
@@ -44,13 +56,17 @@ live=$(metric_sum ferry_channels_live "$dir/page.txt")
 for p in "${pids[@]}"; do wait "$p" || fail "a client process failed"; done
 many=$(for i in $(seq "$n"); do rate "$dir/many_$i.json"; done |
   awk '{ s += $1 } END { printf "%.0f", s }')
-/usr/bin/python3 - "$n" "$one" "$many" "$rss" "$live" <<'PY'
+one_switches=$(switches_per_rpc "$dir/one.json")
+many_switches=$(switches_per_rpc "$dir"/many_*.json)
+/usr/bin/python3 - "$n" "$one" "$many" "$rss" "$live" "$one_switches" \
+  "$many_switches" <<'PY'
 import sys
-n, one, many, rss, live = sys.argv[1:]
+n, one, many, rss, live, one_sw, many_sw = sys.argv[1:]
 one, many = float(one), float(many)
-print(f"one process, {n} flows on one channel: {one / 1000:.1f}K RPC/s")
+print(f"one process, {n} flows on one channel: {one / 1000:.1f}K RPC/s, "
+      f"{one_sw} context switches per round trip")
 print(f"{n} processes, a channel each:         {many / 1000:.1f}K RPC/s "
-      f"({many / one:.2f}x)")
+      f"({many / one:.2f}x), {many_sw} context switches per round trip")
 print(f"ferryd A with {live} channels attached: {rss} MiB resident")
 PY
 rm -rf "$dir"

@@ -60,6 +60,7 @@ void RunStats::OnRoundTrip(uint64_t now_ns, uint64_t latency_ns,
   ++interval_count_;
   interval_.Record(latency_ns);
   if (now_ns >= measure_from_ns_) {
+    if (total_.count() == 0) getrusage(RUSAGE_SELF, &usage_at_measure_);
     total_.Record(latency_ns);
     if (!by_size_.empty()) by_size_[size_class].Record(latency_ns);
   }
@@ -132,6 +133,24 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
           ? absl::StrFormat("; %d VERIFY FAILURES", verify_failures_).c_str()
           : "",
       error.empty() ? "" : absl::StrCat("; error: ", error).c_str());
+  // Context switches of this process while measuring (all its threads).
+  uint64_t voluntary = 0;
+  uint64_t involuntary = 0;
+  if (n > 0) {
+    rusage usage = {};
+    getrusage(RUSAGE_SELF, &usage);
+    voluntary =
+        static_cast<uint64_t>(usage.ru_nvcsw - usage_at_measure_.ru_nvcsw);
+    involuntary =
+        static_cast<uint64_t>(usage.ru_nivcsw - usage_at_measure_.ru_nivcsw);
+  }
+  const double switches_per_rpc =
+      n > 0 ? static_cast<double>(voluntary + involuntary) / n : 0;
+  std::printf(
+      "  this process's context switches: %.2f per round trip (%lu "
+      "voluntary, %lu involuntary)\n",
+      switches_per_rpc, static_cast<unsigned long>(voluntary),
+      static_cast<unsigned long>(involuntary));
   std::string by_size;
   for (size_t c = 0; c < by_size_.size(); ++c) {
     const LatencyHistogram& h = by_size_[c];
@@ -171,7 +190,8 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "\"rpc_per_s\": %.1f, \"gbps\": %.6f, \"p50_us\": %.3f, "
       "\"p99_us\": %.3f, \"p999_us\": %.3f, \"min_us\": %.3f, "
       "\"max_us\": %.3f, \"mean_us\": %.3f, \"verify_failures\": %lu, "
-      "\"error\": \"%s\"},\n"
+      "\"voluntary_switches\": %lu, \"involuntary_switches\": %lu, "
+      "\"switches_per_rpc\": %.4f, \"error\": \"%s\"},\n"
       "  \"latency_cdf_us\": [%s],\n"
       "  \"rpc_per_s_series\": [%s],\n"
       "  \"by_size\": [%s]\n"
@@ -184,7 +204,9 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       rate, gbps, Us(total_.Quantile(0.5)), Us(total_.Quantile(0.99)),
       Us(total_.Quantile(0.999)), Us(total_.min_ns()), Us(total_.max_ns()),
       total_.mean_ns() / 1000.0, static_cast<unsigned long>(verify_failures_),
-      error, cdf, series, by_size);
+      static_cast<unsigned long>(voluntary),
+      static_cast<unsigned long>(involuntary), switches_per_rpc, error, cdf,
+      series, by_size);
   std::ofstream out(options_.json_out);
   out << json;
   out.close();

@@ -4,6 +4,8 @@
 #ifndef FERRY_BENCH_MSG_GEN_RUN_STATS_H_
 #define FERRY_BENCH_MSG_GEN_RUN_STATS_H_
 
+#include <sys/resource.h>
+
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -53,6 +55,10 @@ class RunStats {
   std::vector<LatencyHistogram> by_size_;
   // (seconds since start, RPC/s) per interval, for time-series plots.
   std::vector<std::pair<double, double>> series_;
+  // The process's resource usage when measuring began (its first measured
+  // round trip): context switches per round trip in the summary show what
+  // a shared core costs (each is microseconds on a VM).
+  rusage usage_at_measure_ = {};
 };
 
 }  // namespace ferry::bench
