@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "dataplane/base/logging.h"
 #include "dataplane/dpdk/dpdk_log.h"
+#include "dataplane/dpdk/memif_frames.h"
 
 namespace ferry::dpdk {
 namespace {
@@ -66,16 +67,20 @@ absl::Status CheckLimits(const std::string& name, const std::string& driver,
         absl::StrFormat("port '%s' (%s) supports MTU %d..%d, %d asked", name,
                         driver, info.min_mtu, info.max_mtu, options.mtu));
   }
-  // Some PMDs (memif) report a max_mtu their frame limit does not allow.
+  // Some PMDs report a max_mtu their frame limit does not allow; memif's
+  // frame limit is its buffer size, not what it reports (memif_frames.h).
   const uint32_t frame = static_cast<uint32_t>(options.mtu) +
                          RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
-  if (info.max_rx_pktlen != 0 && frame > info.max_rx_pktlen) {
+  const uint32_t max_frame = driver == "net_memif"
+                                 ? MemifBufferSize(options.device)
+                                 : info.max_rx_pktlen;
+  if (max_frame != 0 && frame > max_frame) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "port '%s' (%s) takes frames of at most %d bytes: MTU %d at most, "
-        "%d asked",
-        name, driver, info.max_rx_pktlen,
-        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN,
-        options.mtu));
+        "%d asked%s",
+        name, driver, max_frame,
+        max_frame - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN, options.mtu,
+        driver == "net_memif" ? " (its bsize devarg sets the limit)" : ""));
   }
   return absl::OkStatus();
 }
@@ -310,8 +315,14 @@ absl::StatusOr<std::unique_ptr<Port>> Port::Open(const PortOptions& options) {
         absl::StrFormat("device '%s' is already attached", name));
   }
   const bool is_pci = IsPciAddress(options.device);
+  // A memif spec gets buffers that hold the MTU's frames (memif_frames.h);
+  // the port is configured from the spec as probed.
+  PortOptions probed = options;
+  probed.device = MemifSpecForFrames(
+      options.device, static_cast<uint32_t>(std::max(options.mtu, 0)) +
+                          RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN);
   std::string probe_arg =
-      is_pci ? CanonicalPciName(options.device) : options.device;
+      is_pci ? CanonicalPciName(options.device) : probed.device;
   {
     ScopedQuietDpdkLog quiet;
     ClearRecentDpdkLog();
@@ -327,7 +338,7 @@ absl::StatusOr<std::unique_ptr<Port>> Port::Open(const PortOptions& options) {
     return absl::NotFoundError(absl::StrFormat(
         "device '%s' was probed but created no Ethernet port", name));
   }
-  absl::StatusOr<std::unique_ptr<Port>> port = Adopt(port_id, options);
+  absl::StatusOr<std::unique_ptr<Port>> port = Adopt(port_id, probed);
   if (port.ok()) {
     (*port)->is_vdev_ = !is_pci;
   } else if (!is_pci) {
@@ -366,6 +377,13 @@ absl::Status Port::Configure(const PortOptions& options) {
   rte_eth_conf conf;
   std::memset(&conf, 0, sizeof(conf));
   conf.rxmode.mtu = options.mtu;
+  if (driver_ == "net_memif" && info.max_rx_pktlen != 0) {
+    // ethdev holds the MTU to the frame size memif reports, which memif
+    // itself never checks (CheckLimits held it to the buffer size).
+    conf.rxmode.mtu = std::min<uint32_t>(
+        conf.rxmode.mtu,
+        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+  }
   caps_ = OffloadsAndRss(info, options.num_queues, &conf);
   caps_.tx_external =
       options.tx_external &&
