@@ -162,7 +162,8 @@ metric_sum() {
 }
 
 # ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
-# host A is NET.1 (the memif server), host B NET.2; ARGS go to both. Waits
+# host A is NET.1 (the memif server), host B NET.2; ARGS go to both, and
+# the arrays PAIR_ONLY_A and PAIR_ONLY_B (when set) to one host each. Waits
 # until both are ready. Sets PAIR_GRPC_A/B (the API sockets, where
 # applications open their sessions), PAIR_SOCK_A/B (channel sockets, which
 # the API names to applications), PAIR_LOG_A/B and PAIR_PID_A/B. Sockets are abstract, with
@@ -179,14 +180,16 @@ ferryd_pair() {
   PAIR_LOG_B=$dir/ferryd_b.log
   start_bg "$PAIR_LOG_A" "$FERRYD" \
     --device=net_memif0,role=server,id=0,socket=/ferry-$tag-$id \
-    --ip=$net.1/24 --channel_socket=$PAIR_SOCK_A --grpc_socket=$PAIR_GRPC_A "$@"
+    --ip=$net.1/24 --channel_socket=$PAIR_SOCK_A --grpc_socket=$PAIR_GRPC_A "$@" \
+    ${PAIR_ONLY_A[@]+"${PAIR_ONLY_A[@]}"}
   PAIR_PID_A=$LAST_PID
   # The memif client's port start fails unless the server's socket exists.
   wait_for_line "$PAIR_LOG_A" "ferryd ready" 60
   # B's whole command line, for a test that starts B again.
   PAIR_ARGS_B=("$FERRYD"
     --device=net_memif0,role=client,id=0,socket=/ferry-$tag-$id
-    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@")
+    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@"
+    ${PAIR_ONLY_B[@]+"${PAIR_ONLY_B[@]}"})
   start_bg "$PAIR_LOG_B" "${PAIR_ARGS_B[@]}"
   PAIR_PID_B=$LAST_PID
   wait_for_line "$PAIR_LOG_B" "ferryd ready" 60
