@@ -25,6 +25,10 @@
 namespace ferry::dpdk {
 namespace {
 
+// What a frame carries beyond its MTU's worth of payload: the Ethernet
+// header and the CRC (a PMD's frame limits count both).
+constexpr uint32_t kEthernetFraming = RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+
 bool AllHex(absl::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
     return absl::ascii_isxdigit(static_cast<unsigned char>(c));
@@ -69,8 +73,7 @@ absl::Status CheckLimits(const std::string& name, const std::string& driver,
   }
   // Some PMDs report a max_mtu their frame limit does not allow; memif's
   // frame limit is its buffer size, not what it reports (memif_frames.h).
-  const uint32_t frame = static_cast<uint32_t>(options.mtu) +
-                         RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN;
+  const uint32_t frame = static_cast<uint32_t>(options.mtu) + kEthernetFraming;
   const uint32_t max_frame = driver == "net_memif"
                                  ? MemifBufferSize(options.device)
                                  : info.max_rx_pktlen;
@@ -78,8 +81,7 @@ absl::Status CheckLimits(const std::string& name, const std::string& driver,
     return absl::InvalidArgumentError(absl::StrFormat(
         "port '%s' (%s) takes frames of at most %d bytes: MTU %d at most, "
         "%d asked%s",
-        name, driver, max_frame,
-        max_frame - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN, options.mtu,
+        name, driver, max_frame, max_frame - kEthernetFraming, options.mtu,
         driver == "net_memif" ? " (its bsize devarg sets the limit)" : ""));
   }
   return absl::OkStatus();
@@ -319,8 +321,8 @@ absl::StatusOr<std::unique_ptr<Port>> Port::Open(const PortOptions& options) {
   // the port is configured from the spec as probed.
   PortOptions probed = options;
   probed.device = MemifSpecForFrames(
-      options.device, static_cast<uint32_t>(std::max(options.mtu, 0)) +
-                          RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN);
+      options.device,
+      static_cast<uint32_t>(std::max(options.mtu, 0)) + kEthernetFraming);
   std::string probe_arg =
       is_pci ? CanonicalPciName(options.device) : probed.device;
   {
@@ -380,9 +382,8 @@ absl::Status Port::Configure(const PortOptions& options) {
   if (driver_ == "net_memif" && info.max_rx_pktlen != 0) {
     // ethdev holds the MTU to the frame size memif reports, which memif
     // itself never checks (CheckLimits held it to the buffer size).
-    conf.rxmode.mtu = std::min<uint32_t>(
-        conf.rxmode.mtu,
-        info.max_rx_pktlen - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN);
+    conf.rxmode.mtu = std::min<uint32_t>(conf.rxmode.mtu,
+                                         info.max_rx_pktlen - kEthernetFraming);
   }
   caps_ = OffloadsAndRss(info, options.num_queues, &conf);
   caps_.tx_external =
