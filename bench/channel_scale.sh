@@ -4,9 +4,12 @@
 # flows at window 1 on one channel, between two ferryd (memif, one engine
 # each), in one sitting. Prints both rates and their ratio, the client
 # processes' context switches per round trip, and ferryd's resident memory
-# with the N channels attached.
+# with the N channels attached. Each emulated host runs on a CPU of its own
+# (pin_pair_hosts in ferryd_test_lib.sh): host A's engine and every client
+# on the first of CS_CPUS, host B's engine and server on the second;
+# CS_CPUS="" pins nothing.
 #
-#   sudo bench/channel_scale.sh bazel-bin/controlplane/ferryd \
+#   sudo [CS_CPUS="0 1"] bench/channel_scale.sh bazel-bin/controlplane/ferryd \
 #     bazel-bin/bench/msg_gen [N (64)] [SIZE (64)]
 set -euo pipefail
 FERRYD=$(realpath "$1")
@@ -18,14 +21,17 @@ source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 dir=$(mktemp -d /tmp/ferry-channel-scale.XXXXXX)
 export TEST_TMPDIR=$dir
+pin_pair_hosts "${CS_CPUS-$(default_host_cpus)}"
 ferryd_pair cscale 10.99.0 --memory_mb=512 --metrics_address=127.0.0.1:0 \
   --channel_pages=small
 url_a=$(metrics_url "$PAIR_LOG_A")
-msg_gen_server "$dir/server.log" $PAIR_GRPC_B 7701 --size=$size
+start_bg "$dir/server.log" "${PIN_B[@]}" "$MSG_GEN" --role=server \
+  --socket=$PAIR_GRPC_B --port=7701 --size=$size
+wait_for_line "$dir/server.log" listening 30
 client() {  # client JSON ARGS...
   local json=$1
   shift
-  "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.99.0.2:7701 \
+  "${PIN_A[@]}" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.99.0.2:7701 \
     --size=$size --window=1 --duration_s=5 --warmup_s=1 --quiet \
     --json_out="$json" "$@"
 }

@@ -6,12 +6,11 @@
 # pairwise ratios (each run against the other mode's run beside it:
 # robust to the VM's speed drifting during the sitting).
 #
-# Each emulated host runs on its own CPU, as two hosts would: host A's
-# engine and client on the first of EC_CPUS, host B's engine and server on
-# the second. Unpinned (EC_CPUS=""), host A's engine time-shares a CPU with
-# host B's application, which no pair of hosts does, and a window-32 run's
-# rate follows the scheduler (runs of one build a minute apart differ by
-# up to 1.9x on a 2-CPU VM) more than the cipher.
+# Each emulated host runs on its own CPU (pin_pair_hosts): host A's engine
+# and client on the first of EC_CPUS, host B's engine and server on the
+# second. Unpinned (EC_CPUS=""), a window-32 run's rate follows the
+# scheduler (runs of one build a minute apart differ by up to 1.9x on a
+# 2-CPU VM) more than the cipher.
 #
 #   [EC_CPUS="0 1"] bench/encryption_cost.sh [FERRYD MSG_GEN] [RUNS]
 # Defaults: the builds under bazel-bin (bazel build -c opt
@@ -30,12 +29,9 @@ chmod 700 "$work"
 key=$("$FERRYD" --node_key_file="$work/node.key" --print_node_key)
 echo "$key bench" >"$work/trusted"
 
-read -r cpu_a cpu_b <<<"${EC_CPUS-0 1}"
-pin_a=() pin_b=()
-if [[ -n "${cpu_b:-}" ]]; then
-  PAIR_ONLY_A=(--cores="$cpu_a") PAIR_ONLY_B=(--cores="$cpu_b")
-  pin_a=(taskset -c "$cpu_a") pin_b=(taskset -c "$cpu_b")
-  echo "host A (engine, client) on CPU $cpu_a; host B (engine, server) on CPU $cpu_b"
+pin_pair_hosts "${EC_CPUS-$(default_host_cpus)}"
+if ((${#PIN_A[@]} > 0)); then
+  echo "each host on its own CPU: host A on CPU ${PIN_A[2]}, host B on CPU ${PIN_B[2]}"
 else
   echo "not pinned: engines and applications anywhere"
 fi
@@ -49,10 +45,10 @@ run() {
   ferryd_pair ec$RANDOM 10.94.0 --metrics_address= --encryption="$mode" \
     --node_key_file="$work/node.key" --trusted_peers_file="$work/trusted" \
     >/dev/null
-  start_bg "$TEST_TMPDIR/server.log" ${pin_b[@]+"${pin_b[@]}"} "$MSG_GEN" \
+  start_bg "$TEST_TMPDIR/server.log" "${PIN_B[@]}" "$MSG_GEN" \
     --role=server --socket="$PAIR_GRPC_B" --port=7801 --size=1024
   wait_for_line "$TEST_TMPDIR/server.log" listening 30
-  ${pin_a[@]+"${pin_a[@]}"} "$MSG_GEN" --role=client --socket="$PAIR_GRPC_A" --remote=10.94.0.2:7801 \
+  "${PIN_A[@]}" "$MSG_GEN" --role=client --socket="$PAIR_GRPC_A" --remote=10.94.0.2:7801 \
     --size=1024 --window="$window" --messages="$messages" --warmup_s=1 \
     --quiet --json_out="$TEST_TMPDIR/r.json" >"$TEST_TMPDIR/client.log" 2>&1 ||
     fail "msg_gen failed ($mode, window $window)"

@@ -6,8 +6,12 @@
 # rate as a fraction of the best, how much longer than the median round
 # trip the slowest one took, and client-side ferryd's peak resident
 # memory after each run (flow state and the channel buffers it touched).
+# Each emulated host runs on a CPU of its own (pin_pair_hosts in
+# ferryd_test_lib.sh): host A's engine and clients on the first of
+# FS_CPUS, host B's engine and server on the second; FS_CPUS="" pins
+# nothing.
 #
-#   sudo bench/flow_scale.sh bazel-bin/controlplane/ferryd \
+#   sudo [FS_CPUS="0 1"] bench/flow_scale.sh bazel-bin/controlplane/ferryd \
 #     bazel-bin/bench/msg_gen [SIZE (1024)] [SECONDS (5)]
 set -euo pipefail
 FERRYD=$(realpath "$1")
@@ -19,16 +23,18 @@ source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 dir=$(mktemp -d /tmp/ferry-flow-scale.XXXXXX)
 export TEST_TMPDIR=$dir
+pin_pair_hosts "${FS_CPUS-$(default_host_cpus)}"
 ferryd_pair fscale 10.96.0 --memory_mb=1024 --metrics_address= \
   --channel_pages=small
 # The server's channel holds a request and a response of each of the
 # 10,000 flows (ferryd's default channel holds 8,192 buffers).
-msg_gen_server "$dir/server.log" $PAIR_GRPC_B 7801 --size=$size \
-  --channel_buffers=32768
+start_bg "$dir/server.log" "${PIN_B[@]}" "$MSG_GEN" --role=server \
+  --socket=$PAIR_GRPC_B --port=7801 --size=$size --channel_buffers=32768
+wait_for_line "$dir/server.log" listening 30
 client() {  # client JSON ARGS...
   local json=$1
   shift
-  "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.96.0.2:7801 \
+  "${PIN_A[@]}" "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --remote=10.96.0.2:7801 \
     --size=$size --window=1 --duration_s=$seconds --warmup_s=2 --quiet \
     --json_out="$json" "$@"
 }

@@ -161,6 +161,26 @@ metric_sum() {
     END { printf "%d\n", s }' "$2"
 }
 
+# pin_pair_hosts "CPU_A CPU_B": runs each emulated host of the next
+# ferryd_pair on a CPU of its own, as two hosts would be: its engine
+# (--cores, through PAIR_ONLY_A/B) and its applications (prefix their
+# commands with "${PIN_A[@]}" or "${PIN_B[@]}", taskset). Unpinned, one
+# host's engine time-shares a CPU with the other host's application, which
+# no two hosts do. "" (or a single CPU) pins nothing.
+pin_pair_hosts() {
+  local a b
+  read -r a b <<<"$1"
+  PIN_A=() PIN_B=() PAIR_ONLY_A=() PAIR_ONLY_B=()
+  [[ -n "${b:-}" ]] || return 0
+  PAIR_ONLY_A=(--cores="$a") PAIR_ONLY_B=(--cores="$b")
+  PIN_A=(taskset -c "$a") PIN_B=(taskset -c "$b")
+}
+
+# default_host_cpus: "0 1" where there are two CPUs or more, else "".
+default_host_cpus() {
+  if (($(nproc) >= 2)); then echo "0 1"; fi
+}
+
 # ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
 # host A is NET.1 (the memif server), host B NET.2; ARGS go to both, and
 # the arrays PAIR_ONLY_A and PAIR_ONLY_B (when set) to one host each. Waits
