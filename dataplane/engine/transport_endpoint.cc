@@ -55,8 +55,7 @@ TransportEndpoint::TransportEndpoint(const TransportConfig& config,
     free_slots_.push_back(i - 1);
   }
   syn_index_.reserve(entries_.size());
-  pump_list_.reserve(entries_.size());
-  pump_next_.reserve(entries_.size());
+  pump_.Reserve(entries_.size());
   reap_list_.reserve(entries_.size());
 }
 
@@ -220,7 +219,7 @@ void TransportEndpoint::Touch(uint32_t slot) {
   Entry& e = entries_[slot];
   if (e.in_pump_list) return;
   e.in_pump_list = true;
-  pump_list_.push_back(slot);
+  pump_.Add(slot);
 }
 
 void TransportEndpoint::HalfOpenDone(Entry& e) {
@@ -339,7 +338,7 @@ uint16_t TransportEndpoint::NextEphemeralPort() {
 
 bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   now_ns_ = now_ns;
-  bool work = !pump_list_.empty() || !orphan_flows_.empty();
+  bool work = !pump_.empty() || !orphan_flows_.empty();
   // Flows whose connect nobody waits for any more: their handle was never
   // handed out, so nobody could use or close them.
   for (uint32_t id : orphan_flows_) {
@@ -347,28 +346,20 @@ bool TransportEndpoint::Poll_st(uint64_t now_ns) {
   }
   orphan_flows_.clear();
   // Flows touched since the last poll send what they may; those that still
-  // want to (a burst limit, new window) stay listed.
-  pump_next_.clear();
-  for (size_t i = 0; i < pump_list_.size(); ++i) {
-    const uint32_t slot = pump_list_[i];
-    Entry& e = entries_[slot];
-    if (io_.TxBackedUp_st()) {
-      // The rest wait for the next poll, in order, still listed.
-      pump_next_.insert(pump_next_.end(), pump_list_.begin() + i,
-                        pump_list_.end());
-      break;
-    }
-    e.in_pump_list = false;
-    if (e.flow == nullptr || e.reaping) continue;
-    if (e.blocked || !e.parked.empty()) Unpark(e);
-    e.flow->Pump(now_ns);
-    timers_.Schedule(slot, e.flow->next_timer_ns());
-    if (e.flow->wants_pump() && !e.in_pump_list) {
-      e.in_pump_list = true;
-      pump_next_.push_back(slot);
-    }
-  }
-  pump_list_.swap(pump_next_);
+  // want to (a burst limit, new window) stay listed. A backed-up transmit
+  // ends the round: the rest go first at the next poll (pump_rounds.h).
+  pump_.Run([&] { return io_.TxBackedUp_st(); },
+            [&](uint32_t slot) {
+              Entry& e = entries_[slot];
+              e.in_pump_list = false;
+              if (e.flow == nullptr || e.reaping) return false;
+              if (e.blocked || !e.parked.empty()) Unpark(e);
+              e.flow->Pump(now_ns);
+              timers_.Schedule(slot, e.flow->next_timer_ns());
+              if (!e.flow->wants_pump() || e.in_pump_list) return false;
+              e.in_pump_list = true;
+              return true;
+            });
 
   // Due timers run; each flow is filed again at its next deadline.
   timers_.Advance(now_ns, [&](uint32_t slot) {

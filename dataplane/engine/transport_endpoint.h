@@ -45,6 +45,7 @@
 #include "dataplane/engine/half_open_queue.h"
 #include "dataplane/engine/late_answer_floor.h"
 #include "dataplane/engine/parked_messages.h"
+#include "dataplane/engine/pump_rounds.h"
 #include "dataplane/engine/timer_wheel.h"
 #include "dataplane/net/addresses.h"
 #include "dataplane/net/frame_parser.h"
@@ -430,8 +431,7 @@ class TransportEndpoint : public transport::FlowEnv {
   ParkedMessages parked_;
   HalfOpenQueue half_open_;
   absl::flat_hash_map<uint16_t, HalfOpenQueue> half_open_by_port_;
-  std::vector<uint32_t> pump_list_;
-  std::vector<uint32_t> pump_next_;
+  PumpRounds pump_;  // flows with something to send, by slot
   std::vector<uint32_t> reap_list_;
   std::vector<uint32_t> orphan_flows_;  // flow ids to reset at the next poll
   TimerWheel timers_;                   // by slot
