@@ -141,7 +141,17 @@ bool Flow::AwaitingAnswer() const {
 }
 
 uint32_t Flow::AdvertisedWindow() {
-  return env_.ReceiveRoom(*this, receiver_.window());
+  const uint32_t most = receiver_.window();
+  const uint32_t room = env_.ReceiveRoom(*this, most);
+  // The message being received has its room already (BeginReceive took it
+  // whole), and the room the application has left does not count it: the
+  // rest of it is always let in. Otherwise, once messages half received
+  // held every free buffer, every flow would advertise no room, none could
+  // finish its message, and none would free any (a deadlock).
+  const uint32_t remaining = reassembler_.remaining();
+  const uint32_t rest =
+      remaining == 0 ? 0 : SegmentCount(remaining, config_.mss);
+  return std::min(most, std::max(room, rest));
 }
 
 uint32_t Flow::AckThreshold() const {

@@ -708,6 +708,36 @@ TEST_F(FlowPairTest, NoRoomClosesTheWindowAndAProbeReopensIt) {
   EXPECT_EQ(env_b_.received[0], Bytes(30, 8));
 }
 
+// A message being received already has its buffers; the rest of it must
+// get in even when other messages took every buffer the application had
+// left. Advertising no room then would let no such message finish, and
+// none would free any: with a channel's buffers all held by half-received
+// messages, every flow of it stopped for good.
+TEST_F(FlowPairTest, AMessageBegunIsLetInWhenTheAppHasNoRoomLeft) {
+  env_b_.room = 3;
+  Establish();
+  ASSERT_TRUE(a_.Enqueue(env_a_.AddMessage(Bytes(1000, 9)), 1000));
+  a_.Pump(now_);
+  ASSERT_EQ(env_a_.outbox.size(), 3u);  // of ten
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  env_b_.room = 0;  // other messages took the rest
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  DeliverSegment(env_b_, b_, Pop(env_a_), now_);
+  now_ = b_.next_timer_ns();
+  b_.OnTimer(now_);
+  b_.Pump(now_);
+  Segment ack = Pop(env_b_);
+  // Expect: room for the seven segments still to come.
+  EXPECT_EQ(ack.header.window, 7u);
+  DeliverSegment(env_a_, a_, ack, now_);
+  Exchange();
+  ASSERT_EQ(env_b_.received.size(), 1u);
+  EXPECT_EQ(env_b_.received[0], Bytes(1000, 9));
+  EXPECT_EQ(b_.stats().refused_no_room, 0u);
+  // Expect: with the message in, no room is no room again.
+  EXPECT_EQ(a_.peer_window(), 0u);
+}
+
 TEST_F(FlowPairTest, AReaderThatStoppedKeepsTheFlowAliveByAnswering) {
   Establish();
   env_b_.room = 0;

@@ -72,6 +72,8 @@ class MessageReassembler {
                              Write&& write);
 
   bool in_message() const { return in_message_; }
+  // Bytes of the message being received still to come (0 between messages).
+  uint32_t remaining() const { return in_message_ ? length_ - received_ : 0; }
   // After an error the reassembler is idle again; the caller resets the
   // flow (the peer broke the protocol).
   void Reset() { in_message_ = false; }
