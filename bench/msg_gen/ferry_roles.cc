@@ -26,7 +26,12 @@ namespace {
 struct ClientFlow {
   uint64_t handle = 0;
   uint64_t next_seq = 0;
+  // When the channel first refused the request now waiting to go (0: none
+  // waits): the time it waits for room is the application's, and a flow
+  // that waits long waits whatever its round trips say.
+  uint64_t refused_since_ns = 0;
   std::vector<uint64_t> sent_ns;
+  std::vector<uint64_t> waited_ns;  // how long each waited for room
   std::vector<uint64_t> seqs;
   std::vector<uint8_t> size_classes;  // of each request in flight
   uint32_t head = 0;
@@ -105,11 +110,18 @@ int TopUp(ferry_channel* ch, ClientFlow& flow, uint32_t index,
       std::memcpy(request.data(), &seq, sizeof(seq));
     }
     const int rc = ferry_send(ch, flow.handle, request.data(), size);
-    if (rc == -EAGAIN) return 0;
+    if (rc == -EAGAIN) {
+      if (flow.refused_since_ns == 0) flow.refused_since_ns = MonotonicNanos();
+      return 0;
+    }
     if (rc != 0) return rc;
     *rng = draw;
     const uint32_t slot = (flow.head + flow.count) % window;
-    flow.sent_ns[slot] = MonotonicNanos();
+    const uint64_t now = MonotonicNanos();
+    flow.sent_ns[slot] = now;
+    flow.waited_ns[slot] =
+        flow.refused_since_ns == 0 ? 0 : now - flow.refused_since_ns;
+    flow.refused_since_ns = 0;
     flow.seqs[slot] = seq;
     flow.size_classes[slot] = static_cast<uint8_t>(size_class);
     ++flow.count;
@@ -145,6 +157,7 @@ class FerryClientRun {
             "connect %d of %d failed: %s", i + 1, o_.flows, ConnectError(rc)));
       }
       flows_[i].sent_ns.resize(o_.window);
+      flows_[i].waited_ns.resize(o_.window);
       flows_[i].seqs.resize(o_.window);
       flows_[i].size_classes.resize(o_.window);
       by_handle_[flows_[i].handle] = i;
@@ -234,7 +247,7 @@ class FerryClientRun {
     const uint32_t window = static_cast<uint32_t>(flow.sent_ns.size());
     const uint64_t seq = flow.seqs[flow.head];
     stats.OnRoundTrip(now, now - flow.sent_ns[flow.head],
-                      flow.size_classes[flow.head]);
+                      flow.size_classes[flow.head], flow.waited_ns[flow.head]);
     flow.head = (flow.head + 1) % window;
     --flow.count;
     if (o_.verify && (n != o_.response_size ||

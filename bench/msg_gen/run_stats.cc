@@ -55,13 +55,15 @@ RunStats::RunStats(const MsgGenOptions& options, uint64_t start_ns)
 }
 
 void RunStats::OnRoundTrip(uint64_t now_ns, uint64_t latency_ns,
-                           size_t size_class) {
+                           size_t size_class, uint64_t waited_ns) {
   ++completed_;
   ++interval_count_;
   interval_.Record(latency_ns);
   if (now_ns >= measure_from_ns_) {
     if (total_.count() == 0) getrusage(RUSAGE_SELF, &usage_at_measure_);
     total_.Record(latency_ns);
+    from_first_try_.Record(latency_ns + waited_ns);
+    if (waited_ns > 0) ++waited_;
     if (!by_size_.empty()) by_size_[size_class].Record(latency_ns);
   }
 }
@@ -151,6 +153,14 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "voluntary, %lu involuntary)\n",
       switches_per_rpc, static_cast<unsigned long>(voluntary),
       static_cast<unsigned long>(involuntary));
+  if (waited_ > 0) {
+    std::printf(
+        "  %lu requests (%.1f%%) waited for room in the channel; from the "
+        "first try: p50 %.1f us, p99.9 %.1f us, max %.1f us\n",
+        static_cast<unsigned long>(waited_), n > 0 ? 100.0 * waited_ / n : 0,
+        Us(from_first_try_.Quantile(0.5)), Us(from_first_try_.Quantile(0.999)),
+        Us(from_first_try_.max_ns()));
+  }
   std::string by_size;
   for (size_t c = 0; c < by_size_.size(); ++c) {
     const LatencyHistogram& h = by_size_[c];
@@ -191,7 +201,9 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       "\"p99_us\": %.3f, \"p999_us\": %.3f, \"min_us\": %.3f, "
       "\"max_us\": %.3f, \"mean_us\": %.3f, \"verify_failures\": %lu, "
       "\"voluntary_switches\": %lu, \"involuntary_switches\": %lu, "
-      "\"switches_per_rpc\": %.4f, \"error\": \"%s\"},\n"
+      "\"switches_per_rpc\": %.4f, \"waited_requests\": %lu, "
+      "\"first_try_p50_us\": %.3f, \"first_try_p999_us\": %.3f, "
+      "\"first_try_max_us\": %.3f, \"error\": \"%s\"},\n"
       "  \"latency_cdf_us\": [%s],\n"
       "  \"rpc_per_s_series\": [%s],\n"
       "  \"by_size\": [%s]\n"
@@ -205,8 +217,10 @@ absl::Status RunStats::Finish(uint64_t now_ns, const std::string& error) {
       Us(total_.Quantile(0.999)), Us(total_.min_ns()), Us(total_.max_ns()),
       total_.mean_ns() / 1000.0, static_cast<unsigned long>(verify_failures_),
       static_cast<unsigned long>(voluntary),
-      static_cast<unsigned long>(involuntary), switches_per_rpc, error, cdf,
-      series, by_size);
+      static_cast<unsigned long>(involuntary), switches_per_rpc,
+      static_cast<unsigned long>(waited_), Us(from_first_try_.Quantile(0.5)),
+      Us(from_first_try_.Quantile(0.999)), Us(from_first_try_.max_ns()), error,
+      cdf, series, by_size);
   std::ofstream out(options_.json_out);
   out << json;
   out.close();

@@ -22,8 +22,10 @@ class RunStats {
   RunStats(const MsgGenOptions& options, uint64_t start_ns);
 
   // A response arrived `latency_ns` after its request (of the request
-  // size distribution's class `size_class`) was sent.
-  void OnRoundTrip(uint64_t now_ns, uint64_t latency_ns, size_t size_class = 0);
+  // size distribution's class `size_class`) was sent; before that, the
+  // request waited `waited_ns` for the channel to take it.
+  void OnRoundTrip(uint64_t now_ns, uint64_t latency_ns, size_t size_class = 0,
+                   uint64_t waited_ns = 0);
   void OnVerifyFailure() { ++verify_failures_; }
   // Prints the interval line when one is due. Returns whether the run is
   // over (duration or message count reached).
@@ -51,6 +53,11 @@ class RunStats {
   uint64_t verify_failures_ = 0;
   LatencyHistogram interval_;
   LatencyHistogram total_;
+  // Measured round trips counted from the request's first try, the wait
+  // for room in a full channel included, and how many waited at all: with
+  // thousands of flows on a channel the round trips alone flatter.
+  LatencyHistogram from_first_try_;
+  uint64_t waited_ = 0;
   // With mixed request sizes: the measured round trips of each size.
   std::vector<LatencyHistogram> by_size_;
   // (seconds since start, RPC/s) per interval, for time-series plots.
