@@ -225,8 +225,14 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   absl::StatusOr<MsgGenOptions> o = OptionsFromFlags();
   if (!o.ok()) return Usage(std::string(o.status().message()));
-  std::signal(SIGINT, OnSignal);
-  std::signal(SIGTERM, OnSignal);
+  // A server stops in order on SIGINT/SIGTERM (it prints what it served).
+  // A client keeps the default: nothing in its loop looks at g_stop, and a
+  // client that caught them could not be stopped by Ctrl-C or `timeout`
+  // when its flows stall.
+  if (o->role != Role::kClient) {
+    std::signal(SIGINT, OnSignal);
+    std::signal(SIGTERM, OnSignal);
+  }
   std::signal(SIGPIPE, SIG_IGN);
   if (absl::Status status = Run(*o); !status.ok()) {
     std::fprintf(stderr, "msg_gen: %s\n",
