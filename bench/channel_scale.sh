@@ -25,9 +25,7 @@ pin_pair_hosts "${CS_CPUS-$(default_host_cpus)}"
 ferryd_pair cscale 10.99.0 --memory_mb=512 --metrics_address=127.0.0.1:0 \
   --channel_pages=small
 url_a=$(metrics_url "$PAIR_LOG_A")
-start_bg "$dir/server.log" "${PIN_B[@]}" "$MSG_GEN" --role=server \
-  --socket=$PAIR_GRPC_B --port=7701 --size=$size
-wait_for_line "$dir/server.log" listening 30
+msg_gen_server "$dir/server.log" $PAIR_GRPC_B 7701 --size=$size
 client() {  # client JSON ARGS...
   local json=$1
   shift

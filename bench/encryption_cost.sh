@@ -45,9 +45,7 @@ run() {
   ferryd_pair ec$RANDOM 10.94.0 --metrics_address= --encryption="$mode" \
     --node_key_file="$work/node.key" --trusted_peers_file="$work/trusted" \
     >/dev/null
-  start_bg "$TEST_TMPDIR/server.log" "${PIN_B[@]}" "$MSG_GEN" \
-    --role=server --socket="$PAIR_GRPC_B" --port=7801 --size=1024
-  wait_for_line "$TEST_TMPDIR/server.log" listening 30
+  msg_gen_server "$TEST_TMPDIR/server.log" "$PAIR_GRPC_B" 7801 --size=1024
   "${PIN_A[@]}" "$MSG_GEN" --role=client --socket="$PAIR_GRPC_A" --remote=10.94.0.2:7801 \
     --size=1024 --window="$window" --messages="$messages" --warmup_s=1 \
     --quiet --json_out="$TEST_TMPDIR/r.json" >"$TEST_TMPDIR/client.log" 2>&1 ||

@@ -28,9 +28,8 @@ ferryd_pair fscale 10.96.0 --memory_mb=1024 --metrics_address= \
   --channel_pages=small
 # The server's channel holds a request and a response of each of the
 # 10,000 flows (ferryd's default channel holds 8,192 buffers).
-start_bg "$dir/server.log" "${PIN_B[@]}" "$MSG_GEN" --role=server \
-  --socket=$PAIR_GRPC_B --port=7801 --size=$size --channel_buffers=32768
-wait_for_line "$dir/server.log" listening 30
+msg_gen_server "$dir/server.log" $PAIR_GRPC_B 7801 --size=$size \
+  --channel_buffers=32768
 client() {  # client JSON ARGS...
   local json=$1
   shift

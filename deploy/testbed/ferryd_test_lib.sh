@@ -97,11 +97,13 @@ wait_for_line() {
 
 # msg_gen_server LOG SOCKET PORT ARGS...: a ferry msg_gen server ($MSG_GEN)
 # on ferryd's API socket SOCKET, listening on PORT once this returns;
-# LAST_PID is its pid.
+# LAST_PID is its pid. After pin_pair_hosts it runs on host B's CPU (a
+# pair's servers are host B's applications).
 msg_gen_server() {
   local log=$1 socket=$2 port=$3
   shift 3
-  start_bg "$log" "$MSG_GEN" --role=server --socket="$socket" --port="$port" "$@"
+  start_bg "$log" ${PIN_B[@]+"${PIN_B[@]}"} "$MSG_GEN" --role=server \
+    --socket="$socket" --port="$port" "$@"
   wait_for_line "$log" listening 30
 }
 
@@ -164,7 +166,8 @@ metric_sum() {
 # pin_pair_hosts "CPU_A CPU_B": runs each emulated host of the next
 # ferryd_pair on a CPU of its own, as two hosts would be: its engine
 # (--cores, through PAIR_ONLY_A/B) and its applications (prefix their
-# commands with "${PIN_A[@]}" or "${PIN_B[@]}", taskset). Unpinned, one
+# commands with "${PIN_A[@]}" or "${PIN_B[@]}", taskset; msg_gen_server
+# does so itself, on host B). Unpinned, one
 # host's engine time-shares a CPU with the other host's application, which
 # no two hosts do. "" (or a single CPU) pins nothing.
 pin_pair_hosts() {
