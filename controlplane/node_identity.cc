@@ -42,40 +42,57 @@ absl::StatusOr<std::string> ReadKeyFile(int fd, const std::string& path) {
   return text;
 }
 
+// Writes a new key to a temporary file beside `path` and links it there:
+// a ferryd starting at the same moment either links first or finds the
+// whole file (never an empty or half-written one). OK also when the other
+// won: the caller then reads the key that is there.
+absl::Status CreateNodeKeyFile(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0) {
+    // The directory is root's alone if we make it.
+    const std::string dir = path.substr(0, slash);
+    if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Errno("cannot make the directory of", path);
+    }
+  }
+  absl::StatusOr<crypto::KeyPair> key = crypto::KeyPair::Generate();
+  if (!key.ok()) return key.status();
+  std::string text =
+      absl::StrCat(absl::Base64Escape(absl::string_view(
+                       reinterpret_cast<const char*>(key->private_key().data()),
+                       key->private_key().size())),
+                   "\n");
+  std::string temporary = absl::StrCat(path, ".new-XXXXXX");
+  // mkstemp makes the file 0600, exclusively.
+  const int out = mkstemp(temporary.data());
+  if (out < 0) return Errno("cannot create a file beside", path);
+  const ssize_t written = write(out, text.data(), text.size());
+  const bool synced = fsync(out) == 0;
+  close(out);
+  std::fill(text.begin(), text.end(), '\0');
+  if (written != static_cast<ssize_t>(text.size()) || !synced) {
+    unlink(temporary.c_str());
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot write the node key to ", path));
+  }
+  const bool linked = link(temporary.c_str(), path.c_str()) == 0;
+  const int link_errno = errno;
+  unlink(temporary.c_str());
+  if (!linked && link_errno != EEXIST) {
+    errno = link_errno;
+    return Errno("cannot create", path);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<crypto::KeyPair> LoadOrCreateNodeKey(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0 && errno == ENOENT) {
-    // First start: the directory (root's alone if we make it), then the
-    // file, created exclusively so that a racing writer is noticed.
-    const size_t slash = path.rfind('/');
-    if (slash != std::string::npos && slash > 0) {
-      const std::string dir = path.substr(0, slash);
-      if (mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-        return Errno("cannot make the directory of", path);
-      }
-    }
-    absl::StatusOr<crypto::KeyPair> key = crypto::KeyPair::Generate();
-    if (!key.ok()) return key.status();
-    std::string text = absl::StrCat(
-        absl::Base64Escape(absl::string_view(
-            reinterpret_cast<const char*>(key->private_key().data()),
-            key->private_key().size())),
-        "\n");
-    const int out =
-        open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (out < 0) return Errno("cannot create", path);
-    const ssize_t written = write(out, text.data(), text.size());
-    const bool synced = fsync(out) == 0;
-    close(out);
-    std::fill(text.begin(), text.end(), '\0');
-    if (written != static_cast<ssize_t>(text.size()) || !synced) {
-      unlink(path.c_str());
-      return absl::FailedPreconditionError(
-          absl::StrCat("cannot write the node key to ", path));
-    }
-    return key;
+    absl::Status created = CreateNodeKeyFile(path);
+    if (!created.ok()) return created;
+    fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   }
   if (fd < 0) return Errno("cannot open", path);
   absl::StatusOr<std::string> text = ReadKeyFile(fd, path);

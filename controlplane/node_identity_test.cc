@@ -1,5 +1,6 @@
 #include "controlplane/node_identity.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -7,6 +8,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -43,6 +46,36 @@ TEST(NodeIdentityTest, MakesTheKeyOnceThenReadsIt) {
   absl::StatusOr<crypto::KeyPair> other = LoadOrCreateNodeKey(dir + "/b.key");
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->public_key(), made->public_key());
+}
+
+// Daemons starting at the same moment on a new host (the default key
+// file is shared): each gets the one key that is made, none an error or a
+// half-written file, and nothing else is left in the directory.
+TEST(NodeIdentityTest, StartsAtTheSameMomentShareOneKey) {
+  const std::string dir = TempDir() + "/ferry";
+  const std::string path = dir + "/node.key";
+  constexpr int kStarts = 8;
+  std::vector<absl::StatusOr<crypto::KeyPair>> keys(
+      kStarts, absl::UnknownError("not run"));
+  std::vector<std::thread> starts;
+  for (int i = 0; i < kStarts; ++i) {
+    starts.emplace_back(
+        [&keys, &path, i] { keys[i] = LoadOrCreateNodeKey(path); });
+  }
+  for (std::thread& start : starts) start.join();
+  for (const auto& key : keys) {
+    ASSERT_TRUE(key.ok()) << key.status();
+    EXPECT_EQ(key->public_key(), keys[0]->public_key());
+  }
+  DIR* listing = opendir(dir.c_str());
+  ASSERT_NE(listing, nullptr);
+  std::vector<std::string> names;
+  while (dirent* entry = readdir(listing)) {
+    if (entry->d_name[0] != '.') names.push_back(entry->d_name);
+  }
+  closedir(listing);
+  EXPECT_EQ(names, std::vector<std::string>{"node.key"});
+  EXPECT_EQ(Mode(path), 0600u);
 }
 
 TEST(NodeIdentityTest, RefusesAKeyOthersCanReadOrThatIsNotAKey) {
