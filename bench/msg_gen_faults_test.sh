@@ -5,7 +5,9 @@
 # --fault_* injection: this kernel has no netem). msg_gen verifies every
 # byte of 1 KiB and 64 KiB round trips both ways. Corrupted frames must
 # end as counted checksum (or address) drops at the receiver, never as an
-# altered message, and no flow may be reset.
+# altered message, and no flow may be reset. In clear (--encryption=off):
+# encrypted, a flipped bit is an authentication failure instead, which
+# ferryd_secure_attack_test covers.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -16,7 +18,7 @@ dir=${TEST_TMPDIR:-/tmp}/msg_gen_faults
 rm -rf "$dir"
 mkdir -p "$dir"
 ferryd_pair faults 10.95.0 --stats_interval_s=1 --memory_mb=512 \
-  --metrics_address= --fault_drop=0.2 --fault_corrupt=0.002 \
+  --metrics_address= --encryption=off --fault_drop=0.2 --fault_corrupt=0.002 \
   --fault_duplicate=0.01 --fault_reorder=0.01
 start_bg "$dir/server_1k.log" "$MSG_GEN" --role=server --socket=$PAIR_GRPC_B \
   --port=7501 --size=1024 --verify

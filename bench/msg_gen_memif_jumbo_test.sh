@@ -4,7 +4,8 @@
 # verified 64 KiB, 1 MiB and 1 KiB messages; a 64 KiB message takes 8
 # segments instead of 46, and no frame arrives chained (which the engine
 # would drop). A port whose bsize cannot hold the MTU's frames is refused
-# with the limit named.
+# with the limit named. In clear (--encryption=off): an encrypted segment
+# is sealed into its frame, never sent from the application's buffer.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -12,7 +13,7 @@ source deploy/testbed/ferryd_test_lib.sh
 trap testbed_cleanup EXIT
 
 dir=${TEST_TMPDIR:-/tmp}
-ferryd_pair jumbo 10.89.0 --mtu=9000 --tx_zero_copy_min_bytes=1024 \
+ferryd_pair jumbo 10.89.0 --mtu=9000 --tx_zero_copy_min_bytes=1024 --encryption=off \
   --memory_mb=512 --metrics_address=127.0.0.1:0
 grep -q "mtu 9000" "$PAIR_LOG_A" || fail "A's port is not up at MTU 9000"
 grep -q "mtu 9000" "$PAIR_LOG_B" || fail "B's port is not up at MTU 9000"

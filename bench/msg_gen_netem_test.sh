@@ -37,15 +37,18 @@ else
            --fault_reorder=0.25 --fault_duplicate=0.01)
 fi
 # qdisc_bypass=0: frames go through the qdisc, so netem sees them.
+mutual_trust a b
+key_args a
 start_bg "$dir/ferryd_a.log" ip netns exec "$ns_a" "$FERRYD" \
   --device=net_af_packet0,iface=fxa$id,qdisc_bypass=0 --ip=10.89.0.1/24 \
   --channel_socket=@ferry-netem-a-$id --grpc_socket=@ferry-netem-grpc-a-$id \
-  "${common[@]}"
+  "${common[@]}" "${KEY_ARGS[@]}"
 pid_a=$LAST_PID
+key_args b
 start_bg "$dir/ferryd_b.log" ip netns exec "$ns_b" "$FERRYD" \
   --device=net_af_packet0,iface=fxb$id,qdisc_bypass=0 --ip=10.89.0.2/24 \
   --channel_socket=@ferry-netem-b-$id --grpc_socket=@ferry-netem-grpc-b-$id \
-  "${common[@]}"
+  "${common[@]}" "${KEY_ARGS[@]}"
 pid_b=$LAST_PID
 wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
 wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60

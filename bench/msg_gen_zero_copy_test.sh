@@ -12,6 +12,8 @@
 #  3. Short-lived clients: msg_gen processes that exit right after their
 #     last message, so channels go while their segments are in flight.
 #  4. The default, --tx_zero_copy_min_bytes=0, copies everything.
+# In clear (--encryption=off): an encrypted segment is sealed into its
+# frame, never sent from the application's buffer.
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -42,7 +44,7 @@ stop_pair() {
 
 echo "### 1. zero-copy on, from 1024 bytes"
 zc=--tx_zero_copy_min_bytes=1024
-ferryd_pair zc 10.89.0 --stats_interval_s=1 --memory_mb=512 --metrics_address= $zc
+ferryd_pair zc 10.89.0 --stats_interval_s=1 --memory_mb=512 --encryption=off --metrics_address= $zc
 grep -q "net_memif.*tx-external 1" "$PAIR_LOG_A" ||
   fail "memif port did not allow external payloads"
 serve "$dir/s64k.log" 7001 --size=65536
@@ -72,7 +74,7 @@ expect_stat_eq "$PAIR_LOG_B" 0 transport_flows_reset 0
 echo "### 2. with every fault injected"
 faults=(--fault_drop=0.02 --fault_duplicate=0.02 --fault_delay=0.02
         --fault_reorder=0.02 --fault_corrupt=0.02 --fault_delay_us=200)
-ferryd_pair zcf 10.89.1 --stats_interval_s=1 --memory_mb=512 \
+ferryd_pair zcf 10.89.1 --stats_interval_s=1 --memory_mb=512 --encryption=off \
   --metrics_address= $zc "${faults[@]}"
 serve "$dir/f64k.log" 7001 --size=65536
 serve "$dir/f1k.log" 7003 --size=1024
@@ -87,7 +89,7 @@ for name in fault_corrupted fault_delayed fault_reordered tx_privatized \
 done
 
 echo "### 3. clients that exit right after their last message"
-ferryd_pair zcx 10.89.2 --stats_interval_s=1 --memory_mb=512 --metrics_address= $zc
+ferryd_pair zcx 10.89.2 --stats_interval_s=1 --memory_mb=512 --encryption=off --metrics_address= $zc
 serve "$dir/x64k.log" 7001 --size=65536
 for i in $(seq 1 20); do
   timeout 60 "$MSG_GEN" --role=client --socket=$PAIR_GRPC_A --verify \
@@ -101,7 +103,7 @@ grep -q "still point into channel buffers" "$PAIR_LOG_A" "$PAIR_LOG_B" &&
   fail "frames outlived their channel"
 
 echo "### 4. the default (--tx_zero_copy_min_bytes=0): everything copied"
-ferryd_pair zc0 10.89.3 --stats_interval_s=1 --memory_mb=512 \
+ferryd_pair zc0 10.89.3 --stats_interval_s=1 --memory_mb=512 --encryption=off \
   --metrics_address=
 grep -q "net_memif.*tx-external 0" "$PAIR_LOG_A" ||
   fail "the port allowed external payloads with zero-copy off"

@@ -37,15 +37,18 @@ mkdir -p "$run/a" "$run/b"
 
 dir=${TEST_TMPDIR:-/tmp}
 common=(--memory_mb=256 --metrics_address= --grpc_socket_group="$user")
+mutual_trust a b
+key_args a
 start_bg "$dir/ferryd_a.log" "$FERRYD" \
   --device=net_memif0,role=server,id=0,socket=/ferry-appuser-$id \
   --ip=10.93.0.1/24 --grpc_socket=$run/a/ferryd.sock \
-  --channel_socket=$run/a/channels.sock "${common[@]}"
+  --channel_socket=$run/a/channels.sock "${common[@]}" "${KEY_ARGS[@]}"
 wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
+key_args b
 start_bg "$dir/ferryd_b.log" "$FERRYD" \
   --device=net_memif0,role=client,id=0,socket=/ferry-appuser-$id \
   --ip=10.93.0.2/24 --grpc_socket=$run/b/ferryd.sock \
-  --channel_socket=$run/b/channels.sock "${common[@]}"
+  --channel_socket=$run/b/channels.sock "${common[@]}" "${KEY_ARGS[@]}"
 wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 ls -l "$run/a"
 

@@ -118,7 +118,8 @@ ATTACH_ROWS = [
     (["--ip=10.99.0.{h}"], REFUSED), (["--ip=0.0.0.{h}/24"], REFUSED),
     (["--gateway=10.99.0.254"], EXCHANGES), (["--gateway=1.2.3.4"], REFUSED),
     (["--mac=02:00:00:00:01:0{h}"], EXCHANGES), (["--mac=zz"], REFUSED),
-    (["--encryption=off"], EXCHANGES), (["--encryption=maybe"], REFUSED),
+    (["--encryption=off"], EXCHANGES), (["--encryption=preferred"], EXCHANGES),
+    (["--encryption=required"], EXCHANGES), (["--encryption=maybe"], REFUSED),
     (["--key_rotation_ms=86400000"], EXCHANGES),
     (["--key_rotation_ms=86400001"], REFUSED),
     (["--key_rotation_ms=2147483647"], REFUSED),
@@ -161,7 +162,29 @@ def sanitizer_report(path):
     return next((m for m in SANITIZER_MARKS if m in text), None)
 
 
+def mutual_trust(ferryd, work):
+    """A node key for each host and a trust list of the other's, as two
+    real hosts set up for ferryd's default --encryption=required: each
+    host's flags for them. Rows naming other keys, trust or mode win."""
+    public = {}
+    for h in (1, 2):
+        public[h] = subprocess.run(
+            [ferryd, f"--node_key_file={work}/node-{h}.key",
+             "--print_node_key"],
+            check=True, capture_output=True, text=True).stdout.strip()
+    flags = {}
+    for h, other in ((1, 2), (2, 1)):
+        with open(f"{work}/trusted-{h}", "w") as f:
+            f.write(f"{public[other]} host-{other}\n")
+        flags[h] = [f"--node_key_file={work}/node-{h}.key",
+                    f"--trusted_peers_file={work}/trusted-{h}"]
+    return flags
+
+
 class Pair:
+    # Set by main: each host's key flags (mutual_trust).
+    key_flags = {1: [], 2: []}
+
     def __init__(self, ferryd, ferryctl, work, tag):
         self.ferryd, self.ferryctl, self.work, self.tag = (
             ferryd, ferryctl, work, tag)
@@ -173,7 +196,7 @@ class Pair:
         proc = subprocess.Popen(
             [self.ferryd, f"--grpc_socket={sock}",
              f"--channel_socket={sock}-ch", "--metrics_address=",
-             "--memory_mb=256"] + args,
+             "--memory_mb=256"] + Pair.key_flags[host] + args,
             stdout=open(log, "w"), stderr=subprocess.STDOUT)
         self.procs.append((proc, log))
         return proc, log, sock
@@ -321,6 +344,7 @@ def run_row(ferryd, ferryctl, work, index, args, outcome, attach):
 def main():
     ferryd, ferryctl = sys.argv[1], sys.argv[2]
     work = tempfile.mkdtemp()
+    Pair.key_flags = mutual_trust(ferryd, work)
     rows = [(a, o, False) for a, o in FLAG_ROWS] + \
         [(a, o, True) for a, o in ATTACH_ROWS]
 

@@ -24,12 +24,15 @@ testbed_veth "$ns_a" "$if_a" "$ns_b" "$if_b"
 ip -n "$ns_a" addr add 10.78.1.1/24 dev "$if_a"
 ip -n "$ns_b" addr add 10.78.1.2/24 dev "$if_b"
 
-# start_ferryd HOST NS IFACE IP: LAST_PID, the log at $dir/ferryd_HOST.log
+# start_ferryd HOST NS IFACE IP: LAST_PID, the log at $dir/ferryd_HOST.log;
+# host a2 is host a again (its key).
+mutual_trust a b
 start_ferryd() {
+  key_args "${1:0:1}"
   start_bg "$dir/ferryd_$1.log" ip netns exec "$2" "$FERRYD" \
     --device=net_af_xdp0,iface=$3 --ip=$4/24 --metrics_address=127.0.0.1:0 \
     --channel_socket=@ferry-xdp-$1-$id --grpc_socket=@ferry-xdp-grpc-$1-$id \
-    --stats_interval_s=1
+    --stats_interval_s=1 "${KEY_ARGS[@]}"
 }
 xdp_prog() { ip -n "$1" link show dev "$2" | grep -o "prog/xdp id [0-9]* name [a-z_]*" || true; }
 

@@ -111,7 +111,7 @@ ABSL_FLAG(int, peer_timeout_ms, 2000,
           "A flow whose peer has been silent this long while the flow waits "
           "for an answer (data unacknowledged, keepalives unanswered) ends "
           "with \"peer stopped answering\" (10..3600000)");
-ABSL_FLAG(std::string, encryption, "off",
+ABSL_FLAG(std::string, encryption, "required",
           "Encrypted flows: off, preferred (when the peer encrypts too) or "
           "required (a peer that does not is refused), for the --device NIC "
           "and every NIC that names no mode of its own (--nics_file lines, "

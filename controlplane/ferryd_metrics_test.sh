@@ -11,8 +11,11 @@ command -v promtool >/dev/null || fail "promtool missing (deploy/install-deps.sh
 
 socket=@ferry-metrics-test-$$-$RANDOM
 log=${TEST_TMPDIR:-/tmp}/ferryd_metrics.log
+mutual_trust a
+key_args a
 start_bg "$log" "$FERRYD" --device=net_ring0 --ip=10.0.0.1/24 \
-  --channel_socket=$socket --grpc_socket=$socket-grpc --metrics_address=127.0.0.1:0 --memory_mb=256
+  --channel_socket=$socket --grpc_socket=$socket-grpc --metrics_address=127.0.0.1:0 --memory_mb=256 \
+  "${KEY_ARGS[@]}"
 ferryd=$LAST_PID
 wait_for_line "$log" "metrics at http://127.0.0.1:[0-9]+/metrics" 60
 url=$(grep -m 1 -o "http://127.0.0.1:[0-9]*/metrics" "$log")
@@ -46,8 +49,8 @@ done
   $(value ferry_port_mbufs "$dir/before.txt"))) || fail "more mbufs in use than exist"
 grep -q '^ferry_engine_info{port="net_ring0",engine="0",core="-1",polling="adaptive"} 1' \
   "$dir/before.txt" || fail "no engine info (core, polling)"
-grep -q '^ferry_port_encryption_info{port="net_ring0",mode="off",cipher="none"} 1' \
-  "$dir/before.txt" || fail "encryption info: not off on a NIC without it"
+grep -q '^ferry_port_encryption_info{port="net_ring0",mode="required",cipher="aes-128-gcm"} 1' \
+  "$dir/before.txt" || fail "encryption info: not ferryd's default (required, AES-128-GCM)"
 
 # A channel held open shows up with its own series.
 "$TESTING/channel_test_client" --ferryd_socket=$socket-grpc --mode=hold --hold_ms=60000 \

@@ -25,11 +25,13 @@ ip netns exec "$ns_r" sysctl -qw net.ipv4.ip_forward=1
 dir=${TEST_TMPDIR:-/tmp}/routed_peers
 rm -rf "$dir"
 mkdir -p "$dir"
+mutual_trust a b
 start_ferryd() {  # start_ferryd HOST NAMESPACE IFACE IP/LEN GATEWAY
+  key_args "$1"
   start_bg "$dir/ferryd_$1.log" ip netns exec "$2" "$FERRYD" \
     --device=net_af_packet0,iface=$3 --ip=$4 --gateway=$5 \
     --channel_socket=@ferry-routed-$1-$id --grpc_socket=@ferry-routed-grpc-$1-$id \
-    --memory_mb=256 --metrics_address= --stats_interval_s=1
+    --memory_mb=256 --metrics_address= --stats_interval_s=1 "${KEY_ARGS[@]}"
   wait_for_line "$dir/ferryd_$1.log" "ferryd ready" 60
 }
 start_ferryd a "$ns_a" rva$id 10.97.1.2/24 10.97.1.1

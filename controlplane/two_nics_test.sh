@@ -33,22 +33,27 @@ CONF
 grpc_a=@ferry-2nic-grpc-a-$id
 grpc_b=@ferry-2nic-grpc-b-$id
 grpc_c=@ferry-2nic-grpc-c-$id
+# Each host trusts the others' node keys.
+mutual_trust a b c
+key_args a
 start_bg "$dir/ferryd_a.log" "$FERRYD" \
   --device=net_memif0,role=server,id=0,socket=/ferry-2nic-ab-$id \
   --ip=10.70.0.1/24 --nics_file="$dir/nics.conf" \
   --channel_socket=@ferry-2nic-a-$id --grpc_socket=$grpc_a \
-  "${common[@]}"
+  "${common[@]}" "${KEY_ARGS[@]}"
 pid_a=$LAST_PID
 wait_for_line "$dir/ferryd_a.log" "ferryd ready" 60
+key_args b
 start_bg "$dir/ferryd_b.log" "$FERRYD" \
   --device=net_memif0,role=client,id=0,socket=/ferry-2nic-ab-$id \
   --ip=10.70.0.2/24 --channel_socket=@ferry-2nic-b-$id \
-  --grpc_socket=$grpc_b "${common[@]}"
+  --grpc_socket=$grpc_b "${common[@]}" "${KEY_ARGS[@]}"
 pid_b=$LAST_PID
+key_args c
 start_bg "$dir/ferryd_c.log" "$FERRYD" \
   --device=net_memif0,role=client,id=0,socket=/ferry-2nic-ac-$id \
   --ip=10.71.0.2/24 --channel_socket=@ferry-2nic-c-$id \
-  --grpc_socket=$grpc_c "${common[@]}"
+  --grpc_socket=$grpc_c "${common[@]}" "${KEY_ARGS[@]}"
 pid_c=$LAST_PID
 wait_for_line "$dir/ferryd_b.log" "ferryd ready" 60
 wait_for_line "$dir/ferryd_c.log" "ferryd ready" 60

@@ -6,7 +6,10 @@
 # ids: only the numbers are guessed). Meanwhile msg_gen carries verified
 # request/response traffic on that flow, and a legitimate connect to the
 # flooded listener must succeed. Afterwards: the flow was never reset,
-# every payload verified, and ferryd's counters say what it refused.
+# every payload verified, and ferryd's counters say what it refused. In
+# clear (--encryption=off): these are the transport's own defences, which
+# flows in clear rely on; an encrypted flow drops the same forgeries as
+# failed authentication (ferryd_secure_attack_test).
 set -euo pipefail
 FERRYD=$(realpath "$1")
 MSG_GEN=$(realpath "$2")
@@ -21,7 +24,7 @@ testbed_netns "$nb"
 testbed_veth "$na" wfa$id "$nb" wfb$id
 dir=${TEST_TMPDIR:-/tmp}
 grpc_a=@ferry-flood-a-$id grpc_b=@ferry-flood-b-$id
-common=(--memory_mb=256 --metrics_address= --stats_interval_s=1)
+common=(--memory_mb=256 --metrics_address= --stats_interval_s=1 --encryption=off)
 start_bg "$dir/ferryd_a.log" ip netns exec "$na" "$FERRYD" \
   --device=net_af_packet0,iface=wfa$id,qdisc_bypass=0 --ip=10.88.0.1/24 \
   --grpc_socket=$grpc_a --channel_socket=$grpc_a-ch "${common[@]}"

@@ -27,10 +27,11 @@ duration=${FERRY_DEMO_SECONDS:-4}
 # Each configuration runs this often, the transports taking turns; the table
 # shows medians (one run's tail on this shared machine says little).
 repetitions=${FERRY_DEMO_REPETITIONS:-3}
-# FERRYD_ARGS reaches both testbed ferryd (e.g. --encryption=required).
+# FERRYD_ARGS reaches both testbed ferryd (e.g. --encryption=off); without
+# a mode there, ferryd's default (required) is what is measured.
 encryption=$( (grep -o -- '--encryption=[a-z]*' <<<"${FERRYD_ARGS:-}" || true) |
   tail -1 | cut -d= -f2)
-encryption=${encryption:-off}
+encryption=${encryption:-required}
 
 deploy/install-deps.sh
 # Optimized binaries, copied out so that later builds cannot swap them.

@@ -67,14 +67,17 @@ start_pair() {
   fi
   local common=(--stats_interval_s=5 --memory_mb=512
                 --metrics_address=127.0.0.1:10960)
+  mutual_trust a b
+  key_args a
   start_bg "$dir/ferryd_a_$wire.log" ip netns exec "$ns_a" "$FERRYD" \
     --device=$dev_a --ip=10.97.0.1/24 --channel_socket=@eas-a-$id \
-    --grpc_socket=@eas-grpc-a-$id "${common[@]}"
+    --grpc_socket=@eas-grpc-a-$id "${common[@]}" "${KEY_ARGS[@]}"
   PID_A=$LAST_PID
   wait_for_line "$dir/ferryd_a_$wire.log" "ferryd ready" 60
+  key_args b
   start_bg "$dir/ferryd_b_$wire.log" ip netns exec "$ns_b" "$FERRYD" \
     --device=$dev_b --ip=10.97.0.2/24 --channel_socket=@eas-b-$id \
-    --grpc_socket=@eas-grpc-b-$id "${common[@]}"
+    --grpc_socket=@eas-grpc-b-$id "${common[@]}" "${KEY_ARGS[@]}"
   PID_B=$LAST_PID
   wait_for_line "$dir/ferryd_b_$wire.log" "ferryd ready" 60
 }

@@ -1,7 +1,10 @@
 """Two ferryd joined by memif for the Python tests here: host 1 (memif
 server) at SUBNET.1, host 2 at SUBNET.2, each with abstract gRPC and
-channel sockets. Used as a context manager: on exit both are stopped, and
-a ferryd that did not exit cleanly has its log printed and fails the test.
+channel sockets. Each host has its own node key and trusts the other's,
+as two real hosts set up for ferryd's default --encryption=required;
+extra_args naming other keys, trust or mode win. Used as a context
+manager: on exit both are stopped, and a ferryd that did not exit cleanly
+has its log printed and fails the test.
 """
 import os
 import random
@@ -17,8 +20,27 @@ class MemifPair:
         self.targets = [f"unix-abstract:ferry-{self.tag}-{h}" for h in (1, 2)]
         self.daemons = []
 
+    def _keys(self):
+        """Each host's node key file and trust list, in log_dir."""
+        keys = {}
+        for h in (1, 2):
+            key = os.path.join(self.log_dir, f"node-{self.tag}-{h}.key")
+            public = subprocess.run(
+                [self.ferryd, f"--node_key_file={key}", "--print_node_key"],
+                check=True, capture_output=True, text=True).stdout.strip()
+            keys[h] = (key, public)
+        args = {}
+        for h, other in ((1, 2), (2, 1)):
+            trusted = os.path.join(self.log_dir, f"trusted-{self.tag}-{h}")
+            with open(trusted, "w") as f:
+                f.write(f"{keys[other][1]} host-{other}\n")
+            args[h] = [f"--node_key_file={keys[h][0]}",
+                       f"--trusted_peers_file={trusted}"]
+        return args
+
     def __enter__(self):
         import grpc
+        key_args = self._keys()
         for h, role in ((1, "server"), (2, "client")):
             log = open(os.path.join(self.log_dir, f"ferryd-{h}.log"), "w+")
             self.daemons.append((subprocess.Popen(
@@ -28,7 +50,8 @@ class MemifPair:
                  f"--ip={self.subnet}.{h}/24",
                  f"--channel_socket=@ferry-{self.tag}-ch-{h}",
                  f"--grpc_socket=@ferry-{self.tag}-{h}",
-                 "--metrics_address=", "--memory_mb=256"] + self.extra_args,
+                 "--metrics_address=", "--memory_mb=256"] + key_args[h] +
+                self.extra_args,
                 stdout=log, stderr=subprocess.STDOUT), log))
             # The memif client needs the server's socket to exist.
             grpc.channel_ready_future(grpc.insecure_channel(

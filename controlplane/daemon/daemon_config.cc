@@ -191,7 +191,8 @@ absl::Status VerifySockets(const DaemonFlags& f, const GroupLookup& groups,
   config->channel_socket = f.channel_socket;
   config->node_key_file = f.node_key_file;
   config->trusted_peers_file = f.trusted_peers_file;
-  const std::string mode = f.nic.encryption.empty() ? "off" : f.nic.encryption;
+  const std::string mode =
+      f.nic.encryption.empty() ? "required" : f.nic.encryption;
   if (mode != "off" && mode != "preferred" && mode != "required") {
     return Bad("--encryption: must be off, preferred or required");
   }

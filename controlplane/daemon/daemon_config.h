@@ -92,7 +92,7 @@ struct DaemonConfig {
   std::string node_key_file;
   std::string trusted_peers_file;
   // The mode of every NIC that names none (--encryption).
-  std::string default_encryption = "off";
+  std::string default_encryption = "required";
   int channel_socket_mode = 0660;
   channel::SegmentMemory channel_pages = channel::SegmentMemory::kAuto;
   std::string metrics_address;  // empty: no Prometheus endpoint

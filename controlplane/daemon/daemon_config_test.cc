@@ -48,11 +48,12 @@ TEST(DaemonConfigTest, EncryptionIsTheDefaultOfEveryNic) {
   DaemonFlags flags = Defaults();
   absl::StatusOr<DaemonConfig> config = VerifyDaemonConfig(flags, 2, NoGroups);
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->default_encryption, "off");
-  flags.nic.encryption = "required";
+  // Flows are encrypted unless the operator says otherwise.
+  EXPECT_EQ(config->default_encryption, "required");
+  flags.nic.encryption = "off";
   config = VerifyDaemonConfig(flags, 2, NoGroups);
   ASSERT_TRUE(config.ok()) << config.status();
-  EXPECT_EQ(config->default_encryption, "required");
+  EXPECT_EQ(config->default_encryption, "off");
   flags.nic.encryption = "sometimes";
   EXPECT_EQ(Refusal(flags).rfind("--encryption: ", 0), 0u) << Refusal(flags);
 }

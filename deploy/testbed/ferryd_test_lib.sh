@@ -1,13 +1,14 @@
 # Shell helpers for ferryd's end-to-end tests: network namespaces joined by
 # veth pairs, ferryd processes, and reading the counters ferryd logs.
 #
-# Every namespace, link and process a test creates is recorded and removed by
-# testbed_cleanup, which tests install with `trap testbed_cleanup EXIT` so
-# that it runs even when an assertion fails.
+# Every namespace, link, process and key directory a test creates is
+# recorded and removed by testbed_cleanup, which tests install with
+# `trap testbed_cleanup EXIT` so that it runs even when an assertion fails.
 
 TESTBED_NAMESPACES=()
 TESTBED_PIDS=()
 TESTBED_USERS=()
+TESTBED_DIRS=()
 
 fail() {
   echo "FAIL: $*" >&2
@@ -31,6 +32,10 @@ testbed_cleanup() {
     pkill -KILL -u "$user" 2>/dev/null || true
     userdel "$user" 2>/dev/null || true
     groupdel "$user" 2>/dev/null || true
+  done
+  local dir
+  for dir in "${TESTBED_DIRS[@]}"; do
+    rm -rf "$dir"
   done
 }
 
@@ -184,17 +189,47 @@ default_host_cpus() {
   if (($(nproc) >= 2)); then echo "0 1"; fi
 }
 
+# mutual_trust HOST...: a node key for each HOST (a name) and a trust list
+# of every other HOST's key, as real hosts set up for ferryd's default
+# --encryption=required; then key_args HOST sets KEY_ARGS to the flags that
+# give HOST's ferryd its key and trust list. Needs $FERRYD.
+mutual_trust() {
+  TESTBED_KEYS=$(mktemp -d "${TEST_TMPDIR:-/tmp}/ferry-keys.XXXXXX")
+  TESTBED_DIRS+=("$TESTBED_KEYS")
+  local host other
+  for host in "$@"; do
+    "$FERRYD" --node_key_file="$TESTBED_KEYS/$host.key" --print_node_key \
+      >"$TESTBED_KEYS/$host.pub"
+  done
+  for host in "$@"; do
+    for other in "$@"; do
+      [[ $other == "$host" ]] || echo "$(cat "$TESTBED_KEYS/$other.pub") $other"
+    done >"$TESTBED_KEYS/$host.trusted"
+  done
+}
+
+key_args() {
+  KEY_ARGS=(--node_key_file="$TESTBED_KEYS/$1.key"
+    --trusted_peers_file="$TESTBED_KEYS/$1.trusted")
+}
+
 # ferryd_pair TAG NET ARGS...: two ferryd ($FERRYD) joined by net_memif:
 # host A is NET.1 (the memif server), host B NET.2; ARGS go to both, and
 # the arrays PAIR_ONLY_A and PAIR_ONLY_B (when set) to one host each. Waits
 # until both are ready. Sets PAIR_GRPC_A/B (the API sockets, where
 # applications open their sessions), PAIR_SOCK_A/B (channel sockets, which
 # the API names to applications), PAIR_LOG_A/B and PAIR_PID_A/B. Sockets are abstract, with
-# a random part: tests running side by side never meet.
+# a random part: tests running side by side never meet. Each host has its
+# own node key and trusts the other's (mutual_trust a b); ARGS naming other
+# keys, trust or mode win.
 ferryd_pair() {
   local tag=$1 net=$2
   shift 2
   local id=$$-$RANDOM dir=${TEST_TMPDIR:-/tmp}
+  mutual_trust a b
+  local KEY_ARGS KEY_ARGS_A KEY_ARGS_B
+  key_args a && KEY_ARGS_A=("${KEY_ARGS[@]}")
+  key_args b && KEY_ARGS_B=("${KEY_ARGS[@]}")
   PAIR_SOCK_A=@ferry-$tag-a-$id
   PAIR_SOCK_B=@ferry-$tag-b-$id
   PAIR_GRPC_A=@ferry-$tag-grpc-a-$id
@@ -203,15 +238,16 @@ ferryd_pair() {
   PAIR_LOG_B=$dir/ferryd_b.log
   start_bg "$PAIR_LOG_A" "$FERRYD" \
     --device=net_memif0,role=server,id=0,socket=/ferry-$tag-$id \
-    --ip=$net.1/24 --channel_socket=$PAIR_SOCK_A --grpc_socket=$PAIR_GRPC_A "$@" \
-    ${PAIR_ONLY_A[@]+"${PAIR_ONLY_A[@]}"}
+    --ip=$net.1/24 --channel_socket=$PAIR_SOCK_A --grpc_socket=$PAIR_GRPC_A \
+    "${KEY_ARGS_A[@]}" "$@" ${PAIR_ONLY_A[@]+"${PAIR_ONLY_A[@]}"}
   PAIR_PID_A=$LAST_PID
   # The memif client's port start fails unless the server's socket exists.
   wait_for_line "$PAIR_LOG_A" "ferryd ready" 60
   # B's whole command line, for a test that starts B again.
   PAIR_ARGS_B=("$FERRYD"
     --device=net_memif0,role=client,id=0,socket=/ferry-$tag-$id
-    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B "$@"
+    --ip=$net.2/24 --channel_socket=$PAIR_SOCK_B --grpc_socket=$PAIR_GRPC_B
+    "${KEY_ARGS_B[@]}" "$@"
     ${PAIR_ONLY_B[@]+"${PAIR_ONLY_B[@]}"})
   start_bg "$PAIR_LOG_B" "${PAIR_ARGS_B[@]}"
   PAIR_PID_B=$LAST_PID

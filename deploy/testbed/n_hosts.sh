@@ -4,7 +4,7 @@
 # bench agent on TCP with mutual TLS, as a rack of real hosts would.
 #
 #   deploy/testbed/n_hosts.sh up [--hosts=N] [--wire=af_packet|af_xdp]
-#                                [--encryption=off|required]
+#                                [--encryption=required|off]
 #   deploy/testbed/n_hosts.sh shape I RATE|off   (tbf on host I's downlink)
 #   deploy/testbed/n_hosts.sh exec I COMMAND...  (inside host I)
 #   deploy/testbed/n_hosts.sh down
@@ -19,7 +19,7 @@
 # 10.71.1.I:7100 with the test CA and certificates in /run/ferry-nhosts/tls
 # (orchestrator.pem, orchestrator.key, ca.pem; made by
 # bench/agent/make_test_ca.sh). Every ferryd trusts every other's node key,
-# so --encryption=required works.
+# so --encryption=required (ferryd's default, and this testbed's) works.
 # `shape I RATE` puts a token bucket (tbf, e.g. 100mbit) on the bridge's
 # port towards host I: everything sent to host I passes that bottleneck.
 # Binaries: $FERRYD and $MSG_GEN as for two_hosts.sh; $FERRYD_ARGS adds
@@ -68,7 +68,7 @@ wait_for() {  # wait_for FILE WORDS PID WHAT: until WORDS is in FILE
 }
 
 up() {
-  local hosts=4 encryption=off wire=af_packet
+  local hosts=4 encryption=required wire=af_packet
   local ferryd=${FERRYD:-bazel-bin/controlplane/ferryd}
   local msg_gen=${MSG_GEN:-bazel-bin/bench/msg_gen}
   for arg in "$@"; do

@@ -144,8 +144,8 @@ up() {
     device_b="net_af_xdp0,iface=tb-b0${AF_XDP_ARGS:-}"
   fi
   # Each host's node key, and each trusting the other's: encrypted flows
-  # (FERRYD_ARGS=--encryption=required) work as on two real hosts, and
-  # with encryption off nothing reads them.
+  # (ferryd's default --encryption=required) work as on two real hosts,
+  # and with FERRYD_ARGS=--encryption=off nothing reads them.
   local host ns ip device
   for host in a b; do
     "$ferryd" --node_key_file="$STATE/$host/node.key" --print_node_key \
