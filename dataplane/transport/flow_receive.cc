@@ -157,7 +157,7 @@ bool Flow::OnSegment(const FerryHeader& header,
 
 void Flow::OnAckFields(const FerryHeader& header, uint64_t now_ns) {
   // The newest segment this ACK may cover, read before OnAck moves on.
-  const uint64_t newest_sent_ns = sender_.SentOnceNs(header.ack - 1);
+  const uint64_t newest_sent_ns = sender_.AnswerSentNs(header.ack);
   const SendTracker::AckResult result = sender_.OnAck(header.ack, header.sack);
   if (result.stale) return;
   if (result.newly_acked > 0) {

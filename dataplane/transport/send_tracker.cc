@@ -90,10 +90,12 @@ uint64_t SendTracker::oldest_send_time_ns() const {
   return in_flight() == 0 ? 0 : At(una_).sent_ns;
 }
 
-uint64_t SendTracker::SentOnceNs(uint32_t seq) const {
-  if (seq - una_ >= in_flight()) return 0;
-  const Slot& slot = At(seq);
-  return slot.retransmitted ? 0 : slot.sent_ns;
+uint64_t SendTracker::AnswerSentNs(uint32_t cumulative_ack) const {
+  const uint32_t newest = cumulative_ack - 1;
+  if (newest - una_ >= in_flight()) return 0;
+  const Slot& slot = At(newest);
+  if (slot.retransmitted || slot.sacked || At(una_).retransmitted) return 0;
+  return slot.sent_ns;
 }
 
 }  // namespace ferry::transport

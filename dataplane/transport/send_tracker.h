@@ -58,10 +58,16 @@ class SendTracker {
 
   // When the oldest unacknowledged segment was last sent (for the RTO).
   uint64_t oldest_send_time_ns() const;
-  // When `seq`, in flight, was sent, if it was sent once (a sample of how
-  // long its answer took); 0 when it was resent (which transmission an
-  // answer is for is then unknown) or is not in flight.
-  uint64_t SentOnceNs(uint32_t seq) const;
+  // For a cumulative ACK up to `cumulative_ack`, before OnAck takes it:
+  // when the newest segment it acknowledges was sent, if the ACK measures
+  // how long an answer to that segment took. 0 when it does not: that
+  // segment is not in flight, or was resent (which transmission the answer
+  // is for is unknown), or was SACKed already (its answer came then), or
+  // the oldest unacknowledged segment was resent (the ACK waited for a
+  // hole to be filled, so it would measure the wait for the retransmission
+  // timeout: under random loss each such sample raised the timeout, which
+  // stretched the next sample, up to 125 ms on a path of 50 us).
+  uint64_t AnswerSentNs(uint32_t cumulative_ack) const;
 
  private:
   // 8 bytes: a flow has a slot for every segment it may have in flight

@@ -16,19 +16,43 @@ TEST(SendTrackerTest, CumulativeAckFreesTheWindow) {
   EXPECT_EQ(t.oldest_send_time_ns(), 3u);
 }
 
-TEST(SendTrackerTest, KnowsWhenASegmentSentOnceWentOut) {
+TEST(SendTrackerTest, AnAckMeasuresAnAnswerOnlyIfItWaitedForNothingResent) {
   SendTracker t(100, 8);
   for (uint64_t i = 1; i <= 3; ++i) t.OnSend(i * 10);
-  EXPECT_EQ(t.SentOnceNs(100), 10u);
-  EXPECT_EQ(t.SentOnceNs(102), 30u);
+  // Segments 100-102 sent at 10, 20, 30: an ACK of 100 or of all three
+  // measures from the newest one's send.
+  EXPECT_EQ(t.AnswerSentNs(101), 10u);
+  EXPECT_EQ(t.AnswerSentNs(103), 30u);
+  // Expect: nothing for what is not in flight.
+  EXPECT_EQ(t.AnswerSentNs(104), 0u);
+  EXPECT_EQ(t.AnswerSentNs(100), 0u);
   // Expect: nothing for a resent segment (which transmission an answer is
-  // for is unknown), nor for what is not in flight.
+  // for is unknown).
   t.OnRetransmit(101, 40);
-  EXPECT_EQ(t.SentOnceNs(101), 0u);
-  EXPECT_EQ(t.SentOnceNs(103), 0u);
-  EXPECT_EQ(t.SentOnceNs(99), 0u);
+  EXPECT_EQ(t.AnswerSentNs(102), 0u);
   t.OnAck(101, 0);
-  EXPECT_EQ(t.SentOnceNs(100), 0u);
+  EXPECT_EQ(t.AnswerSentNs(102), 0u);
+}
+
+// 100 is lost; 101-103 arrive and are SACKed; 100 is resent on a timeout,
+// and the ACK of all four comes only then. Neither that ACK nor any other
+// that waited on the resent 100 measures an answer (each would count the
+// timeout's wait as the peer's answer time); a later clean ACK does.
+TEST(SendTrackerTest, AnAckThatWaitedForAHoleMeasuresNothing) {
+  SendTracker t(100, 8);
+  for (uint64_t i = 1; i <= 4; ++i) t.OnSend(i * 10);
+  t.OnAck(100, 0b111);  // 101-103 held, 100 missing
+  t.OnRetransmit(100, 1'000'000);
+  // Expect: the ACK up to 104 would cover 103, SACKed already.
+  EXPECT_EQ(t.AnswerSentNs(104), 0u);
+  // Expect: the ACK up to 101 covers only the resent 100.
+  EXPECT_EQ(t.AnswerSentNs(101), 0u);
+  t.OnSend(1'000'010);  // 104
+  // Expect: an ACK up to 105 still waited on the resent 100 (the oldest).
+  EXPECT_EQ(t.AnswerSentNs(105), 0u);
+  t.OnAck(104, 0);
+  // Expect: 104 alone, sent once and not SACKed: a sample.
+  EXPECT_EQ(t.AnswerSentNs(105), 1'000'010u);
 }
 
 TEST(SendTrackerTest, StaleAndForgedAcksAreIgnored) {
