@@ -9,6 +9,8 @@ TESTBED_NAMESPACES=()
 TESTBED_PIDS=()
 TESTBED_USERS=()
 TESTBED_DIRS=()
+# Each background process's log, by pid: shown when it fails to stop.
+declare -A TESTBED_LOGS=()
 
 fail() {
   echo "FAIL: $*" >&2
@@ -86,6 +88,7 @@ start_bg() {
   "$@" >"$log" 2>&1 &
   LAST_PID=$!
   TESTBED_PIDS+=("$LAST_PID")
+  TESTBED_LOGS[$LAST_PID]=$log
 }
 
 # wait_for_line LOG REGEX SECONDS: until a line of LOG matches.
@@ -120,8 +123,24 @@ stop_and_wait() {
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
-  kill -0 "$pid" 2>/dev/null && fail "ferryd $pid did not exit within ${seconds}s"
-  wait "$pid" || fail "ferryd $pid exited with status $?"
+  local status=0
+  if kill -0 "$pid" 2>/dev/null; then
+    show_log "$pid"
+    fail "ferryd $pid did not exit within ${seconds}s"
+  fi
+  wait "$pid" || status=$?
+  if ((status != 0)); then
+    show_log "$pid"
+    fail "ferryd $pid exited with status $status"
+  fi
+}
+
+# show_log PID: the end of a background process's log (start_bg), if any.
+show_log() {
+  local log=${TESTBED_LOGS[$1]:-}
+  [[ -n $log && -f $log ]] || return 0
+  echo "--- last lines of $log ---" >&2
+  tail -n 60 "$log" >&2
 }
 
 # stat LOG ENGINE NAME: the counter's value in the last stats line.
