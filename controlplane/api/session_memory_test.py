@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 
 import ferry_stubs
 
@@ -36,8 +37,31 @@ def hugepages_used_mb():
         info["Hugepagesize"] / 1024
 
 
+def wait_for_free_hugepages(mb, seconds=60):
+    """The channels are only seen when they land on hugepages (on ordinary
+    pages they stay untouched, outside every count), so the pool must hold
+    them. A test before this one may still be letting its ferryd and
+    applications go: wait for their pages, then say what is missing."""
+    def free_mb():
+        info = {}
+        with open("/proc/meminfo") as f:
+            for line in f:
+                key, value = line.split(":")
+                info[key] = int(value.split()[0])
+        return info["HugePages_Free"] * info["Hugepagesize"] / 1024
+    end = time.time() + seconds
+    while free_mb() < mb and time.time() < end:
+        time.sleep(0.5)
+    assert free_mb() >= mb, (
+        f"only {free_mb():.0f} MiB of hugepages free after {seconds} s; "
+        f"this test needs {mb} MiB (deploy/setup-hugepages.sh; something "
+        f"else holds them)")
+
+
 def main():
     ferryd, proto_root = sys.argv[1], sys.argv[2]
+    # ferryd's own --memory_mb and the sessions' channels.
+    wait_for_free_hugepages(256 + SESSIONS * 16)
     out = ferry_stubs.load(proto_root)
     import grpc
     from proto.ferry.v1 import ferry_pb2 as pb, ferry_pb2_grpc as pb_grpc
