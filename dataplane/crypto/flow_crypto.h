@@ -114,6 +114,17 @@ class FlowCrypto {
   // the first call, since now); true when it rotated.
   bool MaybeRotate(uint64_t now_ns, uint64_t interval_ns);
   uint8_t tx_epoch() const { return tx_epoch_; }
+
+  // Hints ahead of a burst (with thousands of flows every flow's keys are
+  // cold): PrefetchSeal asks for what sealing reads; PrefetchHead for the
+  // fields every segment reads, and once those have arrived,
+  // PrefetchOpenKey for the key that opens the current epoch.
+  void PrefetchSeal() const {
+    PrefetchHead();
+    tx_.Prefetch();
+  }
+  void PrefetchHead() const { __builtin_prefetch(this); }
+  void PrefetchOpenKey() const { rx_slots_[rx_current_].Prefetch(); }
   uint8_t rx_epoch() const { return rx_epoch_; }
   uint64_t packets_sealed() const { return next_pn_; }
 
@@ -129,6 +140,25 @@ class FlowCrypto {
   static Secret Next(const Secret& secret);
   Verdict Trust(const NoiseHandshake& handshake);
 
+  // Read for every segment, together at the start of the object: a
+  // segment of one of thousands of flows then misses once for all of
+  // them (and Prefetch* can ask for them a burst ahead).
+  bool ready_ = false;
+  uint8_t tx_epoch_ = 0;
+  uint8_t rx_epoch_ = 0;
+  bool has_previous_ = false;
+  int rx_current_ = 0;
+  uint64_t next_pn_ = 0;
+  uint64_t next_rotation_ns_ = 0;
+  ReplayWindow replay_;
+
+  SegmentAead tx_;
+  // Opening keys in three slots: the current epoch's, the previous one's,
+  // and a spare that takes the next epoch's on trial, then becomes the
+  // current one (no allocation after the first epochs).
+  SegmentAead rx_slots_[3];
+
+  // Only the handshake and a rotation read these.
   const TrustConfig& config_;
   std::unique_ptr<NoiseHandshake> handshake_;
   std::array<uint8_t, kSynPayloadSize> syn_{};
@@ -136,23 +166,8 @@ class FlowCrypto {
   std::array<uint8_t, kSynAckPayloadSize> synack_{};
   size_t synack_length_ = 0;
   std::optional<PublicKey> peer_;
-  bool ready_ = false;
-
   Secret tx_secret_;
-  SegmentAead tx_;
-  uint8_t tx_epoch_ = 0;
-  uint64_t next_pn_ = 0;
-
-  // Opening keys in three slots: the current epoch's, the previous one's,
-  // and a spare that takes the next epoch's on trial, then becomes the
-  // current one (no allocation after the first epochs).
   Secret rx_secret_;
-  SegmentAead rx_slots_[3];
-  int rx_current_ = 0;
-  bool has_previous_ = false;
-  uint8_t rx_epoch_ = 0;
-  ReplayWindow replay_;
-  uint64_t next_rotation_ns_ = 0;
 };
 
 }  // namespace ferry::crypto

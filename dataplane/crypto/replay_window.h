@@ -54,9 +54,10 @@ class ReplayWindow {
   static uint64_t Word(uint64_t pn) { return (pn >> 6) % kWords; }
   static uint64_t Bit(uint64_t pn) { return uint64_t{1} << (pn & 63); }
 
-  std::array<uint64_t, kWords> words_{};
+  // Every check reads these: first, beside its owner's other fields.
   uint64_t highest_ = 0;
   bool any_ = false;
+  std::array<uint64_t, kWords> words_{};
 };
 
 }  // namespace ferry::crypto

@@ -77,15 +77,24 @@ class SegmentAead {
             const uint8_t* in, uint8_t* out, size_t length,
             const uint8_t tag[kTagSize]);
 
+  // Asks for every line a seal or an open reads (the object is about 18
+  // lines), so that a caller holding many flows' segments can overlap
+  // their misses: with thousands of flows each key is cold.
+  void Prefetch() const {
+    const char* bytes = reinterpret_cast<const char*>(this);
+    for (size_t line = 0; line < sizeof(SegmentAead); line += 64) {
+      __builtin_prefetch(bytes + line);
+    }
+  }
+
  private:
   void Wipe();
   void Nonce(uint64_t packet_number, uint8_t nonce[12]) const;
   // Sets the nonce and takes in the associated data.
   void Start(uint64_t packet_number, absl::Span<const uint8_t> aad);
 
-  // The expanded AES key and GHASH key powers.
-  alignas(64) struct gcm_key_data key_ {};
-  // One segment's running state between Begin and Finish.
+  // What every segment reads, on the object's first two lines: one
+  // segment's running state between Begin and Finish, then the settings.
   struct gcm_context_data context_ {};
   // The library's function table (one per process), set with the key.
   IMB_MGR* library_ = nullptr;
@@ -93,6 +102,8 @@ class SegmentAead {
   bool has_key_ = false;
   bool seal_ = true;
   AeadCipher cipher_ = AeadCipher::kAes128Gcm;
+  // The expanded AES key and GHASH key powers.
+  alignas(64) struct gcm_key_data key_ {};
 };
 
 }  // namespace ferry::crypto

@@ -90,6 +90,17 @@ void TransportEndpoint::PrefetchFlow(uint32_t flow_id) const {
   for (size_t line = 0; line < sizeof(transport::Flow); line += 64) {
     __builtin_prefetch(flow + line);
   }
+  if (const crypto::FlowCrypto* c = entries_[slot].crypto.get()) {
+    c->PrefetchHead();
+  }
+}
+
+void TransportEndpoint::PrefetchOpenKey(uint32_t flow_id) const {
+  const uint32_t slot = flow_id & kSlotMask;
+  if (slot >= entries_.size()) return;
+  if (const crypto::FlowCrypto* c = entries_[slot].crypto.get()) {
+    c->PrefetchOpenKey();
+  }
 }
 
 TransportEndpoint::Entry* TransportEndpoint::Lookup(uint64_t flow_id) {

@@ -154,12 +154,15 @@ class TransportEndpoint : public transport::FlowEnv {
 
   // Prefetch hints for a burst of received segments (see
   // Engine::HandleBurst_st): the table entry of a flow id, then, once that
-  // has arrived, the flow it points to. Ids that name nothing are ignored.
+  // has arrived, the flow it points to (and an encrypted flow's fields
+  // that every segment reads), then the key that opens its segments.
+  // Ids that name nothing are ignored.
   void PrefetchEntry(uint32_t flow_id) const {
     const uint32_t slot = flow_id & kSlotMask;
     if (slot < entries_.size()) __builtin_prefetch(&entries_[slot]);
   }
   void PrefetchFlow(uint32_t flow_id) const;
+  void PrefetchOpenKey(uint32_t flow_id) const;
 
   // A UDP datagram for our address. Takes the packet (hands it to the
   // engine that owns its flow when that is another one).

@@ -154,6 +154,9 @@ int TransportEndpoint::OnTxMessage_st(
   }
   if (!flow.Enqueue(handle, desc.length)) return FERRY_STATUS_BAD_LENGTH;
   if (flow.queue_full()) Block(*e);
+  // The flow sends when the pump list is served, after the rest of this
+  // burst: time for its (cold, with thousands of flows) key to arrive.
+  if (e->crypto != nullptr) e->crypto->PrefetchSeal();
   Touch(flow.owner);
   return channel::kTxKeep;
 }
