@@ -61,6 +61,23 @@ struct Setup {
   uint16_t port = 0;  // the server's listener
 };
 
+// Every flow of the pair encrypted: two nodes that trust each other, for
+// the whole process.
+void Encrypt(testing::EnginePairOptions* options) {
+  static crypto::TrustConfig* const trust = [] {
+    auto* t = new crypto::TrustConfig[2];
+    for (int i = 0; i < 2; ++i) t[i].node_key = *crypto::KeyPair::Generate();
+    t[0].trusted.Insert(t[1].node_key->public_key());
+    t[1].trusted.Insert(t[0].node_key->public_key());
+    return t;
+  }();
+  options->transport.encryption = Encryption::kRequired;
+  options->transport.trust = &trust[0];
+  TransportConfig b = options->transport;
+  b.trust = &trust[1];
+  options->transport_b = b;
+}
+
 // Two engines, two applications, one flow; the stepper thread is stopped
 // before returning: from here on the caller steps.
 bool MakeSetup(Setup* s, int wire = 0) {
@@ -73,22 +90,7 @@ bool MakeSetup(Setup* s, int wire = 0) {
     testing::EnginePairOptions options;
     if (!ring) options.wire = testing::EnginePairOptions::Wire::kMemif;
     options.tx_external = wire != 2;
-    if (wire == 3) {
-      // Two nodes that trust each other, for the whole process.
-      static crypto::TrustConfig* const trust = [] {
-        auto* t = new crypto::TrustConfig[2];
-        for (int i = 0; i < 2; ++i)
-          t[i].node_key = *crypto::KeyPair::Generate();
-        t[0].trusted.Insert(t[1].node_key->public_key());
-        t[1].trusted.Insert(t[0].node_key->public_key());
-        return t;
-      }();
-      options.transport.encryption = Encryption::kRequired;
-      options.transport.trust = &trust[0];
-      TransportConfig b = options.transport;
-      b.trust = &trust[1];
-      options.transport_b = b;
-    }
+    if (wire == 3) Encrypt(&options);
     auto pair = EnginePair::Create(options);
     if (!pair.ok()) {
       std::fprintf(stderr, "%s\n", pair.status().ToString().c_str());
@@ -342,7 +344,9 @@ class EchoServer {
 void BM_LockstepManyFlows(benchmark::State& state) {
   const uint32_t flows = static_cast<uint32_t>(state.range(0));
   const size_t size = static_cast<size_t>(state.range(1));
-  auto pair = EnginePair::Create();
+  testing::EnginePairOptions pair_options;
+  if (state.range(2) != 0) Encrypt(&pair_options);
+  auto pair = EnginePair::Create(pair_options);
   if (!pair.ok()) {
     state.SkipWithError(pair.status().ToString().c_str());
     return;
@@ -429,10 +433,12 @@ void BM_LockstepManyFlows(benchmark::State& state) {
 }
 
 BENCHMARK(BM_LockstepManyFlows)
-    ->ArgNames({"flows", "bytes"})
-    ->Args({100, 1024})
-    ->Args({1000, 1024})
-    ->Args({10000, 1024})
+    ->ArgNames({"flows", "bytes", "encrypted"})
+    ->Args({100, 1024, 0})
+    ->Args({1000, 1024, 0})
+    ->Args({10000, 1024, 0})
+    ->Args({100, 1024, 1})
+    ->Args({10000, 1024, 1})
     // Connecting 10,000 flows takes seconds: a fixed count, so that they
     // are connected once, not once per trial run.
     ->Iterations(300'000)
