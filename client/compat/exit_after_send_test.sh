@@ -225,7 +225,7 @@ for wire in memif af_packet; do
     fail "$wire: a run after the stalled peer failed"
   wait_for_run "$sink_log" $run
   echo "ok: $wire: ferryd A serves on after the linger reset"
-  kill -KILL "$sink" "$staller" 2>/dev/null || true
+  kill_tree KILL "$sink" "$staller"
   stop_and_wait "$PID_A" 20
   stop_and_wait "$PID_B" 20
   [[ $wire == memif ]] && rm -rf "$memif_dir"

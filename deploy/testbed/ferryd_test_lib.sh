@@ -18,11 +18,17 @@ fail() {
 }
 
 testbed_cleanup() {
-  local pid ns user
+  local pid ns user all=()
+  # With what each one started: found before any goes (an orphan is
+  # nobody's child any more).
   for pid in "${TESTBED_PIDS[@]}"; do
+    all+=("$pid")
+    mapfile -t -O ${#all[@]} all < <(descendants "$pid")
+  done
+  for pid in "${all[@]}"; do
     kill -TERM "$pid" 2>/dev/null || true
   done
-  for pid in "${TESTBED_PIDS[@]}"; do
+  for pid in "${all[@]}"; do
     # Bounded: a ferryd that ignores SIGTERM for 10 s is killed.
     for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
@@ -80,8 +86,34 @@ preload_sanitizer_runtime() {
   fi
 }
 
+# descendants PID: every live process below PID, one per line.
+descendants() {
+  local child
+  for child in $(pgrep -P "$1" 2>/dev/null); do
+    echo "$child"
+    descendants "$child"
+  done
+}
+
+# kill_tree SIGNAL PID...: each PID and every process below it. A command
+# that start_bg runs through a shell function (an application started
+# with `ip netns exec` inside a helper) is a child of the subshell whose
+# pid start_bg records: signalling that pid alone would leave the
+# application running, holding its channel's hugepages. (Under Bazel the
+# test's process group ends with it; a test run by hand has no such net.)
+kill_tree() {
+  local signal=$1 pid all=()
+  shift
+  for pid in "$@"; do
+    all+=("$pid")
+    mapfile -t -O ${#all[@]} all < <(descendants "$pid")
+  done
+  kill -"$signal" "${all[@]}" 2>/dev/null || true
+}
+
 # start_bg LOG CMD...: runs CMD in the background, output to LOG; records
-# the pid in TESTBED_PIDS and LAST_PID.
+# the pid in TESTBED_PIDS and LAST_PID (testbed_cleanup stops it and what
+# it started; kill_tree does the same at once).
 start_bg() {
   local log=$1
   shift
