@@ -18,6 +18,11 @@ import sys
 import tempfile
 import time
 
+# The key setup the API tests' memif pairs use (controlplane/api).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "api"))
+from memif_pair import mutual_trust  # noqa: E402
+
 REFUSED, EXCHANGES, ACCEPTED, EITHER = "refused", "exchanges", "accepted", "?"
 WORKERS = int(os.environ.get("BOUNDARY_WORKERS", "2"))
 
@@ -160,25 +165,6 @@ def sanitizer_report(path):
     with open(path, errors="replace") as f:
         text = f.read()
     return next((m for m in SANITIZER_MARKS if m in text), None)
-
-
-def mutual_trust(ferryd, work):
-    """A node key for each host and a trust list of the other's, as two
-    real hosts set up for ferryd's default --encryption=required: each
-    host's flags for them. Rows naming other keys, trust or mode win."""
-    public = {}
-    for h in (1, 2):
-        public[h] = subprocess.run(
-            [ferryd, f"--node_key_file={work}/node-{h}.key",
-             "--print_node_key"],
-            check=True, capture_output=True, text=True).stdout.strip()
-    flags = {}
-    for h, other in ((1, 2), (2, 1)):
-        with open(f"{work}/trusted-{h}", "w") as f:
-            f.write(f"{public[other]} host-{other}\n")
-        flags[h] = [f"--node_key_file={work}/node-{h}.key",
-                    f"--trusted_peers_file={work}/trusted-{h}"]
-    return flags
 
 
 class Pair:

@@ -12,6 +12,27 @@ import subprocess
 import sys
 
 
+def mutual_trust(ferryd, directory, tag="pair"):
+    """A node key for hosts 1 and 2 and a trust list of the other's, in
+    `directory` (names carry `tag`), as two real hosts set up for ferryd's
+    default --encryption=required: each host's ferryd flags for them."""
+    public = {}
+    for h in (1, 2):
+        key = os.path.join(directory, f"node-{tag}-{h}.key")
+        public[h] = subprocess.run(
+            [ferryd, f"--node_key_file={key}", "--print_node_key"],
+            check=True, capture_output=True, text=True).stdout.strip()
+    flags = {}
+    for h, other in ((1, 2), (2, 1)):
+        trusted = os.path.join(directory, f"trusted-{tag}-{h}")
+        with open(trusted, "w") as f:
+            f.write(f"{public[other]} host-{other}\n")
+        flags[h] = [
+            f"--node_key_file={os.path.join(directory, f'node-{tag}-{h}.key')}",
+            f"--trusted_peers_file={trusted}"]
+    return flags
+
+
 class MemifPair:
     def __init__(self, ferryd, name, subnet, log_dir, extra_args=()):
         self.ferryd, self.subnet, self.log_dir = ferryd, subnet, log_dir
@@ -20,27 +41,9 @@ class MemifPair:
         self.targets = [f"unix-abstract:ferry-{self.tag}-{h}" for h in (1, 2)]
         self.daemons = []
 
-    def _keys(self):
-        """Each host's node key file and trust list, in log_dir."""
-        keys = {}
-        for h in (1, 2):
-            key = os.path.join(self.log_dir, f"node-{self.tag}-{h}.key")
-            public = subprocess.run(
-                [self.ferryd, f"--node_key_file={key}", "--print_node_key"],
-                check=True, capture_output=True, text=True).stdout.strip()
-            keys[h] = (key, public)
-        args = {}
-        for h, other in ((1, 2), (2, 1)):
-            trusted = os.path.join(self.log_dir, f"trusted-{self.tag}-{h}")
-            with open(trusted, "w") as f:
-                f.write(f"{keys[other][1]} host-{other}\n")
-            args[h] = [f"--node_key_file={keys[h][0]}",
-                       f"--trusted_peers_file={trusted}"]
-        return args
-
     def __enter__(self):
         import grpc
-        key_args = self._keys()
+        key_args = mutual_trust(self.ferryd, self.log_dir, self.tag)
         for h, role in ((1, "server"), (2, "client")):
             log = open(os.path.join(self.log_dir, f"ferryd-{h}.log"), "w+")
             self.daemons.append((subprocess.Popen(
