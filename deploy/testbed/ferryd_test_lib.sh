@@ -86,12 +86,28 @@ preload_sanitizer_runtime() {
   fi
 }
 
-# descendants PID: every live process below PID, one per line.
+# descendants PID: every live process below PID, one per line. Read from
+# /proc with the shell's own builtins: procps tools (pgrep, ps) hang with
+# the sanitizer runtime preloaded, as the sanitizer pass's tests have it
+# (preload_sanitizer_runtime), and this kernel has no /proc/PID/children.
 descendants() {
-  local child
-  for child in $(pgrep -P "$1" 2>/dev/null); do
-    echo "$child"
-    descendants "$child"
+  local -A children=()
+  local stat line pid
+  local -a fields queue=("$1")
+  for stat in /proc/[0-9]*/stat; do
+    read -r line 2>/dev/null <"$stat" || continue
+    pid=${line%% *}
+    # After the command's name (which may hold spaces and parentheses):
+    # state, then the parent's pid.
+    read -r -a fields <<<"${line##*) }"
+    children[${fields[1]}]+=" $pid"
+  done
+  while ((${#queue[@]} > 0)); do
+    for pid in ${children[${queue[0]}]:-}; do
+      echo "$pid"
+      queue+=("$pid")
+    done
+    queue=("${queue[@]:1}")
   done
 }
 
